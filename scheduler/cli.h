@@ -1,0 +1,36 @@
+/* cli — the client verbs of the `sluice` executable.
+ *
+ * Each verb takes (argc, argv) with argv[0] the verb's name, parses its own
+ * flags (every verb: --dir DIR, --json, --help), prints, and returns the
+ * process exit code below. Only verbs print errors; modules fill errbuf_t. */
+#ifndef SLUICE_CLI_H
+#define SLUICE_CLI_H
+
+#define CLI_OK          0 /* done; for trigger --wait: the run succeeded */
+#define CLI_FAIL        1 /* the thing asked about failed (run, validation) */
+#define CLI_USAGE       2 /* bad flags or arguments */
+#define CLI_UNREACHABLE 3 /* no scheduler answered */
+#define CLI_ERROR       4 /* the scheduler refused or errored */
+
+/* sluice init [--dir DIR] [--listen EP] [--client-listen EP] */
+int cli_init(int argc, char **argv);
+/* sluice join-line [--dir DIR] */
+int cli_join_line(int argc, char **argv);
+/* sluice dag validate|apply|list|show ... */
+int cli_dag(int argc, char **argv);
+/* sluice dag validate FILE... (works offline) */
+int cli_dag_validate(int argc, char **argv);
+/* sluice trigger NAME [--param K=V]... [--date YYYY-MM-DD] [--wait] */
+int cli_trigger(int argc, char **argv);
+/* sluice runs [NAME] [--limit N] */
+int cli_runs(int argc, char **argv);
+/* sluice run show RUN_ID */
+int cli_run(int argc, char **argv);
+/* sluice logs RUN_ID TASK_ID [--attempt N] [-f] */
+int cli_logs(int argc, char **argv);
+/* sluice cancel RUN_ID */
+int cli_cancel(int argc, char **argv);
+/* sluice workers */
+int cli_workers(int argc, char **argv);
+
+#endif

@@ -1,0 +1,135 @@
+#include "scheduler/state.h"
+
+#include <string.h>
+
+static const char *const s_task_names[TASK_STATE_COUNT] = {
+    "pending",   "queued",          "running", "success",
+    "failed",    "up_for_retry",    "timed_out", "cancelled",
+    "upstream_failed", "skipped"};
+
+static const char *const s_attempt_names[ATTEMPT_STATE_COUNT] = {
+    "running", "success", "failed", "timed_out", "cancelled", "lost"};
+
+static const char *const s_run_names[RUN_STATE_COUNT] = {
+    "queued", "running", "success", "failed", "cancelled"};
+
+/* Allowed task transitions: s_task_edges[from] is a bit set of `to`. */
+#define B(s) (1u << (s))
+static const unsigned s_task_edges[TASK_STATE_COUNT] = {
+    [TASK_PENDING] = B(TASK_QUEUED) | B(TASK_UPSTREAM_FAILED) |
+                     B(TASK_CANCELLED) | B(TASK_SKIPPED),
+    [TASK_QUEUED] = B(TASK_RUNNING) | B(TASK_CANCELLED) |
+                    B(TASK_UPSTREAM_FAILED),
+    [TASK_RUNNING] = B(TASK_SUCCESS) | B(TASK_FAILED) | B(TASK_UP_FOR_RETRY) |
+                     B(TASK_TIMED_OUT) | B(TASK_CANCELLED) | B(TASK_QUEUED),
+    [TASK_UP_FOR_RETRY] = B(TASK_QUEUED) | B(TASK_CANCELLED),
+    /* Finals may be re-opened only by an explicit retry of the run. */
+    [TASK_SUCCESS] = 0,
+    [TASK_FAILED] = B(TASK_PENDING),
+    [TASK_TIMED_OUT] = B(TASK_PENDING),
+    [TASK_CANCELLED] = B(TASK_PENDING),
+    [TASK_UPSTREAM_FAILED] = B(TASK_PENDING),
+    [TASK_SKIPPED] = 0,
+};
+#undef B
+
+static int
+s_parse(const char *const *names, int count, const char *name)
+{
+    for (int i = 0; name && i < count; i++) {
+        if (strcmp(names[i], name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+const char *
+state_task_name(task_state_t state)
+{
+    return state < TASK_STATE_COUNT ? s_task_names[state] : "?";
+}
+
+const char *
+state_attempt_name(attempt_state_t state)
+{
+    return state < ATTEMPT_STATE_COUNT ? s_attempt_names[state] : "?";
+}
+
+const char *
+state_run_name(run_state_t state)
+{
+    return state < RUN_STATE_COUNT ? s_run_names[state] : "?";
+}
+
+int
+state_task_parse(const char *name, task_state_t *state)
+{
+    int i = s_parse(s_task_names, TASK_STATE_COUNT, name);
+    if (i < 0) {
+        return -1;
+    }
+    *state = (task_state_t) i;
+    return 0;
+}
+
+int
+state_run_parse(const char *name, run_state_t *state)
+{
+    int i = s_parse(s_run_names, RUN_STATE_COUNT, name);
+    if (i < 0) {
+        return -1;
+    }
+    *state = (run_state_t) i;
+    return 0;
+}
+
+int
+state_attempt_parse(const char *name, attempt_state_t *state)
+{
+    int i = s_parse(s_attempt_names, ATTEMPT_STATE_COUNT, name);
+    if (i < 0) {
+        return -1;
+    }
+    *state = (attempt_state_t) i;
+    return 0;
+}
+
+bool
+state_task_is_final(task_state_t state)
+{
+    switch (state) {
+        case TASK_SUCCESS:
+        case TASK_FAILED:
+        case TASK_TIMED_OUT:
+        case TASK_CANCELLED:
+        case TASK_UPSTREAM_FAILED:
+        case TASK_SKIPPED:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool
+state_task_is_failure(task_state_t state)
+{
+    return state == TASK_FAILED || state == TASK_TIMED_OUT ||
+           state == TASK_CANCELLED || state == TASK_UPSTREAM_FAILED;
+}
+
+bool
+state_run_is_final(run_state_t state)
+{
+    return state == RUN_SUCCESS || state == RUN_FAILED ||
+           state == RUN_CANCELLED;
+}
+
+bool
+state_task_can(task_state_t from, task_state_t to)
+{
+    if (from >= TASK_STATE_COUNT || to >= TASK_STATE_COUNT) {
+        return false;
+    }
+    return (s_task_edges[from] >> to) & 1u;
+}

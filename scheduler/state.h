@@ -1,0 +1,77 @@
+/* state — the task, attempt and run state machines, as data.
+ *
+ * Task:    pending -> queued -> running -> success | failed | up_for_retry |
+ *          timed_out | cancelled | upstream_failed | skipped
+ *          (up_for_retry -> queued; pending -> upstream_failed | cancelled)
+ * Attempt: running -> success | failed | timed_out | cancelled | lost
+ * Run:     queued -> running -> success | failed | cancelled */
+#ifndef SLUICE_STATE_H
+#define SLUICE_STATE_H
+
+#include <stdbool.h>
+
+typedef enum {
+    TASK_PENDING = 0,
+    TASK_QUEUED,
+    TASK_RUNNING,
+    TASK_SUCCESS,
+    TASK_FAILED,
+    TASK_UP_FOR_RETRY,
+    TASK_TIMED_OUT,
+    TASK_CANCELLED,
+    TASK_UPSTREAM_FAILED,
+    TASK_SKIPPED,
+    TASK_STATE_COUNT
+} task_state_t;
+
+typedef enum {
+    ATTEMPT_RUNNING = 0, /* sent to a worker */
+    ATTEMPT_SUCCESS,
+    ATTEMPT_FAILED,
+    ATTEMPT_TIMED_OUT,
+    ATTEMPT_CANCELLED,
+    ATTEMPT_LOST, /* its worker was lost; re-queued as a new attempt */
+    ATTEMPT_STATE_COUNT
+} attempt_state_t;
+
+typedef enum {
+    RUN_QUEUED = 0,
+    RUN_RUNNING,
+    RUN_SUCCESS,
+    RUN_FAILED,
+    RUN_CANCELLED,
+    RUN_STATE_COUNT
+} run_state_t;
+
+/* Lowercase names as stored and shown ("up_for_retry"). */
+const char *
+state_task_name(task_state_t state);
+const char *
+state_attempt_name(attempt_state_t state);
+const char *
+state_run_name(run_state_t state);
+
+/* Parse a name; -1 when unknown. */
+int
+state_task_parse(const char *name, task_state_t *state);
+int
+state_run_parse(const char *name, run_state_t *state);
+int
+state_attempt_parse(const char *name, attempt_state_t *state);
+
+/* True for states a task instance never leaves on its own. */
+bool
+state_task_is_final(task_state_t state);
+
+/* True for final states that count as failure of the run. */
+bool
+state_task_is_failure(task_state_t state);
+
+bool
+state_run_is_final(run_state_t state);
+
+/* True when the transition from -> to is allowed by the machine above. */
+bool
+state_task_can(task_state_t from, task_state_t to);
+
+#endif

@@ -1,0 +1,212 @@
+/* store — the scheduler's SQLite database, the one source of truth.
+ *
+ * WAL mode; the scheduler is its only writer. The schema is versioned with
+ * PRAGMA user_version and migrated forward at open. Writes happen inside
+ * store_begin/store_commit: the scheduler opens one transaction per turn of
+ * its event loop (group commit) and acknowledges nothing before it commits.
+ * Every query on a hot path uses an index. Times are wall-clock ms. */
+#ifndef SLUICE_STORE_H
+#define SLUICE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/errbuf.h"
+#include "scheduler/state.h"
+
+/* Latest schema version store_open migrates to. */
+#define STORE_SCHEMA_VERSION 2
+
+/* Returned (negated) when the disk or database is full, so callers can tell
+ * the user to free space instead of reporting a generic failure. */
+#define STORE_EFULL -2
+
+typedef struct store_t store_t;
+
+/* Opens (creating if needed) the database at path, sets WAL, migrates the
+ * schema. NULL with err set on failure. */
+store_t *
+store_open(const char *path, errbuf_t *err);
+
+/* Closes and nulls *self_p; accepts NULL. Rolls back an open transaction. */
+void
+store_destroy(store_t **self_p);
+
+/* The schema version found on disk (after migration: STORE_SCHEMA_VERSION). */
+int
+store_schema_version(store_t *self);
+
+/* ------------------------------------------------------------ transactions */
+
+/* Begins a transaction unless one is open (idempotent within a turn). */
+int
+store_begin(store_t *self, errbuf_t *err);
+
+/* Commits the open transaction, if any. On failure rolls back; returns -1
+ * or STORE_EFULL. */
+int
+store_commit(store_t *self, errbuf_t *err);
+
+void
+store_rollback(store_t *self);
+
+/* ---------------------------------------------------------------- DAGs */
+
+/* Records DAG `name` at `version` (content hash) with its YAML source and
+ * makes it the current version. *changed is false when that version was
+ * already current. */
+int
+store_dag_put(store_t *self, const char *name, const char *version,
+              const char *source, const char *filename, int64_t now,
+              bool *changed, errbuf_t *err);
+
+/* The source of DAG `name` at `version` (NULL = current). Caller owns the
+ * result; *version_out (if not NULL) gets an owned copy of the version.
+ * Returns NULL with err set when there is no such DAG/version. */
+char *
+store_dag_source(store_t *self, const char *name, const char *version,
+                 char **version_out, errbuf_t *err);
+
+/* ---------------------------------------------------------------- runs */
+
+/* Creates a run in state queued. params_json is a JSON object of the
+ * effective params. Sets *run_id. */
+int
+store_run_create(store_t *self, const char *dag, const char *version,
+                 const char *params_json, const char *logical_date,
+                 const char *trigger, int64_t now, uint64_t *run_id,
+                 errbuf_t *err);
+
+/* Sets the run's state; started_at is set on running, ended_at on finals. */
+int
+store_run_set_state(store_t *self, uint64_t run_id, run_state_t state,
+                    int64_t now, errbuf_t *err);
+
+/* ---------------------------------------------------------------- tasks */
+
+/* Creates the task instance (run_id, task_id) in `state`. */
+int
+store_task_create(store_t *self, uint64_t run_id, const char *task_id,
+                  task_state_t state, int64_t now, errbuf_t *err);
+
+/* Sets a task instance's state and try count; next_try_at is the wall ms of
+ * the next retry for up_for_retry (else 0). */
+int
+store_task_set_state(store_t *self, uint64_t run_id, const char *task_id,
+                     task_state_t state, uint32_t tries, int64_t next_try_at,
+                     int64_t now, errbuf_t *err);
+
+/* ------------------------------------------------------------- attempts */
+
+/* Creates an attempt in state running, sent to `worker`. Sets *attempt_id,
+ * the fencing token carried by the Task message. */
+int
+store_attempt_create(store_t *self, uint64_t run_id, const char *task_id,
+                     uint32_t number, const char *worker, int64_t now,
+                     uint64_t *attempt_id, errbuf_t *err);
+
+typedef struct {
+    attempt_state_t state;
+    int exit_code;          /* -1 when it did not exit */
+    int signal;             /* 0 when none */
+    int64_t started_at;     /* worker wall ms, 0 = unknown */
+    int64_t ended_at;       /* wall ms */
+    int64_t duration_ms;
+    uint64_t peak_rss_kb;
+    const char *error;      /* borrowed; NULL or "" = none */
+} store_attempt_end_t;
+
+/* Records how an attempt ended. */
+int
+store_attempt_finish(store_t *self, uint64_t attempt_id,
+                     const store_attempt_end_t *end, errbuf_t *err);
+
+/* Records a result that arrived for an attempt that is no longer current
+ * (fencing): kept for audit, changes no task state. */
+int
+store_attempt_stale(store_t *self, uint64_t attempt_id, const char *worker,
+                    const char *detail, int64_t now, errbuf_t *err);
+
+/* ----------------------------------------------------------------- logs */
+
+/* Appends one log chunk of an attempt. stream: 1 stdout, 2 stderr, 3 sluice.
+ * A chunk with a seq already stored is ignored (resend after reconnect). */
+int
+store_log_append(store_t *self, uint64_t attempt_id, uint64_t seq,
+                 int stream, int64_t wall, const void *data, size_t size,
+                 errbuf_t *err);
+
+/* --------------------------------------------------------------- events */
+
+/* Appends to the audit table: who (actor) did what (kind) to what (subject),
+ * with free-form detail. E.g. ("cli", "trigger", "run 42", "dag hello"). */
+int
+store_event(store_t *self, int64_t now, const char *actor, const char *kind,
+            const char *subject, const char *detail, errbuf_t *err);
+
+/* -------------------------------------------------------------- workers */
+
+typedef struct {
+    const char *name;
+    const char *hostname;
+    const char *public_hex;     /* signing key, hex */
+    const char *state;          /* connected, lost, gone, draining */
+    uint32_t slots;
+    uint32_t cpus;
+    uint64_t memory_mb;
+    uint32_t gpus;
+    const char *labels;         /* comma separated */
+    int64_t now;                /* sets last_seen; first_seen on insert */
+} store_worker_t;
+
+/* Inserts or updates a worker by name. */
+int
+store_worker_upsert(store_t *self, const store_worker_t *worker,
+                    errbuf_t *err);
+
+int
+store_worker_set_state(store_t *self, const char *name, const char *state,
+                       int64_t now, errbuf_t *err);
+
+/* -------------------------------------------------------------- recovery */
+
+/* One task instance of an active run, as the scheduler rebuilds it. */
+typedef struct {
+    const char *task_id;
+    task_state_t state;
+    uint32_t tries;             /* attempts started so far */
+    int64_t next_try_at;
+    uint64_t attempt_id;        /* current attempt, 0 when none */
+    const char *worker;         /* of the current attempt, NULL when none */
+} store_task_row_t;
+
+typedef struct {
+    uint64_t run_id;
+    const char *dag;
+    const char *version;
+    const char *params_json;
+    const char *logical_date;
+    run_state_t state;
+    size_t ntasks;
+    const store_task_row_t *tasks;
+} store_run_row_t;
+
+/* Called once per run that is not final. All pointers are borrowed for the
+ * duration of the call. Return 0 to go on, -1 to stop with an error. */
+typedef int(store_active_fn)(void *arg, const store_run_row_t *run);
+
+/* Calls fn for every run in queued or running state, oldest first. */
+int
+store_load_active(store_t *self, store_active_fn *fn, void *arg,
+                  errbuf_t *err);
+
+/* Marks every worker not in a final state as `lost` (used at start, before
+ * workers reconnect). */
+int
+store_workers_reset(store_t *self, int64_t now, errbuf_t *err);
+
+/* Read-only queries for the control API (runs, run show, logs, DAG list,
+ * DAG show) are declared below by the store's author. */
+
+#endif
