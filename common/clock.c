@@ -1,5 +1,6 @@
 #include "common/clock.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -19,34 +20,40 @@ clock_wall_ms(void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *
-s_fmt(int64_t wall_ms, const char *format, char *buf, size_t size)
-    __attribute__((format(strftime, 2, 0)));
-
-static char *
-s_fmt(int64_t wall_ms, const char *format, char *buf, size_t size)
+/* Splits wall ms into UTC fields; false for "no time" (0 or less). */
+static bool
+s_utc(int64_t wall_ms, struct tm *tm)
 {
     if (wall_ms <= 0) {
-        snprintf(buf, size, "-");
-        return buf;
+        return false;
     }
     time_t secs = (time_t) (wall_ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    strftime(buf, size, format, &tm);
-    return buf;
+    gmtime_r(&secs, tm);
+    return true;
 }
 
 char *
 clock_fmt_iso(int64_t wall_ms, char *buf, size_t size)
 {
-    return s_fmt(wall_ms, "%Y-%m-%dT%H:%M:%SZ", buf, size);
+    struct tm tm;
+    if (!s_utc(wall_ms, &tm)) {
+        snprintf(buf, size, "-");
+    } else {
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    return buf;
 }
 
 char *
 clock_fmt_date(int64_t wall_ms, char *buf, size_t size)
 {
-    return s_fmt(wall_ms, "%Y-%m-%d", buf, size);
+    struct tm tm;
+    if (!s_utc(wall_ms, &tm)) {
+        snprintf(buf, size, "-");
+    } else {
+        strftime(buf, size, "%Y-%m-%d", &tm);
+    }
+    return buf;
 }
 
 char *
