@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/dag.h"
 #include "common/errbuf.h"
 #include "scheduler/state.h"
 
@@ -70,11 +71,12 @@ store_dag_source(store_t *self, const char *name, const char *version,
 
 /* ---------------------------------------------------------------- runs */
 
-/* Creates a run in state queued. params_json is a JSON object of the
- * effective params. Sets *run_id. */
+/* Creates a run in state queued with its effective params (kept in their
+ * own table, in order). Sets *run_id. */
 int
 store_run_create(store_t *self, const char *dag, const char *version,
-                 const char *params_json, const char *logical_date,
+                 const dag_kv_t *params, size_t nparams,
+                 const char *logical_date,
                  const char *trigger, int64_t now, uint64_t *run_id,
                  errbuf_t *err);
 
@@ -185,7 +187,8 @@ typedef struct {
     uint64_t run_id;
     const char *dag;
     const char *version;
-    const char *params_json;
+    size_t nparams;
+    const dag_kv_t *params;
     const char *logical_date;
     run_state_t state;
     size_t ntasks;

@@ -1,0 +1,106 @@
+/* dag — the DAG file: parse (libyaml), validate, and read back.
+ *
+ * One YAML file, one DAG. dag_parse reports every problem it finds, each as
+ * "FILE:LINE:COL: what is wrong; what to do", and returns NULL when there was
+ * any error. A parsed dag_t is immutable; tasks are read through the
+ * dag_task_t view, valid as long as the dag_t lives. */
+#ifndef SLUICE_DAG_H
+#define SLUICE_DAG_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/errbuf.h"
+
+/* Limits that keep hostile files bounded. */
+#define DAG_MAX_FILE_SIZE (1024 * 1024) /* 1 MiB of YAML */
+#define DAG_MAX_TASKS     100000
+#define DAG_MAX_DEPTH     64
+
+typedef struct dag_t dag_t;
+
+typedef struct {
+    const char *name;
+    const char *value;
+} dag_kv_t;
+
+/* A task, read-only. Durations in ms; 0 = not set/none. */
+typedef struct {
+    const char *id;
+    const char *kind;          /* "command" unless set */
+    const char *run;           /* template text, NULL for validate tasks */
+    size_t nafter;
+    const size_t *after;       /* indexes of upstream tasks */
+    size_t nchildren;
+    const size_t *children;    /* indexes of downstream tasks */
+    size_t nenv;
+    const dag_kv_t *env;       /* values are templates */
+    uint32_t retries;          /* from task, else defaults, else 0 */
+    uint64_t retry_delay_ms;   /* task, else defaults, else 10s */
+    uint64_t max_retry_delay_ms; /* task, else defaults, else 1h */
+    uint64_t timeout_ms;       /* task, else defaults, else 0 (none) */
+    uint32_t cpus;             /* resources; 0 = not asked */
+    uint64_t memory_mb;
+    uint32_t gpus;
+    size_t nlabels;
+    const char *const *labels;
+    size_t ninputs;
+    const char *const *inputs;
+    size_t noutputs;
+    const char *const *outputs;
+} dag_task_t;
+
+/* Parses and validates YAML text. filename is used in messages only.
+ * Every problem is appended to errors (owned strings; errors may be NULL to
+ * discard them). Returns NULL when there was at least one error. */
+dag_t *
+dag_parse(const char *filename, const char *text, size_t size,
+          zlist_t *errors);
+
+/* Reads and parses a file (refusing files over DAG_MAX_FILE_SIZE). */
+dag_t *
+dag_parse_file(const char *path, zlist_t *errors);
+
+void
+dag_destroy(dag_t **self_p);
+
+const char *
+dag_name(const dag_t *self);
+
+const char *
+dag_description(const dag_t *self); /* "" when none */
+
+const char *
+dag_schedule(const dag_t *self);    /* "" when none */
+
+/* The content hash of the source text (BLAKE2b-256, hex, 64 chars): the
+ * DAG's version. */
+const char *
+dag_version(const dag_t *self);
+
+/* The declared params with their default values, in file order. */
+size_t
+dag_param_count(const dag_t *self);
+
+const dag_kv_t *
+dag_param(const dag_t *self, size_t index);
+
+size_t
+dag_task_count(const dag_t *self);
+
+/* Tasks in file order; index < dag_task_count. */
+const dag_task_t *
+dag_task(const dag_t *self, size_t index);
+
+/* Index of task `id`, or -1. */
+long
+dag_task_index(const dag_t *self, const char *id);
+
+/* Parses a duration "500ms", "10s", "5m", "2h", "1d" (or bare ms digits)
+ * into ms; -1 when malformed. */
+int
+dag_parse_duration(const char *text, uint64_t *ms);
+
+#endif
