@@ -36,6 +36,9 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC := $(wildcard examples/ai-pipeline/*.c)
 TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
+# Test helpers (forged-message sender, spawn benchmark): link the library.
+TEST_TOOL_SRC := $(wildcard tests/tools/*.c)
+TEST_TOOL_BIN := $(TEST_TOOL_SRC:%.c=$(BUILD)/%)
 
 .PHONY: all deps test unit integration demo asan bench install clean \
         format format-check fuzz
@@ -48,7 +51,10 @@ deps:
 sluice: $(BUILD)/sluice
 	@cp $< $@
 
-tools: $(TOOL_BIN)
+tools: $(TOOL_BIN) $(TEST_TOOL_BIN)
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIB_OBJ)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/sluice: $(MAIN_OBJ) $(LIB_OBJ)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
@@ -105,4 +111,5 @@ format-check:
 clean:
 	rm -rf build sluice
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
+         $(TEST_TOOL_SRC:%.c=$(BUILD)/%.d)
