@@ -1,0 +1,785 @@
+#include "scheduler/plan.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/tmpl.h"
+#include "common/xalloc.h"
+
+/* One task instance of an active run. */
+typedef struct {
+    task_state_t state;
+    uint32_t tries;      /* attempts started (the next one is tries + 1) */
+    uint32_t failures;   /* failed attempts, against the retry budget */
+    uint32_t deps_left;  /* upstream tasks not yet succeeded */
+    uint64_t attempt_id; /* current attempt, 0 when none */
+    int64_t due_mono;    /* up_for_retry: when to queue it again */
+} plan_ti_t;
+
+typedef struct {
+    uint64_t id;
+    dag_t *dag;           /* owned */
+    dag_kv_t *params;     /* owned array of owned strings */
+    size_t nparams;
+    char *logical_date;   /* owned */
+    char id_text[24];     /* run id as text, for templates */
+    run_state_t state;
+    size_t nfinal;        /* task instances in a final state */
+    bool failed;          /* some task ended in a failure state */
+    bool finished;        /* the run's end is recorded */
+    plan_ti_t *tis;       /* owned, one per dag task */
+} plan_run_t;
+
+/* An attempt in flight: sent, no result yet. */
+typedef struct {
+    uint64_t id;
+    uint64_t run_id;
+    size_t task;
+    char *worker; /* owned */
+} plan_attempt_t;
+
+typedef struct {
+    uint64_t run_id;
+    size_t task;
+} plan_ref_t;
+
+struct plan_t {
+    store_t *store;       /* borrowed */
+    zhashx_t *runs;       /* run id -> plan_run_t, owned */
+    zhashx_t *attempts;   /* attempt id -> plan_attempt_t, owned */
+    plan_ref_t *ready;    /* ring buffer of tasks in state queued */
+    size_t ready_head;
+    size_t ready_count;
+    size_t ready_cap;
+    zlistx_t *retries;    /* plan_ref_t * of up_for_retry tasks, owned */
+};
+
+/* ----------------------------------------------------------- id hashing */
+
+static size_t
+s_id_hash(const void *key)
+{
+    uint64_t x = (uint64_t) (uintptr_t) key;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t) x;
+}
+
+static int
+s_id_compare(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
+    return x < y ? -1 : x > y;
+}
+
+static zhashx_t *
+s_id_map(zhashx_destructor_fn *destructor)
+{
+    zhashx_t *map = zhashx_new();
+    zhashx_set_key_hasher(map, s_id_hash);
+    zhashx_set_key_comparator(map, s_id_compare);
+    zhashx_set_key_duplicator(map, NULL);
+    zhashx_set_key_destructor(map, NULL);
+    zhashx_set_destructor(map, destructor);
+    return map;
+}
+
+#define ID_KEY(id) ((void *) (uintptr_t) (id))
+
+static void
+s_run_free(void **item)
+{
+    plan_run_t *run = *item;
+    if (!run) {
+        return;
+    }
+    dag_destroy(&run->dag);
+    for (size_t i = 0; i < run->nparams; i++) {
+        free((char *) run->params[i].name);
+        free((char *) run->params[i].value);
+    }
+    free(run->params);
+    free(run->logical_date);
+    free(run->tis);
+    free(run);
+    *item = NULL;
+}
+
+static void
+s_attempt_free(void **item)
+{
+    plan_attempt_t *attempt = *item;
+    if (attempt) {
+        free(attempt->worker);
+        free(attempt);
+        *item = NULL;
+    }
+}
+
+static void
+s_ref_free(void **item)
+{
+    xfree((plan_ref_t **) item);
+}
+
+plan_t *
+plan_new(store_t *store)
+{
+    plan_t *self = xcalloc(1, sizeof *self);
+    self->store = store;
+    self->runs = s_id_map(s_run_free);
+    self->attempts = s_id_map(s_attempt_free);
+    self->retries = zlistx_new();
+    zlistx_set_destructor(self->retries, s_ref_free);
+    return self;
+}
+
+void
+plan_destroy(plan_t **self_p)
+{
+    plan_t *self = *self_p;
+    if (!self) {
+        return;
+    }
+    zhashx_destroy(&self->attempts);
+    zhashx_destroy(&self->runs);
+    zlistx_destroy(&self->retries);
+    free(self->ready);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---------------------------------------------------------- ready queue */
+
+static void
+s_ready_push(plan_t *self, uint64_t run_id, size_t task)
+{
+    if (self->ready_count == self->ready_cap) {
+        size_t cap = self->ready_cap ? self->ready_cap * 2 : 256;
+        plan_ref_t *ring = xmalloc(cap * sizeof *ring);
+        for (size_t i = 0; i < self->ready_count; i++) {
+            ring[i] = self->ready[(self->ready_head + i) % self->ready_cap];
+        }
+        free(self->ready);
+        self->ready = ring;
+        self->ready_cap = cap;
+        self->ready_head = 0;
+    }
+    size_t tail = (self->ready_head + self->ready_count) % self->ready_cap;
+    self->ready[tail] = (plan_ref_t){run_id, task};
+    self->ready_count++;
+}
+
+/* Pops the next entry that is still a queued task of an active run; stale
+ * entries (cancelled since) are skipped. */
+static bool
+s_ready_pop(plan_t *self, plan_run_t **run_p, size_t *task)
+{
+    while (self->ready_count > 0) {
+        plan_ref_t ref = self->ready[self->ready_head];
+        self->ready_head = (self->ready_head + 1) % self->ready_cap;
+        self->ready_count--;
+        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref.run_id));
+        if (run && run->tis[ref.task].state == TASK_QUEUED) {
+            *run_p = run;
+            *task = ref.task;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+plan_has_ready(plan_t *self)
+{
+    return self->ready_count > 0;
+}
+
+size_t
+plan_ready_count(plan_t *self)
+{
+    return self->ready_count;
+}
+
+size_t
+plan_run_count(plan_t *self)
+{
+    return zhashx_size(self->runs);
+}
+
+/* ------------------------------------------------------ state changes */
+
+static int
+s_set_task(plan_t *self, plan_run_t *run, size_t task, task_state_t state,
+           int64_t now, errbuf_t *err)
+{
+    plan_ti_t *ti = &run->tis[task];
+    bool was_final = state_task_is_final(ti->state);
+    ti->state = state;
+    if (!was_final && state_task_is_final(state)) {
+        run->nfinal++;
+        if (state_task_is_failure(state)) {
+            run->failed = true;
+        }
+    }
+    int64_t next_try = 0;
+    if (state == TASK_UP_FOR_RETRY) {
+        next_try = now + (ti->due_mono - clock_mono_ms());
+    }
+    return store_task_set_state(self->store, run->id,
+                                dag_task(run->dag, task)->id, state,
+                                ti->tries, next_try, now, err);
+}
+
+static int
+s_queue(plan_t *self, plan_run_t *run, size_t task, int64_t now,
+        errbuf_t *err)
+{
+    if (s_set_task(self, run, task, TASK_QUEUED, now, err) < 0) {
+        return -1;
+    }
+    s_ready_push(self, run->id, task);
+    return 0;
+}
+
+/* Marks every pending descendant of `task` upstream_failed, in the same
+ * transaction as the failure (no scheduler pass needed later). */
+static int
+s_fail_downstream(plan_t *self, plan_run_t *run, size_t task, int64_t now,
+                  errbuf_t *err)
+{
+    const dag_task_t *def = dag_task(run->dag, task);
+    for (size_t i = 0; i < def->nchildren; i++) {
+        size_t child = def->children[i];
+        if (run->tis[child].state != TASK_PENDING) {
+            continue;
+        }
+        if (s_set_task(self, run, child, TASK_UPSTREAM_FAILED, now, err) < 0 ||
+            s_fail_downstream(self, run, child, now, err) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+s_release_children(plan_t *self, plan_run_t *run, size_t task, int64_t now,
+                   errbuf_t *err)
+{
+    const dag_task_t *def = dag_task(run->dag, task);
+    for (size_t i = 0; i < def->nchildren; i++) {
+        plan_ti_t *child = &run->tis[def->children[i]];
+        if (child->deps_left > 0 && --child->deps_left == 0 &&
+            child->state == TASK_PENDING &&
+            s_queue(self, run, def->children[i], now, err) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Ends the run when every task is final; the run then leaves memory. */
+static int
+s_maybe_finish_run(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
+{
+    if (run->nfinal < dag_task_count(run->dag)) {
+        return 0;
+    }
+    if (!run->finished && run->state != RUN_CANCELLED) {
+        run->state = run->failed ? RUN_FAILED : RUN_SUCCESS;
+        if (store_run_set_state(self->store, run->id, run->state, now, err) <
+            0) {
+            return -1;
+        }
+    }
+    if (!run->finished) {
+        run->finished = true;
+        char subject[32];
+        snprintf(subject, sizeof subject, "run %" PRIu64, run->id);
+        log_info("run %" PRIu64 " (%s) %s", run->id, dag_name(run->dag),
+                 state_run_name(run->state));
+        if (store_event(self->store, now, "scheduler", "run_finished",
+                        subject, state_run_name(run->state), err) < 0) {
+            return -1;
+        }
+    }
+    /* Attempts of a cancelled run may still report: keep the run until
+     * they have, so their results are recorded against it. */
+    bool in_flight = false;
+    for (size_t i = 0; i < dag_task_count(run->dag) && !in_flight; i++) {
+        in_flight = run->tis[i].attempt_id != 0 &&
+                    zhashx_lookup(self->attempts,
+                                  ID_KEY(run->tis[i].attempt_id)) != NULL;
+    }
+    if (!in_flight) {
+        zhashx_delete(self->runs, ID_KEY(run->id));
+    }
+    return 0;
+}
+
+static int
+s_mark_running(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
+{
+    if (run->state != RUN_QUEUED) {
+        return 0;
+    }
+    run->state = RUN_RUNNING;
+    return store_run_set_state(self->store, run->id, RUN_RUNNING, now, err);
+}
+
+/* ------------------------------------------------------------- trigger */
+
+static plan_run_t *
+s_run_new(uint64_t id, dag_t **dag_p, const dag_kv_t *params, size_t nparams,
+          const char *logical_date)
+{
+    plan_run_t *run = xcalloc(1, sizeof *run);
+    run->id = id;
+    run->dag = *dag_p;
+    *dag_p = NULL;
+    run->nparams = nparams;
+    run->params = xcalloc(nparams ? nparams : 1, sizeof *run->params);
+    for (size_t i = 0; i < nparams; i++) {
+        run->params[i].name = xstrdup(params[i].name);
+        run->params[i].value = xstrdup(params[i].value);
+    }
+    run->logical_date = xstrdup(logical_date);
+    snprintf(run->id_text, sizeof run->id_text, "%" PRIu64, id);
+    run->tis = xcalloc(dag_task_count(run->dag), sizeof *run->tis);
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        run->tis[i].deps_left = (uint32_t) dag_task(run->dag, i)->nafter;
+    }
+    return run;
+}
+
+int
+plan_trigger(plan_t *self, dag_t **dag_p, const dag_kv_t *params,
+             size_t nparams, const char *logical_date, const char *trigger,
+             int64_t now, uint64_t *run_id, errbuf_t *err)
+{
+    dag_t *dag = *dag_p;
+    if (store_run_create(self->store, dag_name(dag), dag_version(dag), params,
+                         nparams, logical_date, trigger, now, run_id,
+                         err) < 0) {
+        return -1;
+    }
+    plan_run_t *run = s_run_new(*run_id, dag_p, params, nparams, logical_date);
+    zhashx_insert(self->runs, ID_KEY(run->id), run);
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        const char *task_id = dag_task(run->dag, i)->id;
+        if (store_task_create(self->store, run->id, task_id, TASK_PENDING, now,
+                              err) < 0) {
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        if (run->tis[i].deps_left == 0 && s_queue(self, run, i, now, err) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --------------------------------------------------------------- restore */
+
+static void
+s_attempt_track(plan_t *self, uint64_t attempt_id, uint64_t run_id,
+                size_t task, const char *worker)
+{
+    plan_attempt_t *attempt = xcalloc(1, sizeof *attempt);
+    attempt->id = attempt_id;
+    attempt->run_id = run_id;
+    attempt->task = task;
+    attempt->worker = xstrdup(worker ? worker : "");
+    zhashx_update(self->attempts, ID_KEY(attempt_id), attempt);
+}
+
+static void
+s_retry_later(plan_t *self, plan_run_t *run, size_t task, int64_t due_mono)
+{
+    run->tis[task].due_mono = due_mono;
+    plan_ref_t *ref = xmalloc(sizeof *ref);
+    *ref = (plan_ref_t){run->id, task};
+    zlistx_add_end(self->retries, ref);
+}
+
+static int
+s_restore_task(plan_t *self, plan_run_t *run, size_t i,
+               const store_task_row_t *row, plan_attempt_fn *on_attempt,
+               void *arg, int64_t now, errbuf_t *err)
+{
+    plan_ti_t *ti = &run->tis[i];
+    ti->state = row->state;
+    ti->tries = row->tries;
+    ti->failures = row->tries; /* conservative: retries left never grow */
+    if (state_task_is_final(ti->state)) {
+        run->nfinal++;
+        run->failed |= state_task_is_failure(ti->state);
+    }
+    switch (ti->state) {
+        case TASK_QUEUED:
+            s_ready_push(self, run->id, i);
+            break;
+        case TASK_RUNNING:
+            if (row->attempt_id == 0) {
+                return s_queue(self, run, i, now, err);
+            }
+            ti->attempt_id = row->attempt_id;
+            s_attempt_track(self, row->attempt_id, run->id, i, row->worker);
+            if (on_attempt) {
+                on_attempt(arg, row->attempt_id, row->worker);
+            }
+            break;
+        case TASK_UP_FOR_RETRY: {
+            int64_t wait = row->next_try_at > now ? row->next_try_at - now : 0;
+            s_retry_later(self, run, i, clock_mono_ms() + wait);
+            break;
+        }
+        default:
+            break;
+    }
+    return 0;
+}
+
+int
+plan_restore(plan_t *self, dag_t **dag_p, const store_run_row_t *row,
+             plan_attempt_fn *on_attempt, void *arg, int64_t now,
+             errbuf_t *err)
+{
+    plan_run_t *run = s_run_new(row->run_id, dag_p, row->params, row->nparams,
+                                row->logical_date);
+    run->state = row->state;
+    zhashx_insert(self->runs, ID_KEY(run->id), run);
+    for (size_t r = 0; r < row->ntasks; r++) {
+        long i = dag_task_index(run->dag, row->tasks[r].task_id);
+        if (i >= 0 && s_restore_task(self, run, (size_t) i, &row->tasks[r],
+                                     on_attempt, arg, now, err) < 0) {
+            return -1;
+        }
+    }
+    /* deps_left counts upstream tasks that have not succeeded yet. */
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        const dag_task_t *def = dag_task(run->dag, i);
+        run->tis[i].deps_left = 0;
+        for (size_t j = 0; j < def->nafter; j++) {
+            run->tis[i].deps_left += run->tis[def->after[j]].state !=
+                                     TASK_SUCCESS;
+        }
+    }
+    return s_maybe_finish_run(self, run, now, err);
+}
+
+/* -------------------------------------------------------------- dispatch */
+
+typedef struct {
+    plan_run_t *run;
+    const char *task_id;
+    char attempt[16];
+} plan_tmpl_t;
+
+static const char *
+s_lookup(void *arg, const char *name)
+{
+    plan_tmpl_t *ctx = arg;
+    if (strcmp(name, "run_id") == 0) {
+        return ctx->run->id_text;
+    }
+    if (strcmp(name, "ds") == 0) {
+        return ctx->run->logical_date;
+    }
+    if (strcmp(name, "task_id") == 0) {
+        return ctx->task_id;
+    }
+    if (strcmp(name, "attempt") == 0) {
+        return ctx->attempt;
+    }
+    if (strncmp(name, "params.", 7) == 0) {
+        for (size_t i = 0; i < ctx->run->nparams; i++) {
+            if (strcmp(ctx->run->params[i].name, name + 7) == 0) {
+                return ctx->run->params[i].value;
+            }
+        }
+    }
+    return NULL;
+}
+
+static int
+s_render(plan_run_t *run, const dag_task_t *task, uint32_t attempt,
+         plan_dispatch_t *out, errbuf_t *err)
+{
+    plan_tmpl_t ctx = {.run = run, .task_id = task->id};
+    snprintf(ctx.attempt, sizeof ctx.attempt, "%u", attempt);
+    out->command = tmpl_render(task->run ? task->run : "", s_lookup, &ctx, err);
+    if (!out->command) {
+        return -1;
+    }
+    out->nenv = task->nenv;
+    out->env_names = xcalloc(task->nenv + 1, sizeof *out->env_names);
+    out->env_values = xcalloc(task->nenv + 1, sizeof *out->env_values);
+    for (size_t i = 0; i < task->nenv; i++) {
+        out->env_names[i] = (char *) task->env[i].name;
+        out->env_values[i] = tmpl_render(task->env[i].value, s_lookup, &ctx,
+                                         err);
+        if (!out->env_values[i]) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
+plan_dispatch(plan_t *self, const char *worker, int64_t now,
+              plan_dispatch_t *out, errbuf_t *err)
+{
+    memset(out, 0, sizeof *out);
+    plan_run_t *run;
+    size_t task;
+    if (!s_ready_pop(self, &run, &task)) {
+        return 0;
+    }
+    plan_ti_t *ti = &run->tis[task];
+    const dag_task_t *def = dag_task(run->dag, task);
+    uint32_t number = ti->tries + 1;
+    if (store_attempt_create(self->store, run->id, def->id, number, worker,
+                             now, &out->attempt_id, err) < 0) {
+        return -1;
+    }
+    ti->tries = number;
+    ti->attempt_id = out->attempt_id;
+    if (s_set_task(self, run, task, TASK_RUNNING, now, err) < 0 ||
+        s_mark_running(self, run, now, err) < 0) {
+        return -1;
+    }
+    s_attempt_track(self, out->attempt_id, run->id, task, worker);
+    out->run_id = run->id;
+    out->dag = dag_name(run->dag);
+    out->task = def;
+    out->attempt = number;
+    out->logical_date = run->logical_date;
+    if (s_render(run, def, number, out, err) < 0) {
+        errbuf_prefix(err, "task '%s'", def->id);
+        return -1;
+    }
+    return 1;
+}
+
+void
+plan_dispatch_clear(plan_dispatch_t *out)
+{
+    free(out->command);
+    for (size_t i = 0; out->env_values && i < out->nenv; i++) {
+        free(out->env_values[i]);
+    }
+    free(out->env_values);
+    free(out->env_names);
+    memset(out, 0, sizeof *out);
+}
+
+/* --------------------------------------------------------------- results */
+
+/* Exponential backoff: retry_delay * 2^(failures-1), capped. */
+static int64_t
+s_retry_delay(const dag_task_t *task, uint32_t failures)
+{
+    uint64_t delay = task->retry_delay_ms;
+    for (uint32_t i = 1; i < failures && delay < task->max_retry_delay_ms;
+         i++) {
+        delay *= 2;
+    }
+    if (task->max_retry_delay_ms && delay > task->max_retry_delay_ms) {
+        delay = task->max_retry_delay_ms;
+    }
+    return (int64_t) delay;
+}
+
+/* Decides what a finished attempt means for its task instance. */
+static int
+s_apply_outcome(plan_t *self, plan_run_t *run, size_t task,
+                attempt_state_t outcome, int64_t now, errbuf_t *err)
+{
+    plan_ti_t *ti = &run->tis[task];
+    const dag_task_t *def = dag_task(run->dag, task);
+    if (outcome == ATTEMPT_SUCCESS) {
+        if (s_set_task(self, run, task, TASK_SUCCESS, now, err) < 0) {
+            return -1;
+        }
+        return s_release_children(self, run, task, now, err);
+    }
+    ti->failures++;
+    if (ti->failures <= def->retries) {
+        s_retry_later(self, run, task,
+                      clock_mono_ms() + s_retry_delay(def, ti->failures));
+        return s_set_task(self, run, task, TASK_UP_FOR_RETRY, now, err);
+    }
+    task_state_t final =
+        outcome == ATTEMPT_TIMED_OUT ? TASK_TIMED_OUT : TASK_FAILED;
+    if (s_set_task(self, run, task, final, now, err) < 0) {
+        return -1;
+    }
+    return s_fail_downstream(self, run, task, now, err);
+}
+
+int
+plan_attempt_result(plan_t *self, uint64_t attempt_id, const char *worker,
+                    const plan_result_t *result, int64_t now, errbuf_t *err)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    plan_run_t *run =
+        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+    if (!run || run->tis[attempt->task].attempt_id != attempt_id) {
+        if (store_attempt_stale(self->store, attempt_id, worker,
+                                state_attempt_name(result->state), now,
+                                err) < 0) {
+            return -1;
+        }
+        return PLAN_STALE;
+    }
+    size_t task = attempt->task;
+    store_attempt_end_t end = {
+        .state = result->state,
+        .exit_code = result->exit_code,
+        .signal = result->signal,
+        .started_at = result->started_at,
+        .ended_at = result->ended_at ? result->ended_at : now,
+        .duration_ms = result->duration_ms,
+        .peak_rss_kb = result->peak_rss_kb,
+        .error = result->error,
+    };
+    zhashx_delete(self->attempts, ID_KEY(attempt_id));
+    if (store_attempt_finish(self->store, attempt_id, &end, err) < 0) {
+        return -1;
+    }
+    if (run->tis[task].state != TASK_RUNNING) {
+        /* Cancelled while it ran: the attempt's end is recorded above. */
+        return s_maybe_finish_run(self, run, now, err);
+    }
+    if (result->state == ATTEMPT_CANCELLED) {
+        /* Killed by its worker (shutdown), not by a user: run it again. */
+        if (s_queue(self, run, task, now, err) < 0) {
+            return -1;
+        }
+        return 0;
+    }
+    if (s_apply_outcome(self, run, task, result->state, now, err) < 0) {
+        return -1;
+    }
+    return s_maybe_finish_run(self, run, now, err);
+}
+
+int
+plan_attempt_lost(plan_t *self, uint64_t attempt_id, const char *reason,
+                  int64_t now, errbuf_t *err)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    plan_run_t *run =
+        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+    if (!run || run->tis[attempt->task].attempt_id != attempt_id) {
+        return PLAN_STALE;
+    }
+    size_t task = attempt->task;
+    store_attempt_end_t end = {.state = ATTEMPT_LOST,
+                               .exit_code = -1,
+                               .ended_at = now,
+                               .error = reason};
+    zhashx_delete(self->attempts, ID_KEY(attempt_id));
+    if (store_attempt_finish(self->store, attempt_id, &end, err) < 0) {
+        return -1;
+    }
+    if (run->tis[task].state != TASK_RUNNING) {
+        return s_maybe_finish_run(self, run, now, err);
+    }
+    log_warn("attempt %" PRIu64 " of run %" PRIu64 " task '%s' lost (%s); "
+             "queued again",
+             attempt_id, run->id, dag_task(run->dag, task)->id, reason);
+    return s_queue(self, run, task, now, err);
+}
+
+const char *
+plan_attempt_worker(plan_t *self, uint64_t attempt_id)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    return attempt ? attempt->worker : NULL;
+}
+
+bool
+plan_attempt_known(plan_t *self, uint64_t attempt_id)
+{
+    return zhashx_lookup(self->attempts, ID_KEY(attempt_id)) != NULL;
+}
+
+/* ---------------------------------------------------------------- cancel */
+
+int
+plan_cancel_run(plan_t *self, uint64_t run_id, zlistx_t *running,
+                uint32_t *cancelled, int64_t now, errbuf_t *err)
+{
+    plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(run_id));
+    *cancelled = 0;
+    if (!run || state_run_is_final(run->state)) {
+        errbuf_set(err,
+                   "run %" PRIu64 " is not active (finished or unknown); "
+                   "see 'sluice runs'",
+                   run_id);
+        return -1;
+    }
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        plan_ti_t *ti = &run->tis[i];
+        if (state_task_is_final(ti->state)) {
+            continue;
+        }
+        if (ti->state == TASK_RUNNING &&
+            zhashx_lookup(self->attempts, ID_KEY(ti->attempt_id))) {
+            zlistx_add_end(running, ID_KEY(ti->attempt_id));
+        }
+        if (s_set_task(self, run, i, TASK_CANCELLED, now, err) < 0) {
+            return -1;
+        }
+        (*cancelled)++;
+    }
+    run->state = RUN_CANCELLED;
+    if (store_run_set_state(self->store, run->id, RUN_CANCELLED, now, err) <
+        0) {
+        return -1;
+    }
+    return s_maybe_finish_run(self, run, now, err);
+}
+
+/* ------------------------------------------------------------------ time */
+
+int
+plan_tick(plan_t *self, int64_t now_mono, int64_t now, errbuf_t *err)
+{
+    plan_ref_t *ref = zlistx_first(self->retries);
+    while (ref) {
+        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref->run_id));
+        bool gone = !run || run->tis[ref->task].state != TASK_UP_FOR_RETRY;
+        if (gone || run->tis[ref->task].due_mono <= now_mono) {
+            if (!gone && s_queue(self, run, ref->task, now, err) < 0) {
+                return -1;
+            }
+            zlistx_delete(self->retries, zlistx_cursor(self->retries));
+            ref = zlistx_first(self->retries);
+            continue;
+        }
+        ref = zlistx_next(self->retries);
+    }
+    return 0;
+}
+
+int64_t
+plan_next_due(plan_t *self)
+{
+    int64_t next = -1;
+    for (plan_ref_t *ref = zlistx_first(self->retries); ref;
+         ref = zlistx_next(self->retries)) {
+        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref->run_id));
+        if (run && (next < 0 || run->tis[ref->task].due_mono < next)) {
+            next = run->tis[ref->task].due_mono;
+        }
+    }
+    return next;
+}
