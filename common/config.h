@@ -12,7 +12,7 @@
 #include "common/errbuf.h"
 
 typedef struct {
-    char *listen;          /* worker socket bind, "tcp://*:7700" */
+    char *listen;          /* worker socket bind, e.g. tcp://0.0.0.0:7700 */
     char *client_listen;   /* client socket bind, "tcp://127.0.0.1:7701" */
     char *advertise;       /* host:port workers dial (join line); "" = hostname:port of listen */
     uint64_t heartbeat_ms; /* 1000 */

@@ -21,7 +21,7 @@ int
 join_parse(const char *line, char **endpoint, uint8_t *pub, errbuf_t *err);
 
 /* The host:port workers should dial for a worker socket bound at `listen`
- * ("tcp://*:7700"): `advertise` when not empty, else this host's name and
+ * (e.g. tcp://0.0.0.0:7700): `advertise` when not empty, else this host's name and
  * the listen port. Caller owns the result. */
 char *
 join_advertised(const char *listen, const char *advertise);

@@ -28,6 +28,9 @@ struct fleet_t {
 
 #define ID_KEY(id) ((void *) (uintptr_t) (id))
 
+/* The longest a worker's reconnect backoff makes it wait. */
+#define FLEET_RECONNECT_MS 5000
+
 static size_t
 s_id_hash(const void *key)
 {
@@ -256,7 +259,12 @@ fleet_expire(fleet_t *self, int64_t now, int64_t window, zlistx_t *lost)
          worker = zhashx_next(self->by_name)) {
         bool live = worker->state == FLEET_CONNECTED ||
                     worker->state == FLEET_EXPECTED;
-        if (live && now - worker->last_heard > window) {
+        /* A worker expected back after a scheduler restart first has to
+         * notice the silence and reconnect with backoff: give it longer. */
+        int64_t limit = worker->state == FLEET_EXPECTED
+                            ? window * 2 + FLEET_RECONNECT_MS
+                            : window;
+        if (live && now - worker->last_heard > limit) {
             worker->state = FLEET_LOST;
             zframe_destroy(&worker->routing);
             zlistx_add_end(lost, xstrdup(worker->name));
@@ -406,4 +414,34 @@ int64_t
 fleet_first_seen(const fleet_worker_t *worker)
 {
     return worker->first_seen;
+}
+
+void
+fleet_clear_attempts(fleet_t *self)
+{
+    for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
+         worker = zhashx_next(self->by_name)) {
+        zhashx_purge(worker->attempts);
+    }
+}
+
+fleet_worker_t *
+fleet_by_key(fleet_t *self, const uint8_t *public_key)
+{
+    for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
+         worker = zhashx_next(self->by_name)) {
+        if (memcmp(worker->public_key, public_key, KEYS_PUBLIC_SIZE) == 0) {
+            return worker;
+        }
+    }
+    return NULL;
+}
+
+void
+fleet_set_routing(fleet_worker_t *worker, zframe_t *routing_id)
+{
+    if (!worker->routing || !zframe_eq(worker->routing, routing_id)) {
+        zframe_destroy(&worker->routing);
+        worker->routing = zframe_dup(routing_id);
+    }
 }

@@ -67,6 +67,19 @@ fleet_by_name(fleet_t *self, const char *name);
 bool
 fleet_key_known(fleet_t *self, const uint8_t *public_key);
 
+/* Forgets every attempt assignment (before a reload from the store). */
+void
+fleet_clear_attempts(fleet_t *self);
+
+/* The worker that signs with this key, or NULL. */
+fleet_worker_t *
+fleet_by_key(fleet_t *self, const uint8_t *public_key);
+
+/* The worker's connection changed (ZeroMQ reconnected it): reach it
+ * through routing_id (copied) from now on. */
+void
+fleet_set_routing(fleet_worker_t *worker, zframe_t *routing_id);
+
 /* Any message from the worker: it is alive. */
 void
 fleet_heard(fleet_worker_t *worker, int64_t now);

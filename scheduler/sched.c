@@ -1,0 +1,673 @@
+/* sched — the scheduler daemon's event loop.
+ *
+ * One thread, one loop. Each turn: wait for a message or the next timer,
+ * open one transaction, take every waiting message from both sockets, run
+ * timers (heartbeats, lost workers, retries), dispatch ready tasks to free
+ * slots, commit, and only then send what the turn produced (tasks, acks,
+ * replies). Nothing is acknowledged before it is committed; a failed commit
+ * drops the turn's output and rebuilds memory from the store. */
+#include "scheduler/sched.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/dag.h"
+#include "common/errbuf.h"
+#include "common/join.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/statedir.h"
+#include "common/version.h"
+#include "common/xalloc.h"
+#include "proto/envelope.h"
+#include "scheduler/api.h"
+#include "scheduler/fleet.h"
+#include "scheduler/plan.h"
+#include "scheduler/sched_internal.h"
+#include "scheduler/store.h"
+
+/* Bounds on one turn, so a flood cannot starve timers or grow a txn. */
+#define SCHED_MAX_MSGS_PER_TURN 2000
+#define SCHED_DROP_LOG_MS       10000
+#define SCHED_MAX_MSG_SIZE      (32 * 1024 * 1024)
+
+/* ------------------------------------------------------------- outgoing */
+
+typedef struct {
+    zsock_t *socket;      /* borrowed */
+    zmsg_t *msg;          /* owned */
+    uint64_t request_id;  /* client replies: to answer with an error if the
+                             turn fails to commit; 0 otherwise */
+} sched_out_t;
+
+static void
+s_out_free(void **item)
+{
+    sched_out_t *out = *item;
+    if (out) {
+        zmsg_destroy(&out->msg);
+        free(out);
+        *item = NULL;
+    }
+}
+
+/* Seals body and queues it for routing id `to` on `socket`, sent after the
+ * turn commits. */
+void
+sched_send(sched_t *self, zsock_t *socket, zframe_t *to, int type,
+           const ProtobufCMessage *body, uint64_t request_id)
+{
+    sched_out_t *out = xcalloc(1, sizeof *out);
+    out->socket = socket;
+    out->msg = env_seal(type, body, self->key);
+    zmsg_pushmem(out->msg, zframe_data(to), zframe_size(to));
+    out->request_id = request_id;
+    zlistx_add_end(self->outgoing, out);
+}
+
+static void
+s_flush(sched_t *self)
+{
+    for (sched_out_t *out = zlistx_first(self->outgoing); out;
+         out = zlistx_next(self->outgoing)) {
+        zmsg_send(&out->msg, out->socket);
+    }
+    zlistx_purge(self->outgoing);
+}
+
+/* ------------------------------------------------------------ drop log */
+
+void
+sched_drop(sched_t *self, const char *socket_name, int code,
+           const char *detail)
+{
+    int slot = -code;
+    if (slot < 0 || slot >= SCHED_DROP_KINDS) {
+        slot = 0;
+    }
+    self->drops[slot]++;
+    int64_t now = clock_mono_ms();
+    if (now - self->drop_logged[slot] >= SCHED_DROP_LOG_MS) {
+        self->drop_logged[slot] = now;
+        log_warn("dropped a message on the %s socket (%s, %" PRIu64
+                 " so far): %s",
+                 socket_name, env_strerror(code), self->drops[slot], detail);
+    }
+}
+
+/* ---------------------------------------------------------------- trust */
+
+static bool
+s_trust_worker(void *arg, const uint8_t *signer, int type)
+{
+    sched_t *self = arg;
+    /* Any key may register (admission comes with key acceptance); every
+     * other message must come from a registered worker's key. */
+    return type == SLUICE__MSG_TYPE__MSG_REGISTER ||
+           fleet_key_known(self->fleet, signer);
+}
+
+static bool
+s_trust_client(void *arg, const uint8_t *signer, int type)
+{
+    sched_t *self = arg;
+    (void) type;
+    return memcmp(signer, self->client_key, KEYS_PUBLIC_SIZE) == 0;
+}
+
+/* -------------------------------------------------------------- receive */
+
+/* Pops the routing frame and opens the envelope; on a version mismatch
+ * answers with Refuse so the peer can say why it was turned away. */
+static int
+s_open(sched_t *self, zsock_t *socket, const char *name, env_trust_fn *trust,
+       zmsg_t *msg, zframe_t **from, env_msg_t *env)
+{
+    *from = zmsg_pop(msg);
+    errbuf_t err;
+    errbuf_clear(&err);
+    int rc = *from ? env_open(msg, trust, self, env, &err) : ENV_EMALFORMED;
+    if (rc == ENV_OK) {
+        return 0;
+    }
+    sched_drop(self, name, rc, errbuf_msg(&err));
+    if (rc == ENV_EVERSION) {
+        Sluice__Refuse refuse = SLUICE__REFUSE__INIT;
+        refuse.code = 1;
+        refuse.reason = err.msg;
+        refuse.major = ENV_MAJOR;
+        refuse.minor = ENV_MINOR;
+        sched_send(self, socket, *from, SLUICE__MSG_TYPE__MSG_REFUSE,
+                   &refuse.base, 0);
+    }
+    zframe_destroy(from);
+    return -1;
+}
+
+static void
+s_drain(sched_t *self, zsock_t *socket, const char *name, env_trust_fn *trust,
+        void (*handle)(sched_t *, zframe_t *, env_msg_t *), int *budget)
+{
+    while (*budget > 0 && (zsock_events(socket) & ZMQ_POLLIN)) {
+        zmsg_t *msg = zmsg_recv(socket);
+        if (!msg) {
+            break;
+        }
+        (*budget)--;
+        zframe_t *from;
+        env_msg_t env;
+        if (s_open(self, socket, name, trust, msg, &from, &env) == 0) {
+            handle(self, from, &env);
+            env_msg_clear(&env);
+            zframe_destroy(&from);
+        }
+        zmsg_destroy(&msg);
+    }
+}
+
+/* --------------------------------------------------------------- timers */
+
+static void
+s_heartbeat(sched_t *self, int64_t now)
+{
+    if (now - self->last_heartbeat < (int64_t) self->config->heartbeat_ms) {
+        return;
+    }
+    self->last_heartbeat = now;
+    Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+    hb.wall_ms = (uint64_t) clock_wall_ms();
+    for (fleet_worker_t *w = fleet_first(self->fleet); w;
+         w = fleet_next(self->fleet)) {
+        if (fleet_state(w) == FLEET_CONNECTED && fleet_routing(w)) {
+            sched_send(self, self->workers, fleet_routing(w),
+                       SLUICE__MSG_TYPE__MSG_HEARTBEAT, &hb.base, 0);
+        }
+    }
+}
+
+/* Re-queues attempts that will never report. */
+static int
+s_lose_attempts(sched_t *self, zlistx_t *ids, const char *reason,
+                int64_t now_wall, errbuf_t *err)
+{
+    for (void *id = zlistx_first(ids); id; id = zlistx_next(ids)) {
+        uint64_t attempt_id = (uint64_t) (uintptr_t) id;
+        const char *worker = plan_attempt_worker(self->plan, attempt_id);
+        char *name = xstrdup(worker);
+        int rc = plan_attempt_lost(self->plan, attempt_id, reason, now_wall,
+                                   err);
+        fleet_release(self->fleet, name, attempt_id);
+        free(name);
+        if (rc < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+s_check_liveness(sched_t *self, int64_t now, int64_t now_wall, errbuf_t *err)
+{
+    int64_t window =
+        (int64_t) self->config->heartbeat_ms * self->config->liveness;
+    zlistx_t *lost = zlistx_new();
+    zlistx_set_destructor(lost, (zlistx_destructor_fn *) zstr_free);
+    fleet_expire(self->fleet, now, window, lost);
+    int rc = 0;
+    for (char *name = zlistx_first(lost); name && rc == 0;
+         name = zlistx_next(lost)) {
+        log_warn("worker '%s' lost: nothing heard for %" PRId64 " ms", name,
+                 window);
+        zlistx_t *ids = zlistx_new();
+        fleet_attempts(self->fleet, name, ids);
+        rc = store_worker_set_state(self->store, name, "lost", now_wall, err);
+        if (rc == 0) {
+            rc = store_event(self->store, now_wall, "scheduler",
+                             "worker_lost", name, "missed heartbeats", err);
+        }
+        if (rc == 0) {
+            rc = s_lose_attempts(self, ids, "worker lost", now_wall, err);
+        }
+        zlistx_destroy(&ids);
+    }
+    zlistx_destroy(&lost);
+    if (rc == 0) {
+        zlistx_t *overdue = zlistx_new();
+        fleet_overdue(self->fleet, now, window, overdue);
+        rc = s_lose_attempts(self, overdue,
+                             "worker stopped reporting the attempt", now_wall,
+                             err);
+        zlistx_destroy(&overdue);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+static void
+s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
+{
+    uint8_t nonce[16];
+    randombytes_buf(nonce, sizeof nonce);
+    Sluice__Task task = SLUICE__TASK__INIT;
+    task.worker = (char *) fleet_name(worker);
+    task.issued_ms = (uint64_t) clock_wall_ms();
+    task.expires_ms = task.issued_ms + self->config->task_ttl_ms;
+    task.nonce.data = nonce;
+    task.nonce.len = sizeof nonce;
+    task.attempt_id = d->attempt_id;
+    task.run_id = d->run_id;
+    task.dag = (char *) d->dag;
+    task.task_id = (char *) d->task->id;
+    task.attempt = d->attempt;
+    task.command = d->command;
+    task.timeout_ms = d->task->timeout_ms;
+    task.kill_grace_ms = self->config->kill_grace_ms;
+    task.logical_date = (char *) d->logical_date;
+    task.kind = (char *) d->task->kind;
+    Sluice__EnvVar *vars = xcalloc(d->nenv + 1, sizeof *vars);
+    Sluice__EnvVar **env = xcalloc(d->nenv + 1, sizeof *env);
+    for (size_t i = 0; i < d->nenv; i++) {
+        sluice__env_var__init(&vars[i]);
+        vars[i].name = d->env_names[i];
+        vars[i].value = d->env_values[i];
+        env[i] = &vars[i];
+    }
+    task.n_env = d->nenv;
+    task.env = env;
+    sched_send(self, self->workers, fleet_routing(worker),
+               SLUICE__MSG_TYPE__MSG_TASK, &task.base, 0);
+    free(env);
+    free(vars);
+    log_flag(DISPATCH, "attempt %" PRIu64 " (run %" PRIu64 " task '%s' try %u) "
+             "-> worker '%s'",
+             d->attempt_id, d->run_id, d->task->id, d->attempt,
+             fleet_name(worker));
+}
+
+static int
+s_dispatch(sched_t *self, int64_t now_wall, errbuf_t *err)
+{
+    fleet_worker_t *worker;
+    while (plan_has_ready(self->plan) && (worker = fleet_pick(self->fleet))) {
+        plan_dispatch_t d;
+        int rc = plan_dispatch(self->plan, fleet_name(worker), now_wall, &d,
+                               err);
+        if (rc == 1) {
+            fleet_assign(worker, d.attempt_id, clock_mono_ms());
+            s_send_task(self, worker, &d);
+        }
+        plan_dispatch_clear(&d);
+        if (rc <= 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- recovery */
+
+static void
+s_on_restored_attempt(void *arg, uint64_t attempt_id, const char *worker)
+{
+    sched_t *self = arg;
+    fleet_expect(self->fleet, worker, attempt_id, clock_mono_ms());
+}
+
+static int
+s_restore_run(void *arg, const store_run_row_t *row)
+{
+    sched_t *self = arg;
+    errbuf_t err;
+    char *source = store_dag_source(self->store, row->dag, row->version, NULL,
+                                    &err);
+    dag_t *dag = source ? dag_parse(row->dag, source, strlen(source), NULL)
+                        : NULL;
+    free(source);
+    if (!dag) {
+        log_error("run %" PRIu64 ": cannot reload DAG '%s' version %.12s; "
+                  "the run stays as it is in the store",
+                  row->run_id, row->dag, row->version);
+        return 0;
+    }
+    int rc = plan_restore(self->plan, &dag, row, s_on_restored_attempt, self,
+                          clock_wall_ms(), &err);
+    dag_destroy(&dag);
+    if (rc < 0) {
+        log_error("run %" PRIu64 ": %s", row->run_id, errbuf_msg(&err));
+    }
+    return rc;
+}
+
+/* Rebuilds memory from the store: at start, and after a failed commit. */
+static int
+s_reload(sched_t *self, errbuf_t *err)
+{
+    plan_destroy(&self->plan);
+    self->plan = plan_new(self->store);
+    fleet_clear_attempts(self->fleet);
+    if (store_begin(self->store, err) < 0 ||
+        store_load_active(self->store, s_restore_run, self, err) < 0) {
+        store_rollback(self->store);
+        return -1;
+    }
+    return store_commit(self->store, err);
+}
+
+/* A commit failed (disk full, I/O error): nothing of this turn happened.
+ * Clients get the reason instead of a reply; workers get no ack, so they
+ * keep their results and send them again. */
+static void
+s_turn_failed(sched_t *self, const errbuf_t *why)
+{
+    log_error("store commit failed: %s", errbuf_msg(why));
+    store_rollback(self->store);
+    zlistx_t *failed = self->outgoing;
+    self->outgoing = zlistx_new();
+    zlistx_set_destructor(self->outgoing, s_out_free);
+    for (sched_out_t *out = zlistx_first(failed); out;
+         out = zlistx_next(failed)) {
+        if (out->request_id && out->socket == self->clients) {
+            zframe_t *to = zmsg_pop(out->msg);
+            Sluice__Reply *rep = api_error(out->request_id, 5, "%s",
+                                           errbuf_msg(why));
+            sched_send(self, self->clients, to, SLUICE__MSG_TYPE__MSG_REPLY,
+                       &rep->base, 0);
+            protobuf_c_message_free_unpacked(&rep->base, NULL);
+            zframe_destroy(&to);
+        }
+    }
+    zlistx_destroy(&failed);
+    errbuf_t err;
+    if (s_reload(self, &err) < 0) {
+        log_error("cannot reload state from the store: %s", errbuf_msg(&err));
+    }
+}
+
+/* ----------------------------------------------------------------- turn */
+
+static int64_t
+s_wait_ms(sched_t *self)
+{
+    int64_t now = clock_mono_ms();
+    int64_t wait = self->last_heartbeat + (int64_t) self->config->heartbeat_ms -
+                   now;
+    int64_t due = plan_next_due(self->plan);
+    if (due >= 0 && due - now < wait) {
+        wait = due - now;
+    }
+    return wait < 0 ? 0 : wait;
+}
+
+static int
+s_turn(sched_t *self)
+{
+    errbuf_t err;
+    errbuf_clear(&err);
+    if (store_begin(self->store, &err) < 0) {
+        s_turn_failed(self, &err);
+        return 0;
+    }
+    int budget = SCHED_MAX_MSGS_PER_TURN;
+    s_drain(self, self->workers, "worker", s_trust_worker, sched_on_worker,
+            &budget);
+    s_drain(self, self->clients, "client", s_trust_client, sched_on_client,
+            &budget);
+    int64_t now = clock_mono_ms();
+    int64_t now_wall = clock_wall_ms();
+    int rc = self->turn_error ? -1 : 0;
+    if (rc < 0) {
+        err = self->turn_err;
+    }
+    if (rc == 0) {
+        rc = s_check_liveness(self, now, now_wall, &err);
+    }
+    if (rc == 0) {
+        rc = plan_tick(self->plan, now, now_wall, &err);
+    }
+    if (rc == 0) {
+        rc = s_dispatch(self, now_wall, &err);
+    }
+    s_heartbeat(self, now);
+    sched_queue_acks(self);
+    self->turn_error = false;
+    if (rc == 0 && store_commit(self->store, &err) == 0) {
+        s_flush(self);
+        return 0;
+    }
+    s_turn_failed(self, &err);
+    return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static int
+s_bind(zsock_t **socket, const char *endpoint, errbuf_t *err)
+{
+    *socket = zsock_new(ZMQ_ROUTER);
+    zsock_set_maxmsgsize(*socket, SCHED_MAX_MSG_SIZE);
+    zsock_set_sndhwm(*socket, 100000);
+    zsock_set_rcvhwm(*socket, 100000);
+    zsock_set_linger(*socket, 1000);
+    if (zsock_bind(*socket, "%s", endpoint) < 0) {
+        errbuf_set(err,
+                   "cannot listen on %s: %s; is another scheduler running? "
+                   "choose another port with --listen/--client-listen",
+                   endpoint, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+s_load_keys(sched_t *self, errbuf_t *err)
+{
+    char *key_path = statedir_path(self->dir, STATEDIR_SCHEDULER_KEY);
+    char *client_path = statedir_path(self->dir, STATEDIR_CLIENT_PUB);
+    int rc = -1;
+    if (!statedir_exists(key_path)) {
+        errbuf_set(err,
+                   "no scheduler key in '%s'; run 'sluice init --dir %s' "
+                   "first",
+                   self->dir, self->dir);
+    } else if ((self->key = keys_load(key_path, err)) &&
+               keys_load_public(client_path, self->client_key, err) == 0) {
+        rc = 0;
+    }
+    free(key_path);
+    free(client_path);
+    return rc;
+}
+
+static int
+s_start(sched_t *self, errbuf_t *err)
+{
+    if (s_load_keys(self, err) < 0) {
+        return -1;
+    }
+    char *db = statedir_path(self->dir, STATEDIR_STORE);
+    self->store = store_open(db, err);
+    free(db);
+    if (!self->store) {
+        return -1;
+    }
+    int64_t now_wall = clock_wall_ms();
+    if (store_begin(self->store, err) < 0 ||
+        store_workers_reset(self->store, now_wall, err) < 0 ||
+        store_event(self->store, now_wall, "scheduler", "scheduler_started",
+                    "scheduler", SLUICE_VERSION, err) < 0 ||
+        store_commit(self->store, err) < 0) {
+        return -1;
+    }
+    if (s_reload(self, err) < 0) {
+        return -1;
+    }
+    if (s_bind(&self->workers, self->config->listen, err) < 0 ||
+        s_bind(&self->clients, self->config->client_listen, err) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_run(sched_t *self)
+{
+    zpoller_t *poller = zpoller_new(self->workers, self->clients, NULL);
+    char *join = join_advertised(self->config->listen, self->config->advertise);
+    char *line = join_format(join, keys_public(self->key));
+    log_info("scheduler %s listening for workers on %s and clients on %s; "
+             "%zu active runs",
+             SLUICE_VERSION, self->config->listen, self->config->client_listen,
+             plan_run_count(self->plan));
+    log_info("workers join with: sluice worker --join %s", line);
+    free(line);
+    free(join);
+    while (!zsys_interrupted) {
+        zpoller_wait(poller, (int) s_wait_ms(self));
+        if (zpoller_terminated(poller)) {
+            break;
+        }
+        s_turn(self);
+    }
+    log_info("scheduler stopping: committing and closing");
+    s_turn(self);
+    zpoller_destroy(&poller);
+}
+
+static void
+s_destroy(sched_t *self)
+{
+    zsock_destroy(&self->workers);
+    zsock_destroy(&self->clients);
+    plan_destroy(&self->plan);
+    fleet_destroy(&self->fleet);
+    store_destroy(&self->store);
+    keys_destroy(&self->key);
+    config_destroy(&self->config);
+    zlistx_destroy(&self->outgoing);
+    zhashx_destroy(&self->acks);
+    free(self->dir);
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void
+s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: sluice scheduler [--dir DIR] [--print-config] "
+            "[--SETTING VALUE]...\n\n"
+            "Runs the scheduler daemon in the foreground until SIGINT or "
+            "SIGTERM.\n\n"
+            "  --dir DIR          state directory (default $SLUICE_DIR, else "
+            "./.sluice)\n"
+            "  --print-config     print the effective settings and exit\n"
+            "  --SETTING VALUE    override a setting of config.yaml, e.g.\n"
+            "                     --listen tcp://*:7700 --client-listen "
+            "tcp://127.0.0.1:7701\n"
+            "                     --heartbeat-ms 1000 --liveness 3 "
+            "--log-level debug\n\n"
+            "exit status: 0 stopped cleanly, 1 failed to start, 2 usage\n");
+}
+
+/* Parses flags into self->dir and self->config. Returns -1 on a usage
+ * error (printed), 1 when the command is done (help, print-config). */
+static int
+s_parse_args(sched_t *self, int argc, char **argv)
+{
+    const char *dir = NULL;
+    bool print = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            s_usage(stdout);
+            return 1;
+        } else if (strcmp(argv[i], "--print-config") == 0) {
+            print = true;
+        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            dir = argv[++i];
+        }
+    }
+    self->dir = statedir_resolve(dir);
+    char *path = statedir_path(self->dir, STATEDIR_CONFIG);
+    errbuf_t err;
+    self->config = config_load(path, &err);
+    free(path);
+    if (!self->config) {
+        fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
+        return -1;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--print-config") == 0) {
+            continue;
+        }
+        if (strcmp(argv[i], "--dir") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(argv[i], "--", 2) != 0 || i + 1 >= argc) {
+            fprintf(stderr,
+                    "sluice scheduler: unexpected argument '%s'; see "
+                    "'sluice scheduler --help'\n",
+                    argv[i]);
+            return -1;
+        }
+        char *name = xstrdup(argv[i] + 2);
+        for (char *p = name; *p; p++) {
+            *p = *p == '-' ? '_' : *p;
+        }
+        int rc = config_set(self->config, name, argv[++i], &err);
+        free(name);
+        if (rc < 0) {
+            fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
+            return -1;
+        }
+    }
+    if (print) {
+        config_print(self->config, stdout);
+        return 1;
+    }
+    return 0;
+}
+
+int
+sched_main(int argc, char **argv)
+{
+    sched_t self;
+    memset(&self, 0, sizeof self);
+    int rc = s_parse_args(&self, argc, argv);
+    if (rc != 0) {
+        s_destroy(&self);
+        return rc < 0 ? 2 : 0;
+    }
+    log_level_t level = LOG_LEVEL_INFO;
+    log_level_parse(self.config->log_level, &level);
+    log_init("scheduler", level);
+    log_set_flags(log_flags_parse(getenv("SLUICE_DEBUG")));
+    if (sodium_init() < 0) {
+        fprintf(stderr, "sluice scheduler: libsodium failed to start\n");
+        s_destroy(&self);
+        return 1;
+    }
+    self.fleet = fleet_new();
+    self.outgoing = zlistx_new();
+    zlistx_set_destructor(self.outgoing, s_out_free);
+    self.acks = sched_acks_new();
+    self.started = clock_mono_ms();
+    self.last_heartbeat = 0;
+    errbuf_t err;
+    errbuf_clear(&err);
+    if (s_start(&self, &err) < 0) {
+        fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
+        s_destroy(&self);
+        return 1;
+    }
+    s_run(&self);
+    s_destroy(&self);
+    log_info("scheduler stopped");
+    return 0;
+}

@@ -1,0 +1,333 @@
+/* sched_client — the scheduler's side of the client protocol. Read-only
+ * requests go to the control API (api.c) over the store; requests that
+ * change state (apply, trigger, cancel) and live views (workers) are
+ * handled here, inside the turn's transaction. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/dag.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "scheduler/api.h"
+#include "scheduler/sched_internal.h"
+
+/* ------------------------------------------------------------ dag apply */
+
+/* All parse errors as one message, one per line. Caller owns the result. */
+static char *
+s_join_errors(zlist_t *errors)
+{
+    size_t size = 1;
+    for (char *e = zlist_first(errors); e; e = zlist_next(errors)) {
+        size += strlen(e) + 1;
+    }
+    char *text = xcalloc(1, size);
+    for (char *e = zlist_first(errors); e; e = zlist_next(errors)) {
+        if (*text) {
+            strcat(text, "\n");
+        }
+        strcat(text, e);
+    }
+    return text;
+}
+
+static Sluice__Reply *
+s_dag_apply(sched_t *self, const Sluice__Request *req)
+{
+    const Sluice__DagApplyReq *apply = req->dag_apply;
+    zlist_t *errors = zlist_new();
+    zlist_autofree(errors);
+    dag_t *dag = dag_parse(apply->filename, apply->source,
+                           strlen(apply->source), errors);
+    if (!dag) {
+        char *text = s_join_errors(errors);
+        zlist_destroy(&errors);
+        Sluice__Reply *rep = api_error(req->request_id, 1, "%s", text);
+        free(text);
+        return rep;
+    }
+    zlist_destroy(&errors);
+    int64_t now = clock_wall_ms();
+    bool changed = false;
+    errbuf_t err;
+    if (store_dag_put(self->store, dag_name(dag), dag_version(dag),
+                      apply->source, apply->filename, now, &changed,
+                      &err) < 0 ||
+        (changed && store_event(self->store, now, "client", "dag_applied",
+                                dag_name(dag), dag_version(dag), &err) < 0)) {
+        sched_fail_turn(self, &err);
+        dag_destroy(&dag);
+        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+    }
+    Sluice__Reply *rep = xmalloc(sizeof *rep);
+    sluice__reply__init(rep);
+    rep->request_id = req->request_id;
+    rep->op_case = SLUICE__REPLY__OP_DAG_APPLY;
+    rep->dag_apply = xmalloc(sizeof *rep->dag_apply);
+    sluice__dag_apply_rep__init(rep->dag_apply);
+    rep->dag_apply->name = xstrdup(dag_name(dag));
+    rep->dag_apply->version = xstrdup(dag_version(dag));
+    rep->dag_apply->changed = changed;
+    rep->dag_apply->tasks = (uint32_t) dag_task_count(dag);
+    if (changed) {
+        log_info("DAG '%s' applied, version %.12s", dag_name(dag),
+                 dag_version(dag));
+    }
+    dag_destroy(&dag);
+    return rep;
+}
+
+/* --------------------------------------------------------------- trigger */
+
+/* The DAG's params overridden by the request's; -1 when the request names
+ * a param the DAG does not declare. params gets borrowed pointers. */
+static int
+s_effective_params(const dag_t *dag, const Sluice__TriggerReq *trigger,
+                   dag_kv_t *params, errbuf_t *err)
+{
+    size_t n = dag_param_count(dag);
+    for (size_t i = 0; i < n; i++) {
+        params[i] = *dag_param(dag, i);
+    }
+    for (size_t j = 0; j < trigger->n_params; j++) {
+        const Sluice__Param *p = trigger->params[j];
+        size_t i = 0;
+        while (i < n && strcmp(params[i].name, p->name) != 0) {
+            i++;
+        }
+        if (i == n) {
+            errbuf_set(err,
+                       "DAG '%s' has no param '%s'; declare it under "
+                       "'params:' in the DAG file or drop --param %s",
+                       dag_name(dag), p->name, p->name);
+            return -1;
+        }
+        params[i].value = p->value;
+    }
+    return 0;
+}
+
+static Sluice__Reply *
+s_trigger_reply(uint64_t request_id, uint64_t run_id, const char *dag,
+                const char *version)
+{
+    Sluice__Reply *rep = xmalloc(sizeof *rep);
+    sluice__reply__init(rep);
+    rep->request_id = request_id;
+    rep->op_case = SLUICE__REPLY__OP_TRIGGER;
+    rep->trigger = xmalloc(sizeof *rep->trigger);
+    sluice__trigger_rep__init(rep->trigger);
+    rep->trigger->run_id = run_id;
+    rep->trigger->dag = xstrdup(dag);
+    rep->trigger->version = xstrdup(version);
+    return rep;
+}
+
+static Sluice__Reply *
+s_trigger(sched_t *self, const Sluice__Request *req)
+{
+    const Sluice__TriggerReq *trigger = req->trigger;
+    errbuf_t err;
+    char *source = store_dag_source(self->store, trigger->dag, NULL, NULL,
+                                    &err);
+    if (!source) {
+        return api_error(req->request_id, 2,
+                         "DAG '%s' is not applied; apply it with 'sluice dag "
+                         "apply FILE' (see 'sluice dag list')",
+                         trigger->dag);
+    }
+    dag_t *dag = dag_parse(trigger->dag, source, strlen(source), NULL);
+    free(source);
+    if (!dag) {
+        return api_error(req->request_id, 4,
+                         "the stored DAG '%s' no longer parses; apply it "
+                         "again",
+                         trigger->dag);
+    }
+    dag_kv_t *params = xcalloc(dag_param_count(dag) + 1, sizeof *params);
+    char date[16];
+    const char *ds = trigger->logical_date && *trigger->logical_date
+                         ? trigger->logical_date
+                         : clock_fmt_date(clock_wall_ms(), date, sizeof date);
+    Sluice__Reply *rep = NULL;
+    uint64_t run_id = 0;
+    char *name = xstrdup(dag_name(dag));
+    char *version = xstrdup(dag_version(dag));
+    int64_t now = clock_wall_ms();
+    if (s_effective_params(dag, trigger, params, &err) < 0) {
+        rep = api_error(req->request_id, 1, "%s", errbuf_msg(&err));
+        dag_destroy(&dag);
+    } else if (plan_trigger(self->plan, &dag, params, dag_param_count(dag),
+                            ds, "manual", now, &run_id, &err) < 0) {
+        dag_destroy(&dag);
+        sched_fail_turn(self, &err);
+        rep = api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+    } else {
+        char subject[32];
+        snprintf(subject, sizeof subject, "run %" PRIu64, run_id);
+        if (store_event(self->store, now, "client", "trigger", subject, name,
+                        &err) < 0) {
+            sched_fail_turn(self, &err);
+        }
+        log_info("run %" PRIu64 " of '%s' triggered", run_id, name);
+        rep = s_trigger_reply(req->request_id, run_id, name, version);
+    }
+    free(params);
+    free(name);
+    free(version);
+    return rep;
+}
+
+/* ---------------------------------------------------------------- cancel */
+
+static void
+s_send_cancels(sched_t *self, zlistx_t *running)
+{
+    for (void *id = zlistx_first(running); id; id = zlistx_next(running)) {
+        uint64_t attempt_id = (uint64_t) (uintptr_t) id;
+        const char *name = plan_attempt_worker(self->plan, attempt_id);
+        fleet_worker_t *worker = name ? fleet_by_name(self->fleet, name)
+                                      : NULL;
+        if (!worker || !fleet_routing(worker)) {
+            continue;
+        }
+        Sluice__Cancel cancel = SLUICE__CANCEL__INIT;
+        cancel.attempt_id = attempt_id;
+        cancel.reason = "run cancelled";
+        sched_send(self, self->workers, fleet_routing(worker),
+                   SLUICE__MSG_TYPE__MSG_CANCEL, &cancel.base, 0);
+    }
+}
+
+static Sluice__Reply *
+s_cancel(sched_t *self, const Sluice__Request *req)
+{
+    uint64_t run_id = req->cancel->run_id;
+    zlistx_t *running = zlistx_new();
+    uint32_t cancelled = 0;
+    int64_t now = clock_wall_ms();
+    errbuf_t err;
+    Sluice__Reply *rep;
+    if (plan_cancel_run(self->plan, run_id, running, &cancelled, now, &err) <
+        0) {
+        rep = api_error(req->request_id, 2, "%s", errbuf_msg(&err));
+    } else {
+        s_send_cancels(self, running);
+        char subject[32];
+        snprintf(subject, sizeof subject, "run %" PRIu64, run_id);
+        if (store_event(self->store, now, "client", "cancel", subject, "",
+                        &err) < 0) {
+            sched_fail_turn(self, &err);
+        }
+        log_info("run %" PRIu64 " cancelled: %u tasks, %zu running attempts "
+                 "told to stop",
+                 run_id, cancelled, zlistx_size(running));
+        rep = xmalloc(sizeof *rep);
+        sluice__reply__init(rep);
+        rep->request_id = req->request_id;
+        rep->op_case = SLUICE__REPLY__OP_CANCEL;
+        rep->cancel = xmalloc(sizeof *rep->cancel);
+        sluice__cancel_rep__init(rep->cancel);
+        rep->cancel->run_id = run_id;
+        rep->cancel->state = xstrdup("cancelled");
+        rep->cancel->cancelled_tasks = cancelled;
+    }
+    zlistx_destroy(&running);
+    return rep;
+}
+
+/* --------------------------------------------------------------- workers */
+
+static Sluice__WorkerInfo *
+s_worker_info(fleet_worker_t *worker)
+{
+    Sluice__WorkerInfo *info = xmalloc(sizeof *info);
+    sluice__worker_info__init(info);
+    info->name = xstrdup(fleet_name(worker));
+    info->hostname = xstrdup(fleet_hostname(worker));
+    info->state = xstrdup(fleet_state_name(fleet_state(worker)));
+    info->slots = fleet_slots(worker);
+    info->free_slots = fleet_free(worker);
+    info->resources = xmalloc(sizeof *info->resources);
+    sluice__resources__init(info->resources);
+    info->resources->cpus = fleet_cpus(worker);
+    info->resources->memory_mb = fleet_memory_mb(worker);
+    info->resources->gpus = fleet_gpus(worker);
+    int64_t ago = clock_mono_ms() - fleet_last_heard(worker);
+    info->last_seen_ms = (uint64_t) (clock_wall_ms() - ago);
+    info->first_seen_ms = (uint64_t) fleet_first_seen(worker);
+    char fp[KEYS_FP_SIZE];
+    keys_fingerprint(fleet_public_key(worker), fp);
+    info->fingerprint = xstrdup(fp);
+    zlistx_t *ids = zlistx_new();
+    fleet_worker_attempts(worker, ids);
+    info->n_running = zlistx_size(ids);
+    info->running = xcalloc(info->n_running + 1, sizeof *info->running);
+    size_t i = 0;
+    for (void *id = zlistx_first(ids); id; id = zlistx_next(ids)) {
+        info->running[i++] = (uint64_t) (uintptr_t) id;
+    }
+    zlistx_destroy(&ids);
+    return info;
+}
+
+static Sluice__Reply *
+s_workers(sched_t *self, const Sluice__Request *req)
+{
+    Sluice__Reply *rep = xmalloc(sizeof *rep);
+    sluice__reply__init(rep);
+    rep->request_id = req->request_id;
+    rep->op_case = SLUICE__REPLY__OP_WORKERS;
+    rep->workers = xmalloc(sizeof *rep->workers);
+    sluice__workers_rep__init(rep->workers);
+    size_t n = 0;
+    for (fleet_worker_t *w = fleet_first(self->fleet); w;
+         w = fleet_next(self->fleet)) {
+        n++;
+    }
+    rep->workers->workers = xcalloc(n + 1, sizeof *rep->workers->workers);
+    for (fleet_worker_t *w = fleet_first(self->fleet); w;
+         w = fleet_next(self->fleet)) {
+        rep->workers->workers[rep->workers->n_workers++] = s_worker_info(w);
+    }
+    return rep;
+}
+
+/* --------------------------------------------------------------- routing */
+
+void
+sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
+{
+    if (env->type != SLUICE__MSG_TYPE__MSG_REQUEST) {
+        sched_drop(self, "client", ENV_EMALFORMED,
+                   "message type not used on the client socket");
+        return;
+    }
+    const Sluice__Request *req = (const Sluice__Request *) env->body;
+    Sluice__Reply *rep = api_read(self->store, req);
+    if (!rep) {
+        switch (req->op_case) {
+            case SLUICE__REQUEST__OP_DAG_APPLY:
+                rep = s_dag_apply(self, req);
+                break;
+            case SLUICE__REQUEST__OP_TRIGGER:
+                rep = s_trigger(self, req);
+                break;
+            case SLUICE__REQUEST__OP_CANCEL:
+                rep = s_cancel(self, req);
+                break;
+            case SLUICE__REQUEST__OP_WORKERS:
+                rep = s_workers(self, req);
+                break;
+            default:
+                rep = api_error(req->request_id, 1,
+                                "unknown request; is this sluice older than "
+                                "the client?");
+                break;
+        }
+    }
+    sched_send(self, self->clients, from, SLUICE__MSG_TYPE__MSG_REPLY,
+               &rep->base, req->request_id ? req->request_id : 1);
+    protobuf_c_message_free_unpacked(&rep->base, NULL);
+}

@@ -1,0 +1,390 @@
+/* sched_worker — the scheduler's side of the worker protocol: one handler
+ * per message type, reached through a table. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "scheduler/sched_internal.h"
+
+void
+sched_fail_turn(sched_t *self, const errbuf_t *err)
+{
+    if (!self->turn_error) {
+        self->turn_error = true;
+        self->turn_err = *err;
+    }
+}
+
+/* ------------------------------------------------------------------ acks */
+
+static void
+s_ids_free(void **item)
+{
+    zlistx_destroy((zlistx_t **) item);
+}
+
+zhashx_t *
+sched_acks_new(void)
+{
+    zhashx_t *acks = zhashx_new();
+    zhashx_set_destructor(acks, s_ids_free);
+    return acks;
+}
+
+static void
+s_ack_later(sched_t *self, const char *worker, uint64_t attempt_id)
+{
+    zlistx_t *ids = zhashx_lookup(self->acks, worker);
+    if (!ids) {
+        ids = zlistx_new();
+        zhashx_insert(self->acks, worker, ids);
+    }
+    zlistx_add_end(ids, (void *) (uintptr_t) attempt_id);
+}
+
+void
+sched_queue_acks(sched_t *self)
+{
+    for (zlistx_t *ids = zhashx_first(self->acks); ids;
+         ids = zhashx_next(self->acks)) {
+        const char *name = zhashx_cursor(self->acks);
+        fleet_worker_t *worker = fleet_by_name(self->fleet, name);
+        if (!worker || !fleet_routing(worker)) {
+            continue; /* it will send the results again when it is back */
+        }
+        size_t n = zlistx_size(ids);
+        uint64_t *array = xcalloc(n, sizeof *array);
+        size_t i = 0;
+        for (void *id = zlistx_first(ids); id; id = zlistx_next(ids)) {
+            array[i++] = (uint64_t) (uintptr_t) id;
+        }
+        Sluice__ResultAck ack = SLUICE__RESULT_ACK__INIT;
+        ack.n_attempt_ids = n;
+        ack.attempt_ids = array;
+        sched_send(self, self->workers, fleet_routing(worker),
+                   SLUICE__MSG_TYPE__MSG_RESULT_ACK, &ack.base, 0);
+        free(array);
+    }
+    zhashx_purge(self->acks);
+}
+
+/* --------------------------------------------------------------- helpers */
+
+static void
+s_refuse(sched_t *self, zframe_t *to, uint32_t code, const char *reason)
+{
+    Sluice__Refuse refuse = SLUICE__REFUSE__INIT;
+    refuse.code = code;
+    refuse.reason = (char *) reason;
+    refuse.major = ENV_MAJOR;
+    refuse.minor = ENV_MINOR;
+    sched_send(self, self->workers, to, SLUICE__MSG_TYPE__MSG_REFUSE,
+               &refuse.base, 0);
+}
+
+/* The registered worker a message came from: by routing id, else by its
+ * (verified) key, adopting the new routing id after a reconnect. */
+static fleet_worker_t *
+s_sender(sched_t *self, zframe_t *from, const env_msg_t *env)
+{
+    fleet_worker_t *worker = fleet_by_routing(self->fleet, from);
+    if (worker &&
+        memcmp(fleet_public_key(worker), env->signer, KEYS_PUBLIC_SIZE) == 0) {
+        return worker;
+    }
+    worker = fleet_by_key(self->fleet, env->signer);
+    if (!worker || fleet_state(worker) != FLEET_CONNECTED) {
+        return NULL;
+    }
+    fleet_set_routing(worker, from);
+    return worker;
+}
+
+static void
+s_labels_join(const Sluice__Resources *res, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; res && i < res->n_labels; i++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%s", i ? "," : "", res->labels[i]);
+    }
+}
+
+/* --------------------------------------------------------------- register */
+
+static void
+s_welcome(sched_t *self, zframe_t *to, fleet_worker_t *worker,
+          const Sluice__Register *reg)
+{
+    uint64_t *cancel = xcalloc(reg->n_running + 1, sizeof *cancel);
+    size_t ncancel = 0;
+    for (size_t i = 0; i < reg->n_running; i++) {
+        uint64_t id = reg->running[i];
+        const char *owner = plan_attempt_worker(self->plan, id);
+        if (owner && strcmp(owner, reg->name) == 0) {
+            fleet_assign(worker, id, clock_mono_ms());
+        } else {
+            cancel[ncancel++] = id;
+        }
+    }
+    fleet_report_running(worker, reg->running, reg->n_running,
+                         clock_mono_ms());
+    Sluice__Welcome welcome = SLUICE__WELCOME__INIT;
+    welcome.worker = reg->name;
+    welcome.heartbeat_ms = (uint32_t) self->config->heartbeat_ms;
+    welcome.liveness = self->config->liveness;
+    welcome.wall_ms = (uint64_t) clock_wall_ms();
+    welcome.n_cancel = ncancel;
+    welcome.cancel = cancel;
+    sched_send(self, self->workers, to, SLUICE__MSG_TYPE__MSG_WELCOME,
+               &welcome.base, 0);
+    free(cancel);
+}
+
+static void
+s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
+{
+    const Sluice__Register *reg = (const Sluice__Register *) env->body;
+    if (!reg->name || !*reg->name || reg->slots == 0) {
+        s_refuse(self, from, 3, "register needs a name and at least 1 slot");
+        return;
+    }
+    char labels[512];
+    s_labels_join(reg->resources, labels, sizeof labels);
+    fleet_info_t info = {
+        .name = reg->name,
+        .hostname = reg->hostname,
+        .public_key = env->signer,
+        .slots = reg->slots,
+        .cpus = reg->resources ? reg->resources->cpus : 0,
+        .memory_mb = reg->resources ? reg->resources->memory_mb : 0,
+        .gpus = reg->resources ? reg->resources->gpus : 0,
+        .labels = labels,
+    };
+    fleet_worker_t *worker = fleet_register(self->fleet, &info, from,
+                                            clock_mono_ms());
+    if (!worker) {
+        char reason[256];
+        snprintf(reason, sizeof reason,
+                 "worker name '%s' is in use by a connected worker with "
+                 "another key; start this one with a different --name",
+                 reg->name);
+        log_warn("%s", reason);
+        s_refuse(self, from, 2, reason);
+        return;
+    }
+    char hex[KEYS_HEX_SIZE];
+    keys_public_hex(env->signer, hex);
+    int64_t now = clock_wall_ms();
+    store_worker_t row = {.name = reg->name,
+                          .hostname = reg->hostname,
+                          .public_hex = hex,
+                          .state = "connected",
+                          .slots = reg->slots,
+                          .cpus = info.cpus,
+                          .memory_mb = info.memory_mb,
+                          .gpus = info.gpus,
+                          .labels = labels,
+                          .now = now};
+    errbuf_t err;
+    if (store_worker_upsert(self->store, &row, &err) < 0 ||
+        store_event(self->store, now, "worker", "worker_registered",
+                    reg->name, reg->hostname, &err) < 0) {
+        sched_fail_turn(self, &err);
+        return;
+    }
+    int64_t skew = (int64_t) reg->wall_ms - now;
+    log_info("worker '%s' registered from %s: %u slots, %" PRIu64
+             " MB, clock skew %+" PRId64 " ms, %zu attempts still running",
+             reg->name, reg->hostname, reg->slots, info.memory_mb, skew,
+             reg->n_running);
+    s_welcome(self, from, worker, reg);
+}
+
+/* ------------------------------------------------------------- heartbeat */
+
+static void
+s_on_heartbeat(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
+{
+    (void) self;
+    const Sluice__Heartbeat *hb = (const Sluice__Heartbeat *) env->body;
+    fleet_report_running(worker, hb->running, hb->n_running, clock_mono_ms());
+}
+
+/* ------------------------------------------------------------------- logs */
+
+static void
+s_on_log(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
+{
+    const Sluice__LogChunk *chunk = (const Sluice__LogChunk *) env->body;
+    const char *owner = plan_attempt_worker(self->plan, chunk->attempt_id);
+    if (!owner || strcmp(owner, fleet_name(worker)) != 0) {
+        return; /* not an attempt of this worker's in flight */
+    }
+    errbuf_t err;
+    if (store_log_append(self->store, chunk->attempt_id, chunk->seq,
+                         (int) chunk->stream, (int64_t) chunk->wall_ms,
+                         chunk->data.data, chunk->data.len, &err) < 0) {
+        sched_fail_turn(self, &err);
+    }
+}
+
+/* ----------------------------------------------------------------- result */
+
+static attempt_state_t
+s_attempt_state(const Sluice__Result *result)
+{
+    switch (result->outcome) {
+        case SLUICE__OUTCOME__OUTCOME_EXITED:
+            return result->exit_code == 0 ? ATTEMPT_SUCCESS : ATTEMPT_FAILED;
+        case SLUICE__OUTCOME__OUTCOME_TIMED_OUT:
+            return ATTEMPT_TIMED_OUT;
+        case SLUICE__OUTCOME__OUTCOME_CANCELLED:
+            return ATTEMPT_CANCELLED;
+        default:
+            return ATTEMPT_FAILED;
+    }
+}
+
+static void
+s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
+{
+    const Sluice__Result *res = (const Sluice__Result *) env->body;
+    plan_result_t result = {
+        .state = s_attempt_state(res),
+        .exit_code = res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED
+                         ? res->exit_code
+                         : -1,
+        .signal = res->signal,
+        .started_at = (int64_t) res->started_ms,
+        .ended_at = (int64_t) res->ended_ms,
+        .duration_ms = (int64_t) res->duration_ms,
+        .peak_rss_kb = res->peak_rss_kb,
+        .error = res->error,
+    };
+    const char *owner = plan_attempt_worker(self->plan, res->attempt_id);
+    bool mine = owner && strcmp(owner, fleet_name(worker)) == 0;
+    errbuf_t err;
+    int rc = mine ? plan_attempt_result(self->plan, res->attempt_id,
+                                        fleet_name(worker), &result,
+                                        clock_wall_ms(), &err)
+                  : store_attempt_stale(self->store, res->attempt_id,
+                                        fleet_name(worker),
+                                        "result from a worker the attempt "
+                                        "was not assigned to (or no longer "
+                                        "current)",
+                                        clock_wall_ms(), &err);
+    if (rc < 0) {
+        sched_fail_turn(self, &err);
+        return;
+    }
+    if (!mine || rc == PLAN_STALE) {
+        log_info("stale result for attempt %" PRIu64 " from worker '%s' "
+                 "recorded; it changes nothing",
+                 res->attempt_id, fleet_name(worker));
+    }
+    fleet_release(self->fleet, fleet_name(worker), res->attempt_id);
+    s_ack_later(self, fleet_name(worker), res->attempt_id);
+}
+
+/* ---------------------------------------------------- refused and goodbye */
+
+static void
+s_on_task_refused(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
+{
+    const Sluice__TaskRefused *refused =
+        (const Sluice__TaskRefused *) env->body;
+    log_warn("worker '%s' refused attempt %" PRIu64 ": %s",
+             fleet_name(worker), refused->attempt_id, refused->reason);
+    char reason[512];
+    snprintf(reason, sizeof reason, "refused by worker '%s': %s",
+             fleet_name(worker), refused->reason);
+    errbuf_t err;
+    if (plan_attempt_lost(self->plan, refused->attempt_id, reason,
+                          clock_wall_ms(), &err) < 0) {
+        sched_fail_turn(self, &err);
+    }
+    fleet_release(self->fleet, fleet_name(worker), refused->attempt_id);
+}
+
+static void
+s_on_goodbye(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
+{
+    const Sluice__Goodbye *bye = (const Sluice__Goodbye *) env->body;
+    const char *name = fleet_name(worker);
+    log_info("worker '%s' left: %s", name, bye->reason);
+    zlistx_t *ids = zlistx_new();
+    fleet_worker_attempts(worker, ids);
+    int64_t now = clock_wall_ms();
+    errbuf_t err;
+    int rc = store_worker_set_state(self->store, name, "gone", now, &err);
+    if (rc == 0) {
+        rc = store_event(self->store, now, "worker", "worker_left", name,
+                         bye->reason, &err);
+    }
+    for (void *id = zlistx_first(ids); id && rc == 0; id = zlistx_next(ids)) {
+        uint64_t attempt_id = (uint64_t) (uintptr_t) id;
+        rc = plan_attempt_lost(self->plan, attempt_id, "worker left", now,
+                               &err) < 0
+                 ? -1
+                 : 0;
+        fleet_release(self->fleet, name, attempt_id);
+    }
+    zlistx_destroy(&ids);
+    fleet_set_state(worker, FLEET_GONE);
+    if (rc < 0) {
+        sched_fail_turn(self, &err);
+    }
+}
+
+static void
+s_on_refuse(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
+{
+    (void) self;
+    const Sluice__Refuse *refuse = (const Sluice__Refuse *) env->body;
+    log_warn("worker '%s' refused us (code %u): %s", fleet_name(worker),
+             refuse->code, refuse->reason);
+}
+
+/* --------------------------------------------------------------- dispatch */
+
+typedef void(s_handler_fn)(sched_t *, fleet_worker_t *, env_msg_t *);
+
+static const struct {
+    int type;
+    s_handler_fn *handle;
+} s_handlers[] = {
+    {SLUICE__MSG_TYPE__MSG_HEARTBEAT, s_on_heartbeat},
+    {SLUICE__MSG_TYPE__MSG_LOG, s_on_log},
+    {SLUICE__MSG_TYPE__MSG_RESULT, s_on_result},
+    {SLUICE__MSG_TYPE__MSG_TASK_REFUSED, s_on_task_refused},
+    {SLUICE__MSG_TYPE__MSG_GOODBYE, s_on_goodbye},
+    {SLUICE__MSG_TYPE__MSG_REFUSE, s_on_refuse},
+};
+
+void
+sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env)
+{
+    log_flag(PROTO, "worker socket: %s", env_type_name(env->type));
+    if (env->type == SLUICE__MSG_TYPE__MSG_REGISTER) {
+        s_on_register(self, from, env);
+        return;
+    }
+    fleet_worker_t *worker = s_sender(self, from, env);
+    if (!worker) {
+        sched_drop(self, "worker", ENV_EUNTRUSTED,
+                   "message from a worker that is not registered");
+        return;
+    }
+    fleet_heard(worker, clock_mono_ms());
+    for (size_t i = 0; i < sizeof s_handlers / sizeof s_handlers[0]; i++) {
+        if (s_handlers[i].type == env->type) {
+            s_handlers[i].handle(self, worker, env);
+            return;
+        }
+    }
+    sched_drop(self, "worker", ENV_EMALFORMED,
+               "message type not used on the worker socket");
+}
