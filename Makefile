@@ -82,7 +82,7 @@ unit: $(BUILD)/tests/unit_tests sluice
 	$(BUILD)/tests/unit_tests
 
 integration: sluice tools
-	@BUILD=$(BUILD) sh tests/integration/run.sh
+	@BUILD=$(BUILD) bash tests/integration/run.sh
 
 test: unit integration
 

@@ -1,0 +1,131 @@
+# Shared helpers for integration tests: real scheduler and worker processes on
+# loopback, each test in its own temp directory, every wait bounded.
+# Sourced by run.sh; every function prefixed it_.
+
+: "${BUILD:=build/release}"
+SLUICE="${SLUICE:-$PWD/sluice}"
+IT_PIDS=""
+
+it_log() { printf '  %s\n' "$*" >&2; }
+
+# A TCP port nothing listens on, in the ephemeral-free range.
+it_free_port() {
+    while :; do
+        port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+        if ! ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
+            echo "$port"
+            return
+        fi
+    done
+}
+
+# it_wait SECONDS CMD...: runs CMD every 0.1 s until it succeeds; 1 on timeout.
+it_wait() {
+    limit=$1; shift
+    tries=$(( limit * 10 ))
+    while [ "$tries" -gt 0 ]; do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+        tries=$(( tries - 1 ))
+    done
+    return 1
+}
+
+# it_sql QUERY: one query against the store (read-only, WAL lets us read
+# while the scheduler writes).
+it_sql() {
+    sqlite3 -readonly -batch -noheader "$IT_STATE/store.db" "$1"
+}
+
+it_start_scheduler() {
+    "$SLUICE" scheduler --dir "$IT_STATE" "$@" >>"$IT_DIR/scheduler.log" 2>&1 &
+    IT_SCHED_PID=$!
+    IT_PIDS="$IT_PIDS $IT_SCHED_PID"
+    it_wait 10 "$SLUICE" workers --dir "$IT_STATE"
+}
+
+# it_start_worker NAME [ARGS...]
+it_start_worker() {
+    name=$1; shift
+    "$SLUICE" worker --join "$IT_JOIN" --dir "$IT_DIR/$name" --name "$name" \
+        "$@" >>"$IT_DIR/$name.log" 2>&1 &
+    eval "IT_PID_$name=$!"
+    IT_PIDS="$IT_PIDS $!"
+}
+
+it_connected() {
+    [ "$(it_sql "SELECT count(*) FROM workers WHERE state='connected'")" -ge "$1" ]
+}
+
+# it_cluster N [SCHEDULER ARGS...]: init, scheduler, N workers (w1..wN) with
+# 2 slots each; waits until all are connected.
+it_cluster() {
+    n=$1; shift
+    IT_DIR=$(mktemp -d /tmp/sluice-it.XXXXXX)
+    IT_STATE="$IT_DIR/state"
+    wp=$(it_free_port); cp=$(it_free_port)
+    "$SLUICE" init --dir "$IT_STATE" --listen "tcp://127.0.0.1:$wp" \
+        --client-listen "tcp://127.0.0.1:$cp" --advertise "127.0.0.1:$wp" \
+        >"$IT_DIR/init.log" 2>&1 || { cat "$IT_DIR/init.log" >&2; return 1; }
+    IT_JOIN=$("$SLUICE" join-line --dir "$IT_STATE" | sed 's/.*--join //')
+    it_start_scheduler --heartbeat-ms 300 "$@" || { it_log "scheduler did not start"; return 1; }
+    i=1
+    while [ "$i" -le "$n" ]; do
+        it_start_worker "w$i" --slots 2
+        i=$(( i + 1 ))
+    done
+    it_wait 15 it_connected "$n" || { it_log "workers did not connect"; return 1; }
+}
+
+# it_stop PID: SIGTERM, then SIGKILL after 10 s.
+it_stop() {
+    pid=$1
+    kill -TERM "$pid" 2>/dev/null || return 0
+    it_wait 10 sh -c "! kill -0 $pid 2>/dev/null" || kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null || true
+}
+
+it_teardown() {
+    for pid in $IT_PIDS; do it_stop "$pid"; done
+    IT_PIDS=""
+    if [ -n "${IT_KEEP:-}" ]; then
+        it_log "kept $IT_DIR"
+    elif [ -n "${IT_DIR:-}" ]; then
+        rm -rf "$IT_DIR"
+    fi
+}
+
+# it_dag NAME: writes a DAG file from stdin to $IT_DIR/NAME.yaml, applies it.
+it_apply() {
+    cat >"$IT_DIR/$1.yaml"
+    "$SLUICE" dag apply --dir "$IT_STATE" "$IT_DIR/$1.yaml" >/dev/null
+}
+
+it_run_state() { it_sql "SELECT state FROM runs WHERE id=$1"; }
+
+it_run_final() {
+    case "$(it_run_state "$1")" in success|failed|cancelled) return 0 ;; esac
+    return 1
+}
+
+it_task_state() {
+    it_sql "SELECT state FROM task_instances WHERE run_id=$1 AND task_id='$2'"
+}
+
+# it_dump: what a failing test leaves for the reader.
+it_dump() {
+    for f in "$IT_DIR"/*.log; do
+        echo "--- $f (last 30 lines)" >&2
+        tail -n 30 "$f" >&2
+    done
+}
+
+# it_check DESCRIPTION CMD...: fails the test with DESCRIPTION unless CMD.
+it_check() {
+    what=$1; shift
+    if ! "$@"; then
+        echo "check failed: $what" >&2
+        it_dump
+        return 1
+    fi
+}
