@@ -1,0 +1,267 @@
+/* plan: the scheduler's task state machine over a real store. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/dag.h"
+#include "scheduler/plan.h"
+#include "scheduler/store.h"
+#include "tests/unit/suites.h"
+
+static const char *s_diamond = "dag: diamond\n"
+                               "params:\n"
+                               "  who: world\n"
+                               "defaults:\n"
+                               "  retries: 1\n"
+                               "  retry_delay: 50ms\n"
+                               "tasks:\n"
+                               "  - id: start\n"
+                               "    run: echo {{ params.who }} {{ run_id }}\n"
+                               "  - id: left\n"
+                               "    after: [start]\n"
+                               "    run: echo left\n"
+                               "  - id: right\n"
+                               "    after: [start]\n"
+                               "    run: echo right\n"
+                               "  - id: join\n"
+                               "    after: [left, right]\n"
+                               "    run: echo join {{ attempt }}\n";
+
+typedef struct {
+    char dir[64];
+    store_t *store;
+    plan_t *plan;
+} fixture_t;
+
+static void
+s_setup(fixture_t *f)
+{
+    strcpy(f->dir, "/tmp/sluice-plan.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(f->dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/store.db", f->dir);
+    errbuf_t err;
+    f->store = store_open(path, &err);
+    ck_assert_msg(f->store, "%s", err.msg);
+    f->plan = plan_new(f->store);
+    ck_assert_int_eq(store_begin(f->store, &err), 0);
+    bool changed;
+    ck_assert_int_eq(store_dag_put(f->store, "diamond", "v1", s_diamond,
+                                   "d.yaml", 1, &changed, &err),
+                     0);
+}
+
+static void
+s_teardown(fixture_t *f)
+{
+    plan_destroy(&f->plan);
+    store_destroy(&f->store);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static uint64_t
+s_trigger(fixture_t *f)
+{
+    dag_t *dag = dag_parse("d.yaml", s_diamond, strlen(s_diamond), NULL);
+    ck_assert_ptr_nonnull(dag);
+    /* The store keys versions by content hash. */
+    errbuf_t err;
+    bool changed;
+    ck_assert_int_eq(store_dag_put(f->store, "diamond", dag_version(dag),
+                                   s_diamond, "d.yaml", 1, &changed, &err),
+                     0);
+    dag_kv_t params[] = {{"who", "sluice"}};
+    uint64_t run_id = 0;
+    ck_assert_int_eq(plan_trigger(f->plan, &dag, params, 1, "2026-11-26",
+                                  "manual", 1, &run_id, &err),
+                     0);
+    ck_assert_ptr_null(dag);
+    return run_id;
+}
+
+/* Dispatches one ready task; returns its attempt id (0 when none). */
+static uint64_t
+s_dispatch(fixture_t *f, const char *expect_task, char *command_out)
+{
+    plan_dispatch_t d;
+    errbuf_t err;
+    int rc = plan_dispatch(f->plan, "w1", 2, &d, &err);
+    ck_assert_int_ge(rc, 0);
+    if (rc == 0) {
+        return 0;
+    }
+    if (expect_task) {
+        ck_assert_str_eq(d.task->id, expect_task);
+    }
+    if (command_out) {
+        strcpy(command_out, d.command);
+    }
+    uint64_t id = d.attempt_id;
+    plan_dispatch_clear(&d);
+    return id;
+}
+
+static void
+s_finish(fixture_t *f, uint64_t attempt, attempt_state_t state, int expect)
+{
+    plan_result_t result = {.state = state,
+                            .exit_code = state == ATTEMPT_SUCCESS ? 0 : 1};
+    errbuf_t err;
+    ck_assert_int_eq(plan_attempt_result(f->plan, attempt, "w1", &result, 3,
+                                         &err),
+                     expect);
+}
+
+START_TEST(test_plan_usage)
+{
+    /* A diamond runs start, then left and right, then join, and the run
+     * succeeds. Commands are rendered with the run's params. */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger(&f);
+    char command[256];
+    uint64_t a = s_dispatch(&f, "start", command);
+    char expect[64];
+    snprintf(expect, sizeof expect, "echo sluice %llu",
+             (unsigned long long) run);
+    ck_assert_str_eq(command, expect);
+    ck_assert_uint_eq(s_dispatch(&f, NULL, NULL), 0); /* left waits */
+    s_finish(&f, a, ATTEMPT_SUCCESS, 0);
+    uint64_t l = s_dispatch(&f, "left", NULL);
+    uint64_t r = s_dispatch(&f, "right", NULL);
+    s_finish(&f, l, ATTEMPT_SUCCESS, 0);
+    ck_assert_uint_eq(s_dispatch(&f, NULL, NULL), 0); /* join waits */
+    s_finish(&f, r, ATTEMPT_SUCCESS, 0);
+    uint64_t j = s_dispatch(&f, "join", command);
+    ck_assert_str_eq(command, "echo join 1");
+    s_finish(&f, j, ATTEMPT_SUCCESS, 0);
+    ck_assert_uint_eq(plan_run_count(f.plan), 0); /* finished: left memory */
+    s_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_plan_retry_then_upstream_failed)
+{
+    fixture_t f;
+    s_setup(&f);
+    s_trigger(&f);
+    uint64_t a1 = s_dispatch(&f, "start", NULL);
+    s_finish(&f, a1, ATTEMPT_FAILED, 0);
+    ck_assert_uint_eq(s_dispatch(&f, NULL, NULL), 0); /* waiting to retry */
+    ck_assert_int_ge(plan_next_due(f.plan), 0);
+    errbuf_t err;
+    int64_t limit = clock_mono_ms() + 2000;
+    while (!plan_has_ready(f.plan) && clock_mono_ms() < limit) {
+        usleep(10000);
+        ck_assert_int_eq(plan_tick(f.plan, clock_mono_ms(), 4, &err), 0);
+    }
+    uint64_t a2 = s_dispatch(&f, "start", NULL);
+    ck_assert_uint_ne(a2, a1);
+    s_finish(&f, a2, ATTEMPT_FAILED, 0); /* retries exhausted */
+    ck_assert_uint_eq(plan_run_count(f.plan), 0);
+    ck_assert_int_eq(store_commit(f.store, &err), 0);
+    s_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_plan_stale_and_lost)
+{
+    fixture_t f;
+    s_setup(&f);
+    s_trigger(&f);
+    uint64_t a1 = s_dispatch(&f, "start", NULL);
+    errbuf_t err;
+    /* The worker is lost: a new attempt is queued; a late result for the
+     * old attempt is stale and changes nothing. */
+    ck_assert_int_eq(plan_attempt_lost(f.plan, a1, "worker lost", 3, &err), 0);
+    uint64_t a2 = s_dispatch(&f, "start", NULL);
+    ck_assert_uint_ne(a2, a1);
+    s_finish(&f, a1, ATTEMPT_SUCCESS, PLAN_STALE);
+    ck_assert(!plan_has_ready(f.plan)); /* left and right still wait */
+    s_finish(&f, a2, ATTEMPT_SUCCESS, 0);
+    ck_assert(plan_has_ready(f.plan));
+    s_teardown(&f);
+}
+END_TEST
+
+START_TEST(test_plan_cancel)
+{
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger(&f);
+    uint64_t a = s_dispatch(&f, "start", NULL);
+    zlistx_t *running = zlistx_new();
+    uint32_t cancelled = 0;
+    errbuf_t err;
+    ck_assert_int_eq(plan_cancel_run(f.plan, run, running, &cancelled, 3,
+                                     &err),
+                     0);
+    ck_assert_uint_eq(cancelled, 4);
+    ck_assert_uint_eq(zlistx_size(running), 1);
+    ck_assert_uint_eq((uintptr_t) zlistx_first(running), a);
+    zlistx_destroy(&running);
+    /* The killed attempt still reports; nothing is dispatched again. */
+    s_finish(&f, a, ATTEMPT_CANCELLED, 0);
+    ck_assert_uint_eq(s_dispatch(&f, NULL, NULL), 0);
+    ck_assert_int_eq(plan_cancel_run(f.plan, run, NULL, &cancelled, 4, &err),
+                     -1);
+    s_teardown(&f);
+}
+END_TEST
+
+static int
+s_restore_cb(void *arg, const store_run_row_t *row)
+{
+    plan_t *plan = arg;
+    dag_t *dag = dag_parse("d.yaml", s_diamond, strlen(s_diamond), NULL);
+    errbuf_t err;
+    int rc = plan_restore(plan, &dag, row, NULL, NULL, 5, &err);
+    dag_destroy(&dag);
+    return rc;
+}
+
+START_TEST(test_plan_restore)
+{
+    /* After a restart the plan picks up where the store left off. */
+    fixture_t f;
+    s_setup(&f);
+    s_trigger(&f);
+    uint64_t a = s_dispatch(&f, "start", NULL);
+    s_finish(&f, a, ATTEMPT_SUCCESS, 0);
+    uint64_t l = s_dispatch(&f, "left", NULL);
+    errbuf_t err;
+    ck_assert_int_eq(store_commit(f.store, &err), 0);
+    plan_destroy(&f.plan);
+    f.plan = plan_new(f.store);
+    ck_assert_int_eq(store_begin(f.store, &err), 0);
+    ck_assert_int_eq(store_load_active(f.store, s_restore_cb, f.plan, &err),
+                     0);
+    ck_assert_uint_eq(plan_run_count(f.plan), 1);
+    ck_assert(plan_attempt_known(f.plan, l));
+    ck_assert_str_eq(plan_attempt_worker(f.plan, l), "w1");
+    uint64_t r = s_dispatch(&f, "right", NULL); /* was queued */
+    s_finish(&f, l, ATTEMPT_SUCCESS, 0);
+    s_finish(&f, r, ATTEMPT_SUCCESS, 0);
+    s_dispatch(&f, "join", NULL);
+    s_teardown(&f);
+}
+END_TEST
+
+Suite *
+plan_suite(void)
+{
+    Suite *s = suite_create("plan");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_plan_usage);
+    tcase_add_test(tc, test_plan_retry_then_upstream_failed);
+    tcase_add_test(tc, test_plan_stale_and_lost);
+    tcase_add_test(tc, test_plan_cancel);
+    tcase_add_test(tc, test_plan_restore);
+    suite_add_tcase(s, tc);
+    return s;
+}
