@@ -1,0 +1,577 @@
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/dag.h"
+#include "common/xalloc.h"
+#include "tests/unit/suites.h"
+
+static const char s_hello[] =
+    "dag: hello\n"
+    "description: fan out and join\n"
+    "params:\n"
+    "  greeting: hi\n"
+    "defaults:\n"
+    "  retries: 1\n"
+    "  retry_delay: 1s\n"
+    "  timeout: 30s\n"
+    "tasks:\n"
+    "  - id: start\n"
+    "    run: echo \"{{ params.greeting }} from {{ run_id }}\"\n"
+    "  - id: left\n"
+    "    after: [start]\n"
+    "    run: echo left\n"
+    "  - id: right\n"
+    "    after: [start]\n"
+    "    run: echo right\n"
+    "  - id: join\n"
+    "    after: [left, right]\n"
+    "    run: echo joined\n";
+
+/* Parses text as "t.yaml"; returns the dag (or NULL) and the errors. */
+static dag_t *
+s_parse(const char *text, zlist_t **errors)
+{
+    *errors = zlist_new();
+    zlist_autofree(*errors);
+    return dag_parse("t.yaml", text, strlen(text), *errors);
+}
+
+/* Asserts that the text fails with exactly these messages, in order. */
+static void
+s_expect(const char *text, const char *const *want, size_t nwant)
+{
+    zlist_t *errors;
+    dag_t *dag = s_parse(text, &errors);
+    ck_assert_ptr_null(dag);
+    char *e = zlist_first(errors);
+    for (size_t i = 0; i < nwant; i++) {
+        ck_assert_msg(e, "missing error '%s'", want[i]);
+        ck_assert_str_eq(e, want[i]);
+        e = zlist_next(errors);
+    }
+    ck_assert_msg(!e, "unexpected error '%s'", e ? e : "");
+    zlist_destroy(&errors);
+}
+
+#define EXPECT(text, ...)                                                      \
+    do {                                                                       \
+        const char *const want_[] = {__VA_ARGS__};                             \
+        s_expect((text), want_, sizeof want_ / sizeof want_[0]);               \
+    } while (0)
+
+START_TEST(test_dag_usage)
+{
+    /* Parse a file, then walk tasks and their dependencies. */
+    zlist_t *errors;
+    dag_t *dag = s_parse(s_hello, &errors);
+    ck_assert_ptr_nonnull(dag);
+    ck_assert_int_eq(zlist_size(errors), 0);
+    ck_assert_str_eq(dag_name(dag), "hello");
+    ck_assert_str_eq(dag_description(dag), "fan out and join");
+    ck_assert_str_eq(dag_schedule(dag), "");
+    ck_assert_int_eq(strlen(dag_version(dag)), 64);
+    ck_assert_int_eq(dag_param_count(dag), 1);
+    ck_assert_str_eq(dag_param(dag, 0)->name, "greeting");
+    ck_assert_str_eq(dag_param(dag, 0)->value, "hi");
+    ck_assert_int_eq(dag_task_count(dag), 4);
+
+    const dag_task_t *start = dag_task(dag, 0);
+    ck_assert_str_eq(start->id, "start");
+    ck_assert_str_eq(start->kind, "command");
+    ck_assert_str_eq(start->run,
+                     "echo \"{{ params.greeting }} from {{ run_id }}\"");
+    ck_assert_int_eq(start->nafter, 0);
+    ck_assert_int_eq(start->nchildren, 2);
+    ck_assert_int_eq(start->children[0], 1);
+    ck_assert_int_eq(start->children[1], 2);
+    ck_assert_int_eq(start->retries, 1);
+    ck_assert_int_eq(start->retry_delay_ms, 1000);
+    ck_assert_int_eq(start->max_retry_delay_ms, 3600 * 1000);
+    ck_assert_int_eq(start->timeout_ms, 30000);
+
+    long join = dag_task_index(dag, "join");
+    ck_assert_int_eq(join, 3);
+    const dag_task_t *j = dag_task(dag, (size_t) join);
+    ck_assert_int_eq(j->nafter, 2);
+    ck_assert_int_eq(j->after[0], 1);
+    ck_assert_int_eq(j->after[1], 2);
+    ck_assert_int_eq(j->nchildren, 0);
+    ck_assert_int_eq(dag_task_index(dag, "nope"), -1);
+    dag_destroy(&dag);
+    ck_assert_ptr_null(dag);
+    zlist_destroy(&errors);
+}
+
+END_TEST
+
+START_TEST(test_dag_version_is_content_hash)
+{
+    zlist_t *errors;
+    dag_t *a = s_parse(s_hello, &errors);
+    zlist_destroy(&errors);
+    dag_t *b = s_parse(s_hello, &errors);
+    zlist_destroy(&errors);
+    char *other = xasprintf("%s# changed\n", s_hello);
+    dag_t *c = s_parse(other, &errors);
+    ck_assert_str_eq(dag_version(a), dag_version(b));
+    ck_assert_str_ne(dag_version(a), dag_version(c));
+    dag_destroy(&a);
+    dag_destroy(&b);
+    dag_destroy(&c);
+    free(other);
+    zlist_destroy(&errors);
+}
+
+END_TEST
+
+START_TEST(test_dag_every_key)
+{
+    const char *text = "dag: full\n"
+                       "schedule: '0 3 * * *'\n"
+                       "tasks:\n"
+                       "  - id: load\n"
+                       "    kind: ingest\n"
+                       "    run: fetch {{ ds }}\n"
+                       "    env: {OUT: '/data/{{ ds }}', MODE: fast}\n"
+                       "    retries: 4\n"
+                       "    retry_delay: 500ms\n"
+                       "    max_retry_delay: 5m\n"
+                       "    timeout: 2h\n"
+                       "    resources:\n"
+                       "      cpus: 4\n"
+                       "      memory: 4G\n"
+                       "      gpus: 1\n"
+                       "      labels: [gpu, ssd]\n"
+                       "    outputs: ['/data/{{ ds }}.csv']\n"
+                       "  - id: check\n"
+                       "    kind: validate\n"
+                       "    after: load\n"
+                       "    inputs: ['/data/{{ ds }}.csv']\n";
+    zlist_t *errors;
+    dag_t *dag = s_parse(text, &errors);
+    ck_assert_msg(dag, "%s", (char *) zlist_first(errors));
+    ck_assert_str_eq(dag_schedule(dag), "0 3 * * *");
+    const dag_task_t *t = dag_task(dag, 0);
+    ck_assert_str_eq(t->kind, "ingest");
+    ck_assert_int_eq(t->nenv, 2);
+    ck_assert_str_eq(t->env[0].name, "OUT");
+    ck_assert_str_eq(t->env[0].value, "/data/{{ ds }}");
+    ck_assert_int_eq(t->retries, 4);
+    ck_assert_int_eq(t->retry_delay_ms, 500);
+    ck_assert_int_eq(t->max_retry_delay_ms, 300000);
+    ck_assert_int_eq(t->timeout_ms, 7200000);
+    ck_assert_int_eq(t->cpus, 4);
+    ck_assert_int_eq(t->memory_mb, 4096);
+    ck_assert_int_eq(t->gpus, 1);
+    ck_assert_int_eq(t->nlabels, 2);
+    ck_assert_str_eq(t->labels[1], "ssd");
+    ck_assert_int_eq(t->noutputs, 1);
+    const dag_task_t *v = dag_task(dag, 1);
+    ck_assert_ptr_null(v->run);
+    ck_assert_int_eq(v->nafter, 1);
+    ck_assert_int_eq(v->retries, 0);
+    ck_assert_int_eq(v->retry_delay_ms, 10000);
+    ck_assert_int_eq(v->timeout_ms, 0);
+    ck_assert_int_eq(v->ninputs, 1);
+    dag_destroy(&dag);
+    zlist_destroy(&errors);
+}
+
+END_TEST
+
+START_TEST(test_dag_after_typo)
+{
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - id: left\n"
+           "    run: x\n"
+           "  - id: right\n"
+           "    run: x\n"
+           "  - id: join\n"
+           "    after: [left, rigth]\n"
+           "    run: x\n",
+           "t.yaml:8:19: task 'join' waits for 'rigth', which is not "
+           "defined; did you mean 'right'?");
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    after: zzzzzz\n"
+           "    run: x\n",
+           "t.yaml:4:12: task 'a' waits for 'zzzzzz', which is not defined; "
+           "define it or remove it from 'after'");
+}
+
+END_TEST
+
+START_TEST(test_dag_unknown_key)
+{
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    run: x\n"
+           "    retires: 3\n",
+           "t.yaml:5:5: unknown key 'retires' in task 'a'; did you mean "
+           "'retries'?");
+    EXPECT("dag: d\n"
+           "colour: red\n"
+           "tasks: [{id: a, run: x}]\n",
+           "t.yaml:2:1: unknown key 'colour' in the DAG file; valid keys are "
+           "dag, description, schedule, params, defaults, tasks");
+}
+
+END_TEST
+
+START_TEST(test_dag_wrong_types)
+{
+    EXPECT("dag: d\n"
+           "defaults:\n"
+           "  retries: many\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    run: [x]\n"
+           "  - id: b\n"
+           "    run: x\n"
+           "    env: [A]\n",
+           "t.yaml:3:12: 'retries' must be a whole number from 0 to 1000, not "
+           "'many'; write it like '3'",
+           "t.yaml:6:10: 'run' must be a string, not a sequence; write it as "
+           "'key: text'",
+           "t.yaml:9:10: 'env' must be a mapping, not a sequence; write "
+           "'NAME: value' lines under it");
+    EXPECT("dag: d\ntasks: {a: 1}\n",
+           "t.yaml:2:8: 'tasks' must be a list, not a mapping; write each "
+           "task as '- id: NAME'");
+}
+
+END_TEST
+
+START_TEST(test_dag_missing_parts)
+{
+    EXPECT("description: nothing\n",
+           "t.yaml:1:1: the file has no 'dag' key; add 'dag: NAME' at the top",
+           "t.yaml:1:1: the file has no 'tasks' key; add a 'tasks:' list "
+           "with at least one task");
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - run: x\n"
+           "  - id: b\n",
+           "t.yaml:3:5: task #1 has no 'id'; add 'id: NAME'",
+           "t.yaml:4:5: task 'b' has no 'run'; add 'run: COMMAND'");
+    EXPECT("", "t.yaml:1:1: the file is empty; start it with 'dag: NAME' and "
+               "a 'tasks:' list");
+}
+
+END_TEST
+
+START_TEST(test_dag_duplicate_id)
+{
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    run: x\n"
+           "  - id: a\n"
+           "    run: y\n",
+           "t.yaml:5:9: task id 'a' is already used on line 3; give each task "
+           "its own id");
+}
+
+END_TEST
+
+START_TEST(test_dag_cycle_in_order)
+{
+    /* a runs before b, b before c, c before a. Reported once. */
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    after: [c]\n"
+           "    run: x\n"
+           "  - id: b\n"
+           "    after: [a]\n"
+           "    run: x\n"
+           "  - id: c\n"
+           "    after: [b]\n"
+           "    run: x\n"
+           "  - id: d\n"
+           "    after: [c]\n"
+           "    run: x\n",
+           "t.yaml:4:13: tasks form a cycle: a -> b -> c -> a; remove one of "
+           "these 'after' entries");
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - id: self\n"
+           "    after: self\n"
+           "    run: x\n",
+           "t.yaml:4:12: tasks form a cycle: self -> self; remove one of "
+           "these 'after' entries");
+}
+
+END_TEST
+
+START_TEST(test_dag_bad_values)
+{
+    EXPECT("dag: 'my dag'\n"
+           "schedule: daily\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    kind: trian\n"
+           "    run: x\n"
+           "    timeout: 10x\n"
+           "    resources: {memory: lots}\n",
+           "t.yaml:1:6: DAG name 'my dag' may only use letters, digits, '_', "
+           "'.' and '-'; rename it",
+           "t.yaml:2:11: 'schedule' must be a cron expression with 5 fields "
+           "(minute hour day month weekday), not 'daily'; for example "
+           "'0 3 * * *'",
+           "t.yaml:5:11: unknown kind 'trian' for task 'a'; did you mean "
+           "'train'? use one of command, ingest, validate, transform, train, "
+           "infer",
+           "t.yaml:7:14: 'timeout' is not a duration: '10x'; write a number "
+           "with ms, s, m, h or d, like '30s'",
+           "t.yaml:8:25: 'memory' is not a size: 'lots'; write megabytes or "
+           "gigabytes, like '512M' or '4G'");
+}
+
+END_TEST
+
+START_TEST(test_dag_templates)
+{
+    EXPECT("dag: d\n"
+           "params: {greeting: hi}\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    run: echo {{ params.greting }} {{ nope }}\n"
+           "    env: {X: '{{ dss'}\n",
+           "t.yaml:5:15: 'run' of task 'a' uses unknown param 'greting'; did "
+           "you mean 'greeting'?",
+           "t.yaml:5:36: 'run' of task 'a' uses unknown template name 'nope'; "
+           "use run_id, ds, task_id, attempt or params.NAME",
+           "t.yaml:6:14: 'env' of task 'a': unterminated '{{' at byte 0; "
+           "close it with '}}'");
+}
+
+END_TEST
+
+START_TEST(test_dag_many_errors_all_reported)
+{
+    zlist_t *errors;
+    dag_t *dag = s_parse("dag: d\n"
+                         "tasks:\n"
+                         "  - id: a\n"
+                         "    run: x\n"
+                         "    retires: 1\n"
+                         "  - id: b\n"
+                         "    after: [q]\n"
+                         "    run: x\n"
+                         "    timeout: soon\n"
+                         "  - id: a\n"
+                         "    run: x\n",
+                         &errors);
+    ck_assert_ptr_null(dag);
+    ck_assert_int_eq(zlist_size(errors), 4);
+    /* In file order. */
+    ck_assert_ptr_nonnull(strstr(zlist_first(errors), "t.yaml:5:5:"));
+    ck_assert_ptr_nonnull(strstr(zlist_next(errors), "t.yaml:7:13:"));
+    ck_assert_ptr_nonnull(strstr(zlist_next(errors), "t.yaml:9:14:"));
+    ck_assert_ptr_nonnull(strstr(zlist_next(errors), "t.yaml:10:9:"));
+    zlist_destroy(&errors);
+}
+
+END_TEST
+
+START_TEST(test_dag_yaml_syntax)
+{
+    EXPECT("dag: d\ntasks:\n  - id: a\n    run: [x\n",
+           "t.yaml:5:1: YAML syntax error: did not find expected ',' or ']' "
+           "while parsing a flow sequence; check the indentation and quoting "
+           "here");
+}
+
+END_TEST
+
+/* ---- hostile input: refused, and quickly (no timing, just bounded) ---- */
+
+START_TEST(test_dag_alias_bomb)
+{
+    /* "Billion laughs": each level repeats the one before nine times. */
+    const char *text = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+                       "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                       "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                       "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                       "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+                       "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+                       "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+                       "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+                       "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
+    EXPECT(text,
+           "t.yaml:2:8: aliases are not supported; write the value out in "
+           "full");
+}
+
+END_TEST
+
+START_TEST(test_dag_deep_nesting)
+{
+    size_t depth = 10000;
+    char *text = xmalloc(2 * depth + 32);
+    strcpy(text, "dag: d\ntasks: ");
+    size_t len = strlen(text);
+    memset(text + len, '[', depth);
+    memset(text + len + depth, ']', depth);
+    text[len + 2 * depth] = '\0';
+    zlist_t *errors;
+    ck_assert_ptr_null(s_parse(text, &errors));
+    ck_assert_int_eq(zlist_size(errors), 1);
+    ck_assert_ptr_nonnull(strstr(zlist_first(errors), "nesting is deeper"));
+    zlist_destroy(&errors);
+
+    /* Block mappings nest too. */
+    char *deep = xstrdup("dag: d\n");
+    for (int i = 0; i < 100; i++) {
+        char *next = xasprintf("%s%*sk:\n", deep, i, "");
+        free(deep);
+        deep = next;
+    }
+    ck_assert_ptr_null(s_parse(deep, &errors));
+    ck_assert_ptr_nonnull(strstr(zlist_first(errors), "nesting is deeper"));
+    zlist_destroy(&errors);
+    free(deep);
+    free(text);
+}
+
+END_TEST
+
+START_TEST(test_dag_big_file)
+{
+    size_t size = 2 * 1024 * 1024;
+    char *text = xmalloc(size + 1);
+    memset(text, '#', size);
+    text[size] = '\0';
+    zlist_t *errors;
+    ck_assert_ptr_null(s_parse(text, &errors));
+    ck_assert_str_eq(zlist_first(errors),
+                     "t.yaml:1:1: the file is 2097152 bytes, over the limit "
+                     "of 1048576; split the DAG into smaller files");
+    zlist_destroy(&errors);
+
+    /* The same from a file, read no further than the limit. */
+    char dir[] = "/tmp/sluice-dag-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *path = xasprintf("%s/big.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fwrite(text, 1, size, f), size);
+    fclose(f);
+    errors = zlist_new();
+    zlist_autofree(errors);
+    ck_assert_ptr_null(dag_parse_file(path, errors));
+    ck_assert_ptr_nonnull(strstr(zlist_first(errors), "over the limit"));
+    zlist_destroy(&errors);
+    unlink(path);
+    rmdir(dir);
+    free(path);
+    free(text);
+}
+
+END_TEST
+
+START_TEST(test_dag_invalid_utf8)
+{
+    EXPECT("dag: d\ntasks:\n  - id: a\n    run: \"\xff\xfe\"\n",
+           "t.yaml:4:11: invalid leading UTF-8 octet; save the file as UTF-8 "
+           "text");
+}
+
+END_TEST
+
+START_TEST(test_dag_too_many_tasks)
+{
+    size_t n = DAG_MAX_TASKS + 1;
+    char *text = xmalloc(n * 2 + 32);
+    strcpy(text, "dag: d\ntasks: [");
+    size_t len = strlen(text);
+    for (size_t i = 0; i < n; i++) {
+        text[len++] = i ? ',' : ' ';
+        text[len++] = '1';
+    }
+    strcpy(text + len, "]\n");
+    zlist_t *errors;
+    ck_assert_ptr_null(s_parse(text, &errors));
+    ck_assert_int_eq(zlist_size(errors), 1);
+    ck_assert_ptr_nonnull(strstr(zlist_first(errors), "over the limit"));
+    zlist_destroy(&errors);
+    free(text);
+}
+
+END_TEST
+
+START_TEST(test_dag_durations)
+{
+    uint64_t ms;
+    ck_assert_int_eq(dag_parse_duration("500ms", &ms), 0);
+    ck_assert_int_eq(ms, 500);
+    ck_assert_int_eq(dag_parse_duration("10s", &ms), 0);
+    ck_assert_int_eq(ms, 10000);
+    ck_assert_int_eq(dag_parse_duration("5m", &ms), 0);
+    ck_assert_int_eq(ms, 300000);
+    ck_assert_int_eq(dag_parse_duration("2h", &ms), 0);
+    ck_assert_int_eq(ms, 7200000);
+    ck_assert_int_eq(dag_parse_duration("1d", &ms), 0);
+    ck_assert_int_eq(ms, 86400000);
+    ck_assert_int_eq(dag_parse_duration("1500", &ms), 0);
+    ck_assert_int_eq(ms, 1500);
+    ck_assert_int_eq(dag_parse_duration("1.5s", &ms), 0);
+    ck_assert_int_eq(ms, 1500);
+    const char *bad[] = {
+        "", "s", "10x", "-1s", "10 s", "1.s", "99999999999999999999d", "1e3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(dag_parse_duration(bad[i], &ms) == -1, "%s", bad[i]);
+    }
+}
+
+END_TEST
+
+START_TEST(test_dag_errors_list_may_be_null)
+{
+    ck_assert_ptr_null(dag_parse("x.yaml", "dag: [", 6, NULL));
+    dag_t *dag = dag_parse("x.yaml", s_hello, strlen(s_hello), NULL);
+    ck_assert_ptr_nonnull(dag);
+    dag_destroy(&dag);
+    dag_destroy(&dag);
+}
+
+END_TEST
+
+Suite *
+dag_suite(void)
+{
+    Suite *s = suite_create("dag");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_dag_usage);
+    tcase_add_test(tc, test_dag_version_is_content_hash);
+    tcase_add_test(tc, test_dag_every_key);
+    tcase_add_test(tc, test_dag_after_typo);
+    tcase_add_test(tc, test_dag_unknown_key);
+    tcase_add_test(tc, test_dag_wrong_types);
+    tcase_add_test(tc, test_dag_missing_parts);
+    tcase_add_test(tc, test_dag_duplicate_id);
+    tcase_add_test(tc, test_dag_cycle_in_order);
+    tcase_add_test(tc, test_dag_bad_values);
+    tcase_add_test(tc, test_dag_templates);
+    tcase_add_test(tc, test_dag_many_errors_all_reported);
+    tcase_add_test(tc, test_dag_yaml_syntax);
+    tcase_add_test(tc, test_dag_durations);
+    tcase_add_test(tc, test_dag_errors_list_may_be_null);
+    suite_add_tcase(s, tc);
+    TCase *hostile = tcase_create("hostile");
+    tcase_set_timeout(hostile, 10);
+    tcase_add_test(hostile, test_dag_alias_bomb);
+    tcase_add_test(hostile, test_dag_deep_nesting);
+    tcase_add_test(hostile, test_dag_big_file);
+    tcase_add_test(hostile, test_dag_invalid_utf8);
+    tcase_add_test(hostile, test_dag_too_many_tasks);
+    suite_add_tcase(s, hostile);
+    return s;
+}
