@@ -1,0 +1,133 @@
+/* exec — runs one attempt as a child process in its own process group.
+ *
+ * The child gets a per-attempt work dir (WORK_ROOT/<attempt_id>, 0700), a
+ * minimal environment plus the task's and the SLUICE_* variables, stdin from
+ * /dev/null and two non-blocking pipes for stdout and stderr. A command
+ * without shell syntax is exec'd directly (as make does), anything else runs
+ * under /bin/sh -c. Nothing here blocks: the caller polls exec_fds() and
+ * exec_wake_fd() in its own loop and calls exec_read and exec_tick. */
+#ifndef SLUICE_EXEC_H
+#define SLUICE_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/errbuf.h"
+
+#define EXEC_CHUNK_MAX 16384 /* bytes per log chunk */
+
+/* Values equal Sluice__Outcome so the worker can copy them. */
+typedef enum {
+    EXEC_RUNNING = 0,
+    EXEC_EXITED = 1,
+    EXEC_SIGNALED = 2,
+    EXEC_TIMED_OUT = 3,
+    EXEC_CANCELLED = 4,
+    EXEC_SPAWN_FAILED = 5,
+} exec_outcome_t;
+
+typedef struct exec_t exec_t;
+
+/* Called for every chunk read: stream 1 stdout, 2 stderr, 3 sluice notes;
+ * seq counts chunks from 1 per attempt. data is borrowed for the call. */
+typedef void(exec_log_fn)(void *arg,
+                          exec_t *exec,
+                          int stream,
+                          uint64_t seq,
+                          const void *data,
+                          size_t size);
+
+/* What to run. Every pointer is borrowed for the exec_start call only. */
+typedef struct {
+    uint64_t attempt_id;
+    uint64_t run_id;
+    const char *dag;
+    const char *task_id;
+    uint32_t attempt;         /* 1-based try number */
+    const char *logical_date; /* YYYY-MM-DD */
+    const char *command;
+    const char *const *env; /* "NAME=VALUE" strings, env_count of them */
+    size_t env_count;
+    const char *work_root;  /* the attempt dir is created below it */
+    uint64_t timeout_ms;    /* 0 = none */
+    uint64_t kill_grace_ms; /* SIGTERM to SIGKILL; 0 = kill at once */
+    uint64_t log_cap;       /* bytes forwarded per attempt; 0 = no cap */
+    exec_log_fn *on_log;    /* may be NULL */
+    void *arg;              /* passed to on_log */
+} exec_spec_t;
+
+/* The outcome, filled when exec_done() is true. */
+typedef struct {
+    exec_outcome_t outcome;
+    int exit_code;        /* EXEC_EXITED */
+    int signal;           /* the signal that ended the child, if any */
+    int64_t started_ms;   /* wall clock */
+    int64_t ended_ms;     /* wall clock */
+    int64_t duration_ms;  /* monotonic */
+    uint64_t peak_rss_kb; /* ru_maxrss of the child */
+    char error[256];      /* SPAWN_FAILED / CANCELLED reason, else "" */
+    uint64_t log_chunks;  /* chunks handed to on_log (notes included) */
+    uint64_t log_bytes;   /* bytes produced, including dropped ones */
+    bool log_truncated;   /* the cap was reached */
+} exec_result_t;
+
+/* Starts the attempt. Never NULL: a spawn failure gives a handle that is
+ * already done with EXEC_SPAWN_FAILED and the reason in result.error.
+ * Caller owns the result. */
+exec_t *exec_start(const exec_spec_t *spec);
+
+/* Kills the group and reaps the child if it still runs (blocking, bounded),
+ * closes the pipes, frees and nulls *self_p; accepts NULL. */
+void exec_destroy(exec_t **self_p);
+
+/* The read end of the process-wide SIGCHLD self-pipe (installs the handler
+ * on first use); poll it for input and call exec_wake_drain when readable. */
+int exec_wake_fd(void);
+
+/* Empties the self-pipe. */
+void exec_wake_drain(void);
+
+/* Fills fds with the pipe fds still open (at most 2); returns the count. */
+int exec_fds(const exec_t *self, int *fds);
+
+/* Reads what is available on the pipes without blocking, calling on_log. */
+void exec_read(exec_t *self);
+
+/* Reaps the child if it exited, escalates timeouts and cancels (SIGTERM,
+ * then SIGKILL after the grace), closes pipes that outlive the child. */
+void exec_tick(exec_t *self);
+
+/* Monotonic ms when exec_tick next has work to do, or -1 when none. */
+int64_t exec_next_deadline(const exec_t *self);
+
+/* Cancels: SIGTERM to the group, SIGKILL after the grace; the outcome is
+ * EXEC_CANCELLED with reason as the error (copied). No-op once done or
+ * already cancelled or timed out. */
+void exec_cancel(exec_t *self, const char *reason);
+
+/* True once the child is reaped and both pipes are closed. */
+bool exec_done(const exec_t *self);
+
+/* The result; final once exec_done() is true. Borrowed. */
+const exec_result_t *exec_result(const exec_t *self);
+
+uint64_t exec_attempt_id(const exec_t *self);
+
+/* The child's pid (and process group id), 0 when the spawn failed. */
+int exec_pid(const exec_t *self);
+
+/* Runs exec_read and exec_tick in a poll loop until done or timeout_ms has
+ * passed; for tests and tools. Returns 0 when done, -1 on timeout. */
+int exec_wait(exec_t *self, int64_t timeout_ms);
+
+/* True when command must run under /bin/sh -c: anything but words of
+ * [A-Za-z0-9_./=:,@%+-] separated by spaces, an assignment as the first
+ * word, or a shell builtin or keyword first. */
+bool exec_needs_shell(const char *command);
+
+/* Human text for an outcome: "exited 3", "killed by signal 9",
+ * "timed out", "cancelled", "failed to start". Writes into buf. */
+const char *exec_describe(const exec_result_t *result, char *buf, size_t size);
+
+#endif
