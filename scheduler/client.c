@@ -1,0 +1,239 @@
+#include "scheduler/client.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/config.h"
+#include "common/keys.h"
+#include "common/log.h"
+#include "common/statedir.h"
+#include "common/xalloc.h"
+#include "proto/envelope.h"
+
+struct client_t {
+    char *dir;                           /* owned: the state directory */
+    char *endpoint;                      /* owned: what we dialled */
+    keys_t *key;                         /* owned: our signing key */
+    uint8_t scheduler[KEYS_PUBLIC_SIZE]; /* the pinned scheduler key */
+    zsock_t *sock;                       /* owned: DEALER */
+    zpoller_t *poller;                   /* owned: on sock */
+    uint64_t next_id;                    /* request_id of the next call */
+    int error;                           /* CLIENT_E* of the last call */
+};
+
+/* The endpoint to dial for a socket bound at `bind`: a wildcard host
+ * ("*", "0.0.0.0") is dialled on loopback. Caller owns the result. */
+static char *
+s_dial_endpoint(const char *bind)
+{
+    const char *scheme = strstr(bind, "://");
+    const char *colon = strrchr(bind, ':');
+    if (!scheme || !colon || colon < scheme + 3) {
+        return xstrdup(bind);
+    }
+    const char *host = scheme + 3;
+    size_t host_len = (size_t) (colon - host);
+    if ((host_len == 1 && host[0] == '*') ||
+        (host_len == 7 && strncmp(host, "0.0.0.0", 7) == 0)) {
+        return xasprintf("%.*s127.0.0.1%s", (int) (host - bind), bind, colon);
+    }
+    return xstrdup(bind);
+}
+
+/* Loads config, our key and the scheduler's public key from self->dir. */
+static int
+s_load_state(client_t *self, errbuf_t *err)
+{
+    char *key_path = statedir_path(self->dir, STATEDIR_CLIENT_KEY);
+    char *pub_path = statedir_path(self->dir, STATEDIR_SCHEDULER_PUB);
+    char *cfg_path = statedir_path(self->dir, STATEDIR_CONFIG);
+    config_t *config = NULL;
+    int rc = -1;
+    if (!statedir_exists(key_path) || !statedir_exists(pub_path)) {
+        errbuf_set(err,
+                   "no sluice state in '%s'; run 'sluice init --dir %s' "
+                   "first (or set SLUICE_DIR)",
+                   self->dir, self->dir);
+        goto done;
+    }
+    config = config_load(cfg_path, err);
+    if (!config) {
+        goto done;
+    }
+    self->endpoint = s_dial_endpoint(config->client_listen);
+    self->key = keys_load(key_path, err);
+    if (!self->key || keys_load_public(pub_path, self->scheduler, err) < 0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    config_destroy(&config);
+    free(key_path);
+    free(pub_path);
+    free(cfg_path);
+    return rc;
+}
+
+client_t *
+client_open(const char *dir_flag, errbuf_t *err)
+{
+    client_t *self = xcalloc(1, sizeof *self);
+    self->dir = statedir_resolve(dir_flag);
+    if (s_load_state(self, err) < 0) {
+        client_destroy(&self);
+        return NULL;
+    }
+    self->sock = zsock_new(ZMQ_DEALER);
+    if (!self->sock) {
+        errbuf_set(err, "cannot create a ZeroMQ socket: %s",
+                   zmq_strerror(zmq_errno()));
+        client_destroy(&self);
+        return NULL;
+    }
+    zsock_set_linger(self->sock, 0);
+    if (zsock_connect(self->sock, "%s", self->endpoint) < 0) {
+        errbuf_set(err,
+                   "cannot dial the scheduler at '%s': %s; check "
+                   "client_listen in %s/" STATEDIR_CONFIG,
+                   self->endpoint, zmq_strerror(zmq_errno()), self->dir);
+        client_destroy(&self);
+        return NULL;
+    }
+    self->poller = zpoller_new(self->sock, NULL);
+    self->next_id = ((uint64_t) clock_wall_ms() << 16) ^ (uint64_t) getpid();
+    return self;
+}
+
+void
+client_destroy(client_t **self_p)
+{
+    if (!self_p || !*self_p) {
+        return;
+    }
+    client_t *self = *self_p;
+    zpoller_destroy(&self->poller);
+    zsock_destroy(&self->sock);
+    keys_destroy(&self->key);
+    free(self->endpoint);
+    free(self->dir);
+    free(self);
+    *self_p = NULL;
+}
+
+/* Trust only the scheduler key pinned at init. */
+static bool
+s_trust_scheduler(void *arg, const uint8_t *signer, int type)
+{
+    (void) type;
+    const client_t *self = arg;
+    return memcmp(signer, self->scheduler, KEYS_PUBLIC_SIZE) == 0;
+}
+
+/* Looks at one received message: returns the reply to request `id` (owned)
+ * or NULL to keep waiting; sets *refused (and err) for a Refuse. */
+static Sluice__Reply *
+s_accept(client_t *self, zmsg_t *msg, uint64_t id, bool *refused, errbuf_t *err)
+{
+    /* A ROUTER peer may put an empty delimiter before the envelope. */
+    if (zmsg_size(msg) == ENV_FRAMES + 1 && zframe_size(zmsg_first(msg)) == 0) {
+        zframe_t *empty = zmsg_pop(msg);
+        zframe_destroy(&empty);
+    }
+    env_msg_t env;
+    errbuf_t why;
+    if (env_open(msg, s_trust_scheduler, self, &env, &why) != ENV_OK) {
+        log_debug("dropped a message from the scheduler: %s", errbuf_msg(&why));
+        return NULL;
+    }
+    Sluice__Reply *reply = NULL;
+    if (env.type == SLUICE__MSG_TYPE__MSG_REFUSE) {
+        Sluice__Refuse *refuse = (Sluice__Refuse *) env.body;
+        errbuf_set(err, "the scheduler refused this client: %s",
+                   refuse->reason);
+        *refused = true;
+    } else if (env.type == SLUICE__MSG_TYPE__MSG_REPLY &&
+               ((Sluice__Reply *) env.body)->request_id == id) {
+        reply = (Sluice__Reply *) env.body;
+        env.body = NULL; /* ours now */
+    }
+    env_msg_clear(&env);
+    return reply;
+}
+
+/* Waits for the reply to request `id` until the deadline. */
+static Sluice__Reply *
+s_wait_reply(client_t *self, uint64_t id, errbuf_t *err)
+{
+    int64_t deadline = clock_mono_ms() + CLIENT_TIMEOUT_MS;
+    bool refused = false;
+    for (int64_t left; (left = deadline - clock_mono_ms()) > 0;) {
+        if (!zpoller_wait(self->poller, (int) left)) {
+            if (zpoller_terminated(self->poller)) {
+                self->error = CLIENT_EINTR;
+                errbuf_set(err, "interrupted");
+                return NULL;
+            }
+            continue;
+        }
+        zmsg_t *msg = zmsg_recv(self->sock);
+        if (!msg) {
+            continue;
+        }
+        Sluice__Reply *reply = s_accept(self, msg, id, &refused, err);
+        zmsg_destroy(&msg);
+        if (reply || refused) {
+            self->error = reply ? CLIENT_OK : CLIENT_EREFUSED;
+            return reply;
+        }
+    }
+    self->error = CLIENT_ETIMEOUT;
+    errbuf_set(err,
+               "no scheduler is answering at %s; start it with 'sluice "
+               "scheduler --dir %s'",
+               self->endpoint, self->dir);
+    return NULL;
+}
+
+Sluice__Reply *
+client_call(client_t *self, Sluice__Request *req, errbuf_t *err)
+{
+    assert(self && req);
+    self->error = CLIENT_ESEND;
+    req->request_id = self->next_id++;
+    zmsg_t *msg =
+        env_seal(SLUICE__MSG_TYPE__MSG_REQUEST, &req->base, self->key);
+    if (!msg) {
+        errbuf_set(err, "cannot encode the request; this is a bug in sluice");
+        return NULL;
+    }
+    /* DEALER send never blocks for long on a dead peer: it queues until
+     * the high-water mark, and LINGER 0 drops the queue at exit. */
+    if (zmsg_send(&msg, self->sock) < 0) {
+        zmsg_destroy(&msg);
+        errbuf_set(err, "cannot send to the scheduler at %s: %s",
+                   self->endpoint, zmq_strerror(zmq_errno()));
+        return NULL;
+    }
+    return s_wait_reply(self, req->request_id, err);
+}
+
+const char *
+client_dir(const client_t *self)
+{
+    return self->dir;
+}
+
+const char *
+client_endpoint(const client_t *self)
+{
+    return self->endpoint;
+}
+
+int
+client_error(const client_t *self)
+{
+    return self->error;
+}

@@ -1,0 +1,27 @@
+# A worker runs only what the scheduler it pinned sent it, addressed to it,
+# fresh and never seen before. forge plays a scheduler that holds the real
+# key (so the worker registers) and sends forged, misaddressed, expired and
+# replayed tasks beside one valid task; only the valid one may run.
+
+t_forged_task_is_refused() {
+    IT_DIR=$(mktemp -d /tmp/sluice-it.XXXXXX)
+    IT_STATE="$IT_DIR/state"
+    "$SLUICE" init --dir "$IT_STATE" >/dev/null
+    key=$("$SLUICE" join-line --dir "$IT_STATE" | sed 's#.*/##')
+    port=$(it_free_port)
+    "$BUILD/tests/tools/forge" --bind "tcp://127.0.0.1:$port" \
+        --key "$IT_STATE/scheduler.key" --attacker-key "$IT_DIR/attacker.key" \
+        --worker w1 --marker "$IT_DIR/marker" >"$IT_DIR/forge.log" 2>&1 &
+    forge=$!
+    IT_PIDS="$IT_PIDS $forge"
+    "$SLUICE" worker --scheduler "tcp://127.0.0.1:$port" --scheduler-key "$key" \
+        --dir "$IT_DIR/w1" --name w1 >"$IT_DIR/w1.log" 2>&1 &
+    IT_PIDS="$IT_PIDS $!"
+    rc=0
+    wait "$forge" || rc=$?
+    it_check "forge saw the valid task's result (rc $rc)" [ "$rc" = 0 ]
+    it_check "the valid task ran" test -e "$IT_DIR/marker.valid"
+    forged=$(ls "$IT_DIR" | grep -c 'marker.forged' || true)
+    it_check "no forged task ran ($forged did)" [ "$forged" = 0 ]
+    it_check "the worker logged the refusals" grep -q "replay" "$IT_DIR/w1.log"
+}
