@@ -209,7 +209,144 @@ store_load_active(store_t *self, store_active_fn *fn, void *arg,
 int
 store_workers_reset(store_t *self, int64_t now, errbuf_t *err);
 
-/* Read-only queries for the control API (runs, run show, logs, DAG list,
- * DAG show) are declared below by the store's author. */
+/* ------------------------------------------------------------- reads
+ *
+ * Read-only queries for the control API. Rows are passed to a callback;
+ * every pointer in a row is borrowed for the duration of that call only
+ * (copy what you keep). A callback returns 0 to go on or -1 to stop; the
+ * query then returns -1. A callback must not call the store. */
+
+/* Returned (negated) when the thing asked for does not exist; err then says
+ * what is missing and how to find what exists. */
+#define STORE_ENOTFOUND -3
+
+/* A DAG at its current version. */
+typedef struct {
+    const char *name;
+    const char *version;        /* current version */
+    const char *source;         /* YAML of the current version */
+    const char *filename;
+    int64_t created_at;
+    int64_t updated_at;         /* when the current version was applied */
+    uint64_t runs;              /* runs of any version */
+    uint64_t last_run_id;       /* 0 when never run */
+    const char *last_run_state; /* "" when never run */
+} store_dag_row_t;
+
+typedef int(store_dag_fn)(void *arg, const store_dag_row_t *dag);
+
+/* Calls fn for every DAG, by name. */
+int
+store_dag_list(store_t *self, store_dag_fn *fn, void *arg, errbuf_t *err);
+
+/* Calls fn (may be NULL: an existence check) for DAG `name`;
+ * STORE_ENOTFOUND when there is none. */
+int
+store_dag_get(store_t *self, const char *name, store_dag_fn *fn, void *arg,
+              errbuf_t *err);
+
+/* A run with the number of its task instances in each state. */
+typedef struct {
+    uint64_t run_id;
+    const char *dag;
+    const char *version;
+    run_state_t state;
+    const char *logical_date;
+    const char *trigger;
+    int64_t created_at;
+    int64_t started_at;         /* 0 = not started */
+    int64_t ended_at;           /* 0 = not ended */
+    uint32_t ntasks;            /* task instances */
+    uint32_t counts[TASK_STATE_COUNT]; /* task instances per state */
+} store_run_info_t;
+
+typedef int(store_run_fn)(void *arg, const store_run_info_t *run);
+
+/* Calls fn for the newest `limit` runs (of DAG `dag`, or all when NULL or
+ * ""), newest first. */
+int
+store_runs_list(store_t *self, const char *dag, uint32_t limit,
+                store_run_fn *fn, void *arg, errbuf_t *err);
+
+/* One attempt. Times are wall ms, 0 = not yet. */
+typedef struct {
+    uint64_t attempt_id;
+    uint64_t run_id;
+    const char *task_id;
+    uint32_t number;            /* 1-based try */
+    const char *worker;
+    attempt_state_t state;
+    int64_t created_at;         /* sent to the worker */
+    int64_t started_at;
+    int64_t ended_at;
+    int64_t duration_ms;
+    int exit_code;              /* -1 when it did not exit */
+    int signal;
+    uint64_t peak_rss_kb;
+    const char *error;          /* "" = none */
+} store_attempt_row_t;
+
+/* One task instance with all its attempts, oldest first. */
+typedef struct {
+    const char *task_id;
+    task_state_t state;
+    uint32_t tries;
+    int64_t next_try_at;
+    int64_t updated_at;
+    size_t nattempts;
+    const store_attempt_row_t *attempts;
+} store_task_info_t;
+
+/* A run with its params (in order) and task instances (by task id). */
+typedef struct {
+    store_run_info_t run;
+    size_t nparams;
+    const dag_kv_t *params;
+    size_t ntasks;
+    const store_task_info_t *tasks;
+} store_run_detail_t;
+
+typedef int(store_run_detail_fn)(void *arg, const store_run_detail_t *run);
+
+/* Calls fn once for run `run_id`; STORE_ENOTFOUND when there is none. The
+ * detail is copied before the call, so fn may call the store. */
+int
+store_run_show(store_t *self, uint64_t run_id, store_run_detail_fn *fn,
+               void *arg, errbuf_t *err);
+
+/* Finds attempt `number` (0 = the latest) of task `task_id` in run
+ * `run_id` and the task's state, copying them into *attempt (its strings are
+ * NULL) and *task_state. STORE_ENOTFOUND, with err saying whether the run,
+ * the task or the attempt is missing. */
+int
+store_attempt_find(store_t *self, uint64_t run_id, const char *task_id,
+                   uint32_t number, store_attempt_row_t *attempt,
+                   task_state_t *task_state, errbuf_t *err);
+
+/* Copies attempt `attempt_id` (how and when it ended) into *attempt, whose
+ * strings are NULL. STORE_ENOTFOUND when there is none. */
+int
+store_attempt_get(store_t *self, uint64_t attempt_id,
+                  store_attempt_row_t *attempt, errbuf_t *err);
+
+/* One stored log chunk. */
+typedef struct {
+    uint64_t seq;
+    int stream;                 /* 1 stdout, 2 stderr, 3 sluice */
+    int64_t wall;
+    const void *data;
+    size_t size;
+} store_log_row_t;
+
+typedef int(store_log_fn)(void *arg, const store_log_row_t *chunk);
+
+/* Calls fn for the chunks of attempt `attempt_id` with seq > after_seq, in
+ * seq order, until passing the next one would exceed max_bytes of data (the
+ * first chunk is always passed). *more (if not NULL) tells whether chunks
+ * remain after the last one passed. */
+int
+store_log_read(store_t *self, uint64_t attempt_id, uint64_t after_seq,
+               size_t max_bytes, store_log_fn *fn, void *arg, bool *more,
+               errbuf_t *err);
 
 #endif

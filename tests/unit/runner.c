@@ -3,11 +3,14 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "common/log.h"
 #include "tests/unit/suites.h"
 
 int
 main(void)
 {
+    /* Modules log what they do; tests care about warnings and worse. */
+    log_set_level(LOG_LEVEL_WARN);
     SRunner *runner = srunner_create(NULL);
     for (size_t i = 0; unit_suites[i]; i++) {
         srunner_add_suite(runner, unit_suites[i]());

@@ -10,5 +10,16 @@ typedef Suite *(suite_fn)(void);
 extern suite_fn *const unit_suites[];
 
 Suite *state_suite(void);
+Suite *plan_suite(void);
+Suite *keys_suite(void);
+Suite *envelope_suite(void);
+Suite *json_suite(void);
+Suite *exec_suite(void);
+Suite *outbox_suite(void);
+Suite *store_suite(void);
+Suite *api_suite(void);
+Suite *dag_suite(void);
+Suite *tmpl_suite(void);
+Suite *config_suite(void);
 
 #endif
