@@ -48,8 +48,9 @@ all: sluice tools
 deps:
 	@sh mk/deps.sh $(DEB_PKGS)
 
+# cp then rename: replacing a running ./sluice in place fails (text busy).
 sluice: $(BUILD)/sluice
-	@cp $< $@
+	@cp $< $@.tmp && mv -f $@.tmp $@
 
 tools: $(TOOL_BIN) $(TEST_TOOL_BIN)
 
@@ -95,7 +96,7 @@ asan:
 demo: sluice tools
 	@BUILD=$(BUILD) sh examples/demo.sh
 
-bench: sluice
+bench: sluice tools
 	@BUILD=$(BUILD) sh tests/bench/bench.sh
 
 install: sluice

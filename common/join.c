@@ -23,6 +23,13 @@ join_parse(const char *line, char **endpoint, uint8_t *pub, errbuf_t *err)
 {
     const char *hint = "expected sluice://HOST:PORT/KEY as printed by "
                        "'sluice join-line' on the scheduler's machine";
+    /* Accept the whole command join-line prints, so that
+     * --join "$(sluice join-line)" works as written. */
+    const char *word = strstr(line, "--join ");
+    if (word) {
+        line = word + strlen("--join ");
+        line += strspn(line, " ");
+    }
     if (strncmp(line, JOIN_SCHEME, strlen(JOIN_SCHEME)) != 0) {
         errbuf_set(err, "join line '%s' does not start with %s; %s", line,
                    JOIN_SCHEME, hint);

@@ -15,7 +15,7 @@
 char *
 join_format(const char *host_port, const uint8_t *scheduler_pub);
 
-/* Splits a join line into a ZeroMQ endpoint ("tcp://HOST:PORT", caller owns
+/* Splits a join line (or the whole "sluice worker --join LINE" command) into a ZeroMQ endpoint ("tcp://HOST:PORT", caller owns
  * *endpoint) and the scheduler's public key (32 bytes into pub). */
 int
 join_parse(const char *line, char **endpoint, uint8_t *pub, errbuf_t *err);
