@@ -378,6 +378,14 @@ s_on_run_show(void *arg, const store_run_detail_t *d)
     return 0;
 }
 
+static int
+s_on_run_summary(void *arg, const store_run_info_t *run)
+{
+    Sluice__RunShowRep *show = arg;
+    show->run = api_run_summary(run);
+    return 0;
+}
+
 static Sluice__Reply *
 s_run_show(store_t *store, const Sluice__Request *req)
 {
@@ -385,8 +393,13 @@ s_run_show(store_t *store, const Sluice__Request *req)
     sluice__run_show_rep__init(show);
     run_show_ctx_t ctx = {store, show};
     errbuf_t err;
-    int rc =
-        store_run_show(store, req->run_show->run_id, s_on_run_show, &ctx, &err);
+    /* Pollers (trigger --wait) ask for the counts only: no task list, no
+     * DAG parse, whatever the size of the run. */
+    int rc = req->run_show->summary_only
+                 ? store_run_get(store, req->run_show->run_id,
+                                 s_on_run_summary, show, &err)
+                 : store_run_show(store, req->run_show->run_id, s_on_run_show,
+                                  &ctx, &err);
     if (rc != 0) {
         protobuf_c_message_free_unpacked(&show->base, NULL);
         return s_store_error(req->request_id, rc, &err);

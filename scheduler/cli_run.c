@@ -165,6 +165,13 @@ s_wait_broken(client_t *client, uint64_t run_id, bool tty, const errbuf_t *err)
                                                    : CLI_ERROR;
 }
 
+static bool
+s_reply_final(const Sluice__Reply *reply)
+{
+    return reply->op_case == SLUICE__REPLY__OP_RUN_SHOW &&
+           reply->run_show->run && s_run_is_final(reply->run_show->run->state);
+}
+
 /* Polls run_show until the run ends, showing progress on stderr. */
 static int
 s_wait(const cli_args_t *args, client_t *client, uint64_t run_id)
@@ -176,8 +183,16 @@ s_wait(const cli_args_t *args, client_t *client, uint64_t run_id)
     errbuf_clear(&err);
     while (!zsys_interrupted) {
         Sluice__Request *req = s_run_show_request(run_id);
+        req->run_show->summary_only = true;
         Sluice__Reply *reply = client_call(client, req, &err);
         protobuf_c_message_free_unpacked(&req->base, NULL);
+        if (reply && cli_args_json(args) && s_reply_final(reply)) {
+            /* The JSON document is the whole run, tasks included. */
+            protobuf_c_message_free_unpacked(&reply->base, NULL);
+            req = s_run_show_request(run_id);
+            reply = client_call(client, req, &err);
+            protobuf_c_message_free_unpacked(&req->base, NULL);
+        }
         if (!reply) {
             break;
         }

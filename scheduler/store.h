@@ -268,6 +268,12 @@ int
 store_runs_list(store_t *self, const char *dag, uint32_t limit,
                 store_run_fn *fn, void *arg, errbuf_t *err);
 
+/* Calls fn once with run `run_id` and its task counts, without its tasks
+ * (cheap enough to poll); STORE_ENOTFOUND when there is none. */
+int
+store_run_get(store_t *self, uint64_t run_id, store_run_fn *fn, void *arg,
+              errbuf_t *err);
+
 /* One attempt. Times are wall ms, 0 = not yet. */
 typedef struct {
     uint64_t attempt_id;

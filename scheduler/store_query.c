@@ -182,6 +182,40 @@ store_runs_list(store_t *self,
     return s_each(self, stmt, s_run_row, &ctx, "list runs", err);
 }
 
+int
+store_run_get(store_t *self,
+              uint64_t run_id,
+              store_run_fn *fn,
+              void *arg,
+              errbuf_t *err)
+{
+    assert(self && fn);
+    sqlite3_stmt *stmt = store_priv_stmt(self, ST_RUN_GET, err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, (int64_t) run_id);
+    run_ctx_t ctx = {fn, arg, err};
+    int found = 0;
+    int rc = sqlite3_step(stmt);
+    int ret = 0;
+    if (rc == SQLITE_ROW) {
+        found = 1;
+        ret = s_run_row(self, stmt, &ctx);
+    } else if (rc != SQLITE_DONE) {
+        ret = store_priv_fail(self, rc, "read a run", err);
+    }
+    store_priv_reset(stmt);
+    if (ret == 0 && !found) {
+        errbuf_set(err,
+                   "run %" PRIu64 " does not exist; list runs with "
+                   "'sluice runs'",
+                   run_id);
+        return STORE_ENOTFOUND;
+    }
+    return ret;
+}
+
 /* Fills an attempt row (SQL_ATTEMPT_COLS); strings borrowed from stmt. */
 static void
 s_attempt_row(sqlite3_stmt *stmt, store_attempt_row_t *a)

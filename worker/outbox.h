@@ -1,9 +1,10 @@
 /* outbox — results the scheduler has not acknowledged yet, kept on disk.
  *
  * One file per attempt, DIR/<attempt_id>.result, holding the packed Result
- * body. outbox_put writes it atomically (temp file, fsync, rename, fsync of
- * the folder) before the worker sends the result, so a result survives a
- * crash or a lost connection; outbox_ack deletes it. */
+ * body. outbox_put writes it atomically (temp file, rename) before the
+ * worker sends the result, so a result survives the worker process dying or
+ * a lost connection (not a machine crash: see outbox.c); outbox_ack deletes
+ * it. */
 #ifndef SLUICE_OUTBOX_H
 #define SLUICE_OUTBOX_H
 
