@@ -25,3 +25,14 @@ t_forged_task_is_refused() {
     it_check "no forged task ran ($forged did)" [ "$forged" = 0 ]
     it_check "the worker logged the refusals" grep -q "replay" "$IT_DIR/w1.log"
 }
+
+# A peer of another major version is turned away, and both sides say why.
+t_other_major_version_is_refused() {
+    it_cluster 0
+    key=$("$SLUICE" join-line --dir "$IT_STATE" | sed 's#.*/##')
+    endpoint="tcp://$(echo "$IT_JOIN" | sed 's#sluice://##; s#/.*##')"
+    out=$("$BUILD/tests/tools/oldpeer" --connect "$endpoint" --scheduler-key "$key")
+    echo "$out"
+    it_check "the old peer hears why: $out" sh -c "echo \"\$1\" | grep -q 'protocol 2.0.*1.0'" _ "$out"
+    it_check "the scheduler logs why" it_wait 5 grep -q "version mismatch.*protocol 2.0" "$IT_DIR/scheduler.log"
+}
