@@ -107,10 +107,13 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 format-check:
-	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h') && \
+	    echo "format-check: every C file matches .clang-format"
 
 clean:
 	rm -rf build sluice
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
          $(TEST_TOOL_SRC:%.c=$(BUILD)/%.d)
+# Keep intermediate objects (test tools) so a second make does nothing.
+.SECONDARY:

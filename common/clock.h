@@ -9,25 +9,20 @@
 #include <stdint.h>
 
 /* Milliseconds since an arbitrary point; never goes back. */
-int64_t
-clock_mono_ms(void);
+int64_t clock_mono_ms(void);
 
 /* Milliseconds since the Unix epoch (UTC). */
-int64_t
-clock_wall_ms(void);
+int64_t clock_wall_ms(void);
 
 /* Formats wall ms as "2026-11-26T05:47:12Z" into buf (at least 24 bytes);
  * 0 gives "-". Returns buf. */
-char *
-clock_fmt_iso(int64_t wall_ms, char *buf, size_t size);
+char *clock_fmt_iso(int64_t wall_ms, char *buf, size_t size);
 
 /* Formats wall ms as the logical date "2026-11-26" (UTC). Returns buf. */
-char *
-clock_fmt_date(int64_t wall_ms, char *buf, size_t size);
+char *clock_fmt_date(int64_t wall_ms, char *buf, size_t size);
 
 /* Formats a duration in ms for people: "850ms", "12.3s", "4m05s", "2h10m".
  * Returns buf. */
-char *
-clock_fmt_duration(int64_t ms, char *buf, size_t size);
+char *clock_fmt_duration(int64_t ms, char *buf, size_t size);
 
 #endif

@@ -29,19 +29,19 @@ typedef struct {
 /* A task, read-only. Durations in ms; 0 = not set/none. */
 typedef struct {
     const char *id;
-    const char *kind;          /* "command" unless set */
-    const char *run;           /* template text, NULL for validate tasks */
+    const char *kind; /* "command" unless set */
+    const char *run;  /* template text, NULL for validate tasks */
     size_t nafter;
-    const size_t *after;       /* indexes of upstream tasks */
+    const size_t *after; /* indexes of upstream tasks */
     size_t nchildren;
-    const size_t *children;    /* indexes of downstream tasks */
+    const size_t *children; /* indexes of downstream tasks */
     size_t nenv;
-    const dag_kv_t *env;       /* values are templates */
-    uint32_t retries;          /* from task, else defaults, else 0 */
-    uint64_t retry_delay_ms;   /* task, else defaults, else 10s */
+    const dag_kv_t *env;         /* values are templates */
+    uint32_t retries;            /* from task, else defaults, else 0 */
+    uint64_t retry_delay_ms;     /* task, else defaults, else 10s */
     uint64_t max_retry_delay_ms; /* task, else defaults, else 1h */
-    uint64_t timeout_ms;       /* task, else defaults, else 0 (none) */
-    uint32_t cpus;             /* resources; 0 = not asked */
+    uint64_t timeout_ms;         /* task, else defaults, else 0 (none) */
+    uint32_t cpus;               /* resources; 0 = not asked */
     uint64_t memory_mb;
     uint32_t gpus;
     size_t nlabels;
@@ -56,51 +56,38 @@ typedef struct {
  * Every problem is appended to errors (owned strings; errors may be NULL to
  * discard them). Returns NULL when there was at least one error. */
 dag_t *
-dag_parse(const char *filename, const char *text, size_t size,
-          zlist_t *errors);
+dag_parse(const char *filename, const char *text, size_t size, zlist_t *errors);
 
 /* Reads and parses a file (refusing files over DAG_MAX_FILE_SIZE). */
-dag_t *
-dag_parse_file(const char *path, zlist_t *errors);
+dag_t *dag_parse_file(const char *path, zlist_t *errors);
 
-void
-dag_destroy(dag_t **self_p);
+void dag_destroy(dag_t **self_p);
 
-const char *
-dag_name(const dag_t *self);
+const char *dag_name(const dag_t *self);
 
-const char *
-dag_description(const dag_t *self); /* "" when none */
+const char *dag_description(const dag_t *self); /* "" when none */
 
-const char *
-dag_schedule(const dag_t *self);    /* "" when none */
+const char *dag_schedule(const dag_t *self); /* "" when none */
 
 /* The content hash of the source text (BLAKE2b-256, hex, 64 chars): the
  * DAG's version. */
-const char *
-dag_version(const dag_t *self);
+const char *dag_version(const dag_t *self);
 
 /* The declared params with their default values, in file order. */
-size_t
-dag_param_count(const dag_t *self);
+size_t dag_param_count(const dag_t *self);
 
-const dag_kv_t *
-dag_param(const dag_t *self, size_t index);
+const dag_kv_t *dag_param(const dag_t *self, size_t index);
 
-size_t
-dag_task_count(const dag_t *self);
+size_t dag_task_count(const dag_t *self);
 
 /* Tasks in file order; index < dag_task_count. */
-const dag_task_t *
-dag_task(const dag_t *self, size_t index);
+const dag_task_t *dag_task(const dag_t *self, size_t index);
 
 /* Index of task `id`, or -1. */
-long
-dag_task_index(const dag_t *self, const char *id);
+long dag_task_index(const dag_t *self, const char *id);
 
 /* Parses a duration "500ms", "10s", "5m", "2h", "1d" (or bare ms digits)
  * into ms; -1 when malformed. */
-int
-dag_parse_duration(const char *text, uint64_t *ms);
+int dag_parse_duration(const char *text, uint64_t *ms);
 
 #endif

@@ -15,26 +15,21 @@ typedef struct {
 } errbuf_t;
 
 /* Clears the message. */
-void
-errbuf_clear(errbuf_t *err);
+void errbuf_clear(errbuf_t *err);
 
 /* Replaces the message. */
-void
-errbuf_set(errbuf_t *err, const char *fmt, ...)
+void errbuf_set(errbuf_t *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Same as errbuf_set with a va_list. */
-void
-errbuf_vset(errbuf_t *err, const char *fmt, va_list ap)
+void errbuf_vset(errbuf_t *err, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
 /* Puts context in front: "CONTEXT: previous message". */
-void
-errbuf_prefix(errbuf_t *err, const char *fmt, ...)
+void errbuf_prefix(errbuf_t *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* The message, "" when none; never NULL, even for a NULL err. */
-const char *
-errbuf_msg(const errbuf_t *err);
+const char *errbuf_msg(const errbuf_t *err);
 
 #endif

@@ -37,7 +37,8 @@ join_parse(const char *line, char **endpoint, uint8_t *pub, errbuf_t *err)
     }
     const char *host = line + strlen(JOIN_SCHEME);
     const char *slash = strchr(host, '/');
-    if (!slash || slash == host || !memchr(host, ':', (size_t) (slash - host))) {
+    if (!slash || slash == host ||
+        !memchr(host, ':', (size_t) (slash - host))) {
         errbuf_set(err, "join line '%s' has no HOST:PORT; %s", line, hint);
         return -1;
     }

@@ -12,18 +12,15 @@
 
 /* "sluice://HOST:PORT/HEX" for host_port ("h:7700") and a public key.
  * Caller owns the result. */
-char *
-join_format(const char *host_port, const uint8_t *scheduler_pub);
+char *join_format(const char *host_port, const uint8_t *scheduler_pub);
 
 /* Splits a join line (or the whole "sluice worker --join LINE" command) into a ZeroMQ endpoint ("tcp://HOST:PORT", caller owns
  * *endpoint) and the scheduler's public key (32 bytes into pub). */
-int
-join_parse(const char *line, char **endpoint, uint8_t *pub, errbuf_t *err);
+int join_parse(const char *line, char **endpoint, uint8_t *pub, errbuf_t *err);
 
 /* The host:port workers should dial for a worker socket bound at `listen`
  * (e.g. tcp://0.0.0.0:7700): `advertise` when not empty, else this host's name and
  * the listen port. Caller owns the result. */
-char *
-join_advertised(const char *listen, const char *advertise);
+char *join_advertised(const char *listen, const char *advertise);
 
 #endif

@@ -22,52 +22,45 @@
 typedef struct keys_t keys_t;
 
 /* A fresh random key pair. Never NULL. */
-keys_t *
-keys_generate(void);
+keys_t *keys_generate(void);
 
 /* Loads a secret key file; NULL with err set when missing, unreadable,
  * malformed or readable by group/others. */
-keys_t *
-keys_load(const char *path, errbuf_t *err);
+keys_t *keys_load(const char *path, errbuf_t *err);
 
 /* Writes the secret key to path (0600, refuses to overwrite) and, when
  * pub_path is not NULL, the public key beside it (0644). */
-int
-keys_save(const keys_t *self, const char *path, const char *pub_path,
-          errbuf_t *err);
+int keys_save(const keys_t *self,
+              const char *path,
+              const char *pub_path,
+              errbuf_t *err);
 
 /* Frees and nulls *self_p; accepts NULL. Wipes the secret. */
-void
-keys_destroy(keys_t **self_p);
+void keys_destroy(keys_t **self_p);
 
 /* The 32-byte public key; borrowed, lives as long as self. */
-const uint8_t *
-keys_public(const keys_t *self);
+const uint8_t *keys_public(const keys_t *self);
 
 /* Detached Ed25519 signature of data into sig (KEYS_SIG_SIZE bytes). */
-void
-keys_sign(const keys_t *self, const void *data, size_t size, uint8_t *sig);
+void keys_sign(const keys_t *self, const void *data, size_t size, uint8_t *sig);
 
 /* True when sig is pub's signature of data. */
-bool
-keys_verify(const uint8_t *pub, const void *data, size_t size,
-            const uint8_t *sig);
+bool keys_verify(const uint8_t *pub,
+                 const void *data,
+                 size_t size,
+                 const uint8_t *sig);
 
 /* Hex of a public key into out (KEYS_HEX_SIZE bytes). */
-void
-keys_public_hex(const uint8_t *pub, char *out);
+void keys_public_hex(const uint8_t *pub, char *out);
 
 /* Parses 64 hex chars into pub (KEYS_PUBLIC_SIZE bytes); -1 when bad. */
-int
-keys_public_from_hex(const char *hex, uint8_t *pub);
+int keys_public_from_hex(const char *hex, uint8_t *pub);
 
 /* Reads a public key file ("sluice-ed25519-public HEX"). */
-int
-keys_load_public(const char *path, uint8_t *pub, errbuf_t *err);
+int keys_load_public(const char *path, uint8_t *pub, errbuf_t *err);
 
 /* Short fingerprint people compare: first 8 bytes of BLAKE2b(pub) as
  * "ab12:cd34:ef56:7890". */
-void
-keys_fingerprint(const uint8_t *pub, char *out);
+void keys_fingerprint(const uint8_t *pub, char *out);
 
 #endif

@@ -48,6 +48,7 @@ log_flags_parse(const char *text)
                  {"dispatch", LOG_FLAG_DISPATCH},
                  {"store", LOG_FLAG_STORE},
                  {"exec", LOG_FLAG_EXEC}};
+
     unsigned flags = 0;
     for (size_t i = 0; text && i < sizeof names / sizeof names[0]; i++) {
         if (strstr(text, names[i].name)) {

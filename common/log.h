@@ -23,36 +23,27 @@ typedef enum {
 #define LOG_FLAG_EXEC     (1u << 3) /* child processes */
 
 /* Global log settings (allowed global, see STYLE.md 6). name is copied. */
-void
-log_init(const char *name, log_level_t level);
+void log_init(const char *name, log_level_t level);
 
-void
-log_set_level(log_level_t level);
+void log_set_level(log_level_t level);
 
 /* Parses "error|warn|info|debug"; returns -1 when unknown. */
-int
-log_level_parse(const char *text, log_level_t *level);
+int log_level_parse(const char *text, log_level_t *level);
 
 /* Parses a comma list "proto,dispatch,store,exec" into flags; unknown
  * names are ignored. */
-unsigned
-log_flags_parse(const char *text);
+unsigned log_flags_parse(const char *text);
 
-void
-log_set_flags(unsigned flags);
+void log_set_flags(unsigned flags);
 
 /* Where lines go; NULL means stderr. Borrowed: caller keeps it open. */
-void
-log_set_stream(FILE *stream);
+void log_set_stream(FILE *stream);
 
-bool
-log_enabled(log_level_t level);
+bool log_enabled(log_level_t level);
 
-bool
-log_flag_enabled(unsigned flag);
+bool log_flag_enabled(unsigned flag);
 
-void
-log_write(log_level_t level, const char *fmt, ...)
+void log_write(log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_write(LOG_LEVEL_ERROR, __VA_ARGS__)

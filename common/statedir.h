@@ -8,36 +8,31 @@
 #include "common/errbuf.h"
 
 /* File names inside a state directory. */
-#define STATEDIR_CONFIG         "config.yaml"
-#define STATEDIR_SCHEDULER_KEY  "scheduler.key"
-#define STATEDIR_SCHEDULER_PUB  "scheduler.pub"
-#define STATEDIR_CLIENT_KEY     "client.key"
-#define STATEDIR_CLIENT_PUB     "client.pub"
-#define STATEDIR_STORE          "store.db"
-#define STATEDIR_WORKER_KEY     "worker.key"
-#define STATEDIR_WORKER_PUB     "worker.pub"
-#define STATEDIR_OUTBOX         "outbox"
-#define STATEDIR_WORK           "work"
+#define STATEDIR_CONFIG        "config.yaml"
+#define STATEDIR_SCHEDULER_KEY "scheduler.key"
+#define STATEDIR_SCHEDULER_PUB "scheduler.pub"
+#define STATEDIR_CLIENT_KEY    "client.key"
+#define STATEDIR_CLIENT_PUB    "client.pub"
+#define STATEDIR_STORE         "store.db"
+#define STATEDIR_WORKER_KEY    "worker.key"
+#define STATEDIR_WORKER_PUB    "worker.pub"
+#define STATEDIR_OUTBOX        "outbox"
+#define STATEDIR_WORK          "work"
 
 /* The directory to use; flag_dir may be NULL. Caller owns the result. */
-char *
-statedir_resolve(const char *flag_dir);
+char *statedir_resolve(const char *flag_dir);
 
 /* "dir/name". Caller owns the result. */
-char *
-statedir_path(const char *dir, const char *name);
+char *statedir_path(const char *dir, const char *name);
 
 /* mkdir -p with mode 0700 for the last component (0755 never used). */
-int
-statedir_create(const char *dir, errbuf_t *err);
+int statedir_create(const char *dir, errbuf_t *err);
 
 /* Refuses (with the chmod to run) a file readable or writable by group or
  * others. */
-int
-statedir_check_private(const char *path, errbuf_t *err);
+int statedir_check_private(const char *path, errbuf_t *err);
 
 /* True when path exists. */
-int
-statedir_exists(const char *path);
+int statedir_exists(const char *path);
 
 #endif

@@ -17,17 +17,17 @@
 #include "common/keys.h"
 #include "proto/sluice.pb-c.h"
 
-#define ENV_MAJOR 1
-#define ENV_MINOR 0
+#define ENV_MAJOR  1
+#define ENV_MINOR  0
 #define ENV_FRAMES 5
 
 /* env_open results; the negatives name the reason a message was dropped. */
-#define ENV_OK          0
-#define ENV_EMALFORMED  -2 /* wrong frame count or sizes, unknown type */
-#define ENV_EVERSION    -3 /* incompatible major version (err says both) */
-#define ENV_EUNTRUSTED  -4 /* signer's key is not trusted */
-#define ENV_EBADSIG     -5 /* signature does not verify */
-#define ENV_EDECODE     -6 /* signed, but the body does not decode */
+#define ENV_OK         0
+#define ENV_EMALFORMED -2 /* wrong frame count or sizes, unknown type */
+#define ENV_EVERSION   -3 /* incompatible major version (err says both) */
+#define ENV_EUNTRUSTED -4 /* signer's key is not trusted */
+#define ENV_EBADSIG    -5 /* signature does not verify */
+#define ENV_EDECODE    -6 /* signed, but the body does not decode */
 
 /* Decides whether a signer is trusted; arg is the caller's context.
  * Called after the signature has verified. */
@@ -37,37 +37,31 @@ typedef bool(env_trust_fn)(void *arg, const uint8_t *signer, int type);
 typedef struct {
     uint8_t major;
     uint8_t minor;
-    int type;                          /* Sluice__MsgType */
-    uint8_t signer[KEYS_PUBLIC_SIZE];  /* who signed it */
-    ProtobufCMessage *body;            /* cast by type, e.g. Sluice__Task */
+    int type;                         /* Sluice__MsgType */
+    uint8_t signer[KEYS_PUBLIC_SIZE]; /* who signed it */
+    ProtobufCMessage *body;           /* cast by type, e.g. Sluice__Task */
 } env_msg_t;
 
 /* Packs body as message `type`, signs it with signer and returns the five
  * frames. Caller owns the result (send it with zmsg_send). */
-zmsg_t *
-env_seal(int type, const ProtobufCMessage *body, const keys_t *signer);
+zmsg_t *env_seal(int type, const ProtobufCMessage *body, const keys_t *signer);
 
 /* Opens the five frames in msg (after any routing frames were popped; msg
  * stays owned by the caller). trust may be NULL to trust any valid signer.
  * Returns ENV_OK and fills out, or a negative ENV_E* with err set. */
-int
-env_open(zmsg_t *msg, env_trust_fn *trust, void *arg, env_msg_t *out,
-         errbuf_t *err);
+int env_open(
+    zmsg_t *msg, env_trust_fn *trust, void *arg, env_msg_t *out, errbuf_t *err);
 
 /* Frees out->body and zeroes out; accepts an already cleared msg. */
-void
-env_msg_clear(env_msg_t *msg);
+void env_msg_clear(env_msg_t *msg);
 
 /* The protobuf descriptor for a MsgType, NULL when unknown. */
-const ProtobufCMessageDescriptor *
-env_descriptor(int type);
+const ProtobufCMessageDescriptor *env_descriptor(int type);
 
 /* A short lowercase name for a MsgType ("task", "result"), for logs. */
-const char *
-env_type_name(int type);
+const char *env_type_name(int type);
 
 /* A short name for an ENV_E* code ("bad signature"), for counters. */
-const char *
-env_strerror(int code);
+const char *env_strerror(int code);
 
 #endif

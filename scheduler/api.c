@@ -396,8 +396,8 @@ s_run_show(store_t *store, const Sluice__Request *req)
     /* Pollers (trigger --wait) ask for the counts only: no task list, no
      * DAG parse, whatever the size of the run. */
     int rc = req->run_show->summary_only
-                 ? store_run_get(store, req->run_show->run_id,
-                                 s_on_run_summary, show, &err)
+                 ? store_run_get(store, req->run_show->run_id, s_on_run_summary,
+                                 show, &err)
                  : store_run_show(store, req->run_show->run_id, s_on_run_show,
                                   &ctx, &err);
     if (rc != 0) {

@@ -6,19 +6,19 @@
 #include "common/xalloc.h"
 
 struct fleet_worker_t {
-    char *name;                          /* owned */
-    char *hostname;                      /* owned */
-    char *labels;                        /* owned */
+    char *name;     /* owned */
+    char *hostname; /* owned */
+    char *labels;   /* owned */
     uint8_t public_key[KEYS_PUBLIC_SIZE];
-    zframe_t *routing;                   /* owned; NULL when not connected */
+    zframe_t *routing; /* owned; NULL when not connected */
     fleet_state_t state;
     uint32_t slots;
     uint32_t cpus;
     uint64_t memory_mb;
     uint32_t gpus;
-    int64_t last_heard;                  /* monotonic ms */
-    int64_t first_seen;                  /* wall ms */
-    zhashx_t *attempts;                  /* attempt id -> unreported since
+    int64_t last_heard; /* monotonic ms */
+    int64_t first_seen; /* wall ms */
+    zhashx_t *attempts; /* attempt id -> unreported since
                                             (monotonic ms, 0 = listed) */
 };
 
@@ -107,7 +107,9 @@ s_replace(char **field, const char *value)
 }
 
 fleet_worker_t *
-fleet_register(fleet_t *self, const fleet_info_t *info, zframe_t *routing_id,
+fleet_register(fleet_t *self,
+               const fleet_info_t *info,
+               zframe_t *routing_id,
                int64_t now)
 {
     fleet_worker_t *worker = zhashx_lookup(self->by_name, info->name);
@@ -134,8 +136,7 @@ fleet_register(fleet_t *self, const fleet_info_t *info, zframe_t *routing_id,
 }
 
 void
-fleet_expect(fleet_t *self, const char *name, uint64_t attempt_id,
-             int64_t now)
+fleet_expect(fleet_t *self, const char *name, uint64_t attempt_id, int64_t now)
 {
     if (!name || !*name) {
         return;
@@ -187,7 +188,9 @@ fleet_heard(fleet_worker_t *worker, int64_t now)
 }
 
 void
-fleet_report_running(fleet_worker_t *worker, const uint64_t *ids, size_t n,
+fleet_report_running(fleet_worker_t *worker,
+                     const uint64_t *ids,
+                     size_t n,
                      int64_t now)
 {
     /* Values: 1 = listed last time, else the monotonic ms since which the
@@ -257,8 +260,8 @@ fleet_expire(fleet_t *self, int64_t now, int64_t window, zlistx_t *lost)
 {
     for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
          worker = zhashx_next(self->by_name)) {
-        bool live = worker->state == FLEET_CONNECTED ||
-                    worker->state == FLEET_EXPECTED;
+        bool live =
+            worker->state == FLEET_CONNECTED || worker->state == FLEET_EXPECTED;
         /* A worker expected back after a scheduler restart first has to
          * notice the silence and reconnect with backoff: give it longer. */
         int64_t limit = worker->state == FLEET_EXPECTED

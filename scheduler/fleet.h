@@ -23,7 +23,7 @@ typedef enum {
     FLEET_CONNECTED = 0,
     FLEET_EXPECTED, /* known from the store after a restart, not yet back */
     FLEET_LOST,
-    FLEET_GONE,     /* said goodbye */
+    FLEET_GONE, /* said goodbye */
 } fleet_state_t;
 
 /* What a worker says about itself at registration. */
@@ -35,149 +35,116 @@ typedef struct {
     uint32_t cpus;
     uint64_t memory_mb;
     uint32_t gpus;
-    const char *labels;        /* comma separated, may be "" */
+    const char *labels; /* comma separated, may be "" */
 } fleet_info_t;
 
-fleet_t *
-fleet_new(void);
+fleet_t *fleet_new(void);
 
-void
-fleet_destroy(fleet_t **self_p);
+void fleet_destroy(fleet_t **self_p);
 
 /* Registers (or re-registers) a worker reached through routing_id (copied).
  * Returns NULL when the name is held by a connected worker with another
  * key. */
-fleet_worker_t *
-fleet_register(fleet_t *self, const fleet_info_t *info, zframe_t *routing_id,
-               int64_t now);
+fleet_worker_t *fleet_register(fleet_t *self,
+                               const fleet_info_t *info,
+                               zframe_t *routing_id,
+                               int64_t now);
 
 /* A placeholder for a worker that had attempt_id running before a restart;
  * it is lost if it does not come back within the liveness window. */
 void
-fleet_expect(fleet_t *self, const char *name, uint64_t attempt_id,
-             int64_t now);
+fleet_expect(fleet_t *self, const char *name, uint64_t attempt_id, int64_t now);
 
-fleet_worker_t *
-fleet_by_routing(fleet_t *self, zframe_t *routing_id);
+fleet_worker_t *fleet_by_routing(fleet_t *self, zframe_t *routing_id);
 
-fleet_worker_t *
-fleet_by_name(fleet_t *self, const char *name);
+fleet_worker_t *fleet_by_name(fleet_t *self, const char *name);
 
 /* True when some registered worker signs with this key. */
-bool
-fleet_key_known(fleet_t *self, const uint8_t *public_key);
+bool fleet_key_known(fleet_t *self, const uint8_t *public_key);
 
 /* Forgets every attempt assignment (before a reload from the store). */
-void
-fleet_clear_attempts(fleet_t *self);
+void fleet_clear_attempts(fleet_t *self);
 
 /* The worker that signs with this key, or NULL. */
-fleet_worker_t *
-fleet_by_key(fleet_t *self, const uint8_t *public_key);
+fleet_worker_t *fleet_by_key(fleet_t *self, const uint8_t *public_key);
 
 /* The worker's connection changed (ZeroMQ reconnected it): reach it
  * through routing_id (copied) from now on. */
-void
-fleet_set_routing(fleet_worker_t *worker, zframe_t *routing_id);
+void fleet_set_routing(fleet_worker_t *worker, zframe_t *routing_id);
 
 /* Any message from the worker: it is alive. */
-void
-fleet_heard(fleet_worker_t *worker, int64_t now);
+void fleet_heard(fleet_worker_t *worker, int64_t now);
 
 /* The worker listed these attempts as running (heartbeat, register). */
-void
-fleet_report_running(fleet_worker_t *worker, const uint64_t *ids, size_t n,
-                     int64_t now);
+void fleet_report_running(fleet_worker_t *worker,
+                          const uint64_t *ids,
+                          size_t n,
+                          int64_t now);
 
 /* The connected worker with the most free slots, or NULL when none has a
  * free slot. */
-fleet_worker_t *
-fleet_pick(fleet_t *self);
+fleet_worker_t *fleet_pick(fleet_t *self);
 
-void
-fleet_assign(fleet_worker_t *worker, uint64_t attempt_id, int64_t now);
+void fleet_assign(fleet_worker_t *worker, uint64_t attempt_id, int64_t now);
 
 /* Forgets an attempt (result in, lost, refused). Accepts unknown ids. */
-void
-fleet_release(fleet_t *self, const char *name, uint64_t attempt_id);
+void fleet_release(fleet_t *self, const char *name, uint64_t attempt_id);
 
 /* True when the attempt is assigned to this worker. */
-bool
-fleet_has_attempt(fleet_worker_t *worker, uint64_t attempt_id);
+bool fleet_has_attempt(fleet_worker_t *worker, uint64_t attempt_id);
 
 /* Marks workers not heard from within `window` ms as lost; appends their
  * names (owned strings) to `lost`. Their attempts stay assigned until the
  * caller releases them. */
-void
-fleet_expire(fleet_t *self, int64_t now, int64_t window, zlistx_t *lost);
+void fleet_expire(fleet_t *self, int64_t now, int64_t window, zlistx_t *lost);
 
 /* Appends (as uintptr_t) attempts of `name` — all of them, for a lost
  * worker. */
-void
-fleet_attempts(fleet_t *self, const char *name, zlistx_t *ids);
+void fleet_attempts(fleet_t *self, const char *name, zlistx_t *ids);
 
 /* Appends (as uintptr_t) attempts a live worker has not listed for longer
  * than window. */
-void
-fleet_overdue(fleet_t *self, int64_t now, int64_t window, zlistx_t *ids);
+void fleet_overdue(fleet_t *self, int64_t now, int64_t window, zlistx_t *ids);
 
-void
-fleet_set_state(fleet_worker_t *worker, fleet_state_t state);
+void fleet_set_state(fleet_worker_t *worker, fleet_state_t state);
 
 /* Iteration for status replies and heartbeats: NULL after the last. */
-fleet_worker_t *
-fleet_first(fleet_t *self);
+fleet_worker_t *fleet_first(fleet_t *self);
 
-fleet_worker_t *
-fleet_next(fleet_t *self);
+fleet_worker_t *fleet_next(fleet_t *self);
 
-const char *
-fleet_name(const fleet_worker_t *worker);
+const char *fleet_name(const fleet_worker_t *worker);
 
-const char *
-fleet_hostname(const fleet_worker_t *worker);
+const char *fleet_hostname(const fleet_worker_t *worker);
 
-const char *
-fleet_labels(const fleet_worker_t *worker);
+const char *fleet_labels(const fleet_worker_t *worker);
 
-const uint8_t *
-fleet_public_key(const fleet_worker_t *worker);
+const uint8_t *fleet_public_key(const fleet_worker_t *worker);
 
 /* Borrowed; NULL for a worker that is not connected. */
-zframe_t *
-fleet_routing(const fleet_worker_t *worker);
+zframe_t *fleet_routing(const fleet_worker_t *worker);
 
-fleet_state_t
-fleet_state(const fleet_worker_t *worker);
+fleet_state_t fleet_state(const fleet_worker_t *worker);
 
-const char *
-fleet_state_name(fleet_state_t state);
+const char *fleet_state_name(fleet_state_t state);
 
-uint32_t
-fleet_slots(const fleet_worker_t *worker);
+uint32_t fleet_slots(const fleet_worker_t *worker);
 
-uint32_t
-fleet_free(const fleet_worker_t *worker);
+uint32_t fleet_free(const fleet_worker_t *worker);
 
-uint32_t
-fleet_cpus(const fleet_worker_t *worker);
+uint32_t fleet_cpus(const fleet_worker_t *worker);
 
-uint64_t
-fleet_memory_mb(const fleet_worker_t *worker);
+uint64_t fleet_memory_mb(const fleet_worker_t *worker);
 
-uint32_t
-fleet_gpus(const fleet_worker_t *worker);
+uint32_t fleet_gpus(const fleet_worker_t *worker);
 
 /* Monotonic ms the worker was last heard from. */
-int64_t
-fleet_last_heard(const fleet_worker_t *worker);
+int64_t fleet_last_heard(const fleet_worker_t *worker);
 
 /* Wall ms of first registration in this scheduler's life. */
-int64_t
-fleet_first_seen(const fleet_worker_t *worker);
+int64_t fleet_first_seen(const fleet_worker_t *worker);
 
 /* Attempt ids assigned to the worker, appended as uintptr_t. */
-void
-fleet_worker_attempts(fleet_worker_t *worker, zlistx_t *ids);
+void fleet_worker_attempts(fleet_worker_t *worker, zlistx_t *ids);
 
 #endif

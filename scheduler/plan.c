@@ -21,16 +21,16 @@ typedef struct {
 
 typedef struct {
     uint64_t id;
-    dag_t *dag;           /* owned */
-    dag_kv_t *params;     /* owned array of owned strings */
+    dag_t *dag;       /* owned */
+    dag_kv_t *params; /* owned array of owned strings */
     size_t nparams;
-    char *logical_date;   /* owned */
-    char id_text[24];     /* run id as text, for templates */
+    char *logical_date; /* owned */
+    char id_text[24];   /* run id as text, for templates */
     run_state_t state;
-    size_t nfinal;        /* task instances in a final state */
-    bool failed;          /* some task ended in a failure state */
-    bool finished;        /* the run's end is recorded */
-    plan_ti_t *tis;       /* owned, one per dag task */
+    size_t nfinal;  /* task instances in a final state */
+    bool failed;    /* some task ended in a failure state */
+    bool finished;  /* the run's end is recorded */
+    plan_ti_t *tis; /* owned, one per dag task */
 } plan_run_t;
 
 /* An attempt in flight: sent, no result yet. */
@@ -47,14 +47,14 @@ typedef struct {
 } plan_ref_t;
 
 struct plan_t {
-    store_t *store;       /* borrowed */
-    zhashx_t *runs;       /* run id -> plan_run_t, owned */
-    zhashx_t *attempts;   /* attempt id -> plan_attempt_t, owned */
-    plan_ref_t *ready;    /* ring buffer of tasks in state queued */
+    store_t *store;     /* borrowed */
+    zhashx_t *runs;     /* run id -> plan_run_t, owned */
+    zhashx_t *attempts; /* attempt id -> plan_attempt_t, owned */
+    plan_ref_t *ready;  /* ring buffer of tasks in state queued */
     size_t ready_head;
     size_t ready_count;
     size_t ready_cap;
-    zlistx_t *retries;    /* plan_ref_t * of up_for_retry tasks, owned */
+    zlistx_t *retries; /* plan_ref_t * of up_for_retry tasks, owned */
 };
 
 /* ----------------------------------------------------------- id hashing */
@@ -214,8 +214,12 @@ plan_run_count(plan_t *self)
 /* ------------------------------------------------------ state changes */
 
 static int
-s_set_task(plan_t *self, plan_run_t *run, size_t task, task_state_t state,
-           int64_t now, errbuf_t *err)
+s_set_task(plan_t *self,
+           plan_run_t *run,
+           size_t task,
+           task_state_t state,
+           int64_t now,
+           errbuf_t *err)
 {
     plan_ti_t *ti = &run->tis[task];
     bool was_final = state_task_is_final(ti->state);
@@ -231,13 +235,12 @@ s_set_task(plan_t *self, plan_run_t *run, size_t task, task_state_t state,
         next_try = now + (ti->due_mono - clock_mono_ms());
     }
     return store_task_set_state(self->store, run->id,
-                                dag_task(run->dag, task)->id, state,
-                                ti->tries, next_try, now, err);
+                                dag_task(run->dag, task)->id, state, ti->tries,
+                                next_try, now, err);
 }
 
 static int
-s_queue(plan_t *self, plan_run_t *run, size_t task, int64_t now,
-        errbuf_t *err)
+s_queue(plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err)
 {
     if (s_set_task(self, run, task, TASK_QUEUED, now, err) < 0) {
         return -1;
@@ -249,8 +252,8 @@ s_queue(plan_t *self, plan_run_t *run, size_t task, int64_t now,
 /* Marks every pending descendant of `task` upstream_failed, in the same
  * transaction as the failure (no scheduler pass needed later). */
 static int
-s_fail_downstream(plan_t *self, plan_run_t *run, size_t task, int64_t now,
-                  errbuf_t *err)
+s_fail_downstream(
+    plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err)
 {
     const dag_task_t *def = dag_task(run->dag, task);
     for (size_t i = 0; i < def->nchildren; i++) {
@@ -267,8 +270,8 @@ s_fail_downstream(plan_t *self, plan_run_t *run, size_t task, int64_t now,
 }
 
 static int
-s_release_children(plan_t *self, plan_run_t *run, size_t task, int64_t now,
-                   errbuf_t *err)
+s_release_children(
+    plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err)
 {
     const dag_task_t *def = dag_task(run->dag, task);
     for (size_t i = 0; i < def->nchildren; i++) {
@@ -302,8 +305,8 @@ s_maybe_finish_run(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
         snprintf(subject, sizeof subject, "run %" PRIu64, run->id);
         log_info("run %" PRIu64 " (%s) %s", run->id, dag_name(run->dag),
                  state_run_name(run->state));
-        if (store_event(self->store, now, "scheduler", "run_finished",
-                        subject, state_run_name(run->state), err) < 0) {
+        if (store_event(self->store, now, "scheduler", "run_finished", subject,
+                        state_run_name(run->state), err) < 0) {
             return -1;
         }
     }
@@ -334,7 +337,10 @@ s_mark_running(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
 /* ------------------------------------------------------------- trigger */
 
 static plan_run_t *
-s_run_new(uint64_t id, dag_t **dag_p, const dag_kv_t *params, size_t nparams,
+s_run_new(uint64_t id,
+          dag_t **dag_p,
+          const dag_kv_t *params,
+          size_t nparams,
           const char *logical_date)
 {
     plan_run_t *run = xcalloc(1, sizeof *run);
@@ -357,9 +363,15 @@ s_run_new(uint64_t id, dag_t **dag_p, const dag_kv_t *params, size_t nparams,
 }
 
 int
-plan_trigger(plan_t *self, dag_t **dag_p, const dag_kv_t *params,
-             size_t nparams, const char *logical_date, const char *trigger,
-             int64_t now, uint64_t *run_id, errbuf_t *err)
+plan_trigger(plan_t *self,
+             dag_t **dag_p,
+             const dag_kv_t *params,
+             size_t nparams,
+             const char *logical_date,
+             const char *trigger,
+             int64_t now,
+             uint64_t *run_id,
+             errbuf_t *err)
 {
     dag_t *dag = *dag_p;
     if (store_run_create(self->store, dag_name(dag), dag_version(dag), params,
@@ -387,8 +399,11 @@ plan_trigger(plan_t *self, dag_t **dag_p, const dag_kv_t *params,
 /* --------------------------------------------------------------- restore */
 
 static void
-s_attempt_track(plan_t *self, uint64_t attempt_id, uint64_t run_id,
-                size_t task, const char *worker)
+s_attempt_track(plan_t *self,
+                uint64_t attempt_id,
+                uint64_t run_id,
+                size_t task,
+                const char *worker)
 {
     plan_attempt_t *attempt = xcalloc(1, sizeof *attempt);
     attempt->id = attempt_id;
@@ -408,9 +423,14 @@ s_retry_later(plan_t *self, plan_run_t *run, size_t task, int64_t due_mono)
 }
 
 static int
-s_restore_task(plan_t *self, plan_run_t *run, size_t i,
-               const store_task_row_t *row, plan_attempt_fn *on_attempt,
-               void *arg, int64_t now, errbuf_t *err)
+s_restore_task(plan_t *self,
+               plan_run_t *run,
+               size_t i,
+               const store_task_row_t *row,
+               plan_attempt_fn *on_attempt,
+               void *arg,
+               int64_t now,
+               errbuf_t *err)
 {
     plan_ti_t *ti = &run->tis[i];
     ti->state = row->state;
@@ -446,8 +466,12 @@ s_restore_task(plan_t *self, plan_run_t *run, size_t i,
 }
 
 int
-plan_restore(plan_t *self, dag_t **dag_p, const store_run_row_t *row,
-             plan_attempt_fn *on_attempt, void *arg, int64_t now,
+plan_restore(plan_t *self,
+             dag_t **dag_p,
+             const store_run_row_t *row,
+             plan_attempt_fn *on_attempt,
+             void *arg,
+             int64_t now,
              errbuf_t *err)
 {
     plan_run_t *run = s_run_new(row->run_id, dag_p, row->params, row->nparams,
@@ -466,8 +490,8 @@ plan_restore(plan_t *self, dag_t **dag_p, const store_run_row_t *row,
         const dag_task_t *def = dag_task(run->dag, i);
         run->tis[i].deps_left = 0;
         for (size_t j = 0; j < def->nafter; j++) {
-            run->tis[i].deps_left += run->tis[def->after[j]].state !=
-                                     TASK_SUCCESS;
+            run->tis[i].deps_left +=
+                run->tis[def->after[j]].state != TASK_SUCCESS;
         }
     }
     return s_maybe_finish_run(self, run, now, err);
@@ -508,8 +532,11 @@ s_lookup(void *arg, const char *name)
 }
 
 static int
-s_render(plan_run_t *run, const dag_task_t *task, uint32_t attempt,
-         plan_dispatch_t *out, errbuf_t *err)
+s_render(plan_run_t *run,
+         const dag_task_t *task,
+         uint32_t attempt,
+         plan_dispatch_t *out,
+         errbuf_t *err)
 {
     plan_tmpl_t ctx = {.run = run, .task_id = task->id};
     snprintf(ctx.attempt, sizeof ctx.attempt, "%u", attempt);
@@ -522,8 +549,8 @@ s_render(plan_run_t *run, const dag_task_t *task, uint32_t attempt,
     out->env_values = xcalloc(task->nenv + 1, sizeof *out->env_values);
     for (size_t i = 0; i < task->nenv; i++) {
         out->env_names[i] = (char *) task->env[i].name;
-        out->env_values[i] = tmpl_render(task->env[i].value, s_lookup, &ctx,
-                                         err);
+        out->env_values[i] =
+            tmpl_render(task->env[i].value, s_lookup, &ctx, err);
         if (!out->env_values[i]) {
             return -1;
         }
@@ -532,8 +559,11 @@ s_render(plan_run_t *run, const dag_task_t *task, uint32_t attempt,
 }
 
 int
-plan_dispatch(plan_t *self, const char *worker, int64_t now,
-              plan_dispatch_t *out, errbuf_t *err)
+plan_dispatch(plan_t *self,
+              const char *worker,
+              int64_t now,
+              plan_dispatch_t *out,
+              errbuf_t *err)
 {
     memset(out, 0, sizeof *out);
     plan_run_t *run;
@@ -544,8 +574,8 @@ plan_dispatch(plan_t *self, const char *worker, int64_t now,
     plan_ti_t *ti = &run->tis[task];
     const dag_task_t *def = dag_task(run->dag, task);
     uint32_t number = ti->tries + 1;
-    if (store_attempt_create(self->store, run->id, def->id, number, worker,
-                             now, &out->attempt_id, err) < 0) {
+    if (store_attempt_create(self->store, run->id, def->id, number, worker, now,
+                             &out->attempt_id, err) < 0) {
         return -1;
     }
     ti->tries = number;
@@ -598,8 +628,12 @@ s_retry_delay(const dag_task_t *task, uint32_t failures)
 
 /* Decides what a finished attempt means for its task instance. */
 static int
-s_apply_outcome(plan_t *self, plan_run_t *run, size_t task,
-                attempt_state_t outcome, int64_t now, errbuf_t *err)
+s_apply_outcome(plan_t *self,
+                plan_run_t *run,
+                size_t task,
+                attempt_state_t outcome,
+                int64_t now,
+                errbuf_t *err)
 {
     plan_ti_t *ti = &run->tis[task];
     const dag_task_t *def = dag_task(run->dag, task);
@@ -624,8 +658,12 @@ s_apply_outcome(plan_t *self, plan_run_t *run, size_t task,
 }
 
 int
-plan_attempt_result(plan_t *self, uint64_t attempt_id, const char *worker,
-                    const plan_result_t *result, int64_t now, errbuf_t *err)
+plan_attempt_result(plan_t *self,
+                    uint64_t attempt_id,
+                    const char *worker,
+                    const plan_result_t *result,
+                    int64_t now,
+                    errbuf_t *err)
 {
     plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
     plan_run_t *run =
@@ -671,8 +709,11 @@ plan_attempt_result(plan_t *self, uint64_t attempt_id, const char *worker,
 }
 
 int
-plan_attempt_lost(plan_t *self, uint64_t attempt_id, const char *reason,
-                  int64_t now, errbuf_t *err)
+plan_attempt_lost(plan_t *self,
+                  uint64_t attempt_id,
+                  const char *reason,
+                  int64_t now,
+                  errbuf_t *err)
 {
     plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
     plan_run_t *run =
@@ -714,8 +755,12 @@ plan_attempt_known(plan_t *self, uint64_t attempt_id)
 /* ---------------------------------------------------------------- cancel */
 
 int
-plan_cancel_run(plan_t *self, uint64_t run_id, zlistx_t *running,
-                uint32_t *cancelled, int64_t now, errbuf_t *err)
+plan_cancel_run(plan_t *self,
+                uint64_t run_id,
+                zlistx_t *running,
+                uint32_t *cancelled,
+                int64_t now,
+                errbuf_t *err)
 {
     plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(run_id));
     *cancelled = 0;

@@ -31,108 +31,117 @@ typedef struct {
     uint64_t run_id;
     const char *dag;
     const dag_task_t *task;
-    uint32_t attempt;        /* 1-based try number */
-    char *command;           /* rendered; owned */
+    uint32_t attempt; /* 1-based try number */
+    char *command;    /* rendered; owned */
     size_t nenv;
-    char **env_names;        /* borrowed names, owned array */
-    char **env_values;       /* rendered; owned */
+    char **env_names;  /* borrowed names, owned array */
+    char **env_values; /* rendered; owned */
     const char *logical_date;
 } plan_dispatch_t;
 
 /* How an attempt ended, as the worker reported it. */
 typedef struct {
-    attempt_state_t state;   /* success, failed, timed_out, cancelled */
+    attempt_state_t state; /* success, failed, timed_out, cancelled */
     int exit_code;
     int signal;
     int64_t started_at;
     int64_t ended_at;
     int64_t duration_ms;
     uint64_t peak_rss_kb;
-    const char *error;       /* borrowed */
+    const char *error; /* borrowed */
 } plan_result_t;
 
 /* store is borrowed and must outlive the plan. */
-plan_t *
-plan_new(store_t *store);
+plan_t *plan_new(store_t *store);
 
-void
-plan_destroy(plan_t **self_p);
+void plan_destroy(plan_t **self_p);
 
 /* Creates a new run of `dag` (takes ownership of *dag_p) with effective
  * params, writes it and its task instances to the store, and queues its
  * root tasks. Sets *run_id. */
-int
-plan_trigger(plan_t *self, dag_t **dag_p, const dag_kv_t *params,
-             size_t nparams, const char *logical_date, const char *trigger,
-             int64_t now, uint64_t *run_id, errbuf_t *err);
+int plan_trigger(plan_t *self,
+                 dag_t **dag_p,
+                 const dag_kv_t *params,
+                 size_t nparams,
+                 const char *logical_date,
+                 const char *trigger,
+                 int64_t now,
+                 uint64_t *run_id,
+                 errbuf_t *err);
 
 /* Rebuilds an active run from the store after a restart (takes ownership of
  * *dag_p). Tasks that were running keep their attempt: *on_attempt is
  * called for each so the caller can tie it to its worker. */
-typedef void(plan_attempt_fn)(void *arg, uint64_t attempt_id,
+typedef void(plan_attempt_fn)(void *arg,
+                              uint64_t attempt_id,
                               const char *worker);
 
-int
-plan_restore(plan_t *self, dag_t **dag_p, const store_run_row_t *row,
-             plan_attempt_fn *on_attempt, void *arg, int64_t now,
-             errbuf_t *err);
+int plan_restore(plan_t *self,
+                 dag_t **dag_p,
+                 const store_run_row_t *row,
+                 plan_attempt_fn *on_attempt,
+                 void *arg,
+                 int64_t now,
+                 errbuf_t *err);
 
 /* True when some task is ready to dispatch. */
-bool
-plan_has_ready(plan_t *self);
+bool plan_has_ready(plan_t *self);
 
 /* Pops the next ready task for `worker`, creates its attempt in the store,
  * marks it running and fills out. Returns 1 when a task was dispatched, 0
  * when none is ready, -1 on error. */
-int
-plan_dispatch(plan_t *self, const char *worker, int64_t now,
-              plan_dispatch_t *out, errbuf_t *err);
+int plan_dispatch(plan_t *self,
+                  const char *worker,
+                  int64_t now,
+                  plan_dispatch_t *out,
+                  errbuf_t *err);
 
-void
-plan_dispatch_clear(plan_dispatch_t *out);
+void plan_dispatch_clear(plan_dispatch_t *out);
 
 /* Applies a worker's result. Returns 0, PLAN_STALE for an attempt that is
  * not current (recorded as stale), or -1 on error. */
-int
-plan_attempt_result(plan_t *self, uint64_t attempt_id, const char *worker,
-                    const plan_result_t *result, int64_t now, errbuf_t *err);
+int plan_attempt_result(plan_t *self,
+                        uint64_t attempt_id,
+                        const char *worker,
+                        const plan_result_t *result,
+                        int64_t now,
+                        errbuf_t *err);
 
 /* The attempt will never report (worker lost, refused, shut down): records
  * it as lost with `reason` and queues a new attempt of the task. Returns
  * PLAN_STALE when the attempt is not current. */
-int
-plan_attempt_lost(plan_t *self, uint64_t attempt_id, const char *reason,
-                  int64_t now, errbuf_t *err);
+int plan_attempt_lost(plan_t *self,
+                      uint64_t attempt_id,
+                      const char *reason,
+                      int64_t now,
+                      errbuf_t *err);
 
 /* The worker an attempt in flight was sent to (borrowed), or NULL. */
-const char *
-plan_attempt_worker(plan_t *self, uint64_t attempt_id);
+const char *plan_attempt_worker(plan_t *self, uint64_t attempt_id);
 
 /* True when attempt_id is in flight (sent, no result yet). */
-bool
-plan_attempt_known(plan_t *self, uint64_t attempt_id);
+bool plan_attempt_known(plan_t *self, uint64_t attempt_id);
 
 /* Cancels every unfinished task of a run; the ids of attempts still running
  * are appended to `running` (as uintptr_t values) so the caller can tell
  * their workers. Sets *cancelled to the number of tasks cancelled.
  * Returns -1 with err when the run is not active. */
-int
-plan_cancel_run(plan_t *self, uint64_t run_id, zlistx_t *running,
-                uint32_t *cancelled, int64_t now, errbuf_t *err);
+int plan_cancel_run(plan_t *self,
+                    uint64_t run_id,
+                    zlistx_t *running,
+                    uint32_t *cancelled,
+                    int64_t now,
+                    errbuf_t *err);
 
 /* Queues tasks whose retry delay has passed (now_mono: monotonic ms). */
-int
-plan_tick(plan_t *self, int64_t now_mono, int64_t now, errbuf_t *err);
+int plan_tick(plan_t *self, int64_t now_mono, int64_t now, errbuf_t *err);
 
 /* Monotonic ms of the next retry due, or -1 when none. */
-int64_t
-plan_next_due(plan_t *self);
+int64_t plan_next_due(plan_t *self);
 
 /* Active runs and ready tasks, for logs and status. */
-size_t
-plan_run_count(plan_t *self);
+size_t plan_run_count(plan_t *self);
 
-size_t
-plan_ready_count(plan_t *self);
+size_t plan_ready_count(plan_t *self);
 
 #endif

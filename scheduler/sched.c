@@ -39,9 +39,9 @@
 /* ------------------------------------------------------------- outgoing */
 
 typedef struct {
-    zsock_t *socket;      /* borrowed */
-    zmsg_t *msg;          /* owned */
-    uint64_t request_id;  /* client replies: to answer with an error if the
+    zsock_t *socket;     /* borrowed */
+    zmsg_t *msg;         /* owned */
+    uint64_t request_id; /* client replies: to answer with an error if the
                              turn fails to commit; 0 otherwise */
 } sched_out_t;
 
@@ -59,8 +59,12 @@ s_out_free(void **item)
 /* Seals body and queues it for routing id `to` on `socket`, sent after the
  * turn commits. */
 void
-sched_send(sched_t *self, zsock_t *socket, zframe_t *to, int type,
-           const ProtobufCMessage *body, uint64_t request_id)
+sched_send(sched_t *self,
+           zsock_t *socket,
+           zframe_t *to,
+           int type,
+           const ProtobufCMessage *body,
+           uint64_t request_id)
 {
     sched_out_t *out = xcalloc(1, sizeof *out);
     out->socket = socket;
@@ -83,8 +87,7 @@ s_flush(sched_t *self)
 /* ------------------------------------------------------------ drop log */
 
 void
-sched_drop(sched_t *self, const char *socket_name, int code,
-           const char *detail)
+sched_drop(sched_t *self, const char *socket_name, int code, const char *detail)
 {
     int slot = -code;
     if (slot < 0 || slot >= SCHED_DROP_KINDS) {
@@ -125,8 +128,13 @@ s_trust_client(void *arg, const uint8_t *signer, int type)
 /* Pops the routing frame and opens the envelope; on a version mismatch
  * answers with Refuse so the peer can say why it was turned away. */
 static int
-s_open(sched_t *self, zsock_t *socket, const char *name, env_trust_fn *trust,
-       zmsg_t *msg, zframe_t **from, env_msg_t *env)
+s_open(sched_t *self,
+       zsock_t *socket,
+       const char *name,
+       env_trust_fn *trust,
+       zmsg_t *msg,
+       zframe_t **from,
+       env_msg_t *env)
 {
     *from = zmsg_pop(msg);
     errbuf_t err;
@@ -150,8 +158,12 @@ s_open(sched_t *self, zsock_t *socket, const char *name, env_trust_fn *trust,
 }
 
 static void
-s_drain(sched_t *self, zsock_t *socket, const char *name, env_trust_fn *trust,
-        void (*handle)(sched_t *, zframe_t *, env_msg_t *), int *budget)
+s_drain(sched_t *self,
+        zsock_t *socket,
+        const char *name,
+        env_trust_fn *trust,
+        void (*handle)(sched_t *, zframe_t *, env_msg_t *),
+        int *budget)
 {
     while (*budget > 0 && (zsock_events(socket) & ZMQ_POLLIN)) {
         zmsg_t *msg = zmsg_recv(socket);
@@ -192,15 +204,18 @@ s_heartbeat(sched_t *self, int64_t now)
 
 /* Re-queues attempts that will never report. */
 static int
-s_lose_attempts(sched_t *self, zlistx_t *ids, const char *reason,
-                int64_t now_wall, errbuf_t *err)
+s_lose_attempts(sched_t *self,
+                zlistx_t *ids,
+                const char *reason,
+                int64_t now_wall,
+                errbuf_t *err)
 {
     for (void *id = zlistx_first(ids); id; id = zlistx_next(ids)) {
         uint64_t attempt_id = (uint64_t) (uintptr_t) id;
         const char *worker = plan_attempt_worker(self->plan, attempt_id);
         char *name = xstrdup(worker);
-        int rc = plan_attempt_lost(self->plan, attempt_id, reason, now_wall,
-                                   err);
+        int rc =
+            plan_attempt_lost(self->plan, attempt_id, reason, now_wall, err);
         fleet_release(self->fleet, name, attempt_id);
         free(name);
         if (rc < 0) {
@@ -227,8 +242,8 @@ s_check_liveness(sched_t *self, int64_t now, int64_t now_wall, errbuf_t *err)
         fleet_attempts(self->fleet, name, ids);
         rc = store_worker_set_state(self->store, name, "lost", now_wall, err);
         if (rc == 0) {
-            rc = store_event(self->store, now_wall, "scheduler",
-                             "worker_lost", name, "missed heartbeats", err);
+            rc = store_event(self->store, now_wall, "scheduler", "worker_lost",
+                             name, "missed heartbeats", err);
         }
         if (rc == 0) {
             rc = s_lose_attempts(self, ids, "worker lost", now_wall, err);
@@ -284,7 +299,8 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
                SLUICE__MSG_TYPE__MSG_TASK, &task.base, 0);
     free(env);
     free(vars);
-    log_flag(DISPATCH, "attempt %" PRIu64 " (run %" PRIu64 " task '%s' try %u) "
+    log_flag(DISPATCH,
+             "attempt %" PRIu64 " (run %" PRIu64 " task '%s' try %u) "
              "-> worker '%s'",
              d->attempt_id, d->run_id, d->task->id, d->attempt,
              fleet_name(worker));
@@ -296,8 +312,8 @@ s_dispatch(sched_t *self, int64_t now_wall, errbuf_t *err)
     fleet_worker_t *worker;
     while (plan_has_ready(self->plan) && (worker = fleet_pick(self->fleet))) {
         plan_dispatch_t d;
-        int rc = plan_dispatch(self->plan, fleet_name(worker), now_wall, &d,
-                               err);
+        int rc =
+            plan_dispatch(self->plan, fleet_name(worker), now_wall, &d, err);
         if (rc == 1) {
             fleet_assign(worker, d.attempt_id, clock_mono_ms());
             s_send_task(self, worker, &d);
@@ -324,10 +340,10 @@ s_restore_run(void *arg, const store_run_row_t *row)
 {
     sched_t *self = arg;
     errbuf_t err;
-    char *source = store_dag_source(self->store, row->dag, row->version, NULL,
-                                    &err);
-    dag_t *dag = source ? dag_parse(row->dag, source, strlen(source), NULL)
-                        : NULL;
+    char *source =
+        store_dag_source(self->store, row->dag, row->version, NULL, &err);
+    dag_t *dag =
+        source ? dag_parse(row->dag, source, strlen(source), NULL) : NULL;
     free(source);
     if (!dag) {
         log_error("run %" PRIu64 ": cannot reload DAG '%s' version %.12s; "
@@ -374,8 +390,8 @@ s_turn_failed(sched_t *self, const errbuf_t *why)
          out = zlistx_next(failed)) {
         if (out->request_id && out->socket == self->clients) {
             zframe_t *to = zmsg_pop(out->msg);
-            Sluice__Reply *rep = api_error(out->request_id, 5, "%s",
-                                           errbuf_msg(why));
+            Sluice__Reply *rep =
+                api_error(out->request_id, 5, "%s", errbuf_msg(why));
             sched_send(self, self->clients, to, SLUICE__MSG_TYPE__MSG_REPLY,
                        &rep->base, 0);
             protobuf_c_message_free_unpacked(&rep->base, NULL);
@@ -395,8 +411,8 @@ static int64_t
 s_wait_ms(sched_t *self)
 {
     int64_t now = clock_mono_ms();
-    int64_t wait = self->last_heartbeat + (int64_t) self->config->heartbeat_ms -
-                   now;
+    int64_t wait =
+        self->last_heartbeat + (int64_t) self->config->heartbeat_ms - now;
     int64_t due = plan_next_due(self->plan);
     if (due >= 0 && due - now < wait) {
         wait = due - now;

@@ -6,7 +6,6 @@
 
 /* `sluice scheduler [--dir DIR] [--listen EP] [--client-listen EP]
  *  [--print-config] [--SETTING VALUE]...`; returns the exit code. */
-int
-sched_main(int argc, char **argv);
+int sched_main(int argc, char **argv);
 
 #endif

@@ -83,8 +83,10 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
 /* The DAG's params overridden by the request's; -1 when the request names
  * a param the DAG does not declare. params gets borrowed pointers. */
 static int
-s_effective_params(const dag_t *dag, const Sluice__TriggerReq *trigger,
-                   dag_kv_t *params, errbuf_t *err)
+s_effective_params(const dag_t *dag,
+                   const Sluice__TriggerReq *trigger,
+                   dag_kv_t *params,
+                   errbuf_t *err)
 {
     size_t n = dag_param_count(dag);
     for (size_t i = 0; i < n; i++) {
@@ -109,7 +111,9 @@ s_effective_params(const dag_t *dag, const Sluice__TriggerReq *trigger,
 }
 
 static Sluice__Reply *
-s_trigger_reply(uint64_t request_id, uint64_t run_id, const char *dag,
+s_trigger_reply(uint64_t request_id,
+                uint64_t run_id,
+                const char *dag,
                 const char *version)
 {
     Sluice__Reply *rep = xmalloc(sizeof *rep);
@@ -129,8 +133,8 @@ s_trigger(sched_t *self, const Sluice__Request *req)
 {
     const Sluice__TriggerReq *trigger = req->trigger;
     errbuf_t err;
-    char *source = store_dag_source(self->store, trigger->dag, NULL, NULL,
-                                    &err);
+    char *source =
+        store_dag_source(self->store, trigger->dag, NULL, NULL, &err);
     if (!source) {
         return api_error(req->request_id, 2,
                          "DAG '%s' is not applied; apply it with 'sluice dag "
@@ -158,8 +162,8 @@ s_trigger(sched_t *self, const Sluice__Request *req)
     if (s_effective_params(dag, trigger, params, &err) < 0) {
         rep = api_error(req->request_id, 1, "%s", errbuf_msg(&err));
         dag_destroy(&dag);
-    } else if (plan_trigger(self->plan, &dag, params, dag_param_count(dag),
-                            ds, "manual", now, &run_id, &err) < 0) {
+    } else if (plan_trigger(self->plan, &dag, params, dag_param_count(dag), ds,
+                            "manual", now, &run_id, &err) < 0) {
         dag_destroy(&dag);
         sched_fail_turn(self, &err);
         rep = api_error(req->request_id, 4, "%s", errbuf_msg(&err));
@@ -187,8 +191,7 @@ s_send_cancels(sched_t *self, zlistx_t *running)
     for (void *id = zlistx_first(running); id; id = zlistx_next(running)) {
         uint64_t attempt_id = (uint64_t) (uintptr_t) id;
         const char *name = plan_attempt_worker(self->plan, attempt_id);
-        fleet_worker_t *worker = name ? fleet_by_name(self->fleet, name)
-                                      : NULL;
+        fleet_worker_t *worker = name ? fleet_by_name(self->fleet, name) : NULL;
         if (!worker || !fleet_routing(worker)) {
             continue;
         }

@@ -115,7 +115,9 @@ s_labels_join(const Sluice__Resources *res, char *buf, size_t size)
 /* --------------------------------------------------------------- register */
 
 static void
-s_welcome(sched_t *self, zframe_t *to, fleet_worker_t *worker,
+s_welcome(sched_t *self,
+          zframe_t *to,
+          fleet_worker_t *worker,
           const Sluice__Register *reg)
 {
     uint64_t *cancel = xcalloc(reg->n_running + 1, sizeof *cancel);
@@ -129,8 +131,7 @@ s_welcome(sched_t *self, zframe_t *to, fleet_worker_t *worker,
             cancel[ncancel++] = id;
         }
     }
-    fleet_report_running(worker, reg->running, reg->n_running,
-                         clock_mono_ms());
+    fleet_report_running(worker, reg->running, reg->n_running, clock_mono_ms());
     Sluice__Welcome welcome = SLUICE__WELCOME__INIT;
     welcome.worker = reg->name;
     welcome.heartbeat_ms = (uint32_t) self->config->heartbeat_ms;
@@ -163,8 +164,8 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
         .gpus = reg->resources ? reg->resources->gpus : 0,
         .labels = labels,
     };
-    fleet_worker_t *worker = fleet_register(self->fleet, &info, from,
-                                            clock_mono_ms());
+    fleet_worker_t *worker =
+        fleet_register(self->fleet, &info, from, clock_mono_ms());
     if (!worker) {
         char reason[256];
         snprintf(reason, sizeof reason,
@@ -190,8 +191,8 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
                           .now = now};
     errbuf_t err;
     if (store_worker_upsert(self->store, &row, &err) < 0 ||
-        store_event(self->store, now, "worker", "worker_registered",
-                    reg->name, reg->hostname, &err) < 0) {
+        store_event(self->store, now, "worker", "worker_registered", reg->name,
+                    reg->hostname, &err) < 0) {
         sched_fail_turn(self, &err);
         return;
     }
@@ -296,8 +297,8 @@ s_on_task_refused(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
     const Sluice__TaskRefused *refused =
         (const Sluice__TaskRefused *) env->body;
-    log_warn("worker '%s' refused attempt %" PRIu64 ": %s",
-             fleet_name(worker), refused->attempt_id, refused->reason);
+    log_warn("worker '%s' refused attempt %" PRIu64 ": %s", fleet_name(worker),
+             refused->attempt_id, refused->reason);
     char reason[512];
     snprintf(reason, sizeof reason, "refused by worker '%s': %s",
              fleet_name(worker), refused->reason);

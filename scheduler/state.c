@@ -3,9 +3,8 @@
 #include <string.h>
 
 static const char *const s_task_names[TASK_STATE_COUNT] = {
-    "pending",   "queued",          "running", "success",
-    "failed",    "up_for_retry",    "timed_out", "cancelled",
-    "upstream_failed", "skipped"};
+    "pending",      "queued",    "running",   "success",         "failed",
+    "up_for_retry", "timed_out", "cancelled", "upstream_failed", "skipped"};
 
 static const char *const s_attempt_names[ATTEMPT_STATE_COUNT] = {
     "running", "success", "failed", "timed_out", "cancelled", "lost"};
@@ -18,8 +17,8 @@ static const char *const s_run_names[RUN_STATE_COUNT] = {
 static const unsigned s_task_edges[TASK_STATE_COUNT] = {
     [TASK_PENDING] = B(TASK_QUEUED) | B(TASK_UPSTREAM_FAILED) |
                      B(TASK_CANCELLED) | B(TASK_SKIPPED),
-    [TASK_QUEUED] = B(TASK_RUNNING) | B(TASK_CANCELLED) |
-                    B(TASK_UPSTREAM_FAILED),
+    [TASK_QUEUED] =
+        B(TASK_RUNNING) | B(TASK_CANCELLED) | B(TASK_UPSTREAM_FAILED),
     [TASK_RUNNING] = B(TASK_SUCCESS) | B(TASK_FAILED) | B(TASK_UP_FOR_RETRY) |
                      B(TASK_TIMED_OUT) | B(TASK_CANCELLED) | B(TASK_QUEUED),
     [TASK_UP_FOR_RETRY] = B(TASK_QUEUED) | B(TASK_CANCELLED),

@@ -44,34 +44,24 @@ typedef enum {
 } run_state_t;
 
 /* Lowercase names as stored and shown ("up_for_retry"). */
-const char *
-state_task_name(task_state_t state);
-const char *
-state_attempt_name(attempt_state_t state);
-const char *
-state_run_name(run_state_t state);
+const char *state_task_name(task_state_t state);
+const char *state_attempt_name(attempt_state_t state);
+const char *state_run_name(run_state_t state);
 
 /* Parse a name; -1 when unknown. */
-int
-state_task_parse(const char *name, task_state_t *state);
-int
-state_run_parse(const char *name, run_state_t *state);
-int
-state_attempt_parse(const char *name, attempt_state_t *state);
+int state_task_parse(const char *name, task_state_t *state);
+int state_run_parse(const char *name, run_state_t *state);
+int state_attempt_parse(const char *name, attempt_state_t *state);
 
 /* True for states a task instance never leaves on its own. */
-bool
-state_task_is_final(task_state_t state);
+bool state_task_is_final(task_state_t state);
 
 /* True for final states that count as failure of the run. */
-bool
-state_task_is_failure(task_state_t state);
+bool state_task_is_failure(task_state_t state);
 
-bool
-state_run_is_final(run_state_t state);
+bool state_run_is_final(run_state_t state);
 
 /* True when the transition from -> to is allowed by the machine above. */
-bool
-state_task_can(task_state_t from, task_state_t to);
+bool state_task_can(task_state_t from, task_state_t to);
 
 #endif

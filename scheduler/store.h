@@ -27,149 +27,179 @@ typedef struct store_t store_t;
 
 /* Opens (creating if needed) the database at path, sets WAL, migrates the
  * schema. NULL with err set on failure. */
-store_t *
-store_open(const char *path, errbuf_t *err);
+store_t *store_open(const char *path, errbuf_t *err);
 
 /* Closes and nulls *self_p; accepts NULL. Rolls back an open transaction. */
-void
-store_destroy(store_t **self_p);
+void store_destroy(store_t **self_p);
 
 /* The schema version found on disk (after migration: STORE_SCHEMA_VERSION). */
-int
-store_schema_version(store_t *self);
+int store_schema_version(store_t *self);
 
 /* ------------------------------------------------------------ transactions */
 
 /* Begins a transaction unless one is open (idempotent within a turn). */
-int
-store_begin(store_t *self, errbuf_t *err);
+int store_begin(store_t *self, errbuf_t *err);
 
 /* Commits the open transaction, if any. On failure rolls back; returns -1
  * or STORE_EFULL. */
-int
-store_commit(store_t *self, errbuf_t *err);
+int store_commit(store_t *self, errbuf_t *err);
 
-void
-store_rollback(store_t *self);
+void store_rollback(store_t *self);
 
 /* ---------------------------------------------------------------- DAGs */
 
 /* Records DAG `name` at `version` (content hash) with its YAML source and
  * makes it the current version. *changed is false when that version was
  * already current. */
-int
-store_dag_put(store_t *self, const char *name, const char *version,
-              const char *source, const char *filename, int64_t now,
-              bool *changed, errbuf_t *err);
+int store_dag_put(store_t *self,
+                  const char *name,
+                  const char *version,
+                  const char *source,
+                  const char *filename,
+                  int64_t now,
+                  bool *changed,
+                  errbuf_t *err);
 
 /* The source of DAG `name` at `version` (NULL = current). Caller owns the
  * result; *version_out (if not NULL) gets an owned copy of the version.
  * Returns NULL with err set when there is no such DAG/version. */
-char *
-store_dag_source(store_t *self, const char *name, const char *version,
-                 char **version_out, errbuf_t *err);
+char *store_dag_source(store_t *self,
+                       const char *name,
+                       const char *version,
+                       char **version_out,
+                       errbuf_t *err);
 
 /* ---------------------------------------------------------------- runs */
 
 /* Creates a run in state queued with its effective params (kept in their
  * own table, in order). Sets *run_id. */
-int
-store_run_create(store_t *self, const char *dag, const char *version,
-                 const dag_kv_t *params, size_t nparams,
-                 const char *logical_date,
-                 const char *trigger, int64_t now, uint64_t *run_id,
-                 errbuf_t *err);
+int store_run_create(store_t *self,
+                     const char *dag,
+                     const char *version,
+                     const dag_kv_t *params,
+                     size_t nparams,
+                     const char *logical_date,
+                     const char *trigger,
+                     int64_t now,
+                     uint64_t *run_id,
+                     errbuf_t *err);
 
 /* Sets the run's state; started_at is set on running, ended_at on finals. */
-int
-store_run_set_state(store_t *self, uint64_t run_id, run_state_t state,
-                    int64_t now, errbuf_t *err);
+int store_run_set_state(store_t *self,
+                        uint64_t run_id,
+                        run_state_t state,
+                        int64_t now,
+                        errbuf_t *err);
 
 /* ---------------------------------------------------------------- tasks */
 
 /* Creates the task instance (run_id, task_id) in `state`. */
-int
-store_task_create(store_t *self, uint64_t run_id, const char *task_id,
-                  task_state_t state, int64_t now, errbuf_t *err);
+int store_task_create(store_t *self,
+                      uint64_t run_id,
+                      const char *task_id,
+                      task_state_t state,
+                      int64_t now,
+                      errbuf_t *err);
 
 /* Sets a task instance's state and try count; next_try_at is the wall ms of
  * the next retry for up_for_retry (else 0). */
-int
-store_task_set_state(store_t *self, uint64_t run_id, const char *task_id,
-                     task_state_t state, uint32_t tries, int64_t next_try_at,
-                     int64_t now, errbuf_t *err);
+int store_task_set_state(store_t *self,
+                         uint64_t run_id,
+                         const char *task_id,
+                         task_state_t state,
+                         uint32_t tries,
+                         int64_t next_try_at,
+                         int64_t now,
+                         errbuf_t *err);
 
 /* ------------------------------------------------------------- attempts */
 
 /* Creates an attempt in state running, sent to `worker`. Sets *attempt_id,
  * the fencing token carried by the Task message. */
-int
-store_attempt_create(store_t *self, uint64_t run_id, const char *task_id,
-                     uint32_t number, const char *worker, int64_t now,
-                     uint64_t *attempt_id, errbuf_t *err);
+int store_attempt_create(store_t *self,
+                         uint64_t run_id,
+                         const char *task_id,
+                         uint32_t number,
+                         const char *worker,
+                         int64_t now,
+                         uint64_t *attempt_id,
+                         errbuf_t *err);
 
 typedef struct {
     attempt_state_t state;
-    int exit_code;          /* -1 when it did not exit */
-    int signal;             /* 0 when none */
-    int64_t started_at;     /* worker wall ms, 0 = unknown */
-    int64_t ended_at;       /* wall ms */
+    int exit_code;      /* -1 when it did not exit */
+    int signal;         /* 0 when none */
+    int64_t started_at; /* worker wall ms, 0 = unknown */
+    int64_t ended_at;   /* wall ms */
     int64_t duration_ms;
     uint64_t peak_rss_kb;
-    const char *error;      /* borrowed; NULL or "" = none */
+    const char *error; /* borrowed; NULL or "" = none */
 } store_attempt_end_t;
 
 /* Records how an attempt ended. */
-int
-store_attempt_finish(store_t *self, uint64_t attempt_id,
-                     const store_attempt_end_t *end, errbuf_t *err);
+int store_attempt_finish(store_t *self,
+                         uint64_t attempt_id,
+                         const store_attempt_end_t *end,
+                         errbuf_t *err);
 
 /* Records a result that arrived for an attempt that is no longer current
  * (fencing): kept for audit, changes no task state. */
-int
-store_attempt_stale(store_t *self, uint64_t attempt_id, const char *worker,
-                    const char *detail, int64_t now, errbuf_t *err);
+int store_attempt_stale(store_t *self,
+                        uint64_t attempt_id,
+                        const char *worker,
+                        const char *detail,
+                        int64_t now,
+                        errbuf_t *err);
 
 /* ----------------------------------------------------------------- logs */
 
 /* Appends one log chunk of an attempt. stream: 1 stdout, 2 stderr, 3 sluice.
  * A chunk with a seq already stored is ignored (resend after reconnect). */
-int
-store_log_append(store_t *self, uint64_t attempt_id, uint64_t seq,
-                 int stream, int64_t wall, const void *data, size_t size,
-                 errbuf_t *err);
+int store_log_append(store_t *self,
+                     uint64_t attempt_id,
+                     uint64_t seq,
+                     int stream,
+                     int64_t wall,
+                     const void *data,
+                     size_t size,
+                     errbuf_t *err);
 
 /* --------------------------------------------------------------- events */
 
 /* Appends to the audit table: who (actor) did what (kind) to what (subject),
  * with free-form detail. E.g. ("cli", "trigger", "run 42", "dag hello"). */
-int
-store_event(store_t *self, int64_t now, const char *actor, const char *kind,
-            const char *subject, const char *detail, errbuf_t *err);
+int store_event(store_t *self,
+                int64_t now,
+                const char *actor,
+                const char *kind,
+                const char *subject,
+                const char *detail,
+                errbuf_t *err);
 
 /* -------------------------------------------------------------- workers */
 
 typedef struct {
     const char *name;
     const char *hostname;
-    const char *public_hex;     /* signing key, hex */
-    const char *state;          /* connected, lost, gone, draining */
+    const char *public_hex; /* signing key, hex */
+    const char *state;      /* connected, lost, gone, draining */
     uint32_t slots;
     uint32_t cpus;
     uint64_t memory_mb;
     uint32_t gpus;
-    const char *labels;         /* comma separated */
-    int64_t now;                /* sets last_seen; first_seen on insert */
+    const char *labels; /* comma separated */
+    int64_t now;        /* sets last_seen; first_seen on insert */
 } store_worker_t;
 
 /* Inserts or updates a worker by name. */
 int
-store_worker_upsert(store_t *self, const store_worker_t *worker,
-                    errbuf_t *err);
+store_worker_upsert(store_t *self, const store_worker_t *worker, errbuf_t *err);
 
-int
-store_worker_set_state(store_t *self, const char *name, const char *state,
-                       int64_t now, errbuf_t *err);
+int store_worker_set_state(store_t *self,
+                           const char *name,
+                           const char *state,
+                           int64_t now,
+                           errbuf_t *err);
 
 /* -------------------------------------------------------------- recovery */
 
@@ -177,10 +207,10 @@ store_worker_set_state(store_t *self, const char *name, const char *state,
 typedef struct {
     const char *task_id;
     task_state_t state;
-    uint32_t tries;             /* attempts started so far */
+    uint32_t tries; /* attempts started so far */
     int64_t next_try_at;
-    uint64_t attempt_id;        /* current attempt, 0 when none */
-    const char *worker;         /* of the current attempt, NULL when none */
+    uint64_t attempt_id; /* current attempt, 0 when none */
+    const char *worker;  /* of the current attempt, NULL when none */
 } store_task_row_t;
 
 typedef struct {
@@ -201,13 +231,11 @@ typedef int(store_active_fn)(void *arg, const store_run_row_t *run);
 
 /* Calls fn for every run in queued or running state, oldest first. */
 int
-store_load_active(store_t *self, store_active_fn *fn, void *arg,
-                  errbuf_t *err);
+store_load_active(store_t *self, store_active_fn *fn, void *arg, errbuf_t *err);
 
 /* Marks every worker not in a final state as `lost` (used at start, before
  * workers reconnect). */
-int
-store_workers_reset(store_t *self, int64_t now, errbuf_t *err);
+int store_workers_reset(store_t *self, int64_t now, errbuf_t *err);
 
 /* ------------------------------------------------------------- reads
  *
@@ -223,8 +251,8 @@ store_workers_reset(store_t *self, int64_t now, errbuf_t *err);
 /* A DAG at its current version. */
 typedef struct {
     const char *name;
-    const char *version;        /* current version */
-    const char *source;         /* YAML of the current version */
+    const char *version; /* current version */
+    const char *source;  /* YAML of the current version */
     const char *filename;
     int64_t created_at;
     int64_t updated_at;         /* when the current version was applied */
@@ -236,14 +264,15 @@ typedef struct {
 typedef int(store_dag_fn)(void *arg, const store_dag_row_t *dag);
 
 /* Calls fn for every DAG, by name. */
-int
-store_dag_list(store_t *self, store_dag_fn *fn, void *arg, errbuf_t *err);
+int store_dag_list(store_t *self, store_dag_fn *fn, void *arg, errbuf_t *err);
 
 /* Calls fn (may be NULL: an existence check) for DAG `name`;
  * STORE_ENOTFOUND when there is none. */
-int
-store_dag_get(store_t *self, const char *name, store_dag_fn *fn, void *arg,
-              errbuf_t *err);
+int store_dag_get(store_t *self,
+                  const char *name,
+                  store_dag_fn *fn,
+                  void *arg,
+                  errbuf_t *err);
 
 /* A run with the number of its task instances in each state. */
 typedef struct {
@@ -254,9 +283,9 @@ typedef struct {
     const char *logical_date;
     const char *trigger;
     int64_t created_at;
-    int64_t started_at;         /* 0 = not started */
-    int64_t ended_at;           /* 0 = not ended */
-    uint32_t ntasks;            /* task instances */
+    int64_t started_at;                /* 0 = not started */
+    int64_t ended_at;                  /* 0 = not ended */
+    uint32_t ntasks;                   /* task instances */
     uint32_t counts[TASK_STATE_COUNT]; /* task instances per state */
 } store_run_info_t;
 
@@ -264,32 +293,34 @@ typedef int(store_run_fn)(void *arg, const store_run_info_t *run);
 
 /* Calls fn for the newest `limit` runs (of DAG `dag`, or all when NULL or
  * ""), newest first. */
-int
-store_runs_list(store_t *self, const char *dag, uint32_t limit,
-                store_run_fn *fn, void *arg, errbuf_t *err);
+int store_runs_list(store_t *self,
+                    const char *dag,
+                    uint32_t limit,
+                    store_run_fn *fn,
+                    void *arg,
+                    errbuf_t *err);
 
 /* Calls fn once with run `run_id` and its task counts, without its tasks
  * (cheap enough to poll); STORE_ENOTFOUND when there is none. */
-int
-store_run_get(store_t *self, uint64_t run_id, store_run_fn *fn, void *arg,
-              errbuf_t *err);
+int store_run_get(
+    store_t *self, uint64_t run_id, store_run_fn *fn, void *arg, errbuf_t *err);
 
 /* One attempt. Times are wall ms, 0 = not yet. */
 typedef struct {
     uint64_t attempt_id;
     uint64_t run_id;
     const char *task_id;
-    uint32_t number;            /* 1-based try */
+    uint32_t number; /* 1-based try */
     const char *worker;
     attempt_state_t state;
-    int64_t created_at;         /* sent to the worker */
+    int64_t created_at; /* sent to the worker */
     int64_t started_at;
     int64_t ended_at;
     int64_t duration_ms;
-    int exit_code;              /* -1 when it did not exit */
+    int exit_code; /* -1 when it did not exit */
     int signal;
     uint64_t peak_rss_kb;
-    const char *error;          /* "" = none */
+    const char *error; /* "" = none */
 } store_attempt_row_t;
 
 /* One task instance with all its attempts, oldest first. */
@@ -316,29 +347,35 @@ typedef int(store_run_detail_fn)(void *arg, const store_run_detail_t *run);
 
 /* Calls fn once for run `run_id`; STORE_ENOTFOUND when there is none. The
  * detail is copied before the call, so fn may call the store. */
-int
-store_run_show(store_t *self, uint64_t run_id, store_run_detail_fn *fn,
-               void *arg, errbuf_t *err);
+int store_run_show(store_t *self,
+                   uint64_t run_id,
+                   store_run_detail_fn *fn,
+                   void *arg,
+                   errbuf_t *err);
 
 /* Finds attempt `number` (0 = the latest) of task `task_id` in run
  * `run_id` and the task's state, copying them into *attempt (its strings are
  * NULL) and *task_state. STORE_ENOTFOUND, with err saying whether the run,
  * the task or the attempt is missing. */
-int
-store_attempt_find(store_t *self, uint64_t run_id, const char *task_id,
-                   uint32_t number, store_attempt_row_t *attempt,
-                   task_state_t *task_state, errbuf_t *err);
+int store_attempt_find(store_t *self,
+                       uint64_t run_id,
+                       const char *task_id,
+                       uint32_t number,
+                       store_attempt_row_t *attempt,
+                       task_state_t *task_state,
+                       errbuf_t *err);
 
 /* Copies attempt `attempt_id` (how and when it ended) into *attempt, whose
  * strings are NULL. STORE_ENOTFOUND when there is none. */
-int
-store_attempt_get(store_t *self, uint64_t attempt_id,
-                  store_attempt_row_t *attempt, errbuf_t *err);
+int store_attempt_get(store_t *self,
+                      uint64_t attempt_id,
+                      store_attempt_row_t *attempt,
+                      errbuf_t *err);
 
 /* One stored log chunk. */
 typedef struct {
     uint64_t seq;
-    int stream;                 /* 1 stdout, 2 stderr, 3 sluice */
+    int stream; /* 1 stdout, 2 stderr, 3 sluice */
     int64_t wall;
     const void *data;
     size_t size;
@@ -350,9 +387,13 @@ typedef int(store_log_fn)(void *arg, const store_log_row_t *chunk);
  * seq order, until passing the next one would exceed max_bytes of data (the
  * first chunk is always passed). *more (if not NULL) tells whether chunks
  * remain after the last one passed. */
-int
-store_log_read(store_t *self, uint64_t attempt_id, uint64_t after_seq,
-               size_t max_bytes, store_log_fn *fn, void *arg, bool *more,
-               errbuf_t *err);
+int store_log_read(store_t *self,
+                   uint64_t attempt_id,
+                   uint64_t after_seq,
+                   size_t max_bytes,
+                   store_log_fn *fn,
+                   void *arg,
+                   bool *more,
+                   errbuf_t *err);
 
 #endif

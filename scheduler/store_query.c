@@ -183,11 +183,8 @@ store_runs_list(store_t *self,
 }
 
 int
-store_run_get(store_t *self,
-              uint64_t run_id,
-              store_run_fn *fn,
-              void *arg,
-              errbuf_t *err)
+store_run_get(
+    store_t *self, uint64_t run_id, store_run_fn *fn, void *arg, errbuf_t *err)
 {
     assert(self && fn);
     sqlite3_stmt *stmt = store_priv_stmt(self, ST_RUN_GET, err);

@@ -6,7 +6,6 @@
 
 /* `sluice worker [--join LINE | --scheduler EP --scheduler-key HEX]
  *  [--dir DIR] [--slots N] [--name NAME]`; returns the exit code. */
-int
-worker_main(int argc, char **argv);
+int worker_main(int argc, char **argv);
 
 #endif

@@ -66,8 +66,7 @@ main(int argc, char **argv)
         if (env.type == SLUICE__MSG_TYPE__MSG_REFUSE) {
             const Sluice__Refuse *refuse = (const Sluice__Refuse *) env.body;
             printf("oldpeer: refused (code %u, scheduler speaks %u.%u): %s\n",
-                   refuse->code, refuse->major, refuse->minor,
-                   refuse->reason);
+                   refuse->code, refuse->major, refuse->minor, refuse->reason);
             rc = refuse->code == 1 ? 0 : 1;
         } else {
             printf("oldpeer: answered with %s, not refuse\n",

@@ -3,17 +3,7 @@
 #include <stddef.h>
 
 suite_fn *const unit_suites[] = {
-    state_suite,
-    plan_suite,
-    keys_suite,
-    envelope_suite,
-    json_suite,
-    exec_suite,
-    outbox_suite,
-    store_suite,
-    api_suite,
-    dag_suite,
-    tmpl_suite,
-    config_suite,
-    NULL,
+    state_suite, plan_suite,   keys_suite,  envelope_suite, json_suite,
+    exec_suite,  outbox_suite, store_suite, api_suite,      dag_suite,
+    tmpl_suite,  config_suite, NULL,
 };

@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-typedef Suite *(suite_fn)(void);
+typedef Suite *(suite_fn) (void);
 
 /* NULL-terminated list, in suites.c. */
 extern suite_fn *const unit_suites[];

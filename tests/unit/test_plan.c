@@ -111,9 +111,8 @@ s_finish(fixture_t *f, uint64_t attempt, attempt_state_t state, int expect)
     plan_result_t result = {.state = state,
                             .exit_code = state == ATTEMPT_SUCCESS ? 0 : 1};
     errbuf_t err;
-    ck_assert_int_eq(plan_attempt_result(f->plan, attempt, "w1", &result, 3,
-                                         &err),
-                     expect);
+    ck_assert_int_eq(
+        plan_attempt_result(f->plan, attempt, "w1", &result, 3, &err), expect);
 }
 
 START_TEST(test_plan_usage)
@@ -142,6 +141,7 @@ START_TEST(test_plan_usage)
     ck_assert_uint_eq(plan_run_count(f.plan), 0); /* finished: left memory */
     s_teardown(&f);
 }
+
 END_TEST
 
 START_TEST(test_plan_retry_then_upstream_failed)
@@ -166,6 +166,7 @@ START_TEST(test_plan_retry_then_upstream_failed)
     ck_assert_int_eq(store_commit(f.store, &err), 0);
     s_teardown(&f);
 }
+
 END_TEST
 
 START_TEST(test_plan_stale_and_lost)
@@ -186,6 +187,7 @@ START_TEST(test_plan_stale_and_lost)
     ck_assert(plan_has_ready(f.plan));
     s_teardown(&f);
 }
+
 END_TEST
 
 START_TEST(test_plan_cancel)
@@ -197,8 +199,7 @@ START_TEST(test_plan_cancel)
     zlistx_t *running = zlistx_new();
     uint32_t cancelled = 0;
     errbuf_t err;
-    ck_assert_int_eq(plan_cancel_run(f.plan, run, running, &cancelled, 3,
-                                     &err),
+    ck_assert_int_eq(plan_cancel_run(f.plan, run, running, &cancelled, 3, &err),
                      0);
     ck_assert_uint_eq(cancelled, 4);
     ck_assert_uint_eq(zlistx_size(running), 1);
@@ -211,6 +212,7 @@ START_TEST(test_plan_cancel)
                      -1);
     s_teardown(&f);
 }
+
 END_TEST
 
 static int
@@ -238,8 +240,7 @@ START_TEST(test_plan_restore)
     plan_destroy(&f.plan);
     f.plan = plan_new(f.store);
     ck_assert_int_eq(store_begin(f.store, &err), 0);
-    ck_assert_int_eq(store_load_active(f.store, s_restore_cb, f.plan, &err),
-                     0);
+    ck_assert_int_eq(store_load_active(f.store, s_restore_cb, f.plan, &err), 0);
     ck_assert_uint_eq(plan_run_count(f.plan), 1);
     ck_assert(plan_attempt_known(f.plan, l));
     ck_assert_str_eq(plan_attempt_worker(f.plan, l), "w1");
@@ -249,6 +250,7 @@ START_TEST(test_plan_restore)
     s_dispatch(&f, "join", NULL);
     s_teardown(&f);
 }
+
 END_TEST
 
 Suite *

@@ -13,6 +13,7 @@ START_TEST(test_state_usage)
     ck_assert(state_task_is_final(TASK_SUCCESS));
     ck_assert(!state_task_can(TASK_SUCCESS, TASK_RUNNING));
 }
+
 END_TEST
 
 START_TEST(test_state_names_round_trip)
@@ -36,6 +37,7 @@ START_TEST(test_state_names_round_trip)
     ck_assert_int_eq(state_task_parse("runing", &t), -1);
     ck_assert_str_eq(state_task_name(TASK_UP_FOR_RETRY), "up_for_retry");
 }
+
 END_TEST
 
 START_TEST(test_state_retry_and_failure)
@@ -51,6 +53,7 @@ START_TEST(test_state_retry_and_failure)
     ck_assert(state_run_is_final(RUN_CANCELLED));
     ck_assert(!state_run_is_final(RUN_RUNNING));
 }
+
 END_TEST
 
 Suite *
