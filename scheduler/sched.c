@@ -295,8 +295,10 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
     }
     task.n_env = d->nenv;
     task.env = env;
+    task.n_acks = sched_take_acks(self, fleet_name(worker), &task.acks);
     sched_send(self, self->workers, fleet_routing(worker),
                SLUICE__MSG_TYPE__MSG_TASK, &task.base, 0);
+    free(task.acks);
     free(env);
     free(vars);
     log_flag(DISPATCH,

@@ -66,4 +66,8 @@ zhashx_t *sched_acks_new(void);
 
 void sched_queue_acks(sched_t *self);
 
+/* Removes and returns (caller owns *ids_p) the acks waiting for `worker`,
+ * so they can ride on a Task instead of their own signed message. */
+size_t sched_take_acks(sched_t *self, const char *worker, uint64_t **ids_p);
+
 #endif

@@ -44,30 +44,40 @@ s_ack_later(sched_t *self, const char *worker, uint64_t attempt_id)
     zlistx_add_end(ids, (void *) (uintptr_t) attempt_id);
 }
 
+size_t
+sched_take_acks(sched_t *self, const char *worker, uint64_t **ids_p)
+{
+    zlistx_t *ids = zhashx_lookup(self->acks, worker);
+    size_t n = ids ? zlistx_size(ids) : 0;
+    *ids_p = n ? xcalloc(n, sizeof **ids_p) : NULL;
+    size_t i = 0;
+    for (void *id = ids ? zlistx_first(ids) : NULL; id; id = zlistx_next(ids)) {
+        (*ids_p)[i++] = (uint64_t) (uintptr_t) id;
+    }
+    zhashx_delete(self->acks, worker);
+    return n;
+}
+
 void
 sched_queue_acks(sched_t *self)
 {
-    for (zlistx_t *ids = zhashx_first(self->acks); ids;
-         ids = zhashx_next(self->acks)) {
-        const char *name = zhashx_cursor(self->acks);
+    zlistx_t *names = zhashx_keys(self->acks);
+    for (const char *name = zlistx_first(names); name;
+         name = zlistx_next(names)) {
         fleet_worker_t *worker = fleet_by_name(self->fleet, name);
-        if (!worker || !fleet_routing(worker)) {
-            continue; /* it will send the results again when it is back */
+        uint64_t *ids = NULL;
+        size_t n = sched_take_acks(self, name, &ids);
+        if (worker && fleet_routing(worker)) {
+            Sluice__ResultAck ack = SLUICE__RESULT_ACK__INIT;
+            ack.n_attempt_ids = n;
+            ack.attempt_ids = ids;
+            sched_send(self, self->workers, fleet_routing(worker),
+                       SLUICE__MSG_TYPE__MSG_RESULT_ACK, &ack.base, 0);
         }
-        size_t n = zlistx_size(ids);
-        uint64_t *array = xcalloc(n, sizeof *array);
-        size_t i = 0;
-        for (void *id = zlistx_first(ids); id; id = zlistx_next(ids)) {
-            array[i++] = (uint64_t) (uintptr_t) id;
-        }
-        Sluice__ResultAck ack = SLUICE__RESULT_ACK__INIT;
-        ack.n_attempt_ids = n;
-        ack.attempt_ids = array;
-        sched_send(self, self->workers, fleet_routing(worker),
-                   SLUICE__MSG_TYPE__MSG_RESULT_ACK, &ack.base, 0);
-        free(array);
+        /* else: it sends the results again when it is back */
+        free(ids);
     }
-    zhashx_purge(self->acks);
+    zlistx_destroy(&names);
 }
 
 /* --------------------------------------------------------------- helpers */

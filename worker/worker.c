@@ -596,10 +596,24 @@ s_task_refusal(worker_t *self, const Sluice__Task *task, char *why, size_t size)
     return why;
 }
 
+/* The scheduler committed these results: forget them. */
+static void
+s_ack_results(worker_t *self, const uint64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (outbox_ack(self->outbox, ids[i]) == 0) {
+            log_flag(PROTO,
+                     "worker '%s': result of attempt %" PRIu64 " acknowledged",
+                     self->name, ids[i]);
+        }
+    }
+}
+
 static void
 s_on_task(worker_t *self, const env_msg_t *msg)
 {
     const Sluice__Task *task = (const Sluice__Task *) msg->body;
+    s_ack_results(self, task->acks, task->n_acks);
     char why[256];
     if (s_task_refusal(self, task, why, sizeof why)) {
         log_warn("worker '%s': refused attempt %" PRIu64 " (run %" PRIu64
@@ -666,13 +680,7 @@ static void
 s_on_result_ack(worker_t *self, const env_msg_t *msg)
 {
     const Sluice__ResultAck *ack = (const Sluice__ResultAck *) msg->body;
-    for (size_t i = 0; i < ack->n_attempt_ids; i++) {
-        if (outbox_ack(self->outbox, ack->attempt_ids[i]) == 0) {
-            log_flag(PROTO,
-                     "worker '%s': result of attempt %" PRIu64 " acknowledged",
-                     self->name, ack->attempt_ids[i]);
-        }
-    }
+    s_ack_results(self, ack->attempt_ids, ack->n_attempt_ids);
 }
 
 static void
