@@ -147,6 +147,7 @@ s_welcome(sched_t *self,
     welcome.heartbeat_ms = (uint32_t) self->config->heartbeat_ms;
     welcome.liveness = self->config->liveness;
     welcome.wall_ms = (uint64_t) clock_wall_ms();
+    welcome.log_cap_bytes = self->config->log_cap_bytes;
     welcome.n_cancel = ncancel;
     welcome.cancel = cancel;
     sched_send(self, self->workers, to, SLUICE__MSG_TYPE__MSG_WELCOME,

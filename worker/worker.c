@@ -88,7 +88,9 @@ struct worker_t {
     uint8_t sched_pub[KEYS_PUBLIC_SIZE]; /* the only trusted signer */
     uint32_t slots;
     uint64_t grace_ms;
-    uint64_t log_cap;
+    uint64_t log_cap;     /* in force: the smaller of ours and the
+                             scheduler's */
+    uint64_t log_cap_own; /* --log-cap */
     uint32_t heartbeat_flag_ms; /* 0 = follow Welcome */
     char **labels;              /* owned */
     size_t label_count;
@@ -654,6 +656,10 @@ s_on_welcome(worker_t *self, const env_msg_t *msg)
         free(self->name);
         self->name = xstrdup(w->worker);
     }
+    self->log_cap = self->log_cap_own;
+    if (w->log_cap_bytes && w->log_cap_bytes < self->log_cap) {
+        self->log_cap = w->log_cap_bytes;
+    }
     self->welcomed = true;
     self->backoff_ms = WORKER_BACKOFF_MIN;
     log_info("worker '%s': registered with %s (heartbeat %u ms x %u, "
@@ -1206,6 +1212,7 @@ s_new(s_opts_t *o, errbuf_t *err)
     self->name = xstrdup(o->name ? o->name : host);
     self->grace_ms = o->grace_ms;
     self->log_cap = o->log_cap;
+    self->log_cap_own = o->log_cap;
     self->heartbeat_flag_ms = o->heartbeat_ms;
     self->hb_ms = o->heartbeat_ms ? o->heartbeat_ms : 1000;
     self->liveness = 3;
