@@ -38,7 +38,8 @@ typedef struct {
     uint64_t id;
     uint64_t run_id;
     size_t task;
-    char *worker; /* owned */
+    char *worker;       /* owned */
+    uint64_t log_bytes; /* log bytes accepted so far */
 } plan_attempt_t;
 
 typedef struct {
@@ -744,6 +745,17 @@ plan_attempt_worker(plan_t *self, uint64_t attempt_id)
 {
     plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
     return attempt ? attempt->worker : NULL;
+}
+
+bool
+plan_attempt_log(plan_t *self, uint64_t attempt_id, size_t size, uint64_t cap)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    if (!attempt || (cap && attempt->log_bytes + size > cap)) {
+        return false;
+    }
+    attempt->log_bytes += size;
+    return true;
 }
 
 bool

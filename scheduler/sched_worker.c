@@ -232,8 +232,10 @@ s_on_log(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
     const Sluice__LogChunk *chunk = (const Sluice__LogChunk *) env->body;
     const char *owner = plan_attempt_worker(self->plan, chunk->attempt_id);
-    if (!owner || strcmp(owner, fleet_name(worker)) != 0) {
-        return; /* not an attempt of this worker's in flight */
+    if (!owner || strcmp(owner, fleet_name(worker)) != 0 ||
+        !plan_attempt_log(self->plan, chunk->attempt_id, chunk->data.len,
+                          self->config->log_cap_bytes + 4096)) {
+        return; /* not this worker's attempt in flight, or over the cap */
     }
     errbuf_t err;
     if (store_log_append(self->store, chunk->attempt_id, chunk->seq,

@@ -190,6 +190,25 @@ START_TEST(test_plan_stale_and_lost)
 
 END_TEST
 
+START_TEST(test_plan_log_cap)
+{
+    /* Log bytes of an attempt are counted against the cap; nothing is kept
+     * for attempts not in flight. */
+    fixture_t f;
+    s_setup(&f);
+    s_trigger(&f);
+    uint64_t a = s_dispatch(&f, "start", NULL);
+    ck_assert(plan_attempt_log(f.plan, a, 600, 1000));
+    ck_assert(!plan_attempt_log(f.plan, a, 600, 1000));
+    ck_assert(plan_attempt_log(f.plan, a, 400, 1000));
+    ck_assert(plan_attempt_log(f.plan, a, 1 << 20, 0));
+    ck_assert(!plan_attempt_log(f.plan, a + 1000, 1, 0));
+    s_finish(&f, a, ATTEMPT_SUCCESS, 0);
+    ck_assert(!plan_attempt_log(f.plan, a, 1, 0));
+    s_teardown(&f);
+}
+END_TEST
+
 START_TEST(test_plan_cancel)
 {
     fixture_t f;
@@ -262,6 +281,7 @@ plan_suite(void)
     tcase_add_test(tc, test_plan_usage);
     tcase_add_test(tc, test_plan_retry_then_upstream_failed);
     tcase_add_test(tc, test_plan_stale_and_lost);
+    tcase_add_test(tc, test_plan_log_cap);
     tcase_add_test(tc, test_plan_cancel);
     tcase_add_test(tc, test_plan_restore);
     suite_add_tcase(s, tc);
