@@ -16,10 +16,12 @@ struct fleet_worker_t {
     uint32_t cpus;
     uint64_t memory_mb;
     uint32_t gpus;
-    int64_t last_heard; /* monotonic ms */
-    int64_t first_seen; /* wall ms */
-    zhashx_t *attempts; /* attempt id -> unreported since
-                                            (monotonic ms, 0 = listed) */
+    uint32_t reported_free;     /* free slots the worker last said */
+    uint32_t sent_since_report; /* tasks sent after that report */
+    int64_t last_heard;         /* monotonic ms */
+    int64_t first_seen;         /* wall ms */
+    zhashx_t *attempts;         /* attempt id -> 1 when listed by the worker,
+                                   else monotonic ms since it went missing */
 };
 
 struct fleet_t {
@@ -132,6 +134,7 @@ fleet_register(fleet_t *self,
     worker->routing = zframe_dup(routing_id);
     worker->state = FLEET_CONNECTED;
     worker->last_heard = now;
+    fleet_report_free(worker, info->free_slots);
     return worker;
 }
 
@@ -238,6 +241,7 @@ fleet_assign(fleet_worker_t *worker, uint64_t attempt_id, int64_t now)
     /* 1 = "listed": a fresh attempt gets a whole window before it counts
      * as missing from the worker's heartbeats. */
     zhashx_update(worker->attempts, ID_KEY(attempt_id), (void *) 1);
+    worker->sent_since_report++;
 }
 
 void
@@ -382,11 +386,24 @@ fleet_slots(const fleet_worker_t *worker)
     return worker->slots;
 }
 
+void
+fleet_report_free(fleet_worker_t *worker, uint32_t free_slots)
+{
+    worker->reported_free = free_slots;
+    worker->sent_since_report = 0;
+}
+
+/* Credit: what our own count allows, lowered by what the worker last said
+ * (a draining or shutting-down worker says 0), minus what we sent since. */
 uint32_t
 fleet_free(const fleet_worker_t *worker)
 {
     size_t used = zhashx_size(worker->attempts);
-    return used >= worker->slots ? 0 : worker->slots - (uint32_t) used;
+    uint32_t ours = used >= worker->slots ? 0 : worker->slots - (uint32_t) used;
+    uint32_t theirs = worker->sent_since_report >= worker->reported_free
+                          ? 0
+                          : worker->reported_free - worker->sent_since_report;
+    return ours < theirs ? ours : theirs;
 }
 
 uint32_t

@@ -2,7 +2,9 @@
  * liveness.
  *
  * Credit: a worker has `slots`; the scheduler counts the attempts it sent
- * there and has not had a result for, and never sends more than the slots.
+ * there and has not had a result for, and never sends more than the slots,
+ * nor more than the free slots the worker last reported (minus what it sent
+ * since).
  * Liveness (Paranoid Pirate): a worker not heard from for the liveness
  * window is lost. An attempt a live worker stops listing in its heartbeats
  * for a whole window is lost too (it never arrived, or the worker restarted).
@@ -32,6 +34,7 @@ typedef struct {
     const char *hostname;
     const uint8_t *public_key; /* KEYS_PUBLIC_SIZE bytes */
     uint32_t slots;
+    uint32_t free_slots; /* free right now, as the worker says */
     uint32_t cpus;
     uint64_t memory_mb;
     uint32_t gpus;
@@ -71,6 +74,10 @@ fleet_worker_t *fleet_by_key(fleet_t *self, const uint8_t *public_key);
 /* The worker's connection changed (ZeroMQ reconnected it): reach it
  * through routing_id (copied) from now on. */
 void fleet_set_routing(fleet_worker_t *worker, zframe_t *routing_id);
+
+/* The worker says how many slots it has free (Register, Heartbeat,
+ * Result, TaskRefused); credit never exceeds it. */
+void fleet_report_free(fleet_worker_t *worker, uint32_t free_slots);
 
 /* Any message from the worker: it is alive. */
 void fleet_heard(fleet_worker_t *worker, int64_t now);

@@ -122,10 +122,8 @@ const char *plan_attempt_worker(plan_t *self, uint64_t attempt_id);
 /* Counts `size` more log bytes for an attempt in flight; false (keep
  * nothing) when that would pass `cap` (0 = no cap) or the attempt is not in
  * flight. Bounds what one chatty or hostile worker can make us store. */
-bool plan_attempt_log(plan_t *self,
-                      uint64_t attempt_id,
-                      size_t size,
-                      uint64_t cap);
+bool
+plan_attempt_log(plan_t *self, uint64_t attempt_id, size_t size, uint64_t cap);
 
 /* True when attempt_id is in flight (sent, no result yet). */
 bool plan_attempt_known(plan_t *self, uint64_t attempt_id);

@@ -170,6 +170,7 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
         .hostname = reg->hostname,
         .public_key = env->signer,
         .slots = reg->slots,
+        .free_slots = reg->free_slots,
         .cpus = reg->resources ? reg->resources->cpus : 0,
         .memory_mb = reg->resources ? reg->resources->memory_mb : 0,
         .gpus = reg->resources ? reg->resources->gpus : 0,
@@ -223,6 +224,7 @@ s_on_heartbeat(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     (void) self;
     const Sluice__Heartbeat *hb = (const Sluice__Heartbeat *) env->body;
     fleet_report_running(worker, hb->running, hb->n_running, clock_mono_ms());
+    fleet_report_free(worker, hb->free_slots);
 }
 
 /* ------------------------------------------------------------------- logs */
@@ -300,6 +302,7 @@ s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
                  res->attempt_id, fleet_name(worker));
     }
     fleet_release(self->fleet, fleet_name(worker), res->attempt_id);
+    fleet_report_free(worker, res->free_slots);
     s_ack_later(self, fleet_name(worker), res->attempt_id);
 }
 
@@ -321,6 +324,7 @@ s_on_task_refused(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
         sched_fail_turn(self, &err);
     }
     fleet_release(self->fleet, fleet_name(worker), refused->attempt_id);
+    fleet_report_free(worker, refused->free_slots);
 }
 
 static void

@@ -88,9 +88,9 @@ struct worker_t {
     uint8_t sched_pub[KEYS_PUBLIC_SIZE]; /* the only trusted signer */
     uint32_t slots;
     uint64_t grace_ms;
-    uint64_t log_cap;     /* in force: the smaller of ours and the
+    uint64_t log_cap;           /* in force: the smaller of ours and the
                              scheduler's */
-    uint64_t log_cap_own; /* --log-cap */
+    uint64_t log_cap_own;       /* --log-cap */
     uint32_t heartbeat_flag_ms; /* 0 = follow Welcome */
     char **labels;              /* owned */
     size_t label_count;
@@ -669,8 +669,10 @@ s_on_welcome(worker_t *self, const env_msg_t *msg)
     for (size_t i = 0; i < w->n_cancel; i++) {
         s_cancel_job(self, w->cancel[i], "no longer current at the scheduler");
     }
-    s_send_heartbeat(self);
+    /* Results first: their free_slots are as old as they are, and the
+     * heartbeat after them tells the scheduler what is free now. */
     s_resend_outbox(self);
+    s_send_heartbeat(self);
 }
 
 static void

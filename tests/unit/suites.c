@@ -2,8 +2,22 @@
 
 #include <stddef.h>
 
+/* One line per suite, in the order they run. */
+// clang-format off
 suite_fn *const unit_suites[] = {
-    state_suite, plan_suite,   keys_suite,  envelope_suite, json_suite,
-    exec_suite,  outbox_suite, store_suite, api_suite,      dag_suite,
-    tmpl_suite,  config_suite, NULL,
+    state_suite,
+    plan_suite,
+    fleet_suite,
+    keys_suite,
+    envelope_suite,
+    json_suite,
+    exec_suite,
+    outbox_suite,
+    store_suite,
+    api_suite,
+    dag_suite,
+    tmpl_suite,
+    config_suite,
+    NULL,
 };
+// clang-format on

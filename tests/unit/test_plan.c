@@ -207,6 +207,7 @@ START_TEST(test_plan_log_cap)
     ck_assert(!plan_attempt_log(f.plan, a, 1, 0));
     s_teardown(&f);
 }
+
 END_TEST
 
 START_TEST(test_plan_cancel)
