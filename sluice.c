@@ -24,7 +24,9 @@ static const verb_t s_verbs[] = {
     {"run", cli_run, "show one run: 'sluice run show RUN_ID'"},
     {"logs", cli_logs, "print (or follow) a task's logs"},
     {"cancel", cli_cancel, "cancel a run"},
+    {"retry", cli_retry, "re-run the failed tasks of a run (or one task)"},
     {"workers", cli_workers, "list workers"},
+    {"drain", cli_drain, "stop sending work to a worker; it leaves when idle"},
 };
 
 #define VERB_COUNT (sizeof s_verbs / sizeof s_verbs[0])

@@ -30,6 +30,10 @@ int cli_run(int argc, char **argv);
 int cli_logs(int argc, char **argv);
 /* sluice cancel RUN_ID */
 int cli_cancel(int argc, char **argv);
+/* sluice retry RUN_ID [TASK_ID] */
+int cli_retry(int argc, char **argv);
+/* sluice drain WORKER */
+int cli_drain(int argc, char **argv);
 /* sluice workers */
 int cli_workers(int argc, char **argv);
 

@@ -551,3 +551,55 @@ cli_cancel(int argc, char **argv)
     cli_args_destroy(&args);
     return rc;
 }
+
+/* ----------------------------------------------------------------- retry */
+
+static const cli_spec_t s_retry_spec = {
+    .usage = "sluice retry RUN_ID [TASK_ID]",
+    .summary = "re-run the failed, timed-out, cancelled and upstream_failed "
+               "tasks of a run and their downstream; with TASK_ID, that "
+               "task and its downstream",
+    .flags = NULL,
+    .min_args = 1,
+    .max_args = 2,
+};
+
+int
+cli_retry(int argc, char **argv)
+{
+    int rc;
+    cli_args_t *args = cli_parse(&s_retry_spec, argc, argv, &rc);
+    if (!args) {
+        return rc;
+    }
+    uint64_t run_id;
+    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
+        cli_args_destroy(&args);
+        return CLI_USAGE;
+    }
+    Sluice__Request *req = cli_request_new();
+    Sluice__RetryReq *op = xmalloc(sizeof *op);
+    *op = (Sluice__RetryReq) SLUICE__RETRY_REQ__INIT;
+    op->run_id = run_id;
+    if (cli_args_count(args) > 1) {
+        op->task_id = xstrdup(cli_args_get(args, 1));
+    }
+    req->op_case = SLUICE__REQUEST__OP_RETRY;
+    req->retry = op;
+    Sluice__Reply *reply;
+    rc = cli_request(args, &req, SLUICE__REPLY__OP_RETRY, &reply);
+    if (rc == CLI_OK) {
+        const Sluice__RetryRep *r = reply->retry;
+        if (cli_args_json(args)) {
+            cli_print_json(&r->base);
+        } else {
+            printf("run %llu is running again: %u task%s back to pending; "
+                   "follow it with 'sluice run show %llu'\n",
+                   (unsigned long long) r->run_id, r->reopened,
+                   r->reopened == 1 ? "" : "s", (unsigned long long) r->run_id);
+        }
+        protobuf_c_message_free_unpacked(&reply->base, NULL);
+    }
+    cli_args_destroy(&args);
+    return rc;
+}

@@ -82,3 +82,45 @@ cli_workers(int argc, char **argv)
     cli_args_destroy(&args);
     return rc;
 }
+
+/* ----------------------------------------------------------------- drain */
+
+static const cli_spec_t s_drain_spec = {
+    .usage = "sluice drain WORKER",
+    .summary = "send no new task to WORKER; running tasks finish, then the "
+               "worker leaves ('sluice workers' shows it draining)",
+    .flags = NULL,
+    .min_args = 1,
+    .max_args = 1,
+};
+
+int
+cli_drain(int argc, char **argv)
+{
+    int rc;
+    cli_args_t *args = cli_parse(&s_drain_spec, argc, argv, &rc);
+    if (!args) {
+        return rc;
+    }
+    Sluice__Request *req = cli_request_new();
+    Sluice__DrainReq *op = xmalloc(sizeof *op);
+    *op = (Sluice__DrainReq) SLUICE__DRAIN_REQ__INIT;
+    op->worker = xstrdup(cli_args_get(args, 0));
+    req->op_case = SLUICE__REQUEST__OP_DRAIN;
+    req->drain = op;
+    Sluice__Reply *reply;
+    rc = cli_request(args, &req, SLUICE__REPLY__OP_DRAIN, &reply);
+    if (rc == CLI_OK) {
+        const Sluice__DrainRep *d = reply->drain;
+        if (cli_args_json(args)) {
+            cli_print_json(&d->base);
+        } else {
+            printf("worker '%s' is %s: no new tasks; it leaves when its %u "
+                   "running attempt%s end\n",
+                   d->worker, d->state, d->running, d->running == 1 ? "" : "s");
+        }
+        protobuf_c_message_free_unpacked(&reply->base, NULL);
+    }
+    cli_args_destroy(&args);
+    return rc;
+}

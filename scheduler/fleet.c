@@ -16,6 +16,8 @@ struct fleet_worker_t {
     uint32_t cpus;
     uint64_t memory_mb;
     uint32_t gpus;
+    bool draining;              /* takes no new task; leaves when idle */
+    bool told_to_leave;         /* the drained worker was asked to exit */
     uint32_t reported_free;     /* free slots the worker last said */
     uint32_t sent_since_report; /* tasks sent after that report */
     int64_t last_heard;         /* monotonic ms */
@@ -226,7 +228,7 @@ fleet_pick(fleet_t *self)
     for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
          worker = zhashx_next(self->by_name)) {
         if (worker->state == FLEET_CONNECTED && worker->routing &&
-            fleet_free(worker) > 0 &&
+            !worker->draining && fleet_free(worker) > 0 &&
             (!best || fleet_free(worker) > fleet_free(best))) {
             best = worker;
         }
@@ -464,4 +466,40 @@ fleet_set_routing(fleet_worker_t *worker, zframe_t *routing_id)
         zframe_destroy(&worker->routing);
         worker->routing = zframe_dup(routing_id);
     }
+}
+
+void
+fleet_drain(fleet_worker_t *worker)
+{
+    worker->draining = true;
+}
+
+bool
+fleet_draining(const fleet_worker_t *worker)
+{
+    return worker->draining;
+}
+
+const char *
+fleet_status(const fleet_worker_t *worker)
+{
+    if (worker->draining && worker->state == FLEET_CONNECTED) {
+        return "draining";
+    }
+    return fleet_state_name(worker->state);
+}
+
+fleet_worker_t *
+fleet_next_drained(fleet_t *self)
+{
+    for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
+         worker = zhashx_next(self->by_name)) {
+        if (worker->draining && !worker->told_to_leave &&
+            worker->state == FLEET_CONNECTED && worker->routing &&
+            zhashx_size(worker->attempts) == 0) {
+            worker->told_to_leave = true;
+            return worker;
+        }
+    }
+    return NULL;
 }

@@ -115,6 +115,19 @@ void fleet_overdue(fleet_t *self, int64_t now, int64_t window, zlistx_t *ids);
 
 void fleet_set_state(fleet_worker_t *worker, fleet_state_t state);
 
+/* Draining: the worker gets no new task and is asked to leave once idle.
+ * It stays draining across reconnects. */
+void fleet_drain(fleet_worker_t *worker);
+
+bool fleet_draining(const fleet_worker_t *worker);
+
+/* What `sluice workers` shows: the state, or "draining". */
+const char *fleet_status(const fleet_worker_t *worker);
+
+/* A connected draining worker with nothing running that has not been asked
+ * to leave yet (marks it asked), or NULL. */
+fleet_worker_t *fleet_next_drained(fleet_t *self);
+
 /* Iteration for status replies and heartbeats: NULL after the last. */
 fleet_worker_t *fleet_first(fleet_t *self);
 

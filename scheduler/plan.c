@@ -805,6 +805,176 @@ plan_cancel_run(plan_t *self,
     return s_maybe_finish_run(self, run, now, err);
 }
 
+/* ----------------------------------------------------------------- retry */
+
+/* Marks task and everything downstream of it. */
+static void
+s_mark_downstream(const dag_t *dag, size_t task, bool *marks)
+{
+    if (marks[task]) {
+        return;
+    }
+    marks[task] = true;
+    const dag_task_t *def = dag_task(dag, task);
+    for (size_t i = 0; i < def->nchildren; i++) {
+        s_mark_downstream(dag, def->children[i], marks);
+    }
+}
+
+/* Which tasks a retry re-opens: task_id and its downstream, or every task
+ * in a failure state and its downstream. -1 with err for a bad task_id. */
+static int
+s_retry_marks(plan_run_t *run, const char *task_id, bool *marks, errbuf_t *err)
+{
+    if (task_id && *task_id) {
+        long i = dag_task_index(run->dag, task_id);
+        if (i < 0) {
+            errbuf_set(err,
+                       "run %" PRIu64 " has no task '%s'; see 'sluice "
+                       "run show %" PRIu64 "'",
+                       run->id, task_id, run->id);
+            return -1;
+        }
+        if (!state_task_is_final(run->tis[i].state)) {
+            errbuf_set(err,
+                       "task '%s' of run %" PRIu64 " is %s; only a "
+                       "finished task can be retried",
+                       task_id, run->id, state_task_name(run->tis[i].state));
+            return -1;
+        }
+        s_mark_downstream(run->dag, (size_t) i, marks);
+        return 0;
+    }
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        if (state_task_is_failure(run->tis[i].state)) {
+            s_mark_downstream(run->dag, i, marks);
+        }
+    }
+    return 0;
+}
+
+/* Sets marked final tasks back to pending with a fresh retry budget. */
+static int
+s_reopen(plan_t *self,
+         plan_run_t *run,
+         const bool *marks,
+         uint32_t *reopened,
+         int64_t now,
+         errbuf_t *err)
+{
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        plan_ti_t *ti = &run->tis[i];
+        if (!marks[i] || !state_task_is_final(ti->state)) {
+            continue;
+        }
+        run->nfinal--;
+        ti->failures = 0;
+        ti->attempt_id = 0;
+        if (s_set_task(self, run, i, TASK_PENDING, now, err) < 0) {
+            return -1;
+        }
+        (*reopened)++;
+    }
+    return 0;
+}
+
+/* After a retry: what still failed, what waits on what, what can go. */
+static int
+s_requeue_ready(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
+{
+    run->failed = false;
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        run->failed |= state_task_is_failure(run->tis[i].state);
+    }
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        plan_ti_t *ti = &run->tis[i];
+        if (ti->state != TASK_PENDING) {
+            continue;
+        }
+        const dag_task_t *def = dag_task(run->dag, i);
+        ti->deps_left = 0;
+        for (size_t j = 0; j < def->nafter; j++) {
+            ti->deps_left += run->tis[def->after[j]].state != TASK_SUCCESS;
+        }
+        if (ti->deps_left == 0 && s_queue(self, run, i, now, err) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Brings a finished run back into memory from its store row. */
+static plan_run_t *
+s_adopt(plan_t *self, dag_t **dag_p, const store_run_row_t *row)
+{
+    plan_run_t *run = s_run_new(row->run_id, dag_p, row->params, row->nparams,
+                                row->logical_date);
+    run->state = row->state;
+    run->finished = true;
+    for (size_t r = 0; r < row->ntasks; r++) {
+        long i = dag_task_index(run->dag, row->tasks[r].task_id);
+        if (i < 0) {
+            continue;
+        }
+        run->tis[i].state = row->tasks[r].state;
+        run->tis[i].tries = row->tasks[r].tries;
+        if (state_task_is_final(row->tasks[r].state)) {
+            run->nfinal++;
+        }
+    }
+    zhashx_insert(self->runs, ID_KEY(run->id), run);
+    return run;
+}
+
+bool
+plan_has_run(plan_t *self, uint64_t run_id)
+{
+    return zhashx_lookup(self->runs, ID_KEY(run_id)) != NULL;
+}
+
+int
+plan_retry(plan_t *self,
+           uint64_t run_id,
+           const char *task_id,
+           dag_t **dag_p,
+           const store_run_row_t *row,
+           uint32_t *reopened,
+           int64_t now,
+           errbuf_t *err)
+{
+    *reopened = 0;
+    plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(run_id));
+    bool adopted = !run;
+    if (adopted) {
+        run = s_adopt(self, dag_p, row);
+    }
+    bool *marks = xcalloc(dag_task_count(run->dag) + 1, sizeof *marks);
+    int rc = s_retry_marks(run, task_id, marks, err);
+    if (rc == 0) {
+        rc = s_reopen(self, run, marks, reopened, now, err);
+    }
+    free(marks);
+    if (rc == 0 && *reopened == 0) {
+        errbuf_set(err,
+                   "run %" PRIu64 " has nothing to retry: no failed, "
+                   "timed-out, cancelled or upstream_failed task",
+                   run_id);
+        rc = -1;
+    }
+    if (rc < 0) {
+        if (adopted) {
+            zhashx_delete(self->runs, ID_KEY(run_id));
+        }
+        return -1;
+    }
+    run->state = RUN_RUNNING;
+    run->finished = false;
+    if (store_run_set_state(self->store, run->id, RUN_RUNNING, now, err) < 0) {
+        return -1;
+    }
+    return s_requeue_ready(self, run, now, err);
+}
+
 /* ------------------------------------------------------------------ time */
 
 int

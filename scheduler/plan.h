@@ -139,6 +139,25 @@ int plan_cancel_run(plan_t *self,
                     int64_t now,
                     errbuf_t *err);
 
+/* True when the run is in memory (active, or finished with attempts still
+ * reporting). */
+bool plan_has_run(plan_t *self, uint64_t run_id);
+
+/* Re-opens a run's failed, timed_out, cancelled and upstream_failed tasks
+ * and their downstream (or, with task_id, that finished task and its
+ * downstream) with a fresh retry budget, and queues those whose upstream
+ * succeeded. A run not in memory is brought back from `row`, taking
+ * *dag_p; for a run in memory both may be NULL. Sets *reopened; -1 with
+ * err when there is nothing to retry. */
+int plan_retry(plan_t *self,
+               uint64_t run_id,
+               const char *task_id,
+               dag_t **dag_p,
+               const store_run_row_t *row,
+               uint32_t *reopened,
+               int64_t now,
+               errbuf_t *err);
+
 /* Queues tasks whose retry delay has passed (now_mono: monotonic ms). */
 int plan_tick(plan_t *self, int64_t now_mono, int64_t now, errbuf_t *err);
 

@@ -328,6 +328,22 @@ s_dispatch(sched_t *self, int64_t now_wall, errbuf_t *err)
     return 0;
 }
 
+/* A drained worker with nothing left to run is asked to leave. */
+static void
+s_release_drained(sched_t *self)
+{
+    fleet_worker_t *worker;
+    while ((worker = fleet_next_drained(self->fleet))) {
+        log_info("worker '%s' drained and idle: asking it to leave",
+                 fleet_name(worker));
+        Sluice__Goodbye bye = SLUICE__GOODBYE__INIT;
+        bye.reason = "drained";
+        bye.leave = true;
+        sched_send(self, self->workers, fleet_routing(worker),
+                   SLUICE__MSG_TYPE__MSG_GOODBYE, &bye.base, 0);
+    }
+}
+
 /* ------------------------------------------------------------- recovery */
 
 static void
@@ -451,6 +467,7 @@ s_turn(sched_t *self)
     if (rc == 0) {
         rc = s_dispatch(self, now_wall, &err);
     }
+    s_release_drained(self);
     s_heartbeat(self, now);
     sched_queue_acks(self);
     self->turn_error = false;

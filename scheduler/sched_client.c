@@ -249,7 +249,7 @@ s_worker_info(fleet_worker_t *worker)
     sluice__worker_info__init(info);
     info->name = xstrdup(fleet_name(worker));
     info->hostname = xstrdup(fleet_hostname(worker));
-    info->state = xstrdup(fleet_state_name(fleet_state(worker)));
+    info->state = xstrdup(fleet_status(worker));
     info->slots = fleet_slots(worker);
     info->free_slots = fleet_free(worker);
     info->resources = xmalloc(sizeof *info->resources);
@@ -297,6 +297,112 @@ s_workers(sched_t *self, const Sluice__Request *req)
     return rep;
 }
 
+/* ----------------------------------------------------------------- drain */
+
+static Sluice__Reply *
+s_drain(sched_t *self, const Sluice__Request *req)
+{
+    const char *name = req->drain->worker;
+    fleet_worker_t *worker = fleet_by_name(self->fleet, name);
+    if (!worker || fleet_state(worker) != FLEET_CONNECTED) {
+        return api_error(req->request_id, 2,
+                         "worker '%s' is not connected; see 'sluice workers'",
+                         name);
+    }
+    int64_t now = clock_wall_ms();
+    errbuf_t err;
+    if (store_worker_set_state(self->store, name, "draining", now, &err) < 0 ||
+        store_event(self->store, now, "client", "drain", name, "", &err) < 0) {
+        sched_fail_turn(self, &err);
+        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+    }
+    fleet_drain(worker);
+    zlistx_t *ids = zlistx_new();
+    fleet_worker_attempts(worker, ids);
+    log_info("worker '%s' draining: no new tasks; it leaves when its %zu "
+             "running attempts end",
+             name, zlistx_size(ids));
+    Sluice__Reply *rep = xmalloc(sizeof *rep);
+    sluice__reply__init(rep);
+    rep->request_id = req->request_id;
+    rep->op_case = SLUICE__REPLY__OP_DRAIN;
+    rep->drain = xmalloc(sizeof *rep->drain);
+    sluice__drain_rep__init(rep->drain);
+    rep->drain->worker = xstrdup(name);
+    rep->drain->state = xstrdup("draining");
+    rep->drain->running = (uint32_t) zlistx_size(ids);
+    zlistx_destroy(&ids);
+    return rep;
+}
+
+/* ----------------------------------------------------------------- retry */
+
+typedef struct {
+    sched_t *self;
+    const Sluice__RetryReq *retry;
+    uint32_t reopened;
+    errbuf_t *err;
+} s_retry_ctx_t;
+
+/* A finished run comes back from the store to be retried. */
+static int
+s_retry_loaded(void *arg, const store_run_row_t *row)
+{
+    s_retry_ctx_t *ctx = arg;
+    char *source = store_dag_source(ctx->self->store, row->dag, row->version,
+                                    NULL, ctx->err);
+    dag_t *dag =
+        source ? dag_parse(row->dag, source, strlen(source), NULL) : NULL;
+    free(source);
+    if (!dag) {
+        errbuf_set(ctx->err,
+                   "DAG '%s' version %.12s of run %" PRIu64
+                   " cannot be read back",
+                   row->dag, row->version, row->run_id);
+        return -1;
+    }
+    int rc = plan_retry(ctx->self->plan, row->run_id, ctx->retry->task_id, &dag,
+                        row, &ctx->reopened, clock_wall_ms(), ctx->err);
+    dag_destroy(&dag);
+    return rc;
+}
+
+static Sluice__Reply *
+s_retry(sched_t *self, const Sluice__Request *req)
+{
+    const Sluice__RetryReq *retry = req->retry;
+    errbuf_t err;
+    errbuf_clear(&err);
+    s_retry_ctx_t ctx = {self, retry, 0, &err};
+    int64_t now = clock_wall_ms();
+    int rc = plan_has_run(self->plan, retry->run_id)
+                 ? plan_retry(self->plan, retry->run_id, retry->task_id, NULL,
+                              NULL, &ctx.reopened, now, &err)
+                 : store_load_run(self->store, retry->run_id, s_retry_loaded,
+                                  &ctx, &err);
+    if (rc < 0) {
+        return api_error(req->request_id, rc == STORE_ENOTFOUND ? 2 : 1, "%s",
+                         errbuf_msg(&err));
+    }
+    char subject[32];
+    snprintf(subject, sizeof subject, "run %" PRIu64, retry->run_id);
+    if (store_event(self->store, now, "client", "retry", subject,
+                    retry->task_id, &err) < 0) {
+        sched_fail_turn(self, &err);
+    }
+    log_info("run %" PRIu64 " retried: %u tasks back to pending", retry->run_id,
+             ctx.reopened);
+    Sluice__Reply *rep = xmalloc(sizeof *rep);
+    sluice__reply__init(rep);
+    rep->request_id = req->request_id;
+    rep->op_case = SLUICE__REPLY__OP_RETRY;
+    rep->retry = xmalloc(sizeof *rep->retry);
+    sluice__retry_rep__init(rep->retry);
+    rep->retry->run_id = retry->run_id;
+    rep->retry->reopened = ctx.reopened;
+    return rep;
+}
+
 /* --------------------------------------------------------------- routing */
 
 void
@@ -322,6 +428,12 @@ sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
                 break;
             case SLUICE__REQUEST__OP_WORKERS:
                 rep = s_workers(self, req);
+                break;
+            case SLUICE__REQUEST__OP_DRAIN:
+                rep = s_drain(self, req);
+                break;
+            case SLUICE__REQUEST__OP_RETRY:
+                rep = s_retry(self, req);
                 break;
             default:
                 rep = api_error(req->request_id, 1,

@@ -23,12 +23,12 @@ static const unsigned s_task_edges[TASK_STATE_COUNT] = {
                      B(TASK_TIMED_OUT) | B(TASK_CANCELLED) | B(TASK_QUEUED),
     [TASK_UP_FOR_RETRY] = B(TASK_QUEUED) | B(TASK_CANCELLED),
     /* Finals may be re-opened only by an explicit retry of the run. */
-    [TASK_SUCCESS] = 0,
+    [TASK_SUCCESS] = B(TASK_PENDING),
     [TASK_FAILED] = B(TASK_PENDING),
     [TASK_TIMED_OUT] = B(TASK_PENDING),
     [TASK_CANCELLED] = B(TASK_PENDING),
     [TASK_UPSTREAM_FAILED] = B(TASK_PENDING),
-    [TASK_SKIPPED] = 0,
+    [TASK_SKIPPED] = B(TASK_PENDING),
 };
 #undef B
 

@@ -1199,6 +1199,8 @@ s_active_head(store_t *self, active_run_t *run, uint64_t run_id, errbuf_t *err)
     return ret;
 }
 
+/* Reads run_id with its params and tasks and calls fn; 1 when the run no
+ * longer exists. */
 static int
 s_active_one(store_t *self,
              uint64_t run_id,
@@ -1218,7 +1220,7 @@ s_active_one(store_t *self,
         rc = fn(arg, &run.row);
     }
     s_active_free(&run);
-    return rc < 0 ? rc : 0;
+    return rc;
 }
 
 int
@@ -1228,10 +1230,30 @@ store_load_active(store_t *self, store_active_fn *fn, void *arg, errbuf_t *err)
     uint64_t *ids = NULL;
     size_t count = 0;
     int rc = s_active_ids(self, &ids, &count, err);
-    for (size_t i = 0; rc == 0 && i < count; i++) {
+    for (size_t i = 0; rc >= 0 && i < count; i++) {
         rc = s_active_one(self, ids[i], fn, arg, err);
     }
+    rc = rc < 0 ? rc : 0;
     free(ids);
+    return rc;
+}
+
+int
+store_load_run(store_t *self,
+               uint64_t run_id,
+               store_active_fn *fn,
+               void *arg,
+               errbuf_t *err)
+{
+    assert(self && fn);
+    int rc = s_active_one(self, run_id, fn, arg, err);
+    if (rc == 1) {
+        errbuf_set(err,
+                   "run %" PRIu64 " does not exist; list runs with "
+                   "'sluice runs'",
+                   run_id);
+        return STORE_ENOTFOUND;
+    }
     return rc;
 }
 

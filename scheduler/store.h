@@ -233,6 +233,14 @@ typedef int(store_active_fn)(void *arg, const store_run_row_t *run);
 int
 store_load_active(store_t *self, store_active_fn *fn, void *arg, errbuf_t *err);
 
+/* Calls fn once for run `run_id`, whatever its state (for a retry of a
+ * finished run); STORE_ENOTFOUND when there is none. */
+int store_load_run(store_t *self,
+                   uint64_t run_id,
+                   store_active_fn *fn,
+                   void *arg,
+                   errbuf_t *err);
+
 /* Marks every worker not in a final state as `lost` (used at start, before
  * workers reconnect). */
 int store_workers_reset(store_t *self, int64_t now, errbuf_t *err);

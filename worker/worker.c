@@ -698,12 +698,18 @@ s_on_heartbeat(worker_t *self, const env_msg_t *msg)
     (void) msg; /* being heard is all a heartbeat says */
 }
 
+static void s_begin_stop(worker_t *self);
+
 static void
 s_on_goodbye(worker_t *self, const env_msg_t *msg)
 {
     const Sluice__Goodbye *bye = (const Sluice__Goodbye *) msg->body;
     log_info("worker '%s': the scheduler said goodbye (%s)", self->name,
              bye->reason ? bye->reason : "");
+    if (bye->leave) {
+        s_begin_stop(self); /* drained: leave as on SIGTERM */
+        return;
+    }
     s_disconnect(self, "scheduler said goodbye");
 }
 

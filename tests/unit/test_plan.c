@@ -235,6 +235,66 @@ START_TEST(test_plan_cancel)
 
 END_TEST
 
+typedef struct {
+    plan_t *plan;
+    const char *task_id;
+    uint32_t reopened;
+    int rc;
+} s_retry_ctx_t;
+
+/* What the scheduler does for a run that has left memory. */
+static int
+s_retry_cb(void *arg, const store_run_row_t *row)
+{
+    s_retry_ctx_t *ctx = arg;
+    dag_t *dag = dag_parse("d.yaml", s_diamond, strlen(s_diamond), NULL);
+    errbuf_t err;
+    ctx->rc = plan_retry(ctx->plan, row->run_id, ctx->task_id, &dag, row,
+                         &ctx->reopened, 6, &err);
+    dag_destroy(&dag);
+    return ctx->rc;
+}
+
+START_TEST(test_plan_retry)
+{
+    /* start fails for good, the rest is upstream_failed; a retry re-opens
+     * all four and the run can then succeed. */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger(&f);
+    errbuf_t err;
+    uint32_t reopened = 99;
+    ck_assert_int_eq(
+        plan_retry(f.plan, run, NULL, NULL, NULL, &reopened, 3, &err), -1);
+    ck_assert_uint_eq(reopened, 0); /* nothing failed yet */
+    uint64_t a1 = s_dispatch(&f, "start", NULL);
+    s_finish(&f, a1, ATTEMPT_FAILED, 0);
+    int64_t limit = clock_mono_ms() + 2000;
+    while (!plan_has_ready(f.plan) && clock_mono_ms() < limit) {
+        usleep(10000);
+        plan_tick(f.plan, clock_mono_ms(), 4, &err);
+    }
+    uint64_t a2 = s_dispatch(&f, "start", NULL);
+    s_finish(&f, a2, ATTEMPT_FAILED, 0);
+    ck_assert(!plan_has_run(f.plan, run)); /* failed: left memory */
+    /* A bad task id is refused and the run stays out of memory. */
+    s_retry_ctx_t bad = {f.plan, "nope", 0, -1};
+    ck_assert_int_eq(store_load_run(f.store, run, s_retry_cb, &bad, &err), -1);
+    ck_assert(!plan_has_run(f.plan, run));
+    s_retry_ctx_t all = {f.plan, NULL, 0, -1};
+    ck_assert_int_eq(store_load_run(f.store, run, s_retry_cb, &all, &err), 0);
+    ck_assert_uint_eq(all.reopened, 4);
+    uint64_t a3 = s_dispatch(&f, "start", NULL);
+    s_finish(&f, a3, ATTEMPT_SUCCESS, 0);
+    s_finish(&f, s_dispatch(&f, "left", NULL), ATTEMPT_SUCCESS, 0);
+    s_finish(&f, s_dispatch(&f, "right", NULL), ATTEMPT_SUCCESS, 0);
+    s_finish(&f, s_dispatch(&f, "join", NULL), ATTEMPT_SUCCESS, 0);
+    ck_assert(!plan_has_run(f.plan, run)); /* succeeded this time */
+    s_teardown(&f);
+}
+
+END_TEST
+
 static int
 s_restore_cb(void *arg, const store_run_row_t *row)
 {
@@ -285,6 +345,7 @@ plan_suite(void)
     tcase_add_test(tc, test_plan_log_cap);
     tcase_add_test(tc, test_plan_cancel);
     tcase_add_test(tc, test_plan_restore);
+    tcase_add_test(tc, test_plan_retry);
     suite_add_tcase(s, tc);
     return s;
 }
