@@ -33,9 +33,10 @@ struct dag_t {
 
 /* Retry and timeout settings as written, before defaults apply. */
 typedef struct {
-    bool has_retries, has_delay, has_max, has_timeout;
+    bool has_retries, has_delay, has_max, has_timeout, has_retry_on;
     uint32_t retries;
     uint64_t delay_ms, max_ms, timeout_ms;
+    unsigned retry_on; /* DAG_CAUSE_* bits */
 } policy_t;
 
 /* What parsing a task keeps besides the public view: where things were. */
@@ -469,6 +470,34 @@ s_string_list(parse_t *p,
     return (const char *const *) out;
 }
 
+/* ---- failure causes (retry_on) ---- */
+
+static const char *const s_cause_names[DAG_CAUSE_COUNT] = {
+    "exit", "signal", "oom", "timeout", "lost"};
+
+int
+dag_cause_parse(const char *name, unsigned *cause)
+{
+    for (unsigned i = 0; i < DAG_CAUSE_COUNT; i++) {
+        if (name && !strcmp(name, s_cause_names[i])) {
+            *cause = 1u << i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *
+dag_cause_name(unsigned cause)
+{
+    for (unsigned i = 0; i < DAG_CAUSE_COUNT; i++) {
+        if (cause == 1u << i) {
+            return s_cause_names[i];
+        }
+    }
+    return "?";
+}
+
 /* ---- task keys ---- */
 
 #define TASK(p, i) (&(p)->dag->tasks[i])
@@ -579,6 +608,40 @@ s_task_env(parse_t *p,
     TASK(p, task)->nenv = n;
 }
 
+/* retry_on: a list of failure causes. */
+static void
+s_retry_on(parse_t *p, policy_t *pol, const yamldoc_node_t *val)
+{
+    size_t n = 0;
+    const yamldoc_node_t **nodes =
+        s_string_nodes(p, val, "'retry_on'", false, &n);
+    if (!nodes) {
+        return;
+    }
+    pol->retry_on = 0;
+    pol->has_retry_on = true;
+    for (size_t i = 0; i < n; i++) {
+        unsigned cause;
+        if (dag_cause_parse(nodes[i]->value, &cause) == 0) {
+            pol->retry_on |= cause;
+            continue;
+        }
+        const char *hint =
+            yamldoc_suggest(nodes[i]->value, s_cause_names, DAG_CAUSE_COUNT);
+        if (hint) {
+            s_err(p, nodes[i],
+                  "'%s' is not a failure cause; did you mean '%s'?",
+                  nodes[i]->value, hint);
+        } else {
+            s_err(p, nodes[i],
+                  "'%s' is not a failure cause; use exit, signal, oom, "
+                  "timeout or lost",
+                  nodes[i]->value);
+        }
+    }
+    free(nodes);
+}
+
 static void
 s_policy_key(parse_t *p,
              policy_t *pol,
@@ -588,7 +651,9 @@ s_policy_key(parse_t *p,
     char what[64];
     snprintf(what, sizeof what, "'%s'", key->value);
     uint64_t v;
-    if (!strcmp(key->value, "retries")) {
+    if (!strcmp(key->value, "retry_on")) {
+        s_retry_on(p, pol, val);
+    } else if (!strcmp(key->value, "retries")) {
         if (s_uint(p, val, what, 1000, &v) == 0) {
             pol->retries = (uint32_t) v;
             pol->has_retries = true;
@@ -714,7 +779,9 @@ static const dagkey_t s_task_keys[] = {
     {"retry_delay", s_task_policy},
     {"max_retry_delay", s_task_policy},
     {"timeout", s_task_policy},
+    {"retry_on", s_task_policy},
     {"resources", s_task_resources},
+    {"labels", s_res_labels},
     {"inputs", s_task_io},
     {"outputs", s_task_io},
 };
@@ -922,10 +989,9 @@ s_default_key(parse_t *p,
 }
 
 static const dagkey_t s_default_keys[] = {
-    {"retries", s_default_key},
-    {"retry_delay", s_default_key},
-    {"max_retry_delay", s_default_key},
-    {"timeout", s_default_key},
+    {"retries", s_default_key},         {"retry_delay", s_default_key},
+    {"max_retry_delay", s_default_key}, {"timeout", s_default_key},
+    {"retry_on", s_default_key},
 };
 
 static void
@@ -1200,6 +1266,9 @@ s_policies(parse_t *p)
         task->timeout_ms = t->has_timeout   ? t->timeout_ms
                            : d->has_timeout ? d->timeout_ms
                                             : 0;
+        task->retry_on = t->has_retry_on   ? t->retry_on
+                         : d->has_retry_on ? d->retry_on
+                                           : 0;
     }
 }
 

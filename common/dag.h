@@ -21,6 +21,14 @@
 
 typedef struct dag_t dag_t;
 
+/* Why an attempt failed, as a bit for retry_on. */
+#define DAG_CAUSE_EXIT    (1u << 0) /* exited with a non-zero status */
+#define DAG_CAUSE_SIGNAL  (1u << 1) /* killed by a signal */
+#define DAG_CAUSE_OOM     (1u << 2) /* over its memory limit, or OOM-killed */
+#define DAG_CAUSE_TIMEOUT (1u << 3) /* ran past its timeout */
+#define DAG_CAUSE_LOST    (1u << 4) /* its worker was lost or left */
+#define DAG_CAUSE_COUNT   5
+
 typedef struct {
     const char *name;
     const char *value;
@@ -41,6 +49,9 @@ typedef struct {
     uint64_t retry_delay_ms;     /* task, else defaults, else 10s */
     uint64_t max_retry_delay_ms; /* task, else defaults, else 1h */
     uint64_t timeout_ms;         /* task, else defaults, else 0 (none) */
+    unsigned retry_on;           /* DAG_CAUSE_* bits; 0 = not set: every
+                                    failure is retried, and a lost attempt
+                                    is re-queued without using a retry */
     uint32_t cpus;               /* resources; 0 = not asked */
     uint64_t memory_mb;
     uint32_t gpus;
@@ -85,6 +96,12 @@ const dag_task_t *dag_task(const dag_t *self, size_t index);
 
 /* Index of task `id`, or -1. */
 long dag_task_index(const dag_t *self, const char *id);
+
+/* The name of one DAG_CAUSE_* bit ("oom"), "?" for anything else. */
+const char *dag_cause_name(unsigned cause);
+
+/* Parses a cause name into its bit; -1 when unknown. */
+int dag_cause_parse(const char *name, unsigned *cause);
 
 /* Parses a duration "500ms", "10s", "5m", "2h", "1d" (or bare ms digits)
  * into ms; -1 when malformed. */

@@ -289,6 +289,7 @@ s_attempt_info(const store_attempt_row_t *a)
     info->signal = a->signal;
     info->peak_rss_kb = a->peak_rss_kb;
     info->error = s_str(a->error);
+    info->cause = s_str(a->cause);
     return info;
 }
 
@@ -304,6 +305,7 @@ s_task_info(const dag_t *dag,
     info->task_id = s_str(task ? task->id : inst->task_id);
     info->state = s_str(state_task_name(inst ? inst->state : TASK_PENDING));
     info->next_try_ms = inst ? (uint64_t) inst->next_try_at : 0;
+    info->waiting = s_str(inst ? inst->waiting : NULL);
     for (size_t i = 0; inst && i < inst->nattempts; i++) {
         PUSH(info->attempts, info->n_attempts,
              s_attempt_info(&inst->attempts[i]));

@@ -382,18 +382,25 @@ s_show_header(const Sluice__RunShowRep *rep)
            r->total, r->running, r->failed);
 }
 
-/* EXIT column: the error, else the signal, else the exit code. */
+/* RESULT column: how the attempt ended, by its structured cause. */
 static void
 s_fmt_exit(const Sluice__AttemptInfo *a, char *buf, size_t size)
 {
-    if (*a->error) {
-        snprintf(buf, size, "%s", a->error);
-    } else if (a->signal) {
-        cli_fmt_signal(a->signal, buf, size);
-    } else if (a->ended_ms || strcmp(a->state, "running") != 0) {
-        snprintf(buf, size, "%d", a->exit_code);
-    } else {
+    char sig[32];
+    const char *cause = a->cause ? a->cause : "";
+    if (strcmp(a->state, "running") == 0) {
         snprintf(buf, size, "-");
+    } else if (strcmp(cause, "oom") == 0) {
+        snprintf(buf, size, "oom, peak %llu MB%s%s",
+                 (unsigned long long) (a->peak_rss_kb / 1024),
+                 *a->error ? ": " : "", a->error);
+    } else if (strcmp(cause, "signal") == 0 || (!*cause && a->signal)) {
+        snprintf(buf, size, "signal %s",
+                 cli_fmt_signal(a->signal, sig, sizeof sig));
+    } else if (*cause && strcmp(cause, "exit") != 0) {
+        snprintf(buf, size, "%s%s%s", cause, *a->error ? ": " : "", a->error);
+    } else {
+        snprintf(buf, size, "exit %d", a->exit_code);
     }
 }
 
@@ -443,7 +450,7 @@ s_show_print(const Sluice__RunShowRep *rep)
 {
     s_show_header(rep);
     static const char *const headers[] = {
-        "TASK", "STATE", "TRIES", "WORKER", "DURATION", "EXIT", NULL};
+        "TASK", "STATE", "TRIES", "WORKER", "DURATION", "RESULT", NULL};
     cli_table_t *table = cli_table_new(headers);
     for (size_t i = 0; i < rep->n_tasks; i++) {
         s_task_rows(table, rep->tasks[i]);
@@ -456,6 +463,9 @@ s_show_print(const Sluice__RunShowRep *rep)
             char when[32];
             printf("'%s' tries again at %s\n", t->task_id,
                    cli_fmt_time(t->next_try_ms, when, sizeof when));
+        }
+        if (t->waiting && *t->waiting && strcmp(t->state, "queued") == 0) {
+            printf("'%s' waits: %s\n", t->task_id, t->waiting);
         }
     }
 }

@@ -1,5 +1,7 @@
 #include "scheduler/fleet.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/clock.h"
@@ -22,9 +24,20 @@ struct fleet_worker_t {
     uint32_t sent_since_report; /* tasks sent after that report */
     int64_t last_heard;         /* monotonic ms */
     int64_t first_seen;         /* wall ms */
-    zhashx_t *attempts;         /* attempt id -> 1 when listed by the worker,
-                                   else monotonic ms since it went missing */
+    zhashx_t *attempts;         /* attempt id -> fleet_slot_t, owned */
+    uint32_t used_cpus;         /* held by the attempts above */
+    uint64_t used_memory_mb;
+    uint32_t used_gpus;
 };
+
+/* One attempt on a worker: what it holds, and since when the worker has
+ * stopped listing it (0 = listed). */
+typedef struct {
+    int64_t missing_since;
+    uint32_t cpus;
+    uint64_t memory_mb;
+    uint32_t gpus;
+} fleet_slot_t;
 
 struct fleet_t {
     zhashx_t *by_name; /* name -> fleet_worker_t, owned */
@@ -67,6 +80,34 @@ s_worker_free(void **item)
     *item = NULL;
 }
 
+static void
+s_slot_free(void **item)
+{
+    xfree((fleet_slot_t **) item);
+}
+
+/* Holds `need` for attempt_id on worker. */
+static void
+s_hold(fleet_worker_t *worker, uint64_t attempt_id, const fleet_need_t *need)
+{
+    fleet_slot_t *old = zhashx_lookup(worker->attempts, ID_KEY(attempt_id));
+    if (old) {
+        worker->used_cpus -= old->cpus;
+        worker->used_memory_mb -= old->memory_mb;
+        worker->used_gpus -= old->gpus;
+    }
+    fleet_slot_t *slot = xcalloc(1, sizeof *slot);
+    if (need) {
+        slot->cpus = need->cpus;
+        slot->memory_mb = need->memory_mb;
+        slot->gpus = need->gpus;
+    }
+    worker->used_cpus += slot->cpus;
+    worker->used_memory_mb += slot->memory_mb;
+    worker->used_gpus += slot->gpus;
+    zhashx_update(worker->attempts, ID_KEY(attempt_id), slot);
+}
+
 static fleet_worker_t *
 s_worker_new(const char *name)
 {
@@ -80,6 +121,7 @@ s_worker_new(const char *name)
     zhashx_set_key_comparator(worker->attempts, s_id_compare);
     zhashx_set_key_duplicator(worker->attempts, NULL);
     zhashx_set_key_destructor(worker->attempts, NULL);
+    zhashx_set_destructor(worker->attempts, s_slot_free);
     return worker;
 }
 
@@ -153,7 +195,8 @@ fleet_expect(fleet_t *self, const char *name, uint64_t attempt_id, int64_t now)
         worker->last_heard = now;
         zhashx_insert(self->by_name, name, worker);
     }
-    zhashx_update(worker->attempts, ID_KEY(attempt_id), (void *) 1);
+    /* What it holds is unknown after a restart; slots are what count. */
+    s_hold(worker, attempt_id, NULL);
 }
 
 fleet_worker_t *
@@ -198,51 +241,159 @@ fleet_report_running(fleet_worker_t *worker,
                      size_t n,
                      int64_t now)
 {
-    /* Values: 1 = listed last time, else the monotonic ms since which the
-     * attempt has been missing (zhashx values cannot be NULL). */
-    zlistx_t *keys = zlistx_new();
-    for (void *v = zhashx_first(worker->attempts); v;
-         v = zhashx_next(worker->attempts)) {
-        zlistx_add_end(keys, (void *) zhashx_cursor(worker->attempts));
-    }
-    for (void *key = zlistx_first(keys); key; key = zlistx_next(keys)) {
+    for (fleet_slot_t *slot = zhashx_first(worker->attempts); slot;
+         slot = zhashx_next(worker->attempts)) {
+        const void *key = zhashx_cursor(worker->attempts);
         bool listed = false;
         for (size_t i = 0; i < n && !listed; i++) {
             listed = ID_KEY(ids[i]) == key;
         }
-        intptr_t since = (intptr_t) zhashx_lookup(worker->attempts, key);
         if (listed) {
-            since = 1;
-        } else if (since == 1) {
-            since = (intptr_t) now;
+            slot->missing_since = 0;
+        } else if (slot->missing_since == 0) {
+            slot->missing_since = now;
         }
-        zhashx_update(worker->attempts, key, (void *) since);
     }
-    zlistx_destroy(&keys);
+}
+
+/* True when every label the task needs is among the worker's. */
+static bool
+s_has_labels(const fleet_worker_t *worker, const fleet_need_t *need)
+{
+    for (size_t i = 0; i < need->nlabels; i++) {
+        size_t len = strlen(need->labels[i]);
+        const char *p = worker->labels;
+        bool found = false;
+        while (!found && (p = strstr(p, need->labels[i]))) {
+            found = (p == worker->labels || p[-1] == ',') &&
+                    (p[len] == ',' || p[len] == '\0');
+            p += len;
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Could the worker run the task if it were idle? (0 = not asked; a worker
+ * that did not say its cpus or memory is not limited by them.) */
+static bool
+s_could_fit(const fleet_worker_t *worker, const fleet_need_t *need)
+{
+    return (!need->cpus || !worker->cpus || need->cpus <= worker->cpus) &&
+           (!need->memory_mb || !worker->memory_mb ||
+            need->memory_mb <= worker->memory_mb) &&
+           need->gpus <= worker->gpus && s_has_labels(worker, need);
+}
+
+/* Does it fit beside what already runs there, in a free slot? */
+static bool
+s_fits_now(const fleet_worker_t *worker, const fleet_need_t *need)
+{
+    return fleet_free(worker) > 0 &&
+           (!need->cpus || !worker->cpus ||
+            worker->used_cpus + need->cpus <= worker->cpus) &&
+           (!need->memory_mb || !worker->memory_mb ||
+            worker->used_memory_mb + need->memory_mb <= worker->memory_mb) &&
+           worker->used_gpus + need->gpus <= worker->gpus;
+}
+
+static bool
+s_takes_work(const fleet_worker_t *worker)
+{
+    return worker->state == FLEET_CONNECTED && worker->routing &&
+           !worker->draining;
+}
+
+/* Says which requirement no connected worker meets. */
+static void
+s_never_fits(fleet_t *self, const fleet_need_t *need, char *why, size_t size)
+{
+    uint32_t cpus = 0, gpus = 0;
+    uint64_t memory = 0;
+    bool labels = false, any = false;
+    for (fleet_worker_t *w = zhashx_first(self->by_name); w;
+         w = zhashx_next(self->by_name)) {
+        if (s_takes_work(w)) {
+            any = true;
+            cpus = w->cpus > cpus ? w->cpus : cpus;
+            memory = w->memory_mb > memory ? w->memory_mb : memory;
+            gpus = w->gpus > gpus ? w->gpus : gpus;
+            labels |= s_has_labels(w, need);
+        }
+    }
+    if (!any) {
+        snprintf(why, size,
+                 "no worker is connected; start one with 'sluice "
+                 "worker --join ...'");
+    } else if (need->gpus > gpus) {
+        snprintf(why, size, "no connected worker has %u GPU%s (most: %u)",
+                 need->gpus, need->gpus == 1 ? "" : "s", gpus);
+    } else if (need->cpus > cpus) {
+        snprintf(why, size, "no connected worker has %u cpus (most: %u)",
+                 need->cpus, cpus);
+    } else if (need->memory_mb > memory) {
+        snprintf(why, size,
+                 "no connected worker has %" PRIu64 " MB of memory "
+                 "(most: %" PRIu64 " MB)",
+                 need->memory_mb, memory);
+    } else if (!labels) {
+        snprintf(why, size,
+                 "no connected worker has all the labels it asks "
+                 "for; start one with --labels");
+    } else {
+        snprintf(why, size, "no single connected worker fits all it asks for");
+    }
 }
 
 fleet_worker_t *
-fleet_pick(fleet_t *self)
+fleet_place(fleet_t *self, const fleet_need_t *need, char *why, size_t size)
 {
     fleet_worker_t *best = NULL;
-    for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
-         worker = zhashx_next(self->by_name)) {
-        if (worker->state == FLEET_CONNECTED && worker->routing &&
-            !worker->draining && fleet_free(worker) > 0 &&
-            (!best || fleet_free(worker) > fleet_free(best))) {
-            best = worker;
+    bool could = false;
+    for (fleet_worker_t *w = zhashx_first(self->by_name); w;
+         w = zhashx_next(self->by_name)) {
+        if (!s_takes_work(w) || !s_could_fit(w, need)) {
+            continue;
         }
+        could = true;
+        /* Spread: the fitting worker with the most free slots. */
+        if (s_fits_now(w, need) &&
+            (!best || fleet_free(w) > fleet_free(best))) {
+            best = w;
+        }
+    }
+    if (!best && could) {
+        snprintf(why, size, "waiting for room on a worker that fits it");
+    } else if (!best) {
+        s_never_fits(self, need, why, size);
     }
     return best;
 }
 
+bool
+fleet_any_free(fleet_t *self)
+{
+    for (fleet_worker_t *w = zhashx_first(self->by_name); w;
+         w = zhashx_next(self->by_name)) {
+        if (s_takes_work(w) && fleet_free(w) > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void
-fleet_assign(fleet_worker_t *worker, uint64_t attempt_id, int64_t now)
+fleet_assign(fleet_worker_t *worker,
+             uint64_t attempt_id,
+             const fleet_need_t *need,
+             int64_t now)
 {
     (void) now;
-    /* 1 = "listed": a fresh attempt gets a whole window before it counts
-     * as missing from the worker's heartbeats. */
-    zhashx_update(worker->attempts, ID_KEY(attempt_id), (void *) 1);
+    /* A fresh attempt gets a whole window before it counts as missing from
+     * the worker's heartbeats. */
+    s_hold(worker, attempt_id, need);
     worker->sent_since_report++;
 }
 
@@ -250,7 +401,12 @@ void
 fleet_release(fleet_t *self, const char *name, uint64_t attempt_id)
 {
     fleet_worker_t *worker = name ? zhashx_lookup(self->by_name, name) : NULL;
-    if (worker) {
+    fleet_slot_t *slot =
+        worker ? zhashx_lookup(worker->attempts, ID_KEY(attempt_id)) : NULL;
+    if (slot) {
+        worker->used_cpus -= slot->cpus;
+        worker->used_memory_mb -= slot->memory_mb;
+        worker->used_gpus -= slot->gpus;
         zhashx_delete(worker->attempts, ID_KEY(attempt_id));
     }
 }
@@ -307,10 +463,9 @@ fleet_overdue(fleet_t *self, int64_t now, int64_t window, zlistx_t *ids)
         if (worker->state != FLEET_CONNECTED) {
             continue;
         }
-        for (void *v = zhashx_first(worker->attempts); v;
-             v = zhashx_next(worker->attempts)) {
-            intptr_t since = (intptr_t) v;
-            if (since > 1 && now - since > window) {
+        for (fleet_slot_t *slot = zhashx_first(worker->attempts); slot;
+             slot = zhashx_next(worker->attempts)) {
+            if (slot->missing_since && now - slot->missing_since > window) {
                 zlistx_add_end(ids, (void *) zhashx_cursor(worker->attempts));
             }
         }
@@ -444,6 +599,9 @@ fleet_clear_attempts(fleet_t *self)
     for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
          worker = zhashx_next(self->by_name)) {
         zhashx_purge(worker->attempts);
+        worker->used_cpus = 0;
+        worker->used_memory_mb = 0;
+        worker->used_gpus = 0;
     }
 }
 

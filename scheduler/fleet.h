@@ -88,11 +88,31 @@ void fleet_report_running(fleet_worker_t *worker,
                           size_t n,
                           int64_t now);
 
-/* The connected worker with the most free slots, or NULL when none has a
- * free slot. */
-fleet_worker_t *fleet_pick(fleet_t *self);
+/* What a task asks for; 0 = not asked. Labels are borrowed. */
+typedef struct {
+    uint32_t cpus;
+    uint64_t memory_mb;
+    uint32_t gpus;
+    size_t nlabels;
+    const char *const *labels;
+} fleet_need_t;
 
-void fleet_assign(fleet_worker_t *worker, uint64_t attempt_id, int64_t now);
+/* The worker to run a task on: one that takes work, has every label, room
+ * for its cpus, memory and GPUs beside what runs there, and a free slot;
+ * of those, the one with the most free slots (spread). NULL when none fits
+ * now, with the reason in why: busy workers, or no connected worker that
+ * could ever fit it (and which requirement). Never overcommits. */
+fleet_worker_t *
+fleet_place(fleet_t *self, const fleet_need_t *need, char *why, size_t size);
+
+/* True when some worker that takes work has a free slot. */
+bool fleet_any_free(fleet_t *self);
+
+/* The attempt now holds a slot and `need` (may be NULL) on worker. */
+void fleet_assign(fleet_worker_t *worker,
+                  uint64_t attempt_id,
+                  const fleet_need_t *need,
+                  int64_t now);
 
 /* Forgets an attempt (result in, lost, refused). Accepts unknown ids. */
 void fleet_release(fleet_t *self, const char *name, uint64_t attempt_id);

@@ -11,6 +11,7 @@
 
 /* One task instance of an active run. */
 typedef struct {
+    char *waiting; /* why it waits for a worker, owned; NULL = not */
     task_state_t state;
     uint32_t tries;      /* attempts started (the next one is tries + 1) */
     uint32_t failures;   /* failed attempts, against the retry budget */
@@ -98,6 +99,10 @@ s_run_free(void **item)
     if (!run) {
         return;
     }
+    for (size_t i = 0; run->tis && run->dag && i < dag_task_count(run->dag);
+         i++) {
+        free(run->tis[i].waiting);
+    }
     dag_destroy(&run->dag);
     for (size_t i = 0; i < run->nparams; i++) {
         free((char *) run->params[i].name);
@@ -175,6 +180,18 @@ s_ready_push(plan_t *self, uint64_t run_id, size_t task)
     self->ready_count++;
 }
 
+/* Puts a task back at the head, where it was popped from. */
+static void
+s_ready_push_front(plan_t *self, uint64_t run_id, size_t task)
+{
+    s_ready_push(self, run_id, task); /* makes room */
+    self->ready_count--;
+    self->ready_head =
+        (self->ready_head + self->ready_cap - 1) % self->ready_cap;
+    self->ready[self->ready_head] = (plan_ref_t){run_id, task};
+    self->ready_count++;
+}
+
 /* Pops the next entry that is still a queued task of an active run; stale
  * entries (cancelled since) are skipped. */
 static bool
@@ -238,6 +255,23 @@ s_set_task(plan_t *self,
     return store_task_set_state(self->store, run->id,
                                 dag_task(run->dag, task)->id, state, ti->tries,
                                 next_try, now, err);
+}
+
+/* Records why a task waits for a worker; NULL clears it. The store is
+ * written only when the reason changes, not on every turn. */
+static int
+s_set_waiting(
+    plan_t *self, plan_run_t *run, size_t task, const char *why, errbuf_t *err)
+{
+    plan_ti_t *ti = &run->tis[task];
+    if ((!why && !ti->waiting) ||
+        (why && ti->waiting && strcmp(why, ti->waiting) == 0)) {
+        return 0;
+    }
+    free(ti->waiting);
+    ti->waiting = why ? xstrdup(why) : NULL;
+    return store_task_set_waiting(self->store, run->id,
+                                  dag_task(run->dag, task)->id, why, err);
 }
 
 static int
@@ -559,19 +593,29 @@ s_render(plan_run_t *run,
     return 0;
 }
 
-int
-plan_dispatch(plan_t *self,
-              const char *worker,
-              int64_t now,
-              plan_dispatch_t *out,
-              errbuf_t *err)
+static void
+s_dispatch_clear(plan_dispatch_t *out)
+{
+    free(out->command);
+    for (size_t i = 0; out->env_values && i < out->nenv; i++) {
+        free(out->env_values[i]);
+    }
+    free(out->env_values);
+    free(out->env_names);
+    memset(out, 0, sizeof *out);
+}
+
+/* Creates the attempt of a ready task on `worker` and fills out. */
+static int
+s_dispatch_one(plan_t *self,
+               plan_run_t *run,
+               size_t task,
+               const char *worker,
+               int64_t now,
+               plan_dispatch_t *out,
+               errbuf_t *err)
 {
     memset(out, 0, sizeof *out);
-    plan_run_t *run;
-    size_t task;
-    if (!s_ready_pop(self, &run, &task)) {
-        return 0;
-    }
     plan_ti_t *ti = &run->tis[task];
     const dag_task_t *def = dag_task(run->dag, task);
     uint32_t number = ti->tries + 1;
@@ -582,7 +626,8 @@ plan_dispatch(plan_t *self,
     ti->tries = number;
     ti->attempt_id = out->attempt_id;
     if (s_set_task(self, run, task, TASK_RUNNING, now, err) < 0 ||
-        s_mark_running(self, run, now, err) < 0) {
+        s_mark_running(self, run, now, err) < 0 ||
+        s_set_waiting(self, run, task, NULL, err) < 0) {
         return -1;
     }
     s_attempt_track(self, out->attempt_id, run->id, task, worker);
@@ -595,19 +640,52 @@ plan_dispatch(plan_t *self,
         errbuf_prefix(err, "task '%s'", def->id);
         return -1;
     }
-    return 1;
+    return 0;
 }
 
-void
-plan_dispatch_clear(plan_dispatch_t *out)
+int
+plan_dispatch_round(plan_t *self,
+                    plan_place_fn *place,
+                    plan_send_fn *send,
+                    void *arg,
+                    int64_t now,
+                    errbuf_t *err)
 {
-    free(out->command);
-    for (size_t i = 0; out->env_values && i < out->nenv; i++) {
-        free(out->env_values[i]);
+    int sent = 0;
+    /* Each entry is looked at once: tasks that wait go to the back. */
+    for (size_t n = self->ready_count; n > 0; n--) {
+        plan_run_t *run;
+        size_t task;
+        if (!s_ready_pop(self, &run, &task)) {
+            break;
+        }
+        const dag_task_t *def = dag_task(run->dag, task);
+        const char *worker = NULL;
+        char why[256] = "";
+        plan_place_t where = place(arg, def, &worker, why, sizeof why);
+        if (where == PLAN_FULL) {
+            s_ready_push_front(self, run->id, task);
+            break;
+        }
+        if (where == PLAN_WAIT) {
+            s_ready_push(self, run->id, task);
+            if (s_set_waiting(self, run, task, why, err) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        plan_dispatch_t d;
+        int rc = s_dispatch_one(self, run, task, worker, now, &d, err);
+        if (rc == 0) {
+            send(arg, worker, &d);
+            sent++;
+        }
+        s_dispatch_clear(&d);
+        if (rc < 0) {
+            return -1;
+        }
     }
-    free(out->env_values);
-    free(out->env_names);
-    memset(out, 0, sizeof *out);
+    return sent;
 }
 
 /* --------------------------------------------------------------- results */
@@ -627,35 +705,66 @@ s_retry_delay(const dag_task_t *task, uint32_t failures)
     return (int64_t) delay;
 }
 
-/* Decides what a finished attempt means for its task instance. */
+/* Whether a failure of this cause may be retried: every cause when the
+ * task sets no retry_on, else only those it names. */
+static bool
+s_retryable(const dag_task_t *def, const char *cause)
+{
+    if (!def->retry_on) {
+        return true;
+    }
+    unsigned bit = 0;
+    if (cause && strcmp(cause, "spawn") == 0) {
+        bit = DAG_CAUSE_EXIT; /* could not start: like a failed exit */
+    } else if (!cause || dag_cause_parse(cause, &bit) < 0) {
+        return false;
+    }
+    return (def->retry_on & bit) != 0;
+}
+
+/* A failed attempt: retry later if the budget and retry_on allow, else
+ * the task ends in `final` and its downstream is upstream_failed. */
 static int
-s_apply_outcome(plan_t *self,
+s_fail_or_retry(plan_t *self,
                 plan_run_t *run,
                 size_t task,
-                attempt_state_t outcome,
+                const char *cause,
+                task_state_t final,
                 int64_t now,
                 errbuf_t *err)
 {
     plan_ti_t *ti = &run->tis[task];
     const dag_task_t *def = dag_task(run->dag, task);
-    if (outcome == ATTEMPT_SUCCESS) {
+    ti->failures++;
+    if (ti->failures <= def->retries && s_retryable(def, cause)) {
+        s_retry_later(self, run, task,
+                      clock_mono_ms() + s_retry_delay(def, ti->failures));
+        return s_set_task(self, run, task, TASK_UP_FOR_RETRY, now, err);
+    }
+    if (s_set_task(self, run, task, final, now, err) < 0) {
+        return -1;
+    }
+    return s_fail_downstream(self, run, task, now, err);
+}
+
+/* Decides what a finished attempt means for its task instance. */
+static int
+s_apply_outcome(plan_t *self,
+                plan_run_t *run,
+                size_t task,
+                const plan_result_t *result,
+                int64_t now,
+                errbuf_t *err)
+{
+    if (result->state == ATTEMPT_SUCCESS) {
         if (s_set_task(self, run, task, TASK_SUCCESS, now, err) < 0) {
             return -1;
         }
         return s_release_children(self, run, task, now, err);
     }
-    ti->failures++;
-    if (ti->failures <= def->retries) {
-        s_retry_later(self, run, task,
-                      clock_mono_ms() + s_retry_delay(def, ti->failures));
-        return s_set_task(self, run, task, TASK_UP_FOR_RETRY, now, err);
-    }
     task_state_t final =
-        outcome == ATTEMPT_TIMED_OUT ? TASK_TIMED_OUT : TASK_FAILED;
-    if (s_set_task(self, run, task, final, now, err) < 0) {
-        return -1;
-    }
-    return s_fail_downstream(self, run, task, now, err);
+        result->state == ATTEMPT_TIMED_OUT ? TASK_TIMED_OUT : TASK_FAILED;
+    return s_fail_or_retry(self, run, task, result->cause, final, now, err);
 }
 
 int
@@ -687,6 +796,7 @@ plan_attempt_result(plan_t *self,
         .duration_ms = result->duration_ms,
         .peak_rss_kb = result->peak_rss_kb,
         .error = result->error,
+        .cause = result->cause,
     };
     zhashx_delete(self->attempts, ID_KEY(attempt_id));
     if (store_attempt_finish(self->store, attempt_id, &end, err) < 0) {
@@ -703,7 +813,7 @@ plan_attempt_result(plan_t *self,
         }
         return 0;
     }
-    if (s_apply_outcome(self, run, task, result->state, now, err) < 0) {
+    if (s_apply_outcome(self, run, task, result, now, err) < 0) {
         return -1;
     }
     return s_maybe_finish_run(self, run, now, err);
@@ -712,6 +822,7 @@ plan_attempt_result(plan_t *self,
 int
 plan_attempt_lost(plan_t *self,
                   uint64_t attempt_id,
+                  const char *cause,
                   const char *reason,
                   int64_t now,
                   errbuf_t *err)
@@ -726,17 +837,30 @@ plan_attempt_lost(plan_t *self,
     store_attempt_end_t end = {.state = ATTEMPT_LOST,
                                .exit_code = -1,
                                .ended_at = now,
-                               .error = reason};
+                               .error = reason,
+                               .cause = cause};
     zhashx_delete(self->attempts, ID_KEY(attempt_id));
     if (store_attempt_finish(self->store, attempt_id, &end, err) < 0) {
         return -1;
     }
+    const dag_task_t *def = dag_task(run->dag, task);
     if (run->tis[task].state != TASK_RUNNING) {
         return s_maybe_finish_run(self, run, now, err);
     }
-    log_warn("attempt %" PRIu64 " of run %" PRIu64 " task '%s' lost (%s); "
+    /* Losing a worker is not the task's fault: unless the DAG says how to
+     * treat it (retry_on), the task simply runs again. */
+    if (def->retry_on && strcmp(cause, "lost") == 0) {
+        log_warn("attempt %" PRIu64 " of run %" PRIu64 " task '%s' lost (%s)",
+                 attempt_id, run->id, def->id, reason);
+        if (s_fail_or_retry(self, run, task, cause, TASK_FAILED, now, err) <
+            0) {
+            return -1;
+        }
+        return s_maybe_finish_run(self, run, now, err);
+    }
+    log_warn("attempt %" PRIu64 " of run %" PRIu64 " task '%s' %s (%s); "
              "queued again",
-             attempt_id, run->id, dag_task(run->dag, task)->id, reason);
+             attempt_id, run->id, def->id, cause, reason);
     return s_queue(self, run, task, now, err);
 }
 

@@ -42,6 +42,8 @@ typedef struct {
 /* How an attempt ended, as the worker reported it. */
 typedef struct {
     attempt_state_t state; /* success, failed, timed_out, cancelled */
+    const char *cause;     /* exit, signal, oom, timeout, spawn, cancelled;
+                              NULL for success */
     int exit_code;
     int signal;
     int64_t started_at;
@@ -87,16 +89,35 @@ int plan_restore(plan_t *self,
 /* True when some task is ready to dispatch. */
 bool plan_has_ready(plan_t *self);
 
-/* Pops the next ready task for `worker`, creates its attempt in the store,
- * marks it running and fills out. Returns 1 when a task was dispatched, 0
- * when none is ready, -1 on error. */
-int plan_dispatch(plan_t *self,
-                  const char *worker,
-                  int64_t now,
-                  plan_dispatch_t *out,
-                  errbuf_t *err);
+/* Where a ready task can go, as the placement callback answers. */
+typedef enum {
+    PLAN_PLACED, /* *worker names where it goes */
+    PLAN_WAIT,   /* it fits nowhere now; `why` says what it waits for */
+    PLAN_FULL,   /* no worker has a free slot at all: stop the round */
+} plan_place_t;
 
-void plan_dispatch_clear(plan_dispatch_t *out);
+typedef plan_place_t(plan_place_fn)(void *arg,
+                                    const dag_task_t *task,
+                                    const char **worker,
+                                    char *why,
+                                    size_t size);
+
+/* Called for each task dispatched; d is valid during the call only. */
+typedef void(plan_send_fn)(void *arg,
+                           const char *worker,
+                           const plan_dispatch_t *d);
+
+/* One pass over the ready tasks, in order: each goes where `place` says
+ * (its attempt is created and it is marked running, then `send` is
+ * called), or stays queued with the reason it waits recorded (written to
+ * the store only when it changes). A task that fits nowhere does not hold
+ * up those behind it. Returns the number dispatched, or -1. */
+int plan_dispatch_round(plan_t *self,
+                        plan_place_fn *place,
+                        plan_send_fn *send,
+                        void *arg,
+                        int64_t now,
+                        errbuf_t *err);
 
 /* Applies a worker's result. Returns 0, PLAN_STALE for an attempt that is
  * not current (recorded as stale), or -1 on error. */
@@ -107,11 +128,14 @@ int plan_attempt_result(plan_t *self,
                         int64_t now,
                         errbuf_t *err);
 
-/* The attempt will never report (worker lost, refused, shut down): records
- * it as lost with `reason` and queues a new attempt of the task. Returns
- * PLAN_STALE when the attempt is not current. */
+/* The attempt will never report: records it as lost with `reason` and
+ * queues a new attempt of the task. `cause` is "lost" (its worker was lost
+ * or left: counts against retries when the task sets retry_on, and fails
+ * the task when retry_on does not name lost) or "refused" (never ran: always
+ * queued again). Returns PLAN_STALE when the attempt is not current. */
 int plan_attempt_lost(plan_t *self,
                       uint64_t attempt_id,
+                      const char *cause,
                       const char *reason,
                       int64_t now,
                       errbuf_t *err);

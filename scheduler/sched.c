@@ -214,8 +214,8 @@ s_lose_attempts(sched_t *self,
         uint64_t attempt_id = (uint64_t) (uintptr_t) id;
         const char *worker = plan_attempt_worker(self->plan, attempt_id);
         char *name = xstrdup(worker);
-        int rc =
-            plan_attempt_lost(self->plan, attempt_id, reason, now_wall, err);
+        int rc = plan_attempt_lost(self->plan, attempt_id, "lost", reason,
+                                   now_wall, err);
         fleet_release(self->fleet, name, attempt_id);
         free(name);
         if (rc < 0) {
@@ -285,6 +285,13 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
     task.kill_grace_ms = self->config->kill_grace_ms;
     task.logical_date = (char *) d->logical_date;
     task.kind = (char *) d->task->kind;
+    Sluice__Resources res = SLUICE__RESOURCES__INIT;
+    res.cpus = d->task->cpus;
+    res.memory_mb = d->task->memory_mb;
+    res.gpus = d->task->gpus;
+    res.n_labels = d->task->nlabels;
+    res.labels = (char **) d->task->labels;
+    task.resources = &res;
     Sluice__EnvVar *vars = xcalloc(d->nenv + 1, sizeof *vars);
     Sluice__EnvVar **env = xcalloc(d->nenv + 1, sizeof *env);
     for (size_t i = 0; i < d->nenv; i++) {
@@ -308,24 +315,56 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
              fleet_name(worker));
 }
 
+static fleet_need_t
+s_need(const dag_task_t *task)
+{
+    return (fleet_need_t){.cpus = task->cpus,
+                          .memory_mb = task->memory_mb,
+                          .gpus = task->gpus,
+                          .nlabels = task->nlabels,
+                          .labels = task->labels};
+}
+
+static plan_place_t
+s_place(void *arg,
+        const dag_task_t *task,
+        const char **worker,
+        char *why,
+        size_t size)
+{
+    sched_t *self = arg;
+    if (!fleet_any_free(self->fleet)) {
+        return PLAN_FULL;
+    }
+    fleet_need_t need = s_need(task);
+    fleet_worker_t *w = fleet_place(self->fleet, &need, why, size);
+    if (!w) {
+        return PLAN_WAIT;
+    }
+    *worker = fleet_name(w);
+    return PLAN_PLACED;
+}
+
+static void
+s_send(void *arg, const char *name, const plan_dispatch_t *d)
+{
+    sched_t *self = arg;
+    fleet_worker_t *worker = fleet_by_name(self->fleet, name);
+    fleet_need_t need = s_need(d->task);
+    fleet_assign(worker, d->attempt_id, &need, clock_mono_ms());
+    s_send_task(self, worker, d);
+}
+
 static int
 s_dispatch(sched_t *self, int64_t now_wall, errbuf_t *err)
 {
-    fleet_worker_t *worker;
-    while (plan_has_ready(self->plan) && (worker = fleet_pick(self->fleet))) {
-        plan_dispatch_t d;
-        int rc =
-            plan_dispatch(self->plan, fleet_name(worker), now_wall, &d, err);
-        if (rc == 1) {
-            fleet_assign(worker, d.attempt_id, clock_mono_ms());
-            s_send_task(self, worker, &d);
-        }
-        plan_dispatch_clear(&d);
-        if (rc <= 0) {
-            return rc;
-        }
+    if (!plan_has_ready(self->plan) || !fleet_any_free(self->fleet)) {
+        return 0;
     }
-    return 0;
+    return plan_dispatch_round(self->plan, s_place, s_send, self, now_wall,
+                               err) < 0
+               ? -1
+               : 0;
 }
 
 /* A drained worker with nothing left to run is asked to leave. */

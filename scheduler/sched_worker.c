@@ -136,7 +136,9 @@ s_welcome(sched_t *self,
         uint64_t id = reg->running[i];
         const char *owner = plan_attempt_worker(self->plan, id);
         if (owner && strcmp(owner, reg->name) == 0) {
-            fleet_assign(worker, id, clock_mono_ms());
+            if (!fleet_has_attempt(worker, id)) {
+                fleet_assign(worker, id, NULL, clock_mono_ms());
+            }
         } else {
             cancel[ncancel++] = id;
         }
@@ -264,12 +266,34 @@ s_attempt_state(const Sluice__Result *result)
     }
 }
 
+/* The structured cause of a failed attempt, as retry_on names it; NULL for
+ * a success. */
+static const char *
+s_cause(const Sluice__Result *result)
+{
+    switch (result->outcome) {
+        case SLUICE__OUTCOME__OUTCOME_EXITED:
+            return result->exit_code == 0 ? NULL : "exit";
+        case SLUICE__OUTCOME__OUTCOME_SIGNALED:
+            return "signal";
+        case SLUICE__OUTCOME__OUTCOME_TIMED_OUT:
+            return "timeout";
+        case SLUICE__OUTCOME__OUTCOME_CANCELLED:
+            return "cancelled";
+        case SLUICE__OUTCOME__OUTCOME_OOM:
+            return "oom";
+        default:
+            return "spawn";
+    }
+}
+
 static void
 s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
     const Sluice__Result *res = (const Sluice__Result *) env->body;
     plan_result_t result = {
         .state = s_attempt_state(res),
+        .cause = s_cause(res),
         .exit_code = res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED
                          ? res->exit_code
                          : -1,
@@ -319,7 +343,7 @@ s_on_task_refused(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     snprintf(reason, sizeof reason, "refused by worker '%s': %s",
              fleet_name(worker), refused->reason);
     errbuf_t err;
-    if (plan_attempt_lost(self->plan, refused->attempt_id, reason,
+    if (plan_attempt_lost(self->plan, refused->attempt_id, "refused", reason,
                           clock_wall_ms(), &err) < 0) {
         sched_fail_turn(self, &err);
     }
@@ -344,8 +368,8 @@ s_on_goodbye(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     }
     for (void *id = zlistx_first(ids); id && rc == 0; id = zlistx_next(ids)) {
         uint64_t attempt_id = (uint64_t) (uintptr_t) id;
-        rc = plan_attempt_lost(self->plan, attempt_id, "worker left", now,
-                               &err) < 0
+        rc = plan_attempt_lost(self->plan, attempt_id, "lost", "worker left",
+                               now, &err) < 0
                  ? -1
                  : 0;
         fleet_release(self->fleet, name, attempt_id);

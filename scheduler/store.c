@@ -30,7 +30,7 @@
 /* Columns of an attempt row, in the order s_attempt_row reads them. */
 #define SQL_ATTEMPT_COLS                                                       \
     "id, run_id, task_id, number, worker, state, created_at, started_at,"      \
-    " ended_at, duration_ms, exit_code, signal, peak_rss_kb, error"
+    " ended_at, duration_ms, exit_code, signal, peak_rss_kb, error, cause"
 
 /* Columns of a run row, in the order s_run_row reads them. */
 #define SQL_RUN_COLS                                                           \
@@ -72,14 +72,16 @@ static const char *const s_sql[ST_COUNT] = {
     [ST_TASK_SET_STATE] =
         "UPDATE task_instances SET state = ?3, tries = ?4, next_try_at = ?5,"
         " updated_at = ?6 WHERE run_id = ?1 AND task_id = ?2",
+    [ST_TASK_SET_WAITING] = "UPDATE task_instances SET waiting = ?3"
+                            " WHERE run_id = ?1 AND task_id = ?2",
     [ST_ATTEMPT_ADD] =
         "INSERT INTO attempts (run_id, task_id, number, worker, state,"
         " created_at, started_at) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5)",
     [ST_ATTEMPT_FINISH] =
         "UPDATE attempts SET state = ?2, exit_code = ?3, signal = ?4,"
         " started_at = CASE WHEN ?5 > 0 THEN ?5 ELSE started_at END,"
-        " ended_at = ?6, duration_ms = ?7, peak_rss_kb = ?8, error = ?9"
-        " WHERE id = ?1",
+        " ended_at = ?6, duration_ms = ?7, peak_rss_kb = ?8, error = ?9,"
+        " cause = ?10 WHERE id = ?1",
     [ST_STALE_ADD] = "INSERT INTO stale_results (attempt_id, worker, detail,"
                      " at) VALUES (?1, ?2, ?3, ?4)",
     [ST_LOG_ADD] = "INSERT OR IGNORE INTO log_chunks (attempt_id, seq,"
@@ -108,7 +110,8 @@ static const char *const s_sql[ST_COUNT] = {
                       " ORDER BY position",
     [ST_RUN_TASKS] =
         "SELECT t.task_id, t.state, t.tries, t.next_try_at, t.updated_at,"
-        " a.id, a.worker FROM task_instances t LEFT JOIN attempts a"
+        " a.id, a.worker, t.waiting FROM task_instances t"
+        " LEFT JOIN attempts a"
         " ON t.state IN ('queued', 'running') AND a.id = " SQL_LATEST_ATTEMPT
         " WHERE t.run_id = ?1 ORDER BY t.task_id",
     [ST_DAG_LIST] = "SELECT d.name, d.current_version, v.source, v.filename,"
@@ -253,6 +256,11 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     " PRIMARY KEY (run_id, position));"
     "ALTER TABLE attempts ADD COLUMN peak_rss_kb INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE attempts ADD COLUMN error TEXT NOT NULL DEFAULT '';",
+    /* 3: why an attempt failed, as a word retry_on can name, and why a
+     * queued task waits. */
+    "ALTER TABLE attempts ADD COLUMN cause TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE task_instances ADD COLUMN waiting TEXT NOT NULL"
+    " DEFAULT '';",
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -932,11 +940,30 @@ store_attempt_finish(store_t *self,
     sqlite3_bind_int64(stmt, 7, end->duration_ms);
     sqlite3_bind_int64(stmt, 8, (int64_t) end->peak_rss_kb);
     store_priv_bind_text(stmt, 9, end->error);
+    store_priv_bind_text(stmt, 10, end->cause);
     int rc = s_exec(self, stmt, "record the end of an attempt", err);
     if (rc == 0) {
         rc = s_expect_change(self, "record the end of an attempt", err);
     }
     return rc;
+}
+
+int
+store_task_set_waiting(store_t *self,
+                       uint64_t run_id,
+                       const char *task_id,
+                       const char *reason,
+                       errbuf_t *err)
+{
+    assert(self && task_id);
+    sqlite3_stmt *stmt = store_priv_stmt(self, ST_TASK_SET_WAITING, err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, (int64_t) run_id);
+    store_priv_bind_text(stmt, 2, task_id);
+    store_priv_bind_text(stmt, 3, reason ? reason : "");
+    return s_exec(self, stmt, "record why a task waits", err);
 }
 
 int

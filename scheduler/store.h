@@ -17,7 +17,7 @@
 #include "scheduler/state.h"
 
 /* Latest schema version store_open migrates to. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Returned (negated) when the disk or database is full, so callers can tell
  * the user to free space instead of reporting a generic failure. */
@@ -112,6 +112,14 @@ int store_task_set_state(store_t *self,
                          int64_t now,
                          errbuf_t *err);
 
+/* Records why a queued task waits (e.g. no worker has 2 GPUs); "" clears
+ * it. Written only when the reason changes. */
+int store_task_set_waiting(store_t *self,
+                           uint64_t run_id,
+                           const char *task_id,
+                           const char *reason,
+                           errbuf_t *err);
+
 /* ------------------------------------------------------------- attempts */
 
 /* Creates an attempt in state running, sent to `worker`. Sets *attempt_id,
@@ -134,6 +142,8 @@ typedef struct {
     int64_t duration_ms;
     uint64_t peak_rss_kb;
     const char *error; /* borrowed; NULL or "" = none */
+    const char *cause; /* borrowed: exit, signal, oom, timeout, lost,
+                          cancelled, spawn, refused; NULL or "" = none */
 } store_attempt_end_t;
 
 /* Records how an attempt ended. */
@@ -329,6 +339,7 @@ typedef struct {
     int signal;
     uint64_t peak_rss_kb;
     const char *error; /* "" = none */
+    const char *cause; /* "" = none (success); see store_attempt_end_t */
 } store_attempt_row_t;
 
 /* One task instance with all its attempts, oldest first. */
@@ -338,6 +349,7 @@ typedef struct {
     uint32_t tries;
     int64_t next_try_at;
     int64_t updated_at;
+    const char *waiting; /* why a queued task waits, "" = it does not */
     size_t nattempts;
     const store_attempt_row_t *attempts;
 } store_task_info_t;

@@ -232,6 +232,7 @@ s_attempt_row(sqlite3_stmt *stmt, store_attempt_row_t *a)
     a->signal = sqlite3_column_int(stmt, 11);
     a->peak_rss_kb = (uint64_t) sqlite3_column_int64(stmt, 12);
     a->error = store_priv_text(stmt, 13);
+    a->cause = store_priv_text(stmt, 14);
 }
 
 /* An owned copy of a run's detail, built from several queries. */
@@ -257,11 +258,13 @@ s_detail_free(run_detail_t *d)
     }
     for (size_t i = 0; i < d->detail.ntasks; i++) {
         free((char *) d->tasks[i].task_id);
+        free((char *) d->tasks[i].waiting);
     }
     for (size_t i = 0; i < d->nattempts; i++) {
         free((char *) d->attempts[i].task_id);
         free((char *) d->attempts[i].worker);
         free((char *) d->attempts[i].error);
+        free((char *) d->attempts[i].cause);
     }
     free(d->params);
     free(d->tasks);
@@ -330,6 +333,7 @@ s_detail_task(store_t *self, sqlite3_stmt *stmt, void *ctx)
     t->tries = (uint32_t) sqlite3_column_int64(stmt, 2);
     t->next_try_at = sqlite3_column_int64(stmt, 3);
     t->updated_at = sqlite3_column_int64(stmt, 4);
+    t->waiting = xstrdup(store_priv_text(stmt, 7));
     return 0;
 }
 
@@ -347,6 +351,7 @@ s_detail_attempt(store_t *self, sqlite3_stmt *stmt, void *ctx)
     a->task_id = xstrdup(a->task_id);
     a->worker = xstrdup(a->worker);
     a->error = xstrdup(a->error);
+    a->cause = xstrdup(a->cause);
     return 0;
 }
 

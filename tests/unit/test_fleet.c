@@ -32,11 +32,14 @@ START_TEST(test_fleet_usage)
     fleet_t *fleet = fleet_new();
     fleet_worker_t *w1 = s_register(fleet, "w1", 1, 2, 0);
     fleet_worker_t *w2 = s_register(fleet, "w2", 2, 1, 0);
-    ck_assert_ptr_eq(fleet_pick(fleet), w1);
-    fleet_assign(w1, 10, 0);
-    fleet_assign(fleet_pick(fleet), 11, 0);
-    fleet_assign(fleet_pick(fleet), 12, 0);
-    ck_assert_ptr_null(fleet_pick(fleet));
+    fleet_need_t none = {0};
+    char why[128];
+    ck_assert_ptr_eq(fleet_place(fleet, &none, why, sizeof why), w1);
+    fleet_assign(w1, 10, &none, 0);
+    fleet_assign(fleet_place(fleet, &none, why, sizeof why), 11, &none, 0);
+    fleet_assign(fleet_place(fleet, &none, why, sizeof why), 12, &none, 0);
+    ck_assert_ptr_null(fleet_place(fleet, &none, why, sizeof why));
+    ck_assert(!fleet_any_free(fleet));
     ck_assert_uint_eq(fleet_free(w1) + fleet_free(w2), 0);
     /* Results release slots and say what is free now. */
     fleet_release(fleet, "w2", 11);
@@ -58,9 +61,11 @@ START_TEST(test_fleet_reported_free_caps_credit)
     ck_assert_uint_eq(fleet_free(w1), 4);
     fleet_report_free(w1, 0);
     ck_assert_uint_eq(fleet_free(w1), 0);
-    ck_assert_ptr_null(fleet_pick(fleet));
+    fleet_need_t none = {0};
+    char why[128];
+    ck_assert_ptr_null(fleet_place(fleet, &none, why, sizeof why));
     fleet_report_free(w1, 2);
-    fleet_assign(w1, 1, 0);
+    fleet_assign(w1, 1, &none, 0);
     ck_assert_uint_eq(fleet_free(w1), 1); /* 2 said, 1 sent since */
     fleet_destroy(&fleet);
 }
@@ -72,7 +77,7 @@ START_TEST(test_fleet_liveness)
     fleet_t *fleet = fleet_new();
     fleet_worker_t *w1 = s_register(fleet, "w1", 1, 2, 0);
     s_register(fleet, "w2", 2, 2, 0);
-    fleet_assign(w1, 7, 0);
+    fleet_assign(w1, 7, NULL, 0);
     fleet_heard(w1, 2500);
     zlistx_t *lost = zlistx_new();
     zlistx_set_destructor(lost, (zlistx_destructor_fn *) zstr_free);
@@ -90,6 +95,72 @@ START_TEST(test_fleet_liveness)
     ck_assert_uint_eq(zlistx_size(overdue), 1);
     ck_assert_uint_eq((uintptr_t) zlistx_first(overdue), 7);
     zlistx_destroy(&overdue);
+    fleet_destroy(&fleet);
+}
+
+END_TEST
+
+/* A worker with resources and labels. */
+static fleet_worker_t *
+s_register_res(fleet_t *fleet,
+               const char *name,
+               uint8_t key_byte,
+               uint32_t cpus,
+               uint32_t gpus,
+               const char *labels)
+{
+    uint8_t key[KEYS_PUBLIC_SIZE];
+    memset(key, key_byte, sizeof key);
+    fleet_info_t info = {.name = name,
+                         .hostname = "host",
+                         .public_key = key,
+                         .slots = 4,
+                         .free_slots = 4,
+                         .cpus = cpus,
+                         .memory_mb = 8192,
+                         .gpus = gpus,
+                         .labels = labels};
+    zframe_t *routing = zframe_new(name, strlen(name));
+    fleet_worker_t *worker = fleet_register(fleet, &info, routing, 0);
+    zframe_destroy(&routing);
+    return worker;
+}
+
+START_TEST(test_fleet_placement_fits_and_never_overcommits)
+{
+    fleet_t *fleet = fleet_new();
+    fleet_worker_t *cpu = s_register_res(fleet, "cpu", 1, 8, 0, "ssd");
+    fleet_worker_t *gpu = s_register_res(fleet, "gpu", 2, 4, 2, "gpu,ssd");
+    char why[160];
+    /* GPUs go only where there are GPUs, two at most at once. */
+    fleet_need_t one_gpu = {.gpus = 1};
+    ck_assert_ptr_eq(fleet_place(fleet, &one_gpu, why, sizeof why), gpu);
+    fleet_assign(gpu, 1, &one_gpu, 0);
+    ck_assert_ptr_eq(fleet_place(fleet, &one_gpu, why, sizeof why), gpu);
+    fleet_assign(gpu, 2, &one_gpu, 0);
+    ck_assert_ptr_null(fleet_place(fleet, &one_gpu, why, sizeof why));
+    ck_assert_str_eq(why, "waiting for room on a worker that fits it");
+    fleet_release(fleet, "gpu", 1);
+    ck_assert_ptr_eq(fleet_place(fleet, &one_gpu, why, sizeof why), gpu);
+    /* What no worker can ever run says which requirement fails. */
+    fleet_need_t four_gpus = {.gpus = 4};
+    ck_assert_ptr_null(fleet_place(fleet, &four_gpus, why, sizeof why));
+    ck_assert_str_eq(why, "no connected worker has 4 GPUs (most: 2)");
+    const char *labels[] = {"gpu"};
+    fleet_need_t labelled = {.nlabels = 1, .labels = labels};
+    ck_assert_ptr_eq(fleet_place(fleet, &labelled, why, sizeof why), gpu);
+    const char *nolabel[] = {"tpu"};
+    fleet_need_t missing = {.nlabels = 1, .labels = nolabel};
+    ck_assert_ptr_null(fleet_place(fleet, &missing, why, sizeof why));
+    /* cpus: 8 on "cpu", 4 on "gpu"; two 4-cpu tasks, then a third waits. */
+    fleet_need_t four = {.cpus = 4};
+    fleet_assign(cpu, 10, &four, 0);
+    fleet_assign(cpu, 11, &four, 0);
+    fleet_assign(gpu, 12, &four, 0);
+    ck_assert_ptr_null(fleet_place(fleet, &four, why, sizeof why));
+    fleet_need_t nine = {.cpus = 9};
+    ck_assert_ptr_null(fleet_place(fleet, &nine, why, sizeof why));
+    ck_assert_str_eq(why, "no connected worker has 9 cpus (most: 8)");
     fleet_destroy(&fleet);
 }
 
@@ -115,6 +186,7 @@ fleet_suite(void)
     tcase_add_test(tc, test_fleet_reported_free_caps_credit);
     tcase_add_test(tc, test_fleet_liveness);
     tcase_add_test(tc, test_fleet_name_needs_same_key);
+    tcase_add_test(tc, test_fleet_placement_fits_and_never_overcommits);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -83,32 +83,70 @@ s_trigger(fixture_t *f)
     return run_id;
 }
 
+/* A placement that takes one task per round, on "w1". */
+typedef struct {
+    int budget;
+    uint64_t attempt_id;
+    char task[64];
+    char command[256];
+} s_one_t;
+
+static plan_place_t
+s_place_one(void *arg,
+            const dag_task_t *task,
+            const char **worker,
+            char *why,
+            size_t size)
+{
+    (void) task, (void) why, (void) size;
+    s_one_t *one = arg;
+    if (one->budget == 0) {
+        return PLAN_FULL;
+    }
+    one->budget--;
+    *worker = "w1";
+    return PLAN_PLACED;
+}
+
+static void
+s_send_one(void *arg, const char *worker, const plan_dispatch_t *d)
+{
+    s_one_t *one = arg;
+    ck_assert_str_eq(worker, "w1");
+    one->attempt_id = d->attempt_id;
+    snprintf(one->task, sizeof one->task, "%s", d->task->id);
+    snprintf(one->command, sizeof one->command, "%s", d->command);
+}
+
 /* Dispatches one ready task; returns its attempt id (0 when none). */
 static uint64_t
 s_dispatch(fixture_t *f, const char *expect_task, char *command_out)
 {
-    plan_dispatch_t d;
+    s_one_t one = {.budget = 1};
     errbuf_t err;
-    int rc = plan_dispatch(f->plan, "w1", 2, &d, &err);
-    ck_assert_int_ge(rc, 0);
-    if (rc == 0) {
+    int sent =
+        plan_dispatch_round(f->plan, s_place_one, s_send_one, &one, 2, &err);
+    ck_assert_int_ge(sent, 0);
+    if (sent == 0) {
         return 0;
     }
     if (expect_task) {
-        ck_assert_str_eq(d.task->id, expect_task);
+        ck_assert_str_eq(one.task, expect_task);
     }
     if (command_out) {
-        strcpy(command_out, d.command);
+        strcpy(command_out, one.command);
     }
-    uint64_t id = d.attempt_id;
-    plan_dispatch_clear(&d);
-    return id;
+    return one.attempt_id;
 }
 
 static void
 s_finish(fixture_t *f, uint64_t attempt, attempt_state_t state, int expect)
 {
     plan_result_t result = {.state = state,
+                            .cause = state == ATTEMPT_SUCCESS     ? NULL
+                                     : state == ATTEMPT_TIMED_OUT ? "timeout"
+                                     : state == ATTEMPT_CANCELLED ? "cancelled"
+                                                                  : "exit",
                             .exit_code = state == ATTEMPT_SUCCESS ? 0 : 1};
     errbuf_t err;
     ck_assert_int_eq(
@@ -178,7 +216,8 @@ START_TEST(test_plan_stale_and_lost)
     errbuf_t err;
     /* The worker is lost: a new attempt is queued; a late result for the
      * old attempt is stale and changes nothing. */
-    ck_assert_int_eq(plan_attempt_lost(f.plan, a1, "worker lost", 3, &err), 0);
+    ck_assert_int_eq(
+        plan_attempt_lost(f.plan, a1, "lost", "worker lost", 3, &err), 0);
     uint64_t a2 = s_dispatch(&f, "start", NULL);
     ck_assert_uint_ne(a2, a1);
     s_finish(&f, a1, ATTEMPT_SUCCESS, PLAN_STALE);
@@ -230,6 +269,54 @@ START_TEST(test_plan_cancel)
     ck_assert_uint_eq(s_dispatch(&f, NULL, NULL), 0);
     ck_assert_int_eq(plan_cancel_run(f.plan, run, NULL, &cancelled, 4, &err),
                      -1);
+    s_teardown(&f);
+}
+
+END_TEST
+
+/* A placement with no room anywhere for "start". */
+static plan_place_t
+s_place_never(void *arg,
+              const dag_task_t *task,
+              const char **worker,
+              char *why,
+              size_t size)
+{
+    (void) arg, (void) worker;
+    snprintf(why, size, "no connected worker has %u GPU", task->gpus + 1);
+    return PLAN_WAIT;
+}
+
+START_TEST(test_plan_waiting_reason_is_recorded)
+{
+    /* A task that fits nowhere stays queued, says why, and does not block
+     * the round. */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger(&f);
+    errbuf_t err;
+    ck_assert_int_eq(
+        plan_dispatch_round(f.plan, s_place_never, s_send_one, NULL, 2, &err),
+        0);
+    ck_assert(plan_has_ready(f.plan));
+    ck_assert_int_eq(store_commit(f.store, &err), 0);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "sqlite3 %s/store.db \"SELECT waiting FROM task_instances WHERE "
+             "run_id=%llu AND task_id='start'\" | grep -q 'has 1 GPU'",
+             f.dir, (unsigned long long) run);
+    ck_assert_int_eq(system(sql), 0);
+    ck_assert_int_eq(store_begin(f.store, &err), 0);
+    /* Once placed, the reason is cleared. */
+    uint64_t a = s_dispatch(&f, "start", NULL);
+    ck_assert_uint_ne(a, 0);
+    ck_assert_int_eq(store_commit(f.store, &err), 0);
+    snprintf(sql, sizeof sql,
+             "sqlite3 %s/store.db \"SELECT waiting FROM task_instances WHERE "
+             "run_id=%llu AND task_id='start'\" | grep -q .",
+             f.dir, (unsigned long long) run);
+    ck_assert_int_ne(system(sql), 0);
+    ck_assert_int_eq(store_begin(f.store, &err), 0);
     s_teardown(&f);
 }
 
@@ -346,6 +433,7 @@ plan_suite(void)
     tcase_add_test(tc, test_plan_cancel);
     tcase_add_test(tc, test_plan_restore);
     tcase_add_test(tc, test_plan_retry);
+    tcase_add_test(tc, test_plan_waiting_reason_is_recorded);
     suite_add_tcase(s, tc);
     return s;
 }
