@@ -299,7 +299,7 @@ START_TEST(test_store_migrates_from_v1)
     errbuf_t err;
     store_t *store = store_open(s_db, &err);
     ck_assert_msg(store, "%s", err.msg);
-    ck_assert_int_eq(store_schema_version(store), 2);
+    ck_assert_int_eq(store_schema_version(store), STORE_SCHEMA_VERSION);
     store_attempt_row_t attempt;
     task_state_t task_state;
     ck_assert_int_eq(
