@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,12 @@
 #include "common/log.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
+#include "worker/mem.h"
 
 #define EXEC_READS_PER_CALL 8    /* chunks per pipe per exec_read: fairness */
 #define EXEC_DRAIN_MS       2000 /* pipes may outlive the child this long */
 #define EXEC_DEFAULT_PATH   "/usr/local/bin:/usr/bin:/bin"
+#define EXEC_SPARE_DIR      ".spare" /* in WORK_ROOT: the next work dir */
 
 struct exec_t {
     uint64_t attempt_id;
@@ -37,7 +40,13 @@ struct exec_t {
     uint64_t log_cap;          /* 0 = none */
     uint64_t forwarded;        /* bytes handed to on_log */
     uint64_t seq;              /* last chunk number */
-    exec_outcome_t stop_cause; /* TIMED_OUT or CANCELLED once asked, else 0 */
+    exec_outcome_t stop_cause; /* TIMED_OUT, CANCELLED or OOM, else 0 */
+    uint64_t mem_limit_kb;     /* on the group's RSS; 0 = none */
+    int64_t sample_at;         /* monotonic next memory sample, 0 = none */
+    uint64_t peak_kb;          /* largest group RSS sampled */
+    char *oom_events;          /* owned path of the OOM-kill counter, or NULL */
+    bool oom_known;            /* oom_before was read */
+    uint64_t oom_before;       /* the counter when the attempt started */
     exec_log_fn *on_log;       /* borrowed callback, may be NULL */
     void *arg;                 /* borrowed callback context */
     exec_result_t result;      /* final once done */
@@ -112,31 +121,31 @@ s_strv_free(s_strv_t *v)
     memset(v, 0, sizeof *v);
 }
 
-/* Adds "NAME=VALUE", replacing an earlier entry of the same name. */
+/* Adds "NAME=VALUE" (taking it), replacing an earlier entry of the same
+ * name; drops an entry without a name. */
 static void
-s_env_put(s_strv_t *env, const char *entry)
+s_env_take(s_strv_t *env, char *entry)
 {
     const char *eq = strchr(entry, '=');
     if (!eq || eq == entry) {
+        free(entry);
         return;
     }
     size_t len = (size_t) (eq - entry) + 1;
     for (size_t i = 0; i < env->count; i++) {
         if (strncmp(env->items[i], entry, len) == 0) {
             free(env->items[i]);
-            env->items[i] = xstrdup(entry);
+            env->items[i] = entry;
             return;
         }
     }
-    s_strv_push(env, xstrdup(entry));
+    s_strv_push(env, entry);
 }
 
 static void
 s_env_set(s_strv_t *env, const char *name, const char *value)
 {
-    char *entry = xasprintf("%s=%s", name, value ? value : "");
-    s_env_put(env, entry);
-    free(entry);
+    s_env_take(env, xasprintf("%s=%s", name, value ? value : ""));
 }
 
 static void
@@ -146,12 +155,13 @@ s_env_build(s_strv_t *env, const exec_spec_t *spec, const char *work_dir)
     s_env_set(env, "PATH", path && *path ? path : EXEC_DEFAULT_PATH);
     static const char *const keep[] = {"HOME", "LANG"};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
-        if (getenv(keep[i])) {
-            s_env_set(env, keep[i], getenv(keep[i]));
+        const char *value = getenv(keep[i]);
+        if (value) {
+            s_env_set(env, keep[i], value);
         }
     }
     for (size_t i = 0; i < spec->env_count; i++) {
-        s_env_put(env, spec->env[i]);
+        s_env_take(env, xstrdup(spec->env[i]));
     }
     char num[32];
     snprintf(num, sizeof num, "%llu", (unsigned long long) spec->run_id);
@@ -203,19 +213,24 @@ exec_needs_shell(const char *command)
     return false;
 }
 
-/* The executable for a direct exec, searched in the child's PATH. */
-static char *
-s_resolve(const char *name, const s_strv_t *env)
+/* The PATH entry of the child's environment, or NULL. */
+static const char *
+s_env_path(const s_strv_t *env)
 {
-    if (strchr(name, '/')) {
-        return xstrdup(name);
-    }
-    const char *path = EXEC_DEFAULT_PATH;
     for (size_t i = 0; i < env->count; i++) {
         if (strncmp(env->items[i], "PATH=", 5) == 0) {
-            path = env->items[i] + 5;
+            return env->items[i] + 5;
         }
     }
+    return NULL;
+}
+
+/* The executable for name in the directories of path, as execvp would find
+ * it; NULL when none. Only used when the child's PATH differs from ours,
+ * because posix_spawnp searches the parent's PATH. */
+static char *
+s_resolve(const char *name, const char *path)
+{
     char *dirs = xstrdup(path);
     char *save = NULL;
     char *found = NULL;
@@ -234,79 +249,72 @@ s_resolve(const char *name, const s_strv_t *env)
     return found;
 }
 
-/* argv and the program path; -1 with err when the program is not found. */
+/* How the child is started: argv, and the program for posix_spawn or the
+ * name posix_spawnp searches in PATH. */
+typedef struct {
+    s_strv_t argv; /* owned */
+    char *prog;    /* owned: a path, or a bare name when search is true */
+    bool search;   /* posix_spawnp: look prog up in PATH */
+    bool shell;    /* runs under /bin/sh -c */
+} s_launch_t;
+
+static void
+s_launch_free(s_launch_t *launch)
+{
+    s_strv_free(&launch->argv);
+    free(launch->prog);
+    launch->prog = NULL;
+}
+
+/* Direct exec of a bare name: let posix_spawnp search when the child's PATH
+ * is ours (the usual case, no syscalls here), else search it ourselves. */
 static int
-s_argv_build(const char *command,
-             const s_strv_t *env,
-             s_strv_t *argv,
-             char **prog,
-             errbuf_t *err)
+s_launch_lookup(s_launch_t *launch, const s_strv_t *env, errbuf_t *err)
+{
+    const char *name = launch->argv.items[0];
+    const char *child_path = s_env_path(env);
+    const char *own_path = getenv("PATH");
+    if (own_path && *own_path && child_path &&
+        strcmp(own_path, child_path) == 0) {
+        launch->prog = xstrdup(name);
+        launch->search = true;
+        return 0;
+    }
+    launch->prog = s_resolve(name, child_path ? child_path : EXEC_DEFAULT_PATH);
+    if (!launch->prog) {
+        errbuf_set(err, "command '%s' was not found in PATH", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* argv and the program; -1 with err when the program is not found. */
+static int
+s_launch_build(s_launch_t *launch,
+               const char *command,
+               const s_strv_t *env,
+               errbuf_t *err)
 {
     if (exec_needs_shell(command)) {
-        s_strv_push(argv, xstrdup("sh"));
-        s_strv_push(argv, xstrdup("-c"));
-        s_strv_push(argv, xstrdup(command ? command : ""));
-        *prog = xstrdup("/bin/sh");
+        s_strv_push(&launch->argv, xstrdup("sh"));
+        s_strv_push(&launch->argv, xstrdup("-c"));
+        s_strv_push(&launch->argv, xstrdup(command ? command : ""));
+        launch->prog = xstrdup("/bin/sh");
+        launch->shell = true;
         return 0;
     }
     char *copy = xstrdup(command);
     char *save = NULL;
     for (char *w = strtok_r(copy, " ", &save); w;
          w = strtok_r(NULL, " ", &save)) {
-        s_strv_push(argv, xstrdup(w));
+        s_strv_push(&launch->argv, xstrdup(w));
     }
     free(copy);
-    *prog = s_resolve(argv->items[0], env);
-    if (!*prog) {
-        errbuf_set(err, "command '%s' was not found in PATH", argv->items[0]);
-        return -1;
+    if (strchr(launch->argv.items[0], '/')) {
+        launch->prog = xstrdup(launch->argv.items[0]);
+        return 0;
     }
-    return 0;
-}
-
-/* Stages the child reports through the error pipe. */
-enum {
-    S_STAGE_CHDIR = 1,
-    S_STAGE_STDIO = 2,
-    S_STAGE_EXEC = 3
-};
-
-/* In the forked child: only async-signal-safe calls from here on. */
-static void __attribute__((noreturn)) s_child(const char *work_dir,
-                                              const char *prog,
-                                              char **argv,
-                                              char **envp,
-                                              int out_fd,
-                                              int err_fd,
-                                              int report_fd)
-{
-    setpgid(0, 0);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    static const int sigs[] = {SIGPIPE, SIGINT,  SIGTERM, SIGCHLD,
-                               SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-        sigaction(sigs[i], &sa, NULL);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    int report[2] = {S_STAGE_CHDIR, 0};
-    if (chdir(work_dir) == 0) {
-        report[0] = S_STAGE_STDIO;
-        int null_fd = open("/dev/null", O_RDONLY);
-        if (null_fd >= 0 && dup2(null_fd, 0) == 0 && dup2(out_fd, 1) == 1 &&
-            dup2(err_fd, 2) == 2) {
-            report[0] = S_STAGE_EXEC;
-            execve(prog, argv, envp);
-        }
-    }
-    report[1] = errno;
-    ssize_t rc = write(report_fd, report, sizeof report);
-    (void) rc;
-    _exit(127);
+    return s_launch_lookup(launch, env, err);
 }
 
 static void
@@ -318,108 +326,210 @@ s_close(int *fd)
     }
 }
 
-/* Waits for the child's exec (or its report of failure). */
-static int
-s_await_exec(exec_t *self, int report_fd, const char *prog, errbuf_t *err)
+/* The child's setup, done by posix_spawn between clone and exec: its own
+ * process group, default dispositions for what we or czmq handle or
+ * ignore, an empty mask. */
+static void
+s_attr_init(posix_spawnattr_t *attr)
 {
-    int report[2];
-    ssize_t n;
-    do {
-        n = read(report_fd, report, sizeof report);
-    } while (n < 0 && errno == EINTR);
-    if (n != (ssize_t) sizeof report) {
-        return 0; /* EOF: execve closed the CLOEXEC pipe */
+    static const int sigs[] = {SIGPIPE, SIGINT,  SIGTERM, SIGCHLD,
+                               SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2};
+    sigset_t dfl, none;
+    sigemptyset(&dfl);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        sigaddset(&dfl, sigs[i]);
     }
-    static const char *const stage[] = {"", "enter the work dir for",
-                                        "set up stdio for", "execute"};
-    errbuf_set(err, "cannot %s '%s': %s",
-               stage[report[0] >= 1 && report[0] <= 3 ? report[0] : 3], prog,
-               strerror(report[1]));
-    while (waitpid(self->pid, NULL, 0) < 0 && errno == EINTR) {
-    }
-    self->pid = 0;
-    return -1;
+    sigemptyset(&none);
+    posix_spawnattr_init(attr);
+    posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP |
+                                       POSIX_SPAWN_SETSIGMASK |
+                                       POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(attr, 0);
+    posix_spawnattr_setsigmask(attr, &none);
+    posix_spawnattr_setsigdefault(attr, &dfl);
 }
 
+/* The work dir, stdin from /dev/null, stdout and stderr to the pipes, and
+ * nothing else: fds someone opened without O_CLOEXEC (libraries, a test
+ * harness) would otherwise leak into every task. */
 static int
-s_fork(exec_t *self,
-       const char *work_dir,
-       const char *prog,
-       s_strv_t *argv,
-       s_strv_t *env,
-       errbuf_t *err)
+s_actions_init(posix_spawn_file_actions_t *fa,
+               const char *work_dir,
+               int out_fd,
+               int err_fd)
 {
-    int out[2] = {-1, -1}, errp[2] = {-1, -1}, report[2] = {-1, -1};
-    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
-        pipe2(report, O_CLOEXEC) < 0) {
+    posix_spawn_file_actions_init(fa);
+    if (posix_spawn_file_actions_addchdir_np(fa, work_dir) != 0 ||
+        posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0) !=
+            0 ||
+        posix_spawn_file_actions_adddup2(fa, out_fd, 1) != 0 ||
+        posix_spawn_file_actions_adddup2(fa, err_fd, 2) != 0 ||
+        posix_spawn_file_actions_addclosefrom_np(fa, 3) != 0) {
+        posix_spawn_file_actions_destroy(fa);
+        return -1;
+    }
+    return 0;
+}
+
+/* Says why posix_spawn failed with error: the file actions and the exec
+ * share one errno, so look at which step can fail that way. */
+static void
+s_spawn_error(const s_launch_t *launch,
+              const char *work_dir,
+              int error,
+              errbuf_t *err)
+{
+    if (access(work_dir, X_OK) < 0) {
+        errbuf_set(err, "cannot enter the work dir '%s': %s", work_dir,
+                   strerror(errno));
+    } else if (launch->search && error == ENOENT) {
+        errbuf_set(err, "command '%s' was not found in PATH", launch->prog);
+    } else if (access("/dev/null", R_OK) < 0) {
+        errbuf_set(err, "cannot open '/dev/null' for stdin: %s",
+                   strerror(errno));
+    } else {
+        errbuf_set(err, "cannot execute '%s': %s", launch->prog,
+                   strerror(error));
+    }
+}
+
+/* posix_spawn is clone(CLONE_VM|CLONE_VFORK) in glibc: no page tables are
+ * copied, so its cost does not grow with the worker, and it returns only
+ * once the child has exec'd or failed, with the failure as its result. */
+static int
+s_posix_spawn(exec_t *self,
+              const char *work_dir,
+              const s_launch_t *launch,
+              char **envp,
+              errbuf_t *err)
+{
+    int out[2] = {-1, -1}, errp[2] = {-1, -1};
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
         errbuf_set(err, "cannot create pipes: %s", strerror(errno));
-        goto fail;
+        goto done;
     }
-    pid_t pid = fork();
-    if (pid < 0) {
-        errbuf_set(err, "cannot fork: %s", strerror(errno));
-        goto fail;
+    posix_spawn_file_actions_t fa;
+    if (s_actions_init(&fa, work_dir, out[1], errp[1]) < 0) {
+        errbuf_set(err, "cannot set up the child's stdio: out of memory");
+        goto done;
     }
-    if (pid == 0) {
-        s_child(work_dir, prog, argv->items, env->items, out[1], errp[1],
-                report[1]);
+    posix_spawnattr_t attr;
+    s_attr_init(&attr);
+    pid_t pid = 0;
+    int rc;
+    if (launch->search) {
+        rc = posix_spawnp(&pid, launch->prog, &fa, &attr, launch->argv.items,
+                          envp);
+    } else {
+        rc = posix_spawn(&pid, launch->prog, &fa, &attr, launch->argv.items,
+                         envp);
     }
-    setpgid(pid, pid); /* both sides set it: no race with an early kill */
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        s_spawn_error(launch, work_dir, rc, err); /* glibc reaped it */
+        goto done;
+    }
     self->pid = pid;
-    s_close(&out[1]);
-    s_close(&errp[1]);
-    s_close(&report[1]);
     self->fd[0] = out[0];
     self->fd[1] = errp[0];
-    fcntl(out[0], F_SETFL, O_NONBLOCK);
-    fcntl(errp[0], F_SETFL, O_NONBLOCK);
-    int rc = s_await_exec(self, report[0], prog, err);
-    s_close(&report[0]);
-    return rc;
-fail:
+    out[0] = errp[0] = -1;
+    fcntl(self->fd[0], F_SETFL, O_NONBLOCK);
+    fcntl(self->fd[1], F_SETFL, O_NONBLOCK);
+done:
     for (int i = 0; i < 2; i++) {
         s_close(&out[i]);
         s_close(&errp[i]);
-        s_close(&report[i]);
     }
-    return -1;
+    return self->pid > 0 ? 0 : -1;
+}
+
+/* WORK_ROOT/<attempt_id>, 0700. Creating a directory is the dearest step
+ * of a start on some file systems (ext4 without a journal scans past every
+ * inode freed in the last half minute), so the usual attempt renames the
+ * spare that the previous start made while its child ran, and touches it so
+ * its times are those of the attempt. Without a spare: one mkdir, and the
+ * root is created only the first time. */
+static int
+s_work_dir_make(const char *work_root, const char *work_dir, errbuf_t *err)
+{
+    char *spare = xasprintf("%s/%s", work_root, EXEC_SPARE_DIR);
+    int rc = renameat2(AT_FDCWD, spare, AT_FDCWD, work_dir, RENAME_NOREPLACE);
+    free(spare);
+    if (rc == 0) {
+        utimensat(AT_FDCWD, work_dir, NULL, 0);
+        return 0;
+    }
+    if (mkdir(work_dir, 0700) == 0 || errno == EEXIST) {
+        return 0;
+    }
+    if (errno == ENOENT && statedir_create(work_root, err) < 0) {
+        return -1;
+    }
+    if (mkdir(work_dir, 0700) < 0 && errno != EEXIST) {
+        errbuf_set(err, "cannot create work dir '%s': %s", work_dir,
+                   strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Makes the spare for the next start, after the spawn so that it overlaps
+ * with the child's exec; a failure only costs the next start a mkdir. */
+static void
+s_spare_make(const char *work_root)
+{
+    char *spare = xasprintf("%s/%s", work_root, EXEC_SPARE_DIR);
+    if (mkdir(spare, 0700) < 0 && errno != EEXIST) {
+        log_flag(EXEC, "exec: cannot create the spare work dir '%s': %s", spare,
+                 strerror(errno));
+    }
+    free(spare);
 }
 
 static int
 s_spawn(exec_t *self, const exec_spec_t *spec, errbuf_t *err)
 {
-    if (statedir_create(spec->work_root, err) < 0) {
-        return -1;
-    }
     char *work_dir = xasprintf("%s/%llu", spec->work_root,
                                (unsigned long long) spec->attempt_id);
-    s_strv_t env = {0}, argv = {0};
-    char *prog = NULL;
+    s_strv_t env = {0};
+    s_launch_t launch = {0};
     int rc = -1;
-    if (mkdir(work_dir, 0700) < 0 && errno != EEXIST) {
-        errbuf_set(err, "cannot create work dir '%s': %s", work_dir,
-                   strerror(errno));
+    if (s_work_dir_make(spec->work_root, work_dir, err) < 0) {
         goto done;
     }
     s_env_build(&env, spec, work_dir);
-    if (s_argv_build(spec->command, &env, &argv, &prog, err) < 0) {
+    if (s_launch_build(&launch, spec->command, &env, err) < 0) {
         goto done;
     }
     log_flag(EXEC, "exec: attempt %llu runs %s '%s' in %s",
              (unsigned long long) spec->attempt_id,
-             strcmp(prog, "/bin/sh") == 0 ? "shell" : "direct", spec->command,
-             work_dir);
-    rc = s_fork(self, work_dir, prog, &argv, &env, err);
-done:
-    if (rc < 0) {
-        s_close(&self->fd[0]);
-        s_close(&self->fd[1]);
+             launch.shell ? "shell" : "direct", spec->command, work_dir);
+    rc = s_posix_spawn(self, work_dir, &launch, env.items, err);
+    if (rc == 0) {
+        s_spare_make(spec->work_root);
     }
-    free(prog);
-    s_strv_free(&argv);
+done:
+    s_launch_free(&launch);
     s_strv_free(&env);
     free(work_dir);
     return rc;
+}
+
+/* The memory limit, and the kernel's OOM-kill count before the attempt,
+ * so that a SIGKILL nobody here sent can be told apart (s_oom_killed). */
+static void
+s_memory_init(exec_t *self, const exec_spec_t *spec)
+{
+    self->mem_limit_kb = spec->memory_mb * 1024;
+    if (self->mem_limit_kb) {
+        self->sample_at = self->start_mono + EXEC_SAMPLE_MS;
+    }
+    if (spec->oom_events) {
+        self->oom_events = xstrdup(spec->oom_events);
+        self->oom_known =
+            mem_oom_kills(self->oom_events, &self->oom_before) == 0;
+    }
 }
 
 exec_t *
@@ -439,6 +549,7 @@ exec_start(const exec_spec_t *spec)
     if (spec->timeout_ms) {
         self->timeout_at = self->start_mono + (int64_t) spec->timeout_ms;
     }
+    s_memory_init(self, spec);
     errbuf_t err;
     errbuf_clear(&err);
     if (s_spawn(self, spec, &err) < 0) {
@@ -465,6 +576,7 @@ exec_destroy(exec_t **self_p)
     }
     s_close(&self->fd[0]);
     s_close(&self->fd[1]);
+    free(self->oom_events);
     free(self);
     *self_p = NULL;
 }
@@ -576,6 +688,21 @@ exec_cancel(exec_t *self, const char *reason)
     s_stop(self, EXEC_CANCELLED, reason ? reason : "cancelled");
 }
 
+/* True when the kernel's OOM killer ended the attempt: it died of a
+ * SIGKILL we did not send (or its shell reports one, exit 137) and the
+ * cgroup's OOM-kill counter grew meanwhile. Another attempt's OOM kill in
+ * the same window looks the same; without the counter, it stays SIGNALED. */
+static bool
+s_oom_killed(const exec_t *self, int status)
+{
+    bool sigkill = (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+                   (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL);
+    uint64_t after = 0;
+    return sigkill && self->oom_known &&
+           mem_oom_kills(self->oom_events, &after) == 0 &&
+           after > self->oom_before;
+}
+
 static void
 s_finish(exec_t *self, int status, const struct rusage *ru)
 {
@@ -583,12 +710,23 @@ s_finish(exec_t *self, int status, const struct rusage *ru)
     r->ended_ms = clock_wall_ms();
     r->duration_ms = clock_mono_ms() - self->start_mono;
     r->peak_rss_kb = (uint64_t) ru->ru_maxrss; /* Linux reports KiB */
+    if (self->peak_kb > r->peak_rss_kb) {
+        r->peak_rss_kb = self->peak_kb;
+    }
     if (WIFSIGNALED(status)) {
         r->signal = WTERMSIG(status);
     }
     if (self->stop_cause) {
         r->outcome = self->stop_cause;
         r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    } else if (s_oom_killed(self, status)) {
+        r->outcome = EXEC_OOM;
+        r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        snprintf(r->error, sizeof r->error,
+                 "killed by the kernel's out-of-memory killer (peak %llu MB); "
+                 "give the task a memory limit or run it where more memory "
+                 "is free",
+                 (unsigned long long) (r->peak_rss_kb + 1023) / 1024);
     } else if (WIFEXITED(status)) {
         r->outcome = EXEC_EXITED;
         r->exit_code = WEXITSTATUS(status);
@@ -617,6 +755,44 @@ s_reap(exec_t *self)
     /* Grandchildren left in the group would keep the pipes open. */
     kill(-self->pid, SIGKILL);
     self->drain_until = clock_mono_ms() + EXEC_DRAIN_MS;
+}
+
+int64_t
+exec_sample_at(const exec_t *self)
+{
+    return self->reaped ? 0 : self->sample_at;
+}
+
+/* Over the limit the group gets SIGKILL at once: a grace would let it grow
+ * further, and the kernel would not wait either. */
+void
+exec_sample(exec_t *self, uint64_t rss_kb)
+{
+    if (!self->sample_at || self->reaped) {
+        return;
+    }
+    self->sample_at = clock_mono_ms() + EXEC_SAMPLE_MS;
+    if (rss_kb > self->peak_kb) {
+        self->peak_kb = rss_kb;
+    }
+    if (rss_kb <= self->mem_limit_kb) {
+        return;
+    }
+    if (!self->stop_cause) {
+        self->stop_cause = EXEC_OOM;
+        snprintf(self->result.error, sizeof self->result.error,
+                 "used %llu MB, over its memory limit of %llu MB",
+                 (unsigned long long) (rss_kb + 1023) / 1024,
+                 (unsigned long long) self->mem_limit_kb / 1024);
+    }
+    log_flag(EXEC,
+             "exec: attempt %llu holds %llu KiB, over its limit: "
+             "killing group %d",
+             (unsigned long long) self->attempt_id, (unsigned long long) rss_kb,
+             (int) self->pid);
+    self->sample_at = 0;
+    self->kill_at = 0;
+    s_signal_group(self, SIGKILL);
 }
 
 void
@@ -661,6 +837,10 @@ exec_next_deadline(const exec_t *self)
     if (self->kill_at && (next < 0 || self->kill_at < next)) {
         next = self->kill_at;
     }
+    int64_t sample_at = exec_sample_at(self);
+    if (sample_at && (next < 0 || sample_at < next)) {
+        next = sample_at;
+    }
     return next;
 }
 
@@ -696,6 +876,10 @@ exec_wait(exec_t *self, int64_t timeout_ms)
     while (true) {
         exec_wake_drain();
         exec_read(self);
+        int64_t sample_at = exec_sample_at(self);
+        if (sample_at && clock_mono_ms() >= sample_at) {
+            exec_sample(self, mem_group_rss_kb(self->pid));
+        }
         exec_tick(self);
         if (exec_done(self)) {
             return 0;
@@ -739,6 +923,9 @@ exec_describe(const exec_result_t *r, char *buf, size_t size)
             break;
         case EXEC_SPAWN_FAILED:
             snprintf(buf, size, "failed to start: %s", r->error);
+            break;
+        case EXEC_OOM:
+            snprintf(buf, size, "out of memory (%s)", r->error);
             break;
         default:
             snprintf(buf, size, "running");

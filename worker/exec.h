@@ -2,9 +2,12 @@
  *
  * The child gets a per-attempt work dir (WORK_ROOT/<attempt_id>, 0700), a
  * minimal environment plus the task's and the SLUICE_* variables, stdin from
- * /dev/null and two non-blocking pipes for stdout and stderr. A command
- * without shell syntax is exec'd directly (as make does), anything else runs
- * under /bin/sh -c. Nothing here blocks: the caller polls exec_fds() and
+ * /dev/null, two non-blocking pipes for stdout and stderr and no other fd.
+ * A command without shell syntax is exec'd directly (as make does, searched
+ * in the child's PATH), anything else runs under /bin/sh -c. Children start
+ * with posix_spawn, whose cost does not grow with the worker's memory; each
+ * start leaves an empty WORK_ROOT/.spare that the next start renames into
+ * place. Nothing here blocks: the caller polls exec_fds() and
  * exec_wake_fd() in its own loop and calls exec_read and exec_tick. */
 #ifndef SLUICE_EXEC_H
 #define SLUICE_EXEC_H
@@ -16,6 +19,7 @@
 #include "common/errbuf.h"
 
 #define EXEC_CHUNK_MAX 16384 /* bytes per log chunk */
+#define EXEC_SAMPLE_MS 100   /* memory sampling period under a limit */
 
 /* Values equal Sluice__Outcome so the worker can copy them. */
 typedef enum {
@@ -25,6 +29,7 @@ typedef enum {
     EXEC_TIMED_OUT = 3,
     EXEC_CANCELLED = 4,
     EXEC_SPAWN_FAILED = 5,
+    EXEC_OOM = 6, /* over its memory limit, or the kernel's OOM killer */
 } exec_outcome_t;
 
 typedef struct exec_t exec_t;
@@ -53,6 +58,9 @@ typedef struct {
     uint64_t timeout_ms;    /* 0 = none */
     uint64_t kill_grace_ms; /* SIGTERM to SIGKILL; 0 = kill at once */
     uint64_t log_cap;       /* bytes forwarded per attempt; 0 = no cap */
+    uint64_t memory_mb;     /* limit on the group's RSS (MiB); 0 = none */
+    const char *oom_events; /* mem_oom_events_path(), or NULL: where the
+                               kernel counts OOM kills */
     exec_log_fn *on_log;    /* may be NULL */
     void *arg;              /* passed to on_log */
 } exec_spec_t;
@@ -65,8 +73,8 @@ typedef struct {
     int64_t started_ms;   /* wall clock */
     int64_t ended_ms;     /* wall clock */
     int64_t duration_ms;  /* monotonic */
-    uint64_t peak_rss_kb; /* ru_maxrss of the child */
-    char error[256];      /* SPAWN_FAILED / CANCELLED reason, else "" */
+    uint64_t peak_rss_kb; /* max of the group's sampled RSS and ru_maxrss */
+    char error[256];      /* SPAWN_FAILED / CANCELLED / OOM reason, else "" */
     uint64_t log_chunks;  /* chunks handed to on_log (notes included) */
     uint64_t log_bytes;   /* bytes produced, including dropped ones */
     bool log_truncated;   /* the cap was reached */
@@ -98,7 +106,19 @@ void exec_read(exec_t *self);
  * then SIGKILL after the grace), closes pipes that outlive the child. */
 void exec_tick(exec_t *self);
 
-/* Monotonic ms when exec_tick next has work to do, or -1 when none. */
+/* Monotonic ms when the group's memory is next due for exec_sample, 0 when
+ * no limit is set or the group has ended or been killed. */
+int64_t exec_sample_at(const exec_t *self);
+
+/* Applies rss_kb, the group's memory now (mem_group_rss_kb of exec_pid),
+ * and makes the next sample due EXEC_SAMPLE_MS later. Keeps the peak; over
+ * the limit, SIGKILL to the group at once and the outcome is EXEC_OOM with
+ * "used N MB, over its memory limit of M MB" as the error. The caller
+ * samples so that one pass over /proc serves every attempt it runs. */
+void exec_sample(exec_t *self, uint64_t rss_kb);
+
+/* Monotonic ms when exec_tick or exec_sample next has work to do, or -1
+ * when none. */
 int64_t exec_next_deadline(const exec_t *self);
 
 /* Cancels: SIGTERM to the group, SIGKILL after the grace; the outcome is
@@ -117,8 +137,9 @@ uint64_t exec_attempt_id(const exec_t *self);
 /* The child's pid (and process group id), 0 when the spawn failed. */
 int exec_pid(const exec_t *self);
 
-/* Runs exec_read and exec_tick in a poll loop until done or timeout_ms has
- * passed; for tests and tools. Returns 0 when done, -1 on timeout. */
+/* Runs exec_read, exec_sample and exec_tick in a poll loop until done or
+ * timeout_ms has passed; for tests and tools. Returns 0 when done, -1 on
+ * timeout. */
 int exec_wait(exec_t *self, int64_t timeout_ms);
 
 /* True when command must run under /bin/sh -c: anything but words of
@@ -127,7 +148,8 @@ int exec_wait(exec_t *self, int64_t timeout_ms);
 bool exec_needs_shell(const char *command);
 
 /* Human text for an outcome: "exited 3", "killed by signal 9",
- * "timed out", "cancelled", "failed to start". Writes into buf. */
+ * "timed out", "cancelled", "failed to start", "out of memory". Writes into
+ * buf. */
 const char *exec_describe(const exec_result_t *result, char *buf, size_t size);
 
 #endif

@@ -31,6 +31,8 @@
 #include "common/xalloc.h"
 #include "proto/envelope.h"
 #include "worker/exec.h"
+#include "worker/gpus.h"
+#include "worker/mem.h"
 #include "worker/outbox.h"
 
 #define WORKER_EXIT_OK      0
@@ -45,8 +47,9 @@
 #define WORKER_ACK_WAIT_MS  3000 /* at shutdown, for the last ResultAcks */
 #define WORKER_MAX_MSG      (32 << 20)
 #define WORKER_LINGER_MS    500
-#define WORKER_RECV_BATCH   256 /* messages per loop turn */
-#define WORKER_DROP_REASONS 8   /* indexed by -ENV_E* */
+#define WORKER_RECV_BATCH   256  /* messages per loop turn */
+#define WORKER_DROP_REASONS 8    /* indexed by -ENV_E* */
+#define WORKER_GPU_WAIT_MS  5000 /* for `nvidia-smi -L` at start */
 
 typedef struct worker_t worker_t;
 
@@ -57,6 +60,7 @@ typedef struct {
     uint64_t run_id;
     uint32_t attempt;
     char *task_id; /* owned */
+    char *gpus;    /* owned: the device indices it holds, "0,2" or "" */
     exec_t *exec;  /* owned */
 } job_t;
 
@@ -78,6 +82,8 @@ typedef struct {
     uint64_t grace_ms;
     uint64_t log_cap;
     uint32_t heartbeat_ms; /* 0 = the scheduler's */
+    uint32_t gpus;         /* --gpus, when gpus_set */
+    bool gpus_set;         /* else: count what nvidia-smi lists */
     bool help;
 } s_opts_t;
 
@@ -96,6 +102,8 @@ struct worker_t {
     size_t label_count;
     uint32_t cpus;
     uint64_t memory_mb;
+    gpus_t *gpus;     /* owned: which attempt holds which device */
+    char *oom_events; /* owned: the cgroup's OOM-kill counter, or NULL */
     char *work_root;  /* owned, DIR/work */
     keys_t *keys;     /* owned */
     outbox_t *outbox; /* owned */
@@ -201,6 +209,7 @@ s_send_register(worker_t *self)
     *res = (Sluice__Resources) SLUICE__RESOURCES__INIT;
     res->cpus = self->cpus;
     res->memory_mb = self->memory_mb;
+    res->gpus = gpus_count(self->gpus);
     res->n_labels = self->label_count;
     res->labels = xcalloc(self->label_count + 1, sizeof *res->labels);
     for (size_t i = 0; i < self->label_count; i++) {
@@ -404,6 +413,7 @@ s_job_destroy(job_t **job_p)
     }
     exec_destroy(&(*job_p)->exec);
     free((*job_p)->task_id);
+    free((*job_p)->gpus);
     xfree(job_p);
 }
 
@@ -435,6 +445,7 @@ s_job_finish(worker_t *self, size_t index)
 {
     job_t *job = self->jobs[index];
     self->jobs[index] = self->jobs[--self->job_count];
+    gpus_release(self->gpus, job->attempt_id);
     self->recent[self->recent_next] = job->attempt_id;
     self->recent_next = (self->recent_next + 1) % WORKER_RECENT_MAX;
     Sluice__Result *res = s_result_new(self, job);
@@ -457,10 +468,46 @@ s_job_finish(worker_t *self, size_t index)
     s_job_destroy(&job);
 }
 
-/* Reads pipes, escalates timers, reaps; finished jobs report. */
+/* Samples the memory of every attempt under a limit once one is due: one
+ * pass over /proc serves them all (its cost grows with the processes on the
+ * machine, not with the attempts), and their periods fall into step. */
+static void
+s_jobs_sample(worker_t *self)
+{
+    int64_t now = clock_mono_ms();
+    bool due = false;
+    for (size_t i = 0; i < self->job_count && !due; i++) {
+        int64_t at = exec_sample_at(self->jobs[i]->exec);
+        due = at && at <= now;
+    }
+    if (!due) {
+        return;
+    }
+    exec_t **execs = xcalloc(self->job_count, sizeof *execs);
+    int *pgids = xcalloc(self->job_count, sizeof *pgids);
+    uint64_t *rss_kb = xcalloc(self->job_count, sizeof *rss_kb);
+    size_t n = 0;
+    for (size_t i = 0; i < self->job_count; i++) {
+        if (exec_sample_at(self->jobs[i]->exec)) {
+            execs[n] = self->jobs[i]->exec;
+            pgids[n++] = exec_pid(self->jobs[i]->exec);
+        }
+    }
+    mem_groups_rss_kb(pgids, n, rss_kb);
+    for (size_t i = 0; i < n; i++) {
+        exec_sample(execs[i], rss_kb[i]);
+    }
+    free(execs);
+    free(pgids);
+    free(rss_kb);
+}
+
+/* Reads pipes, samples memory, escalates timers, reaps; finished jobs
+ * report. */
 static void
 s_jobs_service(worker_t *self)
 {
+    s_jobs_sample(self);
     for (size_t i = 0; i < self->job_count;) {
         exec_read(self->jobs[i]->exec);
         exec_tick(self->jobs[i]->exec);
@@ -472,16 +519,39 @@ s_jobs_service(worker_t *self)
     }
 }
 
+/* The task's variables, then the GPUs it holds: last, so that a task
+ * cannot name devices it was not given. *count gets the number. */
 static char **
-s_env_strings(const Sluice__Task *task)
+s_env_strings(const Sluice__Task *task, const char *gpus, size_t *count)
 {
-    char **env = xcalloc(task->n_env + 1, sizeof *env);
+    char **env = xcalloc(task->n_env + 3, sizeof *env);
     for (size_t i = 0; i < task->n_env; i++) {
         const Sluice__EnvVar *var = task->env[i];
         env[i] = xasprintf("%s=%s", var->name ? var->name : "",
                            var->value ? var->value : "");
     }
+    env[task->n_env] = xasprintf("CUDA_VISIBLE_DEVICES=%s", gpus);
+    env[task->n_env + 1] = xasprintf("SLUICE_GPUS=%s", gpus);
+    *count = task->n_env + 2;
     return env;
+}
+
+static uint32_t
+s_task_gpus(const Sluice__Task *task)
+{
+    return task->resources ? task->resources->gpus : 0;
+}
+
+/* Takes the task's GPUs; s_task_refusal checked that they are free. */
+static char *
+s_job_gpus(worker_t *self, const Sluice__Task *task)
+{
+    char list[GPUS_LIST_SIZE];
+    errbuf_t err;
+    int rc = gpus_take(self->gpus, task->attempt_id, s_task_gpus(task), list,
+                       sizeof list, &err);
+    assert(rc == 0);
+    return xstrdup(list);
 }
 
 static void
@@ -493,7 +563,9 @@ s_job_start(worker_t *self, const Sluice__Task *task)
     job->run_id = task->run_id;
     job->attempt = task->attempt;
     job->task_id = xstrdup(task->task_id);
-    char **env = s_env_strings(task);
+    job->gpus = s_job_gpus(self, task);
+    size_t env_count = 0;
+    char **env = s_env_strings(task, job->gpus, &env_count);
     exec_spec_t spec = {.attempt_id = task->attempt_id,
                         .run_id = task->run_id,
                         .dag = task->dag,
@@ -502,23 +574,26 @@ s_job_start(worker_t *self, const Sluice__Task *task)
                         .logical_date = task->logical_date,
                         .command = task->command,
                         .env = (const char *const *) env,
-                        .env_count = task->n_env,
+                        .env_count = env_count,
                         .work_root = self->work_root,
                         .timeout_ms = task->timeout_ms,
                         .kill_grace_ms = task->kill_grace_ms,
                         .log_cap = self->log_cap,
+                        .memory_mb =
+                            task->resources ? task->resources->memory_mb : 0,
+                        .oom_events = self->oom_events,
                         .on_log = s_on_log,
                         .arg = job};
     job->exec = exec_start(&spec);
-    for (size_t i = 0; i < task->n_env; i++) {
+    for (size_t i = 0; i < env_count; i++) {
         free(env[i]);
     }
     free(env);
     self->jobs[self->job_count++] = job;
     log_info("worker '%s': attempt %" PRIu64 " (run %" PRIu64
-             " task '%s' try %u) started",
+             " task '%s' try %u) started%s%s",
              self->name, job->attempt_id, job->run_id, job->task_id,
-             job->attempt);
+             job->attempt, *job->gpus ? " on GPUs " : "", job->gpus);
 }
 
 /* ------------------------------------------------------------ nonces */
@@ -570,6 +645,7 @@ static const char *
 s_task_refusal(worker_t *self, const Sluice__Task *task, char *why, size_t size)
 {
     int64_t sched_now = clock_wall_ms() + self->offset_ms;
+    errbuf_t err;
     if (self->stopping) {
         snprintf(why, size, "worker is shutting down");
     } else if (!task->worker || strcmp(task->worker, self->name) != 0) {
@@ -591,6 +667,8 @@ s_task_refusal(worker_t *self, const Sluice__Task *task, char *why, size_t size)
                      task->attempt_id);
         } else if (s_free_slots(self) == 0) {
             snprintf(why, size, "no free slot (%u in use)", self->slots);
+        } else if (gpus_check(self->gpus, s_task_gpus(task), &err) < 0) {
+            snprintf(why, size, "%s", errbuf_msg(&err));
         } else {
             return NULL;
         }
@@ -967,8 +1045,8 @@ s_usage(FILE *out)
             "--scheduler-key HEX]\n"
             "                     [--dir DIR] [--slots N] [--name NAME] "
             "[--labels a,b]\n"
-            "                     [--grace DURATION] [--log-cap BYTES] "
-            "[--heartbeat-ms N]\n\n"
+            "                     [--gpus N] [--grace DURATION] "
+            "[--log-cap BYTES] [--heartbeat-ms N]\n\n"
             "  --join LINE          the line 'sluice init' or 'sluice "
             "join-line' printed\n"
             "  --scheduler EP       scheduler worker endpoint (with "
@@ -979,7 +1057,13 @@ s_usage(FILE *out)
             "else ./.sluice)\n"
             "  --slots N            attempts run at once (default: cores)\n"
             "  --name NAME          worker name (default: hostname)\n"
-            "  --labels a,b         labels tasks may ask for\n"
+            "  --labels a,b         labels tasks may ask for (e.g. gpu,ssd)\n"
+            "  --gpus N             GPUs offered (default: what 'nvidia-smi "
+            "-L' lists,\n"
+            "                       0 without it); each task sees only its "
+            "own in\n"
+            "                       CUDA_VISIBLE_DEVICES (\"\" when it asks "
+            "for none)\n"
             "  --grace DURATION     at SIGTERM, how long running attempts may "
             "finish (30s)\n"
             "  --log-cap BYTES      log bytes forwarded per attempt (1048576; "
@@ -1081,6 +1165,13 @@ s_opt_one(s_opts_t *o, int c, const char *arg, errbuf_t *err)
             }
             o->heartbeat_ms = (uint32_t) v;
             return 0;
+        case 'G':
+            if (s_opt_number("--gpus", arg, GPUS_MAX, &v, err) < 0) {
+                return -1;
+            }
+            o->gpus = (uint32_t) v;
+            o->gpus_set = true;
+            return 0;
         default:
             errbuf_set(err, "unknown option; run 'sluice worker --help'");
             return -1;
@@ -1101,6 +1192,7 @@ s_opts_parse(s_opts_t *o, int argc, char **argv, errbuf_t *err)
         {"grace", required_argument, NULL, 'g'},
         {"log-cap", required_argument, NULL, 'c'},
         {"heartbeat-ms", required_argument, NULL, 'b'},
+        {"gpus", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     *o = (s_opts_t){.grace_ms = 30000, .log_cap = 1048576};
@@ -1186,8 +1278,8 @@ s_labels_split(worker_t *self, const char *text)
     }
     char *copy = xstrdup(text);
     char *save = NULL;
-    for (char *l = strtok_r(copy, ",", &save); l;
-         l = strtok_r(NULL, ",", &save)) {
+    for (char *l = strtok_r(copy, ", ", &save); l;
+         l = strtok_r(NULL, ", ", &save)) {
         self->labels = xrealloc(self->labels,
                                 (self->label_count + 1) * sizeof *self->labels);
         self->labels[self->label_count++] = xstrdup(l);
@@ -1206,6 +1298,10 @@ s_resources(worker_t *self, const s_opts_t *o)
     }
     self->slots = o->slots ? o->slots : self->cpus;
     s_labels_split(self, o->labels);
+    uint32_t gpus =
+        o->gpus_set ? o->gpus : gpus_detect("nvidia-smi", WORKER_GPU_WAIT_MS);
+    self->gpus = gpus_new(gpus);
+    self->oom_events = mem_oom_events_path();
 }
 
 static void s_destroy(worker_t **self_p);
@@ -1254,6 +1350,8 @@ s_destroy(worker_t **self_p)
     }
     free(self->jobs);
     free(self->nonces);
+    gpus_destroy(&self->gpus);
+    free(self->oom_events);
     for (size_t i = 0; i < self->label_count; i++) {
         free(self->labels[i]);
     }
@@ -1317,10 +1415,10 @@ worker_main(int argc, char **argv)
     }
     char fp[KEYS_FP_SIZE];
     keys_fingerprint(keys_public(self->keys), fp);
-    log_info("worker '%s': %u slots, %u cpus, %" PRIu64 " MB, key %s, "
+    log_info("worker '%s': %u slots, %u cpus, %" PRIu64 " MB, %u GPUs, key %s, "
              "%zu results in the outbox",
-             self->name, self->slots, self->cpus, self->memory_mb, fp,
-             outbox_size(self->outbox));
+             self->name, self->slots, self->cpus, self->memory_mb,
+             gpus_count(self->gpus), fp, outbox_size(self->outbox));
     s_loop(self);
     int code = self->exit_code;
     log_info("worker '%s': stopped", self->name);

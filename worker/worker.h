@@ -5,7 +5,8 @@
 #define SLUICE_WORKER_H
 
 /* `sluice worker [--join LINE | --scheduler EP --scheduler-key HEX]
- *  [--dir DIR] [--slots N] [--name NAME]`; returns the exit code. */
+ *  [--dir DIR] [--slots N] [--name NAME] [--labels a,b] [--gpus N] ...`;
+ * returns the exit code. */
 int worker_main(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ suite_fn *const unit_suites[] = {
     dag_suite,
     tmpl_suite,
     config_suite,
+    worker_res_suite,
     NULL,
 };
 // clang-format on

@@ -22,5 +22,6 @@ Suite *api_suite(void);
 Suite *dag_suite(void);
 Suite *tmpl_suite(void);
 Suite *config_suite(void);
+Suite *worker_res_suite(void);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -362,6 +363,176 @@ START_TEST(test_exec_spawn_failed)
 
 END_TEST
 
+START_TEST(test_exec_spawn_failed_messages)
+{
+    /* posix_spawn reports why; each cause reads differently. */
+    capture_t c;
+    exec_spec_t spec = s_spec("no-such-command-sluice", &c);
+    exec_t *e = exec_start(&spec);
+    ck_assert_int_eq(exec_result(e)->outcome, EXEC_SPAWN_FAILED);
+    ck_assert_str_eq(exec_result(e)->error,
+                     "command 'no-such-command-sluice' was not found in PATH");
+    ck_assert_int_eq(exec_pid(e), 0);
+    char buf[320];
+    ck_assert_ptr_nonnull(
+        strstr(exec_describe(exec_result(e), buf, sizeof buf),
+               "failed to start: command 'no-such-command-sluice'"));
+    exec_destroy(&e);
+    spec = s_spec("/etc/passwd", &c);
+    e = exec_start(&spec);
+    ck_assert_str_eq(exec_result(e)->error,
+                     "cannot execute '/etc/passwd': Permission denied");
+    exec_destroy(&e);
+    spec = s_spec("./no-such-file", &c);
+    e = exec_start(&spec);
+    ck_assert_str_eq(exec_result(e)->error,
+                     "cannot execute './no-such-file': No such file or "
+                     "directory");
+    exec_destroy(&e);
+}
+
+END_TEST
+
+START_TEST(test_exec_task_path)
+{
+    /* A PATH from the task is the one searched, not the worker's. */
+    const char *none[] = {"PATH=/nonexistent-sluice"};
+    capture_t c;
+    exec_spec_t spec = s_spec("true", &c);
+    spec.env = none;
+    spec.env_count = 1;
+    exec_t *e = exec_start(&spec);
+    ck_assert_int_eq(exec_result(e)->outcome, EXEC_SPAWN_FAILED);
+    ck_assert_str_eq(exec_result(e)->error,
+                     "command 'true' was not found in PATH");
+    exec_destroy(&e);
+    const char *bin[] = {"PATH=/nonexistent-sluice:/bin"};
+    spec = s_spec("true", &c);
+    spec.env = bin;
+    spec.env_count = 1;
+    e = s_run(&spec);
+    ck_assert_int_eq(exec_result(e)->outcome, EXEC_EXITED);
+    ck_assert_int_eq(exec_result(e)->exit_code, 0);
+    exec_destroy(&e);
+}
+
+END_TEST
+
+/* The hex value of a "Name:\tHEX" line of /proc/PID/status text. */
+static unsigned long long
+s_status_mask(const char *text, const char *name)
+{
+    const char *at = strstr(text, name);
+    ck_assert_ptr_nonnull(at);
+    return strtoull(at + strlen(name), NULL, 16);
+}
+
+START_TEST(test_exec_child_setup)
+{
+    /* Whatever the worker blocks or ignores, the child starts clean. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+    capture_t c;
+    exec_spec_t spec = s_spec("cat /proc/self/status", &c);
+    exec_t *e = s_run(&spec);
+    signal(SIGPIPE, old_pipe);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    ck_assert_int_eq(exec_result(e)->exit_code, 0);
+    ck_assert_uint_eq(s_status_mask(c.out, "SigBlk:"), 0);
+    ck_assert_uint_eq(s_status_mask(c.out, "SigIgn:") & (1ull << (SIGPIPE - 1)),
+                      0);
+    exec_destroy(&e);
+}
+
+END_TEST
+
+START_TEST(test_exec_child_fds_and_group)
+{
+    /* stdin is /dev/null, nothing but 0-2 is inherited, own group. */
+    capture_t c;
+    exec_spec_t spec = s_spec("readlink /proc/self/fd/0", &c);
+    exec_t *e = s_run(&spec);
+    ck_assert_str_eq(c.out, "/dev/null\n");
+    exec_destroy(&e);
+    spec = s_spec("ls /proc/self/fd", &c); /* 3 is ls's own listing */
+    e = s_run(&spec);
+    ck_assert_str_eq(c.out, "0\n1\n2\n3\n");
+    exec_destroy(&e);
+    spec = s_spec("cat /proc/self/stat", &c);
+    e = s_run(&spec);
+    long pid = 0, pgrp = 0;
+    const char *after = strrchr(c.out, ')');
+    ck_assert_ptr_nonnull(after);
+    ck_assert_int_eq(sscanf(c.out, "%ld", &pid), 1);
+    ck_assert_int_eq(sscanf(after + 2, "%*c %*d %ld", &pgrp), 1);
+    ck_assert_int_eq(pid, exec_pid(e));
+    ck_assert_int_eq(pgrp, pid);
+    exec_destroy(&e);
+}
+
+END_TEST
+
+START_TEST(test_exec_work_root_created)
+{
+    /* A missing work root is made on first use; a file in its way fails. */
+    capture_t c;
+    char root[128];
+    snprintf(root, sizeof root, "%s/a/b", s_root);
+    exec_spec_t spec = s_spec("pwd", &c);
+    spec.work_root = root;
+    exec_t *e = s_run(&spec);
+    char want[160];
+    snprintf(want, sizeof want, "%s/812\n", root);
+    ck_assert_str_eq(c.out, want);
+    exec_destroy(&e);
+    snprintf(root, sizeof root, "%s/file", s_root);
+    FILE *f = fopen(root, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    spec = s_spec("pwd", &c);
+    spec.work_root = root;
+    e = exec_start(&spec);
+    ck_assert_int_eq(exec_result(e)->outcome, EXEC_SPAWN_FAILED);
+    ck_assert_ptr_nonnull(strstr(exec_result(e)->error, "cannot create"));
+    exec_destroy(&e);
+}
+
+END_TEST
+
+START_TEST(test_exec_spare_work_dir)
+{
+    /* Each start leaves an empty spare that the next one renames into
+     * place, so the next attempt's work dir costs no mkdir. */
+    capture_t c;
+    exec_spec_t spec = s_spec("pwd", &c);
+    exec_t *e = s_run(&spec);
+    exec_destroy(&e);
+    char spare[128], dir[128];
+    snprintf(spare, sizeof spare, "%s/.spare", s_root);
+    struct stat st;
+    ck_assert_int_eq(stat(spare, &st), 0);
+    ino_t ino = st.st_ino;
+    spec = s_spec("pwd", &c);
+    spec.attempt_id = 813;
+    e = s_run(&spec);
+    snprintf(dir, sizeof dir, "%s/813", s_root);
+    char want[160];
+    snprintf(want, sizeof want, "%s\n", dir);
+    ck_assert_str_eq(c.out, want);
+    ck_assert_int_eq(stat(dir, &st), 0);
+    ck_assert_uint_eq(st.st_ino, ino);
+    ck_assert(S_ISDIR(st.st_mode));
+    ck_assert_int_eq(st.st_mode & 0777, 0700);
+    ck_assert_int_eq(stat(spare, &st), 0); /* made again for the next */
+    ck_assert_uint_ne(st.st_ino, ino);
+    exec_destroy(&e);
+}
+
+END_TEST
+
 START_TEST(test_exec_destroy_running)
 {
     capture_t c;
@@ -397,6 +568,12 @@ exec_suite(void)
     tcase_add_test(tc, test_exec_workdir);
     tcase_add_test(tc, test_exec_spawn_failed);
     tcase_add_test(tc, test_exec_destroy_running);
+    tcase_add_test(tc, test_exec_spawn_failed_messages);
+    tcase_add_test(tc, test_exec_task_path);
+    tcase_add_test(tc, test_exec_child_setup);
+    tcase_add_test(tc, test_exec_child_fds_and_group);
+    tcase_add_test(tc, test_exec_work_root_created);
+    tcase_add_test(tc, test_exec_spare_work_dir);
     suite_add_tcase(s, tc);
     return s;
 }
