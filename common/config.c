@@ -21,6 +21,7 @@ typedef enum {
     SET_COUNT,    /* uint32_t */
     SET_BYTES,    /* uint64_t: "1048576", "64K", "1M", "1G" */
     SET_LEVEL,    /* char *, one of error|warn|info|debug */
+    SET_SYNC,     /* char *, full or normal */
 } set_type_t;
 
 typedef struct {
@@ -52,6 +53,9 @@ static const setting_t s_settings[] = {
      "log bytes kept per attempt (or 64K, 1M)"},
     {"log_level", SET_LEVEL, offsetof(config_t, log_level), "info",
      "error, warn, info or debug"},
+    {"store_sync", SET_SYNC, offsetof(config_t, store_sync), "full",
+     "full: every commit reaches the disk (survives power loss); normal: "
+     "survives a crash of the scheduler, not of the machine, and is faster"},
 };
 
 #define SETTING_COUNT (sizeof s_settings / sizeof s_settings[0])
@@ -114,6 +118,7 @@ static const char *const s_type_hint[] = {
     [SET_COUNT] = "a whole number",
     [SET_BYTES] = "a size like 1048576, 64K or 1M",
     [SET_LEVEL] = "one of error, warn, info, debug",
+    [SET_SYNC] = "full or normal",
 };
 
 static int
@@ -128,6 +133,12 @@ s_apply(config_t *self, const setting_t *s, const char *value)
                 return -1;
             }
         } /* fall through */
+        case SET_SYNC:
+            if (s->type == SET_SYNC && strcmp(value, "full") != 0 &&
+                strcmp(value, "normal") != 0) {
+                return -1;
+            }
+        /* fall through */
         case SET_STRING:
             free(*(char **) field);
             *(char **) field = xstrdup(value);
@@ -306,7 +317,7 @@ config_destroy(config_t **self_p)
     config_t *self = *self_p;
     for (size_t i = 0; i < SETTING_COUNT; i++) {
         if (s_settings[i].type == SET_STRING ||
-            s_settings[i].type == SET_LEVEL) {
+            s_settings[i].type == SET_LEVEL || s_settings[i].type == SET_SYNC) {
             free(*(char **) ((char *) self + s_settings[i].offset));
         }
     }
@@ -336,7 +347,8 @@ config_print(const config_t *self, FILE *out)
         const setting_t *s = &s_settings[i];
         const void *field = (const char *) self + s->offset;
         fprintf(out, "%s: ", s->name);
-        if (s->type == SET_STRING || s->type == SET_LEVEL) {
+        if (s->type == SET_STRING || s->type == SET_LEVEL ||
+            s->type == SET_SYNC) {
             s_print_string(*(char *const *) field, out);
         } else if (s->type == SET_COUNT) {
             fprintf(out, "%u", *(const uint32_t *) field);

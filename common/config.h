@@ -22,6 +22,7 @@ typedef struct {
     uint64_t kill_grace_ms; /* 5000: SIGTERM -> SIGKILL */
     uint64_t log_cap_bytes; /* 1048576 per attempt */
     char *log_level;        /* "info" */
+    char *store_sync;       /* "full" (sync every commit) or "normal" */
 } config_t;
 
 /* Defaults only. Never NULL. */

@@ -567,7 +567,9 @@ s_start(sched_t *self, errbuf_t *err)
     char *db = statedir_path(self->dir, STATEDIR_STORE);
     self->store = store_open(db, err);
     free(db);
-    if (!self->store) {
+    if (!self->store ||
+        store_set_sync(self->store, strcmp(self->config->store_sync, "normal"),
+                       err) < 0) {
         return -1;
     }
     int64_t now_wall = clock_wall_ms();

@@ -525,6 +525,16 @@ store_destroy(store_t **self_p)
 }
 
 int
+store_set_sync(store_t *self, bool full, errbuf_t *err)
+{
+    assert(self);
+    return s_pragma(self,
+                    full ? "PRAGMA synchronous = FULL"
+                         : "PRAGMA synchronous = NORMAL",
+                    err);
+}
+
+int
 store_schema_version(store_t *self)
 {
     assert(self);

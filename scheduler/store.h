@@ -32,6 +32,11 @@ store_t *store_open(const char *path, errbuf_t *err);
 /* Closes and nulls *self_p; accepts NULL. Rolls back an open transaction. */
 void store_destroy(store_t **self_p);
 
+/* full: every commit is synced to disk (survives power loss; the
+ * default); otherwise WAL's NORMAL: a commit survives the scheduler
+ * crashing, and the last ones may be lost with the machine. */
+int store_set_sync(store_t *self, bool full, errbuf_t *err);
+
 /* The schema version found on disk (after migration: STORE_SCHEMA_VERSION). */
 int store_schema_version(store_t *self);
 
