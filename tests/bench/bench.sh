@@ -14,6 +14,7 @@
 # <= 100 us) and its peak RSS (VmHWM, target < 30 MB).
 #
 # usage: BUILD=build/release sh tests/bench/bench.sh   (what `make bench` runs)
+#        SCHED_ARGS="--store-sync normal" make bench  (scheduler flags)
 # Not part of `make test`: speed is measured here, never by a timed test.
 set -u
 
@@ -169,7 +170,7 @@ STATE=$T/state
 "$SLUICE" init --dir "$STATE" --listen "tcp://127.0.0.1:$P1" \
     --client-listen "tcp://127.0.0.1:$P2" --advertise "127.0.0.1:$P1" \
     >"$T/init.log" 2>&1 || fail "sluice init failed"
-"$SLUICE" scheduler --dir "$STATE" >"$T/scheduler.log" 2>&1 &
+"$SLUICE" scheduler --dir "$STATE" ${SCHED_ARGS:-} >"$T/scheduler.log" 2>&1 &
 SCHED_PID=$!
 PIDS="$SCHED_PID"
 # join-line may print the whole worker command; keep the sluice:// line.
