@@ -261,6 +261,12 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     "ALTER TABLE attempts ADD COLUMN cause TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE task_instances ADD COLUMN waiting TEXT NOT NULL"
     " DEFAULT '';",
+    /* 4: worker and client keys, join tokens (admission). */
+    "SELECT 1;",
+    /* 5: signed results and the hash-chained event log (audit). */
+    "SELECT 1;",
+    /* 6: secrets. */
+    "SELECT 1;",
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -310,6 +316,34 @@ store_priv_stmt(store_t *self, stmt_id_t id, errbuf_t *err)
     return self->stmts[id];
 }
 
+static void
+s_stmt_free(void **item)
+{
+    sqlite3_finalize(*item);
+    *item = NULL;
+}
+
+sqlite3_stmt *
+store_priv_sql(store_t *self, const char *sql, errbuf_t *err)
+{
+    assert(self && sql);
+    if (!self->extra) {
+        self->extra = zhashx_new();
+        zhashx_set_destructor(self->extra, s_stmt_free);
+    }
+    sqlite3_stmt *stmt = zhashx_lookup(self->extra, sql);
+    if (!stmt) {
+        int rc = sqlite3_prepare_v3(self->db, sql, -1,
+                                    SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+        if (rc != SQLITE_OK) {
+            store_priv_fail(self, rc, "prepare a query", err);
+            return NULL;
+        }
+        zhashx_insert(self->extra, sql, stmt);
+    }
+    return stmt;
+}
+
 /* Resets a statement and drops its bindings (which may point at the
  * caller's memory). */
 void
@@ -330,6 +364,15 @@ s_exec(store_t *self, sqlite3_stmt *stmt, const char *what, errbuf_t *err)
     }
     store_priv_reset(stmt);
     return ret;
+}
+
+int
+store_priv_exec(store_t *self,
+                sqlite3_stmt *stmt,
+                const char *what,
+                errbuf_t *err)
+{
+    return s_exec(self, stmt, what, err);
 }
 
 /* Runs cached statement `id` with no parameters. */
@@ -518,6 +561,7 @@ store_destroy(store_t **self_p)
     for (int i = 0; i < ST_COUNT; i++) {
         sqlite3_finalize(self->stmts[i]);
     }
+    zhashx_destroy(&self->extra);
     sqlite3_close(self->db);
     free(self->path);
     free(self);

@@ -3,6 +3,7 @@
 #ifndef SLUICE_STORE_PRIV_H
 #define SLUICE_STORE_PRIV_H
 
+#include <czmq.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 
@@ -58,12 +59,26 @@ struct store_t {
     sqlite3 *db;                   /* owned connection */
     char *path;                    /* owned copy, for messages */
     sqlite3_stmt *stmts[ST_COUNT]; /* owned; prepared on first use */
-    bool in_txn; /* store_begin opened a transaction not yet ended */
-    bool full;   /* the open transaction hit a full disk */
+    bool in_txn;     /* store_begin opened a transaction not yet ended */
+    bool full;       /* the open transaction hit a full disk */
+    zhashx_t *extra; /* SQL text -> sqlite3_stmt, for the store's other
+                        files (store_keys.c, ...); owned */
 };
 
 /* The cached statement `id`, prepared on first use; NULL with err set. */
 sqlite3_stmt *store_priv_stmt(store_t *self, stmt_id_t id, errbuf_t *err);
+
+/* A cached statement for `sql` (a string literal of the calling file),
+ * prepared on first use: lets store_*.c files beyond store.c keep their
+ * queries to themselves. NULL with err set. */
+sqlite3_stmt *store_priv_sql(store_t *self, const char *sql, errbuf_t *err);
+
+/* Steps a statement that returns no rows, then resets it; 0 or -1 /
+ * STORE_EFULL with err set ("cannot `what`: ..."). */
+int store_priv_exec(store_t *self,
+                    sqlite3_stmt *stmt,
+                    const char *what,
+                    errbuf_t *err);
 
 /* Fills err for a failed SQLite call `rc` while trying to `what`; returns
  * STORE_EFULL for a full disk, else -1. */
