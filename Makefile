@@ -2,6 +2,8 @@
 #
 #   make            build ./sluice (installs missing Debian packages first)
 #   make test       unit suites (Check) + integration tests on loopback
+#                   + cluster tests when root (else skipped, with the reason)
+#   make test-cluster  cluster tests: hosts in network namespaces (root)
 #   make demo       scheduler + 2 workers on loopback, runs the AI pipeline
 #   make asan       ASan+UBSan build in build/asan, runs the unit suites
 #   make bench      throughput and latency against the machine's spawn limit
@@ -15,7 +17,7 @@ SANITIZE ?=
 PKGS    := libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c check
 DEB_PKGS := libzmq3-dev libczmq-dev libsodium-dev libsqlite3-dev check \
             libyaml-dev libprotobuf-c-dev protobuf-c-compiler pkg-config \
-            sqlite3 gawk iproute2 procps
+            sqlite3 gawk iproute2 procps nftables faketime
 
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2
@@ -85,7 +87,16 @@ unit: $(BUILD)/tests/unit_tests sluice
 integration: sluice tools
 	@BUILD=$(BUILD) bash tests/integration/run.sh
 
-test: unit integration
+test: unit integration cluster-or-skip
+
+# Cluster tests need root (network namespaces); `make test` skips them with
+# the reason when they cannot run, `make test-cluster` fails instead.
+.PHONY: test-cluster cluster-or-skip
+test-cluster: sluice tools
+	@BUILD=$(BUILD) bash tests/cluster/run.sh
+
+cluster-or-skip: sluice tools
+	@BUILD=$(BUILD) bash tests/cluster/run.sh --or-skip
 
 asan:
 	$(MAKE) BUILD=build/asan OPT="-O0 -g" \
