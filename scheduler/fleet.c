@@ -417,6 +417,16 @@ fleet_has_attempt(fleet_worker_t *worker, uint64_t attempt_id)
     return zhashx_lookup(worker->attempts, ID_KEY(attempt_id)) != NULL;
 }
 
+/* How long a worker may stay silent. One expected back after a scheduler
+ * restart first has to notice the silence and reconnect with backoff: it
+ * gets longer. */
+static int64_t
+s_window(const fleet_worker_t *worker, int64_t window)
+{
+    return worker->state == FLEET_EXPECTED ? window * 2 + FLEET_RECONNECT_MS
+                                           : window;
+}
+
 void
 fleet_expire(fleet_t *self, int64_t now, int64_t window, zlistx_t *lost)
 {
@@ -424,17 +434,29 @@ fleet_expire(fleet_t *self, int64_t now, int64_t window, zlistx_t *lost)
          worker = zhashx_next(self->by_name)) {
         bool live =
             worker->state == FLEET_CONNECTED || worker->state == FLEET_EXPECTED;
-        /* A worker expected back after a scheduler restart first has to
-         * notice the silence and reconnect with backoff: give it longer. */
-        int64_t limit = worker->state == FLEET_EXPECTED
-                            ? window * 2 + FLEET_RECONNECT_MS
-                            : window;
-        if (live && now - worker->last_heard > limit) {
+        if (live && now - worker->last_heard > s_window(worker, window)) {
             worker->state = FLEET_LOST;
             zframe_destroy(&worker->routing);
             zlistx_add_end(lost, xstrdup(worker->name));
         }
     }
+}
+
+int64_t
+fleet_next_expiry(fleet_t *self, int64_t window)
+{
+    int64_t next = -1;
+    for (fleet_worker_t *w = zhashx_first(self->by_name); w;
+         w = zhashx_next(self->by_name)) {
+        if (w->state != FLEET_CONNECTED && w->state != FLEET_EXPECTED) {
+            continue;
+        }
+        int64_t at = w->last_heard + s_window(w, window);
+        if (next < 0 || at < next) {
+            next = at;
+        }
+    }
+    return next;
 }
 
 void

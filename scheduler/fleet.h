@@ -125,6 +125,10 @@ bool fleet_has_attempt(fleet_worker_t *worker, uint64_t attempt_id);
  * caller releases them. */
 void fleet_expire(fleet_t *self, int64_t now, int64_t window, zlistx_t *lost);
 
+/* Monotonic ms at which the first live worker's window ends (what
+ * fleet_expire uses), or -1 when no worker is live. */
+int64_t fleet_next_expiry(fleet_t *self, int64_t window);
+
 /* Appends (as uintptr_t) attempts of `name` — all of them, for a lost
  * worker. */
 void fleet_attempts(fleet_t *self, const char *name, zlistx_t *ids);

@@ -474,6 +474,14 @@ s_wait_ms(sched_t *self)
     if (due >= 0 && due - now < wait) {
         wait = due - now;
     }
+    /* Wake when a worker's liveness window ends, so that a dead worker is
+     * noticed within heartbeat_ms x liveness of its last message. */
+    int64_t window =
+        (int64_t) self->config->heartbeat_ms * self->config->liveness;
+    int64_t expiry = fleet_next_expiry(self->fleet, window);
+    if (expiry >= 0 && expiry + 1 - now < wait) {
+        wait = expiry + 1 - now;
+    }
     return wait < 0 ? 0 : wait;
 }
 
