@@ -20,40 +20,36 @@ clock_wall_ms(void)
     return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Splits wall ms into UTC fields; false for "no time" (0 or less). */
-static bool
-s_utc(int64_t wall_ms, struct tm *tm)
+/* Formats wall ms in UTC as a date, or a date and time; "-" for "no
+ * time" (0 or less). Both formats are literals, for -Wformat-nonliteral. */
+static char *
+s_fmt_utc(int64_t wall_ms, bool with_time, char *buf, size_t size)
 {
     if (wall_ms <= 0) {
-        return false;
+        snprintf(buf, size, "-");
+        return buf;
     }
     time_t secs = (time_t) (wall_ms / 1000);
-    gmtime_r(&secs, tm);
-    return true;
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    if (with_time) {
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    } else {
+        strftime(buf, size, "%Y-%m-%d", &tm);
+    }
+    return buf;
 }
 
 char *
 clock_fmt_iso(int64_t wall_ms, char *buf, size_t size)
 {
-    struct tm tm;
-    if (!s_utc(wall_ms, &tm)) {
-        snprintf(buf, size, "-");
-    } else {
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
-    return buf;
+    return s_fmt_utc(wall_ms, true, buf, size);
 }
 
 char *
 clock_fmt_date(int64_t wall_ms, char *buf, size_t size)
 {
-    struct tm tm;
-    if (!s_utc(wall_ms, &tm)) {
-        snprintf(buf, size, "-");
-    } else {
-        strftime(buf, size, "%Y-%m-%d", &tm);
-    }
-    return buf;
+    return s_fmt_utc(wall_ms, false, buf, size);
 }
 
 char *
