@@ -6,6 +6,8 @@
 #   make test-cluster  cluster tests: hosts in network namespaces (root)
 #   make demo       scheduler + 2 workers on loopback, runs the AI pipeline
 #   make asan       ASan+UBSan build in build/asan, runs the unit suites
+#                   and the integration tests with it
+#   make fuzz       libFuzzer targets (clang) for FUZZ_SECONDS each
 #   make bench      throughput and latency against the machine's spawn limit
 #   make install    installs sluice into $(PREFIX)/bin
 
@@ -98,11 +100,59 @@ test-cluster: sluice tools
 cluster-or-skip: sluice tools
 	@BUILD=$(BUILD) bash tests/cluster/run.sh --or-skip
 
+# ASan+UBSan: the unit suites and the integration tests (daemons, CLI and
+# test tools all from build/asan); a leak at exit or any report fails it.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
+# Reports go to files in ASAN_LOGS, so that a daemon's leak at exit fails
+# the test that ran it (tests/integration/run.sh looks there).
+ASAN_LOGS  := $(CURDIR)/build/asan/reports
+ASAN_ENV   := ASAN_OPTIONS=detect_leaks=1:log_path=$(ASAN_LOGS)/asan \
+              UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN_LOGS)/ubsan \
+              SANITIZER_LOG_DIR=$(ASAN_LOGS)
 asan:
-	$(MAKE) BUILD=build/asan OPT="-O0 -g" \
-	    SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	    build/asan/tests/unit_tests build/asan/sluice
-	ASAN_OPTIONS=detect_leaks=1 build/asan/tests/unit_tests
+	$(MAKE) BUILD=build/asan OPT="-O0 -g" SANITIZE="$(ASAN_FLAGS)" \
+	    build/asan/tests/unit_tests build/asan/sluice \
+	    $(TEST_TOOL_SRC:%.c=build/asan/%)
+	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	$(ASAN_ENV) build/asan/tests/unit_tests || { cat $(ASAN_LOGS)/*.* 2>/dev/null; exit 1; }
+	@if ls $(ASAN_LOGS)/*.* >/dev/null 2>&1; then cat $(ASAN_LOGS)/*.*; \
+	    echo "asan: the unit suites left sanitizer reports"; exit 1; fi
+	$(ASAN_ENV) BUILD=build/asan SLUICE=$(CURDIR)/build/asan/sluice \
+	    bash tests/integration/run.sh
+
+# libFuzzer targets, built with clang into build/fuzz (a library build of
+# their own), each run for FUZZ_SECONDS after replaying its regressions.
+FUZZ_PKGS    := clang libclang-rt-14-dev
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := envelope dag
+FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined \
+                -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_RUN     := -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=16384 \
+                -print_final_stats=1
+fuzz:
+	@sh mk/deps.sh $(DEB_PKGS) $(FUZZ_PKGS)
+	$(MAKE) BUILD=build/fuzz CC=clang OPT="-O1 -g" SANITIZE="$(FUZZ_FLAGS)" \
+	    $(FUZZ_TARGETS:%=build/fuzz/tests/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    bin=build/fuzz/tests/fuzz/fuzz_$$t; \
+	    regs=$$(ls tests/fuzz/regressions/$$t-* 2>/dev/null); \
+	    if [ -n "$$regs" ]; then \
+	        echo "fuzz: $$t: replaying $$(echo $$regs | wc -w) regressions"; \
+	        $$bin $$regs 2>&1 | tail -n 3 || exit 1; \
+	    fi; \
+	    mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes; \
+	    echo "fuzz: $$t: $(FUZZ_SECONDS) s"; \
+	    $$bin $(FUZZ_RUN) -artifact_prefix=build/fuzz/crashes/$$t- \
+	        build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+	        >build/fuzz/$$t.log 2>&1 || { tail -n 60 build/fuzz/$$t.log; \
+	        echo "fuzz: $$t failed; the input is in build/fuzz/crashes/"; \
+	        exit 1; }; \
+	    grep -E '^(stat::number_of_executed_units|Done)' build/fuzz/$$t.log; \
+	done
+
+$(BUILD)/tests/fuzz/%: $(BUILD)/tests/fuzz/%.o $(LIB_OBJ)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 
 demo: sluice tools
 	@BUILD=$(BUILD) sh examples/demo.sh

@@ -27,6 +27,11 @@ static const verb_t s_verbs[] = {
     {"retry", cli_retry, "re-run the failed tasks of a run (or one task)"},
     {"workers", cli_workers, "list workers"},
     {"drain", cli_drain, "stop sending work to a worker; it leaves when idle"},
+    {"keys", cli_keys, "list, accept, reject and revoke worker/client keys"},
+    {"token", cli_token, "create a join token that admits workers"},
+    {"verify", cli_verify,
+     "re-check a run's signed results or the event chain"},
+    {"secret", cli_secret, "set, list and remove secrets for DAG env values"},
 };
 
 #define VERB_COUNT (sizeof s_verbs / sizeof s_verbs[0])

@@ -349,6 +349,26 @@ s_tmpl_pos(parse_t *p,
     }
 }
 
+/* A secret is only ever rendered into the environment: a command line
+ * shows in ps, and inputs and outputs end up in the store. Whether it
+ * exists is checked at dispatch, since validate works offline. */
+static void
+s_tmpl_secret(tcheck_t *t, const char *name, size_t line, size_t col)
+{
+    if (!dag_secret_name_ok(name)) {
+        s_err_pos(t->p, line, col,
+                  "%s of %s uses a bad secret name '%s'; a secret name is "
+                  "letters, digits and '_', not starting with a digit",
+                  t->field, t->label, name);
+    } else if (strcmp(t->field, "'env'") != 0) {
+        s_err_pos(t->p, line, col,
+                  "%s of %s uses secret '%s'; secrets may only be used in "
+                  "'env': pass it through env (e.g. 'env: {MY_VAR: \"{{ "
+                  "secret.%s }}\"}') and read $MY_VAR",
+                  t->field, t->label, name, name);
+    }
+}
+
 static void
 s_tmpl_name(void *arg, const char *name, size_t offset)
 {
@@ -362,6 +382,10 @@ s_tmpl_name(void *arg, const char *name, size_t offset)
     }
     size_t line, col;
     s_tmpl_pos(t->p, t->node, offset, &line, &col);
+    if (!strncmp(name, "secret.", 7)) {
+        s_tmpl_secret(t, name + 7, line, col);
+        return;
+    }
     dag_t *dag = t->p->dag;
     if (!strncmp(name, "params.", 7)) {
         const char *param = name + 7;
@@ -485,6 +509,16 @@ dag_cause_parse(const char *name, unsigned *cause)
         }
     }
     return -1;
+}
+
+bool
+dag_secret_name_ok(const char *name)
+{
+    bool ok = name && (isalpha((unsigned char) *name) || *name == '_');
+    for (const char *c = ok ? name : ""; ok && *c; c++) {
+        ok = isalnum((unsigned char) *c) || *c == '_';
+    }
+    return ok && strlen(name) <= DAG_SECRET_NAME_MAX;
 }
 
 const char *
@@ -754,6 +788,48 @@ s_task_resources(parse_t *p,
                "'resources'");
 }
 
+/* limits: per-process rlimits the worker sets before exec. */
+static void
+s_limit(parse_t *p,
+        size_t task,
+        const yamldoc_node_t *key,
+        const yamldoc_node_t *val)
+{
+    char what[64];
+    snprintf(what, sizeof what, "'%s'", key->value);
+    uint64_t v;
+    if (s_uint(p, val, what, 1u << 24, &v) == 0) {
+        if (!strcmp(key->value, "nofile")) {
+            TASK(p, task)->limit_nofile = (uint32_t) v;
+        } else {
+            TASK(p, task)->limit_nproc = (uint32_t) v;
+        }
+    }
+}
+
+static const dagkey_t s_limit_keys[] = {
+    {"nofile", s_limit},
+    {"nproc", s_limit},
+};
+
+static void
+s_task_limits(parse_t *p,
+              size_t task,
+              const yamldoc_node_t *key,
+              const yamldoc_node_t *val)
+{
+    (void) key;
+    if (val->type != YAMLDOC_MAP) {
+        s_err(p, val,
+              "'limits' must be a mapping, not %s; write 'nofile' or "
+              "'nproc' under it",
+              yamldoc_type_name(val));
+        return;
+    }
+    s_walk_map(p, task, val, s_limit_keys,
+               sizeof s_limit_keys / sizeof s_limit_keys[0], "'limits'");
+}
+
 static void
 s_task_io(parse_t *p,
           size_t task,
@@ -781,6 +857,7 @@ static const dagkey_t s_task_keys[] = {
     {"timeout", s_task_policy},
     {"retry_on", s_task_policy},
     {"resources", s_task_resources},
+    {"limits", s_task_limits},
     {"labels", s_res_labels},
     {"inputs", s_task_io},
     {"outputs", s_task_io},

@@ -61,6 +61,8 @@ typedef struct {
     const char *const *inputs;
     size_t noutputs;
     const char *const *outputs;
+    uint32_t limit_nofile; /* limits: RLIMIT_NOFILE; 0 = the worker's */
+    uint32_t limit_nproc;  /* limits: RLIMIT_NPROC; 0 = the worker's */
 } dag_task_t;
 
 /* Parses and validates YAML text. filename is used in messages only.
@@ -99,6 +101,12 @@ long dag_task_index(const dag_t *self, const char *id);
 
 /* The name of one DAG_CAUSE_* bit ("oom"), "?" for anything else. */
 const char *dag_cause_name(unsigned cause);
+
+/* A secret's name, as `{{ secret.NAME }}` and `sluice secret set NAME`
+ * take it: [A-Za-z_][A-Za-z0-9_]*, at most DAG_SECRET_NAME_MAX bytes. */
+#define DAG_SECRET_NAME_MAX 128
+
+bool dag_secret_name_ok(const char *name);
 
 /* Parses a cause name into its bit; -1 when unknown. */
 int dag_cause_parse(const char *name, unsigned *cause);

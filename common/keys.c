@@ -285,3 +285,15 @@ keys_fingerprint(const uint8_t *pub, char *out)
     snprintf(out, KEYS_FP_SIZE, "%02x%02x:%02x%02x:%02x%02x:%02x%02x", hash[0],
              hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7]);
 }
+
+void
+keys_curve_secret(const keys_t *self, uint8_t *secret_out)
+{
+    crypto_sign_ed25519_sk_to_curve25519(secret_out, self->secret);
+}
+
+int
+keys_curve_public(const uint8_t *pub, uint8_t *out)
+{
+    return crypto_sign_ed25519_pk_to_curve25519(out, pub) == 0 ? 0 : -1;
+}

@@ -59,6 +59,15 @@ int keys_public_from_hex(const char *hex, uint8_t *pub);
 /* Reads a public key file ("sluice-ed25519-public HEX"). */
 int keys_load_public(const char *path, uint8_t *pub, errbuf_t *err);
 
+/* The X25519 (CURVE) key pair of this Ed25519 key (libsodium's
+ * crypto_sign_ed25519_*_to_curve25519): lets a client's one key pair both
+ * sign and open its CURVE connection. 32 bytes each. */
+void keys_curve_secret(const keys_t *self, uint8_t *secret_out);
+
+/* The X25519 public key of Ed25519 public key pub; -1 when pub is not a
+ * valid point. */
+int keys_curve_public(const uint8_t *pub, uint8_t *out);
+
 /* Short fingerprint people compare: first 8 bytes of BLAKE2b(pub) as
  * "ab12:cd34:ef56:7890". */
 void keys_fingerprint(const uint8_t *pub, char *out);

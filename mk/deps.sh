@@ -8,6 +8,12 @@ pkg-config --exists libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c chec
 for tool in protoc-c pkg-config sqlite3 gawk ip; do
     command -v "$tool" >/dev/null 2>&1 || missing=yes
 done
+# Optional extras (make fuzz): clang and its runtime, when asked for.
+for pkg in "$@"; do
+    case "$pkg" in
+        clang|libclang-rt-*) dpkg -s "$pkg" >/dev/null 2>&1 || missing=yes ;;
+    esac
+done
 [ -z "$missing" ] && exit 0
 
 echo "sluice: installing missing build packages: $*" >&2

@@ -137,9 +137,11 @@ s_check_layout(zmsg_t *msg, zframe_t **frames, errbuf_t *err)
     return 0;
 }
 
-/* Verifies the signature over version||type||body with the signer frame. */
+/* Verifies the signature over version||type||body with the signer frame;
+ * keeps the signed bytes and the signature in out (a Result is stored with
+ * them, so it can be verified again later). */
 static int
-s_check_signature(zframe_t **frames, errbuf_t *err)
+s_check_signature(zframe_t **frames, env_msg_t *out, errbuf_t *err)
 {
     size_t body_size = zframe_size(frames[2]);
     uint8_t *signed_bytes = xmalloc(S_HEAD_SIZE + body_size);
@@ -150,7 +152,9 @@ s_check_signature(zframe_t **frames, errbuf_t *err)
     }
     bool ok = keys_verify(zframe_data(frames[3]), signed_bytes,
                           S_HEAD_SIZE + body_size, zframe_data(frames[4]));
-    free(signed_bytes);
+    out->signed_bytes = signed_bytes;
+    out->signed_size = S_HEAD_SIZE + body_size;
+    memcpy(out->sig, zframe_data(frames[4]), KEYS_SIG_SIZE);
     if (!ok) {
         char fp[KEYS_FP_SIZE];
         keys_fingerprint(zframe_data(frames[3]), fp);
@@ -203,7 +207,7 @@ env_open(
         rc = s_check_layout(msg, frames, err);
     }
     if (rc == 0) {
-        rc = s_check_signature(frames, err);
+        rc = s_check_signature(frames, out, err);
     }
     if (rc == 0) {
         out->type = zframe_data(frames[1])[0];
@@ -220,6 +224,53 @@ env_open(
     return rc;
 }
 
+int
+env_reopen(const uint8_t *signed_bytes,
+           size_t size,
+           const uint8_t *signer,
+           const uint8_t *sig,
+           env_msg_t *out,
+           errbuf_t *err)
+{
+    assert(out);
+    memset(out, 0, sizeof *out);
+    if (!signed_bytes || !signer || !sig || size < S_HEAD_SIZE ||
+        size - S_HEAD_SIZE > ENV_MAX_BODY) {
+        errbuf_set(err, "stored message has %zu bytes, which is not allowed",
+                   size);
+        return ENV_EMALFORMED;
+    }
+    if (!keys_verify(signer, signed_bytes, size, sig)) {
+        char fp[KEYS_FP_SIZE];
+        keys_fingerprint(signer, fp);
+        errbuf_set(err, "signature does not verify for signer %s", fp);
+        return ENV_EBADSIG;
+    }
+    if (signed_bytes[0] != ENV_MAJOR) {
+        errbuf_set(err, "stored message speaks protocol %u.%u, not %d.x",
+                   signed_bytes[0], signed_bytes[1], ENV_MAJOR);
+        return ENV_EVERSION;
+    }
+    out->major = signed_bytes[0];
+    out->minor = signed_bytes[1];
+    out->type = signed_bytes[2];
+    memcpy(out->signer, signer, KEYS_PUBLIC_SIZE);
+    memcpy(out->sig, sig, KEYS_SIG_SIZE);
+    const ProtobufCMessageDescriptor *descriptor = env_descriptor(out->type);
+    out->body =
+        descriptor
+            ? protobuf_c_message_unpack(descriptor, NULL, size - S_HEAD_SIZE,
+                                        signed_bytes + S_HEAD_SIZE)
+            : NULL;
+    if (!out->body) {
+        errbuf_set(err, "stored %s message is signed but does not decode",
+                   env_type_name(out->type));
+        env_msg_clear(out);
+        return descriptor ? ENV_EDECODE : ENV_EMALFORMED;
+    }
+    return ENV_OK;
+}
+
 void
 env_msg_clear(env_msg_t *msg)
 {
@@ -229,6 +280,7 @@ env_msg_clear(env_msg_t *msg)
     if (msg->body) {
         protobuf_c_message_free_unpacked(msg->body, NULL);
     }
+    free(msg->signed_bytes);
     memset(msg, 0, sizeof *msg);
 }
 
@@ -262,6 +314,8 @@ env_strerror(int code)
             return "bad signature";
         case ENV_EDECODE:
             return "undecodable body";
+        case ENV_EREPLAYED:
+            return "replayed";
         default:
             return "unknown error";
     }

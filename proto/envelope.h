@@ -28,6 +28,7 @@
 #define ENV_EUNTRUSTED -4 /* signer's key is not trusted */
 #define ENV_EBADSIG    -5 /* signature does not verify */
 #define ENV_EDECODE    -6 /* signed, but the body does not decode */
+#define ENV_EREPLAYED  -7 /* valid, but already handled: sent again */
 
 /* Decides whether a signer is trusted; arg is the caller's context.
  * Called after the signature has verified. */
@@ -40,6 +41,9 @@ typedef struct {
     int type;                         /* Sluice__MsgType */
     uint8_t signer[KEYS_PUBLIC_SIZE]; /* who signed it */
     ProtobufCMessage *body;           /* cast by type, e.g. Sluice__Task */
+    uint8_t *signed_bytes; /* owned copy of version+type+body as signed */
+    size_t signed_size;
+    uint8_t sig[KEYS_SIG_SIZE]; /* the signature over signed_bytes */
 } env_msg_t;
 
 /* Packs body as message `type`, signs it with signer and returns the five
@@ -52,7 +56,19 @@ zmsg_t *env_seal(int type, const ProtobufCMessage *body, const keys_t *signer);
 int env_open(
     zmsg_t *msg, env_trust_fn *trust, void *arg, env_msg_t *out, errbuf_t *err);
 
-/* Frees out->body and zeroes out; accepts an already cleared msg. */
+/* Opens a message kept as signed_bytes (version, type and body exactly as
+ * signed; env_msg_t.signed_bytes of an earlier env_open), signer and sig:
+ * verifies first, then decodes, as env_open. out->signed_bytes stays NULL.
+ * Returns ENV_OK or a negative ENV_E* with err set. */
+int env_reopen(const uint8_t *signed_bytes,
+               size_t size,
+               const uint8_t *signer,
+               const uint8_t *sig,
+               env_msg_t *out,
+               errbuf_t *err);
+
+/* Frees out->body and out->signed_bytes and zeroes out; accepts an
+ * already cleared msg. */
 void env_msg_clear(env_msg_t *msg);
 
 /* The protobuf descriptor for a MsgType, NULL when unknown. */

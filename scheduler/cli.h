@@ -36,5 +36,18 @@ int cli_retry(int argc, char **argv);
 int cli_drain(int argc, char **argv);
 /* sluice workers */
 int cli_workers(int argc, char **argv);
+/* sluice keys list|accept|reject|revoke FP (and B's subcommands) */
+int cli_keys(int argc, char **argv);
+/* sluice token create [--ttl 1h] [--uses N] */
+int cli_token(int argc, char **argv);
+/* sluice verify RUN_ID | sluice verify --events (cli_clients.c) */
+int cli_verify(int argc, char **argv);
+/* sluice keys add-client PUBKEY --role viewer|operator [--name NAME];
+ * argv[0] is "add-client" (called by the `keys` verb) */
+int cli_keys_add_client(int argc, char **argv);
+/* sluice keys client-key [--dir DIR]; argv[0] is "client-key" */
+int cli_keys_client_key(int argc, char **argv);
+/* sluice secret set NAME < VALUE | secret list | secret rm NAME */
+int cli_secret(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/curve.h"
 #include "common/join.h"
 #include "common/keys.h"
 #include "common/statedir.h"
@@ -20,6 +21,7 @@ typedef struct {
     char *dir;                     /* owned */
     config_t *config;              /* owned: the effective settings */
     uint8_t pub[KEYS_PUBLIC_SIZE]; /* the scheduler's public key */
+    uint8_t curve[CURVE_KEY_SIZE]; /* its CURVE transport key */
     char *join;                    /* owned: "sluice://HOST:PORT/HEX" */
 } s_init_t;
 
@@ -62,6 +64,20 @@ s_init_key(const char *dir,
     free(key_path);
     free(pub_path);
     return rc;
+}
+
+/* The scheduler's CURVE transport key, DIR/scheduler.curve(.pub). */
+static int
+s_init_curve(s_init_t *init, errbuf_t *err)
+{
+    curve_t *curve =
+        curve_ensure(init->dir, STATEDIR_SCHEDULER_CURVE, NULL, err);
+    if (!curve) {
+        return -1;
+    }
+    memcpy(init->curve, curve_public(curve), CURVE_KEY_SIZE);
+    curve_destroy(&curve);
+    return 0;
 }
 
 /* Writes DIR/config.yaml, readable by the owner only. */
@@ -111,12 +127,12 @@ s_init_create(s_init_t *init, errbuf_t *err)
                    init->pub, err) < 0 ||
         s_init_key(init->dir, STATEDIR_CLIENT_KEY, STATEDIR_CLIENT_PUB, NULL,
                    err) < 0 ||
-        s_init_write_config(init, err) < 0) {
+        s_init_curve(init, err) < 0 || s_init_write_config(init, err) < 0) {
         return -1;
     }
     char *host_port =
         join_advertised(init->config->listen, init->config->advertise);
-    init->join = join_format(host_port, init->pub);
+    init->join = join_format(host_port, init->pub, init->curve);
     free(host_port);
     return 0;
 }
@@ -136,9 +152,11 @@ s_init_report_json(const s_init_t *init)
     json_kv_string(json, "scheduler_fingerprint", fp);
     json_key(json, "created");
     json_array_begin(json);
-    const char *const files[] = {STATEDIR_SCHEDULER_KEY, STATEDIR_SCHEDULER_PUB,
-                                 STATEDIR_CLIENT_KEY, STATEDIR_CLIENT_PUB,
-                                 STATEDIR_CONFIG};
+    const char *const files[] = {
+        STATEDIR_SCHEDULER_KEY,   STATEDIR_SCHEDULER_PUB,
+        STATEDIR_SCHEDULER_CURVE, STATEDIR_SCHEDULER_CURVE ".pub",
+        STATEDIR_CLIENT_KEY,      STATEDIR_CLIENT_PUB,
+        STATEDIR_CONFIG};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char *path = statedir_path(init->dir, files[i]);
         json_string(json, path);
@@ -160,6 +178,8 @@ s_init_report(const s_init_t *init)
     printf("created sluice state in '%s':\n", init->dir);
     printf("  %-14s %s/%s (fingerprint %s)\n", "scheduler key", init->dir,
            STATEDIR_SCHEDULER_KEY, fp);
+    printf("  %-14s %s/%s\n", "transport key", init->dir,
+           STATEDIR_SCHEDULER_CURVE);
     printf("  %-14s %s/%s\n", "client key", init->dir, STATEDIR_CLIENT_KEY);
     printf("  %-14s %s/%s (workers on %s, clients on %s)\n", "config",
            init->dir, STATEDIR_CONFIG, init->config->listen,
@@ -224,7 +244,9 @@ s_join_line(const char *dir, errbuf_t *err)
 {
     char *pub_path = statedir_path(dir, STATEDIR_SCHEDULER_PUB);
     char *cfg_path = statedir_path(dir, STATEDIR_CONFIG);
+    char *curve_path = statedir_path(dir, STATEDIR_SCHEDULER_CURVE ".pub");
     uint8_t pub[KEYS_PUBLIC_SIZE];
+    uint8_t curve[CURVE_KEY_SIZE];
     config_t *config = NULL;
     char *line = NULL;
     if (!statedir_exists(pub_path)) {
@@ -232,15 +254,22 @@ s_join_line(const char *dir, errbuf_t *err)
                    "no sluice state in '%s'; run 'sluice init --dir %s' "
                    "first (or set SLUICE_DIR)",
                    dir, dir);
+    } else if (!statedir_exists(curve_path)) {
+        errbuf_set(err,
+                   "'%s' has no transport key yet; start the scheduler once "
+                   "(it creates %s) and run 'sluice join-line' again",
+                   dir, STATEDIR_SCHEDULER_CURVE);
     } else if (keys_load_public(pub_path, pub, err) == 0 &&
+               curve_load_public(curve_path, curve, err) == 0 &&
                (config = config_load(cfg_path, err)) != NULL) {
         char *host_port = join_advertised(config->listen, config->advertise);
-        line = join_format(host_port, pub);
+        line = join_format(host_port, pub, curve);
         free(host_port);
     }
     config_destroy(&config);
     free(pub_path);
     free(cfg_path);
+    free(curve_path);
     return line;
 }
 

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/config.h"
+#include "common/curve.h"
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/statedir.h"
@@ -18,6 +19,8 @@ struct client_t {
     char *endpoint;                      /* owned: what we dialled */
     keys_t *key;                         /* owned: our signing key */
     uint8_t scheduler[KEYS_PUBLIC_SIZE]; /* the pinned scheduler key */
+    uint8_t sched_curve[CURVE_KEY_SIZE]; /* its pinned CURVE key */
+    curve_t *curve;                      /* owned: ours, from key */
     zsock_t *sock;                       /* owned: DEALER */
     zpoller_t *poller;                   /* owned: on sock */
     uint64_t next_id;                    /* request_id of the next call */
@@ -43,6 +46,30 @@ s_dial_endpoint(const char *bind)
     return xstrdup(bind);
 }
 
+/* The scheduler's CURVE key (DIR/scheduler.curve.pub) and ours, converted
+ * from our signing key: trusting client.pub trusts our connection too. */
+static int
+s_load_curve(client_t *self, errbuf_t *err)
+{
+    char *path = statedir_path(self->dir, STATEDIR_SCHEDULER_CURVE ".pub");
+    int rc = 0;
+    if (!statedir_exists(path)) {
+        errbuf_set(err,
+                   "no transport key of the scheduler in '%s'; start the "
+                   "scheduler once (it creates %s), or copy it from the "
+                   "scheduler host",
+                   self->dir, STATEDIR_SCHEDULER_CURVE ".pub");
+        rc = -1;
+    } else {
+        rc = curve_load_public(path, self->sched_curve, err);
+    }
+    free(path);
+    if (rc == 0) {
+        self->curve = curve_from_keys(self->key);
+    }
+    return rc;
+}
+
 /* Loads config, our key and the scheduler's public key from self->dir. */
 static int
 s_load_state(client_t *self, errbuf_t *err)
@@ -65,7 +92,8 @@ s_load_state(client_t *self, errbuf_t *err)
     }
     self->endpoint = s_dial_endpoint(config->client_listen);
     self->key = keys_load(key_path, err);
-    if (!self->key || keys_load_public(pub_path, self->scheduler, err) < 0) {
+    if (!self->key || keys_load_public(pub_path, self->scheduler, err) < 0 ||
+        s_load_curve(self, err) < 0) {
         goto done;
     }
     rc = 0;
@@ -94,6 +122,7 @@ client_open(const char *dir_flag, errbuf_t *err)
         return NULL;
     }
     zsock_set_linger(self->sock, 0);
+    curve_set_client(self->curve, self->sock, self->sched_curve);
     if (zsock_connect(self->sock, "%s", self->endpoint) < 0) {
         errbuf_set(err,
                    "cannot dial the scheduler at '%s': %s; check "
@@ -117,6 +146,7 @@ client_destroy(client_t **self_p)
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->sock);
     keys_destroy(&self->key);
+    curve_destroy(&self->curve);
     free(self->endpoint);
     free(self->dir);
     free(self);

@@ -1,6 +1,7 @@
 #include "scheduler/plan.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +58,9 @@ struct plan_t {
     size_t ready_count;
     size_t ready_cap;
     zlistx_t *retries; /* plan_ref_t * of up_for_retry tasks, owned */
+    /* Opens {{ secret.NAME }} for env values; NULL = no secrets. */
+    plan_secret_fn *secret;
+    void *secret_arg;
 };
 
 /* ----------------------------------------------------------- id hashing */
@@ -157,6 +161,40 @@ plan_destroy(plan_t **self_p)
     free(self->ready);
     free(self);
     *self_p = NULL;
+}
+
+void
+plan_set_secret_lookup(plan_t *self, plan_secret_fn *fn, void *arg)
+{
+    self->secret = fn;
+    self->secret_arg = arg;
+}
+
+static void
+s_secret_name(void *arg, const char *name, size_t offset)
+{
+    (void) offset;
+    if (strncmp(name, "secret.", 7) == 0) {
+        zlistx_add_end((zlistx_t *) arg, xstrdup(name + 7));
+    }
+}
+
+size_t
+plan_attempt_secrets(plan_t *self, uint64_t attempt_id, zlistx_t *names)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    plan_run_t *run =
+        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+    if (!run) {
+        return 0;
+    }
+    const dag_task_t *def = dag_task(run->dag, attempt->task);
+    size_t before = zlistx_size(names);
+    for (size_t i = 0; i < def->nenv; i++) {
+        errbuf_t err;
+        tmpl_scan(def->env[i].value, s_secret_name, names, &err);
+    }
+    return zlistx_size(names) - before;
 }
 
 /* ---------------------------------------------------------- ready queue */
@@ -535,15 +573,51 @@ plan_restore(plan_t *self,
 /* -------------------------------------------------------------- dispatch */
 
 typedef struct {
+    plan_t *plan;
     plan_run_t *run;
     const char *task_id;
     char attempt[16];
+    bool env;          /* rendering env: secrets allowed */
+    zlistx_t *opened;  /* secret values handed out, wiped after render */
+    bool secret_error; /* a secret could not be opened ... */
+    errbuf_t why;      /* ... and why */
 } plan_tmpl_t;
+
+static void
+s_secret_free(void **item)
+{
+    char *value = *item;
+    if (value) {
+        sodium_memzero(value, strlen(value));
+        free(value);
+        *item = NULL;
+    }
+}
+
+/* {{ secret.NAME }}: only in env (dag validation refuses it elsewhere;
+ * checked again here), opened through the scheduler's hook. */
+static const char *
+s_lookup_secret(plan_tmpl_t *ctx, const char *name)
+{
+    if (!ctx->env || !ctx->plan->secret) {
+        return NULL;
+    }
+    char *value = ctx->plan->secret(ctx->plan->secret_arg, name, &ctx->why);
+    if (!value) {
+        ctx->secret_error = true;
+        return NULL;
+    }
+    zlistx_add_end(ctx->opened, value);
+    return value;
+}
 
 static const char *
 s_lookup(void *arg, const char *name)
 {
     plan_tmpl_t *ctx = arg;
+    if (strncmp(name, "secret.", 7) == 0) {
+        return s_lookup_secret(ctx, name + 7);
+    }
     if (strcmp(name, "run_id") == 0) {
         return ctx->run->id_text;
     }
@@ -567,30 +641,39 @@ s_lookup(void *arg, const char *name)
 }
 
 static int
-s_render(plan_run_t *run,
+s_render(plan_t *plan,
+         plan_run_t *run,
          const dag_task_t *task,
          uint32_t attempt,
          plan_dispatch_t *out,
          errbuf_t *err)
 {
-    plan_tmpl_t ctx = {.run = run, .task_id = task->id};
+    plan_tmpl_t ctx = {.plan = plan, .run = run, .task_id = task->id};
     snprintf(ctx.attempt, sizeof ctx.attempt, "%u", attempt);
     out->command = tmpl_render(task->run ? task->run : "", s_lookup, &ctx, err);
     if (!out->command) {
         return -1;
     }
+    ctx.env = true;
+    ctx.opened = zlistx_new();
+    zlistx_set_destructor(ctx.opened, s_secret_free);
     out->nenv = task->nenv;
     out->env_names = xcalloc(task->nenv + 1, sizeof *out->env_names);
     out->env_values = xcalloc(task->nenv + 1, sizeof *out->env_values);
-    for (size_t i = 0; i < task->nenv; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < task->nenv && rc == 0; i++) {
         out->env_names[i] = (char *) task->env[i].name;
         out->env_values[i] =
             tmpl_render(task->env[i].value, s_lookup, &ctx, err);
         if (!out->env_values[i]) {
-            return -1;
+            if (ctx.secret_error) {
+                *err = ctx.why;
+            }
+            rc = -1;
         }
     }
-    return 0;
+    zlistx_destroy(&ctx.opened);
+    return rc;
 }
 
 static void
@@ -598,7 +681,7 @@ s_dispatch_clear(plan_dispatch_t *out)
 {
     free(out->command);
     for (size_t i = 0; out->env_values && i < out->nenv; i++) {
-        free(out->env_values[i]);
+        s_secret_free((void **) &out->env_values[i]); /* may hold secrets */
     }
     free(out->env_values);
     free(out->env_names);
@@ -636,11 +719,35 @@ s_dispatch_one(plan_t *self,
     out->task = def;
     out->attempt = number;
     out->logical_date = run->logical_date;
-    if (s_render(run, def, number, out, err) < 0) {
-        errbuf_prefix(err, "task '%s'", def->id);
-        return -1;
+    if (s_render(self, run, def, number, out, err) < 0) {
+        return 1; /* the task's fault, not the store's: fail the attempt */
     }
     return 0;
+}
+
+/* The attempt could not be built (a secret is not set, a template does
+ * not resolve): it fails like a task that could not start, so retries and
+ * retry_on apply, and the run goes on. */
+static int
+s_dispatch_failed(plan_t *self,
+                  uint64_t attempt_id,
+                  const char *worker,
+                  const errbuf_t *why,
+                  int64_t now,
+                  errbuf_t *err)
+{
+    log_warn("attempt %" PRIu64 " cannot start: %s", attempt_id,
+             errbuf_msg(why));
+    plan_result_t result = {.state = ATTEMPT_FAILED,
+                            .cause = "spawn",
+                            .exit_code = -1,
+                            .started_at = now,
+                            .ended_at = now,
+                            .error = errbuf_msg(why)};
+    char *name = xstrdup(worker);
+    int rc = plan_attempt_result(self, attempt_id, name, &result, now, err);
+    free(name);
+    return rc < 0 ? -1 : 0;
 }
 
 int
@@ -675,10 +782,17 @@ plan_dispatch_round(plan_t *self,
             continue;
         }
         plan_dispatch_t d;
-        int rc = s_dispatch_one(self, run, task, worker, now, &d, err);
+        errbuf_t cannot;
+        errbuf_clear(&cannot);
+        int rc = s_dispatch_one(self, run, task, worker, now, &d, &cannot);
         if (rc == 0) {
             send(arg, worker, &d);
             sent++;
+        } else if (rc > 0) {
+            rc = s_dispatch_failed(self, d.attempt_id, worker, &cannot, now,
+                                   err);
+        } else {
+            *err = cannot;
         }
         s_dispatch_clear(&d);
         if (rc < 0) {

@@ -58,6 +58,19 @@ plan_t *plan_new(store_t *store);
 
 void plan_destroy(plan_t **self_p);
 
+/* Opens secret `name` for a Task's env: an owned NUL-terminated value
+ * (the plan wipes and frees it), or NULL with err set, which fails that
+ * attempt with err as its error. */
+typedef char *(plan_secret_fn) (void *arg, const char *name, errbuf_t *err);
+
+/* Lets env values use {{ secret.NAME }}; without it they fail to render. */
+void plan_set_secret_lookup(plan_t *self, plan_secret_fn *fn, void *arg);
+
+/* Appends (owned copies of) the names of the secrets the task of attempt
+ * `attempt_id` uses in its env to `names`; returns how many. 0 when the
+ * attempt is not in flight. */
+size_t plan_attempt_secrets(plan_t *self, uint64_t attempt_id, zlistx_t *names);
+
 /* Creates a new run of `dag` (takes ownership of *dag_p) with effective
  * params, writes it and its task instances to the store, and queues its
  * root tasks. Sets *run_id. */

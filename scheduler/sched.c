@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -103,6 +104,25 @@ sched_drop(sched_t *self, const char *socket_name, int code, const char *detail)
     }
 }
 
+/* One line with every drop count since start, e.g. at exit: the drop log
+ * above shows only the first of each kind per interval. */
+static void
+s_drop_summary(const sched_t *self)
+{
+    char line[512] = "";
+    size_t len = 0;
+    for (int slot = 0; slot < SCHED_DROP_KINDS; slot++) {
+        if (self->drops[slot] && len < sizeof line) {
+            len += (size_t) snprintf(line + len, sizeof line - len,
+                                     "%s%s %" PRIu64, len ? ", " : "",
+                                     env_strerror(-slot), self->drops[slot]);
+        }
+    }
+    if (len > 0) {
+        log_info("dropped messages since start: %s", line);
+    }
+}
+
 /* ---------------------------------------------------------------- trust */
 
 static bool
@@ -120,7 +140,8 @@ s_trust_client(void *arg, const uint8_t *signer, int type)
 {
     sched_t *self = arg;
     (void) type;
-    return memcmp(signer, self->client_key, KEYS_PUBLIC_SIZE) == 0;
+    /* The local CLI, or a key trusted with a role (sched_audit.c). */
+    return sched_client_trusted(self, signer);
 }
 
 /* -------------------------------------------------------------- receive */
@@ -171,6 +192,7 @@ s_drain(sched_t *self,
             break;
         }
         (*budget)--;
+        sched_keys_peer(self, msg); /* its connection's CURVE key */
         zframe_t *from;
         env_msg_t env;
         if (s_open(self, socket, name, trust, msg, &from, &env) == 0) {
@@ -285,6 +307,8 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
     task.kill_grace_ms = self->config->kill_grace_ms;
     task.logical_date = (char *) d->logical_date;
     task.kind = (char *) d->task->kind;
+    task.limit_nofile = d->task->limit_nofile;
+    task.limit_nproc = d->task->limit_nproc;
     Sluice__Resources res = SLUICE__RESOURCES__INIT;
     res.cpus = d->task->cpus;
     res.memory_mb = d->task->memory_mb;
@@ -423,6 +447,7 @@ s_reload(sched_t *self, errbuf_t *err)
 {
     plan_destroy(&self->plan);
     self->plan = plan_new(self->store);
+    sched_secrets_plan(self);
     fleet_clear_attempts(self->fleet);
     if (store_begin(self->store, err) < 0 ||
         store_load_active(self->store, s_restore_run, self, err) < 0) {
@@ -494,9 +519,14 @@ s_turn(sched_t *self)
         s_turn_failed(self, &err);
         return 0;
     }
+    if (admit_serve(self->admit, clock_wall_ms(), &err) < 0) {
+        sched_fail_turn(self, &err); /* ZAP handshakes waiting */
+    }
+    /* A budget per socket: a flood on one cannot starve the other. */
     int budget = SCHED_MAX_MSGS_PER_TURN;
     s_drain(self, self->workers, "worker", s_trust_worker, sched_on_worker,
             &budget);
+    budget = SCHED_MAX_MSGS_PER_TURN;
     s_drain(self, self->clients, "client", s_trust_client, sched_on_client,
             &budget);
     int64_t now = clock_mono_ms();
@@ -529,9 +559,14 @@ s_turn(sched_t *self)
 /* ------------------------------------------------------------ lifecycle */
 
 static int
-s_bind(zsock_t **socket, const char *endpoint, errbuf_t *err)
+s_bind(sched_t *self,
+       zsock_t **socket,
+       const char *endpoint,
+       const char *domain,
+       errbuf_t *err)
 {
     *socket = zsock_new(ZMQ_ROUTER);
+    sched_keys_secure(self, *socket, domain); /* CURVE, checked by ZAP */
     zsock_set_maxmsgsize(*socket, SCHED_MAX_MSG_SIZE);
     zsock_set_sndhwm(*socket, 100000);
     zsock_set_rcvhwm(*socket, 100000);
@@ -577,7 +612,8 @@ s_start(sched_t *self, errbuf_t *err)
     free(db);
     if (!self->store ||
         store_set_sync(self->store, strcmp(self->config->store_sync, "normal"),
-                       err) < 0) {
+                       err) < 0 ||
+        sched_secrets_start(self, err) < 0) {
         return -1;
     }
     int64_t now_wall = clock_wall_ms();
@@ -588,11 +624,14 @@ s_start(sched_t *self, errbuf_t *err)
         store_commit(self->store, err) < 0) {
         return -1;
     }
-    if (s_reload(self, err) < 0) {
+    if (sched_audit_start(self, err) < 0 || s_reload(self, err) < 0) {
         return -1;
     }
-    if (s_bind(&self->workers, self->config->listen, err) < 0 ||
-        s_bind(&self->clients, self->config->client_listen, err) < 0) {
+    if (sched_keys_start(self, err) < 0 ||
+        s_bind(self, &self->workers, self->config->listen, ADMIT_DOMAIN_WORKER,
+               err) < 0 ||
+        s_bind(self, &self->clients, self->config->client_listen,
+               ADMIT_DOMAIN_CLIENT, err) < 0) {
         return -1;
     }
     return 0;
@@ -601,9 +640,11 @@ s_start(sched_t *self, errbuf_t *err)
 static void
 s_run(sched_t *self)
 {
-    zpoller_t *poller = zpoller_new(self->workers, self->clients, NULL);
+    zpoller_t *poller = zpoller_new(self->workers, self->clients,
+                                    admit_socket(self->admit), NULL);
     char *join = join_advertised(self->config->listen, self->config->advertise);
-    char *line = join_format(join, keys_public(self->key));
+    char *line =
+        join_format(join, keys_public(self->key), curve_public(self->curve));
     log_info("scheduler %s listening for workers on %s and clients on %s; "
              "%zu active runs",
              SLUICE_VERSION, self->config->listen, self->config->client_listen,
@@ -621,6 +662,7 @@ s_run(sched_t *self)
     log_info("scheduler stopping: committing and closing");
     s_turn(self);
     zpoller_destroy(&poller);
+    s_drop_summary(self);
 }
 
 static void
@@ -630,6 +672,8 @@ s_destroy(sched_t *self)
     zsock_destroy(&self->clients);
     plan_destroy(&self->plan);
     fleet_destroy(&self->fleet);
+    sched_secrets_stop(self);
+    sched_keys_stop(self);
     store_destroy(&self->store);
     keys_destroy(&self->key);
     config_destroy(&self->config);
@@ -723,6 +767,7 @@ sched_main(int argc, char **argv)
 {
     sched_t self;
     memset(&self, 0, sizeof self);
+    umask(077); /* store.db, its -wal and -shm, keys: owner only */
     int rc = s_parse_args(&self, argc, argv);
     if (rc != 0) {
         s_destroy(&self);

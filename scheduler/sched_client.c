@@ -413,8 +413,17 @@ sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
                    "message type not used on the client socket");
         return;
     }
+    if (!sched_keys_admit_client(self)) {
+        return;
+    }
     const Sluice__Request *req = (const Sluice__Request *) env->body;
-    Sluice__Reply *rep = api_read(self->store, req);
+    Sluice__Reply *rep = sched_authorize(self, env, req);
+    if (!rep) {
+        rep = sched_audit_request(self, env, req);
+    }
+    if (!rep) {
+        rep = api_read(self->store, req);
+    }
     if (!rep) {
         switch (req->op_case) {
             case SLUICE__REQUEST__OP_DAG_APPLY:
@@ -434,6 +443,16 @@ sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
                 break;
             case SLUICE__REQUEST__OP_RETRY:
                 rep = s_retry(self, req);
+                break;
+            case SLUICE__REQUEST__OP_SECRET_SET:
+            case SLUICE__REQUEST__OP_SECRET_LIST:
+            case SLUICE__REQUEST__OP_SECRET_RM:
+                rep = sched_secrets_request(self, req);
+                break;
+            case SLUICE__REQUEST__OP_KEYS_LIST:
+            case SLUICE__REQUEST__OP_KEYS_DECIDE:
+            case SLUICE__REQUEST__OP_TOKEN_CREATE:
+                rep = sched_keys_request(self, req);
                 break;
             default:
                 rep = api_error(req->request_id, 1,

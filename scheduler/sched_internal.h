@@ -12,8 +12,11 @@
 #include "common/errbuf.h"
 #include "common/keys.h"
 #include "proto/envelope.h"
+#include "common/curve.h"
+#include "scheduler/admit.h"
 #include "scheduler/fleet.h"
 #include "scheduler/plan.h"
+#include "scheduler/secrets.h"
 #include "scheduler/store.h"
 
 #define SCHED_DROP_KINDS 8
@@ -34,6 +37,13 @@ typedef struct {
     int64_t last_heartbeat;               /* monotonic ms */
     uint64_t drops[SCHED_DROP_KINDS];     /* dropped messages per ENV_E code */
     int64_t drop_logged[SCHED_DROP_KINDS];
+    secrets_t *secrets; /* sealed secrets (sched_secrets.c), owned */
+    zhashx_t *maskers;  /* attempt id text -> log masker, owned */
+    admit_t *admit;     /* ZAP handler, key decisions (sched_keys.c) */
+    curve_t *curve;     /* scheduler's CURVE key, owned */
+    uint8_t peer_curve[CURVE_KEY_SIZE]; /* CURVE key of the connection the
+                                           message being handled came on */
+    bool peer_known;   /* ... false when its metadata had none */
     bool turn_error;   /* a handler failed to write */
     errbuf_t turn_err; /* ... and why */
 } sched_t;
@@ -69,5 +79,84 @@ void sched_queue_acks(sched_t *self);
 /* Removes and returns (caller owns *ids_p) the acks waiting for `worker`,
  * so they can ride on a Task instead of their own signed message. */
 size_t sched_take_acks(sched_t *self, const char *worker, uint64_t **ids_p);
+
+/* Secrets (sched_secrets.c): opened at start (refusing a key file that
+ * group or others can read), handed to each new plan for dispatch. */
+int sched_secrets_start(sched_t *self, errbuf_t *err);
+
+void sched_secrets_plan(sched_t *self);
+
+void sched_secrets_stop(sched_t *self);
+
+/* Masks secret values in a log chunk of an attempt whose task uses
+ * secrets: returns the bytes to store (caller owns; *len updated), or NULL
+ * to store the chunk as it came. */
+uint8_t *sched_secrets_mask(sched_t *self,
+                            uint64_t attempt_id,
+                            uint64_t seq,
+                            unsigned stream,
+                            const void *data,
+                            size_t *len);
+
+/* The attempt ended: stores what masking held back, forgets the masker. */
+int
+sched_secrets_attempt_end(sched_t *self, uint64_t attempt_id, errbuf_t *err);
+
+/* The secret verbs; NULL when req is not one. Caller owns the reply. */
+Sluice__Reply *sched_secrets_request(sched_t *self, const Sluice__Request *req);
+
+/* Integrity (sched_audit.c, issue 4 part B). The local CLI's key is an
+ * operator from start; other client keys are trusted with their role. */
+int sched_audit_start(sched_t *self, errbuf_t *err);
+
+/* True when signer may send requests: the local CLI or a known client. */
+bool sched_client_trusted(sched_t *self, const uint8_t *signer);
+
+/* NULL when env's signer may run req; else an ErrorRep (code 3, caller
+ * owns) and the refusal is written to the event table. */
+Sluice__Reply *sched_authorize(sched_t *self,
+                               const env_msg_t *env,
+                               const Sluice__Request *req);
+
+/* Answers verify, verify_events and client_add; NULL for other ops.
+ * Caller owns the reply. */
+Sluice__Reply *sched_audit_request(sched_t *self,
+                                   const env_msg_t *env,
+                                   const Sluice__Request *req);
+
+/* True when a Result's signature is the one already stored with its
+ * attempt: the same message again, counted (ENV_EREPLAYED) and refused. */
+bool sched_result_replayed(sched_t *self, const env_msg_t *env);
+
+/* Stores the signed bytes, signature and signer of a Result with its
+ * attempt (the first one only). */
+void sched_result_keep(sched_t *self, const env_msg_t *env);
+
+/* Transport and admission (sched_keys.c, issue 4 part A). */
+
+/* Loads (or creates, with a log line) the scheduler's CURVE key, opens the
+ * admission cache, lists the local CLI's key as an operator and binds the
+ * ZAP handler. Call before the sockets are bound. */
+int sched_keys_start(sched_t *self, errbuf_t *err);
+
+void sched_keys_stop(sched_t *self);
+
+/* Makes a ROUTER a CURVE server checked by ZAP under `domain`. */
+void sched_keys_secure(sched_t *self, zsock_t *socket, const char *domain);
+
+/* Notes the CURVE key of the connection msg came on (its "User-Id"). */
+void sched_keys_peer(sched_t *self, zmsg_t *msg);
+
+/* False (after refusing or dropping it) when the message may not be
+ * handled: only accepted keys bound to the signer may talk; a pending key
+ * may send a Register with a valid join token. */
+bool sched_keys_admit_worker(sched_t *self, zframe_t *from, env_msg_t *env);
+
+/* False when the client connection's key was revoked or rejected since
+ * its handshake, or the connection has no CURVE key. */
+bool sched_keys_admit_client(sched_t *self);
+
+/* keys list / decide, token create; NULL for other ops. Caller owns. */
+Sluice__Reply *sched_keys_request(sched_t *self, const Sluice__Request *req);
 
 #endif

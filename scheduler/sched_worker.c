@@ -241,12 +241,16 @@ s_on_log(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
                           self->config->log_cap_bytes + 4096)) {
         return; /* not this worker's attempt in flight, or over the cap */
     }
+    size_t len = chunk->data.len;
+    uint8_t *masked = sched_secrets_mask(self, chunk->attempt_id, chunk->seq,
+                                         chunk->stream, chunk->data.data, &len);
     errbuf_t err;
     if (store_log_append(self->store, chunk->attempt_id, chunk->seq,
                          (int) chunk->stream, (int64_t) chunk->wall_ms,
-                         chunk->data.data, chunk->data.len, &err) < 0) {
+                         masked ? masked : chunk->data.data, len, &err) < 0) {
         sched_fail_turn(self, &err);
     }
+    free(masked);
 }
 
 /* ----------------------------------------------------------------- result */
@@ -306,7 +310,14 @@ s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     };
     const char *owner = plan_attempt_worker(self->plan, res->attempt_id);
     bool mine = owner && strcmp(owner, fleet_name(worker)) == 0;
+    if (mine) {
+        sched_result_keep(self, env); /* for 'sluice verify' */
+    }
     errbuf_t err;
+    if (mine && sched_secrets_attempt_end(self, res->attempt_id, &err) < 0) {
+        sched_fail_turn(self, &err);
+        return;
+    }
     int rc = mine ? plan_attempt_result(self->plan, res->attempt_id,
                                         fleet_name(worker), &result,
                                         clock_wall_ms(), &err)
@@ -410,8 +421,23 @@ void
 sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env)
 {
     log_flag(PROTO, "worker socket: %s", env_type_name(env->type));
+    if (!sched_keys_admit_worker(self, from, env)) {
+        return; /* not admitted: refused or dropped there */
+    }
     if (env->type == SLUICE__MSG_TYPE__MSG_REGISTER) {
         s_on_register(self, from, env);
+        return;
+    }
+    if (env->type == SLUICE__MSG_TYPE__MSG_RESULT &&
+        sched_result_replayed(self, env)) {
+        /* Ack it only over the signer's own connection: that is the worker
+         * sending again a result whose ack it lost. */
+        fleet_worker_t *own = fleet_by_routing(self->fleet, from);
+        if (own &&
+            memcmp(fleet_public_key(own), env->signer, KEYS_PUBLIC_SIZE) == 0) {
+            s_ack_later(self, fleet_name(own),
+                        ((const Sluice__Result *) env->body)->attempt_id);
+        }
         return;
     }
     fleet_worker_t *worker = s_sender(self, from, env);

@@ -86,8 +86,8 @@ static const char *const s_sql[ST_COUNT] = {
                      " at) VALUES (?1, ?2, ?3, ?4)",
     [ST_LOG_ADD] = "INSERT OR IGNORE INTO log_chunks (attempt_id, seq,"
                    " stream, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-    [ST_EVENT_ADD] = "INSERT INTO events (at, actor, kind, subject, detail)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_EVENT_ADD] = "INSERT INTO events (at, actor, kind, subject, detail,"
+                     " prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_WORKER_UPSERT] =
         "INSERT INTO workers (name, hostname, public_hex, state, slots, cpus,"
         " memory_mb, gpus, labels, first_seen, last_seen, state_at)"
@@ -262,11 +262,44 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     "ALTER TABLE task_instances ADD COLUMN waiting TEXT NOT NULL"
     " DEFAULT '';",
     /* 4: worker and client keys, join tokens (admission). */
-    "SELECT 1;",
-    /* 5: signed results and the hash-chained event log (audit). */
-    "SELECT 1;",
-    /* 6: secrets. */
-    "SELECT 1;",
+    "CREATE TABLE transport_keys ("
+    " curve_hex TEXT PRIMARY KEY,"
+    " kind TEXT NOT NULL CHECK (kind IN ('worker', 'client')),"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'accepted',"
+    "  'rejected', 'revoked')),"
+    " role TEXT NOT NULL DEFAULT '',"
+    " name TEXT NOT NULL DEFAULT '',"
+    " host TEXT NOT NULL DEFAULT '',"
+    " address TEXT NOT NULL DEFAULT '',"
+    " sign_hex TEXT NOT NULL DEFAULT '',"
+    " first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " decided_at INTEGER NOT NULL DEFAULT 0,"
+    " decided_by TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE join_tokens ("
+    " hash TEXT PRIMARY KEY,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL,"
+    " uses_left INTEGER NOT NULL,"
+    " used INTEGER NOT NULL DEFAULT 0);",
+    /* 5: signed results and the hash-chained event log (audit), and the
+     * roles of client keys. */
+    "ALTER TABLE attempts ADD COLUMN result_signed BLOB;"
+    "ALTER TABLE attempts ADD COLUMN result_sig BLOB;"
+    "ALTER TABLE attempts ADD COLUMN result_signer TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE events ADD COLUMN hash TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE client_keys ("
+    " public_hex TEXT PRIMARY KEY,"
+    " role TEXT NOT NULL CHECK (role IN ('viewer', 'operator')),"
+    " name TEXT NOT NULL DEFAULT '',"
+    " added_at INTEGER NOT NULL);",
+    /* 6: secrets, sealed with the key in DIR/secrets.key (never plain). */
+    "CREATE TABLE secrets ("
+    " name TEXT PRIMARY KEY,"
+    " nonce BLOB NOT NULL,"
+    " box BLOB NOT NULL,"
+    " updated_at INTEGER NOT NULL);",
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -1081,6 +1114,13 @@ store_event(store_t *self,
             errbuf_t *err)
 {
     assert(self && actor && kind);
+    /* Each row carries the hash of the one before it (store_audit.c), so
+     * a row changed, inserted or deleted later breaks the chain. */
+    char prev[STORE_HASH_HEX], hash[STORE_HASH_HEX];
+    if (store_priv_event_link(self, now, actor, kind, subject, detail, prev,
+                              hash, err) < 0) {
+        return -1;
+    }
     sqlite3_stmt *stmt = store_priv_stmt(self, ST_EVENT_ADD, err);
     if (!stmt) {
         return -1;
@@ -1090,6 +1130,8 @@ store_event(store_t *self,
     store_priv_bind_text(stmt, 3, kind);
     store_priv_bind_text(stmt, 4, subject);
     store_priv_bind_text(stmt, 5, detail);
+    store_priv_bind_text(stmt, 6, prev);
+    store_priv_bind_text(stmt, 7, hash);
     return s_exec(self, stmt, "record an event", err);
 }
 

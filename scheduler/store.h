@@ -421,4 +421,187 @@ int store_log_read(store_t *self,
                    bool *more,
                    errbuf_t *err);
 
+/* ------------------------------------------- secrets (issue 4, part C) */
+
+/* Stores secret `name` as a sealed box (never plaintext; see
+ * scheduler/secrets.h), replacing an older one; *replaced (if not NULL)
+ * tells whether there was one. */
+int store_secret_put(store_t *self,
+                     const char *name,
+                     const uint8_t *nonce,
+                     size_t nonce_len,
+                     const uint8_t *box,
+                     size_t box_len,
+                     int64_t now,
+                     bool *replaced,
+                     errbuf_t *err);
+
+/* The sealed box of `name`: 1 when found (caller owns *nonce_p and
+ * *box_p), 0 when there is no such secret, -1 with err set. */
+int store_secret_get(store_t *self,
+                     const char *name,
+                     uint8_t **nonce_p,
+                     size_t *nonce_len,
+                     uint8_t **box_p,
+                     size_t *box_len,
+                     errbuf_t *err);
+
+/* Removes `name`; *removed tells whether it existed. */
+int
+store_secret_rm(store_t *self, const char *name, bool *removed, errbuf_t *err);
+
+/* Calls fn with each secret's name and when it was set, by name; stops
+ * and returns fn's value when it is not 0. */
+typedef int(store_secret_fn)(void *arg, const char *name, int64_t updated_at);
+
+int
+store_secret_list(store_t *self, store_secret_fn *fn, void *arg, errbuf_t *err);
+
+/* ----------------------------------------- integrity (issue 4, part B)
+ *
+ * Client keys and their roles, signed results kept with their attempts,
+ * and the hash chain of the event table (see store_event). */
+
+/* A BLAKE2b-256 hash as lowercase hex, with its NUL. */
+#define STORE_HASH_HEX 65
+
+/* Trusts client key public_hex (64 hex chars) with role "viewer" or
+ * "operator"; a known key gets the new role (and name, unless ""). *replaced
+ * (if not NULL) tells whether the key was known. */
+int store_client_put(store_t *self,
+                     const char *public_hex,
+                     const char *role,
+                     const char *name,
+                     int64_t now,
+                     bool *replaced,
+                     errbuf_t *err);
+
+/* The role of client key public_hex copied into role (size bytes): 1 when
+ * the key is known, 0 when not, -1 with err set. */
+int store_client_role(store_t *self,
+                      const char *public_hex,
+                      char *role,
+                      size_t size,
+                      errbuf_t *err);
+
+/* Keeps the signed Result of attempt `attempt_id`: the bytes exactly as
+ * signed (version, type, body), the signature and the signer's key (hex).
+ * The first one stored stays: a later one changes nothing. */
+int store_attempt_sign(store_t *self,
+                       uint64_t attempt_id,
+                       const void *signed_bytes,
+                       size_t size,
+                       const uint8_t *sig,
+                       const char *signer_hex,
+                       errbuf_t *err);
+
+/* 1 when the signature stored with attempt `attempt_id` is sig (the same
+ * Result again: a replay or a resend), 0 when not, -1 with err set. */
+int store_attempt_sig_matches(store_t *self,
+                              uint64_t attempt_id,
+                              const uint8_t *sig,
+                              errbuf_t *err);
+
+/* One attempt with what is stored of its signed Result; signed_bytes and
+ * sig are NULL (sizes 0) when none is. Pointers are borrowed for the call. */
+typedef struct {
+    uint64_t attempt_id;
+    const char *task_id;
+    uint32_t number;
+    const char *worker;
+    const uint8_t *signed_bytes;
+    size_t signed_size;
+    const uint8_t *sig;
+    size_t sig_size;
+    const char *signer_hex; /* "" when none */
+} store_signed_row_t;
+
+typedef int(store_signed_fn)(void *arg, const store_signed_row_t *row);
+
+/* Calls fn for every attempt of run `run_id`, by id; STORE_ENOTFOUND when
+ * there is no such run. fn must not call the store. */
+int store_run_signed(store_t *self,
+                     uint64_t run_id,
+                     store_signed_fn *fn,
+                     void *arg,
+                     errbuf_t *err);
+
+/* The chain hash of an event row: BLAKE2b-256 over the previous row's hash
+ * (hex) and this row's fields, as hex into out (STORE_HASH_HEX bytes). */
+void store_event_hash(const char *prev_hex,
+                      int64_t at,
+                      const char *actor,
+                      const char *kind,
+                      const char *subject,
+                      const char *detail,
+                      char *out);
+
+/* What a walk of the event chain found. */
+typedef struct {
+    uint64_t events;    /* rows read */
+    uint64_t unchained; /* rows from before the chain began (schema < 5) */
+    uint64_t first_bad; /* id of the first changed, inserted or deleted
+                           row; 0 when the chain is intact */
+    char problem[256];  /* what is wrong with it, "" when intact */
+} store_chain_t;
+
+/* Walks the event table in id order and checks every link. 0 with *out
+ * filled (intact or not), -1 with err set when the store cannot be read. */
+int store_events_verify(store_t *self, store_chain_t *out, errbuf_t *err);
+
+/* ---------------------------------------- admission (issue 4, part A) */
+
+/* A CURVE transport key and what was decided about it. Strings are
+ * borrowed ("" for none). */
+typedef struct {
+    const char *curve_hex; /* the CURVE public key, 64 hex digits */
+    const char *kind;      /* worker, client */
+    const char *state;     /* pending, accepted, rejected, revoked */
+    const char *role;      /* clients: viewer, operator; else "" */
+    const char *name;      /* worker name (from Register), client label */
+    const char *host;      /* hostname the worker reported */
+    const char *address;   /* peer IP address ZAP saw */
+    const char *sign_hex;  /* the Ed25519 key bound to it at Register */
+    int64_t first_seen;
+    int64_t last_seen;
+    int64_t decided_at;     /* 0 = never decided */
+    const char *decided_by; /* "operator", "token", "scheduler" */
+} store_key_row_t;
+
+/* Inserts or replaces the key row->curve_hex (first_seen is kept). */
+int store_key_put(store_t *self, const store_key_row_t *row, errbuf_t *err);
+
+/* Calls fn for every key, oldest first; fn returns 0 to go on. */
+typedef int(store_key_fn)(void *arg, const store_key_row_t *row);
+
+int store_key_list(store_t *self, store_key_fn *fn, void *arg, errbuf_t *err);
+
+/* Records a join token by its hash (hex); expires_at 0 = never. */
+int store_token_add(store_t *self,
+                    const char *hash_hex,
+                    int64_t now,
+                    int64_t expires_at,
+                    uint32_t uses,
+                    errbuf_t *err);
+
+/* 1 and the token's expiry and remaining uses when it exists, 0 when it
+ * does not, -1 with err set. */
+int store_token_get(store_t *self,
+                    const char *hash_hex,
+                    int64_t *expires_at,
+                    uint32_t *uses_left,
+                    errbuf_t *err);
+
+/* Takes one use off the token. */
+int store_token_use(store_t *self, const char *hash_hex, errbuf_t *err);
+
+/* 1 and its role when a client signing key trusted with 'sluice keys
+ * add-client' (part B's client_keys) converts to CURVE key `curve` (32
+ * bytes); 0 when none does. */
+int store_key_client_role(store_t *self,
+                          const uint8_t *curve,
+                          char *role,
+                          size_t size,
+                          errbuf_t *err);
+
 #endif

@@ -93,4 +93,17 @@ void store_priv_bind_text(sqlite3_stmt *stmt, int index, const char *text);
 /* A text column, "" for NULL. */
 const char *store_priv_text(sqlite3_stmt *stmt, int index);
 
+/* Audit (store_audit.c): the hash of the last event row into prev (the
+ * genesis hash, all zeros, when none is chained yet) and the hash of the
+ * row about to be appended into hash; both hex, STORE_HASH_HEX bytes. */
+int store_priv_event_link(store_t *self,
+                          int64_t at,
+                          const char *actor,
+                          const char *kind,
+                          const char *subject,
+                          const char *detail,
+                          char *prev,
+                          char *hash,
+                          errbuf_t *err);
+
 #endif

@@ -4,7 +4,9 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -174,6 +176,10 @@ s_env_build(s_strv_t *env, const exec_spec_t *spec, const char *work_dir)
     s_env_set(env, "SLUICE_DAG", spec->dag);
     s_env_set(env, "SLUICE_LOGICAL_DATE", spec->logical_date);
     s_env_set(env, "SLUICE_OUTPUT_DIR", work_dir);
+    if (spec->run_as) {
+        s_env_set(env, "HOME", work_dir); /* not the worker's home */
+        s_env_set(env, "USER", spec->run_as->name);
+    }
 }
 
 static bool
@@ -444,6 +450,246 @@ done:
     return self->pid > 0 ? 0 : -1;
 }
 
+/* ------------------------------------------------------ fork path */
+
+int
+exec_user_lookup(const char *name, exec_user_t *user, errbuf_t *err)
+{
+    char *end = NULL;
+    unsigned long id = strtoul(name, &end, 10);
+    struct passwd *pw =
+        *name && end && !*end ? getpwuid((uid_t) id) : getpwnam(name);
+    if (!pw) {
+        errbuf_set(err,
+                   "there is no user '%s' on this machine; create it or name "
+                   "another with --run-as",
+                   name);
+        return -1;
+    }
+    user->uid = pw->pw_uid;
+    user->gid = pw->pw_gid;
+    snprintf(user->name, sizeof user->name, "%s", pw->pw_name);
+    return 0;
+}
+
+int
+exec_run_as(const char *flag, exec_user_t **user, errbuf_t *err)
+{
+    *user = NULL;
+    exec_user_t found;
+    if (geteuid() != 0) {
+        if (flag && (exec_user_lookup(flag, &found, err) < 0 ||
+                     found.uid != geteuid())) {
+            errbuf_set(err,
+                       "--run-as '%s' needs a worker started as root; this "
+                       "one runs as uid %u and runs its tasks as itself, so "
+                       "drop --run-as or start the worker as root",
+                       flag, (unsigned) geteuid());
+            return -1;
+        }
+        return 0;
+    }
+    if (exec_user_lookup(flag ? flag : "nobody", &found, err) < 0) {
+        return -1;
+    }
+    if (found.uid == 0) {
+        log_warn("--run-as '%s': tasks run as root, with every privilege "
+                 "of this machine",
+                 found.name);
+        return 0;
+    }
+    *user = xmalloc(sizeof **user);
+    **user = found;
+    return 0;
+}
+
+int
+exec_work_root_prepare(const char *state_dir,
+                       const char *work_root,
+                       const exec_user_t *user,
+                       errbuf_t *err)
+{
+    if (statedir_create(work_root, err) < 0) {
+        return -1;
+    }
+    if (user && (chmod(state_dir, 0711) < 0 || chmod(work_root, 0711) < 0)) {
+        errbuf_set(err,
+                   "cannot let user '%s' reach its work dirs under '%s': %s",
+                   user->name, work_root, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* What the forked child reports when a step before exec fails. */
+typedef struct {
+    int step; /* index into s_steps */
+    int error;
+} s_child_err_t;
+
+static const char *const s_steps[] = {
+    "enter the work dir",
+    "open /dev/null for stdin",
+    "set up stdout/stderr",
+    "set the open-files limit",
+    "set the processes limit",
+    "drop supplementary groups",
+    "switch group",
+    "switch user",
+    "execute",
+};
+
+static void
+s_child_fail(int fd, int step)
+{
+    s_child_err_t e = {step, errno};
+    ssize_t n = write(fd, &e, sizeof e);
+    (void) n;
+    _exit(127);
+}
+
+/* The forked child: system calls only (the worker has threads), then
+ * exec. Never returns. */
+static void
+s_child(const char *work_dir,
+        const char *prog,
+        char **argv,
+        char **envp,
+        const exec_spec_t *spec,
+        int out_fd,
+        int err_fd,
+        int report)
+{
+    static const int sigs[] = {SIGPIPE, SIGINT,  SIGTERM, SIGCHLD,
+                               SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2};
+    setpgid(0, 0);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        signal(sigs[i], SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (chdir(work_dir) < 0) {
+        s_child_fail(report, 0);
+    }
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, 0) < 0) {
+        s_child_fail(report, 1);
+    }
+    if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) {
+        s_child_fail(report, 2);
+    }
+    struct rlimit rl;
+    if (spec->limit_nofile) {
+        rl.rlim_cur = rl.rlim_max = spec->limit_nofile;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+            s_child_fail(report, 3);
+        }
+    }
+    if (spec->limit_nproc) {
+        rl.rlim_cur = rl.rlim_max = spec->limit_nproc;
+        if (setrlimit(RLIMIT_NPROC, &rl) < 0) {
+            s_child_fail(report, 4);
+        }
+    }
+    if (spec->run_as) {
+        gid_t gid = spec->run_as->gid;
+        if (setgroups(1, &gid) < 0) {
+            s_child_fail(report, 5);
+        }
+        if (setgid(gid) < 0) {
+            s_child_fail(report, 6);
+        }
+        if (setuid(spec->run_as->uid) < 0) {
+            s_child_fail(report, 7);
+        }
+    }
+    /* Everything but stdio and the report pipe (close-on-exec) goes. */
+    if (report > 3) {
+        close_range(3, (unsigned) report - 1, 0);
+    }
+    close_range((unsigned) report + 1, ~0U, 0);
+    execve(prog, argv, envp);
+    s_child_fail(report, 8);
+}
+
+/* Waits for the child to exec (the report pipe closes) or to say which
+ * step failed; a failed child is reaped here. */
+static int
+s_fork_wait(pid_t pid, int report, const char *prog, errbuf_t *err)
+{
+    s_child_err_t e;
+    ssize_t n;
+    while ((n = read(report, &e, sizeof e)) < 0 && errno == EINTR) {
+    }
+    if (n != (ssize_t) sizeof e) {
+        return 0;
+    }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    size_t nsteps = sizeof s_steps / sizeof s_steps[0];
+    const char *step =
+        e.step >= 0 && (size_t) e.step < nsteps ? s_steps[e.step] : "start";
+    errbuf_set(err, "cannot %s%s%s: %s", step, e.step == 8 ? " " : "",
+               e.step == 8 ? prog : "", strerror(e.error));
+    return -1;
+}
+
+/* fork + system calls + execve, for a task that changes user or sets
+ * rlimits (posix_spawn can do neither). The program is resolved here, in
+ * the parent, so the child never searches PATH. */
+static int
+s_fork_spawn(exec_t *self,
+             const char *work_dir,
+             const s_launch_t *launch,
+             char **envp,
+             const exec_spec_t *spec,
+             errbuf_t *err)
+{
+    char *prog = launch->search ? s_resolve(launch->prog, getenv("PATH"))
+                                : xstrdup(launch->prog);
+    if (!prog) {
+        errbuf_set(err, "command '%s' was not found in PATH", launch->prog);
+        return -1;
+    }
+    int out[2] = {-1, -1}, errp[2] = {-1, -1}, rep[2] = {-1, -1};
+    int rc = -1;
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+        pipe2(rep, O_CLOEXEC) < 0) {
+        errbuf_set(err, "cannot create pipes: %s", strerror(errno));
+        goto done;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        errbuf_set(err, "cannot fork: %s", strerror(errno));
+        goto done;
+    }
+    if (pid == 0) {
+        s_child(work_dir, prog, launch->argv.items, envp, spec, out[1], errp[1],
+                rep[1]);
+    }
+    setpgid(pid, pid); /* also in the child: whichever runs first */
+    s_close(&rep[1]);
+    if (s_fork_wait(pid, rep[0], prog, err) < 0) {
+        goto done;
+    }
+    self->pid = pid;
+    self->fd[0] = out[0];
+    self->fd[1] = errp[0];
+    out[0] = errp[0] = -1;
+    fcntl(self->fd[0], F_SETFL, O_NONBLOCK);
+    fcntl(self->fd[1], F_SETFL, O_NONBLOCK);
+    rc = 0;
+done:
+    for (int i = 0; i < 2; i++) {
+        s_close(&out[i]);
+        s_close(&errp[i]);
+        s_close(&rep[i]);
+    }
+    free(prog);
+    return rc;
+}
+
 /* WORK_ROOT/<attempt_id>, 0700. Creating a directory is the dearest step
  * of a start on some file systems (ext4 without a journal scans past every
  * inode freed in the last half minute), so the usual attempt renames the
@@ -498,14 +744,24 @@ s_spawn(exec_t *self, const exec_spec_t *spec, errbuf_t *err)
     if (s_work_dir_make(spec->work_root, work_dir, err) < 0) {
         goto done;
     }
+    if (spec->run_as &&
+        chown(work_dir, spec->run_as->uid, spec->run_as->gid) < 0) {
+        errbuf_set(err, "cannot give work dir '%s' to user '%s': %s", work_dir,
+                   spec->run_as->name, strerror(errno));
+        goto done;
+    }
     s_env_build(&env, spec, work_dir);
     if (s_launch_build(&launch, spec->command, &env, err) < 0) {
         goto done;
     }
-    log_flag(EXEC, "exec: attempt %llu runs %s '%s' in %s",
+    bool fork_path = spec->run_as || spec->limit_nofile || spec->limit_nproc;
+    log_flag(EXEC, "exec: attempt %llu runs %s '%s' in %s%s%s",
              (unsigned long long) spec->attempt_id,
-             launch.shell ? "shell" : "direct", spec->command, work_dir);
-    rc = s_posix_spawn(self, work_dir, &launch, env.items, err);
+             launch.shell ? "shell" : "direct", spec->command, work_dir,
+             spec->run_as ? " as " : "",
+             spec->run_as ? spec->run_as->name : "");
+    rc = fork_path ? s_fork_spawn(self, work_dir, &launch, env.items, spec, err)
+                   : s_posix_spawn(self, work_dir, &launch, env.items, err);
     if (rc == 0) {
         s_spare_make(spec->work_root);
     }

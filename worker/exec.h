@@ -7,7 +7,12 @@
  * in the child's PATH), anything else runs under /bin/sh -c. Children start
  * with posix_spawn, whose cost does not grow with the worker's memory; each
  * start leaves an empty WORK_ROOT/.spare that the next start renames into
- * place. Nothing here blocks: the caller polls exec_fds() and
+ * place. A task that must change user (run_as) or set rlimits starts
+ * with fork instead, and the child does only system calls before exec:
+ * setrlimit, setgroups, setgid, setuid (its failures come back over a
+ * close-on-exec pipe). Memory is not an rlimit: RLIMIT_AS counts address
+ * space, not memory (it breaks JVMs, CUDA and sanitizers), so memory_mb
+ * is enforced by sampling the group's RSS. Nothing here blocks: the caller polls exec_fds() and
  * exec_wake_fd() in its own loop and calls exec_read and exec_tick. */
 #ifndef SLUICE_EXEC_H
 #define SLUICE_EXEC_H
@@ -15,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/errbuf.h"
 
@@ -33,6 +39,31 @@ typedef enum {
 } exec_outcome_t;
 
 typedef struct exec_t exec_t;
+
+/* Who a task runs as when that is not the worker itself (a root worker's
+ * --run-as): its ids, and its name for messages. */
+typedef struct {
+    uid_t uid;
+    gid_t gid;
+    char name[64];
+} exec_user_t;
+
+/* Looks up a user by name (or a numeric uid); -1 with err when unknown. */
+int exec_user_lookup(const char *name, exec_user_t *user, errbuf_t *err);
+
+/* Who tasks run as, from --run-as (flag may be NULL): a root worker runs
+ * them as `flag`, default "nobody"; any other worker runs them as itself
+ * and refuses a flag naming another user. *user is NULL when tasks run as
+ * the worker, else owned by the caller. */
+int exec_run_as(const char *flag, exec_user_t **user, errbuf_t *err);
+
+/* Creates work_root, and when tasks run as another user lets that user
+ * reach its own work dirs: state_dir and work_root become 0711 (enter,
+ * not list); everything in them stays private to its owner. */
+int exec_work_root_prepare(const char *state_dir,
+                           const char *work_root,
+                           const exec_user_t *user,
+                           errbuf_t *err);
 
 /* Called for every chunk read: stream 1 stdout, 2 stderr, 3 sluice notes;
  * seq counts chunks from 1 per attempt. data is borrowed for the call. */
@@ -63,6 +94,12 @@ typedef struct {
                                kernel counts OOM kills */
     exec_log_fn *on_log;    /* may be NULL */
     void *arg;              /* passed to on_log */
+    /* NULL: as the worker; else the child drops to this uid/gid (the
+     * worker must be root) and owns its work dir. */
+    const exec_user_t *run_as;
+    /* RLIMIT_NOFILE and RLIMIT_NPROC for the child; 0 = the worker's. */
+    uint32_t limit_nofile;
+    uint32_t limit_nproc;
 } exec_spec_t;
 
 /* The outcome, filled when exec_done() is true. */

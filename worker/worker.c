@@ -23,6 +23,7 @@
 #include "common/clock.h"
 #include "common/dag.h"
 #include "common/errbuf.h"
+#include "common/curve.h"
 #include "common/join.h"
 #include "common/keys.h"
 #include "common/log.h"
@@ -84,6 +85,10 @@ typedef struct {
     uint32_t heartbeat_ms; /* 0 = the scheduler's */
     uint32_t gpus;         /* --gpus, when gpus_set */
     bool gpus_set;         /* else: count what nvidia-smi lists */
+    /* --run-as USER; NULL: nobody when root, else the worker itself */
+    const char *run_as;
+    const char *token;           /* --token: a join token */
+    const char *scheduler_curve; /* --scheduler-curve-key HEX or file */
     bool help;
 } s_opts_t;
 
@@ -92,6 +97,9 @@ struct worker_t {
     char *hostname; /* owned */
     char *endpoint; /* owned, "tcp://host:port" */
     uint8_t sched_pub[KEYS_PUBLIC_SIZE]; /* the only trusted signer */
+    uint8_t sched_curve[CURVE_KEY_SIZE]; /* its pinned CURVE key */
+    curve_t *curve;                      /* owned: our transport key */
+    char *token; /* owned: join token, sent in Register until welcomed */
     uint32_t slots;
     uint64_t grace_ms;
     uint64_t log_cap;           /* in force: the smaller of ours and the
@@ -105,6 +113,8 @@ struct worker_t {
     gpus_t *gpus;     /* owned: which attempt holds which device */
     char *oom_events; /* owned: the cgroup's OOM-kill counter, or NULL */
     char *work_root;  /* owned, DIR/work */
+    /* owned: who tasks run as; NULL = as this process */
+    exec_user_t *run_as;
     keys_t *keys;     /* owned */
     outbox_t *outbox; /* owned */
     uint64_t session; /* random per process */
@@ -220,6 +230,7 @@ s_send_register(worker_t *self)
     reg->wall_ms = (uint64_t) clock_wall_ms();
     reg->session = self->session;
     reg->software = xstrdup("sluice " SLUICE_VERSION);
+    reg->token = xstrdup(self->token ? self->token : "");
     s_send_free(self, SLUICE__MSG_TYPE__MSG_REGISTER, &reg->base);
 }
 
@@ -267,6 +278,7 @@ s_connect(worker_t *self)
     zsock_set_linger(self->sock, WORKER_LINGER_MS);
     zsock_set_maxmsgsize(self->sock, WORKER_MAX_MSG);
     zsock_set_sndtimeo(self->sock, 0); /* never block the loop on a send */
+    curve_set_client(self->curve, self->sock, self->sched_curve);
     if (zsock_connect(self->sock, "%s", self->endpoint) < 0) {
         log_error("worker '%s': cannot connect to '%s': %s", self->name,
                   self->endpoint, zmq_strerror(zmq_errno()));
@@ -327,6 +339,26 @@ s_count_drop(worker_t *self, int code, const errbuf_t *err)
              "(%s): %s; %" PRIu64 " such drops so far",
              self->name, env_strerror(code), errbuf_msg(err),
              self->drops[index]);
+}
+
+/* Every drop count since start, at exit: the drop log shows only the
+ * first of each kind per interval. */
+static void
+s_drop_summary(const worker_t *self)
+{
+    char line[512] = "";
+    size_t len = 0;
+    for (int i = 0; i < WORKER_DROP_REASONS; i++) {
+        if (self->drops[i] && len < sizeof line) {
+            len += (size_t) snprintf(line + len, sizeof line - len,
+                                     "%s%s %" PRIu64, len ? ", " : "",
+                                     env_strerror(-i), self->drops[i]);
+        }
+    }
+    if (len > 0) {
+        log_info("worker '%s': dropped messages since start: %s", self->name,
+                 line);
+    }
 }
 
 /* ------------------------------------------------------------ outbox */
@@ -583,7 +615,10 @@ s_job_start(worker_t *self, const Sluice__Task *task)
                             task->resources ? task->resources->memory_mb : 0,
                         .oom_events = self->oom_events,
                         .on_log = s_on_log,
-                        .arg = job};
+                        .arg = job,
+                        .run_as = self->run_as,
+                        .limit_nofile = task->limit_nofile,
+                        .limit_nproc = task->limit_nproc};
     job->exec = exec_start(&spec);
     for (size_t i = 0; i < env_count; i++) {
         free(env[i]);
@@ -695,7 +730,19 @@ s_on_task(worker_t *self, const env_msg_t *msg)
     const Sluice__Task *task = (const Sluice__Task *) msg->body;
     s_ack_results(self, task->acks, task->n_acks);
     char why[256];
-    if (s_task_refusal(self, task, why, sizeof why)) {
+    const char *refusal = s_task_refusal(self, task, why, sizeof why);
+    if (refusal && (strstr(refusal, "(replay)") ||
+                    strstr(refusal, "is already known here"))) {
+        /* Counted, not answered (PROTOCOL.md section 7): a TaskRefused
+         * would make the scheduler give up the attempt that the original
+         * message started. */
+        errbuf_t err;
+        errbuf_set(&err, "task for attempt %" PRIu64 " refused: %s",
+                   task->attempt_id, why);
+        s_count_drop(self, ENV_EREPLAYED, &err);
+        return;
+    }
+    if (refusal) {
         log_warn("worker '%s': refused attempt %" PRIu64 " (run %" PRIu64
                  " task '%s'): %s",
                  self->name, task->attempt_id, task->run_id,
@@ -740,6 +787,12 @@ s_on_welcome(worker_t *self, const env_msg_t *msg)
     }
     self->welcomed = true;
     self->backoff_ms = WORKER_BACKOFF_MIN;
+    if (self->token) {
+        /* Our key is accepted now: the token is not needed again. */
+        sodium_memzero(self->token, strlen(self->token));
+        free(self->token);
+        self->token = NULL;
+    }
     log_info("worker '%s': registered with %s (heartbeat %u ms x %u, "
              "clock offset %+" PRId64 " ms)",
              self->name, self->endpoint, self->hb_ms, self->liveness,
@@ -806,9 +859,16 @@ s_on_refuse(worker_t *self, const env_msg_t *msg)
         return;
     }
     char fp[KEYS_FP_SIZE];
-    keys_fingerprint(keys_public(self->keys), fp);
+    keys_fingerprint(curve_public(self->curve), fp); /* what keys list shows */
+    if (r->code == 4) {
+        /* Pending: ask again soon, so an accept takes effect quickly. */
+        log_warn("worker '%s': not admitted yet: %s", self->name, reason);
+        self->backoff_ms = WORKER_BACKOFF_MIN;
+        s_disconnect(self, "waiting for admission");
+        return;
+    }
     log_error("worker '%s': the scheduler refused this worker (code %u): %s "
-              "(worker key %s)",
+              "(transport key %s)",
               self->name, r->code, reason, fp);
     s_disconnect(self, "refused");
 }
@@ -837,8 +897,11 @@ s_dispatch(worker_t *self, const env_msg_t *msg)
             return;
         }
     }
-    log_flag(PROTO, "worker '%s': ignoring a %s message", self->name,
-             env_type_name(msg->type));
+    /* Signed by the scheduler but not meant for a worker: counted. */
+    errbuf_t err;
+    errbuf_set(&err, "a %s message is not used on the worker socket",
+               env_type_name(msg->type));
+    s_count_drop(self, ENV_EMALFORMED, &err);
 }
 
 static void
@@ -1046,13 +1109,19 @@ s_usage(FILE *out)
             "                     [--dir DIR] [--slots N] [--name NAME] "
             "[--labels a,b]\n"
             "                     [--gpus N] [--grace DURATION] "
-            "[--log-cap BYTES] [--heartbeat-ms N]\n\n"
+            "[--log-cap BYTES] [--heartbeat-ms N]\n"
+            "                     [--run-as USER]\n\n"
             "  --join LINE          the line 'sluice init' or 'sluice "
             "join-line' printed\n"
             "  --scheduler EP       scheduler worker endpoint (with "
             "--scheduler-key)\n"
             "  --scheduler-key HEX  the scheduler's public key (hex or a .pub "
             "file)\n"
+            "  --scheduler-curve-key HEX  its transport key (hex or "
+            "scheduler.curve.pub)\n"
+            "  --token TOKEN        a join token ('sluice token create'): "
+            "admits this\n"
+            "                       worker's key without an operator\n"
             "  --dir DIR            state directory (default $SLUICE_DIR, "
             "else ./.sluice)\n"
             "  --slots N            attempts run at once (default: cores)\n"
@@ -1069,7 +1138,10 @@ s_usage(FILE *out)
             "  --log-cap BYTES      log bytes forwarded per attempt (1048576; "
             "k/m suffix)\n"
             "  --heartbeat-ms N     heartbeat interval (default: the "
-            "scheduler's)\n");
+            "scheduler's)\n"
+            "  --run-as USER        a root worker runs tasks as USER "
+            "(default nobody);\n"
+            "                       any other worker runs them as itself\n");
 }
 
 static int
@@ -1137,6 +1209,15 @@ s_opt_one(s_opts_t *o, int c, const char *arg, errbuf_t *err)
         case 'h':
             o->help = true;
             return 0;
+        case 'T':
+            o->token = arg;
+            return 0;
+        case 'C':
+            o->scheduler_curve = arg;
+            return 0;
+        case 'u':
+            o->run_as = arg;
+            return 0;
         case 'N':
             if (s_opt_number("--slots", arg, 4096, &v, err) < 0 || v == 0) {
                 errbuf_set(err,
@@ -1193,6 +1274,9 @@ s_opts_parse(s_opts_t *o, int argc, char **argv, errbuf_t *err)
         {"log-cap", required_argument, NULL, 'c'},
         {"heartbeat-ms", required_argument, NULL, 'b'},
         {"gpus", required_argument, NULL, 'G'},
+        {"run-as", required_argument, NULL, 'u'},
+        {"token", required_argument, NULL, 'T'},
+        {"scheduler-curve-key", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     *o = (s_opts_t){.grace_ms = 30000, .log_cap = 1048576};
@@ -1221,21 +1305,31 @@ s_opts_parse(s_opts_t *o, int argc, char **argv, errbuf_t *err)
     return 0;
 }
 
-/* The endpoint and the pinned key, from --join or the two flags. */
+/* The endpoint and the pinned keys, from --join or the three flags. */
 static int
 s_scheduler_target(worker_t *self, s_opts_t *o, errbuf_t *err)
 {
     if (o->join) {
-        if (join_parse(o->join, &self->endpoint, self->sched_pub, err) < 0) {
+        join_t join;
+        if (join_parse(o->join, &join, err) < 0) {
             errbuf_prefix(err, "--join");
             return -1;
         }
+        self->endpoint = join.endpoint;
+        memcpy(self->sched_pub, join.pub, KEYS_PUBLIC_SIZE);
+        memcpy(self->sched_curve, join.curve, CURVE_KEY_SIZE);
+        self->token = join.token;
+        if (o->token) { /* --token wins over the line's */
+            free(self->token);
+            self->token = xstrdup(o->token);
+        }
         return 0;
     }
-    if (!o->endpoint || !o->scheduler_key) {
+    if (!o->endpoint || !o->scheduler_key || !o->scheduler_curve) {
         errbuf_set(err, "say which scheduler to join: --join LINE (from "
                         "'sluice join-line' on the scheduler host), or "
-                        "--scheduler tcp://HOST:PORT with --scheduler-key HEX");
+                        "--scheduler tcp://HOST:PORT with --scheduler-key HEX "
+                        "and --scheduler-curve-key HEX");
         return -1;
     }
     if (keys_public_from_hex(o->scheduler_key, self->sched_pub) < 0 &&
@@ -1246,8 +1340,17 @@ s_scheduler_target(worker_t *self, s_opts_t *o, errbuf_t *err)
                    o->scheduler_key);
         return -1;
     }
+    if (curve_from_hex(o->scheduler_curve, self->sched_curve) < 0 &&
+        curve_load_public(o->scheduler_curve, self->sched_curve, err) < 0) {
+        errbuf_set(err,
+                   "--scheduler-curve-key wants 64 hex characters or a "
+                   "scheduler.curve.pub file, not '%s'",
+                   o->scheduler_curve);
+        return -1;
+    }
     self->endpoint = o->endpoint;
     o->endpoint = NULL;
+    self->token = o->token ? xstrdup(o->token) : NULL;
     return 0;
 }
 
@@ -1330,7 +1433,10 @@ s_new(s_opts_t *o, errbuf_t *err)
     self->work_root = statedir_path(dir, STATEDIR_WORK);
     if (s_scheduler_target(self, o, err) < 0 || statedir_create(dir, err) < 0 ||
         !(self->keys = s_load_key(dir, err)) ||
-        !(self->outbox = outbox_open(outbox_dir, err))) {
+        !(self->curve = curve_ensure(dir, STATEDIR_WORKER_CURVE, NULL, err)) ||
+        !(self->outbox = outbox_open(outbox_dir, err)) ||
+        exec_run_as(o->run_as, &self->run_as, err) < 0 ||
+        exec_work_root_prepare(dir, self->work_root, self->run_as, err) < 0) {
         s_destroy(&self);
     }
     free(outbox_dir);
@@ -1359,6 +1465,9 @@ s_destroy(worker_t **self_p)
     zsock_destroy(&self->sock);
     outbox_destroy(&self->outbox);
     keys_destroy(&self->keys);
+    curve_destroy(&self->curve);
+    free(self->token);
+    free(self->run_as);
     free(self->work_root);
     free(self->endpoint);
     free(self->hostname);
@@ -1384,6 +1493,7 @@ s_signals_install(void)
 int
 worker_main(int argc, char **argv)
 {
+    umask(077); /* keys, outbox and work dirs: owner only */
     log_init("worker", LOG_LEVEL_INFO);
     if (getenv("SLUICE_DEBUG")) {
         log_set_flags(log_flags_parse(getenv("SLUICE_DEBUG")));
@@ -1419,8 +1529,13 @@ worker_main(int argc, char **argv)
              "%zu results in the outbox",
              self->name, self->slots, self->cpus, self->memory_mb,
              gpus_count(self->gpus), fp, outbox_size(self->outbox));
+    if (self->run_as) {
+        log_info("worker '%s': tasks run as user '%s' (uid %u)", self->name,
+                 self->run_as->name, (unsigned) self->run_as->uid);
+    }
     s_loop(self);
     int code = self->exit_code;
+    s_drop_summary(self);
     log_info("worker '%s': stopped", self->name);
     s_destroy(&self);
     return code;

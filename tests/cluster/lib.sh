@@ -66,6 +66,8 @@ cl_net() {
     CL_TAG="$CL_RUN_TAG-${CL_TEST_NO:-0}"
     CL_NET="10.213.$(( (${CL_RUN_PID:-$$} + ${CL_TEST_NO:-0}) % 250 + 1 ))"
     CL_DIR=$(mktemp -d /tmp/sluice-cl.XXXXXX)
+    # Root workers run tasks as nobody (--run-as): let tasks write markers.
+    if [ "$(id -u)" = 0 ]; then chmod 1777 "$CL_DIR"; fi
     CL_STATE="$CL_DIR/state"
     CL_SW="${CL_TAG}sw"
     cl_netns_add "$CL_SW" || return 1
@@ -157,6 +159,11 @@ cl_start_scheduler() {
     CL_SCHED_PID=$!
     CL_PIDS="$CL_PIDS $CL_SCHED_PID"
     cl_wait 10 cl_sl workers || { cl_log "scheduler did not answer"; return 1; }
+    # Workers join with a token in the line, so their keys are admitted.
+    case "$CL_JOIN" in
+        *'?token='*) ;;
+        *) CL_JOIN="$CL_JOIN?token=$(cl_sl token create --uses 1000 --ttl 1h)" ;;
+    esac
 }
 
 # cl_start_worker NAME [ARGS...]: starts worker NAME on host NAME with its

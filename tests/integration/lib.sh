@@ -41,7 +41,12 @@ it_start_scheduler() {
     "$SLUICE" scheduler --dir "$IT_STATE" "$@" >>"$IT_DIR/scheduler.log" 2>&1 &
     IT_SCHED_PID=$!
     IT_PIDS="$IT_PIDS $IT_SCHED_PID"
-    it_wait 10 "$SLUICE" workers --dir "$IT_STATE"
+    it_wait 10 "$SLUICE" workers --dir "$IT_STATE" || return 1
+    # Workers join with a token in the line, so their keys are admitted.
+    case "${IT_JOIN:-}" in
+        ''|*'?token='*) ;;
+        *) IT_JOIN="$IT_JOIN?token=$("$SLUICE" token create --dir "$IT_STATE" --uses 1000 --ttl 1h)" ;;
+    esac
 }
 
 # it_start_worker NAME [ARGS...]
@@ -62,6 +67,9 @@ it_connected() {
 it_cluster() {
     n=$1; shift
     IT_DIR=$(mktemp -d /tmp/sluice-it.XXXXXX)
+    # As root, workers run tasks as nobody (--run-as): let tasks reach and
+    # write the test dir, as they would /tmp.
+    if [ "$(id -u)" = 0 ]; then chmod 1777 "$IT_DIR"; fi
     IT_STATE="$IT_DIR/state"
     wp=$(it_free_port); cp=$(it_free_port)
     "$SLUICE" init --dir "$IT_STATE" --listen "tcp://127.0.0.1:$wp" \

@@ -22,6 +22,14 @@ run_one() {
         "$name"
     ) >"/tmp/sluice-it-$name.out" 2>&1
     rc=$?
+    # make asan: a sanitizer report (leak, overflow, UB) from any process
+    # the test ran fails the test.
+    if [ -n "${SANITIZER_LOG_DIR:-}" ] && ls "$SANITIZER_LOG_DIR"/*.* >/dev/null 2>&1; then
+        mkdir -p "$SANITIZER_LOG_DIR/$name"
+        cat "$SANITIZER_LOG_DIR"/*.* >>"/tmp/sluice-it-$name.out"
+        mv "$SANITIZER_LOG_DIR"/*.* "$SANITIZER_LOG_DIR/$name/"
+        rc=1
+    fi
     secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN{printf "%.1f", e-s}')
     if [ "$rc" -eq 0 ]; then
         passed=$((passed + 1))

@@ -5,9 +5,10 @@
 
 t_forged_task_is_refused() {
     IT_DIR=$(mktemp -d /tmp/sluice-it.XXXXXX)
+    if [ "$(id -u)" = 0 ]; then chmod 1777 "$IT_DIR"; fi # tasks run as nobody
     IT_STATE="$IT_DIR/state"
     "$SLUICE" init --dir "$IT_STATE" >/dev/null
-    key=$("$SLUICE" join-line --dir "$IT_STATE" | sed 's#.*/##')
+    key=$(sed 's/.* //' "$IT_STATE/scheduler.pub")
     port=$(it_free_port)
     "$BUILD/tests/tools/forge" --bind "tcp://127.0.0.1:$port" \
         --key "$IT_STATE/scheduler.key" --attacker-key "$IT_DIR/attacker.key" \
@@ -15,6 +16,7 @@ t_forged_task_is_refused() {
     forge=$!
     IT_PIDS="$IT_PIDS $forge"
     "$SLUICE" worker --scheduler "tcp://127.0.0.1:$port" --scheduler-key "$key" \
+        --scheduler-curve-key "$IT_STATE/scheduler.curve.pub" \
         --dir "$IT_DIR/w1" --name w1 >"$IT_DIR/w1.log" 2>&1 &
     IT_PIDS="$IT_PIDS $!"
     rc=0
@@ -29,9 +31,11 @@ t_forged_task_is_refused() {
 # A peer of another major version is turned away, and both sides say why.
 t_other_major_version_is_refused() {
     it_cluster 0
-    key=$("$SLUICE" join-line --dir "$IT_STATE" | sed 's#.*/##')
+    key=$(sed 's/.* //' "$IT_STATE/scheduler.pub")
+    curve=$(sed 's/.* //' "$IT_STATE/scheduler.curve.pub")
     endpoint="tcp://$(echo "$IT_JOIN" | sed 's#sluice://##; s#/.*##')"
-    out=$("$BUILD/tests/tools/oldpeer" --connect "$endpoint" --scheduler-key "$key")
+    out=$("$BUILD/tests/tools/oldpeer" --connect "$endpoint" --scheduler-key "$key" \
+        --scheduler-curve-key "$curve")
     echo "$out"
     it_check "the old peer hears why: $out" sh -c "echo \"\$1\" | grep -q 'protocol 2.0.*1.0'" _ "$out"
     it_check "the scheduler logs why" it_wait 5 grep -q "version mismatch.*protocol 2.0" "$IT_DIR/scheduler.log"

@@ -8,7 +8,7 @@ t_worker_gpus_are_assigned_disjointly() {
     it_start_worker w1 --slots 3 --gpus 2
     it_wait 10 it_connected 1
     out="$IT_DIR/gpus"
-    mkdir -p "$out"
+    mkdir -p -m 1777 "$out" # tasks may run as nobody (root worker)
     it_apply gpus <<YAML
 dag: gpus
 tasks:

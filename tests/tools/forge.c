@@ -25,6 +25,7 @@
 
 #include "common/clock.h"
 #include "common/errbuf.h"
+#include "common/curve.h"
 #include "common/keys.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
@@ -330,6 +331,18 @@ main(int argc, char **argv)
     zsys_handler_set(NULL);
     self.router = zsock_new(ZMQ_ROUTER);
     zsock_set_linger(self.router, 1000);
+    /* The worker pins the scheduler's CURVE key too: use the real one,
+     * beside the signing key (scheduler.key -> scheduler.curve). */
+    char *curve_path =
+        xasprintf("%.*s.curve", (int) (strlen(o.key) - 4), o.key);
+    curve_t *curve = curve_load(curve_path, &err);
+    free(curve_path);
+    if (!curve) {
+        fprintf(stderr, "forge: %s\n", errbuf_msg(&err));
+        return 2;
+    }
+    curve_set_server(curve, self.router, "worker");
+    curve_destroy(&curve);
     int rc = 1;
     if (zsock_bind(self.router, "%s", o.bind) < 0) {
         fprintf(stderr, "forge: cannot bind '%s'\n", o.bind);

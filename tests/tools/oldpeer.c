@@ -2,6 +2,7 @@
  * refuses an incompatible peer with a clear reason that both sides see.
  *
  *   oldpeer --connect tcp://127.0.0.1:PORT --scheduler-key HEX
+ *           --scheduler-curve-key HEX
  *
  * Sends a Register whose version frame says 2.0, waits (bounded, 5 s) for
  * the answer, opens it trusting only the scheduler's key, and prints the
@@ -9,6 +10,7 @@
 #include <czmq.h>
 #include <string.h>
 
+#include "common/curve.h"
 #include "common/keys.h"
 #include "proto/envelope.h"
 
@@ -22,27 +24,36 @@ s_trust(void *arg, const uint8_t *signer, int type)
 static int
 s_usage(void)
 {
-    fprintf(stderr, "usage: oldpeer --connect ENDPOINT --scheduler-key HEX\n");
+    fprintf(stderr, "usage: oldpeer --connect ENDPOINT --scheduler-key HEX "
+                    "--scheduler-curve-key HEX\n");
     return 2;
 }
 
 int
 main(int argc, char **argv)
 {
-    const char *endpoint = NULL, *key_hex = NULL;
+    const char *endpoint = NULL, *key_hex = NULL, *curve_hex_arg = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--connect") == 0) {
             endpoint = argv[i + 1];
         } else if (strcmp(argv[i], "--scheduler-key") == 0) {
             key_hex = argv[i + 1];
+        } else if (strcmp(argv[i], "--scheduler-curve-key") == 0) {
+            curve_hex_arg = argv[i + 1];
         }
     }
     uint8_t scheduler[KEYS_PUBLIC_SIZE];
-    if (!endpoint || !key_hex || keys_public_from_hex(key_hex, scheduler) < 0) {
+    uint8_t scheduler_curve[CURVE_KEY_SIZE];
+    if (!endpoint || !key_hex || keys_public_from_hex(key_hex, scheduler) < 0 ||
+        !curve_hex_arg || curve_from_hex(curve_hex_arg, scheduler_curve) < 0) {
         return s_usage();
     }
     keys_t *key = keys_generate();
-    zsock_t *sock = zsock_new_dealer(endpoint);
+    curve_t *curve = curve_generate();
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    curve_set_client(curve, sock, scheduler_curve);
+    zsock_connect(sock, "%s", endpoint);
+    curve_destroy(&curve);
     zsock_set_rcvtimeo(sock, 5000);
 
     Sluice__Register reg = SLUICE__REGISTER__INIT;

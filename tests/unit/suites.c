@@ -19,6 +19,9 @@ suite_fn *const unit_suites[] = {
     tmpl_suite,
     config_suite,
     worker_res_suite,
+    audit_suite,
+    secrets_suite,
+    admit_suite,
     NULL,
 };
 // clang-format on

@@ -23,5 +23,8 @@ Suite *dag_suite(void);
 Suite *tmpl_suite(void);
 Suite *config_suite(void);
 Suite *worker_res_suite(void);
+Suite *audit_suite(void);
+Suite *secrets_suite(void);
+Suite *admit_suite(void);
 
 #endif

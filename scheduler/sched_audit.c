@@ -1,0 +1,336 @@
+/* sched_audit — integrity on the scheduler's side: client roles, signed
+ * results kept and verified, replayed results refused, and the event
+ * chain checked on request.
+ *
+ * Roles: a viewer may run the ops in s_viewer_ops (they only read); every
+ * other op, including ones added later, needs the operator role, so a new
+ * op is closed to viewers until someone decides otherwise. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "scheduler/api.h"
+#include "scheduler/sched_internal.h"
+
+#define S_ROLE_SIZE 16
+
+/* Ops a viewer may run: they change nothing. */
+static const Sluice__Request__OpCase s_viewer_ops[] = {
+    SLUICE__REQUEST__OP_DAG_LIST, SLUICE__REQUEST__OP_DAG_SHOW,
+    SLUICE__REQUEST__OP_RUNS,     SLUICE__REQUEST__OP_RUN_SHOW,
+    SLUICE__REQUEST__OP_LOGS,     SLUICE__REQUEST__OP_WORKERS,
+    SLUICE__REQUEST__OP_VERIFY,   SLUICE__REQUEST__OP_VERIFY_EVENTS,
+};
+
+/* ------------------------------------------------------------- roles */
+
+int
+sched_audit_start(sched_t *self, errbuf_t *err)
+{
+    char hex[KEYS_HEX_SIZE];
+    keys_public_hex(self->client_key, hex);
+    int64_t now = clock_wall_ms();
+    if (store_begin(self->store, err) < 0 ||
+        store_client_put(self->store, hex, "operator", "local CLI", now, NULL,
+                         err) < 0 ||
+        store_commit(self->store, err) < 0) {
+        store_rollback(self->store);
+        return -1;
+    }
+    return 0;
+}
+
+/* The role of signer into role; false when the key is not trusted. */
+static bool
+s_role(sched_t *self, const uint8_t *signer, char *role)
+{
+    if (memcmp(signer, self->client_key, KEYS_PUBLIC_SIZE) == 0) {
+        snprintf(role, S_ROLE_SIZE, "operator");
+        return true;
+    }
+    char hex[KEYS_HEX_SIZE];
+    keys_public_hex(signer, hex);
+    errbuf_t err;
+    int rc = store_client_role(self->store, hex, role, S_ROLE_SIZE, &err);
+    if (rc < 0) {
+        log_error("cannot read client keys: %s", errbuf_msg(&err));
+    }
+    return rc == 1;
+}
+
+bool
+sched_client_trusted(sched_t *self, const uint8_t *signer)
+{
+    char role[S_ROLE_SIZE];
+    return s_role(self, signer, role);
+}
+
+static bool
+s_viewer_may(Sluice__Request__OpCase op)
+{
+    for (size_t i = 0; i < sizeof s_viewer_ops / sizeof s_viewer_ops[0]; i++) {
+        if (s_viewer_ops[i] == op) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The op's field name ("trigger", "dag_apply") for messages and events. */
+static const char *
+s_op_name(const Sluice__Request *req)
+{
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(&sluice__request__descriptor,
+                                                (unsigned) req->op_case);
+    return field ? field->name : "unknown";
+}
+
+Sluice__Reply *
+sched_authorize(sched_t *self, const env_msg_t *env, const Sluice__Request *req)
+{
+    char role[S_ROLE_SIZE] = "";
+    if (!s_role(self, env->signer, role)) {
+        snprintf(role, sizeof role, "none");
+    }
+    if (strcmp(role, "operator") == 0 || s_viewer_may(req->op_case)) {
+        return NULL;
+    }
+    char fp[KEYS_FP_SIZE];
+    keys_fingerprint(env->signer, fp);
+    char actor[64];
+    snprintf(actor, sizeof actor, "client %s", fp);
+    char detail[64];
+    snprintf(detail, sizeof detail, "needs operator, key is %s", role);
+    errbuf_t err;
+    if (store_event(self->store, clock_wall_ms(), actor, "refused",
+                    s_op_name(req), detail, &err) < 0) {
+        sched_fail_turn(self, &err);
+    }
+    log_warn("refused '%s' from client %s (%s): needs the operator role",
+             s_op_name(req), fp, role);
+    char hex[KEYS_HEX_SIZE];
+    keys_public_hex(env->signer, hex);
+    return api_error(req->request_id, API_E_REFUSED,
+                     "'%s' needs the operator role and this client's key %s "
+                     "is a %s; ask an operator to run 'sluice keys add-client "
+                     "%s --role operator'",
+                     s_op_name(req), fp, role, hex);
+}
+
+/* ---------------------------------------------------------- client_add */
+
+static Sluice__Reply *
+s_client_add(sched_t *self, const Sluice__Request *req)
+{
+    const Sluice__ClientAddReq *add = req->client_add;
+    uint8_t pub[KEYS_PUBLIC_SIZE];
+    if (!add->public_hex || keys_public_from_hex(add->public_hex, pub) < 0) {
+        return api_error(req->request_id, API_E_BAD_REQUEST,
+                         "'%s' is not a public key: give the 64 hex "
+                         "characters that 'sluice keys client-key' prints",
+                         add->public_hex ? add->public_hex : "");
+    }
+    if (!add->role ||
+        (strcmp(add->role, "viewer") != 0 && strcmp(add->role, "operator"))) {
+        return api_error(req->request_id, API_E_BAD_REQUEST,
+                         "role '%s' does not exist; use viewer or operator",
+                         add->role ? add->role : "");
+    }
+    char hex[KEYS_HEX_SIZE], fp[KEYS_FP_SIZE];
+    keys_public_hex(pub, hex);
+    keys_fingerprint(pub, fp);
+    int64_t now = clock_wall_ms();
+    bool replaced = false;
+    errbuf_t err;
+    if (store_client_put(self->store, hex, add->role, add->name, now, &replaced,
+                         &err) < 0 ||
+        store_event(self->store, now, "client", "client_added", fp, add->role,
+                    &err) < 0) {
+        sched_fail_turn(self, &err);
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
+    }
+    log_info("client key %s trusted as %s", fp, add->role);
+    Sluice__Reply *rep = xmalloc(sizeof *rep);
+    sluice__reply__init(rep);
+    rep->request_id = req->request_id;
+    rep->op_case = SLUICE__REPLY__OP_CLIENT_ADD;
+    rep->client_add = xmalloc(sizeof *rep->client_add);
+    sluice__client_add_rep__init(rep->client_add);
+    rep->client_add->fingerprint = xstrdup(fp);
+    rep->client_add->role = xstrdup(add->role);
+    rep->client_add->replaced = replaced;
+    return rep;
+}
+
+/* -------------------------------------------------------------- verify */
+
+/* Why a stored signed Result does not hold for its attempt; NULL when it
+ * does. env_reopen verifies before it decodes, as on the wire. */
+static const char *
+s_check_signed(const store_signed_row_t *row, char *why, size_t size)
+{
+    uint8_t signer[KEYS_PUBLIC_SIZE];
+    if (row->sig_size != KEYS_SIG_SIZE ||
+        keys_public_from_hex(row->signer_hex, signer) < 0) {
+        snprintf(why, size, "stored signature or signer key is malformed");
+        return why;
+    }
+    env_msg_t env;
+    errbuf_t err;
+    if (env_reopen(row->signed_bytes, row->signed_size, signer, row->sig, &env,
+                   &err) != ENV_OK) {
+        snprintf(why, size, "%s", errbuf_msg(&err));
+        return why;
+    }
+    const char *problem = NULL;
+    if (env.type != SLUICE__MSG_TYPE__MSG_RESULT) {
+        snprintf(why, size, "signed message is a %s, not a result",
+                 env_type_name(env.type));
+        problem = why;
+    } else if (((Sluice__Result *) env.body)->attempt_id != row->attempt_id) {
+        snprintf(why, size, "signed result is for attempt %" PRIu64,
+                 ((Sluice__Result *) env.body)->attempt_id);
+        problem = why;
+    }
+    env_msg_clear(&env);
+    return problem;
+}
+
+static int
+s_verify_row(void *arg, const store_signed_row_t *row)
+{
+    Sluice__VerifyRep *rep = arg;
+    Sluice__AttemptCheck *check = xmalloc(sizeof *check);
+    sluice__attempt_check__init(check);
+    check->attempt_id = row->attempt_id;
+    check->task_id = xstrdup(row->task_id);
+    check->number = row->number;
+    check->worker = xstrdup(row->worker);
+    check->has_result = row->sig != NULL || row->signed_bytes != NULL;
+    char fp[KEYS_FP_SIZE] = "";
+    uint8_t signer[KEYS_PUBLIC_SIZE];
+    if (keys_public_from_hex(row->signer_hex, signer) == 0) {
+        keys_fingerprint(signer, fp);
+    }
+    check->signer = xstrdup(fp);
+    char why[128];
+    const char *problem =
+        check->has_result ? s_check_signed(row, why, sizeof why) : NULL;
+    check->ok = check->has_result && !problem;
+    check->problem = xstrdup(problem ? problem : "");
+    rep->bad += problem ? 1 : 0;
+    rep->attempts =
+        xrealloc(rep->attempts, (rep->n_attempts + 1) * sizeof *rep->attempts);
+    rep->attempts[rep->n_attempts++] = check;
+    return 0;
+}
+
+static Sluice__Reply *
+s_verify(sched_t *self, const Sluice__Request *req)
+{
+    Sluice__Reply *rep = xmalloc(sizeof *rep);
+    sluice__reply__init(rep);
+    rep->request_id = req->request_id;
+    rep->op_case = SLUICE__REPLY__OP_VERIFY;
+    rep->verify = xmalloc(sizeof *rep->verify);
+    sluice__verify_rep__init(rep->verify);
+    rep->verify->run_id = req->verify->run_id;
+    errbuf_t err;
+    int rc = store_run_signed(self->store, req->verify->run_id, s_verify_row,
+                              rep->verify, &err);
+    if (rc < 0) {
+        protobuf_c_message_free_unpacked(&rep->base, NULL);
+        return api_error(req->request_id,
+                         rc == STORE_ENOTFOUND ? API_E_NOT_FOUND
+                                               : API_E_INTERNAL,
+                         "%s", errbuf_msg(&err));
+    }
+    return rep;
+}
+
+static Sluice__Reply *
+s_verify_events(sched_t *self, const Sluice__Request *req)
+{
+    store_chain_t chain;
+    errbuf_t err;
+    if (store_events_verify(self->store, &chain, &err) < 0) {
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
+    }
+    Sluice__Reply *rep = xmalloc(sizeof *rep);
+    sluice__reply__init(rep);
+    rep->request_id = req->request_id;
+    rep->op_case = SLUICE__REPLY__OP_VERIFY_EVENTS;
+    rep->verify_events = xmalloc(sizeof *rep->verify_events);
+    sluice__verify_events_rep__init(rep->verify_events);
+    rep->verify_events->events = chain.events;
+    rep->verify_events->unchained = chain.unchained;
+    rep->verify_events->intact = chain.first_bad == 0;
+    rep->verify_events->first_bad = chain.first_bad;
+    rep->verify_events->problem = xstrdup(chain.problem);
+    if (chain.first_bad) {
+        log_warn("event chain broken at event %" PRIu64 ": %s", chain.first_bad,
+                 chain.problem);
+    }
+    return rep;
+}
+
+Sluice__Reply *
+sched_audit_request(sched_t *self,
+                    const env_msg_t *env,
+                    const Sluice__Request *req)
+{
+    (void) env;
+    switch (req->op_case) {
+        case SLUICE__REQUEST__OP_VERIFY:
+            return s_verify(self, req);
+        case SLUICE__REQUEST__OP_VERIFY_EVENTS:
+            return s_verify_events(self, req);
+        case SLUICE__REQUEST__OP_CLIENT_ADD:
+            return s_client_add(self, req);
+        default:
+            return NULL;
+    }
+}
+
+/* ------------------------------------------------------ signed results */
+
+bool
+sched_result_replayed(sched_t *self, const env_msg_t *env)
+{
+    const Sluice__Result *res = (const Sluice__Result *) env->body;
+    errbuf_t err;
+    int same =
+        store_attempt_sig_matches(self->store, res->attempt_id, env->sig, &err);
+    if (same < 0) {
+        sched_fail_turn(self, &err);
+        return false;
+    }
+    if (same) {
+        char detail[128];
+        snprintf(detail, sizeof detail,
+                 "result for attempt %" PRIu64 " is the one already stored "
+                 "(same signature)",
+                 res->attempt_id);
+        sched_drop(self, "worker", ENV_EREPLAYED, detail);
+    }
+    return same == 1;
+}
+
+void
+sched_result_keep(sched_t *self, const env_msg_t *env)
+{
+    const Sluice__Result *res = (const Sluice__Result *) env->body;
+    char hex[KEYS_HEX_SIZE];
+    keys_public_hex(env->signer, hex);
+    errbuf_t err;
+    if (env->signed_bytes &&
+        store_attempt_sign(self->store, res->attempt_id, env->signed_bytes,
+                           env->signed_size, env->sig, hex, &err) < 0) {
+        sched_fail_turn(self, &err);
+    }
+}
