@@ -16,6 +16,10 @@ WAIT_WORKERS_S=${WAIT_WORKERS_S:-30}
 RUN_TIMEOUT_S=${RUN_TIMEOUT_S:-600}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-demo.XXXXXX") || exit 1
+# Workers started as root run tasks as 'nobody' (least privilege): give the
+# tasks a data folder they can write.
+mkdir -m 1777 "$T/data" || exit 1
+chmod 711 "$T"
 PIDS=""
 
 say() {
@@ -98,9 +102,17 @@ PIDS="$PIDS $!"
 JOIN=$("$SLUICE" join-line --dir "$STATE" | grep -o 'sluice://[^ ]*' | tail -n 1)
 [ -n "$JOIN" ] || fail "sluice join-line printed no sluice:// line"
 echo "join line: $JOIN"
+# New workers are admitted with a join token (or 'sluice keys accept').
+i=0
+until TOKEN=$("$SLUICE" token create --dir "$STATE" --uses 2 --ttl 10m \
+    2>/dev/null); do
+    i=$((i + 1))
+    [ $i -ge 50 ] && fail "the scheduler did not answer within 10 s"
+    sleep 0.2
+done
 for w in w1 w2; do
-    "$SLUICE" worker --join "$JOIN" --dir "$T/$w" --name "$w" --slots 2 \
-        >"$T/$w.log" 2>&1 &
+    "$SLUICE" worker --join "$JOIN" --token "$TOKEN" --dir "$T/$w" \
+        --name "$w" --slots 2 >"$T/$w.log" 2>&1 &
     PIDS="$PIDS $!"
 done
 

@@ -176,9 +176,17 @@ PIDS="$SCHED_PID"
 # join-line may print the whole worker command; keep the sluice:// line.
 JOIN=$("$SLUICE" join-line --dir "$STATE" | grep -o 'sluice://[^ ]*' | tail -n 1)
 [ -n "$JOIN" ] || fail "sluice join-line printed no sluice:// line"
+# New workers are admitted with a join token (or 'sluice keys accept').
+i=0
+until TOKEN=$("$SLUICE" token create --dir "$STATE" --uses 2 --ttl 10m \
+    2>/dev/null); do
+    i=$((i + 1))
+    [ $i -ge 50 ] && fail "the scheduler did not answer within 10 s"
+    sleep 0.2
+done
 for w in w1 w2; do
-    "$SLUICE" worker --join "$JOIN" --dir "$T/$w" --name "$w" --slots 1 \
-        >"$T/$w.log" 2>&1 &
+    "$SLUICE" worker --join "$JOIN" --token "$TOKEN" --dir "$T/$w" \
+        --name "$w" --slots 1 >"$T/$w.log" 2>&1 &
     PIDS="$PIDS $!"
 done
 i=0
