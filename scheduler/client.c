@@ -22,6 +22,8 @@ struct client_t {
     uint8_t sched_curve[CURVE_KEY_SIZE]; /* its pinned CURVE key */
     curve_t *curve;                      /* owned: ours, from key */
     zsock_t *sock;                       /* owned: DEALER */
+    zsock_t *monitor;                    /* owned: PAIR on sock's handshake
+                                            failures, NULL when unavailable */
     zpoller_t *poller;                   /* owned: on sock */
     uint64_t next_id;                    /* request_id of the next call */
     int error;                           /* CLIENT_E* of the last call */
@@ -105,6 +107,23 @@ done:
     return rc;
 }
 
+/* Watches the socket's handshakes, so that a scheduler that refuses our key
+ * (ZAP) is told apart from one that is not there. Optional: without it
+ * both look like silence. */
+static void
+s_monitor(client_t *self)
+{
+    char *endpoint = xasprintf("inproc://sluice-client-monitor-%p", self);
+    if (zmq_socket_monitor(zsock_resolve(self->sock), endpoint,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0) {
+        self->monitor = zsock_new_pair(endpoint);
+        if (self->monitor) {
+            zsock_set_rcvtimeo(self->monitor, 0);
+        }
+    }
+    free(endpoint);
+}
+
 client_t *
 client_open(const char *dir_flag, errbuf_t *err)
 {
@@ -123,6 +142,7 @@ client_open(const char *dir_flag, errbuf_t *err)
     }
     zsock_set_linger(self->sock, 0);
     curve_set_client(self->curve, self->sock, self->sched_curve);
+    s_monitor(self);
     if (zsock_connect(self->sock, "%s", self->endpoint) < 0) {
         errbuf_set(err,
                    "cannot dial the scheduler at '%s': %s; check "
@@ -144,6 +164,10 @@ client_destroy(client_t **self_p)
     }
     client_t *self = *self_p;
     zpoller_destroy(&self->poller);
+    if (self->monitor) {
+        zmq_socket_monitor(zsock_resolve(self->sock), NULL, 0);
+        zsock_destroy(&self->monitor);
+    }
     zsock_destroy(&self->sock);
     keys_destroy(&self->key);
     curve_destroy(&self->curve);
@@ -193,6 +217,16 @@ s_accept(client_t *self, zmsg_t *msg, uint64_t id, bool *refused, errbuf_t *err)
     return reply;
 }
 
+/* True when the scheduler refused our key during the handshake. */
+static bool
+s_auth_failed(client_t *self)
+{
+    zmsg_t *event = self->monitor ? zmsg_recv(self->monitor) : NULL;
+    bool failed = event != NULL;
+    zmsg_destroy(&event);
+    return failed;
+}
+
 /* Waits for the reply to request `id` until the deadline. */
 static Sluice__Reply *
 s_wait_reply(client_t *self, uint64_t id, errbuf_t *err)
@@ -218,6 +252,17 @@ s_wait_reply(client_t *self, uint64_t id, errbuf_t *err)
             self->error = reply ? CLIENT_OK : CLIENT_EREFUSED;
             return reply;
         }
+    }
+    if (s_auth_failed(self)) {
+        char hex[KEYS_HEX_SIZE];
+        keys_public_hex(keys_public(self->key), hex);
+        self->error = CLIENT_EREFUSED;
+        errbuf_set(err,
+                   "the scheduler at %s refused this client's key; ask an "
+                   "operator to run 'sluice keys add-client %s --role viewer' "
+                   "(or operator)",
+                   self->endpoint, hex);
+        return NULL;
     }
     self->error = CLIENT_ETIMEOUT;
     errbuf_set(err,

@@ -119,7 +119,9 @@ t_admission_unlisted_client_cannot_talk() {
     rc=0
     "$SLUICE" workers --dir "$other" >"$IT_DIR/other.out" 2>&1 || rc=$?
     cat "$IT_DIR/other.out"
-    it_check "a client with an unlisted key gets no answer (rc $rc)" [ "$rc" = 3 ]
+    it_check "a client with an unlisted key is refused (rc $rc)" [ "$rc" = 4 ]
+    it_check "and told how to get in: $(cat "$IT_DIR/other.out")" \
+        grep -q "refused this client's key; ask an operator to run 'sluice keys add-client" "$IT_DIR/other.out"
     it_check "the scheduler logs the refusal" \
         it_wait 5 grep -q "refused client key" "$IT_DIR/scheduler.log"
     it_check "the local CLI still works" "$SLUICE" workers --dir "$IT_STATE"
