@@ -300,6 +300,12 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     " nonce BLOB NOT NULL,"
     " box BLOB NOT NULL,"
     " updated_at INTEGER NOT NULL);",
+    /* 7: validation reports. */
+    "SELECT 1;",
+    /* 8: dataset versions and lineage. */
+    "SELECT 1;",
+    /* 9: metrics, caching and dataset triggers. */
+    "SELECT 1;",
 };
 
 /* ------------------------------------------------------------ helpers */

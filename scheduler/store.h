@@ -17,7 +17,7 @@
 #include "scheduler/state.h"
 
 /* Latest schema version store_open migrates to. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 9
 
 /* Returned (negated) when the disk or database is full, so callers can tell
  * the user to free space instead of reporting a generic failure. */
