@@ -5,6 +5,7 @@
 #include "common/version.h"
 #include "scheduler/cli.h"
 #include "scheduler/sched.h"
+#include "worker/validate.h"
 #include "worker/worker.h"
 
 typedef struct {
@@ -21,6 +22,7 @@ static const verb_t s_verbs[] = {
     {"dag", cli_dag, "validate, apply, list and show DAG files"},
     {"trigger", cli_trigger, "start a run of a DAG"},
     {"runs", cli_runs, "list runs"},
+    {"metrics", cli_metrics, "compare a task's metrics across runs"},
     {"run", cli_run, "show one run: 'sluice run show RUN_ID'"},
     {"logs", cli_logs, "print (or follow) a task's logs"},
     {"cancel", cli_cancel, "cancel a run"},
@@ -32,6 +34,9 @@ static const verb_t s_verbs[] = {
     {"verify", cli_verify,
      "re-check a run's signed results or the event chain"},
     {"secret", cli_secret, "set, list and remove secrets for DAG env values"},
+    {"datasets", cli_datasets, "list datasets and their latest versions"},
+    {"lineage", cli_lineage, "show where a dataset came from or went"},
+    {"report", cli_report, "print the validation report of a validate task"},
 };
 
 #define VERB_COUNT (sizeof s_verbs / sizeof s_verbs[0])
@@ -62,6 +67,9 @@ main(int argc, char **argv)
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
         printf("sluice %s\n", SLUICE_VERSION);
         return CLI_OK;
+    }
+    if (strcmp(argv[1], "__validate") == 0) {
+        return validate_main(argc - 1, argv + 1); /* a worker's child */
     }
     for (size_t i = 0; i < VERB_COUNT; i++) {
         if (strcmp(argv[1], s_verbs[i].name) == 0) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/tmpl.h"
+#include "common/vspec.h"
 #include "common/xalloc.h"
 #include "common/yamldoc.h"
 
@@ -27,8 +28,10 @@ struct dag_t {
     size_t nparams;
     dag_kv_t *params; /* owned array; names and values owned */
     size_t ntasks;
-    dag_task_t *tasks; /* owned array; every pointer inside owned */
-    zhashx_t *index;   /* id -> index + 1, keys copied */
+    dag_task_t *tasks;           /* owned array; every pointer inside owned */
+    zhashx_t *index;             /* id -> index + 1, keys copied */
+    size_t ntriggers;            /* trigger: datasets (issue 5, G) */
+    const char *const *triggers; /* owned array of owned URIs */
 };
 
 /* Retry and timeout settings as written, before defaults apply. */
@@ -845,7 +848,43 @@ s_task_io(parse_t *p,
     }
 }
 
+/* cache: true|false (issue 5, G). */
+static void
+s_task_cache(parse_t *p,
+             size_t task,
+             const yamldoc_node_t *key,
+             const yamldoc_node_t *val)
+{
+    (void) key;
+    const char *text = s_string(p, val, "'cache'");
+    if (text && !strcmp(text, "true")) {
+        TASK(p, task)->cache = true;
+    } else if (text && strcmp(text, "false")) {
+        s_err(p, val, "'cache' must be true or false, not '%s'", text);
+    }
+}
+
+/* validate: {...} (issue 5, E): checked by vspec, kept as canonical JSON. */
+static void
+s_task_validate(parse_t *p,
+                size_t task,
+                const yamldoc_node_t *key,
+                const yamldoc_node_t *val)
+{
+    (void) key;
+    size_t line = 0, col = 0;
+    errbuf_t err;
+    char *text = vspec_canonical(val, &line, &col, &err);
+    if (!text) {
+        s_err_pos(p, line, col, "%s", errbuf_msg(&err));
+        return;
+    }
+    TASK(p, task)->validate = text;
+}
+
 static const dagkey_t s_task_keys[] = {
+    {"validate", s_task_validate},
+    {"cache", s_task_cache},
     {"id", s_task_id},
     {"kind", s_task_kind},
     {"run", s_task_run},
@@ -912,6 +951,32 @@ s_task_register(parse_t *p, size_t task)
     zhashx_insert(p->dag->index, id, (void *) (uintptr_t) (task + 1));
 }
 
+/* A validate task checks an input and runs nothing (issue 5, E). */
+static void
+s_task_validate_check(parse_t *p,
+                      size_t task,
+                      const yamldoc_node_t *node,
+                      char *label,
+                      size_t size)
+{
+    const dag_task_t *t = TASK(p, task);
+    bool is_validate = !strcmp(t->kind, "validate");
+    if (is_validate && t->ninputs == 0) {
+        s_err(p, node, "%s has nothing to validate; add 'inputs: [FILE]'",
+              s_task_label(p, task, label, size));
+    } else if (is_validate && s_map_get(node, "run")) {
+        s_err(p, s_map_get(node, "run"),
+              "%s is a validate task, which runs "
+              "no command; remove 'run'",
+              s_task_label(p, task, label, size));
+    } else if (!is_validate && s_map_get(node, "validate")) {
+        s_err(p, s_map_get(node, "validate"),
+              "%s has 'validate' but is not "
+              "a validate task; add 'kind: validate'",
+              s_task_label(p, task, label, size));
+    }
+}
+
 static void
 s_task(parse_t *p, size_t task, const yamldoc_node_t *node)
 {
@@ -935,6 +1000,7 @@ s_task(parse_t *p, size_t task, const yamldoc_node_t *node)
         s_err(p, node, "%s has no 'run'; add 'run: COMMAND'",
               s_task_label(p, task, label, sizeof label));
     }
+    s_task_validate_check(p, task, node, label, sizeof label); /* E */
 }
 
 /* ---- top-level keys ---- */
@@ -1102,10 +1168,48 @@ s_top_tasks(parse_t *p,
     (void) p, (void) task, (void) key, (void) val; /* read last */
 }
 
+static void s_free_strings(const char *const *list, size_t n);
+
+/* trigger: {datasets: [URI, ...]} (issue 5, G). */
+static void
+s_trigger_datasets(parse_t *p,
+                   size_t task,
+                   const yamldoc_node_t *key,
+                   const yamldoc_node_t *val)
+{
+    (void) key;
+    s_free_strings(p->dag->triggers, p->dag->ntriggers);
+    p->dag->triggers = s_string_list(p, task, val, "'trigger: datasets'", false,
+                                     &p->dag->ntriggers);
+}
+
+static const dagkey_t s_trigger_keys[] = {
+    {"datasets", s_trigger_datasets},
+};
+
+static void
+s_top_trigger(parse_t *p,
+              size_t task,
+              const yamldoc_node_t *key,
+              const yamldoc_node_t *val)
+{
+    (void) key;
+    if (val->type != YAMLDOC_MAP) {
+        s_err(p, val,
+              "'trigger' must be a mapping, not %s; write 'trigger: "
+              "{datasets: [URI]}'",
+              yamldoc_type_name(val));
+        return;
+    }
+    s_walk_map(p, task, val, s_trigger_keys,
+               sizeof s_trigger_keys / sizeof s_trigger_keys[0], "'trigger'");
+}
+
 static const dagkey_t s_top_keys[] = {
     {"dag", s_top_dag},           {"description", s_top_description},
     {"schedule", s_top_schedule}, {"params", s_top_params},
     {"defaults", s_top_defaults}, {"tasks", s_top_tasks},
+    {"trigger", s_top_trigger}, /* G */
 };
 
 static const yamldoc_node_t *
@@ -1566,6 +1670,7 @@ s_task_free(dag_task_t *t)
     s_free_strings(t->labels, t->nlabels);
     s_free_strings(t->inputs, t->ninputs);
     s_free_strings(t->outputs, t->noutputs);
+    free((void *) t->validate); /* E */
 }
 
 void
@@ -1584,12 +1689,25 @@ dag_destroy(dag_t **self_p)
         free((void *) self->params[i].value);
     }
     free(self->params);
+    s_free_strings(self->triggers, self->ntriggers);
     zhashx_destroy(&self->index);
     free(self->name);
     free(self->description);
     free(self->schedule);
     free(self);
     *self_p = NULL;
+}
+
+size_t
+dag_trigger_count(const dag_t *self)
+{
+    return self->ntriggers;
+}
+
+const char *
+dag_trigger_dataset(const dag_t *self, size_t index)
+{
+    return index < self->ntriggers ? self->triggers[index] : NULL;
 }
 
 const char *

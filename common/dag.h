@@ -63,6 +63,10 @@ typedef struct {
     const char *const *outputs;
     uint32_t limit_nofile; /* limits: RLIMIT_NOFILE; 0 = the worker's */
     uint32_t limit_nproc;  /* limits: RLIMIT_NPROC; 0 = the worker's */
+    const char *validate;  /* kind validate: its checks as canonical JSON
+                             (common/vspec.h), a template; NULL = none */
+    bool cache; /* cache: true: skip when a run with the same command,
+                   definition and input hashes succeeded (issue 5, G) */
 } dag_task_t;
 
 /* Parses and validates YAML text. filename is used in messages only.
@@ -95,6 +99,12 @@ size_t dag_task_count(const dag_t *self);
 
 /* Tasks in file order; index < dag_task_count. */
 const dag_task_t *dag_task(const dag_t *self, size_t index);
+
+/* The dataset URIs of `trigger: {datasets: [...]}`: a new version of any
+ * of them triggers a run of the DAG (issue 5, G). */
+size_t dag_trigger_count(const dag_t *self);
+
+const char *dag_trigger_dataset(const dag_t *self, size_t index);
 
 /* Index of task `id`, or -1. */
 long dag_task_index(const dag_t *self, const char *id);

@@ -231,7 +231,7 @@ api_run_summary(const store_run_info_t *run)
     sum->ended_ms = (uint64_t) run->ended_at;
     sum->total = run->ntasks;
     const uint32_t *c = run->counts;
-    sum->succeeded = c[TASK_SUCCESS];
+    sum->succeeded = c[TASK_SUCCESS] + c[TASK_SKIPPED_CACHED];
     sum->running = c[TASK_QUEUED] + c[TASK_RUNNING];
     sum->failed = c[TASK_FAILED] + c[TASK_UPSTREAM_FAILED] + c[TASK_TIMED_OUT] +
                   c[TASK_CANCELLED];
@@ -265,6 +265,14 @@ s_runs(store_t *store, const Sluice__Request *req)
     if (rc != 0) {
         protobuf_c_message_free_unpacked(&runs->base, NULL);
         return s_store_error(req->request_id, rc, &err);
+    }
+    for (size_t i = 0; i < runs->n_runs; i++) { /* G: dataset triggers */
+        char by[1024];
+        if (store_run_extras_get(store, runs->runs[i]->run_id, NULL, by,
+                                 sizeof by, &err) == 0 &&
+            *by) {
+            runs->runs[i]->triggered_by = xstrdup(by); /* was the default */
+        }
     }
     Sluice__Reply *rep = s_reply(req->request_id);
     rep->op_case = SLUICE__REPLY__OP_RUNS;
@@ -494,6 +502,7 @@ static const struct {
     {SLUICE__REQUEST__OP_RUNS, s_runs},
     {SLUICE__REQUEST__OP_RUN_SHOW, s_run_show},
     {SLUICE__REQUEST__OP_LOGS, s_logs},
+    {SLUICE__REQUEST__OP_METRICS, api_metrics}, /* G */
 };
 
 Sluice__Reply *

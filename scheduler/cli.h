@@ -24,6 +24,9 @@ int cli_dag_validate(int argc, char **argv);
 int cli_trigger(int argc, char **argv);
 /* sluice runs [NAME] [--limit N] */
 int cli_runs(int argc, char **argv);
+
+/* sluice metrics DAG TASK [--limit N] (cli_metrics.c, issue 5 part G) */
+int cli_metrics(int argc, char **argv);
 /* sluice run show RUN_ID */
 int cli_run(int argc, char **argv);
 /* sluice logs RUN_ID TASK_ID [--attempt N] [-f] */
@@ -49,5 +52,13 @@ int cli_keys_add_client(int argc, char **argv);
 int cli_keys_client_key(int argc, char **argv);
 /* sluice secret set NAME < VALUE | secret list | secret rm NAME */
 int cli_secret(int argc, char **argv);
+/* sluice datasets [--limit N] (cli_lineage.c, issue 5 part F) */
+int cli_datasets(int argc, char **argv);
+/* sluice lineage URI_OR_HASH [--upstream|--downstream] [--depth N] |
+ * --openlineage RUN_ID */
+int cli_lineage(int argc, char **argv);
+
+/* sluice report RUN_ID TASK_ID [--json] (cli_report.c, issue 5 E) */
+int cli_report(int argc, char **argv);
 
 #endif

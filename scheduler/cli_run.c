@@ -8,6 +8,8 @@
 #include "common/clock.h"
 #include "common/xalloc.h"
 #include "scheduler/cli.h"
+#include "scheduler/cli_metrics.h"
+#include "scheduler/cli_report.h"
 #include "scheduler/cli_util.h"
 
 #define WAIT_POLL_MS 200 /* how often trigger --wait asks for progress */
@@ -85,6 +87,7 @@ s_trigger_request(const cli_args_t *args)
         p->value = xstrdup(eq + 1);
         op->params[op->n_params++] = p;
     }
+    op->no_cache = cli_args_flag(args, "no-cache"); /* G */
     req->op_case = SLUICE__REQUEST__OP_TRIGGER;
     req->trigger = op;
     return req;
@@ -224,6 +227,8 @@ static const cli_flag_t s_trigger_flags[] = {
      "logical date of the run (default: today, UTC)"},
     {"wait", 'w', CLI_ARG_BOOL, NULL,
      "show progress until the run ends; exit 0 only if it succeeded"},
+    {"no-cache", 0, CLI_ARG_BOOL, NULL,
+     "run every task, even those with 'cache: true'"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -295,7 +300,7 @@ s_runs_print(const Sluice__RunsRep *rep)
         return;
     }
     static const char *const headers[] = {
-        "RUN", "DAG", "STATE", "TASKS", "STARTED", "DURATION", NULL};
+        "RUN", "DAG", "STATE", "TASKS", "STARTED", "DURATION", "TRIGGER", NULL};
     cli_table_t *table = cli_table_new(headers);
     for (size_t i = 0; i < rep->n_runs; i++) {
         const Sluice__RunSummary *r = rep->runs[i];
@@ -305,7 +310,10 @@ s_runs_print(const Sluice__RunsRep *rep)
         cli_fmt_time(r->started_ms ? r->started_ms : r->created_ms, started,
                      sizeof started);
         cli_fmt_span(r->started_ms, r->ended_ms, took, sizeof took);
-        cli_table_row(table, id, r->dag, r->state, tasks, started, took);
+        char trig[1100]; /* G: "dataset URI@HASH8" */
+        snprintf(trig, sizeof trig, "%s%s%s", *r->trigger ? r->trigger : "-",
+                 *r->triggered_by ? " " : "", r->triggered_by);
+        cli_table_row(table, id, r->dag, r->state, tasks, started, took, trig);
     }
     cli_table_print(table, stdout);
     cli_table_destroy(&table);
@@ -399,6 +407,9 @@ s_fmt_exit(const Sluice__AttemptInfo *a, char *buf, size_t size)
                  cli_fmt_signal(a->signal, sig, sizeof sig));
     } else if (*cause && strcmp(cause, "exit") != 0) {
         snprintf(buf, size, "%s%s%s", cause, *a->error ? ": " : "", a->error);
+    } else if (a->exit_code == 0 && *a->error) {
+        /* F: it exited 0 but a declared output was not written */
+        snprintf(buf, size, "exit 0: %s", a->error);
     } else {
         snprintf(buf, size, "exit %d", a->exit_code);
     }
@@ -508,6 +519,8 @@ cli_run(int argc, char **argv)
             cli_print_json(&reply->run_show->base);
         } else if (reply->run_show->run) {
             s_show_print(reply->run_show);
+            cli_metrics_run_lines(args, run_id); /* G */
+            cli_report_run_lines(args, run_id);  /* E */
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/tmpl.h"
 #include "common/xalloc.h"
+#include "scheduler/cache.h"
 
 /* One task instance of an active run. */
 typedef struct {
@@ -19,6 +20,8 @@ typedef struct {
     uint32_t deps_left;  /* upstream tasks not yet succeeded */
     uint64_t attempt_id; /* current attempt, 0 when none */
     int64_t due_mono;    /* up_for_retry: when to queue it again */
+    char *cache_key;     /* G: cache: true, key of the attempt sent; owned */
+    char *cache_outputs; /* G: its rendered outputs, one a line; owned */
 } plan_ti_t;
 
 typedef struct {
@@ -106,6 +109,8 @@ s_run_free(void **item)
     for (size_t i = 0; run->tis && run->dag && i < dag_task_count(run->dag);
          i++) {
         free(run->tis[i].waiting);
+        free(run->tis[i].cache_key);
+        free(run->tis[i].cache_outputs);
     }
     dag_destroy(&run->dag);
     for (size_t i = 0; i < run->nparams; i++) {
@@ -564,7 +569,7 @@ plan_restore(plan_t *self,
         run->tis[i].deps_left = 0;
         for (size_t j = 0; j < def->nafter; j++) {
             run->tis[i].deps_left +=
-                run->tis[def->after[j]].state != TASK_SUCCESS;
+                !state_task_is_success(run->tis[def->after[j]].state);
         }
     }
     return s_maybe_finish_run(self, run, now, err);
@@ -640,6 +645,26 @@ s_lookup(void *arg, const char *name)
     return NULL;
 }
 
+/* F: renders declared inputs or outputs like `run` (never secrets). */
+static int
+s_render_paths(const char *const *paths,
+               size_t count,
+               plan_tmpl_t *ctx,
+               char ***out,
+               size_t *nout,
+               errbuf_t *err)
+{
+    *out = xcalloc(count + 1, sizeof **out);
+    for (size_t i = 0; i < count; i++) {
+        (*out)[i] = tmpl_render(paths[i], s_lookup, ctx, err);
+        if (!(*out)[i]) {
+            return -1;
+        }
+        *nout = i + 1;
+    }
+    return 0;
+}
+
 static int
 s_render(plan_t *plan,
          plan_run_t *run,
@@ -673,6 +698,19 @@ s_render(plan_t *plan,
         }
     }
     zlistx_destroy(&ctx.opened);
+    ctx.env = false; /* F: no secrets in paths */
+    if (rc == 0) {
+        rc = s_render_paths(task->inputs, task->ninputs, &ctx, &out->inputs,
+                            &out->ninputs, err);
+    }
+    if (rc == 0) {
+        rc = s_render_paths(task->outputs, task->noutputs, &ctx, &out->outputs,
+                            &out->noutputs, err);
+    }
+    if (rc == 0 && task->validate) { /* E */
+        out->validate = tmpl_render(task->validate, s_lookup, &ctx, err);
+        rc = out->validate ? 0 : -1;
+    }
     return rc;
 }
 
@@ -685,6 +723,15 @@ s_dispatch_clear(plan_dispatch_t *out)
     }
     free(out->env_values);
     free(out->env_names);
+    for (size_t i = 0; i < out->ninputs; i++) {
+        free(out->inputs[i]); /* F */
+    }
+    free(out->inputs);
+    for (size_t i = 0; i < out->noutputs; i++) {
+        free(out->outputs[i]);
+    }
+    free(out->outputs);
+    free(out->validate); /* E */
     memset(out, 0, sizeof *out);
 }
 
@@ -750,6 +797,140 @@ s_dispatch_failed(plan_t *self,
     return rc < 0 ? -1 : 0;
 }
 
+/* ---------------------------------------------- caching (issue 5, G) */
+
+typedef struct {
+    uint64_t attempt_id;
+    uint64_t run_id;
+} plan_cache_hit_t;
+
+static int
+s_cache_take(void *arg, uint64_t attempt_id, uint64_t run_id, const char *outs)
+{
+    if (!cache_outputs_ok(outs)) {
+        return 0; /* gone or changed since: that entry cannot be reused */
+    }
+    *(plan_cache_hit_t *) arg = (plan_cache_hit_t){attempt_id, run_id};
+    return 1;
+}
+
+/* The task reuses the outputs of an earlier attempt: skipped_cached, a
+ * success for its children. */
+static int
+s_cache_skip(plan_t *self,
+             plan_run_t *run,
+             size_t task,
+             const plan_cache_hit_t *hit,
+             int64_t now,
+             errbuf_t *err)
+{
+    const dag_task_t *def = dag_task(run->dag, task);
+    char hit_key[96], subject[160], detail[96];
+    snprintf(hit_key, sizeof hit_key, "hit:%" PRIu64 ":%s", run->id, def->id);
+    snprintf(subject, sizeof subject, "run %" PRIu64 " task %s", run->id,
+             def->id);
+    snprintf(detail, sizeof detail,
+             "outputs of attempt %" PRIu64 " (run %" PRIu64 ")",
+             hit->attempt_id, hit->run_id);
+    log_info("run %" PRIu64 " task '%s' skipped: cached, %s", run->id, def->id,
+             detail);
+    if (s_mark_running(self, run, now, err) < 0 ||
+        s_set_task(self, run, task, TASK_SKIPPED_CACHED, now, err) < 0 ||
+        store_cache_put(self->store, hit_key, hit->attempt_id, run->id, def->id,
+                        "", now, err) < 0 ||
+        store_event(self->store, now, "scheduler", "task_cached", subject,
+                    detail, err) < 0 ||
+        s_release_children(self, run, task, now, err) < 0) {
+        return -1;
+    }
+    return s_maybe_finish_run(self, run, now, err);
+}
+
+/* 1 when a `cache: true` task was skipped, 0 when it must run (its key is
+ * kept for its success), -1 on a store error. */
+static int
+s_cache_check(
+    plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err)
+{
+    bool no_cache = false;
+    if (store_run_extras_get(self->store, run->id, &no_cache, NULL, 0, err) <
+        0) {
+        return -1;
+    }
+    const dag_task_t *def = dag_task(run->dag, task);
+    plan_tmpl_t ctx = {.plan = self, .run = run, .task_id = def->id};
+    snprintf(ctx.attempt, sizeof ctx.attempt, "%u", run->tis[task].tries + 1);
+    errbuf_t why;
+    char *command = tmpl_render(def->run ? def->run : "", s_lookup, &ctx, &why);
+    char **inputs = NULL, **outputs = NULL;
+    size_t ninputs = 0, noutputs = 0;
+    bool ok = command &&
+              s_render_paths(def->inputs, def->ninputs, &ctx, &inputs, &ninputs,
+                             &why) == 0 &&
+              s_render_paths(def->outputs, def->noutputs, &ctx, &outputs,
+                             &noutputs, &why) == 0;
+    int rc = 0;
+    plan_ti_t *ti = &run->tis[task];
+    xfree(&ti->cache_key);
+    xfree(&ti->cache_outputs);
+    if (ok) { /* else dispatch fails it with the same message */
+        char key[CACHE_KEY_HEX];
+        cache_key(def, command, inputs, ninputs, key);
+        plan_cache_hit_t hit = {0};
+        rc = no_cache
+                 ? 0
+                 : store_cache_find(self->store, key, s_cache_take, &hit, err);
+        if (rc > 0) {
+            rc = s_cache_skip(self, run, task, &hit, now, err) < 0 ? -1 : 1;
+        } else if (rc == 0) {
+            ti->cache_key = xstrdup(key);
+            ti->cache_outputs = cache_outputs_describe(outputs, noutputs);
+        }
+    }
+    for (size_t i = 0; i < ninputs; i++) {
+        free(inputs[i]);
+    }
+    for (size_t i = 0; i < noutputs; i++) {
+        free(outputs[i]);
+    }
+    free(inputs);
+    free(outputs);
+    free(command);
+    return rc;
+}
+
+int
+plan_cache_result(plan_t *self, uint64_t attempt_id, int64_t now, errbuf_t *err)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    plan_run_t *run =
+        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+    plan_ti_t *ti = run ? &run->tis[attempt->task] : NULL;
+    if (!ti || ti->attempt_id != attempt_id || !ti->cache_key) {
+        return 0;
+    }
+    /* Sizes as they are now, after the attempt wrote them. */
+    char *lines = xstrdup(ti->cache_outputs ? ti->cache_outputs : "");
+    size_t n = 0;
+    char **outputs = xcalloc(strlen(lines) + 1, sizeof *outputs);
+    for (char *save = NULL, *line = strtok_r(lines, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *tab = strchr(line, '\t');
+        if (tab) {
+            *tab = '\0';
+        }
+        outputs[n++] = line;
+    }
+    char *described = cache_outputs_describe(outputs, n);
+    int rc = store_cache_put(self->store, ti->cache_key, attempt_id, run->id,
+                             dag_task(run->dag, attempt->task)->id, described,
+                             now, err);
+    free(described);
+    free(outputs);
+    free(lines);
+    return rc;
+}
+
 int
 plan_dispatch_round(plan_t *self,
                     plan_place_fn *place,
@@ -767,6 +948,13 @@ plan_dispatch_round(plan_t *self,
             break;
         }
         const dag_task_t *def = dag_task(run->dag, task);
+        int cached = def->cache ? s_cache_check(self, run, task, now, err) : 0;
+        if (cached != 0) { /* G: skipped_cached, or a store error */
+            if (cached < 0) {
+                return -1;
+            }
+            continue;
+        }
         const char *worker = NULL;
         char why[256] = "";
         plan_place_t where = place(arg, def, &worker, why, sizeof why);
@@ -979,6 +1167,15 @@ plan_attempt_lost(plan_t *self,
 }
 
 const char *
+plan_attempt_dag(plan_t *self, uint64_t attempt_id)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    plan_run_t *run =
+        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+    return run ? dag_name(run->dag) : NULL;
+}
+
+const char *
 plan_attempt_worker(plan_t *self, uint64_t attempt_id)
 {
     plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
@@ -1132,7 +1329,8 @@ s_requeue_ready(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
         const dag_task_t *def = dag_task(run->dag, i);
         ti->deps_left = 0;
         for (size_t j = 0; j < def->nafter; j++) {
-            ti->deps_left += run->tis[def->after[j]].state != TASK_SUCCESS;
+            ti->deps_left +=
+                !state_task_is_success(run->tis[def->after[j]].state);
         }
         if (ti->deps_left == 0 && s_queue(self, run, i, now, err) < 0) {
             return -1;

@@ -37,6 +37,12 @@ typedef struct {
     char **env_names;  /* borrowed names, owned array */
     char **env_values; /* rendered; owned */
     const char *logical_date;
+    size_t ninputs; /* F: declared inputs and outputs, rendered; owned */
+    char **inputs;
+    size_t noutputs;
+    char **outputs;
+    char *validate; /* E: the task's validate checks, rendered; owned;
+                       NULL when the task has none */
 } plan_dispatch_t;
 
 /* How an attempt ended, as the worker reported it. */
@@ -152,6 +158,18 @@ int plan_attempt_lost(plan_t *self,
                       const char *reason,
                       int64_t now,
                       errbuf_t *err);
+
+/* Issue 5, G: attempt `attempt_id` succeeded; when its task has
+ * `cache: true`, remembers its cache key with its outputs (their sizes
+ * now) so a later run with the same key can skip it. Call before
+ * plan_attempt_result. */
+int plan_cache_result(plan_t *self,
+                      uint64_t attempt_id,
+                      int64_t now,
+                      errbuf_t *err);
+
+/* G: the DAG name of the run of an attempt in flight (borrowed), or NULL. */
+const char *plan_attempt_dag(plan_t *self, uint64_t attempt_id);
 
 /* The worker an attempt in flight was sent to (borrowed), or NULL. */
 const char *plan_attempt_worker(plan_t *self, uint64_t attempt_id);

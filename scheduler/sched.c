@@ -309,6 +309,13 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
     task.kind = (char *) d->task->kind;
     task.limit_nofile = d->task->limit_nofile;
     task.limit_nproc = d->task->limit_nproc;
+    task.n_inputs = d->ninputs; /* F */
+    task.inputs = d->inputs;
+    task.n_outputs = d->noutputs;
+    task.outputs = d->outputs;
+    char *profile = d->validate ? sched_reports_profile(self, d) : NULL;
+    task.validate = d->validate; /* E */
+    task.validate_profile = profile;
     Sluice__Resources res = SLUICE__RESOURCES__INIT;
     res.cpus = d->task->cpus;
     res.memory_mb = d->task->memory_mb;
@@ -332,6 +339,7 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
     free(task.acks);
     free(env);
     free(vars);
+    free(profile);
     log_flag(DISPATCH,
              "attempt %" PRIu64 " (run %" PRIu64 " task '%s' try %u) "
              "-> worker '%s'",

@@ -55,7 +55,8 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
                       apply->source, apply->filename, now, &changed,
                       &err) < 0 ||
         (changed && store_event(self->store, now, "client", "dag_applied",
-                                dag_name(dag), dag_version(dag), &err) < 0)) {
+                                dag_name(dag), dag_version(dag), &err) < 0) ||
+        sched_g_dag_applied(self, dag, &err) < 0) {
         sched_fail_turn(self, &err);
         dag_destroy(&dag);
         return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
@@ -171,7 +172,9 @@ s_trigger(sched_t *self, const Sluice__Request *req)
         char subject[32];
         snprintf(subject, sizeof subject, "run %" PRIu64, run_id);
         if (store_event(self->store, now, "client", "trigger", subject, name,
-                        &err) < 0) {
+                        &err) < 0 ||
+            (trigger->no_cache && /* G */
+             store_run_extras_put(self->store, run_id, true, "", &err) < 0)) {
             sched_fail_turn(self, &err);
         }
         log_info("run %" PRIu64 " of '%s' triggered", run_id, name);
@@ -453,6 +456,13 @@ sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
             case SLUICE__REQUEST__OP_KEYS_DECIDE:
             case SLUICE__REQUEST__OP_TOKEN_CREATE:
                 rep = sched_keys_request(self, req);
+                break;
+            case SLUICE__REQUEST__OP_REPORT: /* E */
+                rep = sched_reports_request(self, req);
+                break;
+            case SLUICE__REQUEST__OP_LINEAGE: /* F */
+            case SLUICE__REQUEST__OP_DATASETS:
+                rep = sched_lineage_request(self, req);
                 break;
             default:
                 rep = api_error(req->request_id, 1,

@@ -159,4 +159,55 @@ bool sched_keys_admit_client(sched_t *self);
 /* keys list / decide, token create; NULL for other ops. Caller owns. */
 Sluice__Reply *sched_keys_request(sched_t *self, const Sluice__Request *req);
 
+/* Lineage (sched_lineage.c, issue 5 part F). Records the dataset versions
+ * a current attempt's Result names (outputs only after a success). */
+int
+sched_lineage_result(sched_t *self, const Sluice__Result *res, errbuf_t *err);
+
+/* lineage and datasets (read-only); NULL for other ops. Caller owns. */
+Sluice__Reply *sched_lineage_request(sched_t *self, const Sluice__Request *req);
+
+/* Metrics, caching and dataset triggers (sched_metrics.c, issue 5 part
+ * G). A DAG was applied: remember the datasets that trigger it. */
+int sched_g_dag_applied(sched_t *self, const dag_t *dag, errbuf_t *err);
+
+/* Before plan_attempt_result of a current attempt: stores its metrics
+ * and, on success, its cache entry; *producer gets (owned) the DAG of its
+ * run on success, else NULL. */
+int sched_g_result_before(sched_t *self,
+                          const Sluice__Result *res,
+                          bool success,
+                          char **producer,
+                          errbuf_t *err);
+
+/* After a success was applied: triggers the DAGs that name one of its
+ * outputs, except `producer` itself (a loop; logged). */
+int sched_g_result_after(sched_t *self,
+                         const Sluice__Result *res,
+                         const char *producer,
+                         errbuf_t *err);
+
+/* Starts a run of stored DAG `name` with its default params and today's
+ * date, recording why (trigger) and by which dataset version. */
+int sched_g_trigger(sched_t *self,
+                    const char *name,
+                    const char *trigger,
+                    const char *triggered_by,
+                    uint64_t *run_id,
+                    errbuf_t *err);
+
+/* Validation reports (sched_reports.c, issue 5 part E). Keeps the report
+ * of a current attempt and, after a success, its dataset's drift profile. */
+int sched_reports_result(sched_t *self,
+                         const Sluice__Result *res,
+                         bool success,
+                         errbuf_t *err);
+
+/* The drift profile of the previous validated version of the dataset a
+ * validate task reads (owned, "" when none). */
+char *sched_reports_profile(sched_t *self, const plan_dispatch_t *d);
+
+/* report (read-only); NULL for other ops. Caller owns. */
+Sluice__Reply *sched_reports_request(sched_t *self, const Sluice__Request *req);
+
 #endif

@@ -260,7 +260,9 @@ s_attempt_state(const Sluice__Result *result)
 {
     switch (result->outcome) {
         case SLUICE__OUTCOME__OUTCOME_EXITED:
-            return result->exit_code == 0 ? ATTEMPT_SUCCESS : ATTEMPT_FAILED;
+            return result->exit_code == 0 && !result->outputs_missing /* F */
+                       ? ATTEMPT_SUCCESS
+                       : ATTEMPT_FAILED;
         case SLUICE__OUTCOME__OUTCOME_TIMED_OUT:
             return ATTEMPT_TIMED_OUT;
         case SLUICE__OUTCOME__OUTCOME_CANCELLED:
@@ -277,7 +279,10 @@ s_cause(const Sluice__Result *result)
 {
     switch (result->outcome) {
         case SLUICE__OUTCOME__OUTCOME_EXITED:
-            return result->exit_code == 0 ? NULL : "exit";
+            if (result->exit_code == 0 && !result->outputs_missing) {
+                return NULL; /* F: and every declared output written */
+            }
+            return "exit";
         case SLUICE__OUTCOME__OUTCOME_SIGNALED:
             return "signal";
         case SLUICE__OUTCOME__OUTCOME_TIMED_OUT:
@@ -318,6 +323,13 @@ s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
         sched_fail_turn(self, &err);
         return;
     }
+    char *g_producer = NULL; /* G: metrics, cache entry, dataset triggers */
+    if (mine &&
+        sched_g_result_before(self, res, result.state == ATTEMPT_SUCCESS,
+                              &g_producer, &err) < 0) {
+        sched_fail_turn(self, &err);
+        return;
+    }
     int rc = mine ? plan_attempt_result(self->plan, res->attempt_id,
                                         fleet_name(worker), &result,
                                         clock_wall_ms(), &err)
@@ -327,6 +339,19 @@ s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
                                         "was not assigned to (or no longer "
                                         "current)",
                                         clock_wall_ms(), &err);
+    if (rc == 0 && mine && sched_lineage_result(self, res, &err) < 0) {
+        rc = -1; /* F: lineage of a current attempt */
+    }
+    if (rc == 0 && mine &&
+        sched_reports_result(self, res, result.state == ATTEMPT_SUCCESS, &err) <
+            0) {
+        rc = -1; /* E: validation report and drift profile */
+    }
+    if (rc == 0 && g_producer &&
+        sched_g_result_after(self, res, g_producer, &err) < 0) {
+        rc = -1;
+    }
+    free(g_producer);
     if (rc < 0) {
         sched_fail_turn(self, &err);
         return;

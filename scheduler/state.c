@@ -3,8 +3,9 @@
 #include <string.h>
 
 static const char *const s_task_names[TASK_STATE_COUNT] = {
-    "pending",      "queued",    "running",   "success",         "failed",
-    "up_for_retry", "timed_out", "cancelled", "upstream_failed", "skipped"};
+    "pending",         "queued",       "running",       "success",
+    "failed",          "up_for_retry", "timed_out",     "cancelled",
+    "upstream_failed", "skipped",      "skipped_cached"};
 
 static const char *const s_attempt_names[ATTEMPT_STATE_COUNT] = {
     "running", "success", "failed", "timed_out", "cancelled", "lost"};
@@ -17,8 +18,8 @@ static const char *const s_run_names[RUN_STATE_COUNT] = {
 static const unsigned s_task_edges[TASK_STATE_COUNT] = {
     [TASK_PENDING] = B(TASK_QUEUED) | B(TASK_UPSTREAM_FAILED) |
                      B(TASK_CANCELLED) | B(TASK_SKIPPED),
-    [TASK_QUEUED] =
-        B(TASK_RUNNING) | B(TASK_CANCELLED) | B(TASK_UPSTREAM_FAILED),
+    [TASK_QUEUED] = B(TASK_RUNNING) | B(TASK_CANCELLED) |
+                    B(TASK_UPSTREAM_FAILED) | B(TASK_SKIPPED_CACHED),
     [TASK_RUNNING] = B(TASK_SUCCESS) | B(TASK_FAILED) | B(TASK_UP_FOR_RETRY) |
                      B(TASK_TIMED_OUT) | B(TASK_CANCELLED) | B(TASK_QUEUED),
     [TASK_UP_FOR_RETRY] = B(TASK_QUEUED) | B(TASK_CANCELLED),
@@ -29,6 +30,7 @@ static const unsigned s_task_edges[TASK_STATE_COUNT] = {
     [TASK_CANCELLED] = B(TASK_PENDING),
     [TASK_UPSTREAM_FAILED] = B(TASK_PENDING),
     [TASK_SKIPPED] = B(TASK_PENDING),
+    [TASK_SKIPPED_CACHED] = B(TASK_PENDING),
 };
 #undef B
 
@@ -104,10 +106,17 @@ state_task_is_final(task_state_t state)
         case TASK_CANCELLED:
         case TASK_UPSTREAM_FAILED:
         case TASK_SKIPPED:
+        case TASK_SKIPPED_CACHED:
             return true;
         default:
             return false;
     }
+}
+
+bool
+state_task_is_success(task_state_t state)
+{
+    return state == TASK_SUCCESS || state == TASK_SKIPPED_CACHED;
 }
 
 bool

@@ -2,7 +2,8 @@
  *
  * Task:    pending -> queued -> running -> success | failed | up_for_retry |
  *          timed_out | cancelled | upstream_failed | skipped
- *          (up_for_retry -> queued; pending -> upstream_failed | cancelled)
+ *          (up_for_retry -> queued; pending -> upstream_failed | cancelled;
+ *          queued -> skipped_cached: final, counts as a success)
  * Attempt: running -> success | failed | timed_out | cancelled | lost
  * Run:     queued -> running -> success | failed | cancelled */
 #ifndef SLUICE_STATE_H
@@ -21,6 +22,8 @@ typedef enum {
     TASK_CANCELLED,
     TASK_UPSTREAM_FAILED,
     TASK_SKIPPED,
+    TASK_SKIPPED_CACHED, /* cache: true and a run with the same inputs
+                            succeeded: its outputs are reused */
     TASK_STATE_COUNT
 } task_state_t;
 
@@ -55,6 +58,9 @@ int state_attempt_parse(const char *name, attempt_state_t *state);
 
 /* True for states a task instance never leaves on its own. */
 bool state_task_is_final(task_state_t state);
+
+/* True for success and skipped_cached: the downstream may go. */
+bool state_task_is_success(task_state_t state);
 
 /* True for final states that count as failure of the run. */
 bool state_task_is_failure(task_state_t state);

@@ -300,12 +300,58 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     " nonce BLOB NOT NULL,"
     " box BLOB NOT NULL,"
     " updated_at INTEGER NOT NULL);",
-    /* 7: validation reports. */
-    "SELECT 1;",
-    /* 8: dataset versions and lineage. */
-    "SELECT 1;",
-    /* 9: metrics, caching and dataset triggers. */
-    "SELECT 1;",
+    /* 7: validation reports, one per attempt of a validate task, and the
+     * drift profile of each dataset's last validated version. */
+    "CREATE TABLE validation_reports ("
+    " attempt_id INTEGER PRIMARY KEY REFERENCES attempts (id),"
+    " summary TEXT NOT NULL,"
+    " report TEXT NOT NULL,"
+    " text TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE dataset_profiles ("
+    " dataset TEXT PRIMARY KEY,"
+    " profile TEXT NOT NULL,"
+    " attempt_id INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);",
+    /* 8: dataset versions and lineage (store_lineage.c). */
+    "CREATE TABLE dataset_versions ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " uri TEXT NOT NULL,"
+    " hash TEXT NOT NULL,"
+    " size INTEGER NOT NULL DEFAULT 0,"
+    " produced_by INTEGER NOT NULL DEFAULT 0," /* attempt; 0 = outside */
+    " at INTEGER NOT NULL);"
+    "CREATE INDEX dataset_versions_uri ON dataset_versions (uri, id);"
+    "CREATE INDEX dataset_versions_hash ON dataset_versions (hash);"
+    "CREATE INDEX dataset_versions_producer ON dataset_versions"
+    " (produced_by);"
+    "CREATE TABLE dataset_reads ("
+    " attempt_id INTEGER NOT NULL,"
+    " version_id INTEGER NOT NULL REFERENCES dataset_versions (id),"
+    " PRIMARY KEY (attempt_id, version_id));"
+    "CREATE INDEX dataset_reads_version ON dataset_reads (version_id);",
+    /* 9: metrics, caching and dataset triggers (store_metrics.c). */
+    "CREATE TABLE attempt_metrics ("
+    " attempt_id INTEGER NOT NULL,"
+    " name TEXT NOT NULL,"
+    " value REAL NOT NULL,"
+    " PRIMARY KEY (attempt_id, name));"
+    "CREATE TABLE run_extras ("
+    " run_id INTEGER PRIMARY KEY,"
+    " no_cache INTEGER NOT NULL DEFAULT 0,"
+    " triggered_by TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE task_cache ("
+    " cache_key TEXT NOT NULL,"
+    " attempt_id INTEGER NOT NULL,"
+    " run_id INTEGER NOT NULL,"
+    " task_id TEXT NOT NULL,"
+    " outputs TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL,"
+    " PRIMARY KEY (cache_key, attempt_id));"
+    "CREATE TABLE dag_triggers ("
+    " uri TEXT NOT NULL,"
+    " dag TEXT NOT NULL,"
+    " PRIMARY KEY (uri, dag));",
 };
 
 /* ------------------------------------------------------------ helpers */

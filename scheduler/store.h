@@ -604,4 +604,245 @@ int store_key_client_role(store_t *self,
                           size_t size,
                           errbuf_t *err);
 
+/* ---------------------------------------- issue 5, part F: lineage */
+
+/* A dataset version as a worker reported it (borrowed strings). */
+typedef struct {
+    const char *uri;  /* file:///absolute/path */
+    const char *hash; /* BLAKE2b-256, hex */
+    uint64_t size;
+} store_dataset_ref_t;
+
+/* A stored dataset version (owned strings; store_dataset_clear). */
+typedef struct {
+    uint64_t id;
+    char *uri;
+    char *hash;
+    uint64_t size;
+    uint64_t produced_by; /* attempt id; 0 = not produced by sluice */
+    int64_t at;
+} store_dataset_t;
+
+/* An attempt as lineage shows it (owned strings). */
+typedef struct {
+    uint64_t attempt_id;
+    uint64_t run_id;
+    char *dag;
+    char *dag_version;
+    char *task_id;
+    uint32_t number;
+    char *worker;
+    char *state;
+    char *error;
+    int64_t created_at;
+    int64_t started_at;
+    int64_t ended_at;
+} store_lineage_attempt_t;
+
+void store_dataset_clear(store_dataset_t *row);
+
+void store_lineage_attempt_clear(store_lineage_attempt_t *row);
+
+/* Records what attempt read (each input is tied to the latest stored
+ * version with its uri and hash, else recorded as a version no attempt
+ * produced) and wrote (a new version each, produced by attempt). Call in
+ * the transaction that commits the attempt's result. */
+int store_lineage_record(store_t *self,
+                         uint64_t attempt_id,
+                         const store_dataset_ref_t *inputs,
+                         size_t ninputs,
+                         const store_dataset_ref_t *outputs,
+                         size_t noutputs,
+                         int64_t now,
+                         errbuf_t *err);
+
+/* 1 and the latest version whose uri is target or whose hash starts with
+ * target (at least 4 hex digits), 0 when none, -1 with err. */
+int store_dataset_find(store_t *self,
+                       const char *target,
+                       store_dataset_t *out,
+                       errbuf_t *err);
+
+/* 1 and version `id`, 0 when none, -1 with err. */
+int store_dataset_get(store_t *self,
+                      uint64_t id,
+                      store_dataset_t *out,
+                      errbuf_t *err);
+
+/* 1 and attempt `id` with its run's DAG and version, 0 when none. */
+int store_lineage_attempt(store_t *self,
+                          uint64_t id,
+                          store_lineage_attempt_t *out,
+                          errbuf_t *err);
+
+/* Ids (caller owns *ids) of: the versions an attempt read (what =
+ * STORE_LINEAGE_READ) or wrote (STORE_LINEAGE_WROTE), the attempts that
+ * read a version (STORE_LINEAGE_READERS), the attempts of a run
+ * (STORE_LINEAGE_RUN), in id order. */
+typedef enum {
+    STORE_LINEAGE_READ,
+    STORE_LINEAGE_WROTE,
+    STORE_LINEAGE_READERS,
+    STORE_LINEAGE_RUN,
+} store_lineage_edge_t;
+
+int store_lineage_ids(store_t *self,
+                      store_lineage_edge_t what,
+                      uint64_t id,
+                      uint64_t **ids,
+                      size_t *count,
+                      errbuf_t *err);
+
+/* The latest version of each dataset (uri), newest first, at most limit;
+ * *counts[i] = versions recorded of rows[i]'s uri. Caller owns both
+ * arrays and clears each row. */
+int store_datasets_latest(store_t *self,
+                          size_t limit,
+                          store_dataset_t **rows,
+                          uint32_t **counts,
+                          size_t *count,
+                          errbuf_t *err);
+
+/* ------------------- metrics, cache, dataset triggers (issue 5, part G)
+ *
+ * store_metrics.c, migration 9. */
+
+/* Stores the metrics of attempt `attempt_id` (a repeated name replaces). */
+int store_metrics_put(store_t *self,
+                      uint64_t attempt_id,
+                      const char *const *names,
+                      const double *values,
+                      size_t n,
+                      errbuf_t *err);
+
+/* One task instance of a run with the metrics of its latest attempt (for a
+ * skipped_cached task: of the attempt it reused). */
+typedef struct {
+    uint64_t run_id;
+    const char *task_id;
+    const char *state;
+    int64_t created_at; /* of the run */
+    const char *logical_date;
+    uint64_t attempt_id; /* 0 when none */
+    size_t nparams;
+    dag_kv_t *params;
+    size_t nmetrics;
+    const char **names;
+    double *values;
+} store_metrics_row_t;
+
+typedef int(store_metrics_fn)(void *arg, const store_metrics_row_t *row);
+
+/* run_id != 0: every task of that run, by task id. Else task `task_id` of
+ * DAG `dag` in its latest `limit` runs (0 = 20), newest first. fn may call
+ * the store; rows are borrowed for the call. */
+int store_metrics_list(store_t *self,
+                       const char *dag,
+                       const char *task_id,
+                       uint64_t run_id,
+                       uint32_t limit,
+                       store_metrics_fn *fn,
+                       void *arg,
+                       errbuf_t *err);
+
+/* Records whether a run skips its cache and which dataset version
+ * triggered it ("" = none). */
+int store_run_extras_put(store_t *self,
+                         uint64_t run_id,
+                         bool no_cache,
+                         const char *triggered_by,
+                         errbuf_t *err);
+
+/* Reads them back (false and "" for a run without a row); either output
+ * may be NULL. */
+int store_run_extras_get(store_t *self,
+                         uint64_t run_id,
+                         bool *no_cache,
+                         char *triggered_by,
+                         size_t size,
+                         errbuf_t *err);
+
+/* Remembers that attempt `attempt_id` (task `task_id` of run `run_id`)
+ * succeeded under cache key `key` and wrote `outputs` (lines of
+ * "URI<TAB>SIZE<TAB>HASH"). */
+int store_cache_put(store_t *self,
+                    const char *key,
+                    uint64_t attempt_id,
+                    uint64_t run_id,
+                    const char *task_id,
+                    const char *outputs,
+                    int64_t now,
+                    errbuf_t *err);
+
+/* Called for the entries of a key, newest first; returns non-zero to take
+ * that entry. */
+typedef int(store_cache_fn)(void *arg,
+                            uint64_t attempt_id,
+                            uint64_t run_id,
+                            const char *outputs);
+
+/* 1 when fn took an entry of `key`, 0 when none, -1 with err set. */
+int store_cache_find(store_t *self,
+                     const char *key,
+                     store_cache_fn *fn,
+                     void *arg,
+                     errbuf_t *err);
+
+/* Replaces the dataset URIs whose new versions trigger DAG `dag`. */
+int store_dag_triggers_set(store_t *self,
+                           const char *dag,
+                           const char *const *uris,
+                           size_t n,
+                           errbuf_t *err);
+
+/* Appends (owned copies of) the DAGs triggered by `uri` to dags. */
+int store_dag_triggers_for(store_t *self,
+                           const char *uri,
+                           zlistx_t *dags,
+                           errbuf_t *err);
+
+/* ---------------------------------- validation reports (issue 5, E) */
+
+/* One stored report; strings owned (store_report_clear frees). */
+typedef struct {
+    char *task_id;
+    uint64_t attempt_id;
+    uint32_t attempt; /* 1-based try */
+    char *summary;    /* one line */
+    char *report;     /* JSON */
+    char *text;       /* for people */
+} store_report_t;
+
+/* Keeps the report of a validate attempt (store_reports.c). */
+int store_report_put(store_t *self,
+                     uint64_t attempt_id,
+                     const char *summary,
+                     const char *report,
+                     const char *text,
+                     int64_t now,
+                     errbuf_t *err);
+
+/* The latest report of each task of a run (task_id NULL or ""), or of one
+ * task; *reports is an owned array of *count (free with
+ * store_reports_free). */
+int store_reports_get(store_t *self,
+                      uint64_t run_id,
+                      const char *task_id,
+                      store_report_t **reports,
+                      size_t *count,
+                      errbuf_t *err);
+
+void store_reports_free(store_report_t *reports, size_t count);
+
+/* The drift profile of a dataset's last validated version: owned text, ""
+ * when none. NULL with err on a store error. */
+char *store_profile_get(store_t *self, const char *dataset, errbuf_t *err);
+
+int store_profile_put(store_t *self,
+                      const char *dataset,
+                      const char *profile,
+                      uint64_t attempt_id,
+                      int64_t now,
+                      errbuf_t *err);
+
 #endif

@@ -176,6 +176,7 @@ s_env_build(s_strv_t *env, const exec_spec_t *spec, const char *work_dir)
     s_env_set(env, "SLUICE_DAG", spec->dag);
     s_env_set(env, "SLUICE_LOGICAL_DATE", spec->logical_date);
     s_env_set(env, "SLUICE_OUTPUT_DIR", work_dir);
+    s_env_take(env, xasprintf("SLUICE_METRICS=%s/metrics.json", work_dir));
     if (spec->run_as) {
         s_env_set(env, "HOME", work_dir); /* not the worker's home */
         s_env_set(env, "USER", spec->run_as->name);

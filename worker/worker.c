@@ -27,13 +27,16 @@
 #include "common/join.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/statedir.h"
 #include "common/version.h"
 #include "common/xalloc.h"
 #include "proto/envelope.h"
+#include "worker/datahash.h"
 #include "worker/exec.h"
 #include "worker/gpus.h"
 #include "worker/mem.h"
+#include "worker/validate.h"
 #include "worker/outbox.h"
 
 #define WORKER_EXIT_OK      0
@@ -60,9 +63,15 @@ typedef struct {
     uint64_t attempt_id;
     uint64_t run_id;
     uint32_t attempt;
-    char *task_id; /* owned */
-    char *gpus;    /* owned: the device indices it holds, "0,2" or "" */
-    exec_t *exec;  /* owned */
+    char *task_id;  /* owned */
+    char *gpus;     /* owned: the device indices it holds, "0,2" or "" */
+    exec_t *exec;   /* owned */
+    char *work_dir; /* F: owned; declared paths are relative to it */
+    char **outputs; /* F: declared outputs, rendered; owned */
+    size_t noutputs;
+    Sluice__DatasetRef **inputs; /* F: hashed before the start; owned */
+    size_t ninputs;
+    bool validate; /* E: kind validate: the built-in validator runs */
 } job_t;
 
 typedef struct {
@@ -437,6 +446,21 @@ s_on_log(void *arg,
     s_send_free(job->owner, SLUICE__MSG_TYPE__MSG_LOG, &chunk->base);
 }
 
+/* F: what the job declared and hashed. */
+static void
+s_job_io_free(job_t *job)
+{
+    for (size_t i = 0; i < job->noutputs; i++) {
+        free(job->outputs[i]);
+    }
+    free(job->outputs);
+    for (size_t i = 0; i < job->ninputs; i++) {
+        protobuf_c_message_free_unpacked(&job->inputs[i]->base, NULL);
+    }
+    free(job->inputs);
+    free(job->work_dir);
+}
+
 static void
 s_job_destroy(job_t **job_p)
 {
@@ -446,7 +470,97 @@ s_job_destroy(job_t **job_p)
     exec_destroy(&(*job_p)->exec);
     free((*job_p)->task_id);
     free((*job_p)->gpus);
+    s_job_io_free(*job_p); /* F */
     xfree(job_p);
+}
+
+/* The numbers the task wrote to $SLUICE_METRICS (issue 5, G). */
+static void
+s_result_metrics(const worker_t *self, const job_t *job, Sluice__Result *res)
+{
+    metric_t *found = xcalloc(METRICS_MAX_COUNT, sizeof *found);
+    char *path = xasprintf("%s/%" PRIu64 "/" METRICS_FILE, self->work_root,
+                           job->attempt_id);
+    errbuf_t err;
+    int n = metrics_read_file(path, found, METRICS_MAX_COUNT, &err);
+    if (n < 0) {
+        log_warn("worker '%s': attempt %" PRIu64 ": %s", self->name,
+                 job->attempt_id, errbuf_msg(&err));
+    }
+    res->metrics = xcalloc(n > 0 ? (size_t) n : 1, sizeof *res->metrics);
+    for (int i = 0; i < n; i++) {
+        Sluice__Metric *m = xmalloc(sizeof *m);
+        *m = (Sluice__Metric) SLUICE__METRIC__INIT;
+        m->name = xstrdup(found[i].name);
+        m->value = found[i].value;
+        res->metrics[res->n_metrics++] = m;
+    }
+    free(path);
+    free(found);
+}
+
+/* F: the inputs hashed at the start and, after a success, the outputs:
+ * one that was not written fails the attempt (cause exit). */
+static void
+s_result_data(const worker_t *self, const job_t *job, Sluice__Result *res)
+{
+    res->inputs = xcalloc(job->ninputs + 1, sizeof *res->inputs);
+    for (size_t i = 0; i < job->ninputs; i++) {
+        res->inputs[res->n_inputs++] = datahash_ref_dup(job->inputs[i]);
+    }
+    bool ok =
+        res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED && res->exit_code == 0;
+    errbuf_t err;
+    if (ok && datahash_refs(job->outputs, job->noutputs, job->work_dir, false,
+                            &res->outputs, &res->n_outputs, &err) < 0) {
+        res->outputs_missing = true;
+        free(res->error);
+        res->error = xstrdup(errbuf_msg(&err));
+        log_warn("worker '%s': attempt %" PRIu64 " failed: %s", self->name,
+                 job->attempt_id, errbuf_msg(&err));
+    }
+}
+
+/* E: a file the validator wrote into the attempt's work dir, or "". */
+static char *
+s_validation_file(const worker_t *self, const job_t *job, const char *name)
+{
+    char *path =
+        xasprintf("%s/%" PRIu64 "/%s", self->work_root, job->attempt_id, name);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *in = fopen(path, "rb");
+    free(path);
+    if (in) {
+        text = xcalloc(VALIDATE_REPORT_MAX + 1, 1);
+        size = fread(text, 1, VALIDATE_REPORT_MAX, in);
+        fclose(in);
+        text[size] = '\0';
+    }
+    return text ? text : xstrdup("");
+}
+
+/* E: the report, summary and profile of a validate task. */
+static void
+s_result_validation(const worker_t *self, const job_t *job, Sluice__Result *res)
+{
+    if (!job->validate) {
+        return;
+    }
+    res->validation_report = s_validation_file(self, job, VALIDATE_FILE_REPORT);
+    res->validation_summary =
+        s_validation_file(self, job, VALIDATE_FILE_SUMMARY);
+    res->validation_text = s_validation_file(self, job, VALIDATE_FILE_TEXT);
+    res->validation_profile =
+        s_validation_file(self, job, VALIDATE_FILE_PROFILE);
+    char *why = s_validation_file(self, job, VALIDATE_FILE_ERROR);
+    if (*why && res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED &&
+        res->exit_code != 0) {
+        free(res->error);
+        res->error = why;
+    } else {
+        free(why);
+    }
 }
 
 static Sluice__Result *
@@ -468,6 +582,9 @@ s_result_new(const worker_t *self, const job_t *job)
     res->log_chunks = r->log_chunks;
     res->log_bytes = r->log_bytes;
     res->log_truncated = r->log_truncated;
+    s_result_validation(self, job, res); /* E */
+    s_result_metrics(self, job, res);
+    s_result_data(self, job, res); /* F */
     return res;
 }
 
@@ -586,6 +703,44 @@ s_job_gpus(worker_t *self, const Sluice__Task *task)
     return xstrdup(list);
 }
 
+/* F: keeps the declared outputs and hashes the inputs before the task
+ * starts, so the lineage names the versions it read. */
+static void
+s_job_io(worker_t *self, job_t *job, const Sluice__Task *task)
+{
+    job->work_dir = xasprintf("%s/%" PRIu64, self->work_root, task->attempt_id);
+    job->outputs = xcalloc(task->n_outputs + 1, sizeof *job->outputs);
+    for (size_t i = 0; i < task->n_outputs; i++) {
+        job->outputs[job->noutputs++] = xstrdup(task->outputs[i]);
+    }
+    errbuf_t err;
+    datahash_refs(task->inputs, task->n_inputs, job->work_dir, true,
+                  &job->inputs, &job->ninputs, &err);
+}
+
+/* E: a validate task runs this executable's built-in validator
+ * (`sluice __validate`) as its child, so it is killed, timed and logged
+ * like any command; its spec and files travel in the environment. */
+static char *
+s_validate_prepare(const Sluice__Task *task, char ***env, size_t *count)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    *env = xrealloc(*env, (*count + 5) * sizeof **env);
+    (*env)[(*count)++] =
+        xasprintf("SLUICE_VALIDATE_SPEC=%s", /* none: the file must parse */
+                  task->validate && *task->validate ? task->validate : "{ }");
+    (*env)[(*count)++] = xasprintf("SLUICE_VALIDATE_INPUT=%s",
+                                   task->n_inputs ? task->inputs[0] : "");
+    (*env)[(*count)++] = xasprintf("SLUICE_VALIDATE_OUTPUT=%s",
+                                   task->n_outputs ? task->outputs[0] : "");
+    (*env)[(*count)++] =
+        xasprintf("SLUICE_VALIDATE_PROFILE=%s",
+                  task->validate_profile ? task->validate_profile : "");
+    return xasprintf("%s __validate", n > 0 ? exe : "sluice");
+}
+
 static void
 s_job_start(worker_t *self, const Sluice__Task *task)
 {
@@ -596,15 +751,19 @@ s_job_start(worker_t *self, const Sluice__Task *task)
     job->attempt = task->attempt;
     job->task_id = xstrdup(task->task_id);
     job->gpus = s_job_gpus(self, task);
+    s_job_io(self, job, task); /* F */
     size_t env_count = 0;
     char **env = s_env_strings(task, job->gpus, &env_count);
+    job->validate = task->kind && !strcmp(task->kind, "validate");
+    char *validate_cmd =
+        job->validate ? s_validate_prepare(task, &env, &env_count) : NULL;
     exec_spec_t spec = {.attempt_id = task->attempt_id,
                         .run_id = task->run_id,
                         .dag = task->dag,
                         .task_id = task->task_id,
                         .attempt = task->attempt,
                         .logical_date = task->logical_date,
-                        .command = task->command,
+                        .command = validate_cmd ? validate_cmd : task->command,
                         .env = (const char *const *) env,
                         .env_count = env_count,
                         .work_root = self->work_root,
@@ -620,6 +779,7 @@ s_job_start(worker_t *self, const Sluice__Task *task)
                         .limit_nofile = task->limit_nofile,
                         .limit_nproc = task->limit_nproc};
     job->exec = exec_start(&spec);
+    free(validate_cmd);
     for (size_t i = 0; i < env_count; i++) {
         free(env[i]);
     }

@@ -4,11 +4,15 @@
  * night hour, distance, age) plus logistic noise, so a linear model can beat
  * the majority class. The raw file carries the flaws real feeds have: missing
  * ids, impossible ages and duplicated rows; the hold-out file is clean and is
- * what `infer` scores. The seed is the logical date, so a rerun of the same
- * day writes the same bytes.
+ * what `evaluate` scores, and the batch file is the day's traffic that
+ * `infer` scores. The seed is the logical date, so a rerun of the same day
+ * writes the same bytes. --shift S (0 to 1) moves the feed the way a new
+ * market would: larger amounts, longer distances, more foreign cards and
+ * night hours; the fraud rule stays the same, so the drift is in the inputs.
  *
- * usage: ingest --date YYYY-MM-DD --out RAW.csv [--rows N]
- *               [--holdout FILE --holdout-rows N] */
+ * usage: ingest --date YYYY-MM-DD --out RAW.csv [--rows N] [--shift S]
+ *               [--holdout FILE --holdout-rows N]
+ *               [--batch FILE --batch-rows N] */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,16 +63,22 @@ typedef struct {
     int age, hour, foreign, label;
 } txn_t;
 
+/* How far the feed has moved from the training distribution, 0 to 1. */
+static double s_shift;
+
 static txn_t
 s_txn(rng_t *rng)
 {
     txn_t t;
-    t.amount = exp(3.8 + 1.1 * s_normal(rng));
+    t.amount = exp(3.8 + 0.9 * s_shift + 1.1 * s_normal(rng));
     t.age = 18 + (int) (s_unit(rng) * 70);
     t.hour = (int) (s_unit(rng) * 24);
+    if (s_shift > 0 && s_unit(rng) < 0.25 * s_shift) {
+        t.hour = (int) (s_unit(rng) * 6); /* more night traffic */
+    }
     t.merchant_risk = s_unit(rng);
-    t.distance_km = exp(2.0 + 1.3 * s_normal(rng));
-    t.foreign = s_unit(rng) < 0.15;
+    t.distance_km = exp(2.0 + 1.2 * s_shift + 1.3 * s_normal(rng));
+    t.foreign = s_unit(rng) < 0.15 + 0.35 * s_shift;
     double night = t.hour < 6;
     double z = 1.6 * (log1p(t.amount) - 3.8) + 4.0 * (t.merchant_risk - 0.5) +
                1.8 * t.foreign + 1.5 * night +
@@ -136,8 +146,8 @@ s_write_file(
 int
 main(int argc, char **argv)
 {
-    const char *date = NULL, *out = NULL, *holdout = NULL;
-    long rows = 5000, holdout_rows = 1000;
+    const char *date = NULL, *out = NULL, *holdout = NULL, *batch = NULL;
+    long rows = 5000, holdout_rows = 1000, batch_rows = 2000;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--date") == 0) {
             date = argv[i + 1];
@@ -149,20 +159,31 @@ main(int argc, char **argv)
             holdout = argv[i + 1];
         } else if (strcmp(argv[i], "--holdout-rows") == 0) {
             holdout_rows = atol(argv[i + 1]);
+        } else if (strcmp(argv[i], "--batch") == 0) {
+            batch = argv[i + 1];
+        } else if (strcmp(argv[i], "--batch-rows") == 0) {
+            batch_rows = atol(argv[i + 1]);
+        } else if (strcmp(argv[i], "--shift") == 0) {
+            s_shift = atof(argv[i + 1]);
         }
     }
-    if (!date || !out || rows < 1 || holdout_rows < 1) {
+    if (!date || !out || rows < 1 || holdout_rows < 1 || batch_rows < 1 ||
+        s_shift < 0 || s_shift > 1) {
         fprintf(stderr, "usage: ingest --date YYYY-MM-DD --out FILE "
-                        "[--rows N] [--holdout FILE --holdout-rows N]\n");
+                        "[--rows N] [--shift 0..1] [--holdout FILE "
+                        "--holdout-rows N] [--batch FILE --batch-rows N]\n");
         return 2;
     }
     rng_t rng = {s_seed(date)};
-    printf("ingest: logical date %s, seed %016llx\n", date,
-           (unsigned long long) rng.state);
+    printf("ingest: logical date %s, seed %016llx, shift %.2f\n", date,
+           (unsigned long long) rng.state, s_shift);
     if (s_write_file(out, &rng, rows, "t", 1) != 0) {
         return 1;
     }
     if (holdout && s_write_file(holdout, &rng, holdout_rows, "h", 0) != 0) {
+        return 1;
+    }
+    if (batch && s_write_file(batch, &rng, batch_rows, "b", 0) != 0) {
         return 1;
     }
     return 0;

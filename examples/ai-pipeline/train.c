@@ -6,7 +6,9 @@
  * the majority-class baseline, writes the model (bias and weights, one per
  * line) and a metrics JSON, and exits 1 when the model does not beat the
  * baseline by --min-gain (default 0.02): a model no better than guessing
- * must not reach inference.
+ * must not reach inference. Under sluice, $SLUICE_METRICS names a file for
+ * the run's metrics: train writes accuracy, loss and the baseline there as
+ * one JSON object, so `sluice metrics` can compare runs.
  *
  * usage: train --in FEATURES.csv --model MODEL.txt --metrics METRICS.json
  *              [--epochs N] [--lr RATE] [--min-gain FRACTION] */
@@ -180,6 +182,26 @@ s_save(const char *model,
     return (fclose(m) == 0) & (fclose(j) == 0) ? 0 : -1;
 }
 
+/* The metrics sluice stores for this attempt, when it asks for them. */
+static int
+s_sluice_metrics(double loss, double acc, double base, size_t rows)
+{
+    const char *path = getenv("SLUICE_METRICS");
+    if (!path || !*path) {
+        return 0;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "train: cannot write $SLUICE_METRICS '%s'\n", path);
+        return -1;
+    }
+    fprintf(f,
+            "{\"accuracy\": %.4f, \"loss\": %.6f, "
+            "\"baseline_accuracy\": %.4f, \"rows\": %zu}\n",
+            acc, loss, base, rows);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -225,7 +247,8 @@ main(int argc, char **argv)
     printf("train: validation accuracy %.4f, majority-class baseline %.4f "
            "(+%.1f points)\n",
            acc, base, 100 * (acc - base));
-    if (s_save(model, metrics, &d, w, loss, acc, base, epochs) != 0) {
+    if (s_save(model, metrics, &d, w, loss, acc, base, epochs) != 0 ||
+        s_sluice_metrics(loss, acc, base, d.count) != 0) {
         return 1;
     }
     if (acc < base + min_gain) {

@@ -22,6 +22,9 @@ suite_fn *const unit_suites[] = {
     audit_suite,
     secrets_suite,
     admit_suite,
+    validate_suite,
+    lineage_suite,
+    cache_suite,
     NULL,
 };
 // clang-format on

@@ -26,5 +26,8 @@ Suite *worker_res_suite(void);
 Suite *audit_suite(void);
 Suite *secrets_suite(void);
 Suite *admit_suite(void);
+Suite *validate_suite(void);
+Suite *lineage_suite(void);
+Suite *cache_suite(void);
 
 #endif

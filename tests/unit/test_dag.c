@@ -219,7 +219,7 @@ START_TEST(test_dag_unknown_key)
            "colour: red\n"
            "tasks: [{id: a, run: x}]\n",
            "t.yaml:2:1: unknown key 'colour' in the DAG file; valid keys are "
-           "dag, description, schedule, params, defaults, tasks");
+           "dag, description, schedule, params, defaults, tasks, trigger");
 }
 
 END_TEST

@@ -1,0 +1,53 @@
+/* datahash — content hashes of dataset versions (issue 5, part F).
+ *
+ * A file's hash is BLAKE2b-256 (libsodium crypto_generichash) of its bytes,
+ * read in 1 MiB blocks: `b2sum -l 256 FILE` prints the same hex. A
+ * directory's hash is BLAKE2b-256 of its manifest: one line
+ * "RELPATH\tSIZE\tFILEHASH\n" per regular file below it (recursively,
+ * RELPATH with '/' separators), sorted bytewise; its size is the sum of its
+ * files. Symbolic links below a directory, sockets and the like are
+ * skipped, so a link cannot pull files from elsewhere into a dataset.
+ * Hashing runs in the worker's loop: about 1 s per GB. */
+#ifndef SLUICE_DATAHASH_H
+#define SLUICE_DATAHASH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/errbuf.h"
+#include "proto/sluice.pb-c.h"
+
+#define DATAHASH_HEX_SIZE  65 /* 64 hex digits and the NUL */
+#define DATAHASH_BLOCK     (1024 * 1024)
+#define DATAHASH_MAX_DEPTH 64 /* directory levels walked */
+
+/* Hashes the file or directory at path into hex and *size. -1 with err
+ * set (*missing true when path does not exist). */
+int datahash_path(const char *path,
+                  char hex[DATAHASH_HEX_SIZE],
+                  uint64_t *size,
+                  bool *missing,
+                  errbuf_t *err);
+
+/* The absolute path a declared input or output names: "file://" is
+ * stripped, and a relative path is taken from dir (the task's work dir).
+ * NULL (err set) for another URI scheme. Caller owns. */
+char *datahash_resolve(const char *declared, const char *dir, errbuf_t *err);
+
+/* Hashes each declared path (resolved from dir) into a heap DatasetRef
+ * (uri file://ABSOLUTE) appended to *refs (an xrealloc'd array, *count
+ * entries). A path that is missing or cannot be hashed is skipped with a
+ * warning when skip_bad, else stops it: -1 with err, for a missing output
+ * "declared output 'PATH' was not written". */
+int datahash_refs(char *const *declared,
+                  size_t ndeclared,
+                  const char *dir,
+                  bool skip_bad,
+                  Sluice__DatasetRef ***refs,
+                  size_t *count,
+                  errbuf_t *err);
+
+/* A deep copy of a ref on the heap. */
+Sluice__DatasetRef *datahash_ref_dup(const Sluice__DatasetRef *ref);
+
+#endif
