@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/datahash.h"
 #include "common/xalloc.h"
 
 const char *
@@ -44,21 +45,28 @@ s_fields(crypto_generichash_state *h,
     }
 }
 
+/* The content hash of a local file or directory into hex ("missing" or
+ * "remote" when there is none to read from here). */
+static void
+s_content(const char *uri, char hex[DATAHASH_HEX_SIZE])
+{
+    const char *path = cache_local_path(uri);
+    uint64_t size = 0;
+    bool missing = false;
+    if (!path) {
+        snprintf(hex, DATAHASH_HEX_SIZE, "remote");
+    } else if (datahash_path(path, hex, &size, &missing, NULL) < 0) {
+        snprintf(hex, DATAHASH_HEX_SIZE, "missing");
+    }
+}
+
 static void
 s_input(crypto_generichash_state *h, const char *uri)
 {
-    const char *path = cache_local_path(uri);
-    struct stat st;
-    char print[128];
-    if (path && stat(path, &st) == 0) {
-        snprintf(print, sizeof print, "%" PRId64 ":%" PRId64 ".%09ld",
-                 (int64_t) st.st_size, (int64_t) st.st_mtim.tv_sec,
-                 st.st_mtim.tv_nsec);
-    } else {
-        snprintf(print, sizeof print, "%s", path ? "missing" : "remote");
-    }
+    char hex[DATAHASH_HEX_SIZE];
+    s_content(uri, hex);
     s_field(h, uri);
-    s_field(h, print);
+    s_field(h, hex);
 }
 
 void
@@ -97,18 +105,15 @@ cache_outputs_describe(char *const *outputs, size_t noutputs)
 {
     size_t size = 1;
     for (size_t i = 0; i < noutputs; i++) {
-        size += strlen(outputs[i]) + 32;
+        size += strlen(outputs[i]) + DATAHASH_HEX_SIZE + 2;
     }
     char *text = xcalloc(1, size);
     size_t used = 0;
     for (size_t i = 0; i < noutputs; i++) {
-        const char *path = cache_local_path(outputs[i]);
-        struct stat st;
-        int64_t bytes = path && stat(path, &st) == 0 && !S_ISDIR(st.st_mode)
-                            ? (int64_t) st.st_size
-                            : -1;
-        used += (size_t) snprintf(text + used, size - used, "%s\t%" PRId64 "\n",
-                                  outputs[i], bytes);
+        char hex[DATAHASH_HEX_SIZE];
+        s_content(outputs[i], hex);
+        used += (size_t) snprintf(text + used, size - used, "%s\t%s\n",
+                                  outputs[i], hex);
     }
     return text;
 }
@@ -124,12 +129,14 @@ cache_outputs_ok(const char *described)
             return false;
         }
         char *uri = xstrndup(line, (size_t) (tab - line));
-        long long want = strtoll(tab + 1, NULL, 10);
-        const char *path = cache_local_path(uri);
-        struct stat st;
-        bool ok = path && stat(path, &st) == 0 &&
-                  (want < 0 || (!S_ISDIR(st.st_mode) && st.st_size == want));
+        char *want = xstrndup(tab + 1, (size_t) (end - tab - 1));
+        char hex[DATAHASH_HEX_SIZE];
+        s_content(uri, hex);
+        /* A remote output cannot be checked from here: trust the record. */
+        bool ok = strcmp(want, "missing") != 0 && strcmp(hex, "missing") != 0 &&
+                  (strcmp(hex, "remote") == 0 || strcmp(hex, want) == 0);
         free(uri);
+        free(want);
         if (!ok) {
             return false;
         }

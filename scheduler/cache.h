@@ -3,11 +3,13 @@
  *
  * The key is BLAKE2b-256 over the rendered command, a canonical
  * serialization of the task's definition (id, kind, run, env, inputs,
- * outputs, validate) and a fingerprint of each declared input. The
- * fingerprint is (uri, size, mtime) taken on the scheduler host: inputs
- * must be on a file system the scheduler sees (the fallback until input
- * hashes recorded by lineage can be used). A missing input gives a
- * fingerprint of its own, so the key still changes when it appears. */
+ * outputs, validate) and the content hash of each declared input
+ * (common/datahash: the same BLAKE2b-256 the workers record as lineage),
+ * read on the scheduler host: inputs must be on a file system the
+ * scheduler sees, and hashing costs about 1 s per GB in the scheduler's
+ * loop. A missing input hashes as "missing", so the key changes when it
+ * appears. A cached attempt is reused only while its outputs still have
+ * the hashes they had when it succeeded. */
 #ifndef SLUICE_CACHE_H
 #define SLUICE_CACHE_H
 
@@ -31,12 +33,12 @@ void cache_key(const dag_task_t *def,
                char *key);
 
 /* The outputs of a successful attempt as stored with its cache entry:
- * one "URI\tSIZE" line per output (SIZE -1 when it cannot be seen from
- * here). Caller owns the text. */
+ * one "URI\tHASH" line per output ("missing", or "remote" when it cannot
+ * be read from here). Caller owns the text. */
 char *cache_outputs_describe(char *const *outputs, size_t noutputs);
 
-/* True when every output line of `described` still exists with its size
- * (a size of -1: exists). */
+/* True when every output of `described` still has its recorded hash
+ * (a remote one is trusted). */
 bool cache_outputs_ok(const char *described);
 
 #endif

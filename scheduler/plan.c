@@ -909,7 +909,7 @@ plan_cache_result(plan_t *self, uint64_t attempt_id, int64_t now, errbuf_t *err)
     if (!ti || ti->attempt_id != attempt_id || !ti->cache_key) {
         return 0;
     }
-    /* Sizes as they are now, after the attempt wrote them. */
+    /* Hashes as they are now, after the attempt wrote them. */
     char *lines = xstrdup(ti->cache_outputs ? ti->cache_outputs : "");
     size_t n = 0;
     char **outputs = xcalloc(strlen(lines) + 1, sizeof *outputs);

@@ -32,7 +32,7 @@
 #include "common/version.h"
 #include "common/xalloc.h"
 #include "proto/envelope.h"
-#include "worker/datahash.h"
+#include "common/datahash.h"
 #include "worker/exec.h"
 #include "worker/gpus.h"
 #include "worker/mem.h"

@@ -45,6 +45,11 @@ t_cache_skips_unchanged_and_reruns_changed() {
     it_check "use ran twice" [ "$(wc -l <"$D/use.log")" -eq 2 ]
     it_check "run show says skipped_cached" \
         sh -c "'$SLUICE' run show --dir '$IT_STATE' $r2 | grep -q 'prep .*skipped_cached'"
+    # The key is the inputs' content: touching a file changes nothing.
+    touch "$D/in.csv"
+    r2b=$(it_cache_run)
+    it_check "an input touched but unchanged still hits the cache" \
+        [ "$(it_task_state "$r2b" prep)" = skipped_cached ]
     echo "c,d" >>"$D/in.csv"
     r3=$(it_cache_run)
     it_check "a changed input runs prep again" \

@@ -11,7 +11,7 @@
 #include "common/xalloc.h"
 #include "scheduler/store.h"
 #include "tests/unit/suites.h"
-#include "worker/datahash.h"
+#include "common/datahash.h"
 
 static char s_dir[64];
 

@@ -1,5 +1,5 @@
 /* datahash — BLAKE2b-256 of files and directories, streamed. */
-#include "worker/datahash.h"
+#include "common/datahash.h"
 
 #include <dirent.h>
 #include <errno.h>
