@@ -113,7 +113,7 @@ ASAN_ENV   := ASAN_OPTIONS=detect_leaks=1:log_path=$(ASAN_LOGS)/asan \
 asan:
 	$(MAKE) BUILD=build/asan OPT="-O0 -g" SANITIZE="$(ASAN_FLAGS)" \
 	    build/asan/tests/unit_tests build/asan/sluice \
-	    $(TEST_TOOL_SRC:%.c=build/asan/%)
+	    $(TEST_TOOL_SRC:%.c=build/asan/%) $(TOOL_SRC:%.c=build/asan/%)
 	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
 	$(ASAN_ENV) build/asan/tests/unit_tests || { cat $(ASAN_LOGS)/*.* 2>/dev/null; exit 1; }
 	@if ls $(ASAN_LOGS)/*.* >/dev/null 2>&1; then cat $(ASAN_LOGS)/*.*; \

@@ -147,6 +147,7 @@ START_TEST(test_cached_task_releases_children)
     ck_assert_int_eq(store_dag_put(store, "d", dag_version(dag), yaml, "t", 1,
                                    &changed, &err),
                      0);
+    dag_destroy(&dag);
     plan_result_t ok = {.state = ATTEMPT_SUCCESS, .exit_code = 0};
     uint64_t runs[2], sent = 0;
     for (int r = 0; r < 2; r++) {
