@@ -223,7 +223,9 @@ s_walk(s_graph_t *g, uint64_t root, bool downstream, uint32_t depth)
                 size_t n = downstream ? a->n_outputs : a->n_inputs;
                 uint64_t *more = downstream ? a->outputs : a->inputs;
                 next = xrealloc(next, (nnext + n + 1) * sizeof *next);
-                memcpy(next + nnext, more, n * sizeof *next);
+                if (n > 0) { /* an attempt with no datasets has none */
+                    memcpy(next + nnext, more, n * sizeof *next);
+                }
                 nnext += n;
             }
             free(ids);

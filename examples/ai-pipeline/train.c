@@ -232,6 +232,8 @@ main(int argc, char **argv)
     data_t d = {0};
     if (s_read(in, &d) != 0 || d.count < 10) {
         fprintf(stderr, "train: too few rows in '%s'\n", in);
+        free(d.x);
+        free(d.y);
         return 1;
     }
     printf("train: %zu rows, %d features, %d epochs, learning rate %g\n",
@@ -247,17 +249,21 @@ main(int argc, char **argv)
     printf("train: validation accuracy %.4f, majority-class baseline %.4f "
            "(+%.1f points)\n",
            acc, base, 100 * (acc - base));
+    int rc = 0;
     if (s_save(model, metrics, &d, w, loss, acc, base, epochs) != 0 ||
         s_sluice_metrics(loss, acc, base, d.count) != 0) {
-        return 1;
-    }
-    if (acc < base + min_gain) {
+        rc = 1;
+    } else if (acc < base + min_gain) {
         fprintf(stderr,
                 "train: accuracy %.4f does not beat the baseline "
                 "%.4f by %.2f; check the features\n",
                 acc, base, min_gain);
-        return 1;
+        rc = 1;
     }
-    printf("train: wrote %s and %s\n", model, metrics);
-    return 0;
+    free(d.x);
+    free(d.y);
+    if (rc == 0) {
+        printf("train: wrote %s and %s\n", model, metrics);
+    }
+    return rc;
 }
