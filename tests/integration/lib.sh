@@ -21,14 +21,13 @@ it_free_port() {
 
 # it_wait SECONDS CMD...: runs CMD every 0.1 s until it succeeds; 1 on timeout.
 it_wait() {
-    limit=$1; shift
-    tries=$(( limit * 10 ))
-    while [ "$tries" -gt 0 ]; do
+    # A deadline, not a count of tries: a try may itself take seconds.
+    deadline=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
+    while :; do
         if "$@" >/dev/null 2>&1; then return 0; fi
+        [ $(( $(date +%s%N) / 1000000 )) -lt "$deadline" ] || return 1
         sleep 0.1
-        tries=$(( tries - 1 ))
     done
-    return 1
 }
 
 # it_sql QUERY: one query against the store (read-only, WAL lets us read
@@ -41,12 +40,23 @@ it_start_scheduler() {
     "$SLUICE" scheduler --dir "$IT_STATE" "$@" >>"$IT_DIR/scheduler.log" 2>&1 &
     IT_SCHED_PID=$!
     IT_PIDS="$IT_PIDS $IT_SCHED_PID"
-    it_wait 10 "$SLUICE" workers --dir "$IT_STATE" || return 1
+    if ! it_wait 10 it_scheduler_answers ||
+        ! kill -0 "$IT_SCHED_PID" 2>/dev/null; then
+        tail -n 20 "$IT_DIR/scheduler.log" >&2
+        return 1
+    fi
     # Workers join with a token in the line, so their keys are admitted.
     case "${IT_JOIN:-}" in
         ''|*'?token='*) ;;
         *) IT_JOIN="$IT_JOIN?token=$("$SLUICE" token create --dir "$IT_STATE" --uses 1000 --ttl 1h)" ;;
     esac
+}
+
+# True once the scheduler answers; fails at once (no more waiting) when its
+# process has died, e.g. on a port taken by something else.
+it_scheduler_answers() {
+    kill -0 "$IT_SCHED_PID" 2>/dev/null || return 0
+    "$SLUICE" workers --dir "$IT_STATE"
 }
 
 # it_start_worker NAME [ARGS...]

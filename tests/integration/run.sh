@@ -14,19 +14,20 @@ failed_names=""
 run_one() {
     name=$1
     start=$(date +%s.%N)
+    out=$(mktemp "/tmp/sluice-it-$name.XXXXXX.out")
     # Each test runs in a subshell so its traps and variables stay its own.
     (
         trap it_teardown EXIT
         trap 'exit 130' INT TERM
         set -e
         "$name"
-    ) >"/tmp/sluice-it-$name.out" 2>&1
+    ) >"$out" 2>&1
     rc=$?
     # make asan: a sanitizer report (leak, overflow, UB) from any process
     # the test ran fails the test.
     if [ -n "${SANITIZER_LOG_DIR:-}" ] && ls "$SANITIZER_LOG_DIR"/*.* >/dev/null 2>&1; then
         mkdir -p "$SANITIZER_LOG_DIR/$name"
-        cat "$SANITIZER_LOG_DIR"/*.* >>"/tmp/sluice-it-$name.out"
+        cat "$SANITIZER_LOG_DIR"/*.* >>"$out"
         mv "$SANITIZER_LOG_DIR"/*.* "$SANITIZER_LOG_DIR/$name/"
         rc=1
     fi
@@ -38,9 +39,9 @@ run_one() {
         failed=$((failed + 1))
         failed_names="$failed_names $name"
         echo "not ok - $name (${secs}s)"
-        sed 's/^/    /' "/tmp/sluice-it-$name.out" | tail -n 60
+        sed 's/^/    /' "$out" | tail -n 60
     fi
-    rm -f "/tmp/sluice-it-$name.out"
+    rm -f "$out"
 }
 
 if [ $# -gt 0 ]; then
