@@ -29,6 +29,8 @@ static const verb_t s_verbs[] = {
     {"retry", cli_retry, "re-run the failed tasks of a run (or one task)"},
     {"workers", cli_workers, "list workers"},
     {"drain", cli_drain, "stop sending work to a worker; it leaves when idle"},
+    {"autoscale", cli_autoscale,
+     "show the autoscaler's demand, capacity and decisions"},
     {"keys", cli_keys, "list, accept, reject and revoke worker/client keys"},
     {"token", cli_token, "create a join token that admits workers"},
     {"verify", cli_verify,

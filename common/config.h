@@ -23,6 +23,19 @@ typedef struct {
     uint64_t log_cap_bytes; /* 1048576 per attempt */
     char *log_level;        /* "info" */
     char *store_sync;       /* "full" (sync every commit) or "normal" */
+    /* Issue 6: the autoscaler (scheduler/autoscale.h). */
+    char *autoscale_provider;     /* none, local, command, slurm */
+    char *autoscale_command;      /* command provider's program */
+    char *autoscale_partition;    /* slurm provider's partition */
+    char *autoscale_sluice;       /* local: sluice executable; "" = self */
+    uint32_t min_workers;         /* 0 */
+    uint32_t max_workers;         /* 4 */
+    char *worker_shapes;          /* "small:slots=2" */
+    uint64_t scale_up_delay_ms;   /* 2000 */
+    uint64_t idle_timeout_ms;     /* 30000 */
+    uint64_t cooldown_ms;         /* 5000 */
+    uint64_t launch_timeout_ms;   /* 60000 */
+    uint32_t max_launch_per_step; /* 4 */
 } config_t;
 
 /* Defaults only. Never NULL. */

@@ -61,4 +61,7 @@ int cli_lineage(int argc, char **argv);
 /* sluice report RUN_ID TASK_ID [--json] (cli_report.c, issue 5 E) */
 int cli_report(int argc, char **argv);
 
+/* sluice autoscale status [--json] (cli_autoscale.c, issue 6) */
+int cli_autoscale(int argc, char **argv);
+
 #endif

@@ -267,6 +267,21 @@ plan_ready_count(plan_t *self)
 }
 
 size_t
+plan_each_ready(plan_t *self, plan_ready_fn *fn, void *arg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->ready_count; i++) {
+        plan_ref_t ref = self->ready[(self->ready_head + i) % self->ready_cap];
+        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref.run_id));
+        if (run && run->tis[ref.task].state == TASK_QUEUED) {
+            fn(arg, ref.run_id, dag_task(run->dag, ref.task));
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t
 plan_run_count(plan_t *self)
 {
     return zhashx_size(self->runs);

@@ -224,4 +224,10 @@ size_t plan_run_count(plan_t *self);
 
 size_t plan_ready_count(plan_t *self);
 
+/* Issue 6: calls fn for every task queued now, in queue order (what the
+ * autoscaler counts as demand); returns how many. */
+typedef void(plan_ready_fn)(void *arg, uint64_t run_id, const dag_task_t *task);
+
+size_t plan_each_ready(plan_t *self, plan_ready_fn *fn, void *arg);
+
 #endif

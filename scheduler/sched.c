@@ -515,6 +515,10 @@ s_wait_ms(sched_t *self)
     if (expiry >= 0 && expiry + 1 - now < wait) {
         wait = expiry + 1 - now;
     }
+    int64_t step = sched_autoscale_next(self); /* issue 6 */
+    if (step >= 0 && step - now < wait) {
+        wait = step - now;
+    }
     return wait < 0 ? 0 : wait;
 }
 
@@ -551,6 +555,9 @@ s_turn(sched_t *self)
     }
     if (rc == 0) {
         rc = s_dispatch(self, now_wall, &err);
+    }
+    if (rc == 0) {
+        sched_autoscale_step(self, now); /* issue 6 */
     }
     s_release_drained(self);
     s_heartbeat(self, now);
@@ -639,7 +646,8 @@ s_start(sched_t *self, errbuf_t *err)
         s_bind(self, &self->workers, self->config->listen, ADMIT_DOMAIN_WORKER,
                err) < 0 ||
         s_bind(self, &self->clients, self->config->client_listen,
-               ADMIT_DOMAIN_CLIENT, err) < 0) {
+               ADMIT_DOMAIN_CLIENT, err) < 0 ||
+        sched_autoscale_start(self, err) < 0) {
         return -1;
     }
     return 0;
@@ -678,6 +686,7 @@ s_destroy(sched_t *self)
 {
     zsock_destroy(&self->workers);
     zsock_destroy(&self->clients);
+    sched_autoscale_stop(self); /* issue 6 */
     plan_destroy(&self->plan);
     fleet_destroy(&self->fleet);
     sched_secrets_stop(self);

@@ -18,13 +18,19 @@
 
 /* Ops a viewer may run: they change nothing. */
 static const Sluice__Request__OpCase s_viewer_ops[] = {
-    SLUICE__REQUEST__OP_DAG_LIST, SLUICE__REQUEST__OP_DAG_SHOW,
-    SLUICE__REQUEST__OP_RUNS,     SLUICE__REQUEST__OP_RUN_SHOW,
+    SLUICE__REQUEST__OP_DAG_LIST,
+    SLUICE__REQUEST__OP_DAG_SHOW,
+    SLUICE__REQUEST__OP_RUNS,
+    SLUICE__REQUEST__OP_RUN_SHOW,
     SLUICE__REQUEST__OP_METRICS, /* G */
-    SLUICE__REQUEST__OP_LOGS,     SLUICE__REQUEST__OP_WORKERS,
-    SLUICE__REQUEST__OP_VERIFY,   SLUICE__REQUEST__OP_VERIFY_EVENTS,
-    SLUICE__REQUEST__OP_LINEAGE,                              /* F */
-    SLUICE__REQUEST__OP_DATASETS, SLUICE__REQUEST__OP_REPORT, /* E */
+    SLUICE__REQUEST__OP_LOGS,
+    SLUICE__REQUEST__OP_WORKERS,
+    SLUICE__REQUEST__OP_VERIFY,
+    SLUICE__REQUEST__OP_VERIFY_EVENTS,
+    SLUICE__REQUEST__OP_LINEAGE, /* F */
+    SLUICE__REQUEST__OP_DATASETS,
+    SLUICE__REQUEST__OP_REPORT,           /* E */
+    SLUICE__REQUEST__OP_AUTOSCALE_STATUS, /* issue 6 */
 };
 
 /* ------------------------------------------------------------- roles */

@@ -464,6 +464,9 @@ sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
             case SLUICE__REQUEST__OP_DATASETS:
                 rep = sched_lineage_request(self, req);
                 break;
+            case SLUICE__REQUEST__OP_AUTOSCALE_STATUS: /* issue 6 */
+                rep = sched_autoscale_request(self, req);
+                break;
             default:
                 rep = api_error(req->request_id, 1,
                                 "unknown request; is this sluice older than "

@@ -43,9 +43,11 @@ typedef struct {
     curve_t *curve;     /* scheduler's CURVE key, owned */
     uint8_t peer_curve[CURVE_KEY_SIZE]; /* CURVE key of the connection the
                                            message being handled came on */
-    bool peer_known;   /* ... false when its metadata had none */
-    bool turn_error;   /* a handler failed to write */
-    errbuf_t turn_err; /* ... and why */
+    bool peer_known;               /* ... false when its metadata had none */
+    struct autoscale_t *autoscale; /* issue 6; NULL when off, owned */
+    int64_t autoscale_last;        /* monotonic ms of its last step */
+    bool turn_error;               /* a handler failed to write */
+    errbuf_t turn_err;             /* ... and why */
 } sched_t;
 
 /* Seals body and queues it to routing id `to`, sent after this turn
@@ -209,5 +211,22 @@ char *sched_reports_profile(sched_t *self, const plan_dispatch_t *d);
 
 /* report (read-only); NULL for other ops. Caller owns. */
 Sluice__Reply *sched_reports_request(sched_t *self, const Sluice__Request *req);
+
+/* Autoscaler (sched_autoscale.c, issue 6): one step every
+ * SCHED_AUTOSCALE_STEP_MS at most, inside the turn's transaction. */
+#define SCHED_AUTOSCALE_STEP_MS 500
+
+int sched_autoscale_start(sched_t *self, errbuf_t *err);
+
+void sched_autoscale_stop(sched_t *self);
+
+void sched_autoscale_step(sched_t *self, int64_t now);
+
+/* Monotonic ms of the next step; -1 when the autoscaler is off. */
+int64_t sched_autoscale_next(sched_t *self);
+
+/* autoscale status (read-only); NULL for other ops. Caller owns. */
+Sluice__Reply *sched_autoscale_request(sched_t *self,
+                                       const Sluice__Request *req);
 
 #endif

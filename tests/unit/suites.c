@@ -25,6 +25,8 @@ suite_fn *const unit_suites[] = {
     validate_suite,
     lineage_suite,
     cache_suite,
+    autoscale_suite,
+    autoscale_exec_suite,
     NULL,
 };
 // clang-format on

@@ -29,5 +29,7 @@ Suite *admit_suite(void);
 Suite *validate_suite(void);
 Suite *lineage_suite(void);
 Suite *cache_suite(void);
+Suite *autoscale_suite(void);
+Suite *autoscale_exec_suite(void);
 
 #endif
