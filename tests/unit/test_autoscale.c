@@ -121,11 +121,11 @@ s_new(fake_t *f, const autoscale_policy_t *policy, const char *shapes)
 
 /* n plain tasks "t0".. with cpus each. */
 static autoscale_task_t *
-s_tasks(size_t n, uint32_t cpus, char keys[][16])
+s_tasks(size_t n, uint32_t cpus, char keys[][32])
 {
     autoscale_task_t *t = xcalloc(n + 1, sizeof *t);
     for (size_t i = 0; i < n; i++) {
-        snprintf(keys[i], 16, "1/t%zu", i);
+        snprintf(keys[i], 32, "1/t%zu", i);
         t[i] = (autoscale_task_t){.key = keys[i], .id = keys[i], .cpus = cpus};
     }
     return t;
@@ -138,7 +138,7 @@ START_TEST(test_autoscale_bin_packing)
     policy.max_launch_per_step = 2;
     autoscale_t *as =
         s_new(&f, &policy, "small:cpus=2,slots=2; big:cpus=8,slots=4,gpus=1");
-    char keys[8][16];
+    char keys[8][32];
     autoscale_task_t *tasks = s_tasks(5, 1, keys);
     /* Not before scale_up_delay. */
     autoscale_step(as, 1000, tasks, 5, NULL, 0);
@@ -171,7 +171,7 @@ START_TEST(test_autoscale_no_fit)
     fake_t f = {0};
     autoscale_policy_t policy = s_policy();
     autoscale_t *as = s_new(&f, &policy, "small:slots=2,gpus=1,labels=a|b");
-    char keys[2][16];
+    char keys[2][32];
     autoscale_task_t *tasks = s_tasks(1, 0, keys);
     tasks[0].gpus = 4;
     for (int64_t t = 0; t < 3000; t += 100) {
@@ -206,7 +206,7 @@ START_TEST(test_autoscale_steady_and_scale_down)
     fake_t f = {0};
     autoscale_policy_t policy = s_policy();
     autoscale_t *as = s_new(&f, &policy, "small:slots=2");
-    char keys[8][16];
+    char keys[8][32];
     autoscale_task_t *tasks = s_tasks(6, 0, keys);
     int64_t t = 0;
     for (; t < 900; t += 100) { /* within launch_timeout */
@@ -261,7 +261,7 @@ START_TEST(test_autoscale_never_kills_running)
     fake_t f = {0};
     autoscale_policy_t policy = s_policy();
     autoscale_t *as = s_new(&f, &policy, "small:slots=1");
-    char keys[2][16];
+    char keys[2][32];
     autoscale_task_t *tasks = s_tasks(1, 0, keys);
     autoscale_step(as, 0, tasks, 1, NULL, 0);
     autoscale_step(as, 300, tasks, 1, NULL, 0);
@@ -290,7 +290,7 @@ START_TEST(test_autoscale_failed_launch_backoff)
     fake_t f = {0};
     autoscale_policy_t policy = s_policy();
     autoscale_t *as = s_new(&f, &policy, "small:slots=1");
-    char keys[2][16];
+    char keys[2][32];
     autoscale_task_t *tasks = s_tasks(1, 0, keys);
     for (int64_t t = 0; t <= 10000; t += 100) {
         autoscale_step(as, t, tasks, 1, NULL, 0);
@@ -325,7 +325,7 @@ START_TEST(test_autoscale_min_max_and_shapes)
     autoscale_t *as = s_new(&f, &policy, "small");
     autoscale_step(as, 0, NULL, 0, NULL, 0);
     ck_assert_int_eq(f.ups, 1); /* min_workers */
-    char keys[8][16];
+    char keys[8][32];
     autoscale_task_t *tasks = s_tasks(8, 0, keys);
     for (int64_t t = 100; t < 900; t += 100) {
         autoscale_step(as, t, tasks, 8, NULL, 0);
