@@ -321,6 +321,25 @@ s_walk_map(parse_t *p,
     }
 }
 
+/* A key whose value must be a mapping of known keys ('resources',
+ * 'limits', 'defaults', 'trigger'): says what to write when it is not. */
+static void
+s_walk_submap(parse_t *p,
+              size_t task,
+              const yamldoc_node_t *val,
+              const dagkey_t *keys,
+              size_t n,
+              const char *what,
+              const char *hint)
+{
+    if (val->type != YAMLDOC_MAP) {
+        s_err(p, val, "%s must be a mapping, not %s; %s", what,
+              yamldoc_type_name(val), hint);
+        return;
+    }
+    s_walk_map(p, task, val, keys, n, what);
+}
+
 /* ---- templates ---- */
 
 typedef struct {
@@ -779,16 +798,10 @@ s_task_resources(parse_t *p,
                  const yamldoc_node_t *val)
 {
     (void) key;
-    if (val->type != YAMLDOC_MAP) {
-        s_err(p, val,
-              "'resources' must be a mapping, not %s; write 'cpus', "
-              "'memory', 'gpus' or 'labels' under it",
-              yamldoc_type_name(val));
-        return;
-    }
-    s_walk_map(p, task, val, s_resource_keys,
-               sizeof s_resource_keys / sizeof s_resource_keys[0],
-               "'resources'");
+    s_walk_submap(p, task, val, s_resource_keys,
+                  sizeof s_resource_keys / sizeof s_resource_keys[0],
+                  "'resources'",
+                  "write 'cpus', 'memory', 'gpus' or 'labels' under it");
 }
 
 /* limits: per-process rlimits the worker sets before exec. */
@@ -822,15 +835,9 @@ s_task_limits(parse_t *p,
               const yamldoc_node_t *val)
 {
     (void) key;
-    if (val->type != YAMLDOC_MAP) {
-        s_err(p, val,
-              "'limits' must be a mapping, not %s; write 'nofile' or "
-              "'nproc' under it",
-              yamldoc_type_name(val));
-        return;
-    }
-    s_walk_map(p, task, val, s_limit_keys,
-               sizeof s_limit_keys / sizeof s_limit_keys[0], "'limits'");
+    s_walk_submap(p, task, val, s_limit_keys,
+                  sizeof s_limit_keys / sizeof s_limit_keys[0], "'limits'",
+                  "write 'nofile' or 'nproc' under it");
 }
 
 static void
@@ -1147,16 +1154,11 @@ s_top_defaults(parse_t *p,
     if (yamldoc_is_null(val)) {
         return;
     }
-    if (val->type != YAMLDOC_MAP) {
-        s_err(p, val,
-              "'defaults' must be a mapping, not %s; write "
-              "'retries', 'retry_delay', 'max_retry_delay' or "
-              "'timeout' under it",
-              yamldoc_type_name(val));
-        return;
-    }
-    s_walk_map(p, task, val, s_default_keys,
-               sizeof s_default_keys / sizeof s_default_keys[0], "'defaults'");
+    s_walk_submap(p, task, val, s_default_keys,
+                  sizeof s_default_keys / sizeof s_default_keys[0],
+                  "'defaults'",
+                  "write 'retries', 'retry_delay', 'max_retry_delay' or "
+                  "'timeout' under it");
 }
 
 static void
@@ -1194,15 +1196,9 @@ s_top_trigger(parse_t *p,
               const yamldoc_node_t *val)
 {
     (void) key;
-    if (val->type != YAMLDOC_MAP) {
-        s_err(p, val,
-              "'trigger' must be a mapping, not %s; write 'trigger: "
-              "{datasets: [URI]}'",
-              yamldoc_type_name(val));
-        return;
-    }
-    s_walk_map(p, task, val, s_trigger_keys,
-               sizeof s_trigger_keys / sizeof s_trigger_keys[0], "'trigger'");
+    s_walk_submap(p, task, val, s_trigger_keys,
+                  sizeof s_trigger_keys / sizeof s_trigger_keys[0], "'trigger'",
+                  "write 'trigger: {datasets: [URI]}'");
 }
 
 static const dagkey_t s_top_keys[] = {

@@ -466,44 +466,17 @@ s_dag_show(int argc, char **argv)
 
 /* ---------------------------------------------------------------- dag */
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} s_dag_verbs[] = {
+static const cli_verb_t s_dag_verbs[] = {
     {"validate", cli_dag_validate, "check DAG files (works offline)"},
     {"apply", s_dag_apply, "check DAG files and send them to the scheduler"},
     {"list", s_dag_list, "list DAGs with their last run"},
     {"show", s_dag_show, "show a DAG: params, tasks, graph"},
 };
 
-#define DAG_VERB_COUNT (sizeof s_dag_verbs / sizeof s_dag_verbs[0])
-
-static void
-s_dag_usage(FILE *out)
-{
-    fprintf(out, "usage: sluice dag VERB [ARGS]   (sluice dag VERB --help "
-                 "for details)\n\nverbs:\n");
-    for (size_t i = 0; i < DAG_VERB_COUNT; i++) {
-        fprintf(out, "  %-10s %s\n", s_dag_verbs[i].name,
-                s_dag_verbs[i].summary);
-    }
-}
-
 int
 cli_dag(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        s_dag_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
-    }
-    for (size_t i = 0; i < DAG_VERB_COUNT; i++) {
-        if (strcmp(argv[1], s_dag_verbs[i].name) == 0) {
-            return s_dag_verbs[i].run(argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr, "sluice: unknown verb 'dag %s'; run 'sluice dag --help'\n",
-            argv[1]);
-    return CLI_USAGE;
+    return cli_dispatch("dag", s_dag_verbs,
+                        sizeof s_dag_verbs / sizeof s_dag_verbs[0], NULL, argc,
+                        argv);
 }

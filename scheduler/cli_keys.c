@@ -126,37 +126,24 @@ s_keys_decide(int argc, char **argv)
 
 /* ---------------------------------------------------------------- keys */
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-} s_keys_verbs[] = {
-    {"list", s_keys_list},
-    {"accept", s_keys_decide},
-    {"reject", s_keys_decide},
-    {"revoke", s_keys_decide},
-    {"add-client", cli_keys_add_client},
-    {"client-key", cli_keys_client_key},
+static const cli_verb_t s_keys_verbs[] = {
+    {"list", s_keys_list, "list transport keys and their state"},
+    {"accept", s_keys_decide, "admit a pending key: accept FINGERPRINT"},
+    {"reject", s_keys_decide, "refuse a pending key: reject FINGERPRINT"},
+    {"revoke", s_keys_decide,
+     "cut off an accepted key at once: revoke FINGERPRINT"},
+    {"add-client", cli_keys_add_client,
+     "trust a client: add-client PUBKEY --role viewer|operator"},
+    {"client-key", cli_keys_client_key,
+     "print (and create) this state dir's client key"},
 };
 
 int
 cli_keys(int argc, char **argv)
 {
-    const char *usage =
-        "usage: sluice keys list | accept FP | reject FP | revoke FP |\n"
-        "                   add-client PUBKEY --role viewer|operator | "
-        "client-key\n";
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
-    }
-    for (size_t i = 0; i < sizeof s_keys_verbs / sizeof s_keys_verbs[0]; i++) {
-        if (strcmp(argv[1], s_keys_verbs[i].name) == 0) {
-            return s_keys_verbs[i].run(argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr, "sluice keys: unknown subcommand '%s'\n%s", argv[1], usage);
-    return CLI_USAGE;
+    return cli_dispatch("keys", s_keys_verbs,
+                        sizeof s_keys_verbs / sizeof s_keys_verbs[0], NULL,
+                        argc, argv);
 }
 
 /* --------------------------------------------------------------- token */

@@ -229,45 +229,18 @@ s_rm(int argc, char **argv)
 
 /* ------------------------------------------------------------- verb */
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} s_secret_verbs[] = {
+static const cli_verb_t s_secret_verbs[] = {
     {"set", s_set, "store a secret, value from stdin"},
     {"list", s_list, "list secret names and when they were set"},
     {"rm", s_rm, "remove a secret"},
 };
 
-#define SECRET_VERB_COUNT (sizeof s_secret_verbs / sizeof s_secret_verbs[0])
-
-static void
-s_usage(FILE *out)
-{
-    fprintf(out, "usage: sluice secret set|list|rm [ARGS]\n\n");
-    for (size_t i = 0; i < SECRET_VERB_COUNT; i++) {
-        fprintf(out, "  %-6s %s\n", s_secret_verbs[i].name,
-                s_secret_verbs[i].summary);
-    }
-    fprintf(out, "\nDAG files use a secret as '{{ secret.NAME }}' in env "
-                 "values only.\n");
-}
-
 int
 cli_secret(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
-        s_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_USAGE : CLI_OK;
-    }
-    for (size_t i = 0; i < SECRET_VERB_COUNT; i++) {
-        if (strcmp(argv[1], s_secret_verbs[i].name) == 0) {
-            return s_secret_verbs[i].run(argc - 1, argv + 1);
-        }
-    }
-    fprintf(stderr,
-            "sluice: unknown verb 'secret %s'; run 'sluice secret --help'\n",
-            argv[1]);
-    return CLI_USAGE;
+    return cli_dispatch("secret", s_secret_verbs,
+                        sizeof s_secret_verbs / sizeof s_secret_verbs[0],
+                        "DAG files use a secret as '{{ secret.NAME }}' in env "
+                        "values only.",
+                        argc, argv);
 }

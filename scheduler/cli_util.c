@@ -342,6 +342,48 @@ cli_parse_id(const char *what, const char *text, uint64_t *out)
 
 /* ---------------------------------------------------------------- calls */
 
+static void
+s_group_usage(const char *group,
+              const cli_verb_t *verbs,
+              size_t n,
+              const char *footer,
+              FILE *out)
+{
+    fprintf(out,
+            "usage: sluice %s VERB [ARGS]   (sluice %s VERB --help for "
+            "details)\n\nverbs:\n",
+            group, group);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
+    }
+    if (footer) {
+        fprintf(out, "\n%s\n", footer);
+    }
+}
+
+int
+cli_dispatch(const char *group,
+             const cli_verb_t *verbs,
+             size_t n,
+             const char *footer,
+             int argc,
+             char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        s_group_usage(group, verbs, n, footer, argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(argv[1], verbs[i].name) == 0) {
+            return verbs[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "sluice: unknown verb '%s %s'; run 'sluice %s --help'\n",
+            group, argv[1], group);
+    return CLI_USAGE;
+}
+
 Sluice__Request *
 cli_request_new(void)
 {

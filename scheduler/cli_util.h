@@ -79,6 +79,23 @@ int cli_parse_id(const char *what, const char *text, uint64_t *out);
  * protobuf_c_message_free_unpacked). Never NULL. */
 Sluice__Request *cli_request_new(void);
 
+/* A sub-verb of a verb group ("sluice dag apply"). */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the sub-verb */
+    const char *summary;
+} cli_verb_t;
+
+/* Runs sub-verb argv[1] of `group` from verbs (n of them). No argument or
+ * --help prints the list (then `footer`, when not NULL); an unknown one says
+ * how to list them. Returns the exit code. */
+int cli_dispatch(const char *group,
+                 const cli_verb_t *verbs,
+                 size_t n,
+                 const char *footer,
+                 int argc,
+                 char **argv);
+
 /* Opens the client for --dir; on failure prints why and returns CLI_ERROR
  * (with *client NULL), else CLI_OK. */
 int cli_connect(const cli_args_t *args, client_t **client);
