@@ -14,6 +14,11 @@
 #include "common/xalloc.h"
 #include "proto/envelope.h"
 
+/* What the handshake monitor has seen on the connection. */
+#define S_HANDSHAKE_NONE    0 /* nothing yet: maybe nobody listens */
+#define S_HANDSHAKE_DONE    1 /* a scheduler with the pinned key accepted us */
+#define S_HANDSHAKE_REFUSED 2 /* the scheduler refused our key (ZAP) */
+
 struct client_t {
     char *dir;                           /* owned: the state directory */
     char *endpoint;                      /* owned: what we dialled */
@@ -22,8 +27,9 @@ struct client_t {
     uint8_t sched_curve[CURVE_KEY_SIZE]; /* its pinned CURVE key */
     curve_t *curve;                      /* owned: ours, from key */
     zsock_t *sock;                       /* owned: DEALER */
-    zsock_t *monitor;                    /* owned: PAIR on sock's handshake
-                                            failures, NULL when unavailable */
+    zsock_t *monitor;                    /* owned: PAIR on sock's handshakes,
+                                            NULL when unavailable */
+    int handshake;                       /* S_HANDSHAKE_*: what it said */
     zpoller_t *poller;                   /* owned: on sock */
     uint64_t next_id;                    /* request_id of the next call */
     int error;                           /* CLIENT_E* of the last call */
@@ -108,14 +114,16 @@ done:
 }
 
 /* Watches the socket's handshakes, so that a scheduler that refuses our key
- * (ZAP) is told apart from one that is not there. Optional: without it
- * both look like silence. */
+ * (ZAP), one that is there but busy, and one that is not there are told
+ * apart. Optional: without it all three look like silence. */
 static void
 s_monitor(client_t *self)
 {
     char *endpoint = xasprintf("inproc://sluice-client-monitor-%p", self);
     if (zmq_socket_monitor(zsock_resolve(self->sock), endpoint,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) == 0) {
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_DISCONNECTED) == 0) {
         self->monitor = zsock_new_pair(endpoint);
         if (self->monitor) {
             zsock_set_rcvtimeo(self->monitor, 0);
@@ -151,7 +159,7 @@ client_open(const char *dir_flag, errbuf_t *err)
         client_destroy(&self);
         return NULL;
     }
-    self->poller = zpoller_new(self->sock, NULL);
+    self->poller = zpoller_new(self->sock, self->monitor, NULL);
     self->next_id = ((uint64_t) clock_wall_ms() << 16) ^ (uint64_t) getpid();
     return self;
 }
@@ -217,32 +225,73 @@ s_accept(client_t *self, zmsg_t *msg, uint64_t id, bool *refused, errbuf_t *err)
     return reply;
 }
 
-/* True when the scheduler refused our key during the handshake. */
-static bool
-s_auth_failed(client_t *self)
+/* Reads one monitor event (a frame with the event number first, then the
+ * endpoint) into self->handshake. */
+static void
+s_read_handshake(client_t *self)
 {
-    zmsg_t *event = self->monitor ? zmsg_recv(self->monitor) : NULL;
-    bool failed = event != NULL;
+    zmsg_t *event = zmsg_recv(self->monitor);
+    zframe_t *head = event ? zmsg_first(event) : NULL;
+    uint16_t number = 0;
+    if (head && zframe_size(head) >= sizeof number) {
+        memcpy(&number, zframe_data(head), sizeof number);
+    }
+    if (number == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        self->handshake = S_HANDSHAKE_DONE;
+    } else if (number == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        self->handshake = S_HANDSHAKE_REFUSED;
+    } else if (number == ZMQ_EVENT_DISCONNECTED) {
+        self->handshake = S_HANDSHAKE_NONE; /* it went away */
+    }
     zmsg_destroy(&event);
-    return failed;
+}
+
+static void
+s_refused_key(client_t *self, errbuf_t *err)
+{
+    char hex[KEYS_HEX_SIZE];
+    keys_public_hex(keys_public(self->key), hex);
+    self->error = CLIENT_EREFUSED;
+    errbuf_set(err,
+               "the scheduler at %s refused this client's key; ask an "
+               "operator to run 'sluice keys add-client %s --role viewer' "
+               "(or operator)",
+               self->endpoint, hex);
+}
+
+/* The wait ends CLIENT_TIMEOUT_MS after the start while nobody has
+ * answered the handshake, CLIENT_BUSY_TIMEOUT_MS after it once a scheduler
+ * has: a busy scheduler is not a missing one. */
+static int64_t
+s_deadline(const client_t *self, int64_t start)
+{
+    return start + (self->handshake == S_HANDSHAKE_DONE ? CLIENT_BUSY_TIMEOUT_MS
+                                                        : CLIENT_TIMEOUT_MS);
 }
 
 /* Waits for the reply to request `id` until the deadline. */
 static Sluice__Reply *
 s_wait_reply(client_t *self, uint64_t id, errbuf_t *err)
 {
-    int64_t deadline = clock_mono_ms() + CLIENT_TIMEOUT_MS;
+    int64_t start = clock_mono_ms();
     bool refused = false;
-    for (int64_t left; (left = deadline - clock_mono_ms()) > 0;) {
-        if (!zpoller_wait(self->poller, (int) left)) {
-            if (zpoller_terminated(self->poller)) {
-                self->error = CLIENT_EINTR;
-                errbuf_set(err, "interrupted");
+    for (int64_t left;
+         (left = s_deadline(self, start) - clock_mono_ms()) > 0;) {
+        void *ready = zpoller_wait(self->poller, (int) left);
+        if (!ready && zpoller_terminated(self->poller)) {
+            self->error = CLIENT_EINTR;
+            errbuf_set(err, "interrupted");
+            return NULL;
+        }
+        if (ready && ready == self->monitor) {
+            s_read_handshake(self);
+            if (self->handshake == S_HANDSHAKE_REFUSED) {
+                s_refused_key(self, err);
                 return NULL;
             }
             continue;
         }
-        zmsg_t *msg = zmsg_recv(self->sock);
+        zmsg_t *msg = ready ? zmsg_recv(self->sock) : NULL;
         if (!msg) {
             continue;
         }
@@ -253,22 +302,19 @@ s_wait_reply(client_t *self, uint64_t id, errbuf_t *err)
             return reply;
         }
     }
-    if (s_auth_failed(self)) {
-        char hex[KEYS_HEX_SIZE];
-        keys_public_hex(keys_public(self->key), hex);
-        self->error = CLIENT_EREFUSED;
-        errbuf_set(err,
-                   "the scheduler at %s refused this client's key; ask an "
-                   "operator to run 'sluice keys add-client %s --role viewer' "
-                   "(or operator)",
-                   self->endpoint, hex);
-        return NULL;
-    }
     self->error = CLIENT_ETIMEOUT;
-    errbuf_set(err,
-               "no scheduler is answering at %s; start it with 'sluice "
-               "scheduler --dir %s'",
-               self->endpoint, self->dir);
+    if (self->handshake == S_HANDSHAKE_DONE) {
+        errbuf_set(err,
+                   "the scheduler at %s accepted the connection but did not "
+                   "answer within %d s; it may be overloaded or stuck: see "
+                   "its log",
+                   self->endpoint, CLIENT_BUSY_TIMEOUT_MS / 1000);
+    } else {
+        errbuf_set(err,
+                   "no scheduler is answering at %s; start it with 'sluice "
+                   "scheduler --dir %s'",
+                   self->endpoint, self->dir);
+    }
     return NULL;
 }
 

@@ -11,13 +11,18 @@
 #include "common/errbuf.h"
 #include "proto/sluice.pb-c.h"
 
-/* How long client_call waits for the reply: under 2 s, so that a verb with
- * no scheduler to talk to ends within 2 s, process start included. */
+/* How long client_call waits for the reply while no scheduler has taken
+ * the connection: under 2 s, so that a verb with no scheduler to talk to
+ * ends within 2 s, process start included. */
 #define CLIENT_TIMEOUT_MS 1900
+
+/* ... and once a scheduler has (CURVE handshake done): it is there, only
+ * busy, so the reply is worth waiting for. */
+#define CLIENT_BUSY_TIMEOUT_MS 30000
 
 /* Why the last client_call returned NULL (client_error). */
 #define CLIENT_OK       0
-#define CLIENT_ETIMEOUT -1 /* no reply in CLIENT_TIMEOUT_MS */
+#define CLIENT_ETIMEOUT -1 /* no reply in time (see above) */
 #define CLIENT_EREFUSED -2 /* the scheduler sent a Refuse */
 #define CLIENT_EINTR    -3 /* SIGINT/SIGTERM arrived while waiting */
 #define CLIENT_ESEND    -4 /* the request could not be encoded or sent */
@@ -34,7 +39,8 @@ client_t *client_open(const char *dir_flag, errbuf_t *err);
 void client_destroy(client_t **self_p);
 
 /* Sends req (its request_id is overwritten) and waits up to
- * CLIENT_TIMEOUT_MS for the scheduler's reply to it. Caller owns the reply
+ * CLIENT_TIMEOUT_MS, or CLIENT_BUSY_TIMEOUT_MS once a scheduler has
+ * accepted the connection, for the scheduler's reply to it. Caller owns the reply
  * (free it with protobuf_c_message_free_unpacked). NULL with err set when no
  * scheduler answered in time, the scheduler refused us, or the wait was
  * interrupted; client_error says which. */

@@ -442,6 +442,21 @@ fleet_expire(fleet_t *self, int64_t now, int64_t window, zlistx_t *lost)
     }
 }
 
+void
+fleet_discount(fleet_t *self, int64_t ms)
+{
+    for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
+         worker = zhashx_next(self->by_name)) {
+        worker->last_heard += ms;
+        for (fleet_slot_t *slot = zhashx_first(worker->attempts); slot;
+             slot = zhashx_next(worker->attempts)) {
+            if (slot->missing_since) {
+                slot->missing_since += ms;
+            }
+        }
+    }
+}
+
 int64_t
 fleet_next_expiry(fleet_t *self, int64_t window)
 {

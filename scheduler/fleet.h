@@ -125,6 +125,11 @@ bool fleet_has_attempt(fleet_worker_t *worker, uint64_t attempt_id);
  * caller releases them. */
 void fleet_expire(fleet_t *self, int64_t now, int64_t window, zlistx_t *lost);
 
+/* Time the scheduler itself did not run (paused, starved of CPU, stuck on
+ * a slow disk) is not the workers' silence: moves every live worker's last
+ * heard time, and every missing attempt's, `ms` later. */
+void fleet_discount(fleet_t *self, int64_t ms);
+
 /* Monotonic ms at which the first live worker's window ends (what
  * fleet_expire uses), or -1 when no worker is live. */
 int64_t fleet_next_expiry(fleet_t *self, int64_t window);

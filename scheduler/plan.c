@@ -45,6 +45,7 @@ typedef struct {
     size_t task;
     char *worker;       /* owned */
     uint64_t log_bytes; /* log bytes accepted so far */
+    uint64_t log_seq;   /* the last log chunk accepted */
 } plan_attempt_t;
 
 typedef struct {
@@ -1198,12 +1199,15 @@ plan_attempt_worker(plan_t *self, uint64_t attempt_id)
 }
 
 bool
-plan_attempt_log(plan_t *self, uint64_t attempt_id, size_t size, uint64_t cap)
+plan_attempt_log(
+    plan_t *self, uint64_t attempt_id, uint64_t seq, size_t size, uint64_t cap)
 {
     plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
-    if (!attempt || (cap && attempt->log_bytes + size > cap)) {
+    if (!attempt || seq <= attempt->log_seq ||
+        (cap && attempt->log_bytes + size > cap)) {
         return false;
     }
+    attempt->log_seq = seq;
     attempt->log_bytes += size;
     return true;
 }

@@ -174,11 +174,14 @@ const char *plan_attempt_dag(plan_t *self, uint64_t attempt_id);
 /* The worker an attempt in flight was sent to (borrowed), or NULL. */
 const char *plan_attempt_worker(plan_t *self, uint64_t attempt_id);
 
-/* Counts `size` more log bytes for an attempt in flight; false (keep
- * nothing) when that would pass `cap` (0 = no cap) or the attempt is not in
- * flight. Bounds what one chatty or hostile worker can make us store. */
-bool
-plan_attempt_log(plan_t *self, uint64_t attempt_id, size_t size, uint64_t cap);
+/* Accepts log chunk `seq` of `size` bytes for an attempt in flight: true
+ * when it is new (seq past the last accepted: workers send each attempt's
+ * chunks in order and re-send them all after a reconnect) and fits under
+ * `cap` bytes (0 = no cap). False means keep nothing: a duplicate, over the
+ * cap (bounds what one chatty or hostile worker can make us store), or not
+ * in flight. */
+bool plan_attempt_log(
+    plan_t *self, uint64_t attempt_id, uint64_t seq, size_t size, uint64_t cap);
 
 /* True when attempt_id is in flight (sent, no result yet). */
 bool plan_attempt_known(plan_t *self, uint64_t attempt_id);

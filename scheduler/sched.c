@@ -653,6 +653,22 @@ s_start(sched_t *self, errbuf_t *err)
     return 0;
 }
 
+/* Time the loop did not run beyond what it meant to (SIGSTOP, no CPU, a
+ * slow fsync) would otherwise count as every worker's silence and make it
+ * lost; a stall longer than a heartbeat is not held against them. */
+static void
+s_discount_stall(sched_t *self, int64_t late_ms)
+{
+    if (late_ms <= (int64_t) self->config->heartbeat_ms) {
+        return;
+    }
+    fleet_discount(self->fleet, late_ms);
+    log_warn("the scheduler did not run for %" PRId64 " ms (paused, short of "
+             "CPU, or waiting on its disk); workers are not counted silent "
+             "for that time",
+             late_ms);
+}
+
 static void
 s_run(sched_t *self)
 {
@@ -669,11 +685,16 @@ s_run(sched_t *self)
     free(line);
     free(join);
     while (!zsys_interrupted) {
-        zpoller_wait(poller, (int) s_wait_ms(self));
+        int64_t wait = s_wait_ms(self);
+        int64_t wake_by = clock_mono_ms() + wait;
+        zpoller_wait(poller, (int) wait);
         if (zpoller_terminated(poller)) {
             break;
         }
+        s_discount_stall(self, clock_mono_ms() - wake_by);
+        int64_t turn_start = clock_mono_ms();
         s_turn(self);
+        s_discount_stall(self, clock_mono_ms() - turn_start);
     }
     log_info("scheduler stopping: committing and closing");
     s_turn(self);

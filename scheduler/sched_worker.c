@@ -237,9 +237,11 @@ s_on_log(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     const Sluice__LogChunk *chunk = (const Sluice__LogChunk *) env->body;
     const char *owner = plan_attempt_worker(self->plan, chunk->attempt_id);
     if (!owner || strcmp(owner, fleet_name(worker)) != 0 ||
-        !plan_attempt_log(self->plan, chunk->attempt_id, chunk->data.len,
+        !plan_attempt_log(self->plan, chunk->attempt_id, chunk->seq,
+                          chunk->data.len,
                           self->config->log_cap_bytes + 4096)) {
-        return; /* not this worker's attempt in flight, or over the cap */
+        return; /* not this worker's attempt in flight, a duplicate, or
+                   over the cap */
     }
     size_t len = chunk->data.len;
     uint8_t *masked = sched_secrets_mask(self, chunk->attempt_id, chunk->seq,

@@ -37,6 +37,7 @@
 #include "worker/gpus.h"
 #include "worker/mem.h"
 #include "worker/validate.h"
+#include "worker/logkeep.h"
 #include "worker/outbox.h"
 
 #define WORKER_EXIT_OK      0
@@ -124,9 +125,10 @@ struct worker_t {
     char *work_root;  /* owned, DIR/work */
     /* owned: who tasks run as; NULL = as this process */
     exec_user_t *run_as;
-    keys_t *keys;     /* owned */
-    outbox_t *outbox; /* owned */
-    uint64_t session; /* random per process */
+    keys_t *keys;       /* owned */
+    outbox_t *outbox;   /* owned */
+    logkeep_t *logkeep; /* owned: log chunks of unacknowledged attempts */
+    uint64_t session;   /* random per process */
 
     zsock_t *sock; /* owned DEALER; NULL while backing off */
     bool welcomed;
@@ -368,6 +370,12 @@ s_drop_summary(const worker_t *self)
         log_info("worker '%s': dropped messages since start: %s", self->name,
                  line);
     }
+    if (logkeep_dropped(self->logkeep)) {
+        log_info("worker '%s': %" PRIu64 " log chunks were sent once but not "
+                 "kept for re-sending (over %u MiB kept)",
+                 self->name, logkeep_dropped(self->logkeep),
+                 LOGKEEP_MAX_BYTES >> 20);
+    }
 }
 
 /* ------------------------------------------------------------ outbox */
@@ -426,6 +434,22 @@ s_attempt_known(const worker_t *self, uint64_t attempt_id)
 }
 
 static void
+s_send_chunk(void *arg, const logkeep_chunk_t *kept)
+{
+    worker_t *self = arg;
+    Sluice__LogChunk chunk = SLUICE__LOG_CHUNK__INIT;
+    chunk.attempt_id = kept->attempt_id;
+    chunk.stream = kept->stream;
+    chunk.seq = kept->seq;
+    chunk.data.data = (uint8_t *) kept->data;
+    chunk.data.len = kept->size;
+    chunk.wall_ms = (uint64_t) kept->wall_ms;
+    s_send(self, SLUICE__MSG_TYPE__MSG_LOG, &chunk.base);
+}
+
+/* Sends the chunk now and keeps it until the attempt's result is
+ * acknowledged, in case this connection drops it (logkeep.h). */
+static void
 s_on_log(void *arg,
          exec_t *exec,
          int stream,
@@ -434,16 +458,16 @@ s_on_log(void *arg,
          size_t size)
 {
     job_t *job = arg;
-    Sluice__LogChunk *chunk = xmalloc(sizeof *chunk);
-    *chunk = (Sluice__LogChunk) SLUICE__LOG_CHUNK__INIT;
-    chunk->attempt_id = exec_attempt_id(exec);
-    chunk->stream = (uint32_t) stream;
-    chunk->seq = seq;
-    chunk->data.data = xmalloc(size ? size : 1);
-    memcpy(chunk->data.data, data, size);
-    chunk->data.len = size;
-    chunk->wall_ms = (uint64_t) clock_wall_ms();
-    s_send_free(job->owner, SLUICE__MSG_TYPE__MSG_LOG, &chunk->base);
+    logkeep_chunk_t chunk = {
+        .attempt_id = exec_attempt_id(exec),
+        .seq = seq,
+        .stream = (uint32_t) stream,
+        .wall_ms = clock_wall_ms(),
+        .data = data,
+        .size = size,
+    };
+    logkeep_add(job->owner->logkeep, &chunk);
+    s_send_chunk(job->owner, &chunk);
 }
 
 /* F: what the job declared and hashed. */
@@ -876,6 +900,7 @@ static void
 s_ack_results(worker_t *self, const uint64_t *ids, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        logkeep_forget(self->logkeep, ids[i]);
         if (outbox_ack(self->outbox, ids[i]) == 0) {
             log_flag(PROTO,
                      "worker '%s': result of attempt %" PRIu64 " acknowledged",
@@ -960,8 +985,10 @@ s_on_welcome(worker_t *self, const env_msg_t *msg)
     for (size_t i = 0; i < w->n_cancel; i++) {
         s_cancel_job(self, w->cancel[i], "no longer current at the scheduler");
     }
-    /* Results first: their free_slots are as old as they are, and the
-     * heartbeat after them tells the scheduler what is free now. */
+    /* Log chunks before results, as on the first connection; results
+     * before the heartbeat: their free_slots are as old as they are, and
+     * the heartbeat after them tells the scheduler what is free now. */
+    logkeep_each(self->logkeep, s_send_chunk, self);
     s_resend_outbox(self);
     s_send_heartbeat(self);
 }
@@ -1587,6 +1614,7 @@ s_new(s_opts_t *o, errbuf_t *err)
     s_resources(self, o);
     self->jobs = xcalloc(self->slots, sizeof *self->jobs);
     self->nonces = xcalloc(WORKER_NONCE_MAX, sizeof *self->nonces);
+    self->logkeep = logkeep_new(LOGKEEP_MAX_BYTES);
     randombytes_buf(&self->session, sizeof self->session);
     char *dir = statedir_resolve(o->dir);
     char *outbox_dir = statedir_path(dir, STATEDIR_OUTBOX);
@@ -1624,6 +1652,7 @@ s_destroy(worker_t **self_p)
     free(self->labels);
     zsock_destroy(&self->sock);
     outbox_destroy(&self->outbox);
+    logkeep_destroy(&self->logkeep);
     keys_destroy(&self->keys);
     curve_destroy(&self->curve);
     free(self->token);

@@ -71,7 +71,7 @@ fail() {
 free_port() {
     used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }')
     for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-        p=$(awk -v s="$$$(date +%N)" 'BEGIN { srand(s); print 20000 + int(rand() * 40000) }')
+        p=$(awk -v s="$$$(date +%N)" 'BEGIN { srand(s); print 20000 + int(rand() * 12000) }')
         if ! echo "$used" | grep -qx "$p" && [ "$p" != "${P1:-}" ]; then
             echo "$p"
             return 0

@@ -8,11 +8,19 @@ IT_PIDS=""
 
 it_log() { printf '  %s\n' "$*" >&2; }
 
-# A TCP port nothing listens on, in the ephemeral-free range.
+# A TCP port no socket uses, below the kernel's ephemeral range (so that no
+# outgoing connection can take it between this check and the bind), and not
+# handed out before in this run (callers use $(...), a subshell: the list
+# of ports given lives in a file; $$ is run.sh's pid in every subshell).
+IT_PORTS_GIVEN="${TMPDIR:-/tmp}/sluice-it-ports.$$"
 it_free_port() {
+    low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    span=$(( ${low:-32768} - 20000 ))
     while :; do
-        port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
-        if ! ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; then
+        port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % span ))
+        grep -qx "$port" "$IT_PORTS_GIVEN" 2>/dev/null && continue
+        if ! ss -Hatn "( sport = :$port )" 2>/dev/null | grep -q .; then
+            echo "$port" >>"$IT_PORTS_GIVEN"
             echo "$port"
             return
         fi

@@ -53,6 +53,7 @@ echo "integration tests: $(echo $tests | wc -w)"
 for t in $tests; do
     run_one "$t"
 done
+rm -f "$IT_PORTS_GIVEN"
 [ -n "$failed_names" ] && echo "failed:$failed_names"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -54,3 +54,65 @@ YAML
     it_check "missing upstream named: $out" sh -c "echo \"\$1\" | grep -q \"bad.yaml:7:.*'c'\"" _ "$out"
     "$SLUICE" dag validate examples/hello/hello.yaml
 }
+
+# The worker loses the scheduler (stopped, so the connection stays up but
+# nobody answers) in the middle of a task that keeps printing: what it
+# printed before, while disconnected and after it came back is all in the
+# stored log, once, in order.
+t_logs_survive_a_lost_connection() {
+    it_cluster 1
+    it_apply chatty <<YAML
+dag: chatty
+tasks:
+  - id: talk
+    run: >-
+      echo before;
+      while [ ! -e $IT_DIR/go ]; do sleep 0.05; done; echo during;
+      while [ ! -e $IT_DIR/go2 ]; do sleep 0.05; done; echo after
+YAML
+    "$SLUICE" trigger --dir "$IT_STATE" chatty >/dev/null
+    it_check "first line stored" it_wait 15 sh -c \
+        "\"$SLUICE\" logs --dir \"$IT_STATE\" 1 talk | grep -q before"
+    kill -STOP "$IT_SCHED_PID"
+    it_check "worker notices the silence" it_wait 15 \
+        grep -q "lost the scheduler" "$IT_DIR/w1.log"
+    touch "$IT_DIR/go"
+    sleep 0.5 # the task prints 'during' while the worker is disconnected
+    kill -CONT "$IT_SCHED_PID"
+    it_check "worker registers again" it_wait 15 sh -c \
+        "[ \$(grep -c 'registered with' \"$IT_DIR/w1.log\") -ge 2 ]"
+    touch "$IT_DIR/go2"
+    it_check "run ends" it_wait 20 it_run_final 1
+    it_check "run succeeded" [ "$(it_run_state 1)" = success ]
+    # The scheduler's own pause is not the worker's silence: no re-run.
+    it_check "one attempt" [ "$(it_sql "SELECT count(*) FROM attempts")" = 1 ]
+    out=$("$SLUICE" logs --dir "$IT_STATE" 1 talk | tr '\n' ' ')
+    it_check "whole log, once, in order: '$out'" [ "$out" = "before during after " ]
+}
+
+# A scheduler that stops answering for a while (paused here; busy or on a
+# slow disk in real life) after the CLI connected is waited for: 'trigger
+# --wait' does not give up as if there were no scheduler.
+t_cli_waits_for_a_paused_scheduler() {
+    it_cluster 1
+    it_apply pause <<YAML
+dag: pause
+tasks:
+  - id: wait
+    run: while [ ! -e $IT_DIR/go ]; do sleep 0.05; done
+YAML
+    "$SLUICE" trigger --dir "$IT_STATE" pause --wait >"$IT_DIR/wait.out" 2>&1 &
+    waiter=$!
+    IT_PIDS="$IT_PIDS $waiter"
+    it_check "task runs" it_wait 15 sh -c \
+        "[ \"\$(sqlite3 -readonly '$IT_STATE/store.db' \"SELECT state FROM task_instances\")\" = running ]"
+    kill -STOP "$IT_SCHED_PID"
+    sleep 3
+    kill -CONT "$IT_SCHED_PID"
+    touch "$IT_DIR/go"
+    rc=0
+    wait "$waiter" || rc=$?
+    it_check "trigger --wait saw the run succeed (rc $rc): $(cat "$IT_DIR/wait.out")" \
+        [ "$rc" = 0 ]
+    grep -q "success" "$IT_DIR/wait.out"
+}

@@ -13,6 +13,7 @@ suite_fn *const unit_suites[] = {
     json_suite,
     exec_suite,
     outbox_suite,
+    logkeep_suite,
     store_suite,
     api_suite,
     dag_suite,

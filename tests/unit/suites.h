@@ -17,6 +17,7 @@ Suite *envelope_suite(void);
 Suite *json_suite(void);
 Suite *exec_suite(void);
 Suite *outbox_suite(void);
+Suite *logkeep_suite(void);
 Suite *store_suite(void);
 Suite *api_suite(void);
 Suite *dag_suite(void);

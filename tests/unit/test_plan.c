@@ -237,13 +237,32 @@ START_TEST(test_plan_log_cap)
     s_setup(&f);
     s_trigger(&f);
     uint64_t a = s_dispatch(&f, "start", NULL);
-    ck_assert(plan_attempt_log(f.plan, a, 600, 1000));
-    ck_assert(!plan_attempt_log(f.plan, a, 600, 1000));
-    ck_assert(plan_attempt_log(f.plan, a, 400, 1000));
-    ck_assert(plan_attempt_log(f.plan, a, 1 << 20, 0));
-    ck_assert(!plan_attempt_log(f.plan, a + 1000, 1, 0));
+    ck_assert(plan_attempt_log(f.plan, a, 1, 600, 1000));
+    ck_assert(!plan_attempt_log(f.plan, a, 2, 600, 1000));
+    ck_assert(plan_attempt_log(f.plan, a, 3, 400, 1000));
+    ck_assert(plan_attempt_log(f.plan, a, 4, 1 << 20, 0));
+    ck_assert(!plan_attempt_log(f.plan, a + 1000, 1, 1, 0));
     s_finish(&f, a, ATTEMPT_SUCCESS, 0);
-    ck_assert(!plan_attempt_log(f.plan, a, 1, 0));
+    ck_assert(!plan_attempt_log(f.plan, a, 5, 1, 0));
+    s_teardown(&f);
+}
+
+END_TEST
+
+START_TEST(test_plan_log_resent_chunks_are_duplicates)
+{
+    /* After a reconnect a worker sends every chunk again from seq 1: those
+     * already accepted are refused, the rest accepted, without counting
+     * the duplicates against the cap. */
+    fixture_t f;
+    s_setup(&f);
+    s_trigger(&f);
+    uint64_t a = s_dispatch(&f, "start", NULL);
+    ck_assert(plan_attempt_log(f.plan, a, 1, 400, 1000));
+    ck_assert(plan_attempt_log(f.plan, a, 2, 400, 1000));
+    ck_assert(!plan_attempt_log(f.plan, a, 1, 400, 1000));
+    ck_assert(!plan_attempt_log(f.plan, a, 2, 400, 1000));
+    ck_assert(plan_attempt_log(f.plan, a, 3, 200, 1000));
     s_teardown(&f);
 }
 
@@ -430,6 +449,7 @@ plan_suite(void)
     tcase_add_test(tc, test_plan_retry_then_upstream_failed);
     tcase_add_test(tc, test_plan_stale_and_lost);
     tcase_add_test(tc, test_plan_log_cap);
+    tcase_add_test(tc, test_plan_log_resent_chunks_are_duplicates);
     tcase_add_test(tc, test_plan_cancel);
     tcase_add_test(tc, test_plan_restore);
     tcase_add_test(tc, test_plan_retry);
