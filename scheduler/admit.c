@@ -11,6 +11,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "common/xzmq.h"
 
 #define S_ZAP_PER_SERVE 256
 #define S_LOG_EVERY_MS  10000
@@ -329,7 +330,7 @@ s_zap_reply(zsock_t *zap,
     zmsg_addstr(reply, text);
     zmsg_addstr(reply, user_id);
     zmsg_addmem(reply, NULL, 0);
-    zmsg_send(&reply, zap);
+    xzmq_send(&reply, zap);
 }
 
 /* Handles one request: version, request id, domain, address, identity,
@@ -373,7 +374,7 @@ admit_serve(admit_t *self, int64_t now, errbuf_t *err)
     for (int i = 0; self->zap && i < S_ZAP_PER_SERVE &&
                     (zsock_events(self->zap) & ZMQ_POLLIN);
          i++) {
-        zmsg_t *request = zmsg_recv(self->zap);
+        zmsg_t *request = xzmq_recv(self->zap);
         if (!request) {
             break;
         }

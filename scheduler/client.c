@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
+#include "common/xzmq.h"
 #include "proto/envelope.h"
 
 /* What the handshake monitor has seen on the connection. */
@@ -230,7 +231,7 @@ s_accept(client_t *self, zmsg_t *msg, uint64_t id, bool *refused, errbuf_t *err)
 static void
 s_read_handshake(client_t *self)
 {
-    zmsg_t *event = zmsg_recv(self->monitor);
+    zmsg_t *event = xzmq_recv(self->monitor);
     zframe_t *head = event ? zmsg_first(event) : NULL;
     uint16_t number = 0;
     if (head && zframe_size(head) >= sizeof number) {
@@ -291,7 +292,7 @@ s_wait_reply(client_t *self, uint64_t id, errbuf_t *err)
             }
             continue;
         }
-        zmsg_t *msg = ready ? zmsg_recv(self->sock) : NULL;
+        zmsg_t *msg = ready ? xzmq_recv(self->sock) : NULL;
         if (!msg) {
             continue;
         }
@@ -332,7 +333,7 @@ client_call(client_t *self, Sluice__Request *req, errbuf_t *err)
     }
     /* DEALER send never blocks for long on a dead peer: it queues until
      * the high-water mark, and LINGER 0 drops the queue at exit. */
-    if (zmsg_send(&msg, self->sock) < 0) {
+    if (xzmq_send(&msg, self->sock) < 0) {
         zmsg_destroy(&msg);
         errbuf_set(err, "cannot send to the scheduler at %s: %s",
                    self->endpoint, zmq_strerror(zmq_errno()));

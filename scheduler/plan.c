@@ -1198,6 +1198,13 @@ plan_attempt_worker(plan_t *self, uint64_t attempt_id)
     return attempt ? attempt->worker : NULL;
 }
 
+uint64_t
+plan_attempt_log_seq(plan_t *self, uint64_t attempt_id)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    return attempt ? attempt->log_seq : 0;
+}
+
 bool
 plan_attempt_log(
     plan_t *self, uint64_t attempt_id, uint64_t seq, size_t size, uint64_t cap)

@@ -174,6 +174,10 @@ const char *plan_attempt_dag(plan_t *self, uint64_t attempt_id);
 /* The worker an attempt in flight was sent to (borrowed), or NULL. */
 const char *plan_attempt_worker(plan_t *self, uint64_t attempt_id);
 
+/* The last log chunk accepted for an attempt in flight (0: none, or not in
+ * flight). */
+uint64_t plan_attempt_log_seq(plan_t *self, uint64_t attempt_id);
+
 /* Accepts log chunk `seq` of `size` bytes for an attempt in flight: true
  * when it is new (seq past the last accepted: workers send each attempt's
  * chunks in order and re-send them all after a reconnect) and fits under

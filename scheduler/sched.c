@@ -25,6 +25,7 @@
 #include "common/statedir.h"
 #include "common/version.h"
 #include "common/xalloc.h"
+#include "common/xzmq.h"
 #include "proto/envelope.h"
 #include "scheduler/api.h"
 #include "scheduler/fleet.h"
@@ -80,7 +81,7 @@ s_flush(sched_t *self)
 {
     for (sched_out_t *out = zlistx_first(self->outgoing); out;
          out = zlistx_next(self->outgoing)) {
-        zmsg_send(&out->msg, out->socket);
+        xzmq_send(&out->msg, out->socket);
     }
     zlistx_purge(self->outgoing);
 }
@@ -187,7 +188,7 @@ s_drain(sched_t *self,
         int *budget)
 {
     while (*budget > 0 && (zsock_events(socket) & ZMQ_POLLIN)) {
-        zmsg_t *msg = zmsg_recv(socket);
+        zmsg_t *msg = xzmq_recv(socket);
         if (!msg) {
             break;
         }

@@ -298,6 +298,22 @@ s_cause(const Sluice__Result *result)
     }
 }
 
+/* The Result says how many chunks the worker sent; fewer arrived means
+ * the stored log has a gap, which the operator should hear about. */
+static void
+s_check_log_complete(sched_t *self,
+                     fleet_worker_t *worker,
+                     const Sluice__Result *res)
+{
+    uint64_t got = plan_attempt_log_seq(self->plan, res->attempt_id);
+    if (res->log_chunks > got) {
+        log_warn("attempt %" PRIu64 ": the log chunks after %" PRIu64
+                 " of the %" PRIu64 " that worker '%s' sent did not arrive; "
+                 "its stored log is incomplete",
+                 res->attempt_id, got, res->log_chunks, fleet_name(worker));
+    }
+}
+
 static void
 s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
@@ -319,6 +335,7 @@ s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     bool mine = owner && strcmp(owner, fleet_name(worker)) == 0;
     if (mine) {
         sched_result_keep(self, env); /* for 'sluice verify' */
+        s_check_log_complete(self, worker, res);
     }
     errbuf_t err;
     if (mine && sched_secrets_attempt_end(self, res->attempt_id, &err) < 0) {

@@ -31,6 +31,7 @@
 #include "common/statedir.h"
 #include "common/version.h"
 #include "common/xalloc.h"
+#include "common/xzmq.h"
 #include "proto/envelope.h"
 #include "common/datahash.h"
 #include "worker/exec.h"
@@ -149,6 +150,8 @@ struct worker_t {
 
     uint64_t drops[WORKER_DROP_REASONS];
     int64_t drop_logged[WORKER_DROP_REASONS];
+    uint64_t send_failures;      /* xzmq_send refused a message */
+    int64_t send_failure_logged; /* monotonic ms of the last warning */
 
     bool stopping;         /* a signal came: no new work */
     int64_t stop_deadline; /* grace end, monotonic */
@@ -179,9 +182,18 @@ s_send(worker_t *self, int type, const ProtobufCMessage *body)
         return;
     }
     zmsg_t *msg = env_seal(type, body, self->keys);
-    if (!msg || zmsg_send(&msg, self->sock) < 0) {
-        log_flag(PROTO, "worker '%s': cannot send %s now (queue full)",
-                 self->name, env_type_name(type));
+    if (!msg || xzmq_send(&msg, self->sock) < 0) {
+        /* Results and kept log chunks go again after the next Welcome. */
+        self->send_failures++;
+        int64_t now = clock_mono_ms();
+        if (now - self->send_failure_logged >= WORKER_DROP_LOG_MS) {
+            self->send_failure_logged = now;
+            log_warn("worker '%s': cannot send %s now: %s (%" PRIu64
+                     " sends failed so far)",
+                     self->name, env_type_name(type),
+                     msg ? zmq_strerror(zmq_errno()) : "cannot encode it",
+                     self->send_failures);
+        }
     } else {
         log_flag(PROTO, "worker '%s': sent %s", self->name,
                  env_type_name(type));
@@ -1094,7 +1106,7 @@ s_dispatch(worker_t *self, const env_msg_t *msg)
 static void
 s_recv_one(worker_t *self)
 {
-    zmsg_t *msg = zmsg_recv(self->sock);
+    zmsg_t *msg = xzmq_recv(self->sock);
     if (!msg) {
         return;
     }

@@ -14,6 +14,7 @@ suite_fn *const unit_suites[] = {
     exec_suite,
     outbox_suite,
     logkeep_suite,
+    xzmq_suite,
     store_suite,
     api_suite,
     dag_suite,

@@ -18,6 +18,7 @@ Suite *json_suite(void);
 Suite *exec_suite(void);
 Suite *outbox_suite(void);
 Suite *logkeep_suite(void);
+Suite *xzmq_suite(void);
 Suite *store_suite(void);
 Suite *api_suite(void);
 Suite *dag_suite(void);
