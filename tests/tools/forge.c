@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/errbuf.h"
 #include "common/curve.h"
+#include "common/xzmq.h"
 #include "common/keys.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
@@ -118,7 +119,7 @@ s_send(forge_t *self,
     zmsg_t *msg = env_seal(type, body, signer);
     zframe_t *to = zframe_dup(self->peer);
     zmsg_prepend(msg, &to);
-    zmsg_send(&msg, self->router);
+    xzmq_send(&msg, self->router);
 }
 
 static bool
@@ -135,7 +136,7 @@ static int
 s_recv(forge_t *self, int timeout_ms, env_msg_t *out, bool any_signer)
 {
     zsock_set_rcvtimeo(self->router, timeout_ms);
-    zmsg_t *msg = zmsg_recv(self->router);
+    zmsg_t *msg = xzmq_recv(self->router);
     if (!msg) {
         return -1;
     }

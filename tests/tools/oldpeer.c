@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/curve.h"
+#include "common/xzmq.h"
 #include "common/keys.h"
 #include "proto/envelope.h"
 
@@ -63,10 +64,10 @@ main(int argc, char **argv)
     zframe_t *version = zmsg_first(msg);
     uint8_t future[2] = {2, 0};
     zframe_reset(version, future, sizeof future);
-    zmsg_send(&msg, sock);
+    xzmq_send(&msg, sock);
 
     int rc = 1;
-    zmsg_t *answer = zmsg_recv(sock);
+    zmsg_t *answer = xzmq_recv(sock);
     env_msg_t env;
     errbuf_t err;
     if (!answer) {

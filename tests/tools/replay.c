@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "common/curve.h"
+#include "common/xzmq.h"
 #include "common/keys.h"
 #include "common/xalloc.h"
 
@@ -146,7 +147,7 @@ main(int argc, char **argv)
             zmsg_addmem(out, msg + 3, msize - 3);
             zmsg_addmem(out, signer, ksize);
             zmsg_addmem(out, sig, ssize);
-            rc = zmsg_send(&out, sock) == 0 ? 0 : 1;
+            rc = xzmq_send(&out, sock) == 0 ? 0 : 1;
             zmsg_destroy(&out);
         }
         printf("replay: sent %ld copies of a %zu-byte signed message\n",
