@@ -39,6 +39,8 @@ static const verb_t s_verbs[] = {
     {"datasets", cli_datasets, "list datasets and their latest versions"},
     {"lineage", cli_lineage, "show where a dataset came from or went"},
     {"report", cli_report, "print the validation report of a validate task"},
+    {"outbox", cli_outbox,
+     "list a worker's results the scheduler has not acknowledged yet"},
 };
 
 #define VERB_COUNT (sizeof s_verbs / sizeof s_verbs[0])

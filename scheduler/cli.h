@@ -61,6 +61,10 @@ int cli_lineage(int argc, char **argv);
 /* sluice report RUN_ID TASK_ID [--json] (cli_report.c, issue 5 E) */
 int cli_report(int argc, char **argv);
 
+/* sluice outbox [--dir WORKER_DIR] [--json] (cli_outbox.c): a worker's
+ * unacknowledged results, read offline. */
+int cli_outbox(int argc, char **argv);
+
 /* sluice autoscale status [--json] (cli_autoscale.c, issue 6) */
 int cli_autoscale(int argc, char **argv);
 

@@ -139,6 +139,14 @@ cl_restore() {
 
 # cl_sl ARGS...: a CLI verb, run inside the scheduler host (the client socket
 # is on its loopback).
+# cl_outbox_holds / cl_outbox_empty WORKER: whether the worker's outbox
+# holds results the scheduler has not acknowledged ('sluice outbox').
+cl_outbox_holds() {
+    "$SLUICE" outbox --dir "$CL_DIR/$1" --json | grep -q '"attempt_id"'
+}
+
+cl_outbox_empty() { ! cl_outbox_holds "$1"; }
+
 cl_sl() {
     ip netns exec "${CL_TAG}s" env SLUICE_DIR="$CL_STATE" "$SLUICE" "$@"
 }

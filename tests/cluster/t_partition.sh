@@ -26,7 +26,7 @@ YAML
     # The cut-off worker's attempt ends (sleep 3) while it is still cut off:
     # its result waits in its outbox.
     cl_check "the cut-off attempt finishes during the cut" \
-        cl_wait 10 sh -c "ls $CL_DIR/$w/outbox | grep -q ."
+        cl_wait 10 cl_outbox_holds "$w"
     cl_check "the cut lasted longer than the liveness window" [ $(( $(cl_now_ms) - t0 )) -gt $(( 3 * CL_HB )) ]
     t1=$(cl_now_ms)
     cl_restore "$w"
@@ -36,7 +36,7 @@ YAML
     cl_check "the late result is recorded stale" cl_wait 10 cl_sql_is 1 "
         SELECT count(*) FROM stale_results WHERE attempt_id=$first AND worker='$w'"
     cl_check "the outbox is emptied (the stale result was acknowledged)" \
-        cl_wait 10 sh -c "! ls $CL_DIR/$w/outbox | grep -q ."
+        cl_wait 10 cl_outbox_empty "$w"
     cl_wait_run "$run" 20
     cl_check_run "$run" success
     att=$(cl_attempts "$run" a)
@@ -80,7 +80,7 @@ YAML
     t0=$(cl_now_ms)
     cl_cut "$w"
     cl_check "a ends on $w during the cut (its result waits in the outbox)" \
-        cl_wait 5 sh -c "ls $CL_DIR/$w/outbox | grep -q ."
+        cl_wait 5 cl_outbox_holds "$w"
     sleep 1
     cl_check "the result has not arrived yet" cl_sql_is running "
         SELECT state FROM attempts WHERE run_id=$run AND task_id='a'"
@@ -96,5 +96,5 @@ YAML
         SELECT count(*) FROM events WHERE kind='worker_lost' AND subject='$w'"
     cl_check "$w connected" cl_sql_is connected "SELECT state FROM workers WHERE name='$w'"
     cl_check "nothing stale" cl_sql_is 0 "SELECT count(*) FROM stale_results"
-    cl_check "the outbox is emptied" cl_wait 10 sh -c "! ls $CL_DIR/$w/outbox | grep -q ."
+    cl_check "the outbox is emptied" cl_wait 10 cl_outbox_empty "$w"
 }

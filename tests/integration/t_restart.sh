@@ -116,3 +116,28 @@ YAML
         [ "$rc" = 0 ]
     grep -q "success" "$IT_DIR/wait.out"
 }
+
+# 'sluice outbox' shows a result the worker holds while the scheduler does
+# not answer, and nothing once the scheduler has acknowledged it.
+t_outbox_lists_unacknowledged_results() {
+    it_cluster 1
+    it_apply held <<YAML
+dag: held
+tasks:
+  - id: t
+    run: while [ ! -e $IT_DIR/go ]; do sleep 0.05; done; exit 3
+YAML
+    "$SLUICE" trigger --dir "$IT_STATE" held >/dev/null
+    it_check "task runs" it_wait 15 sh -c \
+        "[ \"\$(sqlite3 -readonly '$IT_STATE/store.db' \"SELECT state FROM task_instances\")\" = running ]"
+    out=$("$SLUICE" outbox --dir "$IT_DIR/w1")
+    it_check "empty at first: '$out'" [ "$out" = "no results waiting in $IT_DIR/w1/outbox" ]
+    kill -STOP "$IT_SCHED_PID"
+    touch "$IT_DIR/go"
+    it_check "the result waits in the outbox" it_wait 10 sh -c \
+        "\"$SLUICE\" outbox --dir \"$IT_DIR/w1\" | grep -q 'exited 3'"
+    "$SLUICE" outbox --dir "$IT_DIR/w1" --json | grep -q '"exit_code": 3'
+    kill -CONT "$IT_SCHED_PID"
+    it_check "acknowledged, the outbox empties" it_wait 15 sh -c \
+        "\"$SLUICE\" outbox --dir \"$IT_DIR/w1\" | grep -q '^no results waiting'"
+}

@@ -57,14 +57,19 @@ START_TEST(test_outbox_usage)
     ck_assert_int_eq(outbox_put(box, 812, "result-812", 10, &err), 0);
     ck_assert(outbox_has(box, 812));
     char path[160];
-    snprintf(path, sizeof path, "%s/812.result", s_dir);
-    ck_assert_int_eq(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/%s", s_dir, OUTBOX_JOURNAL);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_gt(st.st_size, 10);
+    ck_assert_int_eq(st.st_mode & 077, 0);
     ck_assert_int_eq(outbox_ack(box, 812), 0);
     ck_assert(!outbox_has(box, 812));
-    ck_assert_int_ne(access(path, F_OK), 0);
     ck_assert_int_eq(outbox_ack(box, 812), -1);
     outbox_destroy(&box);
     ck_assert_ptr_null(box);
+    box = outbox_open(s_dir, &err); /* the ack is on disk too */
+    ck_assert_uint_eq(outbox_size(box), 0);
+    outbox_destroy(&box);
 }
 
 END_TEST
@@ -107,6 +112,93 @@ START_TEST(test_outbox_reload)
 
 END_TEST
 
+static void
+s_write(const char *name, const char *text, const char *mode)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s", s_dir, name);
+    FILE *f = fopen(path, mode);
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(test_outbox_takes_over_result_files)
+{
+    /* An older worker kept one file per result: they become entries, and
+     * the files go once the journal holds them. */
+    errbuf_t err;
+    outbox_t *box = outbox_open(s_dir, &err);
+    ck_assert_int_eq(outbox_put(box, 9, "journal-9", 9, &err), 0);
+    outbox_destroy(&box);
+    s_write("55.result", "file-55", "w");
+    s_write("9.result", "older-9", "w");
+    box = outbox_open(s_dir, &err);
+    ck_assert_ptr_nonnull(box);
+    seen_t seen = {0};
+    outbox_each(box, s_collect, &seen);
+    ck_assert_uint_eq(seen.count, 2);
+    ck_assert_str_eq(seen.data[0], "journal-9"); /* the journal wins */
+    ck_assert_str_eq(seen.data[1], "file-55");
+    char path[160];
+    snprintf(path, sizeof path, "%s/55.result", s_dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    outbox_destroy(&box);
+    box = outbox_open(s_dir, &err);
+    ck_assert_uint_eq(outbox_size(box), 2);
+    outbox_destroy(&box);
+}
+
+END_TEST
+
+START_TEST(test_outbox_damaged_tail_keeps_the_rest)
+{
+    /* The machine stopped mid-write: what came before still loads, and
+     * the journal takes new results after it. */
+    errbuf_t err;
+    outbox_t *box = outbox_open(s_dir, &err);
+    ck_assert_int_eq(outbox_put(box, 1, "one", 3, &err), 0);
+    ck_assert_int_eq(outbox_put(box, 2, "two", 3, &err), 0);
+    outbox_destroy(&box);
+    s_write(OUTBOX_JOURNAL, "SLRP\x05garbage", "a");
+    box = outbox_open(s_dir, &err);
+    ck_assert_ptr_nonnull(box);
+    ck_assert_uint_eq(outbox_size(box), 2);
+    ck_assert_int_eq(outbox_put(box, 3, "three", 5, &err), 0);
+    outbox_destroy(&box);
+    box = outbox_open(s_dir, &err);
+    ck_assert_uint_eq(outbox_size(box), 3);
+    outbox_destroy(&box);
+}
+
+END_TEST
+
+START_TEST(test_outbox_journal_stays_small)
+{
+    /* Many puts and acks: the journal does not grow without bound. */
+    errbuf_t err;
+    outbox_t *box = outbox_open(s_dir, &err);
+    char big[4096];
+    memset(big, 'r', sizeof big);
+    ck_assert_int_eq(outbox_put(box, 1, "kept", 4, &err), 0);
+    for (uint64_t id = 2; id < 2000; id++) {
+        ck_assert_int_eq(outbox_put(box, id, big, sizeof big, &err), 0);
+        ck_assert_int_eq(outbox_ack(box, id), 0);
+    }
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s", s_dir, OUTBOX_JOURNAL);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_lt(st.st_size, 4 << 20);
+    outbox_destroy(&box);
+    box = outbox_open(s_dir, &err);
+    ck_assert_uint_eq(outbox_size(box), 1);
+    ck_assert(outbox_has(box, 1));
+    outbox_destroy(&box);
+}
+
+END_TEST
+
 START_TEST(test_outbox_private_dir)
 {
     errbuf_t err;
@@ -140,6 +232,9 @@ outbox_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_outbox_usage);
     tcase_add_test(tc, test_outbox_reload);
+    tcase_add_test(tc, test_outbox_takes_over_result_files);
+    tcase_add_test(tc, test_outbox_damaged_tail_keeps_the_rest);
+    tcase_add_test(tc, test_outbox_journal_stays_small);
     tcase_add_test(tc, test_outbox_private_dir);
     tcase_add_test(tc, test_outbox_unwritable);
     suite_add_tcase(s, tc);
