@@ -507,6 +507,13 @@ s_attempt_track(plan_t *self,
     zhashx_update(self->attempts, ID_KEY(attempt_id), attempt);
 }
 
+static int
+s_restore_log_seq(plan_t *self, uint64_t attempt_id, errbuf_t *err)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    return store_log_last_seq(self->store, attempt_id, &attempt->log_seq, err);
+}
+
 static void
 s_retry_later(plan_t *self, plan_run_t *run, size_t task, int64_t due_mono)
 {
@@ -544,6 +551,11 @@ s_restore_task(plan_t *self,
             }
             ti->attempt_id = row->attempt_id;
             s_attempt_track(self, row->attempt_id, run->id, i, row->worker);
+            /* Chunks the worker sends again after our restart are the
+             * ones already stored, up to here. */
+            if (s_restore_log_seq(self, row->attempt_id, err) < 0) {
+                return -1;
+            }
             if (on_attempt) {
                 on_attempt(arg, row->attempt_id, row->worker);
             }

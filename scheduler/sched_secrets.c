@@ -101,6 +101,9 @@ s_masker(sched_t *self, uint64_t attempt_id)
         s_sweep(self);
     }
     m = xcalloc(1, sizeof *m);
+    /* After a restart the stored log may already run past the chunk that
+     * made this masker: held-back text goes after all of it. */
+    m->last_seq = plan_attempt_log_seq(self->plan, attempt_id);
     zlistx_t *names = zlistx_new();
     zlistx_set_destructor(names, (zlistx_destructor_fn *) zstr_free);
     if (self->secrets &&

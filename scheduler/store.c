@@ -1154,6 +1154,28 @@ store_log_append(store_t *self,
     return s_exec(self, stmt, "store a log chunk", err);
 }
 
+int
+store_log_last_seq(store_t *self,
+                   uint64_t attempt_id,
+                   uint64_t *seq,
+                   errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_sql(
+        self,
+        "SELECT coalesce(max(seq), 0) FROM log_chunks WHERE attempt_id = ?1",
+        err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, (int64_t) attempt_id);
+    int rc = sqlite3_step(stmt);
+    *seq = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64(stmt, 0) : 0;
+    store_priv_reset(stmt);
+    return rc == SQLITE_ROW
+               ? 0
+               : store_priv_fail(self, rc, "read a log's end", err);
+}
+
 /* --------------------------------------------------------------- events */
 
 int

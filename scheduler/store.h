@@ -179,6 +179,12 @@ int store_log_append(store_t *self,
                      size_t size,
                      errbuf_t *err);
 
+/* The highest seq stored for an attempt's log (0: none). */
+int store_log_last_seq(store_t *self,
+                       uint64_t attempt_id,
+                       uint64_t *seq,
+                       errbuf_t *err);
+
 /* --------------------------------------------------------------- events */
 
 /* Appends to the audit table: who (actor) did what (kind) to what (subject),

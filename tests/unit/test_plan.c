@@ -422,6 +422,10 @@ START_TEST(test_plan_restore)
     s_finish(&f, a, ATTEMPT_SUCCESS, 0);
     uint64_t l = s_dispatch(&f, "left", NULL);
     errbuf_t err;
+    ck_assert(plan_attempt_log(f.plan, l, 1, 3, 0));
+    ck_assert_int_eq(store_log_append(f.store, l, 1, 1, 0, "ab\n", 3, &err), 0);
+    ck_assert(plan_attempt_log(f.plan, l, 2, 3, 0));
+    ck_assert_int_eq(store_log_append(f.store, l, 2, 1, 0, "cd\n", 3, &err), 0);
     ck_assert_int_eq(store_commit(f.store, &err), 0);
     plan_destroy(&f.plan);
     f.plan = plan_new(f.store);
@@ -430,6 +434,10 @@ START_TEST(test_plan_restore)
     ck_assert_uint_eq(plan_run_count(f.plan), 1);
     ck_assert(plan_attempt_known(f.plan, l));
     ck_assert_str_eq(plan_attempt_worker(f.plan, l), "w1");
+    /* The worker sends its kept chunks again: the stored ones are known. */
+    ck_assert_uint_eq(plan_attempt_log_seq(f.plan, l), 2);
+    ck_assert(!plan_attempt_log(f.plan, l, 2, 3, 0));
+    ck_assert(plan_attempt_log(f.plan, l, 3, 3, 0));
     uint64_t r = s_dispatch(&f, "right", NULL); /* was queued */
     s_finish(&f, l, ATTEMPT_SUCCESS, 0);
     s_finish(&f, r, ATTEMPT_SUCCESS, 0);
