@@ -41,6 +41,7 @@ typedef struct {
 typedef struct {
     char *name;
     char *handle;
+    char *why; /* launched for this; kept until an async `up` reports */
     size_t shape;
     as_state_t state;
     int64_t launched_at;
@@ -265,6 +266,7 @@ s_member_free(void **item)
     if (m) {
         free(m->name);
         free(m->handle);
+        free(m->why);
         free(m);
         *item = NULL;
     }
@@ -696,6 +698,33 @@ s_count(autoscale_t *self, int state) /* -1 = all */
     return n;
 }
 
+/* A provider's `up` failed: the shape backs off, and the decision says
+ * why. */
+static void
+s_up_failed(autoscale_t *self,
+            size_t index,
+            const char *name,
+            const char *why,
+            const char *error,
+            int64_t now)
+{
+    as_shape_t *shape = &self->shapes[index];
+    s_backoff(self, shape, now);
+    self->counts.failed++;
+    s_decide(self, "autoscale_launch_failed", name,
+             "shape %s (%s): %s; launches of %s back off for %" PRId64 " ms",
+             shape->name, why, error, shape->name, shape->backoff_until - now);
+}
+
+static void
+s_decide_launch(autoscale_t *self, const as_member_t *m)
+{
+    const char *shape = self->shapes[m->shape].name;
+    s_decide(self, "autoscale_launch", m->name,
+             "shape %s via %s (handle %s): %s", shape,
+             self->provider->ops->name, m->handle, m->why ? m->why : "");
+}
+
 static bool
 s_launch(autoscale_t *self, size_t index, int64_t now, const char *why)
 {
@@ -714,13 +743,7 @@ s_launch(autoscale_t *self, size_t index, int64_t now, const char *why)
     self->counts.launches++;
     if (rc < 0) {
         free(handle);
-        s_backoff(self, shape, now);
-        self->counts.failed++;
-        s_decide(self, "autoscale_launch_failed", name,
-                 "shape %s (%s): %s; launches of %s back off for %" PRId64
-                 " ms",
-                 shape->name, why, errbuf_msg(&err), shape->name,
-                 shape->backoff_until - now);
+        s_up_failed(self, index, name, why, errbuf_msg(&err), now);
         free(name);
         return false;
     }
@@ -731,9 +754,43 @@ s_launch(autoscale_t *self, size_t index, int64_t now, const char *why)
                        .state = AS_LAUNCHING,
                        .launched_at = now};
     zlistx_add_end(self->members, m);
-    s_decide(self, "autoscale_launch", name, "shape %s via %s (handle %s): %s",
-             shape->name, self->provider->ops->name, m->handle, why);
+    m->why = xstrdup(why);
+    if (!self->provider->ops->done) {
+        s_decide_launch(self, m);
+    } /* else decided once the provider reports (s_collect_done) */
     return true;
+}
+
+/* The outcome of every `up` an asynchronous provider finished since the
+ * last step: the launch is recorded with its handle, or failed with the
+ * provider's reason. An `up` that ends after its launch timed out needs
+ * nothing: the `down` queued at the timeout runs after it. */
+static void
+s_collect_done(autoscale_t *self, int64_t now)
+{
+    char *worker, *handle, *error;
+    while (self->provider->ops->done &&
+           self->provider->ops->done(self->provider, &worker, &handle, &error) >
+               0) {
+        as_member_t *m = zlistx_first(self->members);
+        while (m && strcmp(m->name, worker) != 0) {
+            m = zlistx_next(self->members);
+        }
+        if (m && m->state == AS_LAUNCHING) {
+            if (error) {
+                s_up_failed(self, m->shape, m->name, m->why, error, now);
+                zlistx_delete(self->members, zlistx_cursor(self->members));
+            } else {
+                free(m->handle);
+                m->handle = handle;
+                handle = NULL;
+                s_decide_launch(self, m);
+            }
+        }
+        free(worker);
+        free(handle);
+        free(error);
+    }
 }
 
 /* Launches the new bins, within max_launch_per_step and max_workers. */
@@ -847,6 +904,7 @@ autoscale_step(autoscale_t *self,
                size_t nworkers)
 {
     uint64_t failed = self->counts.failed, removed = self->counts.removed;
+    s_collect_done(self, now);
     s_update_members(self, now, workers, nworkers);
     s_note_waiting(self, now, tasks, ntasks);
     self->waiting_count = (uint32_t) ntasks;

@@ -52,6 +52,14 @@ typedef struct {
     /* Appends "worker\thandle" owned strings for every worker it knows to
      * exist (reconcile after a restart). */
     int (*list)(autoscale_provider_t *self, zlistx_t *out, errbuf_t *err);
+    /* Optional, for providers whose `up` returns before the worker is
+     * started (autoscale_async): takes the outcome of one finished `up`:
+     * 1 with *worker (owned) and either *handle (owned) or *error (owned),
+     * 0 when none is waiting. */
+    int (*done)(autoscale_provider_t *self,
+                char **worker,
+                char **handle,
+                char **error);
     void (*destroy)(autoscale_provider_t **self_p);
 } autoscale_provider_ops_t;
 

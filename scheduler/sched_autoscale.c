@@ -13,6 +13,7 @@
 #include "common/xalloc.h"
 #include "scheduler/api.h"
 #include "scheduler/autoscale.h"
+#include "scheduler/autoscale_async.h"
 #include "scheduler/sched_internal.h"
 
 /* J's providers may be absent from a build: then they cannot be chosen. */
@@ -87,11 +88,20 @@ s_provider(sched_t *self, errbuf_t *err)
         free(dir);
         return p;
     }
-    if (!strcmp(name, "command") && autoscale_command_new) {
-        return autoscale_command_new(c->autoscale_command, err);
-    }
-    if (!strcmp(name, "slurm") && autoscale_slurm_new) {
-        return autoscale_slurm_new(c->autoscale_partition, err);
+    /* The operator's programs and sbatch may take long: on a thread of
+     * their own, the scheduler's loop never waits for them. */
+    bool command = !strcmp(name, "command") && autoscale_command_new;
+    bool slurm = !strcmp(name, "slurm") && autoscale_slurm_new;
+    if (command || slurm) {
+        autoscale_provider_t *blocking =
+            command ? autoscale_command_new(c->autoscale_command, err)
+                    : autoscale_slurm_new(c->autoscale_partition, err);
+        autoscale_provider_t *p =
+            blocking ? autoscale_async_new(&blocking, err) : NULL;
+        if (blocking) {
+            blocking->ops->destroy(&blocking); /* the thread did not start */
+        }
+        return p;
     }
     errbuf_set(err,
                "autoscale_provider '%s' is not one this build has; use none, "

@@ -10,13 +10,17 @@
 #include <unistd.h>
 
 #include "common/xalloc.h"
+#include "common/clock.h"
 #include "scheduler/autoscale.h"
+#include "scheduler/autoscale_async.h"
 #include "tests/unit/suites.h"
 
 typedef struct {
     int ups, downs, drains, events;
     bool fail_up;
-    char names[32][64]; /* launched, in order */
+    int up_delay_ms;      /* a slow provider program */
+    char down_handle[64]; /* what the last down was given */
+    char names[32][64];   /* launched, in order */
     char last_kind[64];
     char last_detail[512];
 } fake_t;
@@ -32,6 +36,9 @@ s_up(autoscale_provider_t *p,
     fake_t *f = p->state;
     ck_assert_ptr_nonnull(strstr(join, "?token="));
     ck_assert_uint_gt(shape->slots, 0);
+    if (f->up_delay_ms) {
+        usleep((useconds_t) f->up_delay_ms * 1000);
+    }
     if (f->fail_up) {
         errbuf_set(err, "no capacity");
         return -1;
@@ -51,9 +58,10 @@ s_down(autoscale_provider_t *p,
        errbuf_t *err)
 {
     (void) worker;
-    (void) handle;
     (void) err;
-    ((fake_t *) p->state)->downs++;
+    fake_t *f = p->state;
+    snprintf(f->down_handle, sizeof f->down_handle, "%s", handle);
+    f->downs++;
     return 0;
 }
 
@@ -117,6 +125,40 @@ s_new(fake_t *f, const autoscale_policy_t *policy, const char *shapes)
     ck_assert_msg(as != NULL, "%s", errbuf_msg(&err));
     ck_assert_ptr_null(p);
     return as;
+}
+
+/* The fake provider behind autoscale_async, as the scheduler runs the
+ * command and slurm providers. */
+static autoscale_t *
+s_new_async(fake_t *f, const autoscale_policy_t *policy)
+{
+    autoscale_provider_t *p = xcalloc(1, sizeof *p);
+    p->ops = &s_fake_ops;
+    p->state = f;
+    errbuf_t err;
+    autoscale_provider_t *async = autoscale_async_new(&p, &err);
+    ck_assert_ptr_nonnull(async);
+    ck_assert_ptr_null(p);
+    autoscale_hooks_t hooks = {
+        .arg = f, .join = s_join, .drain = s_drain, .event = s_event};
+    autoscale_t *as =
+        autoscale_new(policy, "small:slots=2", &async, &hooks, &err);
+    ck_assert_msg(as != NULL, "%s", errbuf_msg(&err));
+    return as;
+}
+
+/* Steps (real clock) until the last event is `kind`; false after 5 s. */
+static bool
+s_step_until(autoscale_t *as, fake_t *f, const char *kind)
+{
+    for (int i = 0; i < 250; i++) {
+        autoscale_step(as, clock_mono_ms(), NULL, 0, NULL, 0);
+        if (!strcmp(f->last_kind, kind)) {
+            return true;
+        }
+        usleep(20000);
+    }
+    return false;
 }
 
 /* n plain tasks "t0".. with cpus each. */
@@ -419,6 +461,82 @@ START_TEST(test_autoscale_local_provider)
 
 END_TEST
 
+START_TEST(test_autoscale_async_provider_never_blocks_a_step)
+{
+    /* A provider program that takes 300 ms: the step that launches returns
+     * at once, the launch is decided (with the real handle) when it ends. */
+    fake_t f = {.up_delay_ms = 300};
+    autoscale_policy_t policy = s_policy();
+    policy.scale_up_delay_ms = 0;
+    policy.cooldown_ms = 0;
+    autoscale_t *as = s_new_async(&f, &policy);
+    char keys[1][32];
+    autoscale_task_t *tasks = s_tasks(1, 1, keys);
+    int64_t t0 = clock_mono_ms();
+    autoscale_step(as, t0, tasks, 1, NULL, 0);
+    autoscale_step(as, t0 + 1, tasks, 1, NULL, 0);
+    ck_assert_int_lt(clock_mono_ms() - t0, 150);
+    ck_assert_uint_eq(autoscale_counts(as).launching, 1);
+    ck_assert(strcmp(f.last_kind, "autoscale_launch") != 0);
+    ck_assert(s_step_until(as, &f, "autoscale_launch"));
+    ck_assert_msg(strstr(f.last_detail, "handle h1"), "%s", f.last_detail);
+    ck_assert_int_eq(f.ups, 1);
+    free(tasks);
+    autoscale_destroy(&as);
+}
+
+END_TEST
+
+START_TEST(test_autoscale_async_provider_failure_backs_off)
+{
+    /* An `up` that fails in the background fails the launch with the
+     * provider's reason, as a synchronous one would. */
+    fake_t f = {.fail_up = true, .up_delay_ms = 50};
+    autoscale_policy_t policy = s_policy();
+    policy.scale_up_delay_ms = 0;
+    autoscale_t *as = s_new_async(&f, &policy);
+    char keys[1][32];
+    autoscale_task_t *tasks = s_tasks(1, 1, keys);
+    autoscale_step(as, clock_mono_ms(), tasks, 1, NULL, 0);
+    ck_assert(s_step_until(as, &f, "autoscale_launch_failed"));
+    ck_assert_msg(strstr(f.last_detail, "no capacity"), "%s", f.last_detail);
+    ck_assert_uint_eq(autoscale_counts(as).launching, 0);
+    ck_assert_uint_eq(autoscale_counts(as).failed, 1);
+    free(tasks);
+    autoscale_destroy(&as);
+}
+
+END_TEST
+
+START_TEST(test_autoscale_async_down_after_up_gets_its_handle)
+{
+    /* A down queued while its up still runs goes after it, with the handle
+     * the up produced. */
+    fake_t f = {.up_delay_ms = 100};
+    autoscale_provider_t *p = xcalloc(1, sizeof *p);
+    p->ops = &s_fake_ops;
+    p->state = &f;
+    errbuf_t err;
+    autoscale_provider_t *async = autoscale_async_new(&p, &err);
+    autoscale_shape_t shape = {.name = "small", .slots = 1};
+    char *handle = NULL;
+    ck_assert_int_eq(async->ops->up(async, &shape, "as-w", "sluice://x?token=t",
+                                    &handle, &err),
+                     0);
+    ck_assert_str_eq(handle, "");
+    free(handle);
+    ck_assert_int_eq(async->ops->down(async, "as-w", "", &err), 0);
+    for (int i = 0; i < 250 && f.downs == 0; i++) {
+        usleep(20000);
+    }
+    ck_assert_int_eq(f.downs, 1);
+    ck_assert_str_eq(f.down_handle, "h1");
+    async->ops->destroy(&async);
+    ck_assert_ptr_null(async);
+}
+
+END_TEST
+
 Suite *
 autoscale_suite(void)
 {
@@ -431,6 +549,9 @@ autoscale_suite(void)
     tcase_add_test(tc, test_autoscale_failed_launch_backoff);
     tcase_add_test(tc, test_autoscale_min_max_and_shapes);
     tcase_add_test(tc, test_autoscale_local_provider);
+    tcase_add_test(tc, test_autoscale_async_provider_never_blocks_a_step);
+    tcase_add_test(tc, test_autoscale_async_provider_failure_backs_off);
+    tcase_add_test(tc, test_autoscale_async_down_after_up_gets_its_handle);
     suite_add_tcase(s, tc);
     return s;
 }
