@@ -259,6 +259,20 @@ s_fits_shape(const as_shape_t *shape, const autoscale_task_t *task)
 
 /* -------------------------------------------------------------- members */
 
+/* The member named `name`, with the list's cursor on it (for
+ * zlistx_delete); NULL when there is none. */
+static as_member_t *
+s_member_find(autoscale_t *self, const char *name)
+{
+    for (as_member_t *m = zlistx_first(self->members); m;
+         m = zlistx_next(self->members)) {
+        if (!strcmp(m->name, name)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
 static void
 s_member_free(void **item)
 {
@@ -772,10 +786,7 @@ s_collect_done(autoscale_t *self, int64_t now)
     while (self->provider->ops->done &&
            self->provider->ops->done(self->provider, &worker, &handle, &error) >
                0) {
-        as_member_t *m = zlistx_first(self->members);
-        while (m && strcmp(m->name, worker) != 0) {
-            m = zlistx_next(self->members);
-        }
+        as_member_t *m = s_member_find(self, worker);
         if (m && m->state == AS_LAUNCHING) {
             if (error) {
                 s_up_failed(self, m->shape, m->name, m->why, error, now);
@@ -990,13 +1001,7 @@ autoscale_reconcile(autoscale_t *self, int64_t now, errbuf_t *err)
 bool
 autoscale_owns(autoscale_t *self, const char *name)
 {
-    for (as_member_t *m = zlistx_first(self->members); m;
-         m = zlistx_next(self->members)) {
-        if (!strcmp(m->name, name)) {
-            return true;
-        }
-    }
-    return false;
+    return s_member_find(self, name) != NULL;
 }
 
 autoscale_counts_t

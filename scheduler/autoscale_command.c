@@ -98,15 +98,9 @@ s_list(autoscale_provider_t *provider, zlistx_t *out, errbuf_t *err)
 {
     command_t *self = provider->state;
     const char *argv[] = {self->program, "list", NULL};
-    char *text = NULL;
-    if (autoscale_exec_run(argv, NULL, AUTOSCALE_EXEC_TIMEOUT_MS, &text, err) <
-        0) {
-        return -1;
-    }
     char *what = xasprintf("'%s list'", self->program);
-    int rc = autoscale_exec_parse_list(text, NULL, false, what, out, err);
+    int rc = autoscale_exec_list(argv, NULL, false, what, out, err);
     free(what);
-    free(text);
     return rc;
 }
 

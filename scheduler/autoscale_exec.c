@@ -429,3 +429,21 @@ autoscale_exec_parse_list(const char *text,
     free(copy);
     return rc;
 }
+
+int
+autoscale_exec_list(const char *const *argv,
+                    const char *prefix,
+                    bool sep_any,
+                    const char *what,
+                    zlistx_t *out,
+                    errbuf_t *err)
+{
+    char *text = NULL;
+    if (autoscale_exec_run(argv, NULL, AUTOSCALE_EXEC_TIMEOUT_MS, &text, err) <
+        0) {
+        return -1;
+    }
+    int rc = autoscale_exec_parse_list(text, prefix, sep_any, what, out, err);
+    free(text);
+    return rc;
+}

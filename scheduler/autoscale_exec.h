@@ -47,4 +47,14 @@ int autoscale_exec_parse_list(const char *text,
                               zlistx_t *out,
                               errbuf_t *err);
 
+/* Runs a provider's listing program (argv, as autoscale_exec_run, with
+ * AUTOSCALE_EXEC_TIMEOUT_MS) and parses what it prints as
+ * autoscale_exec_parse_list does. */
+int autoscale_exec_list(const char *const *argv,
+                        const char *prefix,
+                        bool sep_any,
+                        const char *what,
+                        zlistx_t *out,
+                        errbuf_t *err);
+
 #endif

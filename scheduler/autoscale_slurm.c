@@ -176,15 +176,8 @@ s_list(autoscale_provider_t *provider, zlistx_t *out, errbuf_t *err)
         argv[n++] = self->partition;
     }
     argv[n] = NULL;
-    char *text = NULL;
-    if (autoscale_exec_run(argv, NULL, AUTOSCALE_EXEC_TIMEOUT_MS, &text, err) <
-        0) {
-        return -1;
-    }
-    int rc = autoscale_exec_parse_list(text, SLURM_JOB_PREFIX, true, "squeue",
-                                       out, err);
-    free(text);
-    return rc;
+    return autoscale_exec_list(argv, SLURM_JOB_PREFIX, true, "squeue", out,
+                               err);
 }
 
 static void

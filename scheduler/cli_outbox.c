@@ -12,6 +12,7 @@
 #include "proto/sluice.pb-c.h"
 #include "scheduler/cli.h"
 #include "scheduler/cli_util.h"
+#include "worker/exec.h"
 #include "worker/outbox.h"
 
 typedef struct {
@@ -20,19 +21,16 @@ typedef struct {
     size_t count;
 } s_outbox_t;
 
-/* "exited 0", "SIGKILL", "timed out" ... from the stored Result. */
+/* The worker's own words for the outcome ("exited 3", "timed out", ...),
+ * as its log says them. The Result's outcome numbers are exec's. */
 static void
 s_outcome(const Sluice__Result *res, char *buf, size_t size)
 {
-    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
-        &sluice__outcome__descriptor, (int) res->outcome);
-    if (res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED) {
-        snprintf(buf, size, "exited %d", res->exit_code);
-    } else if (res->outcome == SLUICE__OUTCOME__OUTCOME_SIGNALED) {
-        cli_fmt_signal(res->signal, buf, size);
-    } else {
-        snprintf(buf, size, "%s", v ? v->name : "unknown");
-    }
+    exec_result_t r = {.outcome = (exec_outcome_t) res->outcome,
+                       .exit_code = res->exit_code,
+                       .signal = res->signal};
+    snprintf(r.error, sizeof r.error, "%s", res->error ? res->error : "");
+    exec_describe(&r, buf, size);
 }
 
 static void

@@ -1,7 +1,7 @@
 /* outbox — unacknowledged results in an append-only journal; see outbox.h.
  *
- * A record is a header (kind, body size, attempt id, a checksum of all
- * three and the body) and the body. A put appends a PUT record with the
+ * A record is a header (a checksum of the rest of the record, kind, body
+ * size, attempt id) and the body. A put appends a PUT record with the
  * packed Result; an ack appends an ACK record without a body. Each record
  * goes out in one write(), and a write that fails half-way is cut off
  * again, so the journal only ever ends in a damaged record when the machine
@@ -37,11 +37,13 @@
 /* Rewrite the journal once it holds this much more than the live entries. */
 #define OUTBOX_SLACK (1u << 20)
 
+/* The checksum comes first and covers everything after it (the rest of
+ * the header and the body), so it is computed over the record in place. */
 typedef struct {
+    uint8_t check[crypto_shorthash_BYTES];
     uint32_t kind;
     uint32_t size; /* body bytes that follow */
     uint64_t attempt_id;
-    uint8_t check[crypto_shorthash_BYTES];
 } s_header_t;
 
 typedef struct {
@@ -126,20 +128,15 @@ s_remove(outbox_t *self, uint64_t attempt_id)
 
 /* -------------------------------------------------------------- records */
 
-/* The checksum catches a record cut short or scribbled over; it is no
- * defence against anyone who can write the file. */
+/* The checksum of a whole record (header and body, contiguous) into out.
+ * It catches a record cut short or scribbled over; it is no defence
+ * against anyone who can write the file. */
 static void
-s_check(const s_header_t *h, const void *body, uint8_t *out)
+s_check(const uint8_t *record, size_t size, uint8_t *out)
 {
     static const uint8_t key[crypto_shorthash_KEYBYTES] = "sluice-outbox-1";
-    size_t n = offsetof(s_header_t, check) + h->size;
-    uint8_t *buf = xmalloc(n);
-    memcpy(buf, h, offsetof(s_header_t, check));
-    if (h->size) {
-        memcpy(buf + offsetof(s_header_t, check), body, h->size);
-    }
-    crypto_shorthash(out, buf, n, key);
-    free(buf);
+    crypto_shorthash(out, record + crypto_shorthash_BYTES,
+                     size - crypto_shorthash_BYTES, key);
 }
 
 static int
@@ -171,13 +168,13 @@ s_append(outbox_t *self,
 {
     s_header_t h = {
         .kind = kind, .size = (uint32_t) size, .attempt_id = attempt_id};
-    s_check(&h, body, h.check);
     size_t n = s_record_size(size);
     uint8_t *buf = xmalloc(n);
     memcpy(buf, &h, sizeof h);
     if (size) {
         memcpy(buf + sizeof h, body, size);
     }
+    s_check(buf, n, buf); /* check is the header's first field */
     int rc = s_write_all(self->fd, buf, n);
     free(buf);
     if (rc < 0) {
@@ -208,7 +205,7 @@ s_replay(outbox_t *self, const uint8_t *data, size_t len)
             h.size > OUTBOX_MAX_BODY || len - at - sizeof h < h.size) {
             break;
         }
-        s_check(&h, body, check);
+        s_check(data + at, s_record_size(h.size), check);
         if (sodium_memcmp(check, h.check, sizeof check) != 0) {
             break;
         }
