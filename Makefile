@@ -1,7 +1,8 @@
 # sluice — plain make, no autotools.
 #
 #   make            build ./sluice (installs missing Debian packages first)
-#   make test       unit suites (Check) + integration tests on loopback
+#   make test       layout check, unit suites (Check), integration tests on
+#                   loopback
 #                   + cluster tests when root (else skipped, with the reason)
 #   make test-cluster  cluster tests: hosts in network namespaces (root)
 #   make demo       scheduler + 2 workers on loopback, runs the AI pipeline
@@ -34,7 +35,8 @@ LDLIBS_ALL = $(PKG_LIBS) -lm
 
 GEN_C   := $(BUILD)/gen/proto/sluice.pb-c.c
 GEN_H   := $(BUILD)/gen/proto/sluice.pb-c.h
-LIB_SRC := $(wildcard common/*.c proto/*.c scheduler/*.c worker/*.c)
+LIB_SRC := $(wildcard common/*.c proto/*.c scheduler/*.c scheduler/store/*.c \
+                    scheduler/autoscale/*.c worker/*.c cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/proto/sluice.pb-c.o
 MAIN_OBJ := $(BUILD)/sluice.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
@@ -90,7 +92,12 @@ unit: $(BUILD)/tests/unit_tests sluice
 integration: sluice tools
 	@BUILD=$(BUILD) bash tests/integration/run.sh
 
-test: unit integration cluster-or-skip
+test: check-layout unit integration cluster-or-skip
+
+# The include rules and module loops of docs/architecture.md, checked.
+.PHONY: check-layout
+check-layout: $(LIB_OBJ)
+	@sh mk/check-layout.sh $(LIB_OBJ)
 
 # Cluster tests need root (network namespaces); `make test` skips them with
 # the reason when they cannot run, `make test-cluster` fails instead.

@@ -28,7 +28,7 @@
 
 #include "common/curve.h"
 #include "common/errbuf.h"
-#include "scheduler/store.h"
+#include "scheduler/store/store.h"
 
 #define ADMIT_ZAP_ENDPOINT  "inproc://zeromq.zap.01"
 #define ADMIT_DOMAIN_WORKER "worker"

@@ -10,15 +10,9 @@
 
 #include <stdint.h>
 
+#include "proto/codes.h"
 #include "proto/sluice.pb-c.h"
-#include "scheduler/store.h"
-
-/* ErrorRep codes (see proto/sluice.proto). */
-#define API_E_BAD_REQUEST 1
-#define API_E_NOT_FOUND   2
-#define API_E_REFUSED     3
-#define API_E_INTERNAL    4
-#define API_E_STORE_FULL  5
+#include "scheduler/store/store.h"
 
 /* Runs listed when RunsReq.limit is 0, and the most one reply lists. */
 #define API_RUNS_DEFAULT 20

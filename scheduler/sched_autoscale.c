@@ -12,8 +12,8 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scheduler/api.h"
-#include "scheduler/autoscale.h"
-#include "scheduler/autoscale_async.h"
+#include "scheduler/autoscale/autoscale.h"
+#include "scheduler/autoscale/autoscale_async.h"
 #include "scheduler/sched_internal.h"
 
 /* J's providers may be absent from a build: then they cannot be chosen. */

@@ -17,7 +17,7 @@
 #include "scheduler/fleet.h"
 #include "scheduler/plan.h"
 #include "scheduler/secrets.h"
-#include "scheduler/store.h"
+#include "scheduler/store/store.h"
 
 #define SCHED_DROP_KINDS 8
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/dag.h"
+#include "common/limits.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
 
@@ -135,11 +136,11 @@ s_check_value(const char *name, const void *value, size_t len, errbuf_t *err)
         errbuf_set(err, "secret '%s' is empty; give it a value on stdin", name);
         return -1;
     }
-    if (len > SECRETS_VALUE_MAX) {
+    if (len > LIMITS_SECRET_VALUE_MAX) {
         errbuf_set(err,
                    "secret '%s' is %zu bytes, more than the %d allowed; "
                    "store a path or a short token instead",
-                   name, len, SECRETS_VALUE_MAX);
+                   name, len, LIMITS_SECRET_VALUE_MAX);
         return -1;
     }
     if (memchr(value, '\0', len)) {

@@ -14,16 +14,12 @@
 #include <stdint.h>
 
 #include "common/errbuf.h"
-#include "scheduler/store.h"
+#include "scheduler/store/store.h"
 
 #define SECRETS_KEY_FILE   "secrets.key"
 #define SECRETS_KEY_SIZE   32
 #define SECRETS_NONCE_SIZE 24
 #define SECRETS_MASK       "***"
-/* Longest value `secret set` accepts: secrets are tokens and passwords,
- * and each one rides in every Task that uses it. */
-#define SECRETS_VALUE_MAX (64 * 1024)
-
 typedef struct secrets_t secrets_t;
 
 /* ------------------------------------------------------------ the vault */

@@ -45,7 +45,7 @@
 #include "common/keys.h"
 #include "common/xalloc.h"
 #include "proto/envelope.h"
-#include "scheduler/client.h"
+#include "cli/client.h"
 
 /* CURVE (issue 4, part 1) may or may not be in this tree yet. */
 #if __has_include("common/curve.h")

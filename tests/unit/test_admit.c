@@ -14,7 +14,7 @@
 #include "common/keys.h"
 #include "common/xalloc.h"
 #include "scheduler/admit.h"
-#include "scheduler/store.h"
+#include "scheduler/store/store.h"
 #include "tests/unit/suites.h"
 
 static char s_dir[64];

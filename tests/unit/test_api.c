@@ -7,7 +7,7 @@
 #include "common/dag.h"
 #include "common/xalloc.h"
 #include "scheduler/api.h"
-#include "scheduler/store.h"
+#include "scheduler/store/store.h"
 #include "tests/unit/suites.h"
 
 /* A fresh temp dir per test, holding store.db and its WAL files. */

@@ -1,5 +1,5 @@
 /* audit — the event hash chain, signed results kept with their attempts,
- * and client roles (scheduler/store_audit.c, env_reopen). Tampering is done
+ * and client roles (scheduler/store/store_audit.c, env_reopen). Tampering is done
  * the way an intruder would: sqlite3 on the file, after dropping the
  * append-only triggers. */
 #include <check.h>
@@ -12,7 +12,7 @@
 #include "common/keys.h"
 #include "common/xalloc.h"
 #include "proto/envelope.h"
-#include "scheduler/store.h"
+#include "scheduler/store/store.h"
 #include "tests/unit/suites.h"
 
 static char s_dir[64];

@@ -11,8 +11,8 @@
 
 #include "common/xalloc.h"
 #include "common/clock.h"
-#include "scheduler/autoscale.h"
-#include "scheduler/autoscale_async.h"
+#include "scheduler/autoscale/autoscale.h"
+#include "scheduler/autoscale/autoscale_async.h"
 #include "tests/unit/suites.h"
 
 typedef struct {

@@ -10,8 +10,8 @@
 
 #include "common/clock.h"
 #include "common/xalloc.h"
-#include "scheduler/autoscale.h"
-#include "scheduler/autoscale_exec.h"
+#include "scheduler/autoscale/autoscale.h"
+#include "scheduler/autoscale/autoscale_exec.h"
 #include "tests/unit/suites.h"
 
 static char s_dir[64];

@@ -7,7 +7,7 @@
 #include "common/clock.h"
 #include "common/dag.h"
 #include "scheduler/plan.h"
-#include "scheduler/store.h"
+#include "scheduler/store/store.h"
 #include "tests/unit/suites.h"
 
 static const char *s_diamond = "dag: diamond\n"

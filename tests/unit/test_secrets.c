@@ -9,7 +9,7 @@
 #include "common/dag.h"
 #include "common/xalloc.h"
 #include "scheduler/secrets.h"
-#include "scheduler/store.h"
+#include "scheduler/store/store.h"
 #include "tests/unit/suites.h"
 
 static char s_dir[64];

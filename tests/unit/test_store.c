@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "common/xalloc.h"
-#include "scheduler/store.h"
+#include "scheduler/store/store.h"
 #include "tests/unit/suites.h"
 
 /* A fresh temp dir per test, holding store.db and its WAL files. */

@@ -1,0 +1,628 @@
+/* sluice trigger, runs, run show, cancel. */
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/xalloc.h"
+#include "cli/cli.h"
+#include "cli/cli_metrics.h"
+#include "cli/cli_report.h"
+#include "cli/cli_util.h"
+
+#define WAIT_POLL_MS 200 /* how often trigger --wait asks for progress */
+
+static Sluice__Request *
+s_run_show_request(uint64_t run_id)
+{
+    Sluice__Request *req = cli_request_new();
+    Sluice__RunShowReq *op = xmalloc(sizeof *op);
+    *op = (Sluice__RunShowReq) SLUICE__RUN_SHOW_REQ__INIT;
+    op->run_id = run_id;
+    req->op_case = SLUICE__REQUEST__OP_RUN_SHOW;
+    req->run_show = op;
+    return req;
+}
+
+static bool
+s_run_is_final(const char *state)
+{
+    return strcmp(state, "success") == 0 || strcmp(state, "failed") == 0 ||
+           strcmp(state, "cancelled") == 0;
+}
+
+/* ---------------------------------------------------------------- trigger */
+
+/* Checks --param KEY=VALUE and --date YYYY-MM-DD; prints what is wrong. */
+static int
+s_trigger_check(const cli_args_t *args)
+{
+    size_t count;
+    const char *const *params = cli_args_list(args, "param", &count);
+    for (size_t i = 0; i < count; i++) {
+        const char *eq = strchr(params[i], '=');
+        if (!eq || eq == params[i]) {
+            fprintf(stderr,
+                    "sluice: --param '%s' is not KEY=VALUE; write "
+                    "e.g. --param epochs=3\n",
+                    params[i]);
+            return -1;
+        }
+    }
+    const char *date = cli_args_string(args, "date");
+    int y, m, d, end = 0;
+    if (date &&
+        (sscanf(date, "%4d-%2d-%2d%n", &y, &m, &d, &end) != 3 || end != 10 ||
+         date[end] || m < 1 || m > 12 || d < 1 || d > 31)) {
+        fprintf(stderr,
+                "sluice: --date '%s' is not a date; write it as "
+                "YYYY-MM-DD, e.g. 2026-01-31\n",
+                date);
+        return -1;
+    }
+    return 0;
+}
+
+static Sluice__Request *
+s_trigger_request(const cli_args_t *args)
+{
+    Sluice__Request *req = cli_request_new();
+    Sluice__TriggerReq *op = xmalloc(sizeof *op);
+    *op = (Sluice__TriggerReq) SLUICE__TRIGGER_REQ__INIT;
+    op->dag = xstrdup(cli_args_get(args, 0));
+    const char *date = cli_args_string(args, "date");
+    if (date) {
+        op->logical_date = xstrdup(date);
+    }
+    size_t count;
+    const char *const *params = cli_args_list(args, "param", &count);
+    op->params = xcalloc(count + 1, sizeof *op->params);
+    for (size_t i = 0; i < count; i++) {
+        const char *eq = strchr(params[i], '=');
+        Sluice__Param *p = xmalloc(sizeof *p);
+        *p = (Sluice__Param) SLUICE__PARAM__INIT;
+        p->name = xstrndup(params[i], (size_t) (eq - params[i]));
+        p->value = xstrdup(eq + 1);
+        op->params[op->n_params++] = p;
+    }
+    op->no_cache = cli_args_flag(args, "no-cache"); /* G */
+    req->op_case = SLUICE__REQUEST__OP_TRIGGER;
+    req->trigger = op;
+    return req;
+}
+
+/* "run 12 hello: 2/4 done, 1 running, 0 failed" */
+static void
+s_progress(const Sluice__RunSummary *run, char *buf, size_t size)
+{
+    snprintf(buf, size, "run %llu %s: %u/%u done, %u running, %u failed",
+             (unsigned long long) run->run_id, run->dag, run->succeeded,
+             run->total, run->running, run->failed);
+}
+
+/* Shows progress: redrawn in place on a terminal, a line per change
+ * otherwise. last holds the previous line. */
+static void
+s_wait_show(const Sluice__RunSummary *run,
+            int64_t t0,
+            bool tty,
+            char *last,
+            size_t size)
+{
+    char line[512], took[32];
+    s_progress(run, line, sizeof line);
+    if (tty) {
+        clock_fmt_duration(clock_mono_ms() - t0, took, sizeof took);
+        fprintf(stderr, "\r\033[K%s [%s]", line, took);
+    } else if (strcmp(line, last) != 0) {
+        fprintf(stderr, "%s\n", line);
+    }
+    snprintf(last, size, "%s", line);
+}
+
+static int
+s_wait_final(const cli_args_t *args, const Sluice__RunShowRep *rep, bool tty)
+{
+    const Sluice__RunSummary *run = rep->run;
+    if (tty) {
+        fprintf(stderr, "\r\033[K");
+    }
+    if (cli_args_json(args)) {
+        cli_print_json(&rep->base);
+    } else {
+        char took[32];
+        printf("run %llu %s %s: %u/%u done, %u failed, took %s\n",
+               (unsigned long long) run->run_id, run->dag, run->state,
+               run->succeeded, run->total, run->failed,
+               cli_fmt_span(run->started_ms, run->ended_ms, took, sizeof took));
+        if (strcmp(run->state, "success") != 0) {
+            printf("see what happened: sluice run show %llu\n",
+                   (unsigned long long) run->run_id);
+        }
+    }
+    return strcmp(run->state, "success") == 0 ? CLI_OK : CLI_FAIL;
+}
+
+/* Why the wait stopped early: interrupted (the run goes on) or the
+ * scheduler went quiet. */
+static int
+s_wait_broken(client_t *client, uint64_t run_id, bool tty, const errbuf_t *err)
+{
+    if (tty) {
+        fprintf(stderr, "\n");
+    }
+    if (zsys_interrupted || client_error(client) == CLIENT_EINTR) {
+        fprintf(stderr,
+                "sluice: stopped waiting; run %llu goes on. follow "
+                "it with 'sluice run show %llu'\n",
+                (unsigned long long) run_id, (unsigned long long) run_id);
+        return CLI_FAIL;
+    }
+    fprintf(stderr,
+            "sluice: lost the scheduler while waiting for run %llu: "
+            "%s\n",
+            (unsigned long long) run_id, errbuf_msg(err));
+    return client_error(client) == CLIENT_ETIMEOUT ? CLI_UNREACHABLE
+                                                   : CLI_ERROR;
+}
+
+static bool
+s_reply_final(const Sluice__Reply *reply)
+{
+    return reply->op_case == SLUICE__REPLY__OP_RUN_SHOW &&
+           reply->run_show->run && s_run_is_final(reply->run_show->run->state);
+}
+
+/* Polls run_show until the run ends, showing progress on stderr. */
+static int
+s_wait(const cli_args_t *args, client_t *client, uint64_t run_id)
+{
+    bool tty = isatty(STDERR_FILENO);
+    int64_t t0 = clock_mono_ms();
+    char last[512] = "";
+    errbuf_t err;
+    errbuf_clear(&err);
+    while (!zsys_interrupted) {
+        Sluice__Request *req = s_run_show_request(run_id);
+        req->run_show->summary_only = true;
+        Sluice__Reply *reply = client_call(client, req, &err);
+        protobuf_c_message_free_unpacked(&req->base, NULL);
+        if (reply && cli_args_json(args) && s_reply_final(reply)) {
+            /* The JSON document is the whole run, tasks included. */
+            protobuf_c_message_free_unpacked(&reply->base, NULL);
+            req = s_run_show_request(run_id);
+            reply = client_call(client, req, &err);
+            protobuf_c_message_free_unpacked(&req->base, NULL);
+        }
+        if (!reply) {
+            break;
+        }
+        int rc = -1;
+        if (reply->op_case != SLUICE__REPLY__OP_RUN_SHOW ||
+            !reply->run_show->run) {
+            fprintf(stderr, "%ssluice: %s\n", tty ? "\n" : "",
+                    reply->op_case == SLUICE__REPLY__OP_ERROR
+                        ? reply->error->message
+                        : "the scheduler sent an unexpected reply");
+            rc = CLI_ERROR;
+        } else if (s_run_is_final(reply->run_show->run->state)) {
+            rc = s_wait_final(args, reply->run_show, tty);
+        } else {
+            s_wait_show(reply->run_show->run, t0, tty, last, sizeof last);
+        }
+        protobuf_c_message_free_unpacked(&reply->base, NULL);
+        if (rc >= 0) {
+            return rc;
+        }
+        zclock_sleep(WAIT_POLL_MS);
+    }
+    return s_wait_broken(client, run_id, tty, &err);
+}
+
+static const cli_flag_t s_trigger_flags[] = {
+    {"param", 'p', CLI_ARG_LIST, "KEY=VALUE", "override a DAG param"},
+    {"date", 0, CLI_ARG_STRING, "YYYY-MM-DD",
+     "logical date of the run (default: today, UTC)"},
+    {"wait", 'w', CLI_ARG_BOOL, NULL,
+     "show progress until the run ends; exit 0 only if it succeeded"},
+    {"no-cache", 0, CLI_ARG_BOOL, NULL,
+     "run every task, even those with 'cache: true'"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_spec_t s_trigger_spec = {
+    .usage = "sluice trigger NAME [--param KEY=VALUE]... [--date YYYY-MM-DD] "
+             "[--wait]",
+    .summary = "start a run of a DAG and print its id (just the number, for "
+               "scripts); with --wait follow it to the end (Ctrl-C stops "
+               "waiting, the run goes on)",
+    .flags = s_trigger_flags,
+    .min_args = 1,
+    .max_args = 1,
+};
+
+static void
+s_trigger_print(const cli_args_t *args, const Sluice__TriggerRep *rep)
+{
+    if (cli_args_json(args) && !cli_args_flag(args, "wait")) {
+        cli_print_json(&rep->base);
+    } else if (cli_args_flag(args, "wait")) {
+        fprintf(stderr, "run %llu of '%s' (version %.8s) started\n",
+                (unsigned long long) rep->run_id, rep->dag, rep->version);
+    } else {
+        printf("%llu\n", (unsigned long long) rep->run_id);
+    }
+    fflush(stdout);
+}
+
+int
+cli_trigger(int argc, char **argv)
+{
+    int rc;
+    cli_args_t *args = cli_parse(&s_trigger_spec, argc, argv, &rc);
+    if (!args) {
+        return rc;
+    }
+    client_t *client = NULL;
+    if (s_trigger_check(args) < 0) {
+        rc = CLI_USAGE;
+    } else {
+        rc = cli_connect(args, &client);
+    }
+    if (rc == CLI_OK) {
+        Sluice__Request *req = s_trigger_request(args);
+        Sluice__Reply *reply = NULL;
+        rc = cli_call(client, req, SLUICE__REPLY__OP_TRIGGER, &reply);
+        protobuf_c_message_free_unpacked(&req->base, NULL);
+        if (rc == CLI_OK) {
+            uint64_t run_id = reply->trigger->run_id;
+            s_trigger_print(args, reply->trigger);
+            protobuf_c_message_free_unpacked(&reply->base, NULL);
+            if (cli_args_flag(args, "wait")) {
+                rc = s_wait(args, client, run_id);
+            }
+        }
+    }
+    client_destroy(&client);
+    cli_args_destroy(&args);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- runs */
+
+static void
+s_runs_print(const Sluice__RunsRep *rep)
+{
+    if (rep->n_runs == 0) {
+        printf("no runs yet; start one with 'sluice trigger NAME'\n");
+        return;
+    }
+    static const char *const headers[] = {
+        "RUN", "DAG", "STATE", "TASKS", "STARTED", "DURATION", "TRIGGER", NULL};
+    cli_table_t *table = cli_table_new(headers);
+    for (size_t i = 0; i < rep->n_runs; i++) {
+        const Sluice__RunSummary *r = rep->runs[i];
+        char id[24], tasks[32], started[32], took[32];
+        snprintf(id, sizeof id, "%llu", (unsigned long long) r->run_id);
+        snprintf(tasks, sizeof tasks, "%u/%u", r->succeeded, r->total);
+        cli_fmt_time(r->started_ms ? r->started_ms : r->created_ms, started,
+                     sizeof started);
+        cli_fmt_span(r->started_ms, r->ended_ms, took, sizeof took);
+        char trig[1100]; /* G: "dataset URI@HASH8" */
+        snprintf(trig, sizeof trig, "%s%s%s", *r->trigger ? r->trigger : "-",
+                 *r->triggered_by ? " " : "", r->triggered_by);
+        cli_table_row(table, id, r->dag, r->state, tasks, started, took, trig);
+    }
+    cli_table_print(table, stdout);
+    cli_table_destroy(&table);
+}
+
+static const cli_flag_t s_runs_flags[] = {
+    {"limit", 'n', CLI_ARG_UINT, "N", "show the N latest runs (default 20)"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const cli_spec_t s_runs_spec = {
+    .usage = "sluice runs [NAME] [--limit N]",
+    .summary = "list the latest runs, of all DAGs or of DAG NAME",
+    .flags = s_runs_flags,
+    .min_args = 0,
+    .max_args = 1,
+};
+
+int
+cli_runs(int argc, char **argv)
+{
+    int rc;
+    cli_args_t *args = cli_parse(&s_runs_spec, argc, argv, &rc);
+    if (!args) {
+        return rc;
+    }
+    Sluice__Request *req = cli_request_new();
+    Sluice__RunsReq *op = xmalloc(sizeof *op);
+    *op = (Sluice__RunsReq) SLUICE__RUNS_REQ__INIT;
+    if (cli_args_count(args) == 1) {
+        op->dag = xstrdup(cli_args_get(args, 0));
+    }
+    uint64_t limit = cli_args_uint(args, "limit", 0);
+    op->limit = limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit;
+    req->op_case = SLUICE__REQUEST__OP_RUNS;
+    req->runs = op;
+    Sluice__Reply *reply;
+    rc = cli_request(args, &req, SLUICE__REPLY__OP_RUNS, &reply);
+    if (rc == CLI_OK) {
+        if (cli_args_json(args)) {
+            cli_print_json(&reply->runs->base);
+        } else {
+            s_runs_print(reply->runs);
+        }
+        protobuf_c_message_free_unpacked(&reply->base, NULL);
+    }
+    cli_args_destroy(&args);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- run show */
+
+static void
+s_show_header(const Sluice__RunShowRep *rep)
+{
+    const Sluice__RunSummary *r = rep->run;
+    char t[32];
+    printf("run:       %llu\n", (unsigned long long) r->run_id);
+    printf("dag:       %s (version %.8s)\n", r->dag, r->version);
+    printf("state:     %s\n", r->state);
+    printf("trigger:   %s, logical date %s\n", *r->trigger ? r->trigger : "-",
+           *r->logical_date ? r->logical_date : "-");
+    printf("params:    %s", rep->n_params ? "" : "none");
+    for (size_t i = 0; i < rep->n_params; i++) {
+        printf("%s%s=%s", i ? ", " : "", rep->params[i]->name,
+               rep->params[i]->value);
+    }
+    printf("\ncreated:   %s\n", cli_fmt_time(r->created_ms, t, sizeof t));
+    printf("started:   %s\n", cli_fmt_time(r->started_ms, t, sizeof t));
+    printf("ended:     %s\n", cli_fmt_time(r->ended_ms, t, sizeof t));
+    printf("duration:  %s\n",
+           cli_fmt_span(r->started_ms, r->ended_ms, t, sizeof t));
+    printf("tasks:     %u/%u done, %u running, %u failed\n\n", r->succeeded,
+           r->total, r->running, r->failed);
+}
+
+/* RESULT column: how the attempt ended, by its structured cause. */
+static void
+s_fmt_exit(const Sluice__AttemptInfo *a, char *buf, size_t size)
+{
+    char sig[32];
+    const char *cause = a->cause ? a->cause : "";
+    if (strcmp(a->state, "running") == 0) {
+        snprintf(buf, size, "-");
+    } else if (strcmp(cause, "oom") == 0) {
+        snprintf(buf, size, "oom, peak %llu MB%s%s",
+                 (unsigned long long) (a->peak_rss_kb / 1024),
+                 *a->error ? ": " : "", a->error);
+    } else if (strcmp(cause, "signal") == 0 || (!*cause && a->signal)) {
+        snprintf(buf, size, "signal %s",
+                 cli_fmt_signal(a->signal, sig, sizeof sig));
+    } else if (*cause && strcmp(cause, "exit") != 0) {
+        snprintf(buf, size, "%s%s%s", cause, *a->error ? ": " : "", a->error);
+    } else if (a->exit_code == 0 && *a->error) {
+        /* F: it exited 0 but a declared output was not written */
+        snprintf(buf, size, "exit 0: %s", a->error);
+    } else {
+        snprintf(buf, size, "exit %d", a->exit_code);
+    }
+}
+
+static void
+s_attempt_row(cli_table_t *table,
+              const char *task,
+              const char *state,
+              const char *tries,
+              const Sluice__AttemptInfo *a)
+{
+    char took[32], exit_text[256];
+    cli_fmt_span(a->started_ms, a->ended_ms, took, sizeof took);
+    s_fmt_exit(a, exit_text, sizeof exit_text);
+    cli_table_row(table, task, state, tries, *a->worker ? a->worker : "-", took,
+                  exit_text);
+}
+
+/* The task's line shows its latest attempt; earlier ones follow, indented. */
+static void
+s_task_rows(cli_table_t *table, const Sluice__TaskInfo *t)
+{
+    char tries[16];
+    snprintf(tries, sizeof tries, "%zu", t->n_attempts);
+    const Sluice__AttemptInfo *latest = NULL;
+    for (size_t i = 0; i < t->n_attempts; i++) {
+        if (!latest || t->attempts[i]->number > latest->number) {
+            latest = t->attempts[i];
+        }
+    }
+    if (!latest) {
+        cli_table_row(table, t->task_id, t->state, "0", "-", "-", "-");
+        return;
+    }
+    s_attempt_row(table, t->task_id, t->state, tries, latest);
+    for (size_t i = 0; i < t->n_attempts; i++) {
+        const Sluice__AttemptInfo *a = t->attempts[i];
+        if (a != latest) {
+            char label[32];
+            snprintf(label, sizeof label, "  try %u", a->number);
+            s_attempt_row(table, label, a->state, "", a);
+        }
+    }
+}
+
+static void
+s_show_print(const Sluice__RunShowRep *rep)
+{
+    s_show_header(rep);
+    static const char *const headers[] = {
+        "TASK", "STATE", "TRIES", "WORKER", "DURATION", "RESULT", NULL};
+    cli_table_t *table = cli_table_new(headers);
+    for (size_t i = 0; i < rep->n_tasks; i++) {
+        s_task_rows(table, rep->tasks[i]);
+    }
+    cli_table_print(table, stdout);
+    cli_table_destroy(&table);
+    for (size_t i = 0; i < rep->n_tasks; i++) {
+        const Sluice__TaskInfo *t = rep->tasks[i];
+        if (t->next_try_ms) {
+            char when[32];
+            printf("'%s' tries again at %s\n", t->task_id,
+                   cli_fmt_time(t->next_try_ms, when, sizeof when));
+        }
+        if (t->waiting && *t->waiting && strcmp(t->state, "queued") == 0) {
+            printf("'%s' waits: %s\n", t->task_id, t->waiting);
+        }
+    }
+}
+
+static const cli_spec_t s_run_show_spec = {
+    .usage = "sluice run show RUN_ID",
+    .summary = "show one run: its state, params, and every task with its "
+               "attempts",
+    .flags = NULL,
+    .min_args = 1,
+    .max_args = 1,
+};
+
+int
+cli_run(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "show") != 0) {
+        bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
+                                  strcmp(argv[1], "-h") == 0);
+        fprintf(help ? stdout : stderr,
+                "usage: sluice run show RUN_ID   (sluice run show --help "
+                "for details)\n");
+        return help ? CLI_OK : CLI_USAGE;
+    }
+    int rc;
+    cli_args_t *args = cli_parse(&s_run_show_spec, argc - 1, argv + 1, &rc);
+    if (!args) {
+        return rc;
+    }
+    uint64_t run_id;
+    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
+        cli_args_destroy(&args);
+        return CLI_USAGE;
+    }
+    Sluice__Request *req = s_run_show_request(run_id);
+    Sluice__Reply *reply;
+    rc = cli_request(args, &req, SLUICE__REPLY__OP_RUN_SHOW, &reply);
+    if (rc == CLI_OK) {
+        if (cli_args_json(args)) {
+            cli_print_json(&reply->run_show->base);
+        } else if (reply->run_show->run) {
+            s_show_print(reply->run_show);
+            cli_metrics_run_lines(args, run_id); /* G */
+            cli_report_run_lines(args, run_id);  /* E */
+        }
+        protobuf_c_message_free_unpacked(&reply->base, NULL);
+    }
+    cli_args_destroy(&args);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- cancel */
+
+static const cli_spec_t s_cancel_spec = {
+    .usage = "sluice cancel RUN_ID",
+    .summary = "cancel a run: tasks not started never start, running ones "
+               "are stopped",
+    .flags = NULL,
+    .min_args = 1,
+    .max_args = 1,
+};
+
+int
+cli_cancel(int argc, char **argv)
+{
+    int rc;
+    cli_args_t *args = cli_parse(&s_cancel_spec, argc, argv, &rc);
+    if (!args) {
+        return rc;
+    }
+    uint64_t run_id;
+    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
+        cli_args_destroy(&args);
+        return CLI_USAGE;
+    }
+    Sluice__Request *req = cli_request_new();
+    Sluice__CancelReq *op = xmalloc(sizeof *op);
+    *op = (Sluice__CancelReq) SLUICE__CANCEL_REQ__INIT;
+    op->run_id = run_id;
+    req->op_case = SLUICE__REQUEST__OP_CANCEL;
+    req->cancel = op;
+    Sluice__Reply *reply;
+    rc = cli_request(args, &req, SLUICE__REPLY__OP_CANCEL, &reply);
+    if (rc == CLI_OK) {
+        const Sluice__CancelRep *c = reply->cancel;
+        if (cli_args_json(args)) {
+            cli_print_json(&c->base);
+        } else {
+            printf("run %llu is %s (%u task%s cancelled)\n",
+                   (unsigned long long) c->run_id, c->state, c->cancelled_tasks,
+                   c->cancelled_tasks == 1 ? "" : "s");
+        }
+        protobuf_c_message_free_unpacked(&reply->base, NULL);
+    }
+    cli_args_destroy(&args);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- retry */
+
+static const cli_spec_t s_retry_spec = {
+    .usage = "sluice retry RUN_ID [TASK_ID]",
+    .summary = "re-run the failed, timed-out, cancelled and upstream_failed "
+               "tasks of a run and their downstream; with TASK_ID, that "
+               "task and its downstream",
+    .flags = NULL,
+    .min_args = 1,
+    .max_args = 2,
+};
+
+int
+cli_retry(int argc, char **argv)
+{
+    int rc;
+    cli_args_t *args = cli_parse(&s_retry_spec, argc, argv, &rc);
+    if (!args) {
+        return rc;
+    }
+    uint64_t run_id;
+    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
+        cli_args_destroy(&args);
+        return CLI_USAGE;
+    }
+    Sluice__Request *req = cli_request_new();
+    Sluice__RetryReq *op = xmalloc(sizeof *op);
+    *op = (Sluice__RetryReq) SLUICE__RETRY_REQ__INIT;
+    op->run_id = run_id;
+    if (cli_args_count(args) > 1) {
+        op->task_id = xstrdup(cli_args_get(args, 1));
+    }
+    req->op_case = SLUICE__REQUEST__OP_RETRY;
+    req->retry = op;
+    Sluice__Reply *reply;
+    rc = cli_request(args, &req, SLUICE__REPLY__OP_RETRY, &reply);
+    if (rc == CLI_OK) {
+        const Sluice__RetryRep *r = reply->retry;
+        if (cli_args_json(args)) {
+            cli_print_json(&r->base);
+        } else {
+            printf("run %llu is running again: %u task%s back to pending; "
+                   "follow it with 'sluice run show %llu'\n",
+                   (unsigned long long) r->run_id, r->reopened,
+                   r->reopened == 1 ? "" : "s", (unsigned long long) r->run_id);
+        }
+        protobuf_c_message_free_unpacked(&reply->base, NULL);
+    }
+    cli_args_destroy(&args);
+    return rc;
+}
