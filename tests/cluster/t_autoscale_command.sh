@@ -1,4 +1,4 @@
-# Autoscaler (issue 6) with the `command` provider on network-namespace
+# Autoscaler with the `command` provider on network-namespace
 # hosts: examples/autoscale/netns.sh makes a new host (namespace on the test
 # bridge) per worker and starts `sluice worker` in it. 40 one-second tasks:
 # hosts appear, every task succeeds once, and the hosts are removed after
@@ -37,7 +37,7 @@ cl_as_start() {
         --launch-timeout 20s
 }
 
-t_k_autoscale_command_netns_hosts() {
+t_autoscale_command_netns_hosts() {
     trap cl_as_cleanup EXIT
     cl_net 0
     cl_init

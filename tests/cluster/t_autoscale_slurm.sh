@@ -1,4 +1,4 @@
-# Autoscaler (issue 6) with the `slurm` provider: a single-node Slurm
+# Autoscaler with the `slurm` provider: a single-node Slurm
 # (munged, slurmctld, slurmd from Debian's slurm-wlm and munge) started by
 # the test inside the scheduler's host, on its own ports and directories.
 # Tasks wait, workers arrive as Slurm jobs (sbatch), run them, are drained
@@ -72,7 +72,7 @@ cl_slurm_stop() {
     cl_teardown
 }
 
-t_l_autoscale_slurm_jobs() {
+t_autoscale_slurm_jobs() {
     why=$(cl_slurm_why)
     [ -z "$why" ] || cl_skip "Slurm cannot be started: $why"
     trap cl_slurm_stop EXIT

@@ -13,7 +13,7 @@ cl_all_gone() {
     done
 }
 
-t_g_cancel_kills_process_groups_on_every_worker() {
+t_cancel_kills_process_groups_on_every_worker() {
     cl_cluster 3
     {
         echo "dag: many"
@@ -59,7 +59,7 @@ t_g_cancel_kills_process_groups_on_every_worker() {
 # a finished run run again with their downstream, on any worker; what
 # succeeded is not run again. `sluice retry RUN_ID TASK_ID`: only that task
 # and its downstream.
-t_g_retry_reruns_failed_and_downstream() {
+t_retry_reruns_failed_and_downstream() {
     cl_cluster 3
     # a1 and a2 fail until their marker exists.
     cl_apply flaky <<YAML
@@ -104,7 +104,7 @@ YAML
 }
 
 # A cancelled run can be retried: its cancelled tasks run again.
-t_g_retry_after_cancel() {
+t_retry_after_cancel() {
     cl_cluster 3
     # Blocks until cancelled the first time; returns at once once m exists.
     cl_apply again <<YAML

@@ -10,7 +10,7 @@ cl_faketime_lib() {
     return 1
 }
 
-t_j_worker_clock_10_minutes_off() {
+t_worker_clock_10_minutes_off() {
     lib=$(cl_faketime_lib) || cl_skip "faketime is not installed (apt-get install faketime failed or was not possible)"
     cl_net 2
     cl_init

@@ -1,7 +1,7 @@
 # `sluice drain WORKER`: the worker gets no new task, `sluice workers` shows
 # it draining, its running tasks finish there, and it leaves when idle.
 
-t_f_drain_worker_leaves_when_idle() {
+t_drain_worker_leaves_when_idle() {
     cl_net 3
     cl_init
     cl_start_scheduler --heartbeat-ms "$CL_HB" --liveness 3

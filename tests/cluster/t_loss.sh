@@ -3,7 +3,7 @@
 # as lost. A worker told to stop (SIGTERM) takes no more work, finishes what
 # it can within its grace, kills and reports the rest, and says goodbye.
 
-t_a_kill9_worker_requeues() {
+t_kill9_worker_requeues() {
     cl_cluster 3
     cl_apply long <<YAML
 dag: long
@@ -46,7 +46,7 @@ YAML
     cl_check "the scheduler logged why" grep -q "worker '$w' lost" "$CL_DIR/scheduler.log"
 }
 
-t_e_sigterm_worker_finishes_then_leaves() {
+t_sigterm_worker_finishes_then_leaves() {
     cl_net 3
     cl_init
     cl_start_scheduler --heartbeat-ms "$CL_HB" --liveness 3

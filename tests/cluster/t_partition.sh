@@ -4,7 +4,7 @@
 # off for less than the window, nothing is re-queued and the result arrives
 # once the link is back.
 
-t_b_long_partition_requeues_and_late_result_is_stale() {
+t_long_partition_requeues_and_late_result_is_stale() {
     cl_cluster 3
     cl_apply part <<YAML
 dag: part
@@ -62,7 +62,7 @@ YAML
     cl_check "$w ran tasks of the new run ($n)" [ "$n" -ge 1 ]
 }
 
-t_c_short_partition_no_requeue() {
+t_short_partition_no_requeue() {
     # Liveness window 20 x 300 ms = 6 s; the cut lasts about 2.5 s. TCP
     # retransmits what was sent during the cut (back-off 0.2, 0.6, 1.4,
     # 3.0 s ...), so the silence the scheduler sees is at most ~4 s.

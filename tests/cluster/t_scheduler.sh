@@ -4,7 +4,7 @@
 # fills: new triggers are refused with a clear error, the store stays sound,
 # and it works again once space is freed.
 
-t_d_scheduler_kill9_restart_recovers_from_outboxes() {
+t_scheduler_kill9_restart_recovers_from_outboxes() {
     cl_cluster 3
     cl_apply crash <<YAML
 dag: crash
@@ -49,7 +49,7 @@ YAML
     cl_check "no worker lost" cl_sql_is 0 "SELECT count(*) FROM events WHERE kind='worker_lost'"
 }
 
-t_i_full_disk_refuses_trigger_then_recovers() {
+t_full_disk_refuses_trigger_then_recovers() {
     cl_net 1
     disk="$CL_DIR/disk"
     mkdir "$disk"

@@ -2,7 +2,7 @@
 # and coming back (same state directory, same name). Every task ends in
 # success exactly once; every other attempt is lost or cancelled.
 
-t_h_soak_1000_tasks_while_workers_die() {
+t_soak_1000_tasks_while_workers_die() {
     CL_SLOTS=4 cl_cluster 3
     # Ten chains of 100: t0100 waits for t0000, t0200 for t0100, and so on,
     # so the DAG has depth and the run lasts through several kills.

@@ -1,4 +1,4 @@
-# Transport and admission (issue 4, part A): CURVE on both sockets, worker
+# Transport and admission: CURVE on both sockets, worker
 # keys accepted like SaltStack's, revocation that cuts a worker off, join
 # tokens, and clients whose key is not listed.
 
@@ -125,7 +125,7 @@ t_admission_unlisted_client_cannot_talk() {
     it_check "the scheduler logs the refusal" \
         it_wait 5 grep -q "refused client key" "$IT_DIR/scheduler.log"
     it_check "the local CLI still works" "$SLUICE" workers --dir "$IT_STATE"
-    # Trusting the client's signing key (part B) admits its transport key,
+    # Trusting the client's signing key admits its transport key,
     # which is converted from it.
     "$SLUICE" keys add-client --dir "$IT_STATE" \
         "$("$SLUICE" keys client-key --dir "$other" 2>/dev/null)" --role viewer >/dev/null

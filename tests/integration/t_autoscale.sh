@@ -1,4 +1,4 @@
-# Autoscaler (issue 6) with the `local` provider: workers follow the queue,
+# Autoscaler with the `local` provider: workers follow the queue,
 # every launch is an event, idle workers are drained and removed; a shape
 # whose workers never join fails after launch_timeout and backs off.
 

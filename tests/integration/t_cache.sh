@@ -1,4 +1,4 @@
-# Caching (issue 5, part G): a `cache: true` task whose command, definition
+# Caching: a `cache: true` task whose command, definition
 # and inputs did not change since a successful run, and whose outputs are
 # still there, is skipped (skipped_cached) and its downstream still runs;
 # a changed input runs it again; `trigger --no-cache` runs everything.

@@ -1,4 +1,4 @@
-# Dataset triggers (issue 5, part G): a DAG with `trigger: {datasets: [URI]}`
+# Dataset triggers: a DAG with `trigger: {datasets: [URI]}`
 # runs when a successful task of another DAG writes a new version of URI;
 # `sluice runs` shows "dataset" and the version; a DAG that writes a dataset
 # it is triggered by does not trigger itself.

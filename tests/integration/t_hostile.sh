@@ -1,4 +1,4 @@
-# Hostile input (issue 4, part 6). tests/tools/junk sends a bad signature,
+# Hostile input. tests/tools/junk sends a bad signature,
 # an unknown key, a truncated frame, an oversized message, random bytes, a
 # message of the wrong type for the socket and a flood of junk; the daemon
 # under attack must stay up, keep serving real peers, log each kind of drop
@@ -8,7 +8,7 @@
 
 : "${HOSTILE_FLOOD:=100000}"
 
-# junk's CURVE arguments when the transport has CURVE (issue 4, part 1),
+# junk's CURVE arguments when the transport has CURVE,
 # else nothing (plain TCP). hostile_curve_args [SECRET_FILE]: connect with
 # that admitted peer's CURVE key (a worker's), else the client key's.
 hostile_curve_args() {

@@ -1,4 +1,4 @@
-# Integrity (issue 4, part 2 and 3): client roles, signed results kept and
+# Integrity: client roles, signed results kept and
 # re-verified, replayed messages refused and counted, the hash-chained
 # event table.
 

@@ -1,4 +1,4 @@
-# Hashed outputs and lineage (issue 5, part F): declared outputs are hashed
+# Hashed outputs and lineage: declared outputs are hashed
 # by the worker (BLAKE2b-256, as `b2sum -l 256`), recorded with the attempt
 # that wrote them and the attempts that read them; `sluice datasets`,
 # `sluice lineage` and `--openlineage` show them; a declared output that is

@@ -1,4 +1,4 @@
-# Experiment metrics (issue 5, part G): a task writes a JSON object of
+# Experiment metrics: a task writes a JSON object of
 # numbers to $SLUICE_METRICS; it is stored per attempt, shown under `sluice
 # run show` and compared across runs by `sluice metrics DAG TASK`.
 

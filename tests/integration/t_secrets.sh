@@ -1,4 +1,4 @@
-# Secrets and least privilege (issue 4, part C): secrets reach a task's env
+# Secrets and least privilege: secrets reach a task's env
 # only, are masked in stored logs and never stored in plain text; a root
 # worker runs tasks as nobody; task rlimits apply; key files that others
 # can read stop the scheduler.

@@ -1,4 +1,4 @@
-# Built-in validation (issue 5, part 2): a validate task checks the CSV an
+# Built-in validation: a validate task checks the CSV an
 # ingest task wrote, quarantines the few bad rows and passes the clean ones
 # on; too many bad rows fail it and its consumer is upstream_failed.
 # `sluice report` prints the stored report; `run show` summarizes it.

@@ -41,19 +41,12 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/curve.h"
 #include "common/errbuf.h"
 #include "common/keys.h"
 #include "common/xalloc.h"
 #include "proto/envelope.h"
 #include "cli/client.h"
-
-/* CURVE (issue 4, part 1) may or may not be in this tree yet. */
-#if __has_include("common/curve.h")
-#include "common/curve.h"
-#define JUNK_HAS_CURVE 1
-#else
-#define JUNK_HAS_CURVE 0
-#endif
 
 #define JUNK_OVERSIZE (33u << 20) /* past the daemons' 32 MiB bound */
 #define JUNK_WAIT_MS  30000
@@ -320,7 +313,6 @@ s_opts(int argc, char **argv, junk_opts_t *o)
 static int
 s_curve(const junk_opts_t *o, const keys_t *client, zsock_t *sock)
 {
-#if JUNK_HAS_CURVE
     errbuf_t err;
     uint8_t server[CURVE_KEY_SIZE];
     if (curve_load_public(o->curve_server, server, &err) < 0) {
@@ -337,12 +329,6 @@ s_curve(const junk_opts_t *o, const keys_t *client, zsock_t *sock)
     curve_set_client(curve, sock, server);
     curve_destroy(&curve);
     return 0;
-#else
-    (void) client;
-    (void) sock;
-    fprintf(stderr, "junk: '%s': this build has no CURVE\n", o->curve_server);
-    return -1;
-#endif
 }
 
 /* A DEALER to o->connect, a CURVE client when o->curve_server is set. */
@@ -488,7 +474,6 @@ s_attack(junk_t *self, const junk_opts_t *o)
 static int
 s_curve_server(const char *path, zsock_t *router)
 {
-#if JUNK_HAS_CURVE
     errbuf_t err;
     curve_t *curve = curve_load(path, &err);
     if (!curve) {
@@ -498,11 +483,6 @@ s_curve_server(const char *path, zsock_t *router)
     curve_set_server(curve, router, "junk");
     curve_destroy(&curve);
     return 0;
-#else
-    (void) router;
-    fprintf(stderr, "junk: '%s': this build has no CURVE\n", path);
-    return -1;
-#endif
 }
 
 /* Receives one message from the worker (timeout_ms at most), following

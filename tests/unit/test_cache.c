@@ -1,4 +1,4 @@
-/* Issue 5, part G: skipped_cached in the state machine, the cache key, the
+/* Caching: skipped_cached in the state machine, the cache key, the
  * metrics file parser, and a cached task releasing its children. */
 #include <check.h>
 #include <stdlib.h>
