@@ -16,6 +16,10 @@
 #include "common/dag.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_logs.h"
+#include "scheduler/store/store_metrics.h"
+#include "scheduler/store/store_query.h"
 
 /* ------------------------------------------------------------ helpers */
 

@@ -12,7 +12,7 @@
 
 #include "proto/codes.h"
 #include "proto/sluice.pb-c.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_query.h"
 
 /* Runs listed when RunsReq.limit is 0, and the most one reply lists. */
 #define API_RUNS_DEFAULT 20

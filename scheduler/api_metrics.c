@@ -5,6 +5,9 @@
 
 #include "common/xalloc.h"
 #include "scheduler/api.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_lineage.h"
+#include "scheduler/store/store_metrics.h"
 
 typedef struct {
     store_t *store;

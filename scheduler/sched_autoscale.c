@@ -15,6 +15,7 @@
 #include "scheduler/autoscale/autoscale.h"
 #include "scheduler/autoscale/autoscale_async.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_workers.h"
 
 /* J's providers may be absent from a build: then they cannot be chosen. */
 #pragma weak autoscale_command_new

@@ -10,6 +10,11 @@
  * they are done so that no read transaction stays open and blocks WAL
  * checkpoints. */
 #include "scheduler/store/store.h"
+#include "scheduler/store/store_audit.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_logs.h"
+#include "scheduler/store/store_runs.h"
+#include "scheduler/store/store_workers.h"
 #include "scheduler/store/store_priv.h"
 
 #include <assert.h>
