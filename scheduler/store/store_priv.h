@@ -1,5 +1,7 @@
-/* store_priv — what store.c (open, writes) and store_query.c (reads)
- * share. Private to the store: nothing else includes it. */
+/* store_priv — what the files of the store share: the handle's body,
+ * store.c's table of cached statements (also read by store_query.c), the
+ * SQL helpers of store_priv.c and the event chain's link (store_audit.c).
+ * Private to the store: nothing outside scheduler/store/ includes it. */
 #ifndef SLUICE_STORE_PRIV_H
 #define SLUICE_STORE_PRIV_H
 
@@ -83,6 +85,10 @@ int store_priv_exec(store_t *self,
 /* Fills err for a failed SQLite call `rc` while trying to `what`; returns
  * STORE_EFULL for a full disk, else -1. */
 int store_priv_fail(store_t *self, int rc, const char *what, errbuf_t *err);
+
+/* Fills err with what the user reads when the disk is full: what failed,
+ * where the store is, and the fix. */
+void store_priv_full(store_t *self, const char *what, errbuf_t *err);
 
 /* Resets a statement and drops its bindings. */
 void store_priv_reset(sqlite3_stmt *stmt);
