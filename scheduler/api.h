@@ -32,9 +32,6 @@ Sluice__Reply *
 api_error(uint64_t request_id, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* MetricsReq (api_metrics.c, issue 5 part G). Caller owns the reply. */
-Sluice__Reply *api_metrics(store_t *store, const Sluice__Request *req);
-
 /* A RunSummary for a run, with the task counts folded as the CLI shows
  * them. Caller owns it (protobuf_c_message_free_unpacked). */
 Sluice__RunSummary *api_run_summary(const store_run_info_t *run);
