@@ -100,7 +100,7 @@ s_provider(sched_t *self, errbuf_t *err)
         autoscale_provider_t *p =
             blocking ? autoscale_async_new(&blocking, err) : NULL;
         if (blocking) {
-            blocking->ops->destroy(&blocking); /* the thread did not start */
+            autoscale_provider_destroy(&blocking); /* no thread started */
         }
         return p;
     }
@@ -136,7 +136,7 @@ sched_autoscale_start(sched_t *self, errbuf_t *err)
     self->autoscale =
         autoscale_new(&policy, c->worker_shapes, &provider, &hooks, err);
     if (!self->autoscale) {
-        provider->ops->destroy(&provider);
+        autoscale_provider_destroy(&provider);
         return -1;
     }
     if (autoscale_reconcile(self->autoscale, clock_mono_ms(), err) < 0) {
