@@ -1,4 +1,4 @@
-/* autoscale — workers that follow the load (issue 6).
+/* autoscale — workers that follow the load.
  *
  * The scheduler computes demand from its own queue (ready tasks' resources
  * and labels, bin-packed onto the configured worker shapes), subtracts the
