@@ -1162,6 +1162,24 @@ store_worker_set_state(store_t *self,
 
 /* Ids of the runs in queued or running state, oldest first. Collected
  * before any callback runs, so callbacks may write to the store. */
+typedef struct {
+    uint64_t *ids; /* owned by the caller of s_active_ids */
+    size_t count;
+    size_t cap;
+} id_list_t;
+
+static int
+s_id_row(sqlite3_stmt *stmt, void *arg)
+{
+    id_list_t *list = arg;
+    if (list->count == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 16;
+        list->ids = xrealloc(list->ids, list->cap * sizeof *list->ids);
+    }
+    list->ids[list->count++] = (uint64_t) sqlite3_column_int64(stmt, 0);
+    return 0;
+}
+
 static int
 s_active_ids(store_t *self, uint64_t **ids, size_t *count, errbuf_t *err)
 {
@@ -1169,18 +1187,10 @@ s_active_ids(store_t *self, uint64_t **ids, size_t *count, errbuf_t *err)
     if (!stmt) {
         return -1;
     }
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 16;
-            *ids = xrealloc(*ids, cap * sizeof **ids);
-        }
-        (*ids)[(*count)++] = (uint64_t) sqlite3_column_int64(stmt, 0);
-    }
-    int ret =
-        rc == SQLITE_DONE ? 0 : store_priv_fail(self, rc, "list runs", err);
-    store_priv_reset(stmt);
+    id_list_t list = {*ids, *count, *count};
+    int ret = store_priv_each(self, stmt, s_id_row, &list, "list runs", err);
+    *ids = list.ids;
+    *count = list.count;
     return ret;
 }
 
@@ -1189,6 +1199,7 @@ typedef struct {
     store_run_row_t row; /* strings and arrays below are owned */
     dag_kv_t *params;
     store_task_row_t *tasks;
+    size_t cap; /* of the array being filled (params, then tasks) */
 } active_run_t;
 
 static void
@@ -1210,6 +1221,20 @@ s_active_free(active_run_t *run)
 }
 
 static int
+s_param_row(sqlite3_stmt *stmt, void *arg)
+{
+    active_run_t *run = arg;
+    if (run->row.nparams == run->cap) {
+        run->cap = run->cap ? run->cap * 2 : 8;
+        run->params = xrealloc(run->params, run->cap * sizeof *run->params);
+    }
+    dag_kv_t *kv = &run->params[run->row.nparams++];
+    kv->name = xstrdup(store_priv_text(stmt, 0));
+    kv->value = xstrdup(store_priv_text(stmt, 1));
+    return 0;
+}
+
+static int
 s_active_params(store_t *self, active_run_t *run, errbuf_t *err)
 {
     sqlite3_stmt *stmt = store_priv_stmt(self, ST_RUN_PARAMS, err);
@@ -1217,27 +1242,21 @@ s_active_params(store_t *self, active_run_t *run, errbuf_t *err)
         return -1;
     }
     sqlite3_bind_int64(stmt, 1, (int64_t) run->row.run_id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (run->row.nparams == cap) {
-            cap = cap ? cap * 2 : 8;
-            run->params = xrealloc(run->params, cap * sizeof *run->params);
-        }
-        dag_kv_t *kv = &run->params[run->row.nparams++];
-        kv->name = xstrdup(store_priv_text(stmt, 0));
-        kv->value = xstrdup(store_priv_text(stmt, 1));
-    }
-    int ret =
-        rc == SQLITE_DONE ? 0 : store_priv_fail(self, rc, "read params", err);
-    store_priv_reset(stmt);
+    run->cap = 0;
+    int ret = store_priv_each(self, stmt, s_param_row, run, "read params", err);
     run->row.params = run->params;
     return ret;
 }
 
-static void
-s_active_task(sqlite3_stmt *stmt, store_task_row_t *task)
+static int
+s_task_row(sqlite3_stmt *stmt, void *arg)
 {
+    active_run_t *run = arg;
+    if (run->row.ntasks == run->cap) {
+        run->cap = run->cap ? run->cap * 2 : 16;
+        run->tasks = xrealloc(run->tasks, run->cap * sizeof *run->tasks);
+    }
+    store_task_row_t *task = &run->tasks[run->row.ntasks++];
     task_state_t state = TASK_PENDING;
     state_task_parse(store_priv_text(stmt, 1), &state);
     task->task_id = xstrdup(store_priv_text(stmt, 0));
@@ -1248,6 +1267,7 @@ s_active_task(sqlite3_stmt *stmt, store_task_row_t *task)
     task->worker = sqlite3_column_type(stmt, 6) == SQLITE_NULL
                        ? NULL
                        : xstrdup(store_priv_text(stmt, 6));
+    return 0;
 }
 
 static int
@@ -1258,18 +1278,8 @@ s_active_tasks(store_t *self, active_run_t *run, errbuf_t *err)
         return -1;
     }
     sqlite3_bind_int64(stmt, 1, (int64_t) run->row.run_id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (run->row.ntasks == cap) {
-            cap = cap ? cap * 2 : 16;
-            run->tasks = xrealloc(run->tasks, cap * sizeof *run->tasks);
-        }
-        s_active_task(stmt, &run->tasks[run->row.ntasks++]);
-    }
-    int ret =
-        rc == SQLITE_DONE ? 0 : store_priv_fail(self, rc, "read tasks", err);
-    store_priv_reset(stmt);
+    run->cap = 0;
+    int ret = store_priv_each(self, stmt, s_task_row, run, "read tasks", err);
     run->row.tasks = run->tasks;
     return ret;
 }

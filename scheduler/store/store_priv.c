@@ -88,6 +88,26 @@ store_priv_exec(store_t *self,
     return ret;
 }
 
+int
+store_priv_each(store_t *self,
+                sqlite3_stmt *stmt,
+                store_priv_row_fn *fn,
+                void *arg,
+                const char *what,
+                errbuf_t *err)
+{
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (fn(stmt, arg) < 0) {
+            store_priv_reset(stmt);
+            return -1;
+        }
+    }
+    int ret = rc == SQLITE_DONE ? 0 : store_priv_fail(self, rc, what, err);
+    store_priv_reset(stmt);
+    return ret;
+}
+
 void
 store_priv_bind_text(sqlite3_stmt *stmt, int index, const char *text)
 {

@@ -86,6 +86,19 @@ int store_priv_exec(store_t *self,
  * STORE_EFULL for a full disk, else -1. */
 int store_priv_fail(store_t *self, int rc, const char *what, errbuf_t *err);
 
+/* Called by store_priv_each for one row of stmt; 0 to go on, -1 to stop. */
+typedef int(store_priv_row_fn)(sqlite3_stmt *stmt, void *arg);
+
+/* Steps stmt (already bound) and calls fn for every row, then resets it.
+ * 0; -1 when fn stopped; store_priv_fail's code ("cannot `what`") when a
+ * step fails. */
+int store_priv_each(store_t *self,
+                    sqlite3_stmt *stmt,
+                    store_priv_row_fn *fn,
+                    void *arg,
+                    const char *what,
+                    errbuf_t *err);
+
 /* Fills err with what the user reads when the disk is full: what failed,
  * where the store is, and the fix. */
 void store_priv_full(store_t *self, const char *what, errbuf_t *err);
