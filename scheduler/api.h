@@ -1,5 +1,6 @@
 /* api — the read-only side of the control API: answers the client requests
- * that only read the store (dag list, dag show, runs, run show, logs).
+ * that only read the store (dag list, dag show, runs, run show, logs,
+ * metrics: the rows come from api_metrics.c).
  *
  * The scheduler handles the requests that change state (trigger, cancel,
  * dag apply) and workers itself, and builds its error replies with
