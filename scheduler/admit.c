@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "common/xzmq.h"
+#include "scheduler/store/store_keys.h"
 
 #define S_ZAP_PER_SERVE 256
 #define S_LOG_EVERY_MS  10000

@@ -16,6 +16,11 @@
 #include "common/dag.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "scheduler/api_metrics.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_logs.h"
+#include "scheduler/store/store_metrics.h"
+#include "scheduler/store/store_query.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -78,6 +83,15 @@ s_store_error(uint64_t request_id, int rc, const errbuf_t *err)
         log_error("control API: %s", errbuf_msg(err));
     }
     return api_error(request_id, code, "%s", errbuf_msg(err));
+}
+
+/* The runs a list shows: the default when the client asked for 0, never
+ * more than the most one reply lists. */
+static uint32_t
+s_limit(uint32_t asked)
+{
+    uint32_t limit = asked ? asked : API_RUNS_DEFAULT;
+    return limit > API_RUNS_MAX ? API_RUNS_MAX : limit;
 }
 
 static Sluice__Param *
@@ -252,8 +266,7 @@ static Sluice__Reply *
 s_runs(store_t *store, const Sluice__Request *req)
 {
     const char *dag = req->runs->dag;
-    uint32_t limit = req->runs->limit ? req->runs->limit : API_RUNS_DEFAULT;
-    limit = limit > API_RUNS_MAX ? API_RUNS_MAX : limit;
+    uint32_t limit = s_limit(req->runs->limit);
     errbuf_t err;
     int rc = dag && *dag ? store_dag_get(store, dag, NULL, NULL, &err) : 0;
     if (rc != 0) {
@@ -266,7 +279,8 @@ s_runs(store_t *store, const Sluice__Request *req)
         protobuf_c_message_free_unpacked(&runs->base, NULL);
         return s_store_error(req->request_id, rc, &err);
     }
-    for (size_t i = 0; i < runs->n_runs; i++) { /* G: dataset triggers */
+    /* The dataset version that triggered a run, when one did. */
+    for (size_t i = 0; i < runs->n_runs; i++) {
         char by[1024];
         if (store_run_extras_get(store, runs->runs[i]->run_id, NULL, by,
                                  sizeof by, &err) == 0 &&
@@ -488,6 +502,24 @@ s_logs(store_t *store, const Sluice__Request *req)
     return rep;
 }
 
+/* ------------------------------------------------------------- metrics */
+
+static Sluice__Reply *
+s_metrics(store_t *store, const Sluice__Request *req)
+{
+    uint32_t code = API_E_INTERNAL;
+    errbuf_t err;
+    Sluice__MetricsRep *metrics = api_metrics_read(
+        store, req->metrics, s_limit(req->metrics->limit), &code, &err);
+    if (!metrics) {
+        return api_error(req->request_id, code, "%s", errbuf_msg(&err));
+    }
+    Sluice__Reply *rep = s_reply(req->request_id);
+    rep->op_case = SLUICE__REPLY__OP_METRICS;
+    rep->metrics = metrics;
+    return rep;
+}
+
 /* ---------------------------------------------------------------- table */
 
 typedef Sluice__Reply *(api_handler_fn) (store_t *store,
@@ -502,7 +534,7 @@ static const struct {
     {SLUICE__REQUEST__OP_RUNS, s_runs},
     {SLUICE__REQUEST__OP_RUN_SHOW, s_run_show},
     {SLUICE__REQUEST__OP_LOGS, s_logs},
-    {SLUICE__REQUEST__OP_METRICS, api_metrics}, /* G */
+    {SLUICE__REQUEST__OP_METRICS, s_metrics},
 };
 
 Sluice__Reply *

@@ -1,5 +1,6 @@
 /* api — the read-only side of the control API: answers the client requests
- * that only read the store (dag list, dag show, runs, run show, logs).
+ * that only read the store (dag list, dag show, runs, run show, logs,
+ * metrics: the rows come from api_metrics.c).
  *
  * The scheduler handles the requests that change state (trigger, cancel,
  * dag apply) and workers itself, and builds its error replies with
@@ -12,7 +13,7 @@
 
 #include "proto/codes.h"
 #include "proto/sluice.pb-c.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_query.h"
 
 /* Runs listed when RunsReq.limit is 0, and the most one reply lists. */
 #define API_RUNS_DEFAULT 20
@@ -31,9 +32,6 @@ Sluice__Reply *api_read(store_t *store, const Sluice__Request *req);
 Sluice__Reply *
 api_error(uint64_t request_id, uint32_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* MetricsReq (api_metrics.c, issue 5 part G). Caller owns the reply. */
-Sluice__Reply *api_metrics(store_t *store, const Sluice__Request *req);
 
 /* A RunSummary for a run, with the task counts folded as the CLI shows
  * them. Caller owns it (protobuf_c_message_free_unpacked). */

@@ -1,17 +1,23 @@
 /* api_metrics — `sluice metrics` and the metrics line of `sluice run
- * show` (issue 5, part G): read-only, from the store. */
+ * show`: read-only, from the store. */
+#include "scheduler/api_metrics.h"
+
+#include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
 #include "common/xalloc.h"
-#include "scheduler/api.h"
+#include "proto/codes.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_lineage.h"
+#include "scheduler/store/store_metrics.h"
 
 typedef struct {
     store_t *store;
     Sluice__MetricsRep *rep;
 } s_ctx_t;
 
-/* The dataset versions the attempt read, as "URI@HASH8" (lineage, F). */
+/* The dataset versions the attempt read (its lineage), as "URI@HASH8". */
 static void
 s_inputs(store_t *store, uint64_t attempt_id, Sluice__MetricsRow *row)
 {
@@ -69,41 +75,49 @@ s_on_row(void *arg, const store_metrics_row_t *r)
     return 0;
 }
 
-Sluice__Reply *
-api_metrics(store_t *store, const Sluice__Request *req)
+/* Checks that op names a run, or a DAG that exists and a task. */
+static int
+s_check(store_t *store,
+        const Sluice__MetricsReq *op,
+        uint32_t *code,
+        errbuf_t *err)
 {
-    const Sluice__MetricsReq *op = req->metrics;
-    errbuf_t err;
-    if (!op->run_id) {
-        if (!*op->dag || !*op->task_id) {
-            return api_error(req->request_id, API_E_BAD_REQUEST,
-                             "name a DAG and a task: 'sluice metrics DAG "
-                             "TASK'");
-        }
-        int rc = store_dag_get(store, op->dag, NULL, NULL, &err);
-        if (rc != 0) {
-            return api_error(req->request_id,
-                             rc == STORE_ENOTFOUND ? API_E_NOT_FOUND
-                                                   : API_E_INTERNAL,
-                             "%s", errbuf_msg(&err));
-        }
+    if (op->run_id) {
+        return 0;
     }
-    uint32_t limit = op->limit ? op->limit : API_RUNS_DEFAULT;
-    limit = limit > API_RUNS_MAX ? API_RUNS_MAX : limit;
+    if (!*op->dag || !*op->task_id) {
+        *code = API_E_BAD_REQUEST;
+        errbuf_set(err, "name a DAG and a task: 'sluice metrics DAG TASK'");
+        return -1;
+    }
+    int rc = store_dag_get(store, op->dag, NULL, NULL, err);
+    if (rc != 0) {
+        *code = rc == STORE_ENOTFOUND ? API_E_NOT_FOUND : API_E_INTERNAL;
+        return -1;
+    }
+    return 0;
+}
+
+Sluice__MetricsRep *
+api_metrics_read(store_t *store,
+                 const Sluice__MetricsReq *op,
+                 uint32_t limit,
+                 uint32_t *code,
+                 errbuf_t *err)
+{
+    assert(store && op && code);
+    if (s_check(store, op, code, err) < 0) {
+        return NULL;
+    }
     Sluice__MetricsRep *rep = xmalloc(sizeof *rep);
     sluice__metrics_rep__init(rep);
     rep->rows = xcalloc(1, sizeof *rep->rows);
     s_ctx_t ctx = {store, rep};
     if (store_metrics_list(store, op->dag, op->task_id, op->run_id, limit,
-                           s_on_row, &ctx, &err) < 0) {
+                           s_on_row, &ctx, err) < 0) {
         protobuf_c_message_free_unpacked(&rep->base, NULL);
-        return api_error(req->request_id, API_E_INTERNAL, "%s",
-                         errbuf_msg(&err));
+        *code = API_E_INTERNAL;
+        return NULL;
     }
-    Sluice__Reply *reply = xmalloc(sizeof *reply);
-    sluice__reply__init(reply);
-    reply->request_id = req->request_id;
-    reply->op_case = SLUICE__REPLY__OP_METRICS;
-    reply->metrics = rep;
-    return reply;
+    return rep;
 }

@@ -10,6 +10,9 @@
 #include "common/tmpl.h"
 #include "common/xalloc.h"
 #include "scheduler/cache.h"
+#include "scheduler/store/store_logs.h"
+#include "scheduler/store/store_metrics.h"
+#include "scheduler/store/store_runs.h"
 
 /* One task instance of an active run. */
 typedef struct {

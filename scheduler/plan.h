@@ -16,7 +16,7 @@
 #include "common/dag.h"
 #include "common/errbuf.h"
 #include "scheduler/state.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_runs.h"
 
 typedef struct plan_t plan_t;
 

@@ -31,7 +31,9 @@
 #include "scheduler/fleet.h"
 #include "scheduler/plan.h"
 #include "scheduler/sched_internal.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_runs.h"
+#include "scheduler/store/store_workers.h"
 
 /* Bounds on one turn, so a flood cannot starve timers or grow a txn. */
 #define SCHED_MAX_MSGS_PER_TURN 2000

@@ -13,6 +13,7 @@
 #include "common/xalloc.h"
 #include "scheduler/api.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_audit.h"
 
 #define S_ROLE_SIZE 16
 

@@ -15,6 +15,7 @@
 #include "scheduler/autoscale/autoscale.h"
 #include "scheduler/autoscale/autoscale_async.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_workers.h"
 
 /* J's providers may be absent from a build: then they cannot be chosen. */
 #pragma weak autoscale_command_new
@@ -99,7 +100,7 @@ s_provider(sched_t *self, errbuf_t *err)
         autoscale_provider_t *p =
             blocking ? autoscale_async_new(&blocking, err) : NULL;
         if (blocking) {
-            blocking->ops->destroy(&blocking); /* the thread did not start */
+            autoscale_provider_destroy(&blocking); /* no thread started */
         }
         return p;
     }
@@ -135,7 +136,7 @@ sched_autoscale_start(sched_t *self, errbuf_t *err)
     self->autoscale =
         autoscale_new(&policy, c->worker_shapes, &provider, &hooks, err);
     if (!self->autoscale) {
-        provider->ops->destroy(&provider);
+        autoscale_provider_destroy(&provider);
         return -1;
     }
     if (autoscale_reconcile(self->autoscale, clock_mono_ms(), err) < 0) {

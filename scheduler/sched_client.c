@@ -11,6 +11,10 @@
 #include "common/xalloc.h"
 #include "scheduler/api.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_metrics.h"
+#include "scheduler/store/store_runs.h"
+#include "scheduler/store/store_workers.h"
 
 /* ------------------------------------------------------------ dag apply */
 

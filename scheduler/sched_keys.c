@@ -10,6 +10,8 @@
 #include "common/xalloc.h"
 #include "scheduler/api.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_keys.h"
+#include "scheduler/store/store_workers.h"
 
 /* ---------------------------------------------------------------- start */
 

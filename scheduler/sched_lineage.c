@@ -8,6 +8,7 @@
 #include "common/xalloc.h"
 #include "scheduler/api.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_lineage.h"
 
 #define S_MAX_NODES      5000 /* versions or attempts in one reply */
 #define S_DATASETS_LIMIT 100

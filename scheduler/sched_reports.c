@@ -9,6 +9,7 @@
 #include "common/xalloc.h"
 #include "scheduler/api.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_reports.h"
 
 #define PROFILE_MAX (64 * 1024) /* a profile is a line per drift column */
 

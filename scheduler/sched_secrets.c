@@ -10,6 +10,8 @@
 #include "scheduler/api.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/secrets.h"
+#include "scheduler/store/store_logs.h"
+#include "scheduler/store/store_secrets.h"
 
 /* Maskers of attempts that ended without a result (lost) are swept once
  * the table grows past this. */

@@ -7,6 +7,9 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_logs.h"
+#include "scheduler/store/store_runs.h"
+#include "scheduler/store/store_workers.h"
 
 void
 sched_fail_turn(sched_t *self, const errbuf_t *err)

@@ -12,6 +12,7 @@
 #include "common/limits.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
+#include "scheduler/store/store_secrets.h"
 
 struct secrets_t {
     char *key_path; /* DIR/secrets.key, owned */

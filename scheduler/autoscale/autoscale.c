@@ -387,9 +387,7 @@ autoscale_destroy(autoscale_t **self_p)
     zlistx_destroy(&self->members);
     zhashx_destroy(&self->waiting);
     zhashx_destroy(&self->reported);
-    if (self->provider && self->provider->ops->destroy) {
-        self->provider->ops->destroy(&self->provider);
-    }
+    autoscale_provider_destroy(&self->provider);
     free(self);
     *self_p = NULL;
 }
@@ -1013,6 +1011,33 @@ autoscale_counts(autoscale_t *self)
     c.draining = s_count(self, AS_DRAINING);
     c.unfit = self->unfit_count;
     return c;
+}
+
+autoscale_provider_t *
+autoscale_provider_new(const autoscale_provider_ops_t *ops, void *state)
+{
+    assert(ops);
+    autoscale_provider_t *self = xmalloc(sizeof *self);
+    self->ops = ops;
+    self->state = state;
+    return self;
+}
+
+void
+autoscale_provider_destroy(autoscale_provider_t **self_p)
+{
+    assert(self_p);
+    autoscale_provider_t *self = *self_p;
+    if (!self) {
+        return;
+    }
+    /* Read before the call: an ops table may live in the state it frees. */
+    void (*destroy)(void *state) = self->ops->destroy;
+    if (destroy) {
+        destroy(self->state);
+    }
+    free(self);
+    *self_p = NULL;
 }
 
 autoscale_provider_t *

@@ -1,4 +1,4 @@
-/* autoscale — workers that follow the load (issue 6).
+/* autoscale — workers that follow the load.
  *
  * The scheduler computes demand from its own queue (ready tasks' resources
  * and labels, bin-packed onto the configured worker shapes), subtracts the
@@ -60,17 +60,28 @@ typedef struct {
                 char **worker,
                 char **handle,
                 char **error);
-    void (*destroy)(autoscale_provider_t **self_p);
+    /* Frees the provider's state; NULL when there is nothing to free.
+     * Called by autoscale_provider_destroy, which frees the provider. */
+    void (*destroy)(void *state);
 } autoscale_provider_ops_t;
 
 struct autoscale_provider_t {
-    const autoscale_provider_ops_t *ops;
-    void *state;
+    const autoscale_provider_ops_t *ops; /* borrowed: static, or in state */
+    void *state;                         /* owned, freed by ops->destroy */
 };
+
+/* A provider of ops over state (taken). Every provider is made by this and
+ * freed by autoscale_provider_destroy, so none repeats the wrapping. */
+autoscale_provider_t *
+autoscale_provider_new(const autoscale_provider_ops_t *ops, void *state);
+
+/* Frees the provider's state (ops->destroy) and the provider, and nulls
+ * *self_p; accepts NULL. */
+void autoscale_provider_destroy(autoscale_provider_t **self_p);
 
 /* Providers: autoscale_local_new (autoscale_local.c); autoscale_command_new
  * and autoscale_slurm_new, each in its own file
- * scheduler/autoscale_<name>.c. */
+ * scheduler/autoscale/autoscale_<name>.c. */
 autoscale_provider_t *autoscale_local_new(const char *sluice_path,
                                           const char *work_dir,
                                           errbuf_t *err);

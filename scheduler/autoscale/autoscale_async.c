@@ -250,9 +250,7 @@ s_done(autoscale_provider_t *provider,
 static void
 s_free(async_t *self)
 {
-    if (self->inner && self->inner->ops->destroy) {
-        self->inner->ops->destroy(&self->inner);
-    }
+    autoscale_provider_destroy(&self->inner);
     zlistx_destroy(&self->queue);
     zlistx_destroy(&self->outcomes);
     zhashx_destroy(&self->handles);
@@ -267,13 +265,9 @@ s_free(async_t *self)
  * thread, and our memory, with it) rather than holding up the stop.
  * Queued calls are dropped: `list` at the next start finds what exists. */
 static void
-s_destroy(autoscale_provider_t **provider_p)
+s_destroy(void *state)
 {
-    if (!provider_p || !*provider_p) {
-        return;
-    }
-    autoscale_provider_t *provider = *provider_p;
-    async_t *self = provider->state;
+    async_t *self = state;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += ASYNC_STOP_WAIT_S;
@@ -295,8 +289,6 @@ s_destroy(autoscale_provider_t **provider_p)
                  self->ops.name);
         pthread_detach(self->thread);
     }
-    free(provider);
-    *provider_p = NULL;
 }
 
 autoscale_provider_t *
@@ -329,8 +321,5 @@ autoscale_async_new(autoscale_provider_t **inner_p, errbuf_t *err)
     }
     self->inner = *inner_p;
     *inner_p = NULL;
-    autoscale_provider_t *provider = xcalloc(1, sizeof *provider);
-    provider->ops = &self->ops;
-    provider->state = self;
-    return provider;
+    return autoscale_provider_new(&self->ops, self);
 }

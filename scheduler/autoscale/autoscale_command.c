@@ -20,10 +20,6 @@
 #include "scheduler/autoscale/autoscale.h"
 #include "scheduler/autoscale/autoscale_exec.h"
 
-typedef struct {
-    char *program; /* owned */
-} command_t;
-
 /* SLUICE_* for `up`; every string owned by the returned array. */
 static char **
 s_up_env(const autoscale_shape_t *shape, const char *worker, const char *join)
@@ -60,8 +56,8 @@ s_up(autoscale_provider_t *provider,
      char **handle,
      errbuf_t *err)
 {
-    command_t *self = provider->state;
-    const char *argv[] = {self->program, "up", shape->name, "1", NULL};
+    const char *program = provider->state;
+    const char *argv[] = {program, "up", shape->name, "1", NULL};
     char **env = s_up_env(shape, worker, join);
     char *out = NULL;
     int rc = autoscale_exec_run(argv, (const char *const *) env,
@@ -76,7 +72,7 @@ s_up(autoscale_provider_t *provider,
         errbuf_set(err,
                    "'%s up' printed no handle; its last line of output must "
                    "name what it started (an instance, a pod, a job id)",
-                   self->program);
+                   program);
         return -1;
     }
     return 0;
@@ -88,34 +84,20 @@ s_down(autoscale_provider_t *provider,
        const char *handle,
        errbuf_t *err)
 {
-    command_t *self = provider->state;
-    const char *argv[] = {self->program, "down", worker, handle, NULL};
+    const char *program = provider->state;
+    const char *argv[] = {program, "down", worker, handle, NULL};
     return autoscale_exec_run(argv, NULL, AUTOSCALE_EXEC_TIMEOUT_MS, NULL, err);
 }
 
 static int
 s_list(autoscale_provider_t *provider, zlistx_t *out, errbuf_t *err)
 {
-    command_t *self = provider->state;
-    const char *argv[] = {self->program, "list", NULL};
-    char *what = xasprintf("'%s list'", self->program);
+    const char *program = provider->state;
+    const char *argv[] = {program, "list", NULL};
+    char *what = xasprintf("'%s list'", program);
     int rc = autoscale_exec_list(argv, NULL, false, what, out, err);
     free(what);
     return rc;
-}
-
-static void
-s_destroy(autoscale_provider_t **self_p)
-{
-    autoscale_provider_t *provider = *self_p;
-    if (!provider) {
-        return;
-    }
-    command_t *self = provider->state;
-    free(self->program);
-    free(self);
-    free(provider);
-    *self_p = NULL;
 }
 
 static const autoscale_provider_ops_t s_ops = {
@@ -123,7 +105,7 @@ static const autoscale_provider_ops_t s_ops = {
     .up = s_up,
     .down = s_down,
     .list = s_list,
-    .destroy = s_destroy,
+    .destroy = free, /* the state is the program's path */
 };
 
 autoscale_provider_t *
@@ -141,11 +123,6 @@ autoscale_command_new(const char *program, errbuf_t *err)
                    program);
         return NULL;
     }
-    command_t *self = xcalloc(1, sizeof *self);
-    self->program = xstrdup(program);
-    autoscale_provider_t *provider = xmalloc(sizeof *provider);
-    provider->ops = &s_ops;
-    provider->state = self;
     log_info("autoscaler: command provider '%s'", program);
-    return provider;
+    return autoscale_provider_new(&s_ops, xstrdup(program));
 }

@@ -203,13 +203,9 @@ s_list(autoscale_provider_t *provider, zlistx_t *out, errbuf_t *err)
 }
 
 static void
-s_destroy(autoscale_provider_t **self_p)
+s_destroy(void *state)
 {
-    autoscale_provider_t *provider = *self_p;
-    if (!provider) {
-        return;
-    }
-    local_t *self = provider->state;
+    local_t *self = state;
     s_reap(self);
     /* Local workers live and die with this scheduler (a restarted one
      * could not list them): they are told to stop, as on SIGTERM, and
@@ -224,8 +220,6 @@ s_destroy(autoscale_provider_t **self_p)
     free(self->sluice);
     free(self->work_dir);
     free(self);
-    free(provider);
-    *self_p = NULL;
 }
 
 static const autoscale_provider_ops_t s_ops = {
@@ -251,10 +245,7 @@ autoscale_local_new(const char *sluice_path,
     self->work_dir = xstrdup(work_dir);
     self->children = zlistx_new();
     zlistx_set_destructor(self->children, s_child_free);
-    autoscale_provider_t *provider = xmalloc(sizeof *provider);
-    provider->ops = &s_ops;
-    provider->state = self;
-    return provider;
+    return autoscale_provider_new(&s_ops, self);
 }
 
 void

@@ -181,18 +181,12 @@ s_list(autoscale_provider_t *provider, zlistx_t *out, errbuf_t *err)
 }
 
 static void
-s_destroy(autoscale_provider_t **self_p)
+s_destroy(void *state)
 {
-    autoscale_provider_t *provider = *self_p;
-    if (!provider) {
-        return;
-    }
-    slurm_t *self = provider->state;
+    slurm_t *self = state;
     free(self->partition);
     free(self->sluice);
     free(self);
-    free(provider);
-    *self_p = NULL;
 }
 
 static const autoscale_provider_ops_t s_ops = {
@@ -217,10 +211,7 @@ autoscale_slurm_new(const char *partition, errbuf_t *err)
     slurm_t *self = xcalloc(1, sizeof *self);
     self->partition = xstrdup(partition ? partition : "");
     self->sluice = xstrdup(exe);
-    autoscale_provider_t *provider = xmalloc(sizeof *provider);
-    provider->ops = &s_ops;
-    provider->state = self;
     log_info("autoscaler: slurm provider (partition '%s', jobs run '%s')",
              *self->partition ? self->partition : "default", self->sluice);
-    return provider;
+    return autoscale_provider_new(&s_ops, self);
 }

@@ -10,10 +10,14 @@
  * they are done so that no read transaction stays open and blocks WAL
  * checkpoints. */
 #include "scheduler/store/store.h"
+#include "scheduler/store/store_audit.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_logs.h"
+#include "scheduler/store/store_runs.h"
+#include "scheduler/store/store_workers.h"
 #include "scheduler/store/store_priv.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -356,34 +360,6 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
 
 /* ------------------------------------------------------------ helpers */
 
-/* What the user reads when the disk is full: what, where, and the fix. */
-static void
-s_full_message(store_t *self, const char *what, errbuf_t *err)
-{
-    errbuf_set(err,
-               "cannot %s: the disk holding the store '%s' is full; free "
-               "space on that disk (or move the state directory to a larger "
-               "one) and try again",
-               what, self->path);
-}
-
-/* Fills err for a failed SQLite call; returns STORE_EFULL for a full disk
- * (SQLITE_FULL, or an I/O error with ENOSPC), else -1. */
-int
-store_priv_fail(store_t *self, int rc, const char *what, errbuf_t *err)
-{
-    bool nospace =
-        (rc & 0xff) == SQLITE_IOERR && sqlite3_system_errno(self->db) == ENOSPC;
-    if ((rc & 0xff) == SQLITE_FULL || nospace) {
-        self->full = self->in_txn;
-        s_full_message(self, what, err);
-        return STORE_EFULL;
-    }
-    errbuf_set(err, "cannot %s in the store '%s': %s", what, self->path,
-               sqlite3_errmsg(self->db));
-    return -1;
-}
-
 /* The cached statement `id`, prepared on first use; NULL with err set. */
 sqlite3_stmt *
 store_priv_stmt(store_t *self, stmt_id_t id, errbuf_t *err)
@@ -401,84 +377,12 @@ store_priv_stmt(store_t *self, stmt_id_t id, errbuf_t *err)
     return self->stmts[id];
 }
 
-static void
-s_stmt_free(void **item)
-{
-    sqlite3_finalize(*item);
-    *item = NULL;
-}
-
-sqlite3_stmt *
-store_priv_sql(store_t *self, const char *sql, errbuf_t *err)
-{
-    assert(self && sql);
-    if (!self->extra) {
-        self->extra = zhashx_new();
-        zhashx_set_destructor(self->extra, s_stmt_free);
-    }
-    sqlite3_stmt *stmt = zhashx_lookup(self->extra, sql);
-    if (!stmt) {
-        int rc = sqlite3_prepare_v3(self->db, sql, -1,
-                                    SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
-        if (rc != SQLITE_OK) {
-            store_priv_fail(self, rc, "prepare a query", err);
-            return NULL;
-        }
-        zhashx_insert(self->extra, sql, stmt);
-    }
-    return stmt;
-}
-
-/* Resets a statement and drops its bindings (which may point at the
- * caller's memory). */
-void
-store_priv_reset(sqlite3_stmt *stmt)
-{
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-}
-
-/* Steps a statement that returns no rows, then resets it. */
-static int
-s_exec(store_t *self, sqlite3_stmt *stmt, const char *what, errbuf_t *err)
-{
-    int rc = sqlite3_step(stmt);
-    int ret = 0;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        ret = store_priv_fail(self, rc, what, err);
-    }
-    store_priv_reset(stmt);
-    return ret;
-}
-
-int
-store_priv_exec(store_t *self,
-                sqlite3_stmt *stmt,
-                const char *what,
-                errbuf_t *err)
-{
-    return s_exec(self, stmt, what, err);
-}
-
 /* Runs cached statement `id` with no parameters. */
 static int
 s_exec_id(store_t *self, stmt_id_t id, const char *what, errbuf_t *err)
 {
     sqlite3_stmt *stmt = store_priv_stmt(self, id, err);
-    return stmt ? s_exec(self, stmt, what, err) : -1;
-}
-
-void
-store_priv_bind_text(sqlite3_stmt *stmt, int index, const char *text)
-{
-    sqlite3_bind_text(stmt, index, text ? text : "", -1, SQLITE_STATIC);
-}
-
-const char *
-store_priv_text(sqlite3_stmt *stmt, int index)
-{
-    const char *text = (const char *) sqlite3_column_text(stmt, index);
-    return text ? text : "";
+    return stmt ? store_priv_exec(self, stmt, what, err) : -1;
 }
 
 /* A statement that changed nothing means its subject does not exist. */
@@ -693,7 +597,7 @@ store_commit(store_t *self, errbuf_t *err)
      * rolled it back; either way none of it may be acknowledged. */
     if (self->full) {
         store_rollback(self);
-        s_full_message(self, "commit", err);
+        store_priv_full(self, "commit", err);
         return STORE_EFULL;
     }
     if (sqlite3_get_autocommit(self->db)) {
@@ -762,7 +666,7 @@ s_dag_write(store_t *self,
     store_priv_bind_text(stmt, 1, name);
     store_priv_bind_text(stmt, 2, version);
     sqlite3_bind_int64(stmt, 3, now);
-    int rc = s_exec(self, stmt, "record a DAG", err);
+    int rc = store_priv_exec(self, stmt, "record a DAG", err);
     if (rc != 0 || !(stmt = store_priv_stmt(self, ST_DAG_VERSION_ADD, err))) {
         return rc != 0 ? rc : -1;
     }
@@ -771,7 +675,7 @@ s_dag_write(store_t *self,
     store_priv_bind_text(stmt, 3, source);
     store_priv_bind_text(stmt, 4, filename);
     sqlite3_bind_int64(stmt, 5, now);
-    return s_exec(self, stmt, "record a DAG version", err);
+    return store_priv_exec(self, stmt, "record a DAG version", err);
 }
 
 int
@@ -864,7 +768,7 @@ s_transition(store_t *self,
     store_priv_bind_text(stmt, 2, task_id);
     store_priv_bind_text(stmt, 3, state);
     sqlite3_bind_int64(stmt, 4, now);
-    return s_exec(self, stmt, "record a state transition", err);
+    return store_priv_exec(self, stmt, "record a state transition", err);
 }
 
 static int
@@ -883,7 +787,7 @@ s_run_params(store_t *self,
         sqlite3_bind_int64(stmt, 2, (int64_t) i);
         store_priv_bind_text(stmt, 3, params[i].name);
         store_priv_bind_text(stmt, 4, params[i].value);
-        int rc = s_exec(self, stmt, "record a run param", err);
+        int rc = store_priv_exec(self, stmt, "record a run param", err);
         if (rc != 0) {
             return rc;
         }
@@ -911,7 +815,7 @@ s_run_insert(store_t *self,
     store_priv_bind_text(stmt, 4, logical_date);
     store_priv_bind_text(stmt, 5, trigger);
     sqlite3_bind_int64(stmt, 6, now);
-    int rc = s_exec(self, stmt, "create a run", err);
+    int rc = store_priv_exec(self, stmt, "create a run", err);
     if (rc == 0) {
         *run_id = (uint64_t) sqlite3_last_insert_rowid(self->db);
         rc = s_transition(self, *run_id, "", state_run_name(RUN_QUEUED), now,
@@ -961,7 +865,7 @@ store_run_set_state(store_t *self,
     store_priv_bind_text(stmt, 2, state_run_name(state));
     sqlite3_bind_int64(stmt, 3, now);
     sqlite3_bind_int(stmt, 4, state_run_is_final(state));
-    int rc = s_exec(self, stmt, "set a run's state", err);
+    int rc = store_priv_exec(self, stmt, "set a run's state", err);
     if (rc == 0) {
         rc = s_expect_change(self, "set a run's state", err);
     }
@@ -990,7 +894,7 @@ store_task_create(store_t *self,
     store_priv_bind_text(stmt, 2, task_id);
     store_priv_bind_text(stmt, 3, state_task_name(state));
     sqlite3_bind_int64(stmt, 4, now);
-    int rc = s_exec(self, stmt, "create a task instance", err);
+    int rc = store_priv_exec(self, stmt, "create a task instance", err);
     if (rc == 0) {
         rc = s_transition(self, run_id, task_id, state_task_name(state), now,
                           err);
@@ -1019,7 +923,7 @@ store_task_set_state(store_t *self,
     sqlite3_bind_int64(stmt, 4, tries);
     sqlite3_bind_int64(stmt, 5, next_try_at);
     sqlite3_bind_int64(stmt, 6, now);
-    int rc = s_exec(self, stmt, "set a task's state", err);
+    int rc = store_priv_exec(self, stmt, "set a task's state", err);
     if (rc == 0) {
         rc = s_expect_change(self, "set a task's state", err);
     }
@@ -1052,7 +956,7 @@ store_attempt_create(store_t *self,
     sqlite3_bind_int64(stmt, 3, number);
     store_priv_bind_text(stmt, 4, worker);
     sqlite3_bind_int64(stmt, 5, now);
-    int rc = s_exec(self, stmt, "create an attempt", err);
+    int rc = store_priv_exec(self, stmt, "create an attempt", err);
     if (rc == 0) {
         *attempt_id = (uint64_t) sqlite3_last_insert_rowid(self->db);
     }
@@ -1080,7 +984,7 @@ store_attempt_finish(store_t *self,
     sqlite3_bind_int64(stmt, 8, (int64_t) end->peak_rss_kb);
     store_priv_bind_text(stmt, 9, end->error);
     store_priv_bind_text(stmt, 10, end->cause);
-    int rc = s_exec(self, stmt, "record the end of an attempt", err);
+    int rc = store_priv_exec(self, stmt, "record the end of an attempt", err);
     if (rc == 0) {
         rc = s_expect_change(self, "record the end of an attempt", err);
     }
@@ -1102,7 +1006,7 @@ store_task_set_waiting(store_t *self,
     sqlite3_bind_int64(stmt, 1, (int64_t) run_id);
     store_priv_bind_text(stmt, 2, task_id);
     store_priv_bind_text(stmt, 3, reason ? reason : "");
-    return s_exec(self, stmt, "record why a task waits", err);
+    return store_priv_exec(self, stmt, "record why a task waits", err);
 }
 
 int
@@ -1122,7 +1026,7 @@ store_attempt_stale(store_t *self,
     store_priv_bind_text(stmt, 2, worker);
     store_priv_bind_text(stmt, 3, detail);
     sqlite3_bind_int64(stmt, 4, now);
-    return s_exec(self, stmt, "record a stale result", err);
+    return store_priv_exec(self, stmt, "record a stale result", err);
 }
 
 /* ----------------------------------------------------------------- logs */
@@ -1151,7 +1055,7 @@ store_log_append(store_t *self,
     } else {
         sqlite3_bind_blob64(stmt, 5, data, size, SQLITE_STATIC);
     }
-    return s_exec(self, stmt, "store a log chunk", err);
+    return store_priv_exec(self, stmt, "store a log chunk", err);
 }
 
 int
@@ -1206,7 +1110,7 @@ store_event(store_t *self,
     store_priv_bind_text(stmt, 5, detail);
     store_priv_bind_text(stmt, 6, prev);
     store_priv_bind_text(stmt, 7, hash);
-    return s_exec(self, stmt, "record an event", err);
+    return store_priv_exec(self, stmt, "record an event", err);
 }
 
 /* -------------------------------------------------------------- workers */
@@ -1229,7 +1133,7 @@ store_worker_upsert(store_t *self, const store_worker_t *worker, errbuf_t *err)
     sqlite3_bind_int64(stmt, 8, worker->gpus);
     store_priv_bind_text(stmt, 9, worker->labels);
     sqlite3_bind_int64(stmt, 10, worker->now);
-    return s_exec(self, stmt, "record a worker", err);
+    return store_priv_exec(self, stmt, "record a worker", err);
 }
 
 int
@@ -1247,7 +1151,7 @@ store_worker_set_state(store_t *self,
     store_priv_bind_text(stmt, 1, name);
     store_priv_bind_text(stmt, 2, state);
     sqlite3_bind_int64(stmt, 3, now);
-    int rc = s_exec(self, stmt, "set a worker's state", err);
+    int rc = store_priv_exec(self, stmt, "set a worker's state", err);
     if (rc == 0) {
         rc = s_expect_change(self, "set a worker's state", err);
     }
@@ -1258,6 +1162,24 @@ store_worker_set_state(store_t *self,
 
 /* Ids of the runs in queued or running state, oldest first. Collected
  * before any callback runs, so callbacks may write to the store. */
+typedef struct {
+    uint64_t *ids; /* owned by the caller of s_active_ids */
+    size_t count;
+    size_t cap;
+} id_list_t;
+
+static int
+s_id_row(sqlite3_stmt *stmt, void *arg)
+{
+    id_list_t *list = arg;
+    if (list->count == list->cap) {
+        list->cap = list->cap ? list->cap * 2 : 16;
+        list->ids = xrealloc(list->ids, list->cap * sizeof *list->ids);
+    }
+    list->ids[list->count++] = (uint64_t) sqlite3_column_int64(stmt, 0);
+    return 0;
+}
+
 static int
 s_active_ids(store_t *self, uint64_t **ids, size_t *count, errbuf_t *err)
 {
@@ -1265,18 +1187,10 @@ s_active_ids(store_t *self, uint64_t **ids, size_t *count, errbuf_t *err)
     if (!stmt) {
         return -1;
     }
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (*count == cap) {
-            cap = cap ? cap * 2 : 16;
-            *ids = xrealloc(*ids, cap * sizeof **ids);
-        }
-        (*ids)[(*count)++] = (uint64_t) sqlite3_column_int64(stmt, 0);
-    }
-    int ret =
-        rc == SQLITE_DONE ? 0 : store_priv_fail(self, rc, "list runs", err);
-    store_priv_reset(stmt);
+    id_list_t list = {*ids, *count, *count};
+    int ret = store_priv_each(self, stmt, s_id_row, &list, "list runs", err);
+    *ids = list.ids;
+    *count = list.count;
     return ret;
 }
 
@@ -1285,6 +1199,7 @@ typedef struct {
     store_run_row_t row; /* strings and arrays below are owned */
     dag_kv_t *params;
     store_task_row_t *tasks;
+    size_t cap; /* of the array being filled (params, then tasks) */
 } active_run_t;
 
 static void
@@ -1306,6 +1221,20 @@ s_active_free(active_run_t *run)
 }
 
 static int
+s_param_row(sqlite3_stmt *stmt, void *arg)
+{
+    active_run_t *run = arg;
+    if (run->row.nparams == run->cap) {
+        run->cap = run->cap ? run->cap * 2 : 8;
+        run->params = xrealloc(run->params, run->cap * sizeof *run->params);
+    }
+    dag_kv_t *kv = &run->params[run->row.nparams++];
+    kv->name = xstrdup(store_priv_text(stmt, 0));
+    kv->value = xstrdup(store_priv_text(stmt, 1));
+    return 0;
+}
+
+static int
 s_active_params(store_t *self, active_run_t *run, errbuf_t *err)
 {
     sqlite3_stmt *stmt = store_priv_stmt(self, ST_RUN_PARAMS, err);
@@ -1313,27 +1242,21 @@ s_active_params(store_t *self, active_run_t *run, errbuf_t *err)
         return -1;
     }
     sqlite3_bind_int64(stmt, 1, (int64_t) run->row.run_id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (run->row.nparams == cap) {
-            cap = cap ? cap * 2 : 8;
-            run->params = xrealloc(run->params, cap * sizeof *run->params);
-        }
-        dag_kv_t *kv = &run->params[run->row.nparams++];
-        kv->name = xstrdup(store_priv_text(stmt, 0));
-        kv->value = xstrdup(store_priv_text(stmt, 1));
-    }
-    int ret =
-        rc == SQLITE_DONE ? 0 : store_priv_fail(self, rc, "read params", err);
-    store_priv_reset(stmt);
+    run->cap = 0;
+    int ret = store_priv_each(self, stmt, s_param_row, run, "read params", err);
     run->row.params = run->params;
     return ret;
 }
 
-static void
-s_active_task(sqlite3_stmt *stmt, store_task_row_t *task)
+static int
+s_task_row(sqlite3_stmt *stmt, void *arg)
 {
+    active_run_t *run = arg;
+    if (run->row.ntasks == run->cap) {
+        run->cap = run->cap ? run->cap * 2 : 16;
+        run->tasks = xrealloc(run->tasks, run->cap * sizeof *run->tasks);
+    }
+    store_task_row_t *task = &run->tasks[run->row.ntasks++];
     task_state_t state = TASK_PENDING;
     state_task_parse(store_priv_text(stmt, 1), &state);
     task->task_id = xstrdup(store_priv_text(stmt, 0));
@@ -1344,6 +1267,7 @@ s_active_task(sqlite3_stmt *stmt, store_task_row_t *task)
     task->worker = sqlite3_column_type(stmt, 6) == SQLITE_NULL
                        ? NULL
                        : xstrdup(store_priv_text(stmt, 6));
+    return 0;
 }
 
 static int
@@ -1354,18 +1278,8 @@ s_active_tasks(store_t *self, active_run_t *run, errbuf_t *err)
         return -1;
     }
     sqlite3_bind_int64(stmt, 1, (int64_t) run->row.run_id);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (run->row.ntasks == cap) {
-            cap = cap ? cap * 2 : 16;
-            run->tasks = xrealloc(run->tasks, cap * sizeof *run->tasks);
-        }
-        s_active_task(stmt, &run->tasks[run->row.ntasks++]);
-    }
-    int ret =
-        rc == SQLITE_DONE ? 0 : store_priv_fail(self, rc, "read tasks", err);
-    store_priv_reset(stmt);
+    run->cap = 0;
+    int ret = store_priv_each(self, stmt, s_task_row, run, "read tasks", err);
     run->row.tasks = run->tasks;
     return ret;
 }
@@ -1463,5 +1377,5 @@ store_workers_reset(store_t *self, int64_t now, errbuf_t *err)
         return -1;
     }
     sqlite3_bind_int64(stmt, 1, now);
-    return s_exec(self, stmt, "mark workers lost", err);
+    return store_priv_exec(self, stmt, "mark workers lost", err);
 }

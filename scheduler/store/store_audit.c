@@ -12,6 +12,8 @@
  * last id. Anyone who can rewrite the whole database can also recompute
  * the chain: it proves that rows were not edited by hand, not who wrote
  * them (see docs/security.md). */
+#include "scheduler/store/store_audit.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <sodium.h>

@@ -1,5 +1,7 @@
 /* store_keys — admission (migration 4): the CURVE transport keys of
  * workers and clients with their decisions, and hashed join tokens. */
+#include "scheduler/store/store_keys.h"
+
 #include <string.h>
 
 #include "common/keys.h"

@@ -1,6 +1,8 @@
 /* store_lineage — dataset versions and what read and wrote them (migration
  * 8): dataset_versions (uri, hash, size, produced_by attempt, at) and
  * dataset_reads (attempt -> version). */
+#include "scheduler/store/store_lineage.h"
+
 #include <string.h>
 
 #include "common/xalloc.h"

@@ -1,6 +1,8 @@
-/* store_metrics — issue 5, part G (migration 9): per-attempt metrics, the
- * run's cache switch and trigger origin, the task cache, and the dataset
- * triggers of each DAG. */
+/* store_metrics — per-attempt metrics, the run's cache switch and trigger
+ * origin, the task cache, and the dataset triggers of each DAG
+ * (migration 9). */
+#include "scheduler/store/store_metrics.h"
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>

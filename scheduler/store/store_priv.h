@@ -1,5 +1,7 @@
-/* store_priv — what store.c (open, writes) and store_query.c (reads)
- * share. Private to the store: nothing else includes it. */
+/* store_priv — what the files of the store share: the handle's body,
+ * store.c's table of cached statements (also read by store_query.c), the
+ * SQL helpers of store_priv.c and the event chain's link (store_audit.c).
+ * Private to the store: nothing outside scheduler/store/ includes it. */
 #ifndef SLUICE_STORE_PRIV_H
 #define SLUICE_STORE_PRIV_H
 
@@ -83,6 +85,23 @@ int store_priv_exec(store_t *self,
 /* Fills err for a failed SQLite call `rc` while trying to `what`; returns
  * STORE_EFULL for a full disk, else -1. */
 int store_priv_fail(store_t *self, int rc, const char *what, errbuf_t *err);
+
+/* Called by store_priv_each for one row of stmt; 0 to go on, -1 to stop. */
+typedef int(store_priv_row_fn)(sqlite3_stmt *stmt, void *arg);
+
+/* Steps stmt (already bound) and calls fn for every row, then resets it.
+ * 0; -1 when fn stopped; store_priv_fail's code ("cannot `what`") when a
+ * step fails. */
+int store_priv_each(store_t *self,
+                    sqlite3_stmt *stmt,
+                    store_priv_row_fn *fn,
+                    void *arg,
+                    const char *what,
+                    errbuf_t *err);
+
+/* Fills err with what the user reads when the disk is full: what failed,
+ * where the store is, and the fix. */
+void store_priv_full(store_t *self, const char *what, errbuf_t *err);
 
 /* Resets a statement and drops its bindings. */
 void store_priv_reset(sqlite3_stmt *stmt);

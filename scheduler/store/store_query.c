@@ -3,7 +3,9 @@
  * Every row is passed to the caller's callback with borrowed pointers;
  * multi-query answers (a run with its tasks and attempts) are first copied
  * into owned arrays so that no statement stays open across the callback. */
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_query.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_logs.h"
 #include "scheduler/store/store_priv.h"
 
 #include <assert.h>

@@ -1,5 +1,6 @@
-/* store_reports — validation reports and drift profiles (migration 7,
- * issue 5 part 2). */
+/* store_reports — validation reports and drift profiles (migration 7). */
+#include "scheduler/store/store_reports.h"
+
 #include <string.h>
 
 #include "common/xalloc.h"

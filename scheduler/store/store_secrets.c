@@ -1,4 +1,6 @@
 /* store_secrets — the secrets table (migration 6): sealed boxes only. */
+#include "scheduler/store/store_secrets.h"
+
 #include <string.h>
 
 #include "common/xalloc.h"

@@ -7,7 +7,9 @@
 #include "common/dag.h"
 #include "common/xalloc.h"
 #include "scheduler/api.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_logs.h"
+#include "scheduler/store/store_runs.h"
 #include "tests/unit/suites.h"
 
 /* A fresh temp dir per test, holding store.db and its WAL files. */

@@ -12,7 +12,9 @@
 #include "common/keys.h"
 #include "common/xalloc.h"
 #include "proto/envelope.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_audit.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_runs.h"
 #include "tests/unit/suites.h"
 
 static char s_dir[64];

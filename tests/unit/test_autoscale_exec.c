@@ -120,7 +120,7 @@ START_TEST(test_command_up_list_down)
     ck_assert_str_eq(zlistx_first(list), "as-2\th-as-2");
     zlistx_destroy(&list);
     free(path);
-    p->ops->destroy(&p);
+    autoscale_provider_destroy(&p);
     ck_assert_ptr_null(p);
     free(program);
 }
@@ -142,14 +142,14 @@ START_TEST(test_command_up_fails)
     ck_assert_ptr_nonnull(strstr(err.msg,
                                  "up' failed with exit status 4: "
                                  "quota exceeded in zone b; raise it"));
-    p->ops->destroy(&p);
+    autoscale_provider_destroy(&p);
     /* No handle printed: an error too. */
     char *silent = s_script("silent.sh", "exit 0\n");
     p = autoscale_command_new(silent, &err);
     ck_assert_ptr_nonnull(p);
     ck_assert_int_eq(p->ops->up(p, &s_small, "as-1", "J", &handle, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "printed no handle"));
-    p->ops->destroy(&p);
+    autoscale_provider_destroy(&p);
     free(silent);
     free(program);
 }
@@ -311,7 +311,7 @@ START_TEST(test_slurm_fake_commands)
     zlistx_destroy(&list);
     ck_assert_int_eq(p->ops->down(p, "as-1", "4242", &err), 0);
     ck_assert_int_eq(p->ops->down(p, "as-1", "1", &err), -1);
-    p->ops->destroy(&p);
+    autoscale_provider_destroy(&p);
     setenv("PATH", saved, 1);
     free(saved);
     free(path);

@@ -10,7 +10,8 @@
 #include "scheduler/cache.h"
 #include "scheduler/plan.h"
 #include "scheduler/state.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_query.h"
 #include "tests/unit/suites.h"
 
 START_TEST(test_skipped_cached_state)

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "common/xalloc.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_lineage.h"
 #include "tests/unit/suites.h"
 #include "common/datahash.h"
 

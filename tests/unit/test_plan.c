@@ -7,7 +7,9 @@
 #include "common/clock.h"
 #include "common/dag.h"
 #include "scheduler/plan.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_logs.h"
+#include "scheduler/store/store_runs.h"
 #include "tests/unit/suites.h"
 
 static const char *s_diamond = "dag: diamond\n"

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include "common/xalloc.h"
-#include "scheduler/store/store.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_logs.h"
+#include "scheduler/store/store_query.h"
+#include "scheduler/store/store_runs.h"
 #include "tests/unit/suites.h"
 
 /* A fresh temp dir per test, holding store.db and its WAL files. */

@@ -1,0 +1,115 @@
+/* store_query — what the control API reads about runs: lists, one run with
+ * its task counts, one run in full, one attempt.
+ *
+ * store_query.c. */
+#ifndef SLUICE_STORE_QUERY_H
+#define SLUICE_STORE_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/dag.h"
+#include "scheduler/state.h"
+#include "scheduler/store/store.h"
+
+/* A run with the number of its task instances in each state. */
+typedef struct {
+    uint64_t run_id;
+    const char *dag;
+    const char *version;
+    run_state_t state;
+    const char *logical_date;
+    const char *trigger;
+    int64_t created_at;
+    int64_t started_at;                /* 0 = not started */
+    int64_t ended_at;                  /* 0 = not ended */
+    uint32_t ntasks;                   /* task instances */
+    uint32_t counts[TASK_STATE_COUNT]; /* task instances per state */
+} store_run_info_t;
+
+typedef int(store_run_fn)(void *arg, const store_run_info_t *run);
+
+/* Calls fn for the newest `limit` runs (of DAG `dag`, or all when NULL or
+ * ""), newest first. */
+int store_runs_list(store_t *self,
+                    const char *dag,
+                    uint32_t limit,
+                    store_run_fn *fn,
+                    void *arg,
+                    errbuf_t *err);
+
+/* Calls fn once with run `run_id` and its task counts, without its tasks
+ * (cheap enough to poll); STORE_ENOTFOUND when there is none. */
+int store_run_get(
+    store_t *self, uint64_t run_id, store_run_fn *fn, void *arg, errbuf_t *err);
+
+/* One attempt. Times are wall ms, 0 = not yet. */
+typedef struct {
+    uint64_t attempt_id;
+    uint64_t run_id;
+    const char *task_id;
+    uint32_t number; /* 1-based try */
+    const char *worker;
+    attempt_state_t state;
+    int64_t created_at; /* sent to the worker */
+    int64_t started_at;
+    int64_t ended_at;
+    int64_t duration_ms;
+    int exit_code; /* -1 when it did not exit */
+    int signal;
+    uint64_t peak_rss_kb;
+    const char *error; /* "" = none */
+    const char *cause; /* "" = none (success); see store_attempt_end_t */
+} store_attempt_row_t;
+
+/* One task instance with all its attempts, oldest first. */
+typedef struct {
+    const char *task_id;
+    task_state_t state;
+    uint32_t tries;
+    int64_t next_try_at;
+    int64_t updated_at;
+    const char *waiting; /* why a queued task waits, "" = it does not */
+    size_t nattempts;
+    const store_attempt_row_t *attempts;
+} store_task_info_t;
+
+/* A run with its params (in order) and task instances (by task id). */
+typedef struct {
+    store_run_info_t run;
+    size_t nparams;
+    const dag_kv_t *params;
+    size_t ntasks;
+    const store_task_info_t *tasks;
+} store_run_detail_t;
+
+typedef int(store_run_detail_fn)(void *arg, const store_run_detail_t *run);
+
+/* Calls fn once for run `run_id`; STORE_ENOTFOUND when there is none. The
+ * detail is copied before the call, so fn may call the store. */
+int store_run_show(store_t *self,
+                   uint64_t run_id,
+                   store_run_detail_fn *fn,
+                   void *arg,
+                   errbuf_t *err);
+
+/* Finds attempt `number` (0 = the latest) of task `task_id` in run
+ * `run_id` and the task's state, copying them into *attempt (its strings are
+ * NULL) and *task_state. STORE_ENOTFOUND, with err saying whether the run,
+ * the task or the attempt is missing. */
+int store_attempt_find(store_t *self,
+                       uint64_t run_id,
+                       const char *task_id,
+                       uint32_t number,
+                       store_attempt_row_t *attempt,
+                       task_state_t *task_state,
+                       errbuf_t *err);
+
+/* Copies attempt `attempt_id` (how and when it ended) into *attempt, whose
+ * strings are NULL. STORE_ENOTFOUND when there is none. */
+int store_attempt_get(store_t *self,
+                      uint64_t attempt_id,
+                      store_attempt_row_t *attempt,
+                      errbuf_t *err);
+
+#endif

@@ -1,0 +1,148 @@
+/* store_runs — runs, their task instances and attempts as the scheduler
+ * writes them, and how it reads the active ones back after a restart.
+ *
+ * store.c. */
+#ifndef SLUICE_STORE_RUNS_H
+#define SLUICE_STORE_RUNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/dag.h"
+#include "scheduler/state.h"
+#include "scheduler/store/store.h"
+
+/* ---------------------------------------------------------------- runs */
+
+/* Creates a run in state queued with its effective params (kept in their
+ * own table, in order). Sets *run_id. */
+int store_run_create(store_t *self,
+                     const char *dag,
+                     const char *version,
+                     const dag_kv_t *params,
+                     size_t nparams,
+                     const char *logical_date,
+                     const char *trigger,
+                     int64_t now,
+                     uint64_t *run_id,
+                     errbuf_t *err);
+
+/* Sets the run's state; started_at is set on running, ended_at on finals. */
+int store_run_set_state(store_t *self,
+                        uint64_t run_id,
+                        run_state_t state,
+                        int64_t now,
+                        errbuf_t *err);
+
+/* ---------------------------------------------------------------- tasks */
+
+/* Creates the task instance (run_id, task_id) in `state`. */
+int store_task_create(store_t *self,
+                      uint64_t run_id,
+                      const char *task_id,
+                      task_state_t state,
+                      int64_t now,
+                      errbuf_t *err);
+
+/* Sets a task instance's state and try count; next_try_at is the wall ms of
+ * the next retry for up_for_retry (else 0). */
+int store_task_set_state(store_t *self,
+                         uint64_t run_id,
+                         const char *task_id,
+                         task_state_t state,
+                         uint32_t tries,
+                         int64_t next_try_at,
+                         int64_t now,
+                         errbuf_t *err);
+
+/* Records why a queued task waits (e.g. no worker has 2 GPUs); "" clears
+ * it. Written only when the reason changes. */
+int store_task_set_waiting(store_t *self,
+                           uint64_t run_id,
+                           const char *task_id,
+                           const char *reason,
+                           errbuf_t *err);
+
+/* ------------------------------------------------------------- attempts */
+
+/* Creates an attempt in state running, sent to `worker`. Sets *attempt_id,
+ * the fencing token carried by the Task message. */
+int store_attempt_create(store_t *self,
+                         uint64_t run_id,
+                         const char *task_id,
+                         uint32_t number,
+                         const char *worker,
+                         int64_t now,
+                         uint64_t *attempt_id,
+                         errbuf_t *err);
+
+typedef struct {
+    attempt_state_t state;
+    int exit_code;      /* -1 when it did not exit */
+    int signal;         /* 0 when none */
+    int64_t started_at; /* worker wall ms, 0 = unknown */
+    int64_t ended_at;   /* wall ms */
+    int64_t duration_ms;
+    uint64_t peak_rss_kb;
+    const char *error; /* borrowed; NULL or "" = none */
+    const char *cause; /* borrowed: exit, signal, oom, timeout, lost,
+                          cancelled, spawn, refused; NULL or "" = none */
+} store_attempt_end_t;
+
+/* Records how an attempt ended. */
+int store_attempt_finish(store_t *self,
+                         uint64_t attempt_id,
+                         const store_attempt_end_t *end,
+                         errbuf_t *err);
+
+/* Records a result that arrived for an attempt that is no longer current
+ * (fencing): kept for audit, changes no task state. */
+int store_attempt_stale(store_t *self,
+                        uint64_t attempt_id,
+                        const char *worker,
+                        const char *detail,
+                        int64_t now,
+                        errbuf_t *err);
+
+/* -------------------------------------------------------------- recovery */
+
+/* One task instance of an active run, as the scheduler rebuilds it. */
+typedef struct {
+    const char *task_id;
+    task_state_t state;
+    uint32_t tries; /* attempts started so far */
+    int64_t next_try_at;
+    uint64_t attempt_id; /* current attempt, 0 when none */
+    const char *worker;  /* of the current attempt, NULL when none */
+} store_task_row_t;
+
+typedef struct {
+    uint64_t run_id;
+    const char *dag;
+    const char *version;
+    size_t nparams;
+    const dag_kv_t *params;
+    const char *logical_date;
+    run_state_t state;
+    size_t ntasks;
+    const store_task_row_t *tasks;
+} store_run_row_t;
+
+/* Called once per run that is not final. All pointers are borrowed for the
+ * duration of the call. Return 0 to go on, -1 to stop with an error. */
+typedef int(store_active_fn)(void *arg, const store_run_row_t *run);
+
+/* Calls fn for every run in queued or running state, oldest first. */
+int
+store_load_active(store_t *self, store_active_fn *fn, void *arg, errbuf_t *err);
+
+/* Calls fn once for run `run_id`, whatever its state (for a retry of a
+ * finished run); STORE_ENOTFOUND when there is none. */
+int store_load_run(store_t *self,
+                   uint64_t run_id,
+                   store_active_fn *fn,
+                   void *arg,
+                   errbuf_t *err);
+
+#endif
