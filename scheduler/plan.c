@@ -20,8 +20,8 @@ typedef struct {
     uint32_t deps_left;  /* upstream tasks not yet succeeded */
     uint64_t attempt_id; /* current attempt, 0 when none */
     int64_t due_mono;    /* up_for_retry: when to queue it again */
-    char *cache_key;     /* G: cache: true, key of the attempt sent; owned */
-    char *cache_outputs; /* G: its rendered outputs, one a line; owned */
+    char *cache_key;     /* cache: true, key of the attempt sent; owned */
+    char *cache_outputs; /* its rendered outputs, one a line; owned */
 } plan_ti_t;
 
 typedef struct {
@@ -299,8 +299,11 @@ s_set_task(plan_t *self,
            errbuf_t *err)
 {
     plan_ti_t *ti = &run->tis[task];
+    const char *task_id = dag_task(run->dag, task)->id;
     bool was_final = state_task_is_final(ti->state);
-    ti->state = state;
+    if (state_task_move(&ti->state, state, run->id, task_id, err) < 0) {
+        return -1;
+    }
     if (!was_final && state_task_is_final(state)) {
         run->nfinal++;
         if (state_task_is_failure(state)) {
@@ -311,9 +314,21 @@ s_set_task(plan_t *self,
     if (state == TASK_UP_FOR_RETRY) {
         next_try = now + (ti->due_mono - clock_mono_ms());
     }
-    return store_task_set_state(self->store, run->id,
-                                dag_task(run->dag, task)->id, state, ti->tries,
+    return store_task_set_state(self->store, run->id, task_id, state, ti->tries,
                                 next_try, now, err);
+}
+
+static int
+s_set_run(plan_t *self,
+          plan_run_t *run,
+          run_state_t state,
+          int64_t now,
+          errbuf_t *err)
+{
+    if (state_run_move(&run->state, state, run->id, err) < 0) {
+        return -1;
+    }
+    return store_run_set_state(self->store, run->id, state, now, err);
 }
 
 /* Records why a task waits for a worker; NULL clears it. The store is
@@ -386,12 +401,10 @@ s_maybe_finish_run(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
     if (run->nfinal < dag_task_count(run->dag)) {
         return 0;
     }
-    if (!run->finished && run->state != RUN_CANCELLED) {
-        run->state = run->failed ? RUN_FAILED : RUN_SUCCESS;
-        if (store_run_set_state(self->store, run->id, run->state, now, err) <
+    if (!run->finished && run->state != RUN_CANCELLED &&
+        s_set_run(self, run, run->failed ? RUN_FAILED : RUN_SUCCESS, now, err) <
             0) {
-            return -1;
-        }
+        return -1;
     }
     if (!run->finished) {
         run->finished = true;
@@ -424,8 +437,7 @@ s_mark_running(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
     if (run->state != RUN_QUEUED) {
         return 0;
     }
-    run->state = RUN_RUNNING;
-    return store_run_set_state(self->store, run->id, RUN_RUNNING, now, err);
+    return s_set_run(self, run, RUN_RUNNING, now, err);
 }
 
 /* ------------------------------------------------------------- trigger */
@@ -534,7 +546,7 @@ s_restore_task(plan_t *self,
                errbuf_t *err)
 {
     plan_ti_t *ti = &run->tis[i];
-    ti->state = row->state;
+    ti->state = row->state; /* as stored: a load, not a transition */
     ti->tries = row->tries;
     ti->failures = row->tries; /* conservative: retries left never grow */
     if (state_task_is_final(ti->state)) {
@@ -582,7 +594,7 @@ plan_restore(plan_t *self,
 {
     plan_run_t *run = s_run_new(row->run_id, dag_p, row->params, row->nparams,
                                 row->logical_date);
-    run->state = row->state;
+    run->state = row->state; /* as stored: a load, not a transition */
     zhashx_insert(self->runs, ID_KEY(run->id), run);
     for (size_t r = 0; r < row->ntasks; r++) {
         long i = dag_task_index(run->dag, row->tasks[r].task_id);
@@ -673,7 +685,7 @@ s_lookup(void *arg, const char *name)
     return NULL;
 }
 
-/* F: renders declared inputs or outputs like `run` (never secrets). */
+/* Renders declared inputs or outputs like `run` (never secrets). */
 static int
 s_render_paths(const char *const *paths,
                size_t count,
@@ -726,7 +738,7 @@ s_render(plan_t *plan,
         }
     }
     zlistx_destroy(&ctx.opened);
-    ctx.env = false; /* F: no secrets in paths */
+    ctx.env = false; /* no secrets in paths */
     if (rc == 0) {
         rc = s_render_paths(task->inputs, task->ninputs, &ctx, &out->inputs,
                             &out->ninputs, err);
@@ -735,7 +747,7 @@ s_render(plan_t *plan,
         rc = s_render_paths(task->outputs, task->noutputs, &ctx, &out->outputs,
                             &out->noutputs, err);
     }
-    if (rc == 0 && task->validate) { /* E */
+    if (rc == 0 && task->validate) {
         out->validate = tmpl_render(task->validate, s_lookup, &ctx, err);
         rc = out->validate ? 0 : -1;
     }
@@ -752,14 +764,14 @@ s_dispatch_clear(plan_dispatch_t *out)
     free(out->env_values);
     free(out->env_names);
     for (size_t i = 0; i < out->ninputs; i++) {
-        free(out->inputs[i]); /* F */
+        free(out->inputs[i]);
     }
     free(out->inputs);
     for (size_t i = 0; i < out->noutputs; i++) {
         free(out->outputs[i]);
     }
     free(out->outputs);
-    free(out->validate); /* E */
+    free(out->validate);
     memset(out, 0, sizeof *out);
 }
 
@@ -825,7 +837,7 @@ s_dispatch_failed(plan_t *self,
     return rc < 0 ? -1 : 0;
 }
 
-/* ---------------------------------------------- caching (issue 5, G) */
+/* --------------------------------------------------------------- cache */
 
 typedef struct {
     uint64_t attempt_id;
@@ -977,7 +989,7 @@ plan_dispatch_round(plan_t *self,
         }
         const dag_task_t *def = dag_task(run->dag, task);
         int cached = def->cache ? s_cache_check(self, run, task, now, err) : 0;
-        if (cached != 0) { /* G: skipped_cached, or a store error */
+        if (cached != 0) { /* skipped_cached, or a store error */
             if (cached < 0) {
                 return -1;
             }
@@ -1270,9 +1282,7 @@ plan_cancel_run(plan_t *self,
         }
         (*cancelled)++;
     }
-    run->state = RUN_CANCELLED;
-    if (store_run_set_state(self->store, run->id, RUN_CANCELLED, now, err) <
-        0) {
+    if (s_set_run(self, run, RUN_CANCELLED, now, err) < 0) {
         return -1;
     }
     return s_maybe_finish_run(self, run, now, err);
@@ -1377,7 +1387,8 @@ s_requeue_ready(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
     return 0;
 }
 
-/* Brings a finished run back into memory from its store row. */
+/* Brings a finished run back into memory from its store row (states as
+ * stored: a load, not a transition). */
 static plan_run_t *
 s_adopt(plan_t *self, dag_t **dag_p, const store_run_row_t *row)
 {
@@ -1441,9 +1452,8 @@ plan_retry(plan_t *self,
         }
         return -1;
     }
-    run->state = RUN_RUNNING;
     run->finished = false;
-    if (store_run_set_state(self->store, run->id, RUN_RUNNING, now, err) < 0) {
+    if (s_set_run(self, run, RUN_RUNNING, now, err) < 0) {
         return -1;
     }
     return s_requeue_ready(self, run, now, err);
