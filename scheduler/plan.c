@@ -1,7 +1,6 @@
 #include "scheduler/plan.h"
 
 #include <inttypes.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +9,7 @@
 #include "common/tmpl.h"
 #include "common/xalloc.h"
 #include "scheduler/cache.h"
+#include "scheduler/render.h"
 
 /* One task instance of an active run. */
 typedef struct {
@@ -617,162 +617,18 @@ plan_restore(plan_t *self,
 
 /* -------------------------------------------------------------- dispatch */
 
-typedef struct {
-    plan_t *plan;
-    plan_run_t *run;
-    const char *task_id;
-    char attempt[16];
-    bool env;          /* rendering env: secrets allowed */
-    zlistx_t *opened;  /* secret values handed out, wiped after render */
-    bool secret_error; /* a secret could not be opened ... */
-    errbuf_t why;      /* ... and why */
-} plan_tmpl_t;
-
-static void
-s_secret_free(void **item)
+/* What the templates of attempt `attempt` of `task` may name. */
+static render_vars_t
+s_vars(plan_t *self, plan_run_t *run, const dag_task_t *task, uint32_t attempt)
 {
-    char *value = *item;
-    if (value) {
-        sodium_memzero(value, strlen(value));
-        free(value);
-        *item = NULL;
-    }
-}
-
-/* {{ secret.NAME }}: only in env (dag validation refuses it elsewhere;
- * checked again here), opened through the scheduler's hook. */
-static const char *
-s_lookup_secret(plan_tmpl_t *ctx, const char *name)
-{
-    if (!ctx->env || !ctx->plan->secret) {
-        return NULL;
-    }
-    char *value = ctx->plan->secret(ctx->plan->secret_arg, name, &ctx->why);
-    if (!value) {
-        ctx->secret_error = true;
-        return NULL;
-    }
-    zlistx_add_end(ctx->opened, value);
-    return value;
-}
-
-static const char *
-s_lookup(void *arg, const char *name)
-{
-    plan_tmpl_t *ctx = arg;
-    if (strncmp(name, "secret.", 7) == 0) {
-        return s_lookup_secret(ctx, name + 7);
-    }
-    if (strcmp(name, "run_id") == 0) {
-        return ctx->run->id_text;
-    }
-    if (strcmp(name, "ds") == 0) {
-        return ctx->run->logical_date;
-    }
-    if (strcmp(name, "task_id") == 0) {
-        return ctx->task_id;
-    }
-    if (strcmp(name, "attempt") == 0) {
-        return ctx->attempt;
-    }
-    if (strncmp(name, "params.", 7) == 0) {
-        for (size_t i = 0; i < ctx->run->nparams; i++) {
-            if (strcmp(ctx->run->params[i].name, name + 7) == 0) {
-                return ctx->run->params[i].value;
-            }
-        }
-    }
-    return NULL;
-}
-
-/* Renders declared inputs or outputs like `run` (never secrets). */
-static int
-s_render_paths(const char *const *paths,
-               size_t count,
-               plan_tmpl_t *ctx,
-               char ***out,
-               size_t *nout,
-               errbuf_t *err)
-{
-    *out = xcalloc(count + 1, sizeof **out);
-    for (size_t i = 0; i < count; i++) {
-        (*out)[i] = tmpl_render(paths[i], s_lookup, ctx, err);
-        if (!(*out)[i]) {
-            return -1;
-        }
-        *nout = i + 1;
-    }
-    return 0;
-}
-
-static int
-s_render(plan_t *plan,
-         plan_run_t *run,
-         const dag_task_t *task,
-         uint32_t attempt,
-         plan_dispatch_t *out,
-         errbuf_t *err)
-{
-    plan_tmpl_t ctx = {.plan = plan, .run = run, .task_id = task->id};
-    snprintf(ctx.attempt, sizeof ctx.attempt, "%u", attempt);
-    out->command = tmpl_render(task->run ? task->run : "", s_lookup, &ctx, err);
-    if (!out->command) {
-        return -1;
-    }
-    ctx.env = true;
-    ctx.opened = zlistx_new();
-    zlistx_set_destructor(ctx.opened, s_secret_free);
-    out->nenv = task->nenv;
-    out->env_names = xcalloc(task->nenv + 1, sizeof *out->env_names);
-    out->env_values = xcalloc(task->nenv + 1, sizeof *out->env_values);
-    int rc = 0;
-    for (size_t i = 0; i < task->nenv && rc == 0; i++) {
-        out->env_names[i] = (char *) task->env[i].name;
-        out->env_values[i] =
-            tmpl_render(task->env[i].value, s_lookup, &ctx, err);
-        if (!out->env_values[i]) {
-            if (ctx.secret_error) {
-                *err = ctx.why;
-            }
-            rc = -1;
-        }
-    }
-    zlistx_destroy(&ctx.opened);
-    ctx.env = false; /* no secrets in paths */
-    if (rc == 0) {
-        rc = s_render_paths(task->inputs, task->ninputs, &ctx, &out->inputs,
-                            &out->ninputs, err);
-    }
-    if (rc == 0) {
-        rc = s_render_paths(task->outputs, task->noutputs, &ctx, &out->outputs,
-                            &out->noutputs, err);
-    }
-    if (rc == 0 && task->validate) {
-        out->validate = tmpl_render(task->validate, s_lookup, &ctx, err);
-        rc = out->validate ? 0 : -1;
-    }
-    return rc;
-}
-
-static void
-s_dispatch_clear(plan_dispatch_t *out)
-{
-    free(out->command);
-    for (size_t i = 0; out->env_values && i < out->nenv; i++) {
-        s_secret_free((void **) &out->env_values[i]); /* may hold secrets */
-    }
-    free(out->env_values);
-    free(out->env_names);
-    for (size_t i = 0; i < out->ninputs; i++) {
-        free(out->inputs[i]);
-    }
-    free(out->inputs);
-    for (size_t i = 0; i < out->noutputs; i++) {
-        free(out->outputs[i]);
-    }
-    free(out->outputs);
-    free(out->validate);
-    memset(out, 0, sizeof *out);
+    return (render_vars_t){.run_id = run->id_text,
+                           .logical_date = run->logical_date,
+                           .params = run->params,
+                           .nparams = run->nparams,
+                           .task_id = task->id,
+                           .attempt = attempt,
+                           .secret = self->secret,
+                           .secret_arg = self->secret_arg};
 }
 
 /* Creates the attempt of a ready task on `worker` and fills out. */
@@ -806,7 +662,8 @@ s_dispatch_one(plan_t *self,
     out->task = def;
     out->attempt = number;
     out->logical_date = run->logical_date;
-    if (s_render(self, run, def, number, out, err) < 0) {
+    render_vars_t vars = s_vars(self, run, def, number);
+    if (render_dispatch(&vars, def, out, err) < 0) {
         return 1; /* the task's fault, not the store's: fail the attempt */
     }
     return 0;
@@ -898,17 +755,16 @@ s_cache_check(
         return -1;
     }
     const dag_task_t *def = dag_task(run->dag, task);
-    plan_tmpl_t ctx = {.plan = self, .run = run, .task_id = def->id};
-    snprintf(ctx.attempt, sizeof ctx.attempt, "%u", run->tis[task].tries + 1);
+    render_vars_t vars = s_vars(self, run, def, run->tis[task].tries + 1);
     errbuf_t why;
-    char *command = tmpl_render(def->run ? def->run : "", s_lookup, &ctx, &why);
+    char *command = render_command(&vars, def, &why);
     char **inputs = NULL, **outputs = NULL;
     size_t ninputs = 0, noutputs = 0;
     bool ok = command &&
-              s_render_paths(def->inputs, def->ninputs, &ctx, &inputs, &ninputs,
-                             &why) == 0 &&
-              s_render_paths(def->outputs, def->noutputs, &ctx, &outputs,
-                             &noutputs, &why) == 0;
+              render_paths(&vars, def->inputs, def->ninputs, &inputs, &ninputs,
+                           &why) == 0 &&
+              render_paths(&vars, def->outputs, def->noutputs, &outputs,
+                           &noutputs, &why) == 0;
     int rc = 0;
     plan_ti_t *ti = &run->tis[task];
     xfree(&ti->cache_key);
@@ -1022,7 +878,7 @@ plan_dispatch_round(plan_t *self,
         } else {
             *err = cannot;
         }
-        s_dispatch_clear(&d);
+        render_clear(&d);
         if (rc < 0) {
             return -1;
         }
