@@ -5,7 +5,8 @@
  *          (pending -> upstream_failed | cancelled; queued -> cancelled;
  *          queued -> skipped_cached: final, counts as a success;
  *          running -> queued: its attempt was lost, refused or killed by
- *          its worker; up_for_retry -> queued | cancelled;
+ *          its worker's shutdown, or a restart found none;
+ *          up_for_retry -> queued | cancelled;
  *          every final state -> pending: a retry of the run;
  *          skipped is final, and nothing leads to it today)
  * Attempt: running -> success | failed | timed_out | cancelled | lost
