@@ -1,7 +1,6 @@
 #include "scheduler/plan.h"
 
 #include <inttypes.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +9,7 @@
 #include "common/tmpl.h"
 #include "common/xalloc.h"
 #include "scheduler/cache.h"
+#include "scheduler/render.h"
 #include "scheduler/store/store_logs.h"
 #include "scheduler/store/store_metrics.h"
 #include "scheduler/store/store_runs.h"
@@ -23,8 +23,8 @@ typedef struct {
     uint32_t deps_left;  /* upstream tasks not yet succeeded */
     uint64_t attempt_id; /* current attempt, 0 when none */
     int64_t due_mono;    /* up_for_retry: when to queue it again */
-    char *cache_key;     /* G: cache: true, key of the attempt sent; owned */
-    char *cache_outputs; /* G: its rendered outputs, one a line; owned */
+    char *cache_key;     /* cache: true, key of the attempt sent; owned */
+    char *cache_outputs; /* its rendered outputs, one a line; owned */
 } plan_ti_t;
 
 typedef struct {
@@ -302,8 +302,11 @@ s_set_task(plan_t *self,
            errbuf_t *err)
 {
     plan_ti_t *ti = &run->tis[task];
+    const char *task_id = dag_task(run->dag, task)->id;
     bool was_final = state_task_is_final(ti->state);
-    ti->state = state;
+    if (state_task_move(&ti->state, state, run->id, task_id, err) < 0) {
+        return -1;
+    }
     if (!was_final && state_task_is_final(state)) {
         run->nfinal++;
         if (state_task_is_failure(state)) {
@@ -314,9 +317,21 @@ s_set_task(plan_t *self,
     if (state == TASK_UP_FOR_RETRY) {
         next_try = now + (ti->due_mono - clock_mono_ms());
     }
-    return store_task_set_state(self->store, run->id,
-                                dag_task(run->dag, task)->id, state, ti->tries,
+    return store_task_set_state(self->store, run->id, task_id, state, ti->tries,
                                 next_try, now, err);
+}
+
+static int
+s_set_run(plan_t *self,
+          plan_run_t *run,
+          run_state_t state,
+          int64_t now,
+          errbuf_t *err)
+{
+    if (state_run_move(&run->state, state, run->id, err) < 0) {
+        return -1;
+    }
+    return store_run_set_state(self->store, run->id, state, now, err);
 }
 
 /* Records why a task waits for a worker; NULL clears it. The store is
@@ -389,12 +404,10 @@ s_maybe_finish_run(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
     if (run->nfinal < dag_task_count(run->dag)) {
         return 0;
     }
-    if (!run->finished && run->state != RUN_CANCELLED) {
-        run->state = run->failed ? RUN_FAILED : RUN_SUCCESS;
-        if (store_run_set_state(self->store, run->id, run->state, now, err) <
+    if (!run->finished && run->state != RUN_CANCELLED &&
+        s_set_run(self, run, run->failed ? RUN_FAILED : RUN_SUCCESS, now, err) <
             0) {
-            return -1;
-        }
+        return -1;
     }
     if (!run->finished) {
         run->finished = true;
@@ -427,8 +440,7 @@ s_mark_running(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
     if (run->state != RUN_QUEUED) {
         return 0;
     }
-    run->state = RUN_RUNNING;
-    return store_run_set_state(self->store, run->id, RUN_RUNNING, now, err);
+    return s_set_run(self, run, RUN_RUNNING, now, err);
 }
 
 /* ------------------------------------------------------------- trigger */
@@ -537,7 +549,7 @@ s_restore_task(plan_t *self,
                errbuf_t *err)
 {
     plan_ti_t *ti = &run->tis[i];
-    ti->state = row->state;
+    ti->state = row->state; /* as stored: a load, not a transition */
     ti->tries = row->tries;
     ti->failures = row->tries; /* conservative: retries left never grow */
     if (state_task_is_final(ti->state)) {
@@ -585,7 +597,7 @@ plan_restore(plan_t *self,
 {
     plan_run_t *run = s_run_new(row->run_id, dag_p, row->params, row->nparams,
                                 row->logical_date);
-    run->state = row->state;
+    run->state = row->state; /* as stored: a load, not a transition */
     zhashx_insert(self->runs, ID_KEY(run->id), run);
     for (size_t r = 0; r < row->ntasks; r++) {
         long i = dag_task_index(run->dag, row->tasks[r].task_id);
@@ -608,162 +620,18 @@ plan_restore(plan_t *self,
 
 /* -------------------------------------------------------------- dispatch */
 
-typedef struct {
-    plan_t *plan;
-    plan_run_t *run;
-    const char *task_id;
-    char attempt[16];
-    bool env;          /* rendering env: secrets allowed */
-    zlistx_t *opened;  /* secret values handed out, wiped after render */
-    bool secret_error; /* a secret could not be opened ... */
-    errbuf_t why;      /* ... and why */
-} plan_tmpl_t;
-
-static void
-s_secret_free(void **item)
+/* What the templates of attempt `attempt` of `task` may name. */
+static render_vars_t
+s_vars(plan_t *self, plan_run_t *run, const dag_task_t *task, uint32_t attempt)
 {
-    char *value = *item;
-    if (value) {
-        sodium_memzero(value, strlen(value));
-        free(value);
-        *item = NULL;
-    }
-}
-
-/* {{ secret.NAME }}: only in env (dag validation refuses it elsewhere;
- * checked again here), opened through the scheduler's hook. */
-static const char *
-s_lookup_secret(plan_tmpl_t *ctx, const char *name)
-{
-    if (!ctx->env || !ctx->plan->secret) {
-        return NULL;
-    }
-    char *value = ctx->plan->secret(ctx->plan->secret_arg, name, &ctx->why);
-    if (!value) {
-        ctx->secret_error = true;
-        return NULL;
-    }
-    zlistx_add_end(ctx->opened, value);
-    return value;
-}
-
-static const char *
-s_lookup(void *arg, const char *name)
-{
-    plan_tmpl_t *ctx = arg;
-    if (strncmp(name, "secret.", 7) == 0) {
-        return s_lookup_secret(ctx, name + 7);
-    }
-    if (strcmp(name, "run_id") == 0) {
-        return ctx->run->id_text;
-    }
-    if (strcmp(name, "ds") == 0) {
-        return ctx->run->logical_date;
-    }
-    if (strcmp(name, "task_id") == 0) {
-        return ctx->task_id;
-    }
-    if (strcmp(name, "attempt") == 0) {
-        return ctx->attempt;
-    }
-    if (strncmp(name, "params.", 7) == 0) {
-        for (size_t i = 0; i < ctx->run->nparams; i++) {
-            if (strcmp(ctx->run->params[i].name, name + 7) == 0) {
-                return ctx->run->params[i].value;
-            }
-        }
-    }
-    return NULL;
-}
-
-/* F: renders declared inputs or outputs like `run` (never secrets). */
-static int
-s_render_paths(const char *const *paths,
-               size_t count,
-               plan_tmpl_t *ctx,
-               char ***out,
-               size_t *nout,
-               errbuf_t *err)
-{
-    *out = xcalloc(count + 1, sizeof **out);
-    for (size_t i = 0; i < count; i++) {
-        (*out)[i] = tmpl_render(paths[i], s_lookup, ctx, err);
-        if (!(*out)[i]) {
-            return -1;
-        }
-        *nout = i + 1;
-    }
-    return 0;
-}
-
-static int
-s_render(plan_t *plan,
-         plan_run_t *run,
-         const dag_task_t *task,
-         uint32_t attempt,
-         plan_dispatch_t *out,
-         errbuf_t *err)
-{
-    plan_tmpl_t ctx = {.plan = plan, .run = run, .task_id = task->id};
-    snprintf(ctx.attempt, sizeof ctx.attempt, "%u", attempt);
-    out->command = tmpl_render(task->run ? task->run : "", s_lookup, &ctx, err);
-    if (!out->command) {
-        return -1;
-    }
-    ctx.env = true;
-    ctx.opened = zlistx_new();
-    zlistx_set_destructor(ctx.opened, s_secret_free);
-    out->nenv = task->nenv;
-    out->env_names = xcalloc(task->nenv + 1, sizeof *out->env_names);
-    out->env_values = xcalloc(task->nenv + 1, sizeof *out->env_values);
-    int rc = 0;
-    for (size_t i = 0; i < task->nenv && rc == 0; i++) {
-        out->env_names[i] = (char *) task->env[i].name;
-        out->env_values[i] =
-            tmpl_render(task->env[i].value, s_lookup, &ctx, err);
-        if (!out->env_values[i]) {
-            if (ctx.secret_error) {
-                *err = ctx.why;
-            }
-            rc = -1;
-        }
-    }
-    zlistx_destroy(&ctx.opened);
-    ctx.env = false; /* F: no secrets in paths */
-    if (rc == 0) {
-        rc = s_render_paths(task->inputs, task->ninputs, &ctx, &out->inputs,
-                            &out->ninputs, err);
-    }
-    if (rc == 0) {
-        rc = s_render_paths(task->outputs, task->noutputs, &ctx, &out->outputs,
-                            &out->noutputs, err);
-    }
-    if (rc == 0 && task->validate) { /* E */
-        out->validate = tmpl_render(task->validate, s_lookup, &ctx, err);
-        rc = out->validate ? 0 : -1;
-    }
-    return rc;
-}
-
-static void
-s_dispatch_clear(plan_dispatch_t *out)
-{
-    free(out->command);
-    for (size_t i = 0; out->env_values && i < out->nenv; i++) {
-        s_secret_free((void **) &out->env_values[i]); /* may hold secrets */
-    }
-    free(out->env_values);
-    free(out->env_names);
-    for (size_t i = 0; i < out->ninputs; i++) {
-        free(out->inputs[i]); /* F */
-    }
-    free(out->inputs);
-    for (size_t i = 0; i < out->noutputs; i++) {
-        free(out->outputs[i]);
-    }
-    free(out->outputs);
-    free(out->validate); /* E */
-    memset(out, 0, sizeof *out);
+    return (render_vars_t){.run_id = run->id_text,
+                           .logical_date = run->logical_date,
+                           .params = run->params,
+                           .nparams = run->nparams,
+                           .task_id = task->id,
+                           .attempt = attempt,
+                           .secret = self->secret,
+                           .secret_arg = self->secret_arg};
 }
 
 /* Creates the attempt of a ready task on `worker` and fills out. */
@@ -797,7 +665,8 @@ s_dispatch_one(plan_t *self,
     out->task = def;
     out->attempt = number;
     out->logical_date = run->logical_date;
-    if (s_render(self, run, def, number, out, err) < 0) {
+    render_vars_t vars = s_vars(self, run, def, number);
+    if (render_dispatch(&vars, def, out, err) < 0) {
         return 1; /* the task's fault, not the store's: fail the attempt */
     }
     return 0;
@@ -828,7 +697,7 @@ s_dispatch_failed(plan_t *self,
     return rc < 0 ? -1 : 0;
 }
 
-/* ---------------------------------------------- caching (issue 5, G) */
+/* --------------------------------------------------------------- cache */
 
 typedef struct {
     uint64_t attempt_id;
@@ -889,17 +758,16 @@ s_cache_check(
         return -1;
     }
     const dag_task_t *def = dag_task(run->dag, task);
-    plan_tmpl_t ctx = {.plan = self, .run = run, .task_id = def->id};
-    snprintf(ctx.attempt, sizeof ctx.attempt, "%u", run->tis[task].tries + 1);
+    render_vars_t vars = s_vars(self, run, def, run->tis[task].tries + 1);
     errbuf_t why;
-    char *command = tmpl_render(def->run ? def->run : "", s_lookup, &ctx, &why);
+    char *command = render_command(&vars, def, &why);
     char **inputs = NULL, **outputs = NULL;
     size_t ninputs = 0, noutputs = 0;
     bool ok = command &&
-              s_render_paths(def->inputs, def->ninputs, &ctx, &inputs, &ninputs,
-                             &why) == 0 &&
-              s_render_paths(def->outputs, def->noutputs, &ctx, &outputs,
-                             &noutputs, &why) == 0;
+              render_paths(&vars, def->inputs, def->ninputs, &inputs, &ninputs,
+                           &why) == 0 &&
+              render_paths(&vars, def->outputs, def->noutputs, &outputs,
+                           &noutputs, &why) == 0;
     int rc = 0;
     plan_ti_t *ti = &run->tis[task];
     xfree(&ti->cache_key);
@@ -980,7 +848,7 @@ plan_dispatch_round(plan_t *self,
         }
         const dag_task_t *def = dag_task(run->dag, task);
         int cached = def->cache ? s_cache_check(self, run, task, now, err) : 0;
-        if (cached != 0) { /* G: skipped_cached, or a store error */
+        if (cached != 0) { /* skipped_cached, or a store error */
             if (cached < 0) {
                 return -1;
             }
@@ -1013,7 +881,7 @@ plan_dispatch_round(plan_t *self,
         } else {
             *err = cannot;
         }
-        s_dispatch_clear(&d);
+        render_clear(&d);
         if (rc < 0) {
             return -1;
         }
@@ -1273,9 +1141,7 @@ plan_cancel_run(plan_t *self,
         }
         (*cancelled)++;
     }
-    run->state = RUN_CANCELLED;
-    if (store_run_set_state(self->store, run->id, RUN_CANCELLED, now, err) <
-        0) {
+    if (s_set_run(self, run, RUN_CANCELLED, now, err) < 0) {
         return -1;
     }
     return s_maybe_finish_run(self, run, now, err);
@@ -1380,7 +1246,8 @@ s_requeue_ready(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
     return 0;
 }
 
-/* Brings a finished run back into memory from its store row. */
+/* Brings a finished run back into memory from its store row (states as
+ * stored: a load, not a transition). */
 static plan_run_t *
 s_adopt(plan_t *self, dag_t **dag_p, const store_run_row_t *row)
 {
@@ -1444,9 +1311,8 @@ plan_retry(plan_t *self,
         }
         return -1;
     }
-    run->state = RUN_RUNNING;
     run->finished = false;
-    if (store_run_set_state(self->store, run->id, RUN_RUNNING, now, err) < 0) {
+    if (s_set_run(self, run, RUN_RUNNING, now, err) < 0) {
         return -1;
     }
     return s_requeue_ready(self, run, now, err);

@@ -5,7 +5,10 @@
  * children. Every state change is written to the store (inside the caller's
  * open transaction) as it is made in memory, so that the two agree after the
  * turn commits. Finished runs leave memory. No sockets here: the scheduler
- * asks plan what to dispatch and tells it what came back. */
+ * asks plan what to dispatch and tells it what came back. Every task and
+ * run state change is checked against the tables in state.c
+ * (state_task_move, state_run_move): one they do not allow is refused,
+ * written nowhere, and the call fails with "bug: ...". */
 #ifndef SLUICE_PLAN_H
 #define SLUICE_PLAN_H
 
@@ -37,11 +40,11 @@ typedef struct {
     char **env_names;  /* borrowed names, owned array */
     char **env_values; /* rendered; owned */
     const char *logical_date;
-    size_t ninputs; /* F: declared inputs and outputs, rendered; owned */
+    size_t ninputs; /* declared inputs and outputs, rendered; owned */
     char **inputs;
     size_t noutputs;
     char **outputs;
-    char *validate; /* E: the task's validate checks, rendered; owned;
+    char *validate; /* the task's validate checks, rendered; owned;
                        NULL when the task has none */
 } plan_dispatch_t;
 
@@ -159,7 +162,7 @@ int plan_attempt_lost(plan_t *self,
                       int64_t now,
                       errbuf_t *err);
 
-/* Issue 5, G: attempt `attempt_id` succeeded; when its task has
+/* Attempt `attempt_id` succeeded; when its task has
  * `cache: true`, remembers its cache key with its outputs (their sizes
  * now) so a later run with the same key can skip it. Call before
  * plan_attempt_result. */
@@ -168,7 +171,7 @@ int plan_cache_result(plan_t *self,
                       int64_t now,
                       errbuf_t *err);
 
-/* G: the DAG name of the run of an attempt in flight (borrowed), or NULL. */
+/* The DAG name of the run of an attempt in flight (borrowed), or NULL. */
 const char *plan_attempt_dag(plan_t *self, uint64_t attempt_id);
 
 /* The worker an attempt in flight was sent to (borrowed), or NULL. */
@@ -231,7 +234,7 @@ size_t plan_run_count(plan_t *self);
 
 size_t plan_ready_count(plan_t *self);
 
-/* Issue 6: calls fn for every task queued now, in queue order (what the
+/* Calls fn for every task queued now, in queue order (what the
  * autoscaler counts as demand); returns how many. */
 typedef void(plan_ready_fn)(void *arg, uint64_t run_id, const dag_task_t *task);
 

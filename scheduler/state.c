@@ -1,6 +1,9 @@
 #include "scheduler/state.h"
 
+#include <inttypes.h>
 #include <string.h>
+
+#include "common/log.h"
 
 static const char *const s_task_names[TASK_STATE_COUNT] = {
     "pending",         "queued",       "running",       "success",
@@ -13,13 +16,16 @@ static const char *const s_attempt_names[ATTEMPT_STATE_COUNT] = {
 static const char *const s_run_names[RUN_STATE_COUNT] = {
     "queued", "running", "success", "failed", "cancelled"};
 
-/* Allowed task transitions: s_task_edges[from] is a bit set of `to`. */
+/* Allowed task transitions: s_task_edges[from] is a bit set of `to`.
+ * Each edge is one thing the plan does; docs/architecture.md says which. */
 #define B(s) (1u << (s))
 static const unsigned s_task_edges[TASK_STATE_COUNT] = {
-    [TASK_PENDING] = B(TASK_QUEUED) | B(TASK_UPSTREAM_FAILED) |
-                     B(TASK_CANCELLED) | B(TASK_SKIPPED),
-    [TASK_QUEUED] = B(TASK_RUNNING) | B(TASK_CANCELLED) |
-                    B(TASK_UPSTREAM_FAILED) | B(TASK_SKIPPED_CACHED),
+    [TASK_PENDING] =
+        B(TASK_QUEUED) | B(TASK_UPSTREAM_FAILED) | B(TASK_CANCELLED),
+    [TASK_QUEUED] =
+        B(TASK_RUNNING) | B(TASK_CANCELLED) | B(TASK_SKIPPED_CACHED),
+    /* -> queued: the attempt was lost, refused, or killed by its worker's
+     * shutdown, or a restart found no attempt for it. */
     [TASK_RUNNING] = B(TASK_SUCCESS) | B(TASK_FAILED) | B(TASK_UP_FOR_RETRY) |
                      B(TASK_TIMED_OUT) | B(TASK_CANCELLED) | B(TASK_QUEUED),
     [TASK_UP_FOR_RETRY] = B(TASK_QUEUED) | B(TASK_CANCELLED),
@@ -31,6 +37,17 @@ static const unsigned s_task_edges[TASK_STATE_COUNT] = {
     [TASK_UPSTREAM_FAILED] = B(TASK_PENDING),
     [TASK_SKIPPED] = B(TASK_PENDING),
     [TASK_SKIPPED_CACHED] = B(TASK_PENDING),
+};
+
+/* Allowed run transitions. A retry makes any run running again, one still
+ * running included (it records the retry as a new transition). */
+static const unsigned s_run_edges[RUN_STATE_COUNT] = {
+    [RUN_QUEUED] = B(RUN_RUNNING) | B(RUN_CANCELLED),
+    [RUN_RUNNING] =
+        B(RUN_SUCCESS) | B(RUN_FAILED) | B(RUN_CANCELLED) | B(RUN_RUNNING),
+    [RUN_SUCCESS] = B(RUN_RUNNING),
+    [RUN_FAILED] = B(RUN_RUNNING),
+    [RUN_CANCELLED] = B(RUN_RUNNING),
 };
 #undef B
 
@@ -140,4 +157,64 @@ state_task_can(task_state_t from, task_state_t to)
         return false;
     }
     return (s_task_edges[from] >> to) & 1u;
+}
+
+bool
+state_run_can(run_state_t from, run_state_t to)
+{
+    if (from >= RUN_STATE_COUNT || to >= RUN_STATE_COUNT) {
+        return false;
+    }
+    return (s_run_edges[from] >> to) & 1u;
+}
+
+/* A transition the table does not allow is our bug, not the user's: it is
+ * logged here, where both states are known, and handed up to fail the turn
+ * so nothing of it is written. */
+static int
+s_refuse(const errbuf_t *why, errbuf_t *err)
+{
+    log_error("%s", errbuf_msg(why));
+    if (err) {
+        *err = *why;
+    }
+    return -1;
+}
+
+int
+state_task_move(task_state_t *state,
+                task_state_t to,
+                uint64_t run_id,
+                const char *task_id,
+                errbuf_t *err)
+{
+    if (!state_task_can(*state, to)) {
+        errbuf_t why;
+        errbuf_set(&why,
+                   "bug: run %" PRIu64 " task '%s' cannot go from %s to %s; "
+                   "the change was refused, please report it",
+                   run_id, task_id ? task_id : "?", state_task_name(*state),
+                   state_task_name(to));
+        return s_refuse(&why, err);
+    }
+    *state = to;
+    return 0;
+}
+
+int
+state_run_move(run_state_t *state,
+               run_state_t to,
+               uint64_t run_id,
+               errbuf_t *err)
+{
+    if (!state_run_can(*state, to)) {
+        errbuf_t why;
+        errbuf_set(&why,
+                   "bug: run %" PRIu64 " cannot go from %s to %s; the change "
+                   "was refused, please report it",
+                   run_id, state_run_name(*state), state_run_name(to));
+        return s_refuse(&why, err);
+    }
+    *state = to;
+    return 0;
 }

@@ -1,15 +1,29 @@
 /* state — the task, attempt and run state machines, as data.
  *
  * Task:    pending -> queued -> running -> success | failed | up_for_retry |
- *          timed_out | cancelled | upstream_failed | skipped
- *          (up_for_retry -> queued; pending -> upstream_failed | cancelled;
- *          queued -> skipped_cached: final, counts as a success)
+ *          timed_out | cancelled
+ *          (pending -> upstream_failed | cancelled; queued -> cancelled;
+ *          queued -> skipped_cached: final, counts as a success;
+ *          running -> queued: its attempt was lost, refused or killed by
+ *          its worker's shutdown, or a restart found none;
+ *          up_for_retry -> queued | cancelled;
+ *          every final state -> pending: a retry of the run;
+ *          skipped is final, and nothing leads to it today)
  * Attempt: running -> success | failed | timed_out | cancelled | lost
- * Run:     queued -> running -> success | failed | cancelled */
+ * Run:     queued -> running -> success | failed | cancelled
+ *          (queued -> cancelled; success | failed | cancelled | running ->
+ *          running: a retry of the run)
+ * The tables in state.c are the reference; docs/architecture.md ("State
+ * machines") draws them. Task and run states change only through
+ * state_task_move and state_run_move, which refuse what the tables do not
+ * allow. */
 #ifndef SLUICE_STATE_H
 #define SLUICE_STATE_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "common/errbuf.h"
 
 typedef enum {
     TASK_PENDING = 0,
@@ -67,7 +81,26 @@ bool state_task_is_failure(task_state_t state);
 
 bool state_run_is_final(run_state_t state);
 
-/* True when the transition from -> to is allowed by the machine above. */
+/* True when the task transition from -> to is allowed by the machine above. */
 bool state_task_can(task_state_t from, task_state_t to);
+
+/* True when the run transition from -> to is allowed by the machine above. */
+bool state_run_can(run_state_t from, run_state_t to);
+
+/* The one way a task instance's state changes: sets *state to `to` when
+ * state_task_can allows it and returns 0. Otherwise leaves *state as it is,
+ * logs "bug: ..." naming both states, run `run_id` and task `task_id`, and
+ * returns -1 with err set: the caller writes nothing. */
+int state_task_move(task_state_t *state,
+                    task_state_t to,
+                    uint64_t run_id,
+                    const char *task_id,
+                    errbuf_t *err);
+
+/* The same for a run's state, checked with state_run_can. */
+int state_run_move(run_state_t *state,
+                   run_state_t to,
+                   uint64_t run_id,
+                   errbuf_t *err);
 
 #endif

@@ -449,6 +449,50 @@ START_TEST(test_plan_restore)
 
 END_TEST
 
+static int
+s_state_cb(void *arg, const store_run_row_t *row)
+{
+    *(run_state_t *) arg = row->state;
+    return 0;
+}
+
+START_TEST(test_plan_refuses_illegal_run_transition)
+{
+    /* A store row that says a run is queued while all its tasks succeeded
+     * cannot come from the plan. Restoring it would finish the run with
+     * queued -> success, which the run table does not allow: the restore
+     * fails as a bug and the run's state is not written. */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger(&f);
+    store_task_row_t tasks[4] = {{.task_id = "start", .state = TASK_SUCCESS},
+                                 {.task_id = "left", .state = TASK_SUCCESS},
+                                 {.task_id = "right", .state = TASK_SUCCESS},
+                                 {.task_id = "join", .state = TASK_SUCCESS}};
+    dag_t *dag = dag_parse("d.yaml", s_diamond, strlen(s_diamond), NULL);
+    store_run_row_t row = {.run_id = run,
+                           .dag = "diamond",
+                           .version = dag_version(dag),
+                           .logical_date = "2026-11-26",
+                           .state = RUN_QUEUED,
+                           .ntasks = 4,
+                           .tasks = tasks};
+    plan_t *other = plan_new(f.store);
+    errbuf_t err;
+    ck_assert_int_eq(plan_restore(other, &dag, &row, NULL, NULL, 5, &err), -1);
+    ck_assert_ptr_null(dag);
+    ck_assert_msg(strstr(err.msg, "bug: run ") == err.msg, "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "from queued to success"));
+    plan_destroy(&other);
+    run_state_t stored = RUN_CANCELLED;
+    ck_assert_int_eq(store_load_run(f.store, run, s_state_cb, &stored, &err),
+                     0);
+    ck_assert_int_eq(stored, RUN_QUEUED);
+    s_teardown(&f);
+}
+
+END_TEST
+
 Suite *
 plan_suite(void)
 {
@@ -464,6 +508,7 @@ plan_suite(void)
     tcase_add_test(tc, test_plan_restore);
     tcase_add_test(tc, test_plan_retry);
     tcase_add_test(tc, test_plan_waiting_reason_is_recorded);
+    tcase_add_test(tc, test_plan_refuses_illegal_run_transition);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -56,6 +56,113 @@ START_TEST(test_state_retry_and_failure)
 
 END_TEST
 
+/* Every transition the plan makes, and no other: the same list as the
+ * "State machines" section of docs/architecture.md. */
+static const struct {
+    task_state_t from, to;
+} s_task_allowed[] = {
+    {TASK_PENDING, TASK_QUEUED},          {TASK_PENDING, TASK_UPSTREAM_FAILED},
+    {TASK_PENDING, TASK_CANCELLED},       {TASK_QUEUED, TASK_RUNNING},
+    {TASK_QUEUED, TASK_SKIPPED_CACHED},   {TASK_QUEUED, TASK_CANCELLED},
+    {TASK_RUNNING, TASK_SUCCESS},         {TASK_RUNNING, TASK_FAILED},
+    {TASK_RUNNING, TASK_TIMED_OUT},       {TASK_RUNNING, TASK_UP_FOR_RETRY},
+    {TASK_RUNNING, TASK_CANCELLED},       {TASK_RUNNING, TASK_QUEUED},
+    {TASK_UP_FOR_RETRY, TASK_QUEUED},     {TASK_UP_FOR_RETRY, TASK_CANCELLED},
+    {TASK_SUCCESS, TASK_PENDING},         {TASK_FAILED, TASK_PENDING},
+    {TASK_TIMED_OUT, TASK_PENDING},       {TASK_CANCELLED, TASK_PENDING},
+    {TASK_UPSTREAM_FAILED, TASK_PENDING}, {TASK_SKIPPED, TASK_PENDING},
+    {TASK_SKIPPED_CACHED, TASK_PENDING},
+};
+
+static const struct {
+    run_state_t from, to;
+} s_run_allowed[] = {
+    {RUN_QUEUED, RUN_RUNNING},    {RUN_QUEUED, RUN_CANCELLED},
+    {RUN_RUNNING, RUN_SUCCESS},   {RUN_RUNNING, RUN_FAILED},
+    {RUN_RUNNING, RUN_CANCELLED}, {RUN_RUNNING, RUN_RUNNING},
+    {RUN_SUCCESS, RUN_RUNNING},   {RUN_FAILED, RUN_RUNNING},
+    {RUN_CANCELLED, RUN_RUNNING},
+};
+
+START_TEST(test_state_tables_are_exactly_the_documented_ones)
+{
+    size_t ntask = sizeof s_task_allowed / sizeof s_task_allowed[0];
+    for (int from = 0; from < TASK_STATE_COUNT; from++) {
+        for (int to = 0; to < TASK_STATE_COUNT; to++) {
+            bool listed = false;
+            for (size_t i = 0; i < ntask; i++) {
+                listed |= s_task_allowed[i].from == (task_state_t) from &&
+                          s_task_allowed[i].to == (task_state_t) to;
+            }
+            ck_assert_msg(state_task_can(from, to) == listed, "task %s -> %s",
+                          state_task_name(from), state_task_name(to));
+        }
+    }
+    size_t nrun = sizeof s_run_allowed / sizeof s_run_allowed[0];
+    for (int from = 0; from < RUN_STATE_COUNT; from++) {
+        for (int to = 0; to < RUN_STATE_COUNT; to++) {
+            bool listed = false;
+            for (size_t i = 0; i < nrun; i++) {
+                listed |= s_run_allowed[i].from == (run_state_t) from &&
+                          s_run_allowed[i].to == (run_state_t) to;
+            }
+            ck_assert_msg(state_run_can(from, to) == listed, "run %s -> %s",
+                          state_run_name(from), state_run_name(to));
+        }
+    }
+    ck_assert(!state_task_can(TASK_STATE_COUNT, TASK_PENDING));
+    ck_assert(!state_run_can(RUN_QUEUED, RUN_STATE_COUNT));
+}
+
+END_TEST
+
+START_TEST(test_state_task_move_refuses_illegal)
+{
+    /* A legal move changes the state; an illegal one leaves it and says
+     * which run, task and states, as a bug. */
+    task_state_t state = TASK_PENDING;
+    errbuf_t err;
+    ck_assert_int_eq(state_task_move(&state, TASK_QUEUED, 7, "join", &err), 0);
+    ck_assert_int_eq(state, TASK_QUEUED);
+    state = TASK_SUCCESS;
+    ck_assert_int_eq(state_task_move(&state, TASK_RUNNING, 7, "join", &err),
+                     -1);
+    ck_assert_int_eq(state, TASK_SUCCESS);
+    ck_assert_str_eq(err.msg, "bug: run 7 task 'join' cannot go from success "
+                              "to running; the change was refused, please "
+                              "report it");
+    state = TASK_PENDING;
+    ck_assert_int_eq(state_task_move(&state, TASK_SUCCESS, 7, "join", NULL),
+                     -1);
+    ck_assert_int_eq(state, TASK_PENDING);
+    ck_assert_int_eq(state_task_move(&state, TASK_STATE_COUNT, 7, NULL, &err),
+                     -1);
+    ck_assert_int_eq(state, TASK_PENDING);
+}
+
+END_TEST
+
+START_TEST(test_state_run_move_refuses_illegal)
+{
+    run_state_t state = RUN_QUEUED;
+    errbuf_t err;
+    ck_assert_int_eq(state_run_move(&state, RUN_RUNNING, 9, &err), 0);
+    ck_assert_int_eq(state, RUN_RUNNING);
+    ck_assert_int_eq(state_run_move(&state, RUN_FAILED, 9, &err), 0);
+    ck_assert_int_eq(state_run_move(&state, RUN_SUCCESS, 9, &err), -1);
+    ck_assert_int_eq(state, RUN_FAILED);
+    ck_assert_str_eq(err.msg, "bug: run 9 cannot go from failed to success; "
+                              "the change was refused, please report it");
+    state = RUN_QUEUED;
+    ck_assert_int_eq(state_run_move(&state, RUN_SUCCESS, 9, NULL), -1);
+    ck_assert_int_eq(state, RUN_QUEUED);
+    ck_assert_int_eq(state_run_move(&state, RUN_RUNNING, 9, NULL), 0);
+    ck_assert_int_eq(state_run_move(&state, RUN_RUNNING, 9, NULL), 0);
+    ck_assert_int_eq(state, RUN_RUNNING);
+}
+
+END_TEST
+
 Suite *
 state_suite(void)
 {
@@ -64,6 +171,9 @@ state_suite(void)
     tcase_add_test(tc, test_state_usage);
     tcase_add_test(tc, test_state_names_round_trip);
     tcase_add_test(tc, test_state_retry_and_failure);
+    tcase_add_test(tc, test_state_tables_are_exactly_the_documented_ones);
+    tcase_add_test(tc, test_state_task_move_refuses_illegal);
+    tcase_add_test(tc, test_state_run_move_refuses_illegal);
     suite_add_tcase(s, tc);
     return s;
 }
