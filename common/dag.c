@@ -1,3 +1,6 @@
+/* dag — the dag_t object: dag_parse and dag_parse_file run the readers
+ * (dag_read.c) and the checks (dag_check.c) over one file and hand back the
+ * problems sorted by position; then the accessors. */
 #include "common/dag.h"
 
 #include <assert.h>
