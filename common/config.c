@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/dag.h"
+#include "common/duration.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "common/yamldoc.h"
@@ -169,7 +169,7 @@ s_apply(config_t *self, const setting_t *s, const char *value)
             *(char **) field = xstrdup(value);
             return 0;
         case SET_DURATION:
-            if (dag_parse_duration(value, &n) != 0) {
+            if (duration_parse(value, &n) != 0) {
                 return -1;
             }
             *(uint64_t *) field = n;

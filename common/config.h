@@ -23,7 +23,7 @@ typedef struct {
     uint64_t log_cap_bytes; /* 1048576 per attempt */
     char *log_level;        /* "info" */
     char *store_sync;       /* "full" (sync every commit) or "normal" */
-    /* Issue 6: the autoscaler (scheduler/autoscale/autoscale.h). */
+    /* The autoscaler (scheduler/autoscale/autoscale.h). */
     char *autoscale_provider;     /* none, local, command, slurm */
     char *autoscale_command;      /* command provider's program */
     char *autoscale_partition;    /* slurm provider's partition */

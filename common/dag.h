@@ -66,7 +66,7 @@ typedef struct {
     const char *validate;  /* kind validate: its checks as canonical JSON
                              (common/vspec.h), a template; NULL = none */
     bool cache; /* cache: true: skip when a run with the same command,
-                   definition and input hashes succeeded (issue 5, G) */
+                   definition and input hashes succeeded */
 } dag_task_t;
 
 /* Parses and validates YAML text. filename is used in messages only.
@@ -101,7 +101,7 @@ size_t dag_task_count(const dag_t *self);
 const dag_task_t *dag_task(const dag_t *self, size_t index);
 
 /* The dataset URIs of `trigger: {datasets: [...]}`: a new version of any
- * of them triggers a run of the DAG (issue 5, G). */
+ * of them triggers a run of the DAG. */
 size_t dag_trigger_count(const dag_t *self);
 
 const char *dag_trigger_dataset(const dag_t *self, size_t index);
@@ -122,7 +122,8 @@ bool dag_secret_name_ok(const char *name);
 int dag_cause_parse(const char *name, unsigned *cause);
 
 /* Parses a duration "500ms", "10s", "5m", "2h", "1d" (or bare ms digits)
- * into ms; -1 when malformed. */
+ * into ms; -1 when malformed. The same as duration_parse
+ * (common/duration.h), which code inside common/ calls. */
 int dag_parse_duration(const char *text, uint64_t *ms);
 
 #endif

@@ -206,34 +206,12 @@ datahash_resolve(const char *declared, const char *dir, errbuf_t *err)
     return path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", dir, path);
 }
 
-static Sluice__DatasetRef *
-s_ref_new(const char *path, const char *hex, uint64_t size)
-{
-    Sluice__DatasetRef *ref = xmalloc(sizeof *ref);
-    *ref = (Sluice__DatasetRef) SLUICE__DATASET_REF__INIT;
-    ref->uri = xasprintf("file://%s", path);
-    ref->hash = xstrdup(hex);
-    ref->size = size;
-    return ref;
-}
-
-Sluice__DatasetRef *
-datahash_ref_dup(const Sluice__DatasetRef *ref)
-{
-    Sluice__DatasetRef *copy = xmalloc(sizeof *copy);
-    *copy = (Sluice__DatasetRef) SLUICE__DATASET_REF__INIT;
-    copy->uri = xstrdup(ref->uri ? ref->uri : "");
-    copy->hash = xstrdup(ref->hash ? ref->hash : "");
-    copy->size = ref->size;
-    return copy;
-}
-
 int
 datahash_refs(char *const *declared,
               size_t ndeclared,
               const char *dir,
               bool skip_bad,
-              Sluice__DatasetRef ***refs,
+              datahash_ref_t **refs,
               size_t *count,
               errbuf_t *err)
 {
@@ -248,7 +226,10 @@ datahash_refs(char *const *declared,
             /* The resolved name, as `sluice lineage PATH` will name it. */
             char *real = realpath(path, NULL);
             *refs = xrealloc(*refs, (*count + 1) * sizeof **refs);
-            (*refs)[(*count)++] = s_ref_new(real ? real : path, hex, size);
+            datahash_ref_t *ref = &(*refs)[(*count)++];
+            ref->uri = xasprintf("file://%s", real ? real : path);
+            memcpy(ref->hash, hex, sizeof ref->hash);
+            ref->size = size;
             free(real);
         } else if (skip_bad) {
             log_warn("%s; it is left out of the lineage", errbuf_msg(&why));
@@ -263,4 +244,17 @@ datahash_refs(char *const *declared,
         }
     }
     return 0;
+}
+
+void
+datahash_refs_free(datahash_ref_t **refs_p, size_t count)
+{
+    if (!refs_p || !*refs_p) {
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        free((*refs_p)[i].uri);
+    }
+    free(*refs_p);
+    *refs_p = NULL;
 }

@@ -1,4 +1,4 @@
-/* datahash — content hashes of dataset versions (issue 5, part F).
+/* datahash — content hashes of dataset versions, for lineage and caching.
  *
  * A file's hash is BLAKE2b-256 (libsodium crypto_generichash) of its bytes,
  * read in 1 MiB blocks: `b2sum -l 256 FILE` prints the same hex. A
@@ -12,14 +12,21 @@
 #define SLUICE_DATAHASH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/errbuf.h"
-#include "proto/sluice.pb-c.h"
 
 #define DATAHASH_HEX_SIZE  65 /* 64 hex digits and the NUL */
 #define DATAHASH_BLOCK     (1024 * 1024)
 #define DATAHASH_MAX_DEPTH 64 /* directory levels walked */
+
+/* One hashed dataset version: the worker reports it in a Result. */
+typedef struct {
+    char *uri; /* "file://ABSOLUTE", owned */
+    char hash[DATAHASH_HEX_SIZE];
+    uint64_t size; /* bytes */
+} datahash_ref_t;
 
 /* Hashes the file or directory at path into hex and *size. -1 with err
  * set (*missing true when path does not exist). */
@@ -34,20 +41,22 @@ int datahash_path(const char *path,
  * NULL (err set) for another URI scheme. Caller owns. */
 char *datahash_resolve(const char *declared, const char *dir, errbuf_t *err);
 
-/* Hashes each declared path (resolved from dir) into a heap DatasetRef
- * (uri file://ABSOLUTE) appended to *refs (an xrealloc'd array, *count
- * entries). A path that is missing or cannot be hashed is skipped with a
- * warning when skip_bad, else stops it: -1 with err, for a missing output
- * "declared output 'PATH' was not written". */
+/* Hashes each declared path (resolved from dir) into a ref appended to
+ * *refs (an xrealloc'd array of *count refs, owned by the caller; free it
+ * with datahash_refs_free). A path that is missing or cannot be hashed is
+ * skipped with a warning when skip_bad, else stops it: -1 with err, for a
+ * missing output "declared output 'PATH' was not written"; the refs hashed
+ * before it stay in *refs. */
 int datahash_refs(char *const *declared,
                   size_t ndeclared,
                   const char *dir,
                   bool skip_bad,
-                  Sluice__DatasetRef ***refs,
+                  datahash_ref_t **refs,
                   size_t *count,
                   errbuf_t *err);
 
-/* A deep copy of a ref on the heap. */
-Sluice__DatasetRef *datahash_ref_dup(const Sluice__DatasetRef *ref);
+/* Frees count refs from datahash_refs and the array; sets *refs_p to NULL.
+ * Accepts NULL. */
+void datahash_refs_free(datahash_ref_t **refs_p, size_t count);
 
 #endif

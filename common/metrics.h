@@ -1,4 +1,4 @@
-/* metrics — the numbers a task reports about itself (issue 5, part G).
+/* metrics — the numbers a task reports about itself.
  *
  * A task writes one flat JSON object to the file named by $SLUICE_METRICS,
  * e.g. {"accuracy": 0.93, "loss": 0.21}. The worker reads it after the task

@@ -18,7 +18,7 @@
 #define STATEDIR_WORKER_PUB    "worker.pub"
 #define STATEDIR_OUTBOX        "outbox"
 #define STATEDIR_WORK          "work"
-/* CURVE transport keys (issue 4, part A); the public half is NAME.pub. */
+/* CURVE transport keys; the public half is NAME.pub. */
 #define STATEDIR_SCHEDULER_CURVE "scheduler.curve"
 #define STATEDIR_CLIENT_CURVE    "client.curve"
 #define STATEDIR_WORKER_CURVE    "worker.curve"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/dag.h"
+#include "common/duration.h"
 #include "common/xalloc.h"
 
 #define VSPEC_MAX_DEPTH 16
@@ -243,7 +243,7 @@ s_freshness(ctx_t *c, const yamldoc_node_t *v)
     if (!col || !age) {
         return;
     }
-    if (dag_parse_duration(age, &c->spec->fresh_max_age_ms) < 0) {
+    if (duration_parse(age, &c->spec->fresh_max_age_ms) < 0) {
         s_fail(c, s_get(v, "max_age"),
                "'max_age' must be a duration like 36h or 2d, not '%s'", age);
         return;

@@ -1,4 +1,4 @@
-/* vspec — the checks of a `validate:` task (issue 5, part 2).
+/* vspec — the checks of a `validate:` task.
  *
  * The scheduler parses the block when it reads the DAG file and sends it to
  * the worker as canonical JSON text (after templating); the worker parses

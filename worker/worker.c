@@ -71,7 +71,7 @@ typedef struct {
     char *work_dir; /* F: owned; declared paths are relative to it */
     char **outputs; /* F: declared outputs, rendered; owned */
     size_t noutputs;
-    Sluice__DatasetRef **inputs; /* F: hashed before the start; owned */
+    datahash_ref_t *inputs; /* F: hashed before the start; owned */
     size_t ninputs;
     bool validate; /* E: kind validate: the built-in validator runs */
 } job_t;
@@ -490,10 +490,7 @@ s_job_io_free(job_t *job)
         free(job->outputs[i]);
     }
     free(job->outputs);
-    for (size_t i = 0; i < job->ninputs; i++) {
-        protobuf_c_message_free_unpacked(&job->inputs[i]->base, NULL);
-    }
-    free(job->inputs);
+    datahash_refs_free(&job->inputs, job->ninputs);
     free(job->work_dir);
 }
 
@@ -535,6 +532,18 @@ s_result_metrics(const worker_t *self, const job_t *job, Sluice__Result *res)
     free(found);
 }
 
+/* A hashed dataset version as a Result carries it; caller owns. */
+static Sluice__DatasetRef *
+s_dataset_ref(const datahash_ref_t *ref)
+{
+    Sluice__DatasetRef *msg = xmalloc(sizeof *msg);
+    *msg = (Sluice__DatasetRef) SLUICE__DATASET_REF__INIT;
+    msg->uri = xstrdup(ref->uri);
+    msg->hash = xstrdup(ref->hash);
+    msg->size = ref->size;
+    return msg;
+}
+
 /* F: the inputs hashed at the start and, after a success, the outputs:
  * one that was not written fails the attempt (cause exit). */
 static void
@@ -542,19 +551,28 @@ s_result_data(const worker_t *self, const job_t *job, Sluice__Result *res)
 {
     res->inputs = xcalloc(job->ninputs + 1, sizeof *res->inputs);
     for (size_t i = 0; i < job->ninputs; i++) {
-        res->inputs[res->n_inputs++] = datahash_ref_dup(job->inputs[i]);
+        res->inputs[res->n_inputs++] = s_dataset_ref(&job->inputs[i]);
     }
     bool ok =
         res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED && res->exit_code == 0;
     errbuf_t err;
+    datahash_ref_t *outputs = NULL;
+    size_t noutputs = 0;
     if (ok && datahash_refs(job->outputs, job->noutputs, job->work_dir, false,
-                            &res->outputs, &res->n_outputs, &err) < 0) {
+                            &outputs, &noutputs, &err) < 0) {
         res->outputs_missing = true;
         free(res->error);
         res->error = xstrdup(errbuf_msg(&err));
         log_warn("worker '%s': attempt %" PRIu64 " failed: %s", self->name,
                  job->attempt_id, errbuf_msg(&err));
     }
+    if (noutputs > 0) {
+        res->outputs = xcalloc(noutputs, sizeof *res->outputs);
+        for (size_t i = 0; i < noutputs; i++) {
+            res->outputs[res->n_outputs++] = s_dataset_ref(&outputs[i]);
+        }
+    }
+    datahash_refs_free(&outputs, noutputs);
 }
 
 /* E: a file the validator wrote into the attempt's work dir, or "". */

@@ -19,6 +19,7 @@ suite_fn *const unit_suites[] = {
     store_suite,
     api_suite,
     dag_suite,
+    duration_suite,
     tmpl_suite,
     config_suite,
     worker_res_suite,

@@ -507,32 +507,6 @@ START_TEST(test_dag_too_many_tasks)
 
 END_TEST
 
-START_TEST(test_dag_durations)
-{
-    uint64_t ms;
-    ck_assert_int_eq(dag_parse_duration("500ms", &ms), 0);
-    ck_assert_int_eq(ms, 500);
-    ck_assert_int_eq(dag_parse_duration("10s", &ms), 0);
-    ck_assert_int_eq(ms, 10000);
-    ck_assert_int_eq(dag_parse_duration("5m", &ms), 0);
-    ck_assert_int_eq(ms, 300000);
-    ck_assert_int_eq(dag_parse_duration("2h", &ms), 0);
-    ck_assert_int_eq(ms, 7200000);
-    ck_assert_int_eq(dag_parse_duration("1d", &ms), 0);
-    ck_assert_int_eq(ms, 86400000);
-    ck_assert_int_eq(dag_parse_duration("1500", &ms), 0);
-    ck_assert_int_eq(ms, 1500);
-    ck_assert_int_eq(dag_parse_duration("1.5s", &ms), 0);
-    ck_assert_int_eq(ms, 1500);
-    const char *bad[] = {
-        "", "s", "10x", "-1s", "10 s", "1.s", "99999999999999999999d", "1e3"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_msg(dag_parse_duration(bad[i], &ms) == -1, "%s", bad[i]);
-    }
-}
-
-END_TEST
-
 START_TEST(test_dag_errors_list_may_be_null)
 {
     ck_assert_ptr_null(dag_parse("x.yaml", "dag: [", 6, NULL));
@@ -562,7 +536,6 @@ dag_suite(void)
     tcase_add_test(tc, test_dag_templates);
     tcase_add_test(tc, test_dag_many_errors_all_reported);
     tcase_add_test(tc, test_dag_yaml_syntax);
-    tcase_add_test(tc, test_dag_durations);
     tcase_add_test(tc, test_dag_errors_list_may_be_null);
     suite_add_tcase(s, tc);
     TCase *hostile = tcase_create("hostile");

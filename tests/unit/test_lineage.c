@@ -136,7 +136,7 @@ START_TEST(test_refs_and_resolve)
     free(p);
     ck_assert_ptr_null(datahash_resolve("s3://b/k", "/w", &err));
     char *declared[] = {"out.csv", "missing.csv"};
-    Sluice__DatasetRef **refs = NULL;
+    datahash_ref_t *refs = NULL;
     size_t count = 0;
     /* Inputs: the missing one is left out. */
     ck_assert_int_eq(
@@ -145,8 +145,8 @@ START_TEST(test_refs_and_resolve)
     char real[4096];
     ck_assert_ptr_nonnull(realpath(s_dir, real));
     char *uri = xasprintf("file://%s/out.csv", real);
-    ck_assert_str_eq(refs[0]->uri, uri);
-    ck_assert_str_eq(refs[0]->hash, S_ABC_HASH);
+    ck_assert_str_eq(refs[0].uri, uri);
+    ck_assert_str_eq(refs[0].hash, S_ABC_HASH);
     free(uri);
     /* Outputs: the missing one fails, named. */
     ck_assert_int_eq(
@@ -155,10 +155,7 @@ START_TEST(test_refs_and_resolve)
         xasprintf("declared output '%s/missing.csv' was not written", s_dir);
     ck_assert_str_eq(errbuf_msg(&err), want);
     free(want);
-    for (size_t i = 0; i < count; i++) {
-        protobuf_c_message_free_unpacked(&refs[i]->base, NULL);
-    }
-    free(refs);
+    datahash_refs_free(&refs, count);
 }
 
 END_TEST

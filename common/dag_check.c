@@ -1,0 +1,426 @@
+/* dag_check — the rules a DAG file must keep beyond its keys: names,
+ * template names, validate tasks, and the task graph (every 'after' names
+ * a task, no cycles), then the defaults each task inherits. */
+#include "common/dag_internal.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/tmpl.h"
+#include "common/xalloc.h"
+
+#define DEFAULT_RETRY_DELAY_MS     (10 * 1000ULL)
+#define DEFAULT_MAX_RETRY_DELAY_MS (3600 * 1000ULL)
+
+bool
+dagp_name_ok(const char *s)
+{
+    if (!*s) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (!isalnum((unsigned char) *s) && *s != '_' && *s != '.' &&
+            *s != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- failure causes (retry_on) ---- */
+
+static const char *const s_cause_names[DAG_CAUSE_COUNT] = {
+    "exit", "signal", "oom", "timeout", "lost"};
+
+int
+dag_cause_parse(const char *name, unsigned *cause)
+{
+    for (unsigned i = 0; i < DAG_CAUSE_COUNT; i++) {
+        if (name && !strcmp(name, s_cause_names[i])) {
+            *cause = 1u << i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+bool
+dag_secret_name_ok(const char *name)
+{
+    bool ok = name && (isalpha((unsigned char) *name) || *name == '_');
+    for (const char *c = ok ? name : ""; ok && *c; c++) {
+        ok = isalnum((unsigned char) *c) || *c == '_';
+    }
+    return ok && strlen(name) <= DAG_SECRET_NAME_MAX;
+}
+
+const char *
+dagp_cause_hint(const char *name)
+{
+    return yamldoc_suggest(name, s_cause_names, DAG_CAUSE_COUNT);
+}
+
+const char *
+dag_cause_name(unsigned cause)
+{
+    for (unsigned i = 0; i < DAG_CAUSE_COUNT; i++) {
+        if (cause == 1u << i) {
+            return s_cause_names[i];
+        }
+    }
+    return "?";
+}
+
+/* ---- templates ---- */
+
+typedef struct {
+    parse_t *p;
+    const yamldoc_node_t *node;
+    const char *field;
+    const char *label;
+} tcheck_t;
+
+/* Where a template sits: exact when the scalar is on one line and the
+ * source bytes agree, else the scalar's own position. */
+static void
+s_tmpl_pos(parse_t *p,
+           const yamldoc_node_t *node,
+           size_t offset,
+           size_t *line,
+           size_t *col)
+{
+    *line = node->line;
+    *col = node->col;
+    if (node->line > p->nlines || memchr(node->value, '\n', offset)) {
+        return;
+    }
+    size_t base =
+        p->line_start[node->line] + node->col - 1 + (node->plain ? 0 : 1);
+    if (base + offset + 2 <= p->size &&
+        !memcmp(p->text + base + offset, "{{", 2)) {
+        *col = node->col + (node->plain ? 0 : 1) + offset;
+    }
+}
+
+/* A secret is only ever rendered into the environment: a command line
+ * shows in ps, and inputs and outputs end up in the store. Whether it
+ * exists is checked at dispatch, since validate works offline. */
+static void
+s_tmpl_secret(tcheck_t *t, const char *name, size_t line, size_t col)
+{
+    if (!dag_secret_name_ok(name)) {
+        dagp_err_pos(t->p, line, col,
+                     "%s of %s uses a bad secret name '%s'; a secret name is "
+                     "letters, digits and '_', not starting with a digit",
+                     t->field, t->label, name);
+    } else if (strcmp(t->field, "'env'") != 0) {
+        dagp_err_pos(t->p, line, col,
+                     "%s of %s uses secret '%s'; secrets may only be used in "
+                     "'env': pass it through env (e.g. 'env: {MY_VAR: \"{{ "
+                     "secret.%s }}\"}') and read $MY_VAR",
+                     t->field, t->label, name, name);
+    }
+}
+
+static void
+s_tmpl_name(void *arg, const char *name, size_t offset)
+{
+    tcheck_t *t = arg;
+    static const char *const builtins[] = {"run_id", "ds", "task_id",
+                                           "attempt"};
+    for (size_t i = 0; i < 4; i++) {
+        if (!strcmp(name, builtins[i])) {
+            return;
+        }
+    }
+    size_t line, col;
+    s_tmpl_pos(t->p, t->node, offset, &line, &col);
+    if (!strncmp(name, "secret.", 7)) {
+        s_tmpl_secret(t, name + 7, line, col);
+        return;
+    }
+    dag_t *dag = t->p->dag;
+    if (!strncmp(name, "params.", 7)) {
+        const char *param = name + 7;
+        const char **names = xcalloc(dag->nparams + 1, sizeof *names);
+        for (size_t i = 0; i < dag->nparams; i++) {
+            if (!strcmp(dag->params[i].name, param)) {
+                free(names);
+                return;
+            }
+            names[i] = dag->params[i].name;
+        }
+        const char *hint = yamldoc_suggest(param, names, dag->nparams);
+        if (hint) {
+            dagp_err_pos(t->p, line, col,
+                         "%s of %s uses unknown param '%s'; did you mean '%s'?",
+                         t->field, t->label, param, hint);
+        } else {
+            dagp_err_pos(t->p, line, col,
+                         "%s of %s uses unknown param '%s'; declare it under "
+                         "'params'",
+                         t->field, t->label, param);
+        }
+        free(names);
+        return;
+    }
+    const char *hint = yamldoc_suggest(name, builtins, 4);
+    dagp_err_pos(t->p, line, col,
+                 "%s of %s uses unknown template name '%s'; %s%s%s", t->field,
+                 t->label, name,
+                 hint ? "did you mean '"
+                      : "use run_id, ds, "
+                        "task_id, attempt or params.NAME",
+                 hint ? hint : "", hint ? "'?" : "");
+}
+
+void
+dagp_check_tmpl(parse_t *p,
+                size_t task,
+                const yamldoc_node_t *node,
+                const char *field)
+{
+    char label[160];
+    tcheck_t t = {p, node, field,
+                  dagp_task_label(p, task, label, sizeof label)};
+    errbuf_t err;
+    errbuf_clear(&err);
+    if (tmpl_scan(node->value, s_tmpl_name, &t, &err) != 0) {
+        dagp_err(p, node, "%s of %s: %s", field, label, errbuf_msg(&err));
+    }
+}
+
+void
+dagp_check_validate_task(parse_t *p,
+                         size_t task,
+                         const yamldoc_node_t *node,
+                         char *label,
+                         size_t size)
+{
+    const dag_task_t *t = TASK(p, task);
+    bool is_validate = !strcmp(t->kind, "validate");
+    if (is_validate && t->ninputs == 0) {
+        dagp_err(p, node, "%s has nothing to validate; add 'inputs: [FILE]'",
+                 dagp_task_label(p, task, label, size));
+    } else if (is_validate && dagp_map_get(node, "run")) {
+        dagp_err(p, dagp_map_get(node, "run"),
+                 "%s is a validate task, which runs "
+                 "no command; remove 'run'",
+                 dagp_task_label(p, task, label, size));
+    } else if (!is_validate && dagp_map_get(node, "validate")) {
+        dagp_err(p, dagp_map_get(node, "validate"),
+                 "%s has 'validate' but is not "
+                 "a validate task; add 'kind: validate'",
+                 dagp_task_label(p, task, label, size));
+    }
+}
+
+/* ---- dependencies ---- */
+
+/* Turns 'after' names into indexes; reports names that are not tasks. */
+static void
+s_resolve(parse_t *p)
+{
+    dag_t *dag = p->dag;
+    const char **ids = NULL;
+    size_t nids = 0;
+    for (size_t i = 0; i < dag->ntasks; i++) {
+        task_src_t *src = &p->src[i];
+        size_t *after = xcalloc(src->nafter + 1, sizeof *after);
+        size_t n = 0;
+        for (size_t a = 0; a < src->nafter; a++) {
+            const char *name = src->after[a]->value;
+            void *hit = zhashx_lookup(dag->index, name);
+            if (!hit) {
+                if (!ids) {
+                    ids = xcalloc(dag->ntasks + 1, sizeof *ids);
+                    for (size_t j = 0; j < dag->ntasks; j++) {
+                        if (dag->tasks[j].id) {
+                            ids[nids++] = dag->tasks[j].id;
+                        }
+                    }
+                }
+                char label[160];
+                const char *hint = yamldoc_suggest(name, ids, nids);
+                dagp_err(p, src->after[a],
+                         "%s waits for '%s', which is not defined; %s%s%s",
+                         dagp_task_label(p, i, label, sizeof label), name,
+                         hint ? "did you mean '"
+                              : "define it or remove it from "
+                                "'after'",
+                         hint ? hint : "", hint ? "'?" : "");
+                continue;
+            }
+            size_t up = (size_t) (uintptr_t) hit - 1;
+            bool seen = false;
+            for (size_t k = 0; k < n && !seen; k++) {
+                seen = after[k] == up;
+            }
+            if (!seen) {
+                after[n++] = up;
+            }
+        }
+        dag->tasks[i].after = after;
+        dag->tasks[i].nafter = n;
+    }
+    free(ids);
+}
+
+static void
+s_children(dag_t *dag)
+{
+    size_t *count = xcalloc(dag->ntasks + 1, sizeof *count);
+    for (size_t i = 0; i < dag->ntasks; i++) {
+        for (size_t a = 0; a < dag->tasks[i].nafter; a++) {
+            count[dag->tasks[i].after[a]]++;
+        }
+    }
+    size_t **kids = xcalloc(dag->ntasks + 1, sizeof *kids);
+    for (size_t i = 0; i < dag->ntasks; i++) {
+        kids[i] = xcalloc(count[i] + 1, sizeof **kids);
+    }
+    for (size_t i = 0; i < dag->ntasks; i++) {
+        for (size_t a = 0; a < dag->tasks[i].nafter; a++) {
+            size_t up = dag->tasks[i].after[a];
+            kids[up][dag->tasks[up].nchildren++] = i;
+        }
+    }
+    for (size_t i = 0; i < dag->ntasks; i++) {
+        dag->tasks[i].children = kids[i];
+    }
+    free(kids);
+    free(count);
+}
+
+/* Reports one cycle found by the DFS: stack[from..top] then back to
+ * stack[from], in run order, starting at the task earliest in the file. */
+static void
+s_report_cycle(parse_t *p, const size_t *stack, size_t from, size_t top)
+{
+    dag_t *dag = p->dag;
+    size_t len = top - from + 1;
+    size_t first = 0;
+    for (size_t k = 1; k < len; k++) {
+        if (stack[from + k] < stack[from + first]) {
+            first = k;
+        }
+    }
+    char *path = xstrdup("");
+    for (size_t k = 0; k <= len; k++) {
+        size_t t = stack[from + (first + k) % len];
+        char *next =
+            xasprintf("%s%s%s", path, k ? " -> " : "", dag->tasks[t].id);
+        free(path);
+        path = next;
+    }
+    /* Point at the 'after' entry that closes the loop in the first task. */
+    size_t head = stack[from + first];
+    size_t prev = stack[from + (first + len - 1) % len];
+    const yamldoc_node_t *at = p->src[head].id_node;
+    for (size_t a = 0; a < p->src[head].nafter; a++) {
+        if (!strcmp(p->src[head].after[a]->value, dag->tasks[prev].id)) {
+            at = p->src[head].after[a];
+            break;
+        }
+    }
+    dagp_err(p, at,
+             "tasks form a cycle: %s; remove one of these 'after' "
+             "entries",
+             path);
+    free(path);
+}
+
+/* Depth-first over children, iteratively so that a long chain of tasks
+ * cannot exhaust the C stack. A back edge is a cycle; tasks already in a
+ * reported cycle are not reported again. */
+static void
+s_cycles(parse_t *p)
+{
+    dag_t *dag = p->dag;
+    size_t n = dag->ntasks;
+    unsigned char *color = xcalloc(n, 1); /* 0 new, 1 on stack, 2 done */
+    bool *reported = xcalloc(n, sizeof *reported);
+    size_t *where = xcalloc(n, sizeof *where);
+    size_t *stack = xcalloc(n, sizeof *stack);
+    size_t *next = xcalloc(n, sizeof *next);
+    for (size_t root = 0; root < n; root++) {
+        if (color[root]) {
+            continue;
+        }
+        size_t top = 0;
+        stack[0] = root;
+        next[0] = 0;
+        where[root] = 0;
+        color[root] = 1;
+        for (;;) {
+            size_t t = stack[top];
+            if (next[top] == dag->tasks[t].nchildren) {
+                color[t] = 2;
+                if (top == 0) {
+                    break;
+                }
+                top--;
+                continue;
+            }
+            size_t c = dag->tasks[t].children[next[top]++];
+            if (color[c] == 1) {
+                bool fresh = true;
+                for (size_t k = where[c]; k <= top && fresh; k++) {
+                    fresh = !reported[stack[k]];
+                }
+                if (fresh) {
+                    s_report_cycle(p, stack, where[c], top);
+                    for (size_t k = where[c]; k <= top; k++) {
+                        reported[stack[k]] = true;
+                    }
+                }
+            } else if (color[c] == 0) {
+                color[c] = 1;
+                stack[++top] = c;
+                next[top] = 0;
+                where[c] = top;
+            }
+        }
+    }
+    free(color);
+    free(reported);
+    free(where);
+    free(stack);
+    free(next);
+}
+
+static void
+s_policies(parse_t *p)
+{
+    const policy_t *d = &p->defaults;
+    for (size_t i = 0; i < p->dag->ntasks; i++) {
+        const policy_t *t = &p->src[i].policy;
+        dag_task_t *task = &p->dag->tasks[i];
+        task->retries = t->has_retries   ? t->retries
+                        : d->has_retries ? d->retries
+                                         : 0;
+        task->retry_delay_ms = t->has_delay   ? t->delay_ms
+                               : d->has_delay ? d->delay_ms
+                                              : DEFAULT_RETRY_DELAY_MS;
+        task->max_retry_delay_ms = t->has_max   ? t->max_ms
+                                   : d->has_max ? d->max_ms
+                                                : DEFAULT_MAX_RETRY_DELAY_MS;
+        task->timeout_ms = t->has_timeout   ? t->timeout_ms
+                           : d->has_timeout ? d->timeout_ms
+                                            : 0;
+        task->retry_on = t->has_retry_on   ? t->retry_on
+                         : d->has_retry_on ? d->retry_on
+                                           : 0;
+    }
+}
+
+void
+dagp_check_tasks(parse_t *p)
+{
+    s_resolve(p);
+    s_children(p->dag);
+    s_cycles(p);
+    s_policies(p);
+}

@@ -1,0 +1,127 @@
+/* dag_internal — what the files of the dag module share; nothing outside
+ * common/dag*.c includes it.
+ *
+ * The module is four files, each calling only the ones below it:
+ *   dag.c        the dag_t object: dag_parse, dag_parse_file, accessors
+ *   dag_read.c   reads the YAML keys of the file into a dag_t
+ *   dag_check.c  checks names, templates and the task graph
+ *   dag_ctx.c    the parse context: problems with their positions
+ * Functions shared between the files are named dagp_ (the dag parser). */
+#ifndef SLUICE_DAG_INTERNAL_H
+#define SLUICE_DAG_INTERNAL_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/dag.h"
+#include "common/yamldoc.h"
+
+struct dag_t {
+    char *name;        /* owned */
+    char *description; /* owned, "" when none */
+    char *schedule;    /* owned, "" when none */
+    char version[65];  /* BLAKE2b-256 of the source, hex */
+    size_t nparams;
+    dag_kv_t *params; /* owned array; names and values owned */
+    size_t ntasks;
+    dag_task_t *tasks;           /* owned array; every pointer inside owned */
+    zhashx_t *index;             /* id -> index + 1, keys copied */
+    size_t ntriggers;            /* trigger: datasets */
+    const char *const *triggers; /* owned array of owned URIs */
+};
+
+/* Retry and timeout settings as written, before defaults apply. */
+typedef struct {
+    bool has_retries, has_delay, has_max, has_timeout, has_retry_on;
+    uint32_t retries;
+    uint64_t delay_ms, max_ms, timeout_ms;
+    unsigned retry_on; /* DAG_CAUSE_* bits */
+} policy_t;
+
+/* What parsing a task keeps besides the public view: where things were. */
+typedef struct {
+    const yamldoc_node_t *node;    /* the task's mapping */
+    const yamldoc_node_t *id_node; /* NULL when missing */
+    size_t nafter;
+    const yamldoc_node_t **after; /* the names in 'after', owned array */
+    policy_t policy;
+} task_src_t;
+
+typedef struct {
+    size_t line, col, seq;
+    char *msg; /* "FILE:L:C: ..." owned */
+} perr_t;
+
+/* One parse of one file: the source, the problems found so far, the dag_t
+ * being filled and, per task, where its parts were written. */
+typedef struct {
+    const char *file;
+    const char *text;
+    size_t size;
+    size_t *line_start; /* byte offset of each line, 1-based index */
+    size_t nlines;
+    perr_t *errs;
+    size_t nerrs, cap;
+    dag_t *dag;
+    task_src_t *src; /* one per dag->tasks entry */
+    policy_t defaults;
+} parse_t;
+
+#define TASK(p, i) (&(p)->dag->tasks[i])
+
+/* ---- dag_ctx.c ---- */
+
+/* Records one problem at a node (NULL: the top of the file). */
+void dagp_err(parse_t *p, const yamldoc_node_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records one problem at a line and column. */
+void dagp_err_pos(parse_t *p, size_t line, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* "task 'id'" or "task #3" for messages, written into buf. */
+const char *dagp_task_label(parse_t *p, size_t task, char *buf, size_t size);
+
+/* The value of key `name` in a mapping, or NULL. */
+const yamldoc_node_t *dagp_map_get(const yamldoc_node_t *map, const char *name);
+
+/* Frees an array of n owned strings and the array. */
+void dagp_free_strings(const char *const *list, size_t n);
+
+/* ---- dag_check.c ---- */
+
+/* Whether s is a name for a DAG, task or param: letters, digits, '_',
+ * '.' and '-', at least one. */
+bool dagp_name_ok(const char *s);
+
+/* The cause name closest to a misspelt one, or NULL. */
+const char *dagp_cause_hint(const char *name);
+
+/* Checks the template names in a scalar of a task (field: "'run'", ...):
+ * params must be declared, secrets only used in 'env'. */
+void dagp_check_tmpl(parse_t *p,
+                     size_t task,
+                     const yamldoc_node_t *node,
+                     const char *field);
+
+/* A validate task checks an input and runs nothing; 'validate' belongs to
+ * validate tasks only. */
+void dagp_check_validate_task(parse_t *p,
+                              size_t task,
+                              const yamldoc_node_t *node,
+                              char *label,
+                              size_t size);
+
+/* After every task was read: turns 'after' names into indexes, links
+ * children, reports cycles, and applies the defaults to each task. */
+void dagp_check_tasks(parse_t *p);
+
+/* ---- dag_read.c ---- */
+
+/* Reads the whole document into p->dag. p->src is set when the tasks
+ * were read and dagp_check_tasks can run. */
+void dagp_read_document(parse_t *p, const yamldoc_node_t *root);
+
+#endif
