@@ -1,5 +1,8 @@
 /* sched_worker — the scheduler's side of the worker protocol: one handler
- * per message type, reached through a table. */
+ * per message type, reached through a table. A Result of a current
+ * attempt is applied to the plan between the result observers (see
+ * sched_observe): the features that keep something of it register there
+ * instead of being called from here. */
 #include <assert.h>
 #include <inttypes.h>
 #include <string.h>
