@@ -8,6 +8,7 @@
  * drops the turn's output and rebuilds memory from the store. */
 #include "scheduler/sched.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -37,94 +38,7 @@
 
 /* Bounds on one turn, so a flood cannot starve timers or grow a txn. */
 #define SCHED_MAX_MSGS_PER_TURN 2000
-#define SCHED_DROP_LOG_MS       10000
 #define SCHED_MAX_MSG_SIZE      (32 * 1024 * 1024)
-
-/* ------------------------------------------------------------- outgoing */
-
-typedef struct {
-    zsock_t *socket;     /* borrowed */
-    zmsg_t *msg;         /* owned */
-    uint64_t request_id; /* client replies: to answer with an error if the
-                             turn fails to commit; 0 otherwise */
-} sched_out_t;
-
-static void
-s_out_free(void **item)
-{
-    sched_out_t *out = *item;
-    if (out) {
-        zmsg_destroy(&out->msg);
-        free(out);
-        *item = NULL;
-    }
-}
-
-/* Seals body and queues it for routing id `to` on `socket`, sent after the
- * turn commits. */
-void
-sched_send(sched_t *self,
-           zsock_t *socket,
-           zframe_t *to,
-           int type,
-           const ProtobufCMessage *body,
-           uint64_t request_id)
-{
-    sched_out_t *out = xcalloc(1, sizeof *out);
-    out->socket = socket;
-    out->msg = env_seal(type, body, self->key);
-    zmsg_pushmem(out->msg, zframe_data(to), zframe_size(to));
-    out->request_id = request_id;
-    zlistx_add_end(self->outgoing, out);
-}
-
-static void
-s_flush(sched_t *self)
-{
-    for (sched_out_t *out = zlistx_first(self->outgoing); out;
-         out = zlistx_next(self->outgoing)) {
-        xzmq_send(&out->msg, out->socket);
-    }
-    zlistx_purge(self->outgoing);
-}
-
-/* ------------------------------------------------------------ drop log */
-
-void
-sched_drop(sched_t *self, const char *socket_name, int code, const char *detail)
-{
-    int slot = -code;
-    if (slot < 0 || slot >= SCHED_DROP_KINDS) {
-        slot = 0;
-    }
-    self->drops[slot]++;
-    int64_t now = clock_mono_ms();
-    if (now - self->drop_logged[slot] >= SCHED_DROP_LOG_MS) {
-        self->drop_logged[slot] = now;
-        log_warn("dropped a message on the %s socket (%s, %" PRIu64
-                 " so far): %s",
-                 socket_name, env_strerror(code), self->drops[slot], detail);
-    }
-}
-
-/* One line with every drop count since start, e.g. at exit: the drop log
- * above shows only the first of each kind per interval. */
-static void
-s_drop_summary(const sched_t *self)
-{
-    char line[512] = "";
-    size_t len = 0;
-    for (int slot = 0; slot < SCHED_DROP_KINDS; slot++) {
-        if (self->drops[slot] && len < sizeof line) {
-            len += (size_t) snprintf(line + len, sizeof line - len,
-                                     "%s%s %" PRIu64, len ? ", " : "",
-                                     env_strerror(-slot), self->drops[slot]);
-        }
-    }
-    if (len > 0) {
-        log_info("dropped messages since start: %s", line);
-    }
-}
 
 /* ---------------------------------------------------------------- trust */
 
@@ -169,13 +83,7 @@ s_open(sched_t *self,
     }
     sched_drop(self, name, rc, errbuf_msg(&err));
     if (rc == ENV_EVERSION) {
-        Sluice__Refuse refuse = SLUICE__REFUSE__INIT;
-        refuse.code = 1;
-        refuse.reason = err.msg;
-        refuse.major = ENV_MAJOR;
-        refuse.minor = ENV_MINOR;
-        sched_send(self, socket, *from, SLUICE__MSG_TYPE__MSG_REFUSE,
-                   &refuse.base, 0);
+        sched_refuse(self, socket, *from, REFUSE_E_VERSION, err.msg);
     }
     zframe_destroy(from);
     return -1;
@@ -312,12 +220,12 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
     task.kind = (char *) d->task->kind;
     task.limit_nofile = d->task->limit_nofile;
     task.limit_nproc = d->task->limit_nproc;
-    task.n_inputs = d->ninputs; /* F */
+    task.n_inputs = d->ninputs;
     task.inputs = d->inputs;
     task.n_outputs = d->noutputs;
     task.outputs = d->outputs;
-    char *profile = d->validate ? sched_reports_profile(self, d) : NULL;
-    task.validate = d->validate; /* E */
+    char *profile = d->validate ? sched_reports_profile(self->store, d) : NULL;
+    task.validate = d->validate;
     task.validate_profile = profile;
     Sluice__Resources res = SLUICE__RESOURCES__INIT;
     res.cpus = d->task->cpus;
@@ -468,30 +376,14 @@ s_reload(sched_t *self, errbuf_t *err)
     return store_commit(self->store, err);
 }
 
-/* A commit failed (disk full, I/O error): nothing of this turn happened.
- * Clients get the reason instead of a reply; workers get no ack, so they
- * keep their results and send them again. */
+/* A commit failed (disk full, I/O error): nothing of this turn happened,
+ * and memory is rebuilt from the store. */
 static void
 s_turn_failed(sched_t *self, const errbuf_t *why)
 {
     log_error("store commit failed: %s", errbuf_msg(why));
     store_rollback(self->store);
-    zlistx_t *failed = self->outgoing;
-    self->outgoing = zlistx_new();
-    zlistx_set_destructor(self->outgoing, s_out_free);
-    for (sched_out_t *out = zlistx_first(failed); out;
-         out = zlistx_next(failed)) {
-        if (out->request_id && out->socket == self->clients) {
-            zframe_t *to = zmsg_pop(out->msg);
-            Sluice__Reply *rep =
-                api_error(out->request_id, 5, "%s", errbuf_msg(why));
-            sched_send(self, self->clients, to, SLUICE__MSG_TYPE__MSG_REPLY,
-                       &rep->base, 0);
-            protobuf_c_message_free_unpacked(&rep->base, NULL);
-            zframe_destroy(&to);
-        }
-    }
-    zlistx_destroy(&failed);
+    sched_out_discard(self, why);
     errbuf_t err;
     if (s_reload(self, &err) < 0) {
         log_error("cannot reload state from the store: %s", errbuf_msg(&err));
@@ -518,7 +410,7 @@ s_wait_ms(sched_t *self)
     if (expiry >= 0 && expiry + 1 - now < wait) {
         wait = expiry + 1 - now;
     }
-    int64_t step = sched_autoscale_next(self); /* issue 6 */
+    int64_t step = sched_autoscale_next(self);
     if (step >= 0 && step - now < wait) {
         wait = step - now;
     }
@@ -546,10 +438,7 @@ s_turn(sched_t *self)
             &budget);
     int64_t now = clock_mono_ms();
     int64_t now_wall = clock_wall_ms();
-    int rc = self->turn_error ? -1 : 0;
-    if (rc < 0) {
-        err = self->turn_err;
-    }
+    int rc = sched_turn_failed(self, &err) ? -1 : 0;
     if (rc == 0) {
         rc = s_check_liveness(self, now, now_wall, &err);
     }
@@ -560,14 +449,17 @@ s_turn(sched_t *self)
         rc = s_dispatch(self, now_wall, &err);
     }
     if (rc == 0) {
-        sched_autoscale_step(self, now); /* issue 6 */
+        sched_autoscale_step(self, now);
     }
     s_release_drained(self);
     s_heartbeat(self, now);
     sched_queue_acks(self);
-    self->turn_error = false;
+    /* Only the handlers' failures (taken above) undo the turn: what the
+     * autoscaler's hooks could not write is dropped here. */
+    errbuf_t late;
+    (void) sched_turn_failed(self, &late);
     if (rc == 0 && store_commit(self->store, &err) == 0) {
-        s_flush(self);
+        sched_out_flush(self);
         return 0;
     }
     s_turn_failed(self, &err);
@@ -672,11 +564,114 @@ s_discount_stall(sched_t *self, int64_t late_ms)
              late_ms);
 }
 
+/* The features that keep something of a committed result, in the order
+ * they run: before the plan applies it the attempt is still current (its
+ * DAG, its secrets), after it the run has moved on. */
 static void
-s_run(sched_t *self)
+s_observe_results(sched_t *self)
 {
-    zpoller_t *poller = zpoller_new(self->workers, self->clients,
-                                    admit_socket(self->admit), NULL);
+    sched_observe(self, "secret masking", SCHED_BEFORE_APPLY,
+                  sched_secrets_on_result, self);
+    sched_observe(self, "metrics", SCHED_BEFORE_APPLY, sched_metrics_on_result,
+                  self->store);
+    sched_observe(self, "cache", SCHED_BEFORE_APPLY, sched_cache_on_result,
+                  self);
+    sched_observe(self, "lineage", SCHED_AFTER_APPLY, sched_lineage_on_result,
+                  self->store);
+    sched_observe(self, "validation reports", SCHED_AFTER_APPLY,
+                  sched_reports_on_result, self->store);
+    sched_observe(self, "dataset triggers", SCHED_AFTER_APPLY,
+                  sched_triggers_on_result, self);
+}
+
+sched_t *
+sched_new(const char *dir, config_t **config_p, errbuf_t *err)
+{
+    assert(dir);
+    assert(config_p && *config_p);
+    sched_t *self = xcalloc(1, sizeof *self);
+    self->dir = xstrdup(dir);
+    self->config = *config_p;
+    *config_p = NULL;
+    self->fleet = fleet_new();
+    sched_out_start(self);
+    self->started = clock_mono_ms();
+    self->last_heartbeat = 0;
+    if (sodium_init() < 0) {
+        errbuf_set(err, "libsodium failed to start");
+        sched_destroy(&self);
+        return NULL;
+    }
+    if (s_start(self, err) < 0) {
+        sched_destroy(&self);
+        return NULL;
+    }
+    s_observe_results(self);
+    self->poller = zpoller_new(self->workers, self->clients,
+                               admit_socket(self->admit), NULL);
+    return self;
+}
+
+void
+sched_destroy(sched_t **self_p)
+{
+    assert(self_p);
+    sched_t *self = *self_p;
+    if (!self) {
+        return;
+    }
+    zpoller_destroy(&self->poller);
+    zsock_destroy(&self->workers);
+    zsock_destroy(&self->clients);
+    sched_autoscale_stop(self);
+    plan_destroy(&self->plan);
+    fleet_destroy(&self->fleet);
+    sched_secrets_stop(self);
+    sched_keys_stop(self);
+    store_destroy(&self->store);
+    keys_destroy(&self->key);
+    config_destroy(&self->config);
+    sched_out_stop(self);
+    free(self->dir);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *
+sched_endpoint(sched_t *self, sched_socket_t which)
+{
+    assert(self);
+    zsock_t *socket = which == SCHED_WORKERS ? self->workers : self->clients;
+    return zsock_endpoint(socket);
+}
+
+int
+sched_turn(sched_t *self, int timeout_ms)
+{
+    assert(self);
+    if (zsys_interrupted) {
+        return -1;
+    }
+    int64_t wait = s_wait_ms(self);
+    if (timeout_ms >= 0 && timeout_ms < wait) {
+        wait = timeout_ms;
+    }
+    int64_t wake_by = clock_mono_ms() + wait;
+    zpoller_wait(self->poller, (int) wait);
+    if (zpoller_terminated(self->poller)) {
+        return -1;
+    }
+    s_discount_stall(self, clock_mono_ms() - wake_by);
+    int64_t turn_start = clock_mono_ms();
+    s_turn(self);
+    s_discount_stall(self, clock_mono_ms() - turn_start);
+    return 0;
+}
+
+int
+sched_run(sched_t *self)
+{
+    assert(self);
     char *join = join_advertised(self->config->listen, self->config->advertise);
     char *line =
         join_format(join, keys_public(self->key), curve_public(self->curve));
@@ -687,40 +682,12 @@ s_run(sched_t *self)
     log_info("workers join with: sluice worker --join %s", line);
     free(line);
     free(join);
-    while (!zsys_interrupted) {
-        int64_t wait = s_wait_ms(self);
-        int64_t wake_by = clock_mono_ms() + wait;
-        zpoller_wait(poller, (int) wait);
-        if (zpoller_terminated(poller)) {
-            break;
-        }
-        s_discount_stall(self, clock_mono_ms() - wake_by);
-        int64_t turn_start = clock_mono_ms();
-        s_turn(self);
-        s_discount_stall(self, clock_mono_ms() - turn_start);
+    while (sched_turn(self, -1) == 0) {
     }
     log_info("scheduler stopping: committing and closing");
     s_turn(self);
-    zpoller_destroy(&poller);
-    s_drop_summary(self);
-}
-
-static void
-s_destroy(sched_t *self)
-{
-    zsock_destroy(&self->workers);
-    zsock_destroy(&self->clients);
-    sched_autoscale_stop(self); /* issue 6 */
-    plan_destroy(&self->plan);
-    fleet_destroy(&self->fleet);
-    sched_secrets_stop(self);
-    sched_keys_stop(self);
-    store_destroy(&self->store);
-    keys_destroy(&self->key);
-    config_destroy(&self->config);
-    zlistx_destroy(&self->outgoing);
-    zhashx_destroy(&self->acks);
-    free(self->dir);
+    sched_drop_summary(self);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ main */
@@ -744,32 +711,12 @@ s_usage(FILE *out)
             "exit status: 0 stopped cleanly, 1 failed to start, 2 usage\n");
 }
 
-/* Parses flags into self->dir and self->config. Returns -1 on a usage
- * error (printed), 1 when the command is done (help, print-config). */
+/* Applies the --SETTING VALUE pairs of argv to config; -1 (printed) on a
+ * usage error. */
 static int
-s_parse_args(sched_t *self, int argc, char **argv)
+s_parse_settings(config_t *config, int argc, char **argv)
 {
-    const char *dir = NULL;
-    bool print = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            s_usage(stdout);
-            return 1;
-        } else if (strcmp(argv[i], "--print-config") == 0) {
-            print = true;
-        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
-            dir = argv[++i];
-        }
-    }
-    self->dir = statedir_resolve(dir);
-    char *path = statedir_path(self->dir, STATEDIR_CONFIG);
     errbuf_t err;
-    self->config = config_load(path, &err);
-    free(path);
-    if (!self->config) {
-        fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
-        return -1;
-    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--print-config") == 0) {
             continue;
@@ -789,15 +736,48 @@ s_parse_args(sched_t *self, int argc, char **argv)
         for (char *p = name; *p; p++) {
             *p = *p == '-' ? '_' : *p;
         }
-        int rc = config_set(self->config, name, argv[++i], &err);
+        int rc = config_set(config, name, argv[++i], &err);
         free(name);
         if (rc < 0) {
             fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
             return -1;
         }
     }
+    return 0;
+}
+
+/* Parses flags into *dir_p and *config_p (both owned by the caller).
+ * Returns -1 on a usage error (printed), 1 when the command is done (help,
+ * print-config). */
+static int
+s_parse_args(int argc, char **argv, char **dir_p, config_t **config_p)
+{
+    const char *dir = NULL;
+    bool print = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            s_usage(stdout);
+            return 1;
+        } else if (strcmp(argv[i], "--print-config") == 0) {
+            print = true;
+        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            dir = argv[++i];
+        }
+    }
+    *dir_p = statedir_resolve(dir);
+    char *path = statedir_path(*dir_p, STATEDIR_CONFIG);
+    errbuf_t err;
+    *config_p = config_load(path, &err);
+    free(path);
+    if (!*config_p) {
+        fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
+        return -1;
+    }
+    if (s_parse_settings(*config_p, argc, argv) < 0) {
+        return -1;
+    }
     if (print) {
-        config_print(self->config, stdout);
+        config_print(*config_p, stdout);
         return 1;
     }
     return 0;
@@ -806,38 +786,29 @@ s_parse_args(sched_t *self, int argc, char **argv)
 int
 sched_main(int argc, char **argv)
 {
-    sched_t self;
-    memset(&self, 0, sizeof self);
     umask(077); /* store.db, its -wal and -shm, keys: owner only */
-    int rc = s_parse_args(&self, argc, argv);
+    char *dir = NULL;
+    config_t *config = NULL;
+    int rc = s_parse_args(argc, argv, &dir, &config);
     if (rc != 0) {
-        s_destroy(&self);
+        config_destroy(&config);
+        free(dir);
         return rc < 0 ? 2 : 0;
     }
     log_level_t level = LOG_LEVEL_INFO;
-    log_level_parse(self.config->log_level, &level);
+    log_level_parse(config->log_level, &level);
     log_init("scheduler", level);
     log_set_flags(log_flags_parse(getenv("SLUICE_DEBUG")));
-    if (sodium_init() < 0) {
-        fprintf(stderr, "sluice scheduler: libsodium failed to start\n");
-        s_destroy(&self);
-        return 1;
-    }
-    self.fleet = fleet_new();
-    self.outgoing = zlistx_new();
-    zlistx_set_destructor(self.outgoing, s_out_free);
-    self.acks = sched_acks_new();
-    self.started = clock_mono_ms();
-    self.last_heartbeat = 0;
     errbuf_t err;
     errbuf_clear(&err);
-    if (s_start(&self, &err) < 0) {
+    sched_t *self = sched_new(dir, &config, &err);
+    free(dir);
+    if (!self) {
         fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
-        s_destroy(&self);
         return 1;
     }
-    s_run(&self);
-    s_destroy(&self);
+    sched_run(self);
+    sched_destroy(&self);
     log_info("scheduler stopped");
     return 0;
 }
