@@ -29,6 +29,8 @@ suite_fn *const unit_suites[] = {
     cache_suite,
     autoscale_suite,
     autoscale_exec_suite,
+    msg_suite,
+    conn_suite,
     NULL,
 };
 // clang-format on
