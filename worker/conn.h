@@ -61,7 +61,7 @@ typedef struct {
 typedef struct {
     uint32_t slots;
     uint32_t free_slots;
-    const uint64_t *running; /* attempt ids running here */
+    uint64_t *running; /* attempt ids running here */
     size_t n_running;
 } conn_load_t;
 

@@ -94,7 +94,7 @@ s_heartbeat(worker_t *self)
     conn_load_t load;
     jobs_load(self->jobs, &load);
     conn_heartbeat(self->conn, &load);
-    free((void *) load.running);
+    free(load.running);
 }
 
 static void
@@ -103,7 +103,7 @@ s_conn_tick(worker_t *self)
     conn_load_t load;
     jobs_load(self->jobs, &load);
     conn_tick(self->conn, &load);
-    free((void *) load.running);
+    free(load.running);
 }
 
 /* ------------------------------------------------------------ handlers */
