@@ -31,6 +31,7 @@ suite_fn *const unit_suites[] = {
     autoscale_exec_suite,
     msg_suite,
     conn_suite,
+    jobs_suite,
     NULL,
 };
 // clang-format on
