@@ -3,6 +3,8 @@
 #include <check.h>
 #include <string.h>
 
+#include "common/curve.h"
+#include "common/keys.h"
 #include "tests/unit/suites.h"
 #include "worker/conn.h"
 
@@ -75,6 +77,42 @@ START_TEST(test_conn_every_state_named)
 
 END_TEST
 
+/* The transitions a connection makes go through the table: once stopped,
+ * a late drain or a lost link changes nothing. */
+START_TEST(test_conn_refuses_illegal_change)
+{
+    keys_t *keys = keys_generate();
+    curve_t *curve = curve_generate();
+    uint8_t sched[KEYS_PUBLIC_SIZE] = {0};
+    conn_config_t cc = {.name = "w1",
+                        .hostname = "host1",
+                        .endpoint = "tcp://127.0.0.1:1",
+                        .sched_pub = sched,
+                        .sched_curve = sched,
+                        .keys = keys,
+                        .curve = curve};
+    conn_t *conn = conn_new(&cc);
+    ck_assert_int_eq(conn_state(conn), CONN_CONNECTING);
+    ck_assert(!conn_registered(conn));
+    ck_assert(!conn_leaving(conn));
+    conn_drain(conn);
+    ck_assert_int_eq(conn_state(conn), CONN_DRAINING);
+    ck_assert(conn_leaving(conn));
+    conn_lost(conn, "test");
+    ck_assert_int_eq(conn_state(conn), CONN_DRAINING);
+    conn_stop(conn, "test"); /* not connected: no Goodbye goes out */
+    ck_assert(conn_done(conn));
+    conn_drain(conn);
+    conn_lost(conn, "test");
+    ck_assert_int_eq(conn_state(conn), CONN_STOPPING);
+    conn_destroy(&conn);
+    ck_assert_ptr_null(conn);
+    curve_destroy(&curve);
+    keys_destroy(&keys);
+}
+
+END_TEST
+
 Suite *
 conn_suite(void)
 {
@@ -85,6 +123,7 @@ conn_suite(void)
     tcase_add_test(tc, test_conn_stop_from_anywhere);
     tcase_add_test(tc, test_conn_illegal_refused);
     tcase_add_test(tc, test_conn_every_state_named);
+    tcase_add_test(tc, test_conn_refuses_illegal_change);
     suite_add_tcase(s, tc);
     return s;
 }
