@@ -322,7 +322,12 @@ s_connect(conn_t *self, const conn_load_t *load)
     }
     self->welcomed_mono = 0;
     self->heard_mono = clock_mono_ms();
-    log_info("worker '%s': connecting to %s", self->name, self->endpoint);
+    if (self->state == CONN_WAITING) { /* said once when the wait began */
+        log_debug("worker '%s': asking %s again for admission", self->name,
+                  self->endpoint);
+    } else {
+        log_info("worker '%s': connecting to %s", self->name, self->endpoint);
+    }
     s_send_register(self, load);
 }
 
