@@ -9,6 +9,8 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_metrics.h"
 
 /* "file:///x" for "/x"; other uris as they are. Caller owns. */
 static char *

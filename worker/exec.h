@@ -27,7 +27,8 @@
 #define EXEC_CHUNK_MAX 16384 /* bytes per log chunk */
 #define EXEC_SAMPLE_MS 100   /* memory sampling period under a limit */
 
-/* Values equal Sluice__Outcome so the worker can copy them. */
+/* Values equal Sluice__Outcome so the worker can copy them (jobs.c asserts
+ * it at compile time, one value at a time). */
 typedef enum {
     EXEC_RUNNING = 0,
     EXEC_EXITED = 1,

@@ -1,4 +1,4 @@
-/* validate — the built-in validator of `kind: validate` tasks (issue 5).
+/* validate — the built-in validator of `kind: validate` tasks.
  *
  * Streams the dataset (inputs[0], CSV or JSON lines) once, in bounded
  * memory: per-row checks (schema, required, ranges, allowed values,

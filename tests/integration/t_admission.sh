@@ -35,6 +35,13 @@ EOF2
         [ "$(it_sql "SELECT count(*) FROM attempts")" = 0 ]
     it_check "it is not connected" [ "$(it_sql "SELECT count(*) FROM workers")" = 0 ]
     it_check "the worker says how to get in" grep -q "sluice keys accept" "$IT_DIR/w1.log"
+    fp=$(admission_fp w1)
+    it_check "it says it waits for admission, with its key and both ways in" \
+        grep -q "waiting for admission: on the scheduler host run 'sluice keys accept $fp', or restart this worker with --token" "$IT_DIR/w1.log"
+    it_check "it says so once per wait" \
+        [ "$(grep -c "waiting for admission" "$IT_DIR/w1.log")" = 1 ]
+    it_check "waiting is not losing the scheduler" \
+        sh -c "! grep -q 'lost the scheduler' '$IT_DIR/w1.log'"
     "$SLUICE" keys accept --dir "$IT_STATE" "$(admission_fp w1 | cut -c1-9)"
     it_check "after accept the run succeeds" it_wait 20 it_run_final 1
     it_check "run 1 succeeded" [ "$(it_run_state 1)" = success ]

@@ -31,6 +31,9 @@ suite_fn *const unit_suites[] = {
     cache_suite,
     autoscale_suite,
     autoscale_exec_suite,
+    msg_suite,
+    conn_suite,
+    jobs_suite,
     NULL,
 };
 // clang-format on

@@ -35,5 +35,8 @@ Suite *lineage_suite(void);
 Suite *cache_suite(void);
 Suite *autoscale_suite(void);
 Suite *autoscale_exec_suite(void);
+Suite *msg_suite(void);
+Suite *conn_suite(void);
+Suite *jobs_suite(void);
 
 #endif

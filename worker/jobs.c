@@ -1,0 +1,819 @@
+/* jobs — see jobs.h. */
+#include "worker/jobs.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/datahash.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/xalloc.h"
+#include "proto/msg.h"
+#include "worker/mem.h"
+#include "worker/validate.h"
+
+#define JOBS_NONCE_SIZE 16
+#define JOBS_NONCE_MAX  8192 /* remembered task nonces */
+#define JOBS_RECENT_MAX 4096 /* remembered finished attempt ids */
+
+/* One running attempt. */
+typedef struct {
+    jobs_t *owner; /* borrowed back pointer for the log callback */
+    uint64_t attempt_id;
+    uint64_t run_id;
+    uint32_t attempt;
+    char *task_id;  /* owned */
+    char *gpus;     /* owned: the device indices it holds, "0,2" or "" */
+    exec_t *exec;   /* owned */
+    char *work_dir; /* owned; declared paths are relative to it */
+    char **outputs; /* declared outputs, rendered; owned */
+    size_t noutputs;
+    datahash_ref_t *inputs; /* hashed before the start; owned */
+    size_t ninputs;
+    bool validate; /* kind validate: the built-in validator runs */
+} job_t;
+
+typedef struct {
+    uint8_t nonce[JOBS_NONCE_SIZE];
+    int64_t expires_ms; /* scheduler wall clock */
+} nonce_t;
+
+struct jobs_t {
+    uint32_t slots;
+    char *work_root;           /* owned, DIR/work */
+    const exec_user_t *run_as; /* borrowed: who tasks run as; NULL = us */
+    char *oom_events;          /* owned: the cgroup's OOM counter, or NULL */
+    uint64_t log_cap;          /* in force for attempts started now */
+    gpus_t *gpus;              /* borrowed */
+    outbox_t *outbox;          /* borrowed */
+    logkeep_t *logkeep;        /* borrowed */
+    conn_t *conn;              /* borrowed */
+
+    job_t **jobs; /* owned, count of slots */
+    size_t count;
+    nonce_t *nonces; /* owned, nonce_count of JOBS_NONCE_MAX */
+    size_t nonce_count;
+    uint64_t recent[JOBS_RECENT_MAX]; /* ring of finished attempt ids */
+    size_t recent_next;
+};
+
+/* The executor's outcomes are the wire's: copied as they are. */
+_Static_assert((int) EXEC_RUNNING == (int) SLUICE__OUTCOME__OUTCOME_UNSPECIFIED,
+               "exec_outcome_t and Sluice__Outcome differ: running");
+_Static_assert((int) EXEC_EXITED == (int) SLUICE__OUTCOME__OUTCOME_EXITED,
+               "exec_outcome_t and Sluice__Outcome differ: exited");
+_Static_assert((int) EXEC_SIGNALED == (int) SLUICE__OUTCOME__OUTCOME_SIGNALED,
+               "exec_outcome_t and Sluice__Outcome differ: signaled");
+_Static_assert((int) EXEC_TIMED_OUT == (int) SLUICE__OUTCOME__OUTCOME_TIMED_OUT,
+               "exec_outcome_t and Sluice__Outcome differ: timed out");
+_Static_assert((int) EXEC_CANCELLED == (int) SLUICE__OUTCOME__OUTCOME_CANCELLED,
+               "exec_outcome_t and Sluice__Outcome differ: cancelled");
+_Static_assert((int) EXEC_SPAWN_FAILED ==
+                   (int) SLUICE__OUTCOME__OUTCOME_SPAWN_FAILED,
+               "exec_outcome_t and Sluice__Outcome differ: spawn failed");
+_Static_assert((int) EXEC_OOM == (int) SLUICE__OUTCOME__OUTCOME_OOM,
+               "exec_outcome_t and Sluice__Outcome differ: oom");
+
+static Sluice__Outcome
+s_outcome_wire(exec_outcome_t outcome)
+{
+    return (Sluice__Outcome) outcome;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+jobs_t *
+jobs_new(const jobs_config_t *config)
+{
+    assert(config);
+    jobs_t *self = xcalloc(1, sizeof *self);
+    self->slots = config->slots;
+    self->work_root = xstrdup(config->work_root);
+    self->run_as = config->run_as;
+    self->oom_events = config->oom_events ? xstrdup(config->oom_events) : NULL;
+    self->log_cap = config->log_cap;
+    self->gpus = config->gpus;
+    self->outbox = config->outbox;
+    self->logkeep = config->logkeep;
+    self->conn = config->conn;
+    self->jobs = xcalloc(self->slots, sizeof *self->jobs);
+    self->nonces = xcalloc(JOBS_NONCE_MAX, sizeof *self->nonces);
+    return self;
+}
+
+/* What the job declared and hashed. */
+static void
+s_job_io_free(job_t *job)
+{
+    for (size_t i = 0; i < job->noutputs; i++) {
+        free(job->outputs[i]);
+    }
+    free(job->outputs);
+    datahash_refs_free(&job->inputs, job->ninputs);
+    free(job->work_dir);
+}
+
+static void
+s_job_destroy(job_t **job_p)
+{
+    if (!*job_p) {
+        return;
+    }
+    exec_destroy(&(*job_p)->exec);
+    free((*job_p)->task_id);
+    free((*job_p)->gpus);
+    s_job_io_free(*job_p);
+    xfree(job_p);
+}
+
+void
+jobs_destroy(jobs_t **self_p)
+{
+    if (!self_p || !*self_p) {
+        return;
+    }
+    jobs_t *self = *self_p;
+    for (size_t i = 0; i < self->count; i++) {
+        s_job_destroy(&self->jobs[i]);
+    }
+    free(self->jobs);
+    free(self->nonces);
+    free(self->oom_events);
+    free(self->work_root);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+jobs_set_log_cap(jobs_t *self, uint64_t log_cap)
+{
+    self->log_cap = log_cap;
+}
+
+size_t
+jobs_count(const jobs_t *self)
+{
+    return self->count;
+}
+
+static uint32_t
+s_free_slots(const jobs_t *self)
+{
+    if (conn_leaving(self->conn) || self->count >= self->slots) {
+        return 0;
+    }
+    return self->slots - (uint32_t) self->count;
+}
+
+void
+jobs_load(const jobs_t *self, conn_load_t *load)
+{
+    uint64_t *ids = xcalloc(self->count + 1, sizeof *ids);
+    for (size_t i = 0; i < self->count; i++) {
+        ids[i] = self->jobs[i]->attempt_id;
+    }
+    *load = (conn_load_t){.slots = self->slots,
+                          .free_slots = s_free_slots(self),
+                          .running = ids,
+                          .n_running = self->count};
+}
+
+static int64_t
+s_min_deadline(int64_t a, int64_t b)
+{
+    return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
+int64_t
+jobs_next_deadline(const jobs_t *self)
+{
+    int64_t next = -1;
+    for (size_t i = 0; i < self->count; i++) {
+        next = s_min_deadline(next, exec_next_deadline(self->jobs[i]->exec));
+    }
+    return next;
+}
+
+size_t
+jobs_fds(const jobs_t *self, int *fds, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->count && n + 2 <= cap; i++) {
+        n += (size_t) exec_fds(self->jobs[i]->exec, fds + n);
+    }
+    return n;
+}
+
+/* ------------------------------------------------ log chunks and outbox */
+
+static void
+s_send_chunk(void *arg, const logkeep_chunk_t *kept)
+{
+    jobs_t *self = arg;
+    Sluice__LogChunk chunk = SLUICE__LOG_CHUNK__INIT;
+    chunk.attempt_id = kept->attempt_id;
+    chunk.stream = kept->stream;
+    chunk.seq = kept->seq;
+    chunk.data.data = (uint8_t *) kept->data;
+    chunk.data.len = kept->size;
+    chunk.wall_ms = (uint64_t) kept->wall_ms;
+    conn_send(self->conn, SLUICE__MSG_TYPE__MSG_LOG, &chunk.base);
+}
+
+/* Sends the chunk now and keeps it until the attempt's result is
+ * acknowledged, in case this connection drops it (logkeep.h). */
+static void
+s_on_log(void *arg,
+         exec_t *exec,
+         int stream,
+         uint64_t seq,
+         const void *data,
+         size_t size)
+{
+    job_t *job = arg;
+    logkeep_chunk_t chunk = {
+        .attempt_id = exec_attempt_id(exec),
+        .seq = seq,
+        .stream = (uint32_t) stream,
+        .wall_ms = clock_wall_ms(),
+        .data = data,
+        .size = size,
+    };
+    logkeep_add(job->owner->logkeep, &chunk);
+    s_send_chunk(job->owner, &chunk);
+}
+
+static void
+s_resend_one(void *arg, uint64_t attempt_id, const void *data, size_t size)
+{
+    jobs_t *self = arg;
+    Sluice__Result *res = msg_result_unpack(data, size);
+    if (!res) {
+        log_warn("worker '%s': outbox entry of attempt %" PRIu64
+                 " does not decode; skipping it",
+                 conn_name(self->conn), attempt_id);
+        return;
+    }
+    conn_send(self->conn, SLUICE__MSG_TYPE__MSG_RESULT, &res->base);
+    protobuf_c_message_free_unpacked(&res->base, NULL);
+}
+
+void
+jobs_resend(jobs_t *self)
+{
+    /* Log chunks before results, as on the first connection. */
+    logkeep_each(self->logkeep, s_send_chunk, self);
+    if (outbox_size(self->outbox) > 0) {
+        log_info("worker '%s': resending %zu unacknowledged results",
+                 conn_name(self->conn), outbox_size(self->outbox));
+    }
+    outbox_each(self->outbox, s_resend_one, self);
+}
+
+void
+jobs_ack(jobs_t *self, const uint64_t *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        logkeep_forget(self->logkeep, ids[i]);
+        if (outbox_ack(self->outbox, ids[i]) == 0) {
+            log_flag(PROTO,
+                     "worker '%s': result of attempt %" PRIu64 " acknowledged",
+                     conn_name(self->conn), ids[i]);
+        }
+    }
+}
+
+/* -------------------------------------------------------------- results */
+
+/* The numbers the task wrote to $SLUICE_METRICS. */
+static void
+s_result_metrics(const jobs_t *self, const job_t *job, Sluice__Result *res)
+{
+    metric_t *found = xcalloc(METRICS_MAX_COUNT, sizeof *found);
+    char *path = xasprintf("%s/%" PRIu64 "/" METRICS_FILE, self->work_root,
+                           job->attempt_id);
+    errbuf_t err;
+    int n = metrics_read_file(path, found, METRICS_MAX_COUNT, &err);
+    if (n < 0) {
+        log_warn("worker '%s': attempt %" PRIu64 ": %s", conn_name(self->conn),
+                 job->attempt_id, errbuf_msg(&err));
+    }
+    res->metrics = xcalloc(n > 0 ? (size_t) n : 1, sizeof *res->metrics);
+    for (int i = 0; i < n; i++) {
+        Sluice__Metric *m = xmalloc(sizeof *m);
+        *m = (Sluice__Metric) SLUICE__METRIC__INIT;
+        m->name = xstrdup(found[i].name);
+        m->value = found[i].value;
+        res->metrics[res->n_metrics++] = m;
+    }
+    free(path);
+    free(found);
+}
+
+/* A hashed dataset version as a Result carries it; caller owns. */
+static Sluice__DatasetRef *
+s_dataset_ref(const datahash_ref_t *ref)
+{
+    Sluice__DatasetRef *msg = xmalloc(sizeof *msg);
+    *msg = (Sluice__DatasetRef) SLUICE__DATASET_REF__INIT;
+    msg->uri = xstrdup(ref->uri);
+    msg->hash = xstrdup(ref->hash);
+    msg->size = ref->size;
+    return msg;
+}
+
+/* The inputs hashed at the start and, after a success, the outputs: one
+ * that was not written fails the attempt (cause exit). */
+static void
+s_result_data(const jobs_t *self, const job_t *job, Sluice__Result *res)
+{
+    res->inputs = xcalloc(job->ninputs + 1, sizeof *res->inputs);
+    for (size_t i = 0; i < job->ninputs; i++) {
+        res->inputs[res->n_inputs++] = s_dataset_ref(&job->inputs[i]);
+    }
+    bool ok =
+        res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED && res->exit_code == 0;
+    errbuf_t err;
+    datahash_ref_t *outputs = NULL;
+    size_t noutputs = 0;
+    if (ok && datahash_refs(job->outputs, job->noutputs, job->work_dir, false,
+                            &outputs, &noutputs, &err) < 0) {
+        res->outputs_missing = true;
+        free(res->error);
+        res->error = xstrdup(errbuf_msg(&err));
+        log_warn("worker '%s': attempt %" PRIu64 " failed: %s",
+                 conn_name(self->conn), job->attempt_id, errbuf_msg(&err));
+    }
+    if (noutputs > 0) {
+        res->outputs = xcalloc(noutputs, sizeof *res->outputs);
+        for (size_t i = 0; i < noutputs; i++) {
+            res->outputs[res->n_outputs++] = s_dataset_ref(&outputs[i]);
+        }
+    }
+    datahash_refs_free(&outputs, noutputs);
+}
+
+/* A file the validator wrote into the attempt's work dir, or "". */
+static char *
+s_validation_file(const jobs_t *self, const job_t *job, const char *name)
+{
+    char *path =
+        xasprintf("%s/%" PRIu64 "/%s", self->work_root, job->attempt_id, name);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *in = fopen(path, "rb");
+    free(path);
+    if (in) {
+        text = xcalloc(VALIDATE_REPORT_MAX + 1, 1);
+        size = fread(text, 1, VALIDATE_REPORT_MAX, in);
+        fclose(in);
+        text[size] = '\0';
+    }
+    return text ? text : xstrdup("");
+}
+
+/* The report, summary and profile of a validate task. */
+static void
+s_result_validation(const jobs_t *self, const job_t *job, Sluice__Result *res)
+{
+    if (!job->validate) {
+        return;
+    }
+    res->validation_report = s_validation_file(self, job, VALIDATE_FILE_REPORT);
+    res->validation_summary =
+        s_validation_file(self, job, VALIDATE_FILE_SUMMARY);
+    res->validation_text = s_validation_file(self, job, VALIDATE_FILE_TEXT);
+    res->validation_profile =
+        s_validation_file(self, job, VALIDATE_FILE_PROFILE);
+    char *why = s_validation_file(self, job, VALIDATE_FILE_ERROR);
+    if (*why && res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED &&
+        res->exit_code != 0) {
+        free(res->error);
+        res->error = why;
+    } else {
+        free(why);
+    }
+}
+
+static Sluice__Result *
+s_result_new(const jobs_t *self, const job_t *job)
+{
+    const exec_result_t *r = exec_result(job->exec);
+    Sluice__Result *res = xmalloc(sizeof *res);
+    *res = (Sluice__Result) SLUICE__RESULT__INIT;
+    res->attempt_id = job->attempt_id;
+    res->outcome = s_outcome_wire(r->outcome);
+    res->exit_code = r->exit_code;
+    res->signal = r->signal;
+    res->started_ms = (uint64_t) r->started_ms;
+    res->ended_ms = (uint64_t) r->ended_ms;
+    res->duration_ms = (uint64_t) r->duration_ms;
+    res->peak_rss_kb = r->peak_rss_kb;
+    res->error = xstrdup(r->error);
+    res->free_slots = s_free_slots(self);
+    res->log_chunks = r->log_chunks;
+    res->log_bytes = r->log_bytes;
+    res->log_truncated = r->log_truncated;
+    s_result_validation(self, job, res);
+    s_result_metrics(self, job, res);
+    s_result_data(self, job, res);
+    return res;
+}
+
+/* Outbox first, then the wire: a crash between the two loses nothing. */
+static void
+s_job_finish(jobs_t *self, size_t index)
+{
+    job_t *job = self->jobs[index];
+    self->jobs[index] = self->jobs[--self->count];
+    gpus_release(self->gpus, job->attempt_id);
+    self->recent[self->recent_next] = job->attempt_id;
+    self->recent_next = (self->recent_next + 1) % JOBS_RECENT_MAX;
+    Sluice__Result *res = s_result_new(self, job);
+    size_t size = 0;
+    uint8_t *packed = msg_pack(&res->base, &size);
+    errbuf_t err;
+    if (outbox_put(self->outbox, job->attempt_id, packed, size, &err) < 0) {
+        log_error("worker '%s': %s", conn_name(self->conn), errbuf_msg(&err));
+    }
+    free(packed);
+    conn_send_free(self->conn, SLUICE__MSG_TYPE__MSG_RESULT, &res->base);
+    const exec_result_t *r = exec_result(job->exec);
+    char what[320], took[32];
+    log_info("worker '%s': attempt %" PRIu64 " (run %" PRIu64
+             " task '%s' try %u) %s in %s",
+             conn_name(self->conn), job->attempt_id, job->run_id, job->task_id,
+             job->attempt, exec_describe(r, what, sizeof what),
+             clock_fmt_duration(r->duration_ms, took, sizeof took));
+    s_job_destroy(&job);
+}
+
+/* ------------------------------------------------------------- service */
+
+/* Samples the memory of every attempt under a limit once one is due: one
+ * pass over /proc serves them all (its cost grows with the processes on the
+ * machine, not with the attempts), and their periods fall into step. */
+static void
+s_jobs_sample(jobs_t *self)
+{
+    int64_t now = clock_mono_ms();
+    bool due = false;
+    for (size_t i = 0; i < self->count && !due; i++) {
+        int64_t at = exec_sample_at(self->jobs[i]->exec);
+        due = at && at <= now;
+    }
+    if (!due) {
+        return;
+    }
+    exec_t **execs = xcalloc(self->count, sizeof *execs);
+    int *pgids = xcalloc(self->count, sizeof *pgids);
+    uint64_t *rss_kb = xcalloc(self->count, sizeof *rss_kb);
+    size_t n = 0;
+    for (size_t i = 0; i < self->count; i++) {
+        if (exec_sample_at(self->jobs[i]->exec)) {
+            execs[n] = self->jobs[i]->exec;
+            pgids[n++] = exec_pid(self->jobs[i]->exec);
+        }
+    }
+    mem_groups_rss_kb(pgids, n, rss_kb);
+    for (size_t i = 0; i < n; i++) {
+        exec_sample(execs[i], rss_kb[i]);
+    }
+    free(execs);
+    free(pgids);
+    free(rss_kb);
+}
+
+void
+jobs_service(jobs_t *self)
+{
+    s_jobs_sample(self);
+    for (size_t i = 0; i < self->count;) {
+        exec_read(self->jobs[i]->exec);
+        exec_tick(self->jobs[i]->exec);
+        if (exec_done(self->jobs[i]->exec)) {
+            s_job_finish(self, i); /* moves the last job into i */
+        } else {
+            i++;
+        }
+    }
+}
+
+static long
+s_job_find(const jobs_t *self, uint64_t attempt_id)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        if (self->jobs[i]->attempt_id == attempt_id) {
+            return (long) i;
+        }
+    }
+    return -1;
+}
+
+void
+jobs_cancel(jobs_t *self, uint64_t attempt_id, const char *reason)
+{
+    long at = s_job_find(self, attempt_id);
+    if (at < 0) {
+        log_debug("worker '%s': cancel of attempt %" PRIu64
+                  " which does not run here",
+                  conn_name(self->conn), attempt_id);
+        return;
+    }
+    log_info("worker '%s': cancelling attempt %" PRIu64 ": %s",
+             conn_name(self->conn), attempt_id, reason);
+    exec_cancel(self->jobs[at]->exec, reason);
+}
+
+void
+jobs_cancel_all(jobs_t *self, const char *reason)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        exec_cancel(self->jobs[i]->exec, reason);
+    }
+}
+
+/* --------------------------------------------------------------- start */
+
+/* The task's variables, then the GPUs it holds: last, so that a task
+ * cannot name devices it was not given. *count gets the number. */
+static char **
+s_env_strings(const Sluice__Task *task, const char *gpus, size_t *count)
+{
+    char **env = xcalloc(task->n_env + 3, sizeof *env);
+    for (size_t i = 0; i < task->n_env; i++) {
+        const Sluice__EnvVar *var = task->env[i];
+        env[i] = xasprintf("%s=%s", var->name ? var->name : "",
+                           var->value ? var->value : "");
+    }
+    env[task->n_env] = xasprintf("CUDA_VISIBLE_DEVICES=%s", gpus);
+    env[task->n_env + 1] = xasprintf("SLUICE_GPUS=%s", gpus);
+    *count = task->n_env + 2;
+    return env;
+}
+
+static uint32_t
+s_task_gpus(const Sluice__Task *task)
+{
+    return task->resources ? task->resources->gpus : 0;
+}
+
+/* Takes the task's GPUs; jobs_check found them free. */
+static char *
+s_job_gpus(jobs_t *self, const Sluice__Task *task)
+{
+    char list[GPUS_LIST_SIZE];
+    errbuf_t err;
+    int rc = gpus_take(self->gpus, task->attempt_id, s_task_gpus(task), list,
+                       sizeof list, &err);
+    assert(rc == 0);
+    return xstrdup(list);
+}
+
+/* Keeps the declared outputs and hashes the inputs before the task
+ * starts, so the lineage names the versions it read. */
+static void
+s_job_io(jobs_t *self, job_t *job, const Sluice__Task *task)
+{
+    job->work_dir = xasprintf("%s/%" PRIu64, self->work_root, task->attempt_id);
+    job->outputs = xcalloc(task->n_outputs + 1, sizeof *job->outputs);
+    for (size_t i = 0; i < task->n_outputs; i++) {
+        job->outputs[job->noutputs++] = xstrdup(task->outputs[i]);
+    }
+    errbuf_t err;
+    datahash_refs(task->inputs, task->n_inputs, job->work_dir, true,
+                  &job->inputs, &job->ninputs, &err);
+}
+
+/* A validate task runs this executable's built-in validator
+ * (`sluice __validate`) as its child, so it is killed, timed and logged
+ * like any command; its spec and files travel in the environment. */
+static char *
+s_validate_prepare(const Sluice__Task *task, char ***env, size_t *count)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    *env = xrealloc(*env, (*count + 5) * sizeof **env);
+    (*env)[(*count)++] =
+        xasprintf("SLUICE_VALIDATE_SPEC=%s", /* none: the file must parse */
+                  task->validate && *task->validate ? task->validate : "{ }");
+    (*env)[(*count)++] = xasprintf("SLUICE_VALIDATE_INPUT=%s",
+                                   task->n_inputs ? task->inputs[0] : "");
+    (*env)[(*count)++] = xasprintf("SLUICE_VALIDATE_OUTPUT=%s",
+                                   task->n_outputs ? task->outputs[0] : "");
+    (*env)[(*count)++] =
+        xasprintf("SLUICE_VALIDATE_PROFILE=%s",
+                  task->validate_profile ? task->validate_profile : "");
+    return xasprintf("%s __validate", n > 0 ? exe : "sluice");
+}
+
+/* Starts the child with the task's command (or the validator). */
+static exec_t *
+s_job_exec(jobs_t *self, job_t *job, const Sluice__Task *task)
+{
+    size_t env_count = 0;
+    char **env = s_env_strings(task, job->gpus, &env_count);
+    char *validate_cmd =
+        job->validate ? s_validate_prepare(task, &env, &env_count) : NULL;
+    exec_spec_t spec = {.attempt_id = task->attempt_id,
+                        .run_id = task->run_id,
+                        .dag = task->dag,
+                        .task_id = task->task_id,
+                        .attempt = task->attempt,
+                        .logical_date = task->logical_date,
+                        .command = validate_cmd ? validate_cmd : task->command,
+                        .env = (const char *const *) env,
+                        .env_count = env_count,
+                        .work_root = self->work_root,
+                        .timeout_ms = task->timeout_ms,
+                        .kill_grace_ms = task->kill_grace_ms,
+                        .log_cap = self->log_cap,
+                        .memory_mb =
+                            task->resources ? task->resources->memory_mb : 0,
+                        .oom_events = self->oom_events,
+                        .on_log = s_on_log,
+                        .arg = job,
+                        .run_as = self->run_as,
+                        .limit_nofile = task->limit_nofile,
+                        .limit_nproc = task->limit_nproc};
+    exec_t *exec = exec_start(&spec);
+    free(validate_cmd);
+    for (size_t i = 0; i < env_count; i++) {
+        free(env[i]);
+    }
+    free(env);
+    return exec;
+}
+
+static void
+s_job_start(jobs_t *self, const Sluice__Task *task)
+{
+    job_t *job = xcalloc(1, sizeof *job);
+    job->owner = self;
+    job->attempt_id = task->attempt_id;
+    job->run_id = task->run_id;
+    job->attempt = task->attempt;
+    job->task_id = xstrdup(task->task_id);
+    job->gpus = s_job_gpus(self, task);
+    s_job_io(self, job, task);
+    job->validate = task->kind && !strcmp(task->kind, "validate");
+    job->exec = s_job_exec(self, job, task);
+    self->jobs[self->count++] = job;
+    log_info("worker '%s': attempt %" PRIu64 " (run %" PRIu64
+             " task '%s' try %u) started%s%s",
+             conn_name(self->conn), job->attempt_id, job->run_id, job->task_id,
+             job->attempt, *job->gpus ? " on GPUs " : "", job->gpus);
+}
+
+/* ------------------------------------------------------------ checks */
+
+static bool
+s_nonce_seen(const jobs_t *self, const uint8_t *nonce)
+{
+    for (size_t i = 0; i < self->nonce_count; i++) {
+        if (memcmp(self->nonces[i].nonce, nonce, JOBS_NONCE_SIZE) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Remembers a nonce until its task expires; past the bound, forgets the
+ * one that expires first (its attempt id still guards against replays). */
+static void
+s_nonce_add(jobs_t *self,
+            const uint8_t *nonce,
+            int64_t expires_ms,
+            int64_t sched_now)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < self->nonce_count; i++) {
+        if (self->nonces[i].expires_ms >= sched_now) {
+            self->nonces[keep++] = self->nonces[i];
+        }
+    }
+    self->nonce_count = keep;
+    if (self->nonce_count == JOBS_NONCE_MAX) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < self->nonce_count; i++) {
+            if (self->nonces[i].expires_ms < self->nonces[oldest].expires_ms) {
+                oldest = i;
+            }
+        }
+        self->nonces[oldest] = self->nonces[--self->nonce_count];
+    }
+    nonce_t *slot = &self->nonces[self->nonce_count++];
+    memcpy(slot->nonce, nonce, JOBS_NONCE_SIZE);
+    slot->expires_ms = expires_ms;
+}
+
+static bool
+s_attempt_known(const jobs_t *self, uint64_t attempt_id)
+{
+    if (s_job_find(self, attempt_id) >= 0 ||
+        outbox_has(self->outbox, attempt_id)) {
+        return true;
+    }
+    for (size_t i = 0; i < JOBS_RECENT_MAX; i++) {
+        if (self->recent[i] == attempt_id && attempt_id != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The checks of a task whose nonce is fresh (and now remembered). */
+static jobs_check_t
+s_check_fresh(jobs_t *self, const Sluice__Task *task, char *why, size_t size)
+{
+    errbuf_t err;
+    if (s_attempt_known(self, task->attempt_id)) {
+        snprintf(why, size, "attempt %" PRIu64 " is already known here",
+                 task->attempt_id);
+        return JOBS_TASK_KNOWN;
+    }
+    if (s_free_slots(self) == 0) {
+        snprintf(why, size, "no free slot (%u in use)", self->slots);
+        return JOBS_TASK_NO_SLOT;
+    }
+    if (gpus_check(self->gpus, s_task_gpus(task), &err) < 0) {
+        snprintf(why, size, "%s", errbuf_msg(&err));
+        return JOBS_TASK_NO_GPU;
+    }
+    return JOBS_TASK_OK;
+}
+
+jobs_check_t
+jobs_check(jobs_t *self, const Sluice__Task *task, char *why, size_t size)
+{
+    const char *name = conn_name(self->conn);
+    int64_t sched_now = conn_sched_now(self->conn);
+    if (conn_leaving(self->conn)) {
+        snprintf(why, size, "worker is shutting down");
+        return JOBS_TASK_LEAVING;
+    }
+    if (!task->worker || strcmp(task->worker, name) != 0) {
+        snprintf(why, size, "task is addressed to worker '%s', not '%s'",
+                 task->worker ? task->worker : "", name);
+        return JOBS_TASK_MISADDRESSED;
+    }
+    if ((int64_t) task->expires_ms < sched_now) {
+        snprintf(why, size, "task expired %" PRId64 " ms ago",
+                 sched_now - (int64_t) task->expires_ms);
+        return JOBS_TASK_EXPIRED;
+    }
+    if (task->nonce.len != JOBS_NONCE_SIZE) {
+        snprintf(why, size, "task nonce has %zu bytes, not %d", task->nonce.len,
+                 JOBS_NONCE_SIZE);
+        return JOBS_TASK_BAD_NONCE;
+    }
+    if (s_nonce_seen(self, task->nonce.data)) {
+        snprintf(why, size, "task nonce was already used (replay)");
+        return JOBS_TASK_REPLAYED;
+    }
+    s_nonce_add(self, task->nonce.data, (int64_t) task->expires_ms, sched_now);
+    return s_check_fresh(self, task, why, size);
+}
+
+static void
+s_send_task_refused(jobs_t *self, uint64_t attempt_id, const char *reason)
+{
+    Sluice__TaskRefused *msg = xmalloc(sizeof *msg);
+    *msg = (Sluice__TaskRefused) SLUICE__TASK_REFUSED__INIT;
+    msg->attempt_id = attempt_id;
+    msg->reason = xstrdup(reason);
+    msg->free_slots = s_free_slots(self);
+    conn_send_free(self->conn, SLUICE__MSG_TYPE__MSG_TASK_REFUSED, &msg->base);
+}
+
+void
+jobs_on_task(jobs_t *self, const Sluice__Task *task)
+{
+    jobs_ack(self, task->acks, task->n_acks);
+    char why[256];
+    jobs_check_t check = jobs_check(self, task, why, sizeof why);
+    if (check == JOBS_TASK_REPLAYED || check == JOBS_TASK_KNOWN) {
+        /* Counted, not answered (PROTOCOL.md section 7): a TaskRefused
+         * would make the scheduler give up the attempt that the original
+         * message started. */
+        errbuf_t err;
+        errbuf_set(&err, "task for attempt %" PRIu64 " refused: %s",
+                   task->attempt_id, why);
+        conn_count_drop(self->conn, ENV_EREPLAYED, &err);
+        return;
+    }
+    if (check != JOBS_TASK_OK) {
+        log_warn("worker '%s': refused attempt %" PRIu64 " (run %" PRIu64
+                 " task '%s'): %s",
+                 conn_name(self->conn), task->attempt_id, task->run_id,
+                 task->task_id ? task->task_id : "", why);
+        s_send_task_refused(self, task->attempt_id, why);
+        return;
+    }
+    s_job_start(self, task);
+}

@@ -1,0 +1,50 @@
+/* options — the flags of `sluice worker` and its --help. */
+#ifndef SLUICE_OPTIONS_H
+#define SLUICE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/errbuf.h"
+#include "common/join.h"
+
+/* Settings from the command line. Strings are borrowed from argv except
+ * endpoint (owned: free with options_clear). */
+typedef struct {
+    const char *join;
+    char *endpoint;
+    const char *scheduler_key;
+    const char *dir;
+    const char *name;
+    const char *labels;
+    uint32_t slots;
+    uint64_t grace_ms;
+    uint64_t log_cap;
+    uint32_t heartbeat_ms; /* 0 = the scheduler's */
+    uint32_t gpus;         /* --gpus, when gpus_set */
+    bool gpus_set;         /* else: count what nvidia-smi lists */
+    /* --run-as USER; NULL: nobody when root, else the worker itself */
+    const char *run_as;
+    const char *token;           /* --token: a join token */
+    const char *scheduler_curve; /* --scheduler-curve-key HEX or file */
+    bool help;
+} options_t;
+
+/* Prints the usage text to out. */
+void options_usage(FILE *out);
+
+/* Fills *o from argv (defaults for what is not given); -1 with err on an
+ * unknown flag, a bad value or a stray argument. Call options_clear after
+ * either result. */
+int options_parse(options_t *o, int argc, char **argv, errbuf_t *err);
+
+/* Frees what options_parse allocated; accepts a cleared *o. */
+void options_clear(options_t *o);
+
+/* The scheduler to join, from --join (a --token wins over the line's) or
+ * from --scheduler, --scheduler-key and --scheduler-curve-key; free *out
+ * with join_clear. -1 with err when they are missing or malformed. */
+int options_target(const options_t *o, join_t *out, errbuf_t *err);
+
+#endif
