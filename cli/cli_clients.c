@@ -8,19 +8,20 @@
 #include "common/keys.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
+#include "proto/pbjson.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 
 /* ----------------------------------------------------------- add-client */
 
-static const cli_flag_t s_add_flags[] = {
-    {"role", 0, CLI_ARG_STRING, "viewer|operator",
+static const args_flag_t s_add_flags[] = {
+    {"role", 0, ARGS_STRING, "viewer|operator",
      "what the key may do: viewer reads, operator also changes"},
-    {"name", 0, CLI_ARG_STRING, "NAME", "a label for the key, e.g. a person"},
+    {"name", 0, ARGS_STRING, "NAME", "a label for the key, e.g. a person"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_add_spec = {
+static const args_spec_t s_add_spec = {
     .usage = "sluice keys add-client PUBKEY --role viewer|operator "
              "[--name NAME]",
     .summary = "trust a client's key (from 'sluice keys client-key') with a "
@@ -34,32 +35,32 @@ int
 cli_keys_add_client(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_add_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_add_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    const char *role = cli_args_string(args, "role");
+    const char *role = args_string(args, "role");
     uint8_t pub[KEYS_PUBLIC_SIZE];
     if (!role || (strcmp(role, "viewer") != 0 && strcmp(role, "operator"))) {
         fprintf(stderr, "sluice keys add-client: give --role viewer or "
                         "--role operator\n");
-        cli_args_destroy(&args);
+        args_destroy(&args);
         return CLI_USAGE;
     }
-    if (keys_public_from_hex(cli_args_get(args, 0), pub) < 0) {
+    if (keys_public_from_hex(args_get(args, 0), pub) < 0) {
         fprintf(stderr,
                 "sluice keys add-client: '%s' is not a public key; give the "
                 "64 hex characters that 'sluice keys client-key' prints\n",
-                cli_args_get(args, 0));
-        cli_args_destroy(&args);
+                args_get(args, 0));
+        args_destroy(&args);
         return CLI_USAGE;
     }
     Sluice__Request *req = cli_request_new();
     Sluice__ClientAddReq *op = xmalloc(sizeof *op);
     *op = (Sluice__ClientAddReq) SLUICE__CLIENT_ADD_REQ__INIT;
-    op->public_hex = xstrdup(cli_args_get(args, 0));
+    op->public_hex = xstrdup(args_get(args, 0));
     op->role = xstrdup(role);
-    const char *name = cli_args_string(args, "name");
+    const char *name = args_string(args, "name");
     op->name = xstrdup(name ? name : "");
     req->op_case = SLUICE__REQUEST__OP_CLIENT_ADD;
     req->client_add = op;
@@ -67,21 +68,21 @@ cli_keys_add_client(int argc, char **argv)
     rc = cli_request(args, &req, SLUICE__REPLY__OP_CLIENT_ADD, &reply);
     if (rc == CLI_OK) {
         const Sluice__ClientAddRep *r = reply->client_add;
-        if (cli_args_json(args)) {
-            cli_print_json(&r->base);
+        if (args_json(args)) {
+            pbjson_print(&r->base);
         } else {
             printf("client key %s %s %s\n", r->fingerprint,
                    r->replaced ? "is now" : "trusted as", r->role);
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
 /* ----------------------------------------------------------- client-key */
 
-static const cli_spec_t s_key_spec = {
+static const args_spec_t s_key_spec = {
     .usage = "sluice keys client-key [--dir DIR]",
     .summary = "print this client's public key (DIR/client.key, created when "
                "missing) for an operator to add with 'sluice keys "
@@ -121,11 +122,11 @@ int
 cli_keys_client_key(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_key_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_key_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    char *dir = statedir_resolve(cli_args_dir(args));
+    char *dir = statedir_resolve(args_dir(args));
     uint8_t pub[KEYS_PUBLIC_SIZE];
     errbuf_t err;
     rc = CLI_OK;
@@ -148,19 +149,19 @@ cli_keys_client_key(int argc, char **argv)
         free(sched_pub);
     }
     free(dir);
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
 /* --------------------------------------------------------------- verify */
 
-static const cli_flag_t s_verify_flags[] = {
-    {"events", 0, CLI_ARG_BOOL, NULL,
+static const args_flag_t s_verify_flags[] = {
+    {"events", 0, ARGS_BOOL, NULL,
      "check the hash chain of the event table instead of a run"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_verify_spec = {
+static const args_spec_t s_verify_spec = {
     .usage = "sluice verify RUN_ID | sluice verify --events",
     .summary = "re-check the signed results stored for a run (or the event "
                "table's hash chain); exit 1 when something does not verify",
@@ -214,20 +215,20 @@ s_verify_events_print(const Sluice__VerifyEventsRep *r)
 
 /* Fills req for a run check (run_id) or the event chain (--events). */
 static int
-s_verify_request(const cli_args_t *args, Sluice__Request *req)
+s_verify_request(const args_t *args, Sluice__Request *req)
 {
-    if (cli_args_flag(args, "events")) {
+    if (args_flag(args, "events")) {
         req->op_case = SLUICE__REQUEST__OP_VERIFY_EVENTS;
         req->verify_events = xmalloc(sizeof *req->verify_events);
         sluice__verify_events_req__init(req->verify_events);
         return CLI_OK;
     }
     uint64_t run_id;
-    if (cli_args_count(args) != 1) {
+    if (args_count(args) != 1) {
         fprintf(stderr, "usage: %s\n", s_verify_spec.usage);
         return CLI_USAGE;
     }
-    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
+    if (cli_parse_id("run id", args_get(args, 0), &run_id) < 0) {
         return CLI_USAGE;
     }
     req->op_case = SLUICE__REQUEST__OP_VERIFY;
@@ -241,7 +242,7 @@ int
 cli_verify(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_verify_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_verify_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
@@ -249,7 +250,7 @@ cli_verify(int argc, char **argv)
     rc = s_verify_request(args, req);
     if (rc != CLI_OK) {
         protobuf_c_message_free_unpacked(&req->base, NULL);
-        cli_args_destroy(&args);
+        args_destroy(&args);
         return rc;
     }
     bool events = req->op_case == SLUICE__REQUEST__OP_VERIFY_EVENTS;
@@ -261,17 +262,17 @@ cli_verify(int argc, char **argv)
     if (rc == CLI_OK) {
         const ProtobufCMessage *body =
             events ? &reply->verify_events->base : &reply->verify->base;
-        if (cli_args_json(args)) {
-            cli_print_json(body);
+        if (args_json(args)) {
+            pbjson_print(body);
         }
         rc = events ? (reply->verify_events->intact ? CLI_OK : CLI_FAIL)
                     : (reply->verify->bad ? CLI_FAIL : CLI_OK);
-        if (!cli_args_json(args)) {
+        if (!args_json(args)) {
             rc = events ? s_verify_events_print(reply->verify_events)
                         : s_verify_run_print(reply->verify);
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }

@@ -7,7 +7,9 @@
 
 #include "common/clock.h"
 #include "common/dag.h"
+#include "common/table.h"
 #include "common/xalloc.h"
+#include "proto/pbjson.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 
@@ -23,23 +25,23 @@ s_keys_print(const Sluice__KeysListRep *rep)
     static const char *const headers[] = {"FINGERPRINT", "KIND", "STATE",
                                           "NAME",        "HOST", "ADDRESS",
                                           "FIRST SEEN",  NULL};
-    cli_table_t *table = cli_table_new(headers);
+    table_t *table = table_new(headers);
     for (size_t i = 0; i < rep->n_keys; i++) {
         const Sluice__KeyInfo *k = rep->keys[i];
         char seen[32];
-        cli_fmt_time(k->first_seen_ms, seen, sizeof seen);
+        clock_fmt_local(k->first_seen_ms, seen, sizeof seen);
         char *state = *k->role ? xasprintf("%s (%s)", k->state, k->role)
                                : xstrdup(k->state);
-        cli_table_row(table, k->fingerprint, k->kind, state,
-                      *k->name ? k->name : NULL, *k->host ? k->host : NULL,
-                      *k->address ? k->address : NULL, seen);
+        table_row(table, k->fingerprint, k->kind, state,
+                  *k->name ? k->name : NULL, *k->host ? k->host : NULL,
+                  *k->address ? k->address : NULL, seen);
         free(state);
     }
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
 }
 
-static const cli_spec_t s_list_spec = {
+static const args_spec_t s_list_spec = {
     .usage = "sluice keys list",
     .summary = "list worker and client transport keys: pending, accepted, "
                "rejected and revoked",
@@ -52,7 +54,7 @@ static int
 s_keys_list(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_list_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_list_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
@@ -64,20 +66,20 @@ s_keys_list(int argc, char **argv)
     Sluice__Reply *reply;
     rc = cli_request(args, &req, SLUICE__REPLY__OP_KEYS_LIST, &reply);
     if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->keys_list->base);
+        if (args_json(args)) {
+            pbjson_print(&reply->keys_list->base);
         } else {
             s_keys_print(reply->keys_list);
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
 /* -------------------------------------------------------------- decide */
 
-static const cli_spec_t s_decide_spec = {
+static const args_spec_t s_decide_spec = {
     .usage = "sluice keys accept|reject|revoke FINGERPRINT",
     .summary = "decide on a key (a unique fingerprint prefix is enough); "
                "revoking a connected worker cuts it off and re-queues its "
@@ -91,14 +93,14 @@ static int
 s_keys_decide(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_decide_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_decide_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
     Sluice__Request *req = cli_request_new();
     Sluice__KeysDecideReq *op = xmalloc(sizeof *op);
     *op = (Sluice__KeysDecideReq) SLUICE__KEYS_DECIDE_REQ__INIT;
-    op->fingerprint = xstrdup(cli_args_get(args, 0));
+    op->fingerprint = xstrdup(args_get(args, 0));
     op->action = xstrdup(argv[0]);
     req->op_case = SLUICE__REQUEST__OP_KEYS_DECIDE;
     req->keys_decide = op;
@@ -106,8 +108,8 @@ s_keys_decide(int argc, char **argv)
     rc = cli_request(args, &req, SLUICE__REPLY__OP_KEYS_DECIDE, &reply);
     if (rc == CLI_OK) {
         const Sluice__KeysDecideRep *d = reply->keys_decide;
-        if (cli_args_json(args)) {
-            cli_print_json(&d->base);
+        if (args_json(args)) {
+            pbjson_print(&d->base);
         } else if (d->key) {
             printf("%s key %s%s%s%s is %s\n", d->key->kind, d->key->fingerprint,
                    *d->key->name ? " ('" : "", d->key->name,
@@ -120,7 +122,7 @@ s_keys_decide(int argc, char **argv)
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
@@ -148,15 +150,15 @@ cli_keys(int argc, char **argv)
 
 /* --------------------------------------------------------------- token */
 
-static const cli_flag_t s_token_flags[] = {
-    {"ttl", 0, CLI_ARG_STRING, "DURATION",
+static const args_flag_t s_token_flags[] = {
+    {"ttl", 0, ARGS_STRING, "DURATION",
      "how long the token is valid, e.g. 30m, 1h (default 1h; 0 = never "
      "expires)"},
-    {"uses", 0, CLI_ARG_UINT, "N", "how many workers it admits (default 1)"},
+    {"uses", 0, ARGS_UINT, "N", "how many workers it admits (default 1)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_token_spec = {
+static const args_spec_t s_token_spec = {
     .usage = "sluice token create [--ttl 1h] [--uses N]",
     .summary = "make a join token: a worker started with --token TOKEN is "
                "admitted without 'sluice keys accept'; it is shown once",
@@ -169,14 +171,14 @@ int
 cli_token(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_token_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_token_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    const char *ttl_text = cli_args_string(args, "ttl");
+    const char *ttl_text = args_string(args, "ttl");
     uint64_t ttl = 3600 * 1000;
-    uint64_t uses = cli_args_uint(args, "uses", 1);
-    if (strcmp(cli_args_get(args, 0), "create") != 0) {
+    uint64_t uses = args_uint(args, "uses", 1);
+    if (strcmp(args_get(args, 0), "create") != 0) {
         fprintf(stderr, "usage: %s\n", s_token_spec.usage);
         rc = CLI_USAGE;
     } else if (ttl_text && dag_parse_duration(ttl_text, &ttl) < 0) {
@@ -190,7 +192,7 @@ cli_token(int argc, char **argv)
         rc = CLI_USAGE;
     }
     if (rc != CLI_OK) {
-        cli_args_destroy(&args);
+        args_destroy(&args);
         return rc;
     }
     Sluice__Request *req = cli_request_new();
@@ -204,14 +206,14 @@ cli_token(int argc, char **argv)
     rc = cli_request(args, &req, SLUICE__REPLY__OP_TOKEN_CREATE, &reply);
     if (rc == CLI_OK) {
         const Sluice__TokenCreateRep *t = reply->token_create;
-        if (cli_args_json(args)) {
-            cli_print_json(&t->base);
+        if (args_json(args)) {
+            pbjson_print(&t->base);
         } else {
             /* The token alone on stdout, for $(sluice token create). */
             printf("%s\n", t->token);
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/table.h"
 #include "common/xalloc.h"
+#include "proto/pbjson.h"
 #include "cli/cli.h"
 
 static Sluice__Request *
@@ -33,7 +36,7 @@ s_number(double v, char *buf, size_t size)
 }
 
 void
-cli_metrics_run_lines(const cli_args_t *args, uint64_t run_id)
+cli_metrics_run_lines(const args_t *args, uint64_t run_id)
 {
     Sluice__Request *req = s_request(NULL, NULL, 0, run_id);
     Sluice__Reply *reply;
@@ -135,15 +138,15 @@ s_print(const Sluice__MetricsRep *rep)
     for (char *n = zlistx_first(names); n; n = zlistx_next(names)) {
         headers[k++] = n;
     }
-    cli_table_t *table = cli_table_new(headers);
-    /* cli_table_row is variadic and reads as many cells as there are
+    table_t *table = table_new(headers);
+    /* table_row is variadic and reads as many cells as there are
      * columns: pass a fixed 16, NULL past the last. */
     char **cells = xcalloc(16, sizeof *cells);
     for (size_t i = 0; i < rep->n_rows; i++) {
         const Sluice__MetricsRow *row = rep->rows[i];
         char date[32];
         cells[0] = xasprintf("%llu", (unsigned long long) row->run_id);
-        cells[1] = xstrdup(cli_fmt_time(row->created_ms, date, sizeof date));
+        cells[1] = xstrdup(clock_fmt_local(row->created_ms, date, sizeof date));
         cells[2] = s_join_params(row);
         cells[3] = s_join_inputs(row);
         k = 4;
@@ -163,27 +166,26 @@ s_print(const Sluice__MetricsRep *rep)
                 cells[c] = NULL; /* "-" */
             }
         }
-        cli_table_row(table, cells[0], cells[1], cells[2], cells[3], cells[4],
-                      cells[5], cells[6], cells[7], cells[8], cells[9],
-                      cells[10], cells[11], cells[12], cells[13], cells[14],
-                      cells[15]);
+        table_row(table, cells[0], cells[1], cells[2], cells[3], cells[4],
+                  cells[5], cells[6], cells[7], cells[8], cells[9], cells[10],
+                  cells[11], cells[12], cells[13], cells[14], cells[15]);
         for (size_t c = 0; c < ncols; c++) {
             xfree(&cells[c]);
         }
     }
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
     free(cells);
     free(headers);
     zlistx_destroy(&names);
 }
 
-static const cli_flag_t s_flags[] = {
-    {"limit", 'n', CLI_ARG_UINT, "N", "compare the N latest runs (default 20)"},
+static const args_flag_t s_flags[] = {
+    {"limit", 'n', ARGS_UINT, "N", "compare the N latest runs (default 20)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_spec = {
+static const args_spec_t s_spec = {
     .usage = "sluice metrics DAG TASK [--limit N]",
     .summary = "compare the metrics task TASK wrote to $SLUICE_METRICS across "
                "the latest runs of DAG, beside each run's params and input "
@@ -197,24 +199,24 @@ int
 cli_metrics(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    uint64_t limit = cli_args_uint(args, "limit", 0);
+    uint64_t limit = args_uint(args, "limit", 0);
     Sluice__Request *req =
-        s_request(cli_args_get(args, 0), cli_args_get(args, 1),
+        s_request(args_get(args, 0), args_get(args, 1),
                   limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit, 0);
     Sluice__Reply *reply;
     rc = cli_request(args, &req, SLUICE__REPLY__OP_METRICS, &reply);
     if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->metrics->base);
+        if (args_json(args)) {
+            pbjson_print(&reply->metrics->base);
         } else {
             s_print(reply->metrics);
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }

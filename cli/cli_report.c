@@ -21,7 +21,7 @@ s_request(uint64_t run_id, const char *task_id)
 }
 
 void
-cli_report_run_lines(const cli_args_t *args, uint64_t run_id)
+cli_report_run_lines(const args_t *args, uint64_t run_id)
 {
     Sluice__Request *req = s_request(run_id, NULL);
     Sluice__Reply *reply = NULL;
@@ -41,7 +41,7 @@ cli_report_run_lines(const cli_args_t *args, uint64_t run_id)
     client_destroy(&client);
 }
 
-static const cli_spec_t s_report_spec = {
+static const args_spec_t s_report_spec = {
     .usage = "sluice report RUN_ID TASK_ID",
     .summary = "print the validation report of a validate task: each "
                "check's passed and failed rows, sample bad rows with their "
@@ -55,22 +55,22 @@ int
 cli_report(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_report_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_report_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
     uint64_t run_id;
-    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
-        cli_args_destroy(&args);
+    if (cli_parse_id("run id", args_get(args, 0), &run_id) < 0) {
+        args_destroy(&args);
         return CLI_USAGE;
     }
-    Sluice__Request *req = s_request(run_id, cli_args_get(args, 1));
+    Sluice__Request *req = s_request(run_id, args_get(args, 1));
     Sluice__Reply *reply;
     rc = cli_request(args, &req, SLUICE__REPLY__OP_REPORT, &reply);
     if (rc == CLI_OK) {
         for (size_t i = 0; i < reply->report->n_reports; i++) {
             const Sluice__ValidationReport *r = reply->report->reports[i];
-            if (cli_args_json(args)) {
+            if (args_json(args)) {
                 printf("%s\n", r->report); /* the worker's JSON, as is */
             } else {
                 printf("run %llu task '%s' attempt %u\n%s",
@@ -80,6 +80,6 @@ cli_report(int argc, char **argv)
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }

@@ -10,6 +10,6 @@
 /* Prints "validate: TASK: 4,812 rows, 188 bad (3.9%): ..." for each
  * validate task of the run that has a report; prints nothing when none
  * (or when the scheduler cannot be asked). */
-void cli_report_run_lines(const cli_args_t *args, uint64_t run_id);
+void cli_report_run_lines(const args_t *args, uint64_t run_id);
 
 #endif

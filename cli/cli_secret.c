@@ -6,11 +6,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/dag.h"
+#include "common/limits.h"
+#include "common/table.h"
 #include "common/xalloc.h"
+#include "proto/pbjson.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
-#include "common/limits.h"
 
 static int
 s_check_name(const char *name)
@@ -72,7 +75,7 @@ s_read_value(const char *name, size_t *len)
     return buf;
 }
 
-static const cli_spec_t s_set_spec = {
+static const args_spec_t s_set_spec = {
     .usage = "sluice secret set NAME < VALUE",
     .summary = "store secret NAME (value from stdin, one trailing newline "
                "dropped), sealed in the scheduler's store; DAG files use it "
@@ -86,13 +89,13 @@ static int
 s_set(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_set_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_set_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    const char *name = cli_args_get(args, 0);
+    const char *name = args_get(args, 0);
     if (s_check_name(name) < 0) {
-        cli_args_destroy(&args);
+        args_destroy(&args);
         return CLI_USAGE;
     }
     size_t len;
@@ -110,7 +113,7 @@ s_set(int argc, char **argv)
                     name, name);
         }
         free(value);
-        cli_args_destroy(&args);
+        args_destroy(&args);
         return CLI_USAGE;
     }
     Sluice__Request *req = cli_request_new();
@@ -124,21 +127,21 @@ s_set(int argc, char **argv)
     Sluice__Reply *reply;
     rc = cli_request(args, &req, SLUICE__REPLY__OP_SECRET_SET, &reply);
     if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->secret_set->base);
+        if (args_json(args)) {
+            pbjson_print(&reply->secret_set->base);
         } else {
             printf("secret '%s' %s\n", reply->secret_set->name,
                    reply->secret_set->replaced ? "replaced" : "set");
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
 /* -------------------------------------------------------------- list */
 
-static const cli_spec_t s_list_spec = {
+static const args_spec_t s_list_spec = {
     .usage = "sluice secret list",
     .summary = "list the secrets' names and when each was set (never their "
                "values)",
@@ -151,7 +154,7 @@ static int
 s_list(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_list_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_list_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
@@ -164,29 +167,29 @@ s_list(int argc, char **argv)
     rc = cli_request(args, &req, SLUICE__REPLY__OP_SECRET_LIST, &reply);
     if (rc == CLI_OK) {
         const Sluice__SecretListRep *list = reply->secret_list;
-        if (cli_args_json(args)) {
-            cli_print_json(&list->base);
+        if (args_json(args)) {
+            pbjson_print(&list->base);
         } else {
             const char *headers[] = {"NAME", "SET", NULL};
-            cli_table_t *table = cli_table_new(headers);
+            table_t *table = table_new(headers);
             for (size_t i = 0; i < list->n_secrets; i++) {
                 char when[32];
-                cli_table_row(table, list->secrets[i]->name,
-                              cli_fmt_time(list->secrets[i]->updated_ms, when,
-                                           sizeof when));
+                table_row(table, list->secrets[i]->name,
+                          clock_fmt_local(list->secrets[i]->updated_ms, when,
+                                          sizeof when));
             }
-            cli_table_print(table, stdout);
-            cli_table_destroy(&table);
+            table_print(table, stdout);
+            table_destroy(&table);
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
 /* ---------------------------------------------------------------- rm */
 
-static const cli_spec_t s_rm_spec = {
+static const args_spec_t s_rm_spec = {
     .usage = "sluice secret rm NAME",
     .summary = "remove secret NAME; tasks that use it fail until it is set "
                "again",
@@ -199,31 +202,31 @@ static int
 s_rm(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_rm_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_rm_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    if (s_check_name(cli_args_get(args, 0)) < 0) {
-        cli_args_destroy(&args);
+    if (s_check_name(args_get(args, 0)) < 0) {
+        args_destroy(&args);
         return CLI_USAGE;
     }
     Sluice__Request *req = cli_request_new();
     Sluice__SecretRmReq *op = xmalloc(sizeof *op);
     *op = (Sluice__SecretRmReq) SLUICE__SECRET_RM_REQ__INIT;
-    op->name = xstrdup(cli_args_get(args, 0));
+    op->name = xstrdup(args_get(args, 0));
     req->op_case = SLUICE__REQUEST__OP_SECRET_RM;
     req->secret_rm = op;
     Sluice__Reply *reply;
     rc = cli_request(args, &req, SLUICE__REPLY__OP_SECRET_RM, &reply);
     if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->secret_rm->base);
+        if (args_json(args)) {
+            pbjson_print(&reply->secret_rm->base);
         } else {
             printf("secret '%s' removed\n", reply->secret_rm->name);
         }
         protobuf_c_message_free_unpacked(&reply->base, NULL);
     }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
