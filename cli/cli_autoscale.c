@@ -1,4 +1,4 @@
-/* sluice autoscale status: what the autoscaler sees and decided (issue 6). */
+/* sluice autoscale status: what the autoscaler sees and decided. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,13 +6,14 @@
 #include "common/clock.h"
 #include "common/table.h"
 #include "common/xalloc.h"
-#include "proto/pbjson.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 
 static void
-s_status_print(const Sluice__AutoscaleStatusRep *rep)
+s_status_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__AutoscaleStatusRep *rep = body;
     if (!strcmp(rep->provider, "none")) {
         printf("autoscaler off (autoscale_provider: none); %u tasks waiting\n",
                rep->waiting);
@@ -70,37 +71,31 @@ static const args_spec_t s_autoscale_spec = {
     .max_args = 1,
 };
 
-int
-cli_autoscale(int argc, char **argv)
+/* Only one sub-verb so far: status. */
+static int
+s_autoscale_fill(const args_t *args, void *op)
 {
-    int rc;
-    args_t *args = args_parse(&s_autoscale_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
+    (void) op;
     if (strcmp(args_get(args, 0), "status") != 0) {
         fprintf(stderr,
                 "sluice autoscale: unknown subcommand '%s'; use "
                 "'sluice autoscale status'\n",
                 args_get(args, 0));
-        args_destroy(&args);
         return CLI_USAGE;
     }
-    Sluice__Request *req = cli_request_new();
-    Sluice__AutoscaleStatusReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__AutoscaleStatusReq) SLUICE__AUTOSCALE_STATUS_REQ__INIT;
-    req->op_case = SLUICE__REQUEST__OP_AUTOSCALE_STATUS;
-    req->autoscale_status = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_AUTOSCALE_STATUS, &reply);
-    if (rc == CLI_OK) {
-        if (args_json(args)) {
-            pbjson_print(&reply->autoscale_status->base);
-        } else {
-            s_status_print(reply->autoscale_status);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    return CLI_OK;
+}
+
+static const cli_simple_t s_autoscale = {
+    .spec = &s_autoscale_spec,
+    .op = SLUICE__REQUEST__OP_AUTOSCALE_STATUS,
+    .expect = SLUICE__REPLY__OP_AUTOSCALE_STATUS,
+    .fill = s_autoscale_fill,
+    .show = {.print = s_status_print},
+};
+
+int
+cli_autoscale(int argc, char **argv)
+{
+    return cli_simple(&s_autoscale, argc, argv);
 }

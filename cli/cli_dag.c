@@ -73,13 +73,11 @@ static Sluice__Request *
 s_apply_request(const char *path, char **text)
 {
     Sluice__Request *req = cli_request_new();
-    Sluice__DagApplyReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__DagApplyReq) SLUICE__DAG_APPLY_REQ__INIT;
+    Sluice__DagApplyReq *op =
+        cli_request_op(req, SLUICE__REQUEST__OP_DAG_APPLY);
     op->filename = xstrdup(path);
     op->source = *text; /* the request owns it now */
     *text = NULL;
-    req->op_case = SLUICE__REQUEST__OP_DAG_APPLY;
-    req->dag_apply = op;
     return req;
 }
 
@@ -168,8 +166,10 @@ s_dag_apply(int argc, char **argv)
 /* ---------------------------------------------------------------- list */
 
 static void
-s_list_print(const Sluice__DagListRep *rep)
+s_list_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__DagListRep *rep = body;
     if (rep->n_dags == 0) {
         printf("no DAGs yet; add one with 'sluice dag apply FILE'\n");
         return;
@@ -201,32 +201,12 @@ static const args_spec_t s_list_spec = {
     .max_args = 0,
 };
 
-static int
-s_dag_list(int argc, char **argv)
-{
-    int rc;
-    args_t *args = args_parse(&s_list_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__DagListReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__DagListReq) SLUICE__DAG_LIST_REQ__INIT;
-    req->op_case = SLUICE__REQUEST__OP_DAG_LIST;
-    req->dag_list = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_DAG_LIST, &reply);
-    if (rc == CLI_OK) {
-        if (args_json(args)) {
-            pbjson_print(&reply->dag_list->base);
-        } else {
-            s_list_print(reply->dag_list);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
-}
+static const cli_simple_t s_dag_list = {
+    .spec = &s_list_spec,
+    .op = SLUICE__REQUEST__OP_DAG_LIST,
+    .expect = SLUICE__REPLY__OP_DAG_LIST,
+    .show = {.print = s_list_print},
+};
 
 /* ---------------------------------------------------------------- show */
 
@@ -427,8 +407,13 @@ static const args_spec_t s_show_spec = {
 };
 
 static void
-s_show_print(const Sluice__DagShowRep *rep)
+s_show_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__DagShowRep *rep = body;
+    if (!rep->dag) {
+        return;
+    }
     s_show_header(rep);
     s_show_tasks(rep);
     s_graph_t graph = {0};
@@ -439,40 +424,28 @@ s_show_print(const Sluice__DagShowRep *rep)
 }
 
 static int
-s_dag_show(int argc, char **argv)
+s_show_fill(const args_t *args, void *op)
 {
-    int rc;
-    args_t *args = args_parse(&s_show_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__DagShowReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__DagShowReq) SLUICE__DAG_SHOW_REQ__INIT;
-    op->name = xstrdup(args_get(args, 0));
-    req->op_case = SLUICE__REQUEST__OP_DAG_SHOW;
-    req->dag_show = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_DAG_SHOW, &reply);
-    if (rc == CLI_OK) {
-        if (args_json(args)) {
-            pbjson_print(&reply->dag_show->base);
-        } else if (reply->dag_show->dag) {
-            s_show_print(reply->dag_show);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    ((Sluice__DagShowReq *) op)->name = xstrdup(args_get(args, 0));
+    return CLI_OK;
 }
+
+static const cli_simple_t s_dag_show = {
+    .spec = &s_show_spec,
+    .op = SLUICE__REQUEST__OP_DAG_SHOW,
+    .expect = SLUICE__REPLY__OP_DAG_SHOW,
+    .fill = s_show_fill,
+    .show = {.print = s_show_print},
+};
 
 /* ---------------------------------------------------------------- dag */
 
 static const cli_verb_t s_dag_verbs[] = {
-    {"validate", cli_dag_validate, "check DAG files (works offline)"},
-    {"apply", s_dag_apply, "check DAG files and send them to the scheduler"},
-    {"list", s_dag_list, "list DAGs with their last run"},
-    {"show", s_dag_show, "show a DAG: params, tasks, graph"},
+    {"validate", cli_dag_validate, "check DAG files (works offline)", NULL},
+    {"apply", s_dag_apply, "check DAG files and send them to the scheduler",
+     NULL},
+    {"list", NULL, "list DAGs with their last run", &s_dag_list},
+    {"show", NULL, "show a DAG: params, tasks, graph", &s_dag_show},
 };
 
 int

@@ -80,8 +80,10 @@ s_attempt(Sluice__LineageAttempt *const *attempts, size_t n, uint64_t id)
 }
 
 static void
-s_datasets_print(const Sluice__DatasetsRep *rep)
+s_datasets_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__DatasetsRep *rep = body;
     static const char *const headers[] = {
         "DATASET", "HASH", "SIZE", "VERSIONS", "PRODUCED BY", "WHEN", NULL};
     table_t *table = table_new(headers);
@@ -107,34 +109,26 @@ s_datasets_print(const Sluice__DatasetsRep *rep)
     }
 }
 
+static int
+s_datasets_fill(const args_t *args, void *op)
+{
+    ((Sluice__DatasetsReq *) op)->limit =
+        (uint32_t) args_uint(args, "limit", 0);
+    return CLI_OK;
+}
+
+static const cli_simple_t s_datasets = {
+    .spec = &s_datasets_spec,
+    .op = SLUICE__REQUEST__OP_DATASETS,
+    .expect = SLUICE__REPLY__OP_DATASETS,
+    .fill = s_datasets_fill,
+    .show = {.print = s_datasets_print},
+};
+
 int
 cli_datasets(int argc, char **argv)
 {
-    int rc;
-    args_t *args = args_parse(&s_datasets_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__DatasetsReq *op = xmalloc(sizeof *op);
-    sluice__datasets_req__init(op);
-    op->limit = (uint32_t) args_uint(args, "limit", 0);
-    req->op_case = SLUICE__REQUEST__OP_DATASETS;
-    req->datasets = op;
-    Sluice__Reply *rep = NULL;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_DATASETS, &rep);
-    if (rc == CLI_OK) {
-        if (args_json(args)) {
-            pbjson_print(&rep->datasets->base);
-        } else {
-            s_datasets_print(rep->datasets);
-        }
-    }
-    if (rep) {
-        protobuf_c_message_free_unpacked(&rep->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    return cli_simple(&s_datasets, argc, argv);
 }
 
 /* --------------------------------------------------------------- tree */
@@ -421,58 +415,58 @@ s_target(const char *text)
 }
 
 static int
-s_lineage_request(args_t *args, Sluice__Reply **rep)
+s_lineage_fill(const args_t *args, void *op)
 {
-    bool ol = args_flag(args, "openlineage");
-    Sluice__LineageReq *op = xmalloc(sizeof *op);
-    sluice__lineage_req__init(op);
-    if (ol) {
-        if (cli_parse_id("run id", args_get(args, 0), &op->run_id) < 0) {
-            free(op);
-            return CLI_USAGE;
-        }
-    } else {
-        op->target = s_target(args_get(args, 0));
+    Sluice__LineageReq *lineage = op;
+    if (args_flag(args, "upstream") && args_flag(args, "downstream")) {
+        fprintf(stderr, "sluice: give --upstream or --downstream, not both\n");
+        return CLI_USAGE;
     }
-    op->downstream = args_flag(args, "downstream");
-    op->depth = (uint32_t) args_uint(args, "depth", 0);
-    Sluice__Request *req = cli_request_new();
-    req->op_case = SLUICE__REQUEST__OP_LINEAGE;
-    req->lineage = op;
-    return cli_request(args, &req, SLUICE__REPLY__OP_LINEAGE, rep);
+    if (!args_flag(args, "openlineage")) {
+        lineage->target = s_target(args_get(args, 0));
+    } else if (cli_parse_id("run id", args_get(args, 0), &lineage->run_id) <
+               0) {
+        return CLI_USAGE;
+    }
+    lineage->downstream = args_flag(args, "downstream");
+    lineage->depth = (uint32_t) args_uint(args, "depth", 0);
+    return CLI_OK;
 }
+
+static void
+s_lineage_print(const args_t *args, const void *body)
+{
+    const Sluice__LineageRep *l = body;
+    if (args_flag(args, "openlineage")) {
+        s_openlineage(l);
+        return;
+    }
+    s_tree_t t = {.rep = l, .downstream = args_flag(args, "downstream")};
+    s_tree_version(&t, l->root, "");
+    free(t.seen);
+}
+
+/* --openlineage is JSON of its own, with or without --json. */
+static void
+s_lineage_json(const args_t *args, const void *body)
+{
+    if (args_flag(args, "openlineage")) {
+        s_openlineage(body);
+    } else {
+        pbjson_print(body);
+    }
+}
+
+static const cli_simple_t s_lineage = {
+    .spec = &s_lineage_spec,
+    .op = SLUICE__REQUEST__OP_LINEAGE,
+    .expect = SLUICE__REPLY__OP_LINEAGE,
+    .fill = s_lineage_fill,
+    .show = {.print = s_lineage_print, .json = s_lineage_json},
+};
 
 int
 cli_lineage(int argc, char **argv)
 {
-    int rc;
-    args_t *args = args_parse(&s_lineage_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    if (args_flag(args, "upstream") && args_flag(args, "downstream")) {
-        fprintf(stderr, "sluice: give --upstream or --downstream, not both\n");
-        args_destroy(&args);
-        return CLI_USAGE;
-    }
-    Sluice__Reply *rep = NULL;
-    rc = s_lineage_request(args, &rep);
-    if (rc == CLI_OK) {
-        const Sluice__LineageRep *l = rep->lineage;
-        if (args_flag(args, "openlineage")) {
-            s_openlineage(l);
-        } else if (args_json(args)) {
-            pbjson_print(&l->base);
-        } else {
-            s_tree_t t = {.rep = l,
-                          .downstream = args_flag(args, "downstream")};
-            s_tree_version(&t, l->root, "");
-            free(t.seen);
-        }
-    }
-    if (rep) {
-        protobuf_c_message_free_unpacked(&rep->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    return cli_simple(&s_lineage, argc, argv);
 }

@@ -28,14 +28,11 @@ static Sluice__Request *
 s_logs_request(const s_logs_t *self)
 {
     Sluice__Request *req = cli_request_new();
-    Sluice__LogsReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__LogsReq) SLUICE__LOGS_REQ__INIT;
+    Sluice__LogsReq *op = cli_request_op(req, SLUICE__REQUEST__OP_LOGS);
     op->run_id = self->run_id;
     op->task_id = xstrdup(self->task_id);
     op->attempt = self->attempt;
     op->after_seq = self->after_seq;
-    req->op_case = SLUICE__REQUEST__OP_LOGS;
-    req->logs = op;
     return req;
 }
 

@@ -1,5 +1,5 @@
 /* sluice metrics DAG TASK [--limit N]: a task's metrics across runs, beside
- * the params and input dataset versions of each run (issue 5, part G). */
+ * the params and input dataset versions of each run. */
 #include "cli/cli_metrics.h"
 
 #include <czmq.h>
@@ -10,23 +10,7 @@
 #include "common/clock.h"
 #include "common/table.h"
 #include "common/xalloc.h"
-#include "proto/pbjson.h"
 #include "cli/cli.h"
-
-static Sluice__Request *
-s_request(const char *dag, const char *task, uint32_t limit, uint64_t run_id)
-{
-    Sluice__Request *req = cli_request_new();
-    Sluice__MetricsReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__MetricsReq) SLUICE__METRICS_REQ__INIT;
-    op->dag = xstrdup(dag ? dag : "");
-    op->task_id = xstrdup(task ? task : "");
-    op->limit = limit;
-    op->run_id = run_id;
-    req->op_case = SLUICE__REQUEST__OP_METRICS;
-    req->metrics = op;
-    return req;
-}
 
 /* "%g" without losing what a person would read. */
 static void
@@ -38,7 +22,9 @@ s_number(double v, char *buf, size_t size)
 void
 cli_metrics_run_lines(const args_t *args, uint64_t run_id)
 {
-    Sluice__Request *req = s_request(NULL, NULL, 0, run_id);
+    Sluice__Request *req = cli_request_new();
+    Sluice__MetricsReq *op = cli_request_op(req, SLUICE__REQUEST__OP_METRICS);
+    op->run_id = run_id;
     Sluice__Reply *reply;
     /* Quiet: an older scheduler without metrics must not spoil run show. */
     FILE *saved = stderr;
@@ -118,8 +104,10 @@ s_join_inputs(const Sluice__MetricsRow *row)
 #define MAX_METRIC_COLS 12 /* metric columns shown; --json has them all */
 
 static void
-s_print(const Sluice__MetricsRep *rep)
+s_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__MetricsRep *rep = body;
     if (rep->n_rows == 0) {
         printf("no runs of that task yet\n");
         return;
@@ -195,28 +183,27 @@ static const args_spec_t s_spec = {
     .max_args = 2,
 };
 
+static int
+s_fill(const args_t *args, void *op)
+{
+    Sluice__MetricsReq *metrics = op;
+    uint64_t limit = args_uint(args, "limit", 0);
+    metrics->dag = xstrdup(args_get(args, 0));
+    metrics->task_id = xstrdup(args_get(args, 1));
+    metrics->limit = limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit;
+    return CLI_OK;
+}
+
+static const cli_simple_t s_metrics = {
+    .spec = &s_spec,
+    .op = SLUICE__REQUEST__OP_METRICS,
+    .expect = SLUICE__REPLY__OP_METRICS,
+    .fill = s_fill,
+    .show = {.print = s_print},
+};
+
 int
 cli_metrics(int argc, char **argv)
 {
-    int rc;
-    args_t *args = args_parse(&s_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    uint64_t limit = args_uint(args, "limit", 0);
-    Sluice__Request *req =
-        s_request(args_get(args, 0), args_get(args, 1),
-                  limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit, 0);
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_METRICS, &reply);
-    if (rc == CLI_OK) {
-        if (args_json(args)) {
-            pbjson_print(&reply->metrics->base);
-        } else {
-            s_print(reply->metrics);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    return cli_simple(&s_metrics, argc, argv);
 }

@@ -1,5 +1,4 @@
-/* cli_metrics — what `sluice run show` borrows from `sluice metrics`
- * (issue 5, part G). */
+/* cli_metrics — what `sluice run show` borrows from `sluice metrics`. */
 #ifndef SLUICE_CLI_METRICS_H
 #define SLUICE_CLI_METRICS_H
 

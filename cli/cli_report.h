@@ -1,5 +1,5 @@
 /* cli_report — `sluice report RUN_ID TASK_ID` and the validation lines of
- * `sluice run show` (issue 5, part 2). */
+ * `sluice run show`. */
 #ifndef SLUICE_CLI_REPORT_H
 #define SLUICE_CLI_REPORT_H
 

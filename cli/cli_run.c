@@ -21,11 +21,8 @@ static Sluice__Request *
 s_run_show_request(uint64_t run_id)
 {
     Sluice__Request *req = cli_request_new();
-    Sluice__RunShowReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__RunShowReq) SLUICE__RUN_SHOW_REQ__INIT;
+    Sluice__RunShowReq *op = cli_request_op(req, SLUICE__REQUEST__OP_RUN_SHOW);
     op->run_id = run_id;
-    req->op_case = SLUICE__REQUEST__OP_RUN_SHOW;
-    req->run_show = op;
     return req;
 }
 
@@ -72,8 +69,7 @@ static Sluice__Request *
 s_trigger_request(const args_t *args)
 {
     Sluice__Request *req = cli_request_new();
-    Sluice__TriggerReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__TriggerReq) SLUICE__TRIGGER_REQ__INIT;
+    Sluice__TriggerReq *op = cli_request_op(req, SLUICE__REQUEST__OP_TRIGGER);
     op->dag = xstrdup(args_get(args, 0));
     const char *date = args_string(args, "date");
     if (date) {
@@ -90,9 +86,7 @@ s_trigger_request(const args_t *args)
         p->value = xstrdup(eq + 1);
         op->params[op->n_params++] = p;
     }
-    op->no_cache = args_flag(args, "no-cache"); /* G */
-    req->op_case = SLUICE__REQUEST__OP_TRIGGER;
-    req->trigger = op;
+    op->no_cache = args_flag(args, "no-cache");
     return req;
 }
 
@@ -297,8 +291,10 @@ cli_trigger(int argc, char **argv)
 /* ---------------------------------------------------------------- runs */
 
 static void
-s_runs_print(const Sluice__RunsRep *rep)
+s_runs_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__RunsRep *rep = body;
     if (rep->n_runs == 0) {
         printf("no runs yet; start one with 'sluice trigger NAME'\n");
         return;
@@ -314,7 +310,7 @@ s_runs_print(const Sluice__RunsRep *rep)
         clock_fmt_local(r->started_ms ? r->started_ms : r->created_ms, started,
                         sizeof started);
         clock_fmt_span(r->started_ms, r->ended_ms, took, sizeof took);
-        char trig[1100]; /* G: "dataset URI@HASH8" */
+        char trig[1100]; /* "dataset URI@HASH8" */
         snprintf(trig, sizeof trig, "%s%s%s", *r->trigger ? r->trigger : "-",
                  *r->triggered_by ? " " : "", r->triggered_by);
         table_row(table, id, r->dag, r->state, tasks, started, took, trig);
@@ -336,36 +332,30 @@ static const args_spec_t s_runs_spec = {
     .max_args = 1,
 };
 
+static int
+s_runs_fill(const args_t *args, void *op)
+{
+    Sluice__RunsReq *runs = op;
+    if (args_count(args) == 1) {
+        runs->dag = xstrdup(args_get(args, 0));
+    }
+    uint64_t limit = args_uint(args, "limit", 0);
+    runs->limit = limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit;
+    return CLI_OK;
+}
+
+static const cli_simple_t s_runs = {
+    .spec = &s_runs_spec,
+    .op = SLUICE__REQUEST__OP_RUNS,
+    .expect = SLUICE__REPLY__OP_RUNS,
+    .fill = s_runs_fill,
+    .show = {.print = s_runs_print},
+};
+
 int
 cli_runs(int argc, char **argv)
 {
-    int rc;
-    args_t *args = args_parse(&s_runs_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__RunsReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__RunsReq) SLUICE__RUNS_REQ__INIT;
-    if (args_count(args) == 1) {
-        op->dag = xstrdup(args_get(args, 0));
-    }
-    uint64_t limit = args_uint(args, "limit", 0);
-    op->limit = limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit;
-    req->op_case = SLUICE__REQUEST__OP_RUNS;
-    req->runs = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_RUNS, &reply);
-    if (rc == CLI_OK) {
-        if (args_json(args)) {
-            pbjson_print(&reply->runs->base);
-        } else {
-            s_runs_print(reply->runs);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    return cli_simple(&s_runs, argc, argv);
 }
 
 /* ---------------------------------------------------------------- run show */
@@ -438,7 +428,7 @@ s_fmt_exit(const Sluice__AttemptInfo *a, char *buf, size_t size)
     } else if (*cause && strcmp(cause, "exit") != 0) {
         snprintf(buf, size, "%s%s%s", cause, *a->error ? ": " : "", a->error);
     } else if (a->exit_code == 0 && *a->error) {
-        /* F: it exited 0 but a declared output was not written */
+        /* it exited 0 but a declared output was not written */
         snprintf(buf, size, "exit 0: %s", a->error);
     } else {
         snprintf(buf, size, "exit %d", a->exit_code);
@@ -520,6 +510,36 @@ static const args_spec_t s_run_show_spec = {
     .max_args = 1,
 };
 
+static int
+s_run_show_fill(const args_t *args, void *op)
+{
+    Sluice__RunShowReq *show = op;
+    return cli_parse_id("run id", args_get(args, 0), &show->run_id) < 0
+               ? CLI_USAGE
+               : CLI_OK;
+}
+
+/* The run, then the metrics and validation lines of its tasks, each asked
+ * for on its own. */
+static void
+s_run_show_print(const args_t *args, const void *body)
+{
+    const Sluice__RunShowRep *rep = body;
+    if (rep->run) {
+        s_show_print(rep);
+        cli_metrics_run_lines(args, rep->run->run_id);
+        cli_report_run_lines(args, rep->run->run_id);
+    }
+}
+
+static const cli_simple_t s_run_show = {
+    .spec = &s_run_show_spec,
+    .op = SLUICE__REQUEST__OP_RUN_SHOW,
+    .expect = SLUICE__REPLY__OP_RUN_SHOW,
+    .fill = s_run_show_fill,
+    .show = {.print = s_run_show_print},
+};
+
 int
 cli_run(int argc, char **argv)
 {
@@ -531,31 +551,7 @@ cli_run(int argc, char **argv)
                 "for details)\n");
         return help ? CLI_OK : CLI_USAGE;
     }
-    int rc;
-    args_t *args = args_parse(&s_run_show_spec, argc - 1, argv + 1, &rc);
-    if (!args) {
-        return rc;
-    }
-    uint64_t run_id;
-    if (cli_parse_id("run id", args_get(args, 0), &run_id) < 0) {
-        args_destroy(&args);
-        return CLI_USAGE;
-    }
-    Sluice__Request *req = s_run_show_request(run_id);
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_RUN_SHOW, &reply);
-    if (rc == CLI_OK) {
-        if (args_json(args)) {
-            pbjson_print(&reply->run_show->base);
-        } else if (reply->run_show->run) {
-            s_show_print(reply->run_show);
-            cli_metrics_run_lines(args, run_id); /* G */
-            cli_report_run_lines(args, run_id);  /* E */
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    return cli_simple(&s_run_show, argc - 1, argv + 1);
 }
 
 /* ---------------------------------------------------------------- cancel */
@@ -569,40 +565,37 @@ static const args_spec_t s_cancel_spec = {
     .max_args = 1,
 };
 
+static int
+s_cancel_fill(const args_t *args, void *op)
+{
+    Sluice__CancelReq *cancel = op;
+    return cli_parse_id("run id", args_get(args, 0), &cancel->run_id) < 0
+               ? CLI_USAGE
+               : CLI_OK;
+}
+
+static void
+s_cancel_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__CancelRep *c = body;
+    printf("run %llu is %s (%u task%s cancelled)\n",
+           (unsigned long long) c->run_id, c->state, c->cancelled_tasks,
+           c->cancelled_tasks == 1 ? "" : "s");
+}
+
+static const cli_simple_t s_cancel = {
+    .spec = &s_cancel_spec,
+    .op = SLUICE__REQUEST__OP_CANCEL,
+    .expect = SLUICE__REPLY__OP_CANCEL,
+    .fill = s_cancel_fill,
+    .show = {.print = s_cancel_print},
+};
+
 int
 cli_cancel(int argc, char **argv)
 {
-    int rc;
-    args_t *args = args_parse(&s_cancel_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    uint64_t run_id;
-    if (cli_parse_id("run id", args_get(args, 0), &run_id) < 0) {
-        args_destroy(&args);
-        return CLI_USAGE;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__CancelReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__CancelReq) SLUICE__CANCEL_REQ__INIT;
-    op->run_id = run_id;
-    req->op_case = SLUICE__REQUEST__OP_CANCEL;
-    req->cancel = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_CANCEL, &reply);
-    if (rc == CLI_OK) {
-        const Sluice__CancelRep *c = reply->cancel;
-        if (args_json(args)) {
-            pbjson_print(&c->base);
-        } else {
-            printf("run %llu is %s (%u task%s cancelled)\n",
-                   (unsigned long long) c->run_id, c->state, c->cancelled_tasks,
-                   c->cancelled_tasks == 1 ? "" : "s");
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    return cli_simple(&s_cancel, argc, argv);
 }
 
 /* ----------------------------------------------------------------- retry */
@@ -617,42 +610,40 @@ static const args_spec_t s_retry_spec = {
     .max_args = 2,
 };
 
+static int
+s_retry_fill(const args_t *args, void *op)
+{
+    Sluice__RetryReq *retry = op;
+    if (cli_parse_id("run id", args_get(args, 0), &retry->run_id) < 0) {
+        return CLI_USAGE;
+    }
+    if (args_count(args) > 1) {
+        retry->task_id = xstrdup(args_get(args, 1));
+    }
+    return CLI_OK;
+}
+
+static void
+s_retry_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__RetryRep *r = body;
+    printf("run %llu is running again: %u task%s back to pending; "
+           "follow it with 'sluice run show %llu'\n",
+           (unsigned long long) r->run_id, r->reopened,
+           r->reopened == 1 ? "" : "s", (unsigned long long) r->run_id);
+}
+
+static const cli_simple_t s_retry = {
+    .spec = &s_retry_spec,
+    .op = SLUICE__REQUEST__OP_RETRY,
+    .expect = SLUICE__REPLY__OP_RETRY,
+    .fill = s_retry_fill,
+    .show = {.print = s_retry_print},
+};
+
 int
 cli_retry(int argc, char **argv)
 {
-    int rc;
-    args_t *args = args_parse(&s_retry_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    uint64_t run_id;
-    if (cli_parse_id("run id", args_get(args, 0), &run_id) < 0) {
-        args_destroy(&args);
-        return CLI_USAGE;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__RetryReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__RetryReq) SLUICE__RETRY_REQ__INIT;
-    op->run_id = run_id;
-    if (args_count(args) > 1) {
-        op->task_id = xstrdup(args_get(args, 1));
-    }
-    req->op_case = SLUICE__REQUEST__OP_RETRY;
-    req->retry = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_RETRY, &reply);
-    if (rc == CLI_OK) {
-        const Sluice__RetryRep *r = reply->retry;
-        if (args_json(args)) {
-            pbjson_print(&r->base);
-        } else {
-            printf("run %llu is running again: %u task%s back to pending; "
-                   "follow it with 'sluice run show %llu'\n",
-                   (unsigned long long) r->run_id, r->reopened,
-                   r->reopened == 1 ? "" : "s", (unsigned long long) r->run_id);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    return cli_simple(&s_retry, argc, argv);
 }

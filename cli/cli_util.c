@@ -62,9 +62,11 @@ cli_dispatch(const char *group,
         return argc < 2 ? CLI_USAGE : CLI_OK;
     }
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(argv[1], verbs[i].name) == 0) {
-            return verbs[i].run(argc - 1, argv + 1);
+        if (strcmp(argv[1], verbs[i].name) != 0) {
+            continue;
         }
+        return verbs[i].simple ? cli_simple(verbs[i].simple, argc - 1, argv + 1)
+                               : verbs[i].run(argc - 1, argv + 1);
     }
     fprintf(stderr, "sluice: unknown verb '%s %s'; run 'sluice %s --help'\n",
             group, argv[1], group);

@@ -16,23 +16,6 @@
  * returns -1 when it is not one. */
 int cli_parse_id(const char *what, const char *text, uint64_t *out);
 
-/* A sub-verb of a verb group ("sluice dag apply"). */
-typedef struct {
-    const char *name;
-    int (*run)(int argc, char **argv); /* argv[0] is the sub-verb */
-    const char *summary;
-} cli_verb_t;
-
-/* Runs sub-verb argv[1] of `group` from verbs (n of them). No argument or
- * --help prints the list (then `footer`, when not NULL); an unknown one says
- * how to list them. Returns the exit code. */
-int cli_dispatch(const char *group,
-                 const cli_verb_t *verbs,
-                 size_t n,
-                 const char *footer,
-                 int argc,
-                 char **argv);
-
 /* A request with nothing set, on the heap (free it with
  * protobuf_c_message_free_unpacked). Never NULL. */
 Sluice__Request *cli_request_new(void);
@@ -93,5 +76,24 @@ typedef struct {
 /* Runs verb on argv (argv[0] is the verb's name); returns the exit code.
  * Nothing is sent when the command line or fill says no. */
 int cli_simple(const cli_simple_t *verb, int argc, char **argv);
+
+/* A sub-verb of a verb group ("sluice dag apply"): run, or for a
+ * one-question verb simple (with run NULL). */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the sub-verb */
+    const char *summary;
+    const cli_simple_t *simple;
+} cli_verb_t;
+
+/* Runs sub-verb argv[1] of `group` from verbs (n of them). No argument or
+ * --help prints the list (then `footer`, when not NULL); an unknown one says
+ * how to list them. Returns the exit code. */
+int cli_dispatch(const char *group,
+                 const cli_verb_t *verbs,
+                 size_t n,
+                 const char *footer,
+                 int argc,
+                 char **argv);
 
 #endif

@@ -5,7 +5,6 @@
 #include "common/clock.h"
 #include "common/table.h"
 #include "common/xalloc.h"
-#include "proto/pbjson.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 
@@ -24,8 +23,10 @@ s_fmt_memory(uint64_t mb, char *buf, size_t size)
 }
 
 static void
-s_workers_print(const Sluice__WorkersRep *rep)
+s_workers_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__WorkersRep *rep = body;
     if (rep->n_workers == 0) {
         printf("no workers yet; start one with the line 'sluice join-line' "
                "prints\n");
@@ -59,31 +60,17 @@ static const args_spec_t s_workers_spec = {
     .max_args = 0,
 };
 
+static const cli_simple_t s_workers = {
+    .spec = &s_workers_spec,
+    .op = SLUICE__REQUEST__OP_WORKERS,
+    .expect = SLUICE__REPLY__OP_WORKERS,
+    .show = {.print = s_workers_print},
+};
+
 int
 cli_workers(int argc, char **argv)
 {
-    int rc;
-    args_t *args = args_parse(&s_workers_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__WorkersReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__WorkersReq) SLUICE__WORKERS_REQ__INIT;
-    req->op_case = SLUICE__REQUEST__OP_WORKERS;
-    req->workers = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_WORKERS, &reply);
-    if (rc == CLI_OK) {
-        if (args_json(args)) {
-            pbjson_print(&reply->workers->base);
-        } else {
-            s_workers_print(reply->workers);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    return cli_simple(&s_workers, argc, argv);
 }
 
 /* ----------------------------------------------------------------- drain */
@@ -97,33 +84,34 @@ static const args_spec_t s_drain_spec = {
     .max_args = 1,
 };
 
+static int
+s_drain_fill(const args_t *args, void *op)
+{
+    Sluice__DrainReq *drain = op;
+    drain->worker = xstrdup(args_get(args, 0));
+    return CLI_OK;
+}
+
+static void
+s_drain_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__DrainRep *d = body;
+    printf("worker '%s' is %s: no new tasks; it leaves when its %u "
+           "running attempt%s end\n",
+           d->worker, d->state, d->running, d->running == 1 ? "" : "s");
+}
+
+static const cli_simple_t s_drain = {
+    .spec = &s_drain_spec,
+    .op = SLUICE__REQUEST__OP_DRAIN,
+    .expect = SLUICE__REPLY__OP_DRAIN,
+    .fill = s_drain_fill,
+    .show = {.print = s_drain_print},
+};
+
 int
 cli_drain(int argc, char **argv)
 {
-    int rc;
-    args_t *args = args_parse(&s_drain_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__DrainReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__DrainReq) SLUICE__DRAIN_REQ__INIT;
-    op->worker = xstrdup(args_get(args, 0));
-    req->op_case = SLUICE__REQUEST__OP_DRAIN;
-    req->drain = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_DRAIN, &reply);
-    if (rc == CLI_OK) {
-        const Sluice__DrainRep *d = reply->drain;
-        if (args_json(args)) {
-            pbjson_print(&d->base);
-        } else {
-            printf("worker '%s' is %s: no new tasks; it leaves when its %u "
-                   "running attempt%s end\n",
-                   d->worker, d->state, d->running, d->running == 1 ? "" : "s");
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    args_destroy(&args);
-    return rc;
+    return cli_simple(&s_drain, argc, argv);
 }
