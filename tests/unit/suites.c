@@ -29,6 +29,9 @@ suite_fn *const unit_suites[] = {
     cache_suite,
     autoscale_suite,
     autoscale_exec_suite,
+    args_suite,
+    table_suite,
+    pbjson_suite,
     NULL,
 };
 // clang-format on

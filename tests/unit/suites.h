@@ -33,5 +33,8 @@ Suite *lineage_suite(void);
 Suite *cache_suite(void);
 Suite *autoscale_suite(void);
 Suite *autoscale_exec_suite(void);
+Suite *args_suite(void);
+Suite *table_suite(void);
+Suite *pbjson_suite(void);
 
 #endif
