@@ -5,7 +5,6 @@
 
 #include "common/clock.h"
 #include "common/table.h"
-#include "common/xalloc.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 

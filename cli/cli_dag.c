@@ -426,7 +426,8 @@ s_show_print(const args_t *args, const void *body)
 static int
 s_show_fill(const args_t *args, void *op)
 {
-    ((Sluice__DagShowReq *) op)->name = xstrdup(args_get(args, 0));
+    Sluice__DagShowReq *show = op;
+    show->name = xstrdup(args_get(args, 0));
     return CLI_OK;
 }
 

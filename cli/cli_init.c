@@ -15,7 +15,6 @@
 #include "common/statedir.h"
 #include "common/xalloc.h"
 #include "cli/cli.h"
-#include "cli/cli_util.h"
 
 /* What init made, for the report. */
 typedef struct {

@@ -112,8 +112,8 @@ s_datasets_print(const args_t *args, const void *body)
 static int
 s_datasets_fill(const args_t *args, void *op)
 {
-    ((Sluice__DatasetsReq *) op)->limit =
-        (uint32_t) args_uint(args, "limit", 0);
+    Sluice__DatasetsReq *datasets = op;
+    datasets->limit = (uint32_t) args_uint(args, "limit", 0);
     return CLI_OK;
 }
 
