@@ -14,10 +14,12 @@
 #include "worker/exec.h"
 #include "worker/outbox.h"
 
+/* What is printed while the outbox is read: a table for text, or a JSON
+ * array with --json (the other is NULL). */
 typedef struct {
-    table_t *table; /* text */
-    json_t *json;   /* --json */
-    size_t count;
+    table_t *table; /* owned: the text form */
+    json_t *json;   /* owned: the --json form */
+    size_t count;   /* results seen so far */
 } s_outbox_t;
 
 /* The worker's own words for the outcome ("exited 3", "timed out", ...),
