@@ -5,6 +5,7 @@
 #include "common/version.h"
 #include "cli/cli.h"
 #include "scheduler/sched.h"
+#include "worker/outbox_verb.h"
 #include "worker/validate.h"
 #include "worker/worker.h"
 
@@ -39,7 +40,7 @@ static const verb_t s_verbs[] = {
     {"datasets", cli_datasets, "list datasets and their latest versions"},
     {"lineage", cli_lineage, "show where a dataset came from or went"},
     {"report", cli_report, "print the validation report of a validate task"},
-    {"outbox", cli_outbox,
+    {"outbox", outbox_verb_main,
      "list a worker's results the scheduler has not acknowledged yet"},
 };
 

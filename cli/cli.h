@@ -2,15 +2,19 @@
  *
  * Each verb takes (argc, argv) with argv[0] the verb's name, parses its own
  * flags (every verb: --dir DIR, --json, --help), prints, and returns the
- * process exit code below. Only verbs print errors; modules fill errbuf_t. */
+ * process exit code below. Only verbs print errors; modules fill errbuf_t.
+ * `sluice outbox`, a worker-side verb, lives in worker/outbox_verb.h. */
 #ifndef SLUICE_CLI_H
 #define SLUICE_CLI_H
 
-#define CLI_OK          0 /* done; for trigger --wait: the run succeeded */
-#define CLI_FAIL        1 /* the thing asked about failed (run, validation) */
-#define CLI_USAGE       2 /* bad flags or arguments */
-#define CLI_UNREACHABLE 3 /* no scheduler answered */
-#define CLI_ERROR       4 /* the scheduler refused or errored */
+#include "common/args.h"
+
+/* The exit codes every verb shares (common/args.h), by the client's names. */
+#define CLI_OK          ARGS_EXIT_OK
+#define CLI_FAIL        ARGS_EXIT_FAIL
+#define CLI_USAGE       ARGS_EXIT_USAGE
+#define CLI_UNREACHABLE ARGS_EXIT_UNREACHABLE
+#define CLI_ERROR       ARGS_EXIT_ERROR
 
 /* sluice init [--dir DIR] [--listen EP] [--client-listen EP] */
 int cli_init(int argc, char **argv);
@@ -25,7 +29,7 @@ int cli_trigger(int argc, char **argv);
 /* sluice runs [NAME] [--limit N] */
 int cli_runs(int argc, char **argv);
 
-/* sluice metrics DAG TASK [--limit N] (cli_metrics.c, issue 5 part G) */
+/* sluice metrics DAG TASK [--limit N] (cli_metrics.c) */
 int cli_metrics(int argc, char **argv);
 /* sluice run show RUN_ID */
 int cli_run(int argc, char **argv);
@@ -39,7 +43,7 @@ int cli_retry(int argc, char **argv);
 int cli_drain(int argc, char **argv);
 /* sluice workers */
 int cli_workers(int argc, char **argv);
-/* sluice keys list|accept|reject|revoke FP (and B's subcommands) */
+/* sluice keys list|accept|reject|revoke FP | add-client | client-key */
 int cli_keys(int argc, char **argv);
 /* sluice token create [--ttl 1h] [--uses N] */
 int cli_token(int argc, char **argv);
@@ -52,20 +56,16 @@ int cli_keys_add_client(int argc, char **argv);
 int cli_keys_client_key(int argc, char **argv);
 /* sluice secret set NAME < VALUE | secret list | secret rm NAME */
 int cli_secret(int argc, char **argv);
-/* sluice datasets [--limit N] (cli_lineage.c, issue 5 part F) */
+/* sluice datasets [--limit N] (cli_lineage.c) */
 int cli_datasets(int argc, char **argv);
 /* sluice lineage URI_OR_HASH [--upstream|--downstream] [--depth N] |
  * --openlineage RUN_ID */
 int cli_lineage(int argc, char **argv);
 
-/* sluice report RUN_ID TASK_ID [--json] (cli_report.c, issue 5 E) */
+/* sluice report RUN_ID TASK_ID [--json] (cli_report.c) */
 int cli_report(int argc, char **argv);
 
-/* sluice outbox [--dir WORKER_DIR] [--json] (cli_outbox.c): a worker's
- * unacknowledged results, read offline. */
-int cli_outbox(int argc, char **argv);
-
-/* sluice autoscale status [--json] (cli_autoscale.c, issue 6) */
+/* sluice autoscale status [--json] (cli_autoscale.c) */
 int cli_autoscale(int argc, char **argv);
 
 #endif

@@ -1,15 +1,18 @@
-/* sluice autoscale status: what the autoscaler sees and decided (issue 6). */
+/* sluice autoscale status: what the autoscaler sees and decided. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "common/xalloc.h"
+#include "common/clock.h"
+#include "common/table.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 
 static void
-s_status_print(const Sluice__AutoscaleStatusRep *rep)
+s_status_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__AutoscaleStatusRep *rep = body;
     if (!strcmp(rep->provider, "none")) {
         printf("autoscaler off (autoscale_provider: none); %u tasks waiting\n",
                rep->waiting);
@@ -22,7 +25,7 @@ s_status_print(const Sluice__AutoscaleStatusRep *rep)
     static const char *const headers[] = {"SHAPE",     "DEMAND",   "CONNECTED",
                                           "LAUNCHING", "DRAINING", "BACKOFF",
                                           "FAILURES",  NULL};
-    cli_table_t *table = cli_table_new(headers);
+    table_t *table = table_new(headers);
     for (size_t i = 0; i < rep->n_shapes; i++) {
         const Sluice__AutoscaleShapeStatus *s = rep->shapes[i];
         char demand[16], conn[16], launching[16], draining[16], backoff[32],
@@ -38,11 +41,11 @@ s_status_print(const Sluice__AutoscaleStatusRep *rep)
             snprintf(backoff, sizeof backoff, "-");
         }
         snprintf(failures, sizeof failures, "%u", s->failures);
-        cli_table_row(table, s->name, demand, conn, launching, draining,
-                      backoff, failures);
+        table_row(table, s->name, demand, conn, launching, draining, backoff,
+                  failures);
     }
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
     for (size_t i = 0; i < rep->n_unfit; i++) {
         printf("%s\n", rep->unfit[i]);
     }
@@ -53,12 +56,12 @@ s_status_print(const Sluice__AutoscaleStatusRep *rep)
     for (size_t i = 0; i < rep->n_decisions; i++) {
         const Sluice__AutoscaleDecision *d = rep->decisions[i];
         char at[32];
-        cli_fmt_time(d->at_ms, at, sizeof at);
+        clock_fmt_local(d->at_ms, at, sizeof at);
         printf("  %s  %-24s %-24s %s\n", at, d->kind, d->subject, d->detail);
     }
 }
 
-static const cli_spec_t s_autoscale_spec = {
+static const args_spec_t s_autoscale_spec = {
     .usage = "sluice autoscale status",
     .summary = "show the autoscaler: demand per shape, capacity, launches in "
                "flight, backoff, and its last decisions with their reasons",
@@ -67,37 +70,31 @@ static const cli_spec_t s_autoscale_spec = {
     .max_args = 1,
 };
 
-int
-cli_autoscale(int argc, char **argv)
+/* Only one sub-verb so far: status. */
+static int
+s_autoscale_fill(const args_t *args, void *op)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_autoscale_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    if (strcmp(cli_args_get(args, 0), "status") != 0) {
+    (void) op;
+    if (strcmp(args_get(args, 0), "status") != 0) {
         fprintf(stderr,
                 "sluice autoscale: unknown subcommand '%s'; use "
                 "'sluice autoscale status'\n",
-                cli_args_get(args, 0));
-        cli_args_destroy(&args);
+                args_get(args, 0));
         return CLI_USAGE;
     }
-    Sluice__Request *req = cli_request_new();
-    Sluice__AutoscaleStatusReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__AutoscaleStatusReq) SLUICE__AUTOSCALE_STATUS_REQ__INIT;
-    req->op_case = SLUICE__REQUEST__OP_AUTOSCALE_STATUS;
-    req->autoscale_status = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_AUTOSCALE_STATUS, &reply);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->autoscale_status->base);
-        } else {
-            s_status_print(reply->autoscale_status);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return CLI_OK;
+}
+
+static const cli_simple_t s_autoscale = {
+    .spec = &s_autoscale_spec,
+    .op = SLUICE__REQUEST__OP_AUTOSCALE_STATUS,
+    .expect = SLUICE__REPLY__OP_AUTOSCALE_STATUS,
+    .fill = s_autoscale_fill,
+    .show = {.print = s_status_print},
+};
+
+int
+cli_autoscale(int argc, char **argv)
+{
+    return cli_simple(&s_autoscale, argc, argv);
 }

@@ -13,14 +13,14 @@
 
 /* ----------------------------------------------------------- add-client */
 
-static const cli_flag_t s_add_flags[] = {
-    {"role", 0, CLI_ARG_STRING, "viewer|operator",
+static const args_flag_t s_add_flags[] = {
+    {"role", 0, ARGS_STRING, "viewer|operator",
      "what the key may do: viewer reads, operator also changes"},
-    {"name", 0, CLI_ARG_STRING, "NAME", "a label for the key, e.g. a person"},
+    {"name", 0, ARGS_STRING, "NAME", "a label for the key, e.g. a person"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_add_spec = {
+static const args_spec_t s_add_spec = {
     .usage = "sluice keys add-client PUBKEY --role viewer|operator "
              "[--name NAME]",
     .summary = "trust a client's key (from 'sluice keys client-key') with a "
@@ -30,58 +30,57 @@ static const cli_spec_t s_add_spec = {
     .max_args = 1,
 };
 
-int
-cli_keys_add_client(int argc, char **argv)
+static int
+s_add_fill(const args_t *args, void *op)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_add_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    const char *role = cli_args_string(args, "role");
+    Sluice__ClientAddReq *add = op;
+    const char *role = args_string(args, "role");
     uint8_t pub[KEYS_PUBLIC_SIZE];
     if (!role || (strcmp(role, "viewer") != 0 && strcmp(role, "operator"))) {
         fprintf(stderr, "sluice keys add-client: give --role viewer or "
                         "--role operator\n");
-        cli_args_destroy(&args);
         return CLI_USAGE;
     }
-    if (keys_public_from_hex(cli_args_get(args, 0), pub) < 0) {
+    if (keys_public_from_hex(args_get(args, 0), pub) < 0) {
         fprintf(stderr,
                 "sluice keys add-client: '%s' is not a public key; give the "
                 "64 hex characters that 'sluice keys client-key' prints\n",
-                cli_args_get(args, 0));
-        cli_args_destroy(&args);
+                args_get(args, 0));
         return CLI_USAGE;
     }
-    Sluice__Request *req = cli_request_new();
-    Sluice__ClientAddReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__ClientAddReq) SLUICE__CLIENT_ADD_REQ__INIT;
-    op->public_hex = xstrdup(cli_args_get(args, 0));
-    op->role = xstrdup(role);
-    const char *name = cli_args_string(args, "name");
-    op->name = xstrdup(name ? name : "");
-    req->op_case = SLUICE__REQUEST__OP_CLIENT_ADD;
-    req->client_add = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_CLIENT_ADD, &reply);
-    if (rc == CLI_OK) {
-        const Sluice__ClientAddRep *r = reply->client_add;
-        if (cli_args_json(args)) {
-            cli_print_json(&r->base);
-        } else {
-            printf("client key %s %s %s\n", r->fingerprint,
-                   r->replaced ? "is now" : "trusted as", r->role);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    add->public_hex = xstrdup(args_get(args, 0));
+    add->role = xstrdup(role);
+    const char *name = args_string(args, "name");
+    add->name = xstrdup(name ? name : "");
+    return CLI_OK;
+}
+
+static void
+s_add_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__ClientAddRep *r = body;
+    printf("client key %s %s %s\n", r->fingerprint,
+           r->replaced ? "is now" : "trusted as", r->role);
+}
+
+static const cli_simple_t s_add = {
+    .spec = &s_add_spec,
+    .op = SLUICE__REQUEST__OP_CLIENT_ADD,
+    .expect = SLUICE__REPLY__OP_CLIENT_ADD,
+    .fill = s_add_fill,
+    .show = {.print = s_add_print},
+};
+
+int
+cli_keys_add_client(int argc, char **argv)
+{
+    return cli_simple(&s_add, argc, argv);
 }
 
 /* ----------------------------------------------------------- client-key */
 
-static const cli_spec_t s_key_spec = {
+static const args_spec_t s_key_spec = {
     .usage = "sluice keys client-key [--dir DIR]",
     .summary = "print this client's public key (DIR/client.key, created when "
                "missing) for an operator to add with 'sluice keys "
@@ -121,11 +120,11 @@ int
 cli_keys_client_key(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_key_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_key_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    char *dir = statedir_resolve(cli_args_dir(args));
+    char *dir = statedir_resolve(args_dir(args));
     uint8_t pub[KEYS_PUBLIC_SIZE];
     errbuf_t err;
     rc = CLI_OK;
@@ -148,19 +147,19 @@ cli_keys_client_key(int argc, char **argv)
         free(sched_pub);
     }
     free(dir);
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
 /* --------------------------------------------------------------- verify */
 
-static const cli_flag_t s_verify_flags[] = {
-    {"events", 0, CLI_ARG_BOOL, NULL,
+static const args_flag_t s_verify_flags[] = {
+    {"events", 0, ARGS_BOOL, NULL,
      "check the hash chain of the event table instead of a run"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_verify_spec = {
+static const args_spec_t s_verify_spec = {
     .usage = "sluice verify RUN_ID | sluice verify --events",
     .summary = "re-check the signed results stored for a run (or the event "
                "table's hash chain); exit 1 when something does not verify",
@@ -169,9 +168,11 @@ static const cli_spec_t s_verify_spec = {
     .max_args = 1,
 };
 
-static int
-s_verify_run_print(const Sluice__VerifyRep *r)
+static void
+s_verify_run_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__VerifyRep *r = body;
     size_t results = 0;
     for (size_t i = 0; i < r->n_attempts; i++) {
         const Sluice__AttemptCheck *a = r->attempts[i];
@@ -187,53 +188,69 @@ s_verify_run_print(const Sluice__VerifyRep *r)
         printf("run %" PRIu64 ": %zu attempts, %zu signed results, all "
                "verify\n",
                r->run_id, r->n_attempts, results);
-        return CLI_OK;
+    } else {
+        printf("run %" PRIu64 ": %u of %zu signed results do not verify\n",
+               r->run_id, r->bad, results);
     }
-    printf("run %" PRIu64 ": %u of %zu signed results do not verify\n",
-           r->run_id, r->bad, results);
-    return CLI_FAIL;
 }
 
 static int
-s_verify_events_print(const Sluice__VerifyEventsRep *r)
+s_verify_run_status(const void *body)
 {
-    if (r->intact) {
-        printf("%" PRIu64 " events, chain intact", r->events);
-        if (r->unchained) {
-            printf(" (%" PRIu64 " written before the chain began are not "
-                   "covered)",
-                   r->unchained);
-        }
-        printf("\n");
-        return CLI_OK;
-    }
-    printf("event chain broken at event %" PRIu64 ": %s\n", r->first_bad,
-           r->problem);
-    return CLI_FAIL;
+    return ((const Sluice__VerifyRep *) body)->bad ? CLI_FAIL : CLI_OK;
 }
+
+static void
+s_verify_events_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__VerifyEventsRep *r = body;
+    if (!r->intact) {
+        printf("event chain broken at event %" PRIu64 ": %s\n", r->first_bad,
+               r->problem);
+        return;
+    }
+    printf("%" PRIu64 " events, chain intact", r->events);
+    if (r->unchained) {
+        printf(" (%" PRIu64 " written before the chain began are not "
+               "covered)",
+               r->unchained);
+    }
+    printf("\n");
+}
+
+static int
+s_verify_events_status(const void *body)
+{
+    return ((const Sluice__VerifyEventsRep *) body)->intact ? CLI_OK : CLI_FAIL;
+}
+
+static const cli_show_t s_verify_run_show = {
+    .print = s_verify_run_print,
+    .status = s_verify_run_status,
+};
+
+static const cli_show_t s_verify_events_show = {
+    .print = s_verify_events_print,
+    .status = s_verify_events_status,
+};
 
 /* Fills req for a run check (run_id) or the event chain (--events). */
 static int
-s_verify_request(const cli_args_t *args, Sluice__Request *req)
+s_verify_request(const args_t *args, Sluice__Request *req)
 {
-    if (cli_args_flag(args, "events")) {
-        req->op_case = SLUICE__REQUEST__OP_VERIFY_EVENTS;
-        req->verify_events = xmalloc(sizeof *req->verify_events);
-        sluice__verify_events_req__init(req->verify_events);
+    if (args_flag(args, "events")) {
+        cli_request_op(req, SLUICE__REQUEST__OP_VERIFY_EVENTS);
         return CLI_OK;
     }
-    uint64_t run_id;
-    if (cli_args_count(args) != 1) {
+    if (args_count(args) != 1) {
         fprintf(stderr, "usage: %s\n", s_verify_spec.usage);
         return CLI_USAGE;
     }
-    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
+    Sluice__VerifyReq *verify = cli_request_op(req, SLUICE__REQUEST__OP_VERIFY);
+    if (cli_parse_id("run id", args_get(args, 0), &verify->run_id) < 0) {
         return CLI_USAGE;
     }
-    req->op_case = SLUICE__REQUEST__OP_VERIFY;
-    req->verify = xmalloc(sizeof *req->verify);
-    sluice__verify_req__init(req->verify);
-    req->verify->run_id = run_id;
     return CLI_OK;
 }
 
@@ -241,7 +258,7 @@ int
 cli_verify(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_verify_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_verify_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
@@ -249,29 +266,12 @@ cli_verify(int argc, char **argv)
     rc = s_verify_request(args, req);
     if (rc != CLI_OK) {
         protobuf_c_message_free_unpacked(&req->base, NULL);
-        cli_args_destroy(&args);
-        return rc;
+    } else if (args_flag(args, "events")) {
+        rc = cli_ask(args, &req, SLUICE__REPLY__OP_VERIFY_EVENTS,
+                     &s_verify_events_show);
+    } else {
+        rc = cli_ask(args, &req, SLUICE__REPLY__OP_VERIFY, &s_verify_run_show);
     }
-    bool events = req->op_case == SLUICE__REQUEST__OP_VERIFY_EVENTS;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req,
-                     events ? SLUICE__REPLY__OP_VERIFY_EVENTS
-                            : SLUICE__REPLY__OP_VERIFY,
-                     &reply);
-    if (rc == CLI_OK) {
-        const ProtobufCMessage *body =
-            events ? &reply->verify_events->base : &reply->verify->base;
-        if (cli_args_json(args)) {
-            cli_print_json(body);
-        }
-        rc = events ? (reply->verify_events->intact ? CLI_OK : CLI_FAIL)
-                    : (reply->verify->bad ? CLI_FAIL : CLI_OK);
-        if (!cli_args_json(args)) {
-            rc = events ? s_verify_events_print(reply->verify_events)
-                        : s_verify_run_print(reply->verify);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }

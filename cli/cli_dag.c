@@ -6,7 +6,10 @@
 
 #include "common/clock.h"
 #include "common/dag.h"
+#include "common/json.h"
+#include "common/table.h"
 #include "common/xalloc.h"
+#include "proto/pbjson.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 
@@ -70,13 +73,11 @@ static Sluice__Request *
 s_apply_request(const char *path, char **text)
 {
     Sluice__Request *req = cli_request_new();
-    Sluice__DagApplyReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__DagApplyReq) SLUICE__DAG_APPLY_REQ__INIT;
+    Sluice__DagApplyReq *op =
+        cli_request_op(req, SLUICE__REQUEST__OP_DAG_APPLY);
     op->filename = xstrdup(path);
     op->source = *text; /* the request owns it now */
     *text = NULL;
-    req->op_case = SLUICE__REQUEST__OP_DAG_APPLY;
-    req->dag_apply = op;
     return req;
 }
 
@@ -84,7 +85,7 @@ static void
 s_apply_print(const Sluice__DagApplyRep *rep, json_t *json)
 {
     if (json) {
-        cli_json_message(json, &rep->base);
+        pbjson_write(json, &rep->base);
     } else if (rep->changed) {
         printf("applied '%s' version %.*s (%u task%s)\n", rep->name,
                SHORT_VERSION, rep->version, rep->tasks,
@@ -97,20 +98,19 @@ s_apply_print(const Sluice__DagApplyRep *rep, json_t *json)
 
 /* Sends each checked file in turn. */
 static int
-s_apply_send(const cli_args_t *args, char **texts)
+s_apply_send(const args_t *args, char **texts)
 {
     client_t *client = NULL;
     int rc = cli_connect(args, &client);
     json_t *json = NULL;
-    if (rc == CLI_OK && cli_args_json(args)) {
+    if (rc == CLI_OK && args_json(args)) {
         json = json_new(stdout, true);
         json_object_begin(json);
         json_key(json, "applied");
         json_array_begin(json);
     }
-    for (int i = 0; rc == CLI_OK && i < cli_args_count(args); i++) {
-        Sluice__Request *req =
-            s_apply_request(cli_args_get(args, i), &texts[i]);
+    for (int i = 0; rc == CLI_OK && i < args_count(args); i++) {
+        Sluice__Request *req = s_apply_request(args_get(args, i), &texts[i]);
         Sluice__Reply *reply = NULL;
         rc = cli_call(client, req, SLUICE__REPLY__OP_DAG_APPLY, &reply);
         if (rc == CLI_OK) {
@@ -128,7 +128,7 @@ s_apply_send(const cli_args_t *args, char **texts)
     return rc;
 }
 
-static const cli_spec_t s_apply_spec = {
+static const args_spec_t s_apply_spec = {
     .usage = "sluice dag apply FILE...",
     .summary = "check DAG files here, then send them to the scheduler as the "
                "new version of their DAG",
@@ -141,14 +141,14 @@ static int
 s_dag_apply(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_apply_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_apply_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    int count = cli_args_count(args);
+    int count = args_count(args);
     char **texts = xcalloc((size_t) count, sizeof *texts);
     for (int i = 0; i < count; i++) {
-        if (s_check_file(cli_args_get(args, i), &texts[i]) < 0) {
+        if (s_check_file(args_get(args, i), &texts[i]) < 0) {
             rc = CLI_FAIL;
         }
     }
@@ -159,22 +159,24 @@ s_dag_apply(int argc, char **argv)
         free(texts[i]);
     }
     free(texts);
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
 /* ---------------------------------------------------------------- list */
 
 static void
-s_list_print(const Sluice__DagListRep *rep)
+s_list_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__DagListRep *rep = body;
     if (rep->n_dags == 0) {
         printf("no DAGs yet; add one with 'sluice dag apply FILE'\n");
         return;
     }
     static const char *const headers[] = {
         "NAME", "TASKS", "VERSION", "LAST RUN", "STATE", "SCHEDULE", NULL};
-    cli_table_t *table = cli_table_new(headers);
+    table_t *table = table_new(headers);
     for (size_t i = 0; i < rep->n_dags; i++) {
         const Sluice__DagSummary *d = rep->dags[i];
         char tasks[16], version[SHORT_VERSION + 1], last[24];
@@ -183,15 +185,15 @@ s_list_print(const Sluice__DagListRep *rep)
         snprintf(last, sizeof last, "%llu",
                  (unsigned long long) d->last_run_id);
         bool ran = d->last_run_id != 0;
-        cli_table_row(table, d->name, tasks, version, ran ? last : "-",
-                      ran ? d->last_run_state : "-",
-                      *d->schedule ? d->schedule : "-");
+        table_row(table, d->name, tasks, version, ran ? last : "-",
+                  ran ? d->last_run_state : "-",
+                  *d->schedule ? d->schedule : "-");
     }
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
 }
 
-static const cli_spec_t s_list_spec = {
+static const args_spec_t s_list_spec = {
     .usage = "sluice dag list",
     .summary = "list the DAGs the scheduler knows, with their last run",
     .flags = NULL,
@@ -199,32 +201,12 @@ static const cli_spec_t s_list_spec = {
     .max_args = 0,
 };
 
-static int
-s_dag_list(int argc, char **argv)
-{
-    int rc;
-    cli_args_t *args = cli_parse(&s_list_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__DagListReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__DagListReq) SLUICE__DAG_LIST_REQ__INIT;
-    req->op_case = SLUICE__REQUEST__OP_DAG_LIST;
-    req->dag_list = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_DAG_LIST, &reply);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->dag_list->base);
-        } else {
-            s_list_print(reply->dag_list);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
-}
+static const cli_simple_t s_dag_list = {
+    .spec = &s_list_spec,
+    .op = SLUICE__REQUEST__OP_DAG_LIST,
+    .expect = SLUICE__REPLY__OP_DAG_LIST,
+    .show = {.print = s_list_print},
+};
 
 /* ---------------------------------------------------------------- show */
 
@@ -373,7 +355,7 @@ s_show_header(const Sluice__DagShowRep *rep)
     printf("version:      %s\n", d->version);
     printf("schedule:     %s\n", *d->schedule ? d->schedule : "-");
     printf("updated:      %s\n",
-           cli_fmt_time(d->updated_ms, updated, sizeof updated));
+           clock_fmt_local(d->updated_ms, updated, sizeof updated));
     if (d->last_run_id) {
         printf("runs:         %llu (last: run %llu, %s)\n",
                (unsigned long long) d->runs,
@@ -392,7 +374,7 @@ s_show_tasks(const Sluice__DagShowRep *rep)
 {
     static const char *const headers[] = {"TASK",    "KIND",  "RETRIES",
                                           "TIMEOUT", "AFTER", NULL};
-    cli_table_t *table = cli_table_new(headers);
+    table_t *table = table_new(headers);
     for (size_t i = 0; i < rep->n_tasks; i++) {
         const Sluice__TaskDef *t = rep->tasks[i];
         char retries[16], timeout[32];
@@ -408,15 +390,15 @@ s_show_tasks(const Sluice__DagShowRep *rep)
             free(after);
             after = more;
         }
-        cli_table_row(table, t->id, t->kind, retries, timeout, after);
+        table_row(table, t->id, t->kind, retries, timeout, after);
         free(after);
     }
     printf("\ntasks:\n");
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
 }
 
-static const cli_spec_t s_show_spec = {
+static const args_spec_t s_show_spec = {
     .usage = "sluice dag show NAME",
     .summary = "show a DAG's current version: params, tasks and their graph",
     .flags = NULL,
@@ -425,8 +407,13 @@ static const cli_spec_t s_show_spec = {
 };
 
 static void
-s_show_print(const Sluice__DagShowRep *rep)
+s_show_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__DagShowRep *rep = body;
+    if (!rep->dag) {
+        return;
+    }
     s_show_header(rep);
     s_show_tasks(rep);
     s_graph_t graph = {0};
@@ -437,40 +424,29 @@ s_show_print(const Sluice__DagShowRep *rep)
 }
 
 static int
-s_dag_show(int argc, char **argv)
+s_show_fill(const args_t *args, void *op)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_show_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__DagShowReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__DagShowReq) SLUICE__DAG_SHOW_REQ__INIT;
-    op->name = xstrdup(cli_args_get(args, 0));
-    req->op_case = SLUICE__REQUEST__OP_DAG_SHOW;
-    req->dag_show = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_DAG_SHOW, &reply);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->dag_show->base);
-        } else if (reply->dag_show->dag) {
-            s_show_print(reply->dag_show);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    Sluice__DagShowReq *show = op;
+    show->name = xstrdup(args_get(args, 0));
+    return CLI_OK;
 }
+
+static const cli_simple_t s_dag_show = {
+    .spec = &s_show_spec,
+    .op = SLUICE__REQUEST__OP_DAG_SHOW,
+    .expect = SLUICE__REPLY__OP_DAG_SHOW,
+    .fill = s_show_fill,
+    .show = {.print = s_show_print},
+};
 
 /* ---------------------------------------------------------------- dag */
 
 static const cli_verb_t s_dag_verbs[] = {
-    {"validate", cli_dag_validate, "check DAG files (works offline)"},
-    {"apply", s_dag_apply, "check DAG files and send them to the scheduler"},
-    {"list", s_dag_list, "list DAGs with their last run"},
-    {"show", s_dag_show, "show a DAG: params, tasks, graph"},
+    {"validate", cli_dag_validate, "check DAG files (works offline)", NULL},
+    {"apply", s_dag_apply, "check DAG files and send them to the scheduler",
+     NULL},
+    {"list", NULL, "list DAGs with their last run", &s_dag_list},
+    {"show", NULL, "show a DAG: params, tasks, graph", &s_dag_show},
 };
 
 int

@@ -10,11 +10,11 @@
 #include "common/config.h"
 #include "common/curve.h"
 #include "common/join.h"
+#include "common/json.h"
 #include "common/keys.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
 #include "cli/cli.h"
-#include "cli/cli_util.h"
 
 /* What init made, for the report. */
 typedef struct {
@@ -27,7 +27,7 @@ typedef struct {
 
 /* Applies --listen, --client-listen and --advertise to the config. */
 static int
-s_init_config(s_init_t *init, const cli_args_t *args, errbuf_t *err)
+s_init_config(s_init_t *init, const args_t *args, errbuf_t *err)
 {
     static const char *const flags[][2] = {
         {"listen", "listen"},
@@ -36,7 +36,7 @@ s_init_config(s_init_t *init, const cli_args_t *args, errbuf_t *err)
     };
     init->config = config_new();
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-        const char *value = cli_args_string(args, flags[i][0]);
+        const char *value = args_string(args, flags[i][0]);
         if (value && config_set(init->config, flags[i][1], value, err) < 0) {
             errbuf_prefix(err, "--%s", flags[i][0]);
             return -1;
@@ -189,17 +189,17 @@ s_init_report(const s_init_t *init)
     printf("sluice worker --join %s\n", init->join);
 }
 
-static const cli_flag_t s_init_flags[] = {
-    {"listen", 0, CLI_ARG_STRING, "EP",
+static const args_flag_t s_init_flags[] = {
+    {"listen", 0, ARGS_STRING, "EP",
      "where workers connect (default tcp://*:7700)"},
-    {"client-listen", 0, CLI_ARG_STRING, "EP",
+    {"client-listen", 0, ARGS_STRING, "EP",
      "where the CLI connects (default tcp://127.0.0.1:7701)"},
-    {"advertise", 0, CLI_ARG_STRING, "HOST:PORT",
+    {"advertise", 0, ARGS_STRING, "HOST:PORT",
      "the address workers dial, put in the join line"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_init_spec = {
+static const args_spec_t s_init_spec = {
     .usage = "sluice init [--dir DIR] [--listen EP] [--client-listen EP] "
              "[--advertise HOST:PORT]",
     .summary = "create a state directory with the scheduler's keys and config, "
@@ -213,11 +213,11 @@ int
 cli_init(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_init_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_init_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    s_init_t init = {.dir = statedir_resolve(cli_args_dir(args))};
+    s_init_t init = {.dir = statedir_resolve(args_dir(args))};
     errbuf_t err;
     errbuf_clear(&err);
     if (s_init_config(&init, args, &err) < 0) {
@@ -226,7 +226,7 @@ cli_init(int argc, char **argv)
     } else if (s_init_create(&init, &err) < 0) {
         fprintf(stderr, "sluice: %s\n", errbuf_msg(&err));
         rc = CLI_FAIL;
-    } else if (cli_args_json(args)) {
+    } else if (args_json(args)) {
         s_init_report_json(&init);
     } else {
         s_init_report(&init);
@@ -234,7 +234,7 @@ cli_init(int argc, char **argv)
     free(init.join);
     config_destroy(&init.config);
     free(init.dir);
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
@@ -273,7 +273,7 @@ s_join_line(const char *dir, errbuf_t *err)
     return line;
 }
 
-static const cli_spec_t s_join_line_spec = {
+static const args_spec_t s_join_line_spec = {
     .usage = "sluice join-line [--dir DIR]",
     .summary = "print the command that joins a worker to this scheduler",
     .flags = NULL,
@@ -285,18 +285,18 @@ int
 cli_join_line(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_join_line_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_join_line_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    char *dir = statedir_resolve(cli_args_dir(args));
+    char *dir = statedir_resolve(args_dir(args));
     errbuf_t err;
     errbuf_clear(&err);
     char *line = s_join_line(dir, &err);
     if (!line) {
         fprintf(stderr, "sluice: %s\n", errbuf_msg(&err));
         rc = CLI_FAIL;
-    } else if (cli_args_json(args)) {
+    } else if (args_json(args)) {
         char *command = xasprintf("sluice worker --join %s", line);
         json_t *json = json_new(stdout, true);
         json_object_begin(json);
@@ -310,6 +310,6 @@ cli_join_line(int argc, char **argv)
     }
     free(line);
     free(dir);
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }

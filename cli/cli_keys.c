@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/dag.h"
+#include "common/table.h"
 #include "common/xalloc.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
@@ -14,8 +15,10 @@
 /* ---------------------------------------------------------------- list */
 
 static void
-s_keys_print(const Sluice__KeysListRep *rep)
+s_keys_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__KeysListRep *rep = body;
     if (rep->n_keys == 0) {
         printf("no keys yet\n");
         return;
@@ -23,23 +26,23 @@ s_keys_print(const Sluice__KeysListRep *rep)
     static const char *const headers[] = {"FINGERPRINT", "KIND", "STATE",
                                           "NAME",        "HOST", "ADDRESS",
                                           "FIRST SEEN",  NULL};
-    cli_table_t *table = cli_table_new(headers);
+    table_t *table = table_new(headers);
     for (size_t i = 0; i < rep->n_keys; i++) {
         const Sluice__KeyInfo *k = rep->keys[i];
         char seen[32];
-        cli_fmt_time(k->first_seen_ms, seen, sizeof seen);
+        clock_fmt_local(k->first_seen_ms, seen, sizeof seen);
         char *state = *k->role ? xasprintf("%s (%s)", k->state, k->role)
                                : xstrdup(k->state);
-        cli_table_row(table, k->fingerprint, k->kind, state,
-                      *k->name ? k->name : NULL, *k->host ? k->host : NULL,
-                      *k->address ? k->address : NULL, seen);
+        table_row(table, k->fingerprint, k->kind, state,
+                  *k->name ? k->name : NULL, *k->host ? k->host : NULL,
+                  *k->address ? k->address : NULL, seen);
         free(state);
     }
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
 }
 
-static const cli_spec_t s_list_spec = {
+static const args_spec_t s_list_spec = {
     .usage = "sluice keys list",
     .summary = "list worker and client transport keys: pending, accepted, "
                "rejected and revoked",
@@ -48,36 +51,16 @@ static const cli_spec_t s_list_spec = {
     .max_args = 0,
 };
 
-static int
-s_keys_list(int argc, char **argv)
-{
-    int rc;
-    cli_args_t *args = cli_parse(&s_list_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__KeysListReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__KeysListReq) SLUICE__KEYS_LIST_REQ__INIT;
-    req->op_case = SLUICE__REQUEST__OP_KEYS_LIST;
-    req->keys_list = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_KEYS_LIST, &reply);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->keys_list->base);
-        } else {
-            s_keys_print(reply->keys_list);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
-}
+static const cli_simple_t s_keys_list = {
+    .spec = &s_list_spec,
+    .op = SLUICE__REQUEST__OP_KEYS_LIST,
+    .expect = SLUICE__REPLY__OP_KEYS_LIST,
+    .show = {.print = s_keys_print},
+};
 
 /* -------------------------------------------------------------- decide */
 
-static const cli_spec_t s_decide_spec = {
+static const args_spec_t s_decide_spec = {
     .usage = "sluice keys accept|reject|revoke FINGERPRINT",
     .summary = "decide on a key (a unique fingerprint prefix is enough); "
                "revoking a connected worker cuts it off and re-queues its "
@@ -87,55 +70,54 @@ static const cli_spec_t s_decide_spec = {
     .max_args = 1,
 };
 
+/* The action is the sub-verb's name: accept, reject or revoke. */
 static int
-s_keys_decide(int argc, char **argv)
+s_decide_fill(const args_t *args, void *op)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_decide_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__KeysDecideReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__KeysDecideReq) SLUICE__KEYS_DECIDE_REQ__INIT;
-    op->fingerprint = xstrdup(cli_args_get(args, 0));
-    op->action = xstrdup(argv[0]);
-    req->op_case = SLUICE__REQUEST__OP_KEYS_DECIDE;
-    req->keys_decide = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_KEYS_DECIDE, &reply);
-    if (rc == CLI_OK) {
-        const Sluice__KeysDecideRep *d = reply->keys_decide;
-        if (cli_args_json(args)) {
-            cli_print_json(&d->base);
-        } else if (d->key) {
-            printf("%s key %s%s%s%s is %s\n", d->key->kind, d->key->fingerprint,
-                   *d->key->name ? " ('" : "", d->key->name,
-                   *d->key->name ? "')" : "", d->key->state);
-            if (d->disconnected) {
-                printf("the worker was cut off; %u running attempt%s "
-                       "re-queued\n",
-                       d->requeued, d->requeued == 1 ? "" : "s");
-            }
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    Sluice__KeysDecideReq *decide = op;
+    decide->fingerprint = xstrdup(args_get(args, 0));
+    decide->action = xstrdup(args_verb(args));
+    return CLI_OK;
 }
+
+static void
+s_decide_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__KeysDecideRep *d = body;
+    if (!d->key) {
+        return;
+    }
+    printf("%s key %s%s%s%s is %s\n", d->key->kind, d->key->fingerprint,
+           *d->key->name ? " ('" : "", d->key->name, *d->key->name ? "')" : "",
+           d->key->state);
+    if (d->disconnected) {
+        printf("the worker was cut off; %u running attempt%s re-queued\n",
+               d->requeued, d->requeued == 1 ? "" : "s");
+    }
+}
+
+static const cli_simple_t s_keys_decide = {
+    .spec = &s_decide_spec,
+    .op = SLUICE__REQUEST__OP_KEYS_DECIDE,
+    .expect = SLUICE__REPLY__OP_KEYS_DECIDE,
+    .fill = s_decide_fill,
+    .show = {.print = s_decide_print},
+};
 
 /* ---------------------------------------------------------------- keys */
 
 static const cli_verb_t s_keys_verbs[] = {
-    {"list", s_keys_list, "list transport keys and their state"},
-    {"accept", s_keys_decide, "admit a pending key: accept FINGERPRINT"},
-    {"reject", s_keys_decide, "refuse a pending key: reject FINGERPRINT"},
-    {"revoke", s_keys_decide,
-     "cut off an accepted key at once: revoke FINGERPRINT"},
+    {"list", NULL, "list transport keys and their state", &s_keys_list},
+    {"accept", NULL, "admit a pending key: accept FINGERPRINT", &s_keys_decide},
+    {"reject", NULL, "refuse a pending key: reject FINGERPRINT",
+     &s_keys_decide},
+    {"revoke", NULL, "cut off an accepted key at once: revoke FINGERPRINT",
+     &s_keys_decide},
     {"add-client", cli_keys_add_client,
-     "trust a client: add-client PUBKEY --role viewer|operator"},
+     "trust a client: add-client PUBKEY --role viewer|operator", NULL},
     {"client-key", cli_keys_client_key,
-     "print (and create) this state dir's client key"},
+     "print (and create) this state dir's client key", NULL},
 };
 
 int
@@ -148,15 +130,15 @@ cli_keys(int argc, char **argv)
 
 /* --------------------------------------------------------------- token */
 
-static const cli_flag_t s_token_flags[] = {
-    {"ttl", 0, CLI_ARG_STRING, "DURATION",
+static const args_flag_t s_token_flags[] = {
+    {"ttl", 0, ARGS_STRING, "DURATION",
      "how long the token is valid, e.g. 30m, 1h (default 1h; 0 = never "
      "expires)"},
-    {"uses", 0, CLI_ARG_UINT, "N", "how many workers it admits (default 1)"},
+    {"uses", 0, ARGS_UINT, "N", "how many workers it admits (default 1)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_token_spec = {
+static const args_spec_t s_token_spec = {
     .usage = "sluice token create [--ttl 1h] [--uses N]",
     .summary = "make a join token: a worker started with --token TOKEN is "
                "admitted without 'sluice keys accept'; it is shown once",
@@ -165,53 +147,51 @@ static const cli_spec_t s_token_spec = {
     .max_args = 1,
 };
 
-int
-cli_token(int argc, char **argv)
+static int
+s_token_fill(const args_t *args, void *op)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_token_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    const char *ttl_text = cli_args_string(args, "ttl");
+    Sluice__TokenCreateReq *token = op;
+    const char *ttl_text = args_string(args, "ttl");
     uint64_t ttl = 3600 * 1000;
-    uint64_t uses = cli_args_uint(args, "uses", 1);
-    if (strcmp(cli_args_get(args, 0), "create") != 0) {
+    uint64_t uses = args_uint(args, "uses", 1);
+    if (strcmp(args_get(args, 0), "create") != 0) {
         fprintf(stderr, "usage: %s\n", s_token_spec.usage);
-        rc = CLI_USAGE;
-    } else if (ttl_text && dag_parse_duration(ttl_text, &ttl) < 0) {
+        return CLI_USAGE;
+    }
+    if (ttl_text && dag_parse_duration(ttl_text, &ttl) < 0) {
         fprintf(stderr,
                 "sluice token: --ttl wants a duration like '30m' or '1h', "
                 "not '%s'\n",
                 ttl_text);
-        rc = CLI_USAGE;
-    } else if (uses == 0 || uses > UINT32_MAX) {
+        return CLI_USAGE;
+    }
+    if (uses == 0 || uses > UINT32_MAX) {
         fprintf(stderr, "sluice token: --uses wants a number from 1\n");
-        rc = CLI_USAGE;
+        return CLI_USAGE;
     }
-    if (rc != CLI_OK) {
-        cli_args_destroy(&args);
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__TokenCreateReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__TokenCreateReq) SLUICE__TOKEN_CREATE_REQ__INIT;
-    op->ttl_ms = ttl;
-    op->uses = (uint32_t) uses;
-    req->op_case = SLUICE__REQUEST__OP_TOKEN_CREATE;
-    req->token_create = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_TOKEN_CREATE, &reply);
-    if (rc == CLI_OK) {
-        const Sluice__TokenCreateRep *t = reply->token_create;
-        if (cli_args_json(args)) {
-            cli_print_json(&t->base);
-        } else {
-            /* The token alone on stdout, for $(sluice token create). */
-            printf("%s\n", t->token);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    token->ttl_ms = ttl;
+    token->uses = (uint32_t) uses;
+    return CLI_OK;
+}
+
+/* The token alone on stdout, for $(sluice token create). */
+static void
+s_token_print(const args_t *args, const void *body)
+{
+    (void) args;
+    printf("%s\n", ((const Sluice__TokenCreateRep *) body)->token);
+}
+
+static const cli_simple_t s_token = {
+    .spec = &s_token_spec,
+    .op = SLUICE__REQUEST__OP_TOKEN_CREATE,
+    .expect = SLUICE__REPLY__OP_TOKEN_CREATE,
+    .fill = s_token_fill,
+    .show = {.print = s_token_print},
+};
+
+int
+cli_token(int argc, char **argv)
+{
+    return cli_simple(&s_token, argc, argv);
 }

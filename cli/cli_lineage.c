@@ -9,7 +9,10 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/json.h"
+#include "common/table.h"
 #include "common/xalloc.h"
+#include "proto/pbjson.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 
@@ -50,12 +53,12 @@ s_short(const char *hash, char *buf)
 
 /* ------------------------------------------------------------ datasets */
 
-static const cli_flag_t s_datasets_flags[] = {
-    {"limit", 0, CLI_ARG_UINT, "N", "datasets shown (default 100)"},
+static const args_flag_t s_datasets_flags[] = {
+    {"limit", 0, ARGS_UINT, "N", "datasets shown (default 100)"},
     {NULL},
 };
 
-static const cli_spec_t s_datasets_spec = {
+static const args_spec_t s_datasets_spec = {
     .usage = "sluice datasets [--limit N]",
     .summary = "list datasets (declared task outputs and inputs) with their "
                "latest version: uri, short hash, size, the run and task "
@@ -77,11 +80,13 @@ s_attempt(Sluice__LineageAttempt *const *attempts, size_t n, uint64_t id)
 }
 
 static void
-s_datasets_print(const Sluice__DatasetsRep *rep)
+s_datasets_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__DatasetsRep *rep = body;
     static const char *const headers[] = {
         "DATASET", "HASH", "SIZE", "VERSIONS", "PRODUCED BY", "WHEN", NULL};
-    cli_table_t *table = cli_table_new(headers);
+    table_t *table = table_new(headers);
     for (size_t i = 0; i < rep->n_versions; i++) {
         const Sluice__DatasetVersion *v = rep->versions[i];
         const Sluice__LineageAttempt *a =
@@ -92,46 +97,38 @@ s_datasets_print(const Sluice__DatasetsRep *rep)
                      : xstrdup("- (not produced by sluice)");
         snprintf(count, sizeof count, "%u",
                  i < rep->n_version_counts ? rep->version_counts[i] : 1);
-        cli_table_row(table, v->uri, s_short(v->hash, hash),
-                      s_fmt_size(v->size, size, sizeof size), count, by,
-                      cli_fmt_time(v->at_ms, when, sizeof when));
+        table_row(table, v->uri, s_short(v->hash, hash),
+                  s_fmt_size(v->size, size, sizeof size), count, by,
+                  clock_fmt_local(v->at_ms, when, sizeof when));
         free(by);
     }
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
     if (rep->n_versions == 0) {
         printf("no datasets yet: declare 'outputs:' on tasks and run them\n");
     }
 }
 
+static int
+s_datasets_fill(const args_t *args, void *op)
+{
+    Sluice__DatasetsReq *datasets = op;
+    datasets->limit = (uint32_t) args_uint(args, "limit", 0);
+    return CLI_OK;
+}
+
+static const cli_simple_t s_datasets = {
+    .spec = &s_datasets_spec,
+    .op = SLUICE__REQUEST__OP_DATASETS,
+    .expect = SLUICE__REPLY__OP_DATASETS,
+    .fill = s_datasets_fill,
+    .show = {.print = s_datasets_print},
+};
+
 int
 cli_datasets(int argc, char **argv)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_datasets_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__DatasetsReq *op = xmalloc(sizeof *op);
-    sluice__datasets_req__init(op);
-    op->limit = (uint32_t) cli_args_uint(args, "limit", 0);
-    req->op_case = SLUICE__REQUEST__OP_DATASETS;
-    req->datasets = op;
-    Sluice__Reply *rep = NULL;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_DATASETS, &rep);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&rep->datasets->base);
-        } else {
-            s_datasets_print(rep->datasets);
-        }
-    }
-    if (rep) {
-        protobuf_c_message_free_unpacked(&rep->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return cli_simple(&s_datasets, argc, argv);
 }
 
 /* --------------------------------------------------------------- tree */
@@ -183,8 +180,8 @@ s_print_attempt(const Sluice__LineageAttempt *a, const char *verb)
            verb, a->dag, a->task_id, (unsigned long long) a->run_id,
            (unsigned long long) a->attempt_id, a->number, a->state,
            *a->worker ? a->worker : "-", version,
-           cli_fmt_time(a->ended_ms ? a->ended_ms : a->created_ms, when,
-                        sizeof when));
+           clock_fmt_local(a->ended_ms ? a->ended_ms : a->created_ms, when,
+                           sizeof when));
 }
 
 static void s_tree_version(s_tree_t *t, uint64_t id, const char *prefix);
@@ -371,18 +368,18 @@ s_openlineage(const Sluice__LineageRep *rep)
 
 /* ------------------------------------------------------------- lineage */
 
-static const cli_flag_t s_lineage_flags[] = {
-    {"upstream", 0, CLI_ARG_BOOL, NULL,
+static const args_flag_t s_lineage_flags[] = {
+    {"upstream", 0, ARGS_BOOL, NULL,
      "where it came from: producers and their inputs (default)"},
-    {"downstream", 0, CLI_ARG_BOOL, NULL,
+    {"downstream", 0, ARGS_BOOL, NULL,
      "where it went: the tasks that read it and what they wrote"},
-    {"depth", 0, CLI_ARG_UINT, "N", "task levels to walk (default: all)"},
-    {"openlineage", 0, CLI_ARG_BOOL, NULL,
+    {"depth", 0, ARGS_UINT, "N", "task levels to walk (default: all)"},
+    {"openlineage", 0, ARGS_BOOL, NULL,
      "with RUN_ID: print OpenLineage RunEvents as JSON lines"},
     {NULL},
 };
 
-static const cli_spec_t s_lineage_spec = {
+static const args_spec_t s_lineage_spec = {
     .usage = "sluice lineage URI_OR_HASH [--upstream|--downstream] "
              "[--depth N] | sluice lineage --openlineage RUN_ID",
     .summary = "show where a dataset version came from (or went): the "
@@ -418,58 +415,58 @@ s_target(const char *text)
 }
 
 static int
-s_lineage_request(cli_args_t *args, Sluice__Reply **rep)
+s_lineage_fill(const args_t *args, void *op)
 {
-    bool ol = cli_args_flag(args, "openlineage");
-    Sluice__LineageReq *op = xmalloc(sizeof *op);
-    sluice__lineage_req__init(op);
-    if (ol) {
-        if (cli_parse_id("run id", cli_args_get(args, 0), &op->run_id) < 0) {
-            free(op);
-            return CLI_USAGE;
-        }
-    } else {
-        op->target = s_target(cli_args_get(args, 0));
+    Sluice__LineageReq *lineage = op;
+    if (args_flag(args, "upstream") && args_flag(args, "downstream")) {
+        fprintf(stderr, "sluice: give --upstream or --downstream, not both\n");
+        return CLI_USAGE;
     }
-    op->downstream = cli_args_flag(args, "downstream");
-    op->depth = (uint32_t) cli_args_uint(args, "depth", 0);
-    Sluice__Request *req = cli_request_new();
-    req->op_case = SLUICE__REQUEST__OP_LINEAGE;
-    req->lineage = op;
-    return cli_request(args, &req, SLUICE__REPLY__OP_LINEAGE, rep);
+    if (!args_flag(args, "openlineage")) {
+        lineage->target = s_target(args_get(args, 0));
+    } else if (cli_parse_id("run id", args_get(args, 0), &lineage->run_id) <
+               0) {
+        return CLI_USAGE;
+    }
+    lineage->downstream = args_flag(args, "downstream");
+    lineage->depth = (uint32_t) args_uint(args, "depth", 0);
+    return CLI_OK;
 }
+
+static void
+s_lineage_print(const args_t *args, const void *body)
+{
+    const Sluice__LineageRep *l = body;
+    if (args_flag(args, "openlineage")) {
+        s_openlineage(l);
+        return;
+    }
+    s_tree_t t = {.rep = l, .downstream = args_flag(args, "downstream")};
+    s_tree_version(&t, l->root, "");
+    free(t.seen);
+}
+
+/* --openlineage is JSON of its own, with or without --json. */
+static void
+s_lineage_json(const args_t *args, const void *body)
+{
+    if (args_flag(args, "openlineage")) {
+        s_openlineage(body);
+    } else {
+        pbjson_print(body);
+    }
+}
+
+static const cli_simple_t s_lineage = {
+    .spec = &s_lineage_spec,
+    .op = SLUICE__REQUEST__OP_LINEAGE,
+    .expect = SLUICE__REPLY__OP_LINEAGE,
+    .fill = s_lineage_fill,
+    .show = {.print = s_lineage_print, .json = s_lineage_json},
+};
 
 int
 cli_lineage(int argc, char **argv)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_lineage_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    if (cli_args_flag(args, "upstream") && cli_args_flag(args, "downstream")) {
-        fprintf(stderr, "sluice: give --upstream or --downstream, not both\n");
-        cli_args_destroy(&args);
-        return CLI_USAGE;
-    }
-    Sluice__Reply *rep = NULL;
-    rc = s_lineage_request(args, &rep);
-    if (rc == CLI_OK) {
-        const Sluice__LineageRep *l = rep->lineage;
-        if (cli_args_flag(args, "openlineage")) {
-            s_openlineage(l);
-        } else if (cli_args_json(args)) {
-            cli_print_json(&l->base);
-        } else {
-            s_tree_t t = {.rep = l,
-                          .downstream = cli_args_flag(args, "downstream")};
-            s_tree_version(&t, l->root, "");
-            free(t.seen);
-        }
-    }
-    if (rep) {
-        protobuf_c_message_free_unpacked(&rep->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return cli_simple(&s_lineage, argc, argv);
 }

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/xalloc.h"
+#include "proto/pbjson.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 
@@ -26,14 +28,11 @@ static Sluice__Request *
 s_logs_request(const s_logs_t *self)
 {
     Sluice__Request *req = cli_request_new();
-    Sluice__LogsReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__LogsReq) SLUICE__LOGS_REQ__INIT;
+    Sluice__LogsReq *op = cli_request_op(req, SLUICE__REQUEST__OP_LOGS);
     op->run_id = self->run_id;
     op->task_id = xstrdup(self->task_id);
     op->attempt = self->attempt;
     op->after_seq = self->after_seq;
-    req->op_case = SLUICE__REQUEST__OP_LOGS;
-    req->logs = op;
     return req;
 }
 
@@ -43,7 +42,7 @@ static void
 s_print_chunk(s_logs_t *self, const Sluice__LogChunkInfo *c)
 {
     if (self->json) {
-        cli_json_message(self->json, &c->base);
+        pbjson_write(self->json, &c->base);
     } else if (c->stream == STREAM_SLUICE) {
         /* A note starts its own line, even after a partial task line. */
         bool nl = c->data.len > 0 && c->data.data[c->data.len - 1] == '\n';
@@ -116,14 +115,14 @@ s_json_summary(s_logs_t *self)
     json_destroy(&self->json);
 }
 
-static const cli_flag_t s_logs_flags[] = {
-    {"attempt", 'a', CLI_ARG_UINT, "N", "show try N (default: the latest)"},
-    {"follow", 'f', CLI_ARG_BOOL, NULL,
+static const args_flag_t s_logs_flags[] = {
+    {"attempt", 'a', ARGS_UINT, "N", "show try N (default: the latest)"},
+    {"follow", 'f', ARGS_BOOL, NULL,
      "keep printing new output until the attempt ends"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_logs_spec = {
+static const args_spec_t s_logs_spec = {
     .usage = "sluice logs RUN_ID TASK_ID [--attempt N] [-f|--follow]",
     .summary = "print a task's output (stdout and stderr as the task wrote "
                "them; notes from sluice start with '[sluice] ')",
@@ -136,14 +135,14 @@ int
 cli_logs(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_logs_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_logs_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    s_logs_t logs = {.task_id = cli_args_get(args, 1)};
-    uint64_t attempt = cli_args_uint(args, "attempt", 0);
+    s_logs_t logs = {.task_id = args_get(args, 1)};
+    uint64_t attempt = args_uint(args, "attempt", 0);
     client_t *client = NULL;
-    if (cli_parse_id("run id", cli_args_get(args, 0), &logs.run_id) < 0 ||
+    if (cli_parse_id("run id", args_get(args, 0), &logs.run_id) < 0 ||
         attempt > UINT32_MAX) {
         rc = CLI_USAGE;
     } else {
@@ -151,13 +150,13 @@ cli_logs(int argc, char **argv)
         rc = cli_connect(args, &client);
     }
     if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
+        if (args_json(args)) {
             logs.json = json_new(stdout, true);
             json_object_begin(logs.json);
             json_key(logs.json, "chunks");
             json_array_begin(logs.json);
         }
-        rc = s_logs_loop(&logs, client, cli_args_flag(args, "follow"));
+        rc = s_logs_loop(&logs, client, args_flag(args, "follow"));
         if (logs.json) {
             s_json_summary(&logs);
         }
@@ -166,6 +165,6 @@ cli_logs(int argc, char **argv)
         protobuf_c_message_free_unpacked(&logs.last->base, NULL);
     }
     client_destroy(&client);
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }

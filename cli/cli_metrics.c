@@ -1,5 +1,5 @@
 /* sluice metrics DAG TASK [--limit N]: a task's metrics across runs, beside
- * the params and input dataset versions of each run (issue 5, part G). */
+ * the params and input dataset versions of each run. */
 #include "cli/cli_metrics.h"
 
 #include <czmq.h>
@@ -7,23 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/table.h"
 #include "common/xalloc.h"
 #include "cli/cli.h"
-
-static Sluice__Request *
-s_request(const char *dag, const char *task, uint32_t limit, uint64_t run_id)
-{
-    Sluice__Request *req = cli_request_new();
-    Sluice__MetricsReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__MetricsReq) SLUICE__METRICS_REQ__INIT;
-    op->dag = xstrdup(dag ? dag : "");
-    op->task_id = xstrdup(task ? task : "");
-    op->limit = limit;
-    op->run_id = run_id;
-    req->op_case = SLUICE__REQUEST__OP_METRICS;
-    req->metrics = op;
-    return req;
-}
 
 /* "%g" without losing what a person would read. */
 static void
@@ -33,9 +20,11 @@ s_number(double v, char *buf, size_t size)
 }
 
 void
-cli_metrics_run_lines(const cli_args_t *args, uint64_t run_id)
+cli_metrics_run_lines(const args_t *args, uint64_t run_id)
 {
-    Sluice__Request *req = s_request(NULL, NULL, 0, run_id);
+    Sluice__Request *req = cli_request_new();
+    Sluice__MetricsReq *op = cli_request_op(req, SLUICE__REQUEST__OP_METRICS);
+    op->run_id = run_id;
     Sluice__Reply *reply;
     /* Quiet: an older scheduler without metrics must not spoil run show. */
     FILE *saved = stderr;
@@ -115,8 +104,10 @@ s_join_inputs(const Sluice__MetricsRow *row)
 #define MAX_METRIC_COLS 12 /* metric columns shown; --json has them all */
 
 static void
-s_print(const Sluice__MetricsRep *rep)
+s_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__MetricsRep *rep = body;
     if (rep->n_rows == 0) {
         printf("no runs of that task yet\n");
         return;
@@ -135,15 +126,15 @@ s_print(const Sluice__MetricsRep *rep)
     for (char *n = zlistx_first(names); n; n = zlistx_next(names)) {
         headers[k++] = n;
     }
-    cli_table_t *table = cli_table_new(headers);
-    /* cli_table_row is variadic and reads as many cells as there are
+    table_t *table = table_new(headers);
+    /* table_row is variadic and reads as many cells as there are
      * columns: pass a fixed 16, NULL past the last. */
     char **cells = xcalloc(16, sizeof *cells);
     for (size_t i = 0; i < rep->n_rows; i++) {
         const Sluice__MetricsRow *row = rep->rows[i];
         char date[32];
         cells[0] = xasprintf("%llu", (unsigned long long) row->run_id);
-        cells[1] = xstrdup(cli_fmt_time(row->created_ms, date, sizeof date));
+        cells[1] = xstrdup(clock_fmt_local(row->created_ms, date, sizeof date));
         cells[2] = s_join_params(row);
         cells[3] = s_join_inputs(row);
         k = 4;
@@ -163,27 +154,26 @@ s_print(const Sluice__MetricsRep *rep)
                 cells[c] = NULL; /* "-" */
             }
         }
-        cli_table_row(table, cells[0], cells[1], cells[2], cells[3], cells[4],
-                      cells[5], cells[6], cells[7], cells[8], cells[9],
-                      cells[10], cells[11], cells[12], cells[13], cells[14],
-                      cells[15]);
+        table_row(table, cells[0], cells[1], cells[2], cells[3], cells[4],
+                  cells[5], cells[6], cells[7], cells[8], cells[9], cells[10],
+                  cells[11], cells[12], cells[13], cells[14], cells[15]);
         for (size_t c = 0; c < ncols; c++) {
             xfree(&cells[c]);
         }
     }
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
     free(cells);
     free(headers);
     zlistx_destroy(&names);
 }
 
-static const cli_flag_t s_flags[] = {
-    {"limit", 'n', CLI_ARG_UINT, "N", "compare the N latest runs (default 20)"},
+static const args_flag_t s_flags[] = {
+    {"limit", 'n', ARGS_UINT, "N", "compare the N latest runs (default 20)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_spec = {
+static const args_spec_t s_spec = {
     .usage = "sluice metrics DAG TASK [--limit N]",
     .summary = "compare the metrics task TASK wrote to $SLUICE_METRICS across "
                "the latest runs of DAG, beside each run's params and input "
@@ -193,28 +183,27 @@ static const cli_spec_t s_spec = {
     .max_args = 2,
 };
 
+static int
+s_fill(const args_t *args, void *op)
+{
+    Sluice__MetricsReq *metrics = op;
+    uint64_t limit = args_uint(args, "limit", 0);
+    metrics->dag = xstrdup(args_get(args, 0));
+    metrics->task_id = xstrdup(args_get(args, 1));
+    metrics->limit = limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit;
+    return CLI_OK;
+}
+
+static const cli_simple_t s_metrics = {
+    .spec = &s_spec,
+    .op = SLUICE__REQUEST__OP_METRICS,
+    .expect = SLUICE__REPLY__OP_METRICS,
+    .fill = s_fill,
+    .show = {.print = s_print},
+};
+
 int
 cli_metrics(int argc, char **argv)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    uint64_t limit = cli_args_uint(args, "limit", 0);
-    Sluice__Request *req =
-        s_request(cli_args_get(args, 0), cli_args_get(args, 1),
-                  limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit, 0);
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_METRICS, &reply);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->metrics->base);
-        } else {
-            s_print(reply->metrics);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return cli_simple(&s_metrics, argc, argv);
 }

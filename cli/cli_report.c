@@ -2,46 +2,30 @@
 #include "cli/cli_report.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/xalloc.h"
 #include "cli/cli.h"
 
-static Sluice__Request *
-s_request(uint64_t run_id, const char *task_id)
+void
+cli_report_run_lines(const args_t *args, uint64_t run_id)
 {
     Sluice__Request *req = cli_request_new();
-    Sluice__ReportReq *op = xmalloc(sizeof *op);
-    sluice__report_req__init(op);
+    Sluice__ReportReq *op = cli_request_op(req, SLUICE__REQUEST__OP_REPORT);
     op->run_id = run_id;
-    op->task_id = xstrdup(task_id ? task_id : "");
-    req->op_case = SLUICE__REQUEST__OP_REPORT;
-    req->report = op;
-    return req;
-}
-
-void
-cli_report_run_lines(const cli_args_t *args, uint64_t run_id)
-{
-    Sluice__Request *req = s_request(run_id, NULL);
-    Sluice__Reply *reply = NULL;
-    client_t *client = NULL;
-    if (cli_connect(args, &client) != CLI_OK) {
-        protobuf_c_message_free_unpacked(&req->base, NULL);
+    Sluice__Reply *reply;
+    if (cli_request(args, &req, SLUICE__REPLY__OP_REPORT, &reply) != CLI_OK) {
         return;
     }
-    if (cli_call(client, req, SLUICE__REPLY__OP_REPORT, &reply) == CLI_OK) {
-        for (size_t i = 0; i < reply->report->n_reports; i++) {
-            const Sluice__ValidationReport *r = reply->report->reports[i];
-            printf("validate: %s: %s\n", r->task_id, r->summary);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
+    for (size_t i = 0; i < reply->report->n_reports; i++) {
+        const Sluice__ValidationReport *r = reply->report->reports[i];
+        printf("validate: %s: %s\n", r->task_id, r->summary);
     }
-    protobuf_c_message_free_unpacked(&req->base, NULL);
-    client_destroy(&client);
+    protobuf_c_message_free_unpacked(&reply->base, NULL);
 }
 
-static const cli_spec_t s_report_spec = {
+static const args_spec_t s_report_spec = {
     .usage = "sluice report RUN_ID TASK_ID",
     .summary = "print the validation report of a validate task: each "
                "check's passed and failed rows, sample bad rows with their "
@@ -51,35 +35,51 @@ static const cli_spec_t s_report_spec = {
     .max_args = 2,
 };
 
+static int
+s_report_fill(const args_t *args, void *op)
+{
+    Sluice__ReportReq *report = op;
+    if (cli_parse_id("run id", args_get(args, 0), &report->run_id) < 0) {
+        return CLI_USAGE;
+    }
+    report->task_id = xstrdup(args_get(args, 1));
+    return CLI_OK;
+}
+
+static void
+s_report_print(const args_t *args, const void *body)
+{
+    const Sluice__ReportRep *rep = body;
+    /* The run id was checked when the request was filled. */
+    unsigned long long run_id = strtoull(args_get(args, 0), NULL, 10);
+    for (size_t i = 0; i < rep->n_reports; i++) {
+        const Sluice__ValidationReport *r = rep->reports[i];
+        printf("run %llu task '%s' attempt %u\n%s", run_id, r->task_id,
+               r->attempt, r->text);
+    }
+}
+
+/* --json prints the reports the worker wrote, as they are. */
+static void
+s_report_json(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__ReportRep *rep = body;
+    for (size_t i = 0; i < rep->n_reports; i++) {
+        printf("%s\n", rep->reports[i]->report);
+    }
+}
+
+static const cli_simple_t s_report = {
+    .spec = &s_report_spec,
+    .op = SLUICE__REQUEST__OP_REPORT,
+    .expect = SLUICE__REPLY__OP_REPORT,
+    .fill = s_report_fill,
+    .show = {.print = s_report_print, .json = s_report_json},
+};
+
 int
 cli_report(int argc, char **argv)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_report_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    uint64_t run_id;
-    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
-        cli_args_destroy(&args);
-        return CLI_USAGE;
-    }
-    Sluice__Request *req = s_request(run_id, cli_args_get(args, 1));
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_REPORT, &reply);
-    if (rc == CLI_OK) {
-        for (size_t i = 0; i < reply->report->n_reports; i++) {
-            const Sluice__ValidationReport *r = reply->report->reports[i];
-            if (cli_args_json(args)) {
-                printf("%s\n", r->report); /* the worker's JSON, as is */
-            } else {
-                printf("run %llu task '%s' attempt %u\n%s",
-                       (unsigned long long) run_id, r->task_id, r->attempt,
-                       r->text);
-            }
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return cli_simple(&s_report, argc, argv);
 }

@@ -1,12 +1,15 @@
 /* sluice trigger, runs, run show, cancel. */
 #include <czmq.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/table.h"
 #include "common/xalloc.h"
+#include "proto/pbjson.h"
 #include "cli/cli.h"
 #include "cli/cli_metrics.h"
 #include "cli/cli_report.h"
@@ -18,11 +21,8 @@ static Sluice__Request *
 s_run_show_request(uint64_t run_id)
 {
     Sluice__Request *req = cli_request_new();
-    Sluice__RunShowReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__RunShowReq) SLUICE__RUN_SHOW_REQ__INIT;
+    Sluice__RunShowReq *op = cli_request_op(req, SLUICE__REQUEST__OP_RUN_SHOW);
     op->run_id = run_id;
-    req->op_case = SLUICE__REQUEST__OP_RUN_SHOW;
-    req->run_show = op;
     return req;
 }
 
@@ -37,10 +37,10 @@ s_run_is_final(const char *state)
 
 /* Checks --param KEY=VALUE and --date YYYY-MM-DD; prints what is wrong. */
 static int
-s_trigger_check(const cli_args_t *args)
+s_trigger_check(const args_t *args)
 {
     size_t count;
-    const char *const *params = cli_args_list(args, "param", &count);
+    const char *const *params = args_list(args, "param", &count);
     for (size_t i = 0; i < count; i++) {
         const char *eq = strchr(params[i], '=');
         if (!eq || eq == params[i]) {
@@ -51,7 +51,7 @@ s_trigger_check(const cli_args_t *args)
             return -1;
         }
     }
-    const char *date = cli_args_string(args, "date");
+    const char *date = args_string(args, "date");
     int y, m, d, end = 0;
     if (date &&
         (sscanf(date, "%4d-%2d-%2d%n", &y, &m, &d, &end) != 3 || end != 10 ||
@@ -66,18 +66,17 @@ s_trigger_check(const cli_args_t *args)
 }
 
 static Sluice__Request *
-s_trigger_request(const cli_args_t *args)
+s_trigger_request(const args_t *args)
 {
     Sluice__Request *req = cli_request_new();
-    Sluice__TriggerReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__TriggerReq) SLUICE__TRIGGER_REQ__INIT;
-    op->dag = xstrdup(cli_args_get(args, 0));
-    const char *date = cli_args_string(args, "date");
+    Sluice__TriggerReq *op = cli_request_op(req, SLUICE__REQUEST__OP_TRIGGER);
+    op->dag = xstrdup(args_get(args, 0));
+    const char *date = args_string(args, "date");
     if (date) {
         op->logical_date = xstrdup(date);
     }
     size_t count;
-    const char *const *params = cli_args_list(args, "param", &count);
+    const char *const *params = args_list(args, "param", &count);
     op->params = xcalloc(count + 1, sizeof *op->params);
     for (size_t i = 0; i < count; i++) {
         const char *eq = strchr(params[i], '=');
@@ -87,9 +86,7 @@ s_trigger_request(const cli_args_t *args)
         p->value = xstrdup(eq + 1);
         op->params[op->n_params++] = p;
     }
-    op->no_cache = cli_args_flag(args, "no-cache"); /* G */
-    req->op_case = SLUICE__REQUEST__OP_TRIGGER;
-    req->trigger = op;
+    op->no_cache = args_flag(args, "no-cache");
     return req;
 }
 
@@ -123,20 +120,21 @@ s_wait_show(const Sluice__RunSummary *run,
 }
 
 static int
-s_wait_final(const cli_args_t *args, const Sluice__RunShowRep *rep, bool tty)
+s_wait_final(const args_t *args, const Sluice__RunShowRep *rep, bool tty)
 {
     const Sluice__RunSummary *run = rep->run;
     if (tty) {
         fprintf(stderr, "\r\033[K");
     }
-    if (cli_args_json(args)) {
-        cli_print_json(&rep->base);
+    if (args_json(args)) {
+        pbjson_print(&rep->base);
     } else {
         char took[32];
-        printf("run %llu %s %s: %u/%u done, %u failed, took %s\n",
-               (unsigned long long) run->run_id, run->dag, run->state,
-               run->succeeded, run->total, run->failed,
-               cli_fmt_span(run->started_ms, run->ended_ms, took, sizeof took));
+        printf(
+            "run %llu %s %s: %u/%u done, %u failed, took %s\n",
+            (unsigned long long) run->run_id, run->dag, run->state,
+            run->succeeded, run->total, run->failed,
+            clock_fmt_span(run->started_ms, run->ended_ms, took, sizeof took));
         if (strcmp(run->state, "success") != 0) {
             printf("see what happened: sluice run show %llu\n",
                    (unsigned long long) run->run_id);
@@ -177,7 +175,7 @@ s_reply_final(const Sluice__Reply *reply)
 
 /* Polls run_show until the run ends, showing progress on stderr. */
 static int
-s_wait(const cli_args_t *args, client_t *client, uint64_t run_id)
+s_wait(const args_t *args, client_t *client, uint64_t run_id)
 {
     bool tty = isatty(STDERR_FILENO);
     int64_t t0 = clock_mono_ms();
@@ -189,7 +187,7 @@ s_wait(const cli_args_t *args, client_t *client, uint64_t run_id)
         req->run_show->summary_only = true;
         Sluice__Reply *reply = client_call(client, req, &err);
         protobuf_c_message_free_unpacked(&req->base, NULL);
-        if (reply && cli_args_json(args) && s_reply_final(reply)) {
+        if (reply && args_json(args) && s_reply_final(reply)) {
             /* The JSON document is the whole run, tasks included. */
             protobuf_c_message_free_unpacked(&reply->base, NULL);
             req = s_run_show_request(run_id);
@@ -221,18 +219,18 @@ s_wait(const cli_args_t *args, client_t *client, uint64_t run_id)
     return s_wait_broken(client, run_id, tty, &err);
 }
 
-static const cli_flag_t s_trigger_flags[] = {
-    {"param", 'p', CLI_ARG_LIST, "KEY=VALUE", "override a DAG param"},
-    {"date", 0, CLI_ARG_STRING, "YYYY-MM-DD",
+static const args_flag_t s_trigger_flags[] = {
+    {"param", 'p', ARGS_LIST, "KEY=VALUE", "override a DAG param"},
+    {"date", 0, ARGS_STRING, "YYYY-MM-DD",
      "logical date of the run (default: today, UTC)"},
-    {"wait", 'w', CLI_ARG_BOOL, NULL,
+    {"wait", 'w', ARGS_BOOL, NULL,
      "show progress until the run ends; exit 0 only if it succeeded"},
-    {"no-cache", 0, CLI_ARG_BOOL, NULL,
+    {"no-cache", 0, ARGS_BOOL, NULL,
      "run every task, even those with 'cache: true'"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_trigger_spec = {
+static const args_spec_t s_trigger_spec = {
     .usage = "sluice trigger NAME [--param KEY=VALUE]... [--date YYYY-MM-DD] "
              "[--wait]",
     .summary = "start a run of a DAG and print its id (just the number, for "
@@ -244,11 +242,11 @@ static const cli_spec_t s_trigger_spec = {
 };
 
 static void
-s_trigger_print(const cli_args_t *args, const Sluice__TriggerRep *rep)
+s_trigger_print(const args_t *args, const Sluice__TriggerRep *rep)
 {
-    if (cli_args_json(args) && !cli_args_flag(args, "wait")) {
-        cli_print_json(&rep->base);
-    } else if (cli_args_flag(args, "wait")) {
+    if (args_json(args) && !args_flag(args, "wait")) {
+        pbjson_print(&rep->base);
+    } else if (args_flag(args, "wait")) {
         fprintf(stderr, "run %llu of '%s' (version %.8s) started\n",
                 (unsigned long long) rep->run_id, rep->dag, rep->version);
     } else {
@@ -261,7 +259,7 @@ int
 cli_trigger(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_trigger_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_trigger_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
@@ -280,51 +278,53 @@ cli_trigger(int argc, char **argv)
             uint64_t run_id = reply->trigger->run_id;
             s_trigger_print(args, reply->trigger);
             protobuf_c_message_free_unpacked(&reply->base, NULL);
-            if (cli_args_flag(args, "wait")) {
+            if (args_flag(args, "wait")) {
                 rc = s_wait(args, client, run_id);
             }
         }
     }
     client_destroy(&client);
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
 
 /* ---------------------------------------------------------------- runs */
 
 static void
-s_runs_print(const Sluice__RunsRep *rep)
+s_runs_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__RunsRep *rep = body;
     if (rep->n_runs == 0) {
         printf("no runs yet; start one with 'sluice trigger NAME'\n");
         return;
     }
     static const char *const headers[] = {
         "RUN", "DAG", "STATE", "TASKS", "STARTED", "DURATION", "TRIGGER", NULL};
-    cli_table_t *table = cli_table_new(headers);
+    table_t *table = table_new(headers);
     for (size_t i = 0; i < rep->n_runs; i++) {
         const Sluice__RunSummary *r = rep->runs[i];
         char id[24], tasks[32], started[32], took[32];
         snprintf(id, sizeof id, "%llu", (unsigned long long) r->run_id);
         snprintf(tasks, sizeof tasks, "%u/%u", r->succeeded, r->total);
-        cli_fmt_time(r->started_ms ? r->started_ms : r->created_ms, started,
-                     sizeof started);
-        cli_fmt_span(r->started_ms, r->ended_ms, took, sizeof took);
-        char trig[1100]; /* G: "dataset URI@HASH8" */
+        clock_fmt_local(r->started_ms ? r->started_ms : r->created_ms, started,
+                        sizeof started);
+        clock_fmt_span(r->started_ms, r->ended_ms, took, sizeof took);
+        char trig[1100]; /* "dataset URI@HASH8" */
         snprintf(trig, sizeof trig, "%s%s%s", *r->trigger ? r->trigger : "-",
                  *r->triggered_by ? " " : "", r->triggered_by);
-        cli_table_row(table, id, r->dag, r->state, tasks, started, took, trig);
+        table_row(table, id, r->dag, r->state, tasks, started, took, trig);
     }
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
 }
 
-static const cli_flag_t s_runs_flags[] = {
-    {"limit", 'n', CLI_ARG_UINT, "N", "show the N latest runs (default 20)"},
+static const args_flag_t s_runs_flags[] = {
+    {"limit", 'n', ARGS_UINT, "N", "show the N latest runs (default 20)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
-static const cli_spec_t s_runs_spec = {
+static const args_spec_t s_runs_spec = {
     .usage = "sluice runs [NAME] [--limit N]",
     .summary = "list the latest runs, of all DAGs or of DAG NAME",
     .flags = s_runs_flags,
@@ -332,36 +332,30 @@ static const cli_spec_t s_runs_spec = {
     .max_args = 1,
 };
 
+static int
+s_runs_fill(const args_t *args, void *op)
+{
+    Sluice__RunsReq *runs = op;
+    if (args_count(args) == 1) {
+        runs->dag = xstrdup(args_get(args, 0));
+    }
+    uint64_t limit = args_uint(args, "limit", 0);
+    runs->limit = limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit;
+    return CLI_OK;
+}
+
+static const cli_simple_t s_runs = {
+    .spec = &s_runs_spec,
+    .op = SLUICE__REQUEST__OP_RUNS,
+    .expect = SLUICE__REPLY__OP_RUNS,
+    .fill = s_runs_fill,
+    .show = {.print = s_runs_print},
+};
+
 int
 cli_runs(int argc, char **argv)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_runs_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__RunsReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__RunsReq) SLUICE__RUNS_REQ__INIT;
-    if (cli_args_count(args) == 1) {
-        op->dag = xstrdup(cli_args_get(args, 0));
-    }
-    uint64_t limit = cli_args_uint(args, "limit", 0);
-    op->limit = limit > UINT32_MAX ? UINT32_MAX : (uint32_t) limit;
-    req->op_case = SLUICE__REQUEST__OP_RUNS;
-    req->runs = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_RUNS, &reply);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->runs->base);
-        } else {
-            s_runs_print(reply->runs);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return cli_simple(&s_runs, argc, argv);
 }
 
 /* ---------------------------------------------------------------- run show */
@@ -381,13 +375,39 @@ s_show_header(const Sluice__RunShowRep *rep)
         printf("%s%s=%s", i ? ", " : "", rep->params[i]->name,
                rep->params[i]->value);
     }
-    printf("\ncreated:   %s\n", cli_fmt_time(r->created_ms, t, sizeof t));
-    printf("started:   %s\n", cli_fmt_time(r->started_ms, t, sizeof t));
-    printf("ended:     %s\n", cli_fmt_time(r->ended_ms, t, sizeof t));
+    printf("\ncreated:   %s\n", clock_fmt_local(r->created_ms, t, sizeof t));
+    printf("started:   %s\n", clock_fmt_local(r->started_ms, t, sizeof t));
+    printf("ended:     %s\n", clock_fmt_local(r->ended_ms, t, sizeof t));
     printf("duration:  %s\n",
-           cli_fmt_span(r->started_ms, r->ended_ms, t, sizeof t));
+           clock_fmt_span(r->started_ms, r->ended_ms, t, sizeof t));
     printf("tasks:     %u/%u done, %u running, %u failed\n\n", r->succeeded,
            r->total, r->running, r->failed);
+}
+
+/* "SIGKILL" for 9, "signal 77" for unknown ones. */
+static char *
+s_fmt_signal(int sig, char *buf, size_t size)
+{
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {
+        {SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},
+        {SIGILL, "SIGILL"},   {SIGTRAP, "SIGTRAP"}, {SIGABRT, "SIGABRT"},
+        {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGKILL, "SIGKILL"},
+        {SIGUSR1, "SIGUSR1"}, {SIGSEGV, "SIGSEGV"}, {SIGUSR2, "SIGUSR2"},
+        {SIGPIPE, "SIGPIPE"}, {SIGALRM, "SIGALRM"}, {SIGTERM, "SIGTERM"},
+        {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"}, {SIGSYS, "SIGSYS"},
+    };
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (names[i].sig == sig) {
+            snprintf(buf, size, "%s", names[i].name);
+            return buf;
+        }
+    }
+    snprintf(buf, size, "signal %d", sig);
+    return buf;
 }
 
 /* RESULT column: how the attempt ended, by its structured cause. */
@@ -404,11 +424,11 @@ s_fmt_exit(const Sluice__AttemptInfo *a, char *buf, size_t size)
                  *a->error ? ": " : "", a->error);
     } else if (strcmp(cause, "signal") == 0 || (!*cause && a->signal)) {
         snprintf(buf, size, "signal %s",
-                 cli_fmt_signal(a->signal, sig, sizeof sig));
+                 s_fmt_signal(a->signal, sig, sizeof sig));
     } else if (*cause && strcmp(cause, "exit") != 0) {
         snprintf(buf, size, "%s%s%s", cause, *a->error ? ": " : "", a->error);
     } else if (a->exit_code == 0 && *a->error) {
-        /* F: it exited 0 but a declared output was not written */
+        /* it exited 0 but a declared output was not written */
         snprintf(buf, size, "exit 0: %s", a->error);
     } else {
         snprintf(buf, size, "exit %d", a->exit_code);
@@ -416,22 +436,22 @@ s_fmt_exit(const Sluice__AttemptInfo *a, char *buf, size_t size)
 }
 
 static void
-s_attempt_row(cli_table_t *table,
+s_attempt_row(table_t *table,
               const char *task,
               const char *state,
               const char *tries,
               const Sluice__AttemptInfo *a)
 {
     char took[32], exit_text[256];
-    cli_fmt_span(a->started_ms, a->ended_ms, took, sizeof took);
+    clock_fmt_span(a->started_ms, a->ended_ms, took, sizeof took);
     s_fmt_exit(a, exit_text, sizeof exit_text);
-    cli_table_row(table, task, state, tries, *a->worker ? a->worker : "-", took,
-                  exit_text);
+    table_row(table, task, state, tries, *a->worker ? a->worker : "-", took,
+              exit_text);
 }
 
 /* The task's line shows its latest attempt; earlier ones follow, indented. */
 static void
-s_task_rows(cli_table_t *table, const Sluice__TaskInfo *t)
+s_task_rows(table_t *table, const Sluice__TaskInfo *t)
 {
     char tries[16];
     snprintf(tries, sizeof tries, "%zu", t->n_attempts);
@@ -442,7 +462,7 @@ s_task_rows(cli_table_t *table, const Sluice__TaskInfo *t)
         }
     }
     if (!latest) {
-        cli_table_row(table, t->task_id, t->state, "0", "-", "-", "-");
+        table_row(table, t->task_id, t->state, "0", "-", "-", "-");
         return;
     }
     s_attempt_row(table, t->task_id, t->state, tries, latest);
@@ -462,18 +482,18 @@ s_show_print(const Sluice__RunShowRep *rep)
     s_show_header(rep);
     static const char *const headers[] = {
         "TASK", "STATE", "TRIES", "WORKER", "DURATION", "RESULT", NULL};
-    cli_table_t *table = cli_table_new(headers);
+    table_t *table = table_new(headers);
     for (size_t i = 0; i < rep->n_tasks; i++) {
         s_task_rows(table, rep->tasks[i]);
     }
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
     for (size_t i = 0; i < rep->n_tasks; i++) {
         const Sluice__TaskInfo *t = rep->tasks[i];
         if (t->next_try_ms) {
             char when[32];
             printf("'%s' tries again at %s\n", t->task_id,
-                   cli_fmt_time(t->next_try_ms, when, sizeof when));
+                   clock_fmt_local(t->next_try_ms, when, sizeof when));
         }
         if (t->waiting && *t->waiting && strcmp(t->state, "queued") == 0) {
             printf("'%s' waits: %s\n", t->task_id, t->waiting);
@@ -481,13 +501,43 @@ s_show_print(const Sluice__RunShowRep *rep)
     }
 }
 
-static const cli_spec_t s_run_show_spec = {
+static const args_spec_t s_run_show_spec = {
     .usage = "sluice run show RUN_ID",
     .summary = "show one run: its state, params, and every task with its "
                "attempts",
     .flags = NULL,
     .min_args = 1,
     .max_args = 1,
+};
+
+static int
+s_run_show_fill(const args_t *args, void *op)
+{
+    Sluice__RunShowReq *show = op;
+    return cli_parse_id("run id", args_get(args, 0), &show->run_id) < 0
+               ? CLI_USAGE
+               : CLI_OK;
+}
+
+/* The run, then the metrics and validation lines of its tasks, each asked
+ * for on its own. */
+static void
+s_run_show_print(const args_t *args, const void *body)
+{
+    const Sluice__RunShowRep *rep = body;
+    if (rep->run) {
+        s_show_print(rep);
+        cli_metrics_run_lines(args, rep->run->run_id);
+        cli_report_run_lines(args, rep->run->run_id);
+    }
+}
+
+static const cli_simple_t s_run_show = {
+    .spec = &s_run_show_spec,
+    .op = SLUICE__REQUEST__OP_RUN_SHOW,
+    .expect = SLUICE__REPLY__OP_RUN_SHOW,
+    .fill = s_run_show_fill,
+    .show = {.print = s_run_show_print},
 };
 
 int
@@ -501,36 +551,12 @@ cli_run(int argc, char **argv)
                 "for details)\n");
         return help ? CLI_OK : CLI_USAGE;
     }
-    int rc;
-    cli_args_t *args = cli_parse(&s_run_show_spec, argc - 1, argv + 1, &rc);
-    if (!args) {
-        return rc;
-    }
-    uint64_t run_id;
-    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
-        cli_args_destroy(&args);
-        return CLI_USAGE;
-    }
-    Sluice__Request *req = s_run_show_request(run_id);
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_RUN_SHOW, &reply);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->run_show->base);
-        } else if (reply->run_show->run) {
-            s_show_print(reply->run_show);
-            cli_metrics_run_lines(args, run_id); /* G */
-            cli_report_run_lines(args, run_id);  /* E */
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return cli_simple(&s_run_show, argc - 1, argv + 1);
 }
 
 /* ---------------------------------------------------------------- cancel */
 
-static const cli_spec_t s_cancel_spec = {
+static const args_spec_t s_cancel_spec = {
     .usage = "sluice cancel RUN_ID",
     .summary = "cancel a run: tasks not started never start, running ones "
                "are stopped",
@@ -539,45 +565,42 @@ static const cli_spec_t s_cancel_spec = {
     .max_args = 1,
 };
 
+static int
+s_cancel_fill(const args_t *args, void *op)
+{
+    Sluice__CancelReq *cancel = op;
+    return cli_parse_id("run id", args_get(args, 0), &cancel->run_id) < 0
+               ? CLI_USAGE
+               : CLI_OK;
+}
+
+static void
+s_cancel_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__CancelRep *c = body;
+    printf("run %llu is %s (%u task%s cancelled)\n",
+           (unsigned long long) c->run_id, c->state, c->cancelled_tasks,
+           c->cancelled_tasks == 1 ? "" : "s");
+}
+
+static const cli_simple_t s_cancel = {
+    .spec = &s_cancel_spec,
+    .op = SLUICE__REQUEST__OP_CANCEL,
+    .expect = SLUICE__REPLY__OP_CANCEL,
+    .fill = s_cancel_fill,
+    .show = {.print = s_cancel_print},
+};
+
 int
 cli_cancel(int argc, char **argv)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_cancel_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    uint64_t run_id;
-    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
-        cli_args_destroy(&args);
-        return CLI_USAGE;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__CancelReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__CancelReq) SLUICE__CANCEL_REQ__INIT;
-    op->run_id = run_id;
-    req->op_case = SLUICE__REQUEST__OP_CANCEL;
-    req->cancel = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_CANCEL, &reply);
-    if (rc == CLI_OK) {
-        const Sluice__CancelRep *c = reply->cancel;
-        if (cli_args_json(args)) {
-            cli_print_json(&c->base);
-        } else {
-            printf("run %llu is %s (%u task%s cancelled)\n",
-                   (unsigned long long) c->run_id, c->state, c->cancelled_tasks,
-                   c->cancelled_tasks == 1 ? "" : "s");
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return cli_simple(&s_cancel, argc, argv);
 }
 
 /* ----------------------------------------------------------------- retry */
 
-static const cli_spec_t s_retry_spec = {
+static const args_spec_t s_retry_spec = {
     .usage = "sluice retry RUN_ID [TASK_ID]",
     .summary = "re-run the failed, timed-out, cancelled and upstream_failed "
                "tasks of a run and their downstream; with TASK_ID, that "
@@ -587,42 +610,40 @@ static const cli_spec_t s_retry_spec = {
     .max_args = 2,
 };
 
+static int
+s_retry_fill(const args_t *args, void *op)
+{
+    Sluice__RetryReq *retry = op;
+    if (cli_parse_id("run id", args_get(args, 0), &retry->run_id) < 0) {
+        return CLI_USAGE;
+    }
+    if (args_count(args) > 1) {
+        retry->task_id = xstrdup(args_get(args, 1));
+    }
+    return CLI_OK;
+}
+
+static void
+s_retry_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__RetryRep *r = body;
+    printf("run %llu is running again: %u task%s back to pending; "
+           "follow it with 'sluice run show %llu'\n",
+           (unsigned long long) r->run_id, r->reopened,
+           r->reopened == 1 ? "" : "s", (unsigned long long) r->run_id);
+}
+
+static const cli_simple_t s_retry = {
+    .spec = &s_retry_spec,
+    .op = SLUICE__REQUEST__OP_RETRY,
+    .expect = SLUICE__REPLY__OP_RETRY,
+    .fill = s_retry_fill,
+    .show = {.print = s_retry_print},
+};
+
 int
 cli_retry(int argc, char **argv)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_retry_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    uint64_t run_id;
-    if (cli_parse_id("run id", cli_args_get(args, 0), &run_id) < 0) {
-        cli_args_destroy(&args);
-        return CLI_USAGE;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__RetryReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__RetryReq) SLUICE__RETRY_REQ__INIT;
-    op->run_id = run_id;
-    if (cli_args_count(args) > 1) {
-        op->task_id = xstrdup(cli_args_get(args, 1));
-    }
-    req->op_case = SLUICE__REQUEST__OP_RETRY;
-    req->retry = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_RETRY, &reply);
-    if (rc == CLI_OK) {
-        const Sluice__RetryRep *r = reply->retry;
-        if (cli_args_json(args)) {
-            cli_print_json(&r->base);
-        } else {
-            printf("run %llu is running again: %u task%s back to pending; "
-                   "follow it with 'sluice run show %llu'\n",
-                   (unsigned long long) r->run_id, r->reopened,
-                   r->reopened == 1 ? "" : "s", (unsigned long long) r->run_id);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return cli_simple(&s_retry, argc, argv);
 }

@@ -6,11 +6,13 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/dag.h"
+#include "common/limits.h"
+#include "common/table.h"
 #include "common/xalloc.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
-#include "common/limits.h"
 
 static int
 s_check_name(const char *name)
@@ -72,7 +74,7 @@ s_read_value(const char *name, size_t *len)
     return buf;
 }
 
-static const cli_spec_t s_set_spec = {
+static const args_spec_t s_set_spec = {
     .usage = "sluice secret set NAME < VALUE",
     .summary = "store secret NAME (value from stdin, one trailing newline "
                "dropped), sealed in the scheduler's store; DAG files use it "
@@ -82,17 +84,14 @@ static const cli_spec_t s_set_spec = {
     .max_args = 1,
 };
 
+/* Reads the value from stdin into the request; refuses an empty one or one
+ * over the limit. */
 static int
-s_set(int argc, char **argv)
+s_set_fill(const args_t *args, void *op)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_set_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    const char *name = cli_args_get(args, 0);
+    Sluice__SecretSetReq *set = op;
+    const char *name = args_get(args, 0);
     if (s_check_name(name) < 0) {
-        cli_args_destroy(&args);
         return CLI_USAGE;
     }
     size_t len;
@@ -110,35 +109,33 @@ s_set(int argc, char **argv)
                     name, name);
         }
         free(value);
-        cli_args_destroy(&args);
         return CLI_USAGE;
     }
-    Sluice__Request *req = cli_request_new();
-    Sluice__SecretSetReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__SecretSetReq) SLUICE__SECRET_SET_REQ__INIT;
-    op->name = xstrdup(name);
-    op->value.data = (uint8_t *) value; /* freed with the request */
-    op->value.len = len;
-    req->op_case = SLUICE__REQUEST__OP_SECRET_SET;
-    req->secret_set = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_SECRET_SET, &reply);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->secret_set->base);
-        } else {
-            printf("secret '%s' %s\n", reply->secret_set->name,
-                   reply->secret_set->replaced ? "replaced" : "set");
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    set->name = xstrdup(name);
+    set->value.data = (uint8_t *) value; /* freed with the request */
+    set->value.len = len;
+    return CLI_OK;
 }
+
+static void
+s_set_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__SecretSetRep *rep = body;
+    printf("secret '%s' %s\n", rep->name, rep->replaced ? "replaced" : "set");
+}
+
+static const cli_simple_t s_set = {
+    .spec = &s_set_spec,
+    .op = SLUICE__REQUEST__OP_SECRET_SET,
+    .expect = SLUICE__REPLY__OP_SECRET_SET,
+    .fill = s_set_fill,
+    .show = {.print = s_set_print},
+};
 
 /* -------------------------------------------------------------- list */
 
-static const cli_spec_t s_list_spec = {
+static const args_spec_t s_list_spec = {
     .usage = "sluice secret list",
     .summary = "list the secrets' names and when each was set (never their "
                "values)",
@@ -147,46 +144,33 @@ static const cli_spec_t s_list_spec = {
     .max_args = 0,
 };
 
-static int
-s_list(int argc, char **argv)
+static void
+s_list_print(const args_t *args, const void *body)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_list_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
+    (void) args;
+    const Sluice__SecretListRep *list = body;
+    const char *headers[] = {"NAME", "SET", NULL};
+    table_t *table = table_new(headers);
+    for (size_t i = 0; i < list->n_secrets; i++) {
+        char when[32];
+        table_row(
+            table, list->secrets[i]->name,
+            clock_fmt_local(list->secrets[i]->updated_ms, when, sizeof when));
     }
-    Sluice__Request *req = cli_request_new();
-    Sluice__SecretListReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__SecretListReq) SLUICE__SECRET_LIST_REQ__INIT;
-    req->op_case = SLUICE__REQUEST__OP_SECRET_LIST;
-    req->secret_list = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_SECRET_LIST, &reply);
-    if (rc == CLI_OK) {
-        const Sluice__SecretListRep *list = reply->secret_list;
-        if (cli_args_json(args)) {
-            cli_print_json(&list->base);
-        } else {
-            const char *headers[] = {"NAME", "SET", NULL};
-            cli_table_t *table = cli_table_new(headers);
-            for (size_t i = 0; i < list->n_secrets; i++) {
-                char when[32];
-                cli_table_row(table, list->secrets[i]->name,
-                              cli_fmt_time(list->secrets[i]->updated_ms, when,
-                                           sizeof when));
-            }
-            cli_table_print(table, stdout);
-            cli_table_destroy(&table);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    table_print(table, stdout);
+    table_destroy(&table);
 }
+
+static const cli_simple_t s_list = {
+    .spec = &s_list_spec,
+    .op = SLUICE__REQUEST__OP_SECRET_LIST,
+    .expect = SLUICE__REPLY__OP_SECRET_LIST,
+    .show = {.print = s_list_print},
+};
 
 /* ---------------------------------------------------------------- rm */
 
-static const cli_spec_t s_rm_spec = {
+static const args_spec_t s_rm_spec = {
     .usage = "sluice secret rm NAME",
     .summary = "remove secret NAME; tasks that use it fail until it is set "
                "again",
@@ -196,43 +180,37 @@ static const cli_spec_t s_rm_spec = {
 };
 
 static int
-s_rm(int argc, char **argv)
+s_rm_fill(const args_t *args, void *op)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_rm_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    if (s_check_name(cli_args_get(args, 0)) < 0) {
-        cli_args_destroy(&args);
+    Sluice__SecretRmReq *rm = op;
+    if (s_check_name(args_get(args, 0)) < 0) {
         return CLI_USAGE;
     }
-    Sluice__Request *req = cli_request_new();
-    Sluice__SecretRmReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__SecretRmReq) SLUICE__SECRET_RM_REQ__INIT;
-    op->name = xstrdup(cli_args_get(args, 0));
-    req->op_case = SLUICE__REQUEST__OP_SECRET_RM;
-    req->secret_rm = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_SECRET_RM, &reply);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->secret_rm->base);
-        } else {
-            printf("secret '%s' removed\n", reply->secret_rm->name);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    rm->name = xstrdup(args_get(args, 0));
+    return CLI_OK;
 }
+
+static void
+s_rm_print(const args_t *args, const void *body)
+{
+    (void) args;
+    printf("secret '%s' removed\n", ((const Sluice__SecretRmRep *) body)->name);
+}
+
+static const cli_simple_t s_rm = {
+    .spec = &s_rm_spec,
+    .op = SLUICE__REQUEST__OP_SECRET_RM,
+    .expect = SLUICE__REPLY__OP_SECRET_RM,
+    .fill = s_rm_fill,
+    .show = {.print = s_rm_print},
+};
 
 /* ------------------------------------------------------------- verb */
 
 static const cli_verb_t s_secret_verbs[] = {
-    {"set", s_set, "store a secret, value from stdin"},
-    {"list", s_list, "list secret names and when they were set"},
-    {"rm", s_rm, "remove a secret"},
+    {"set", NULL, "store a secret, value from stdin", &s_set},
+    {"list", NULL, "list secret names and when they were set", &s_list},
+    {"rm", NULL, "remove a secret", &s_rm},
 };
 
 int

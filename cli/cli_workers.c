@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/clock.h"
+#include "common/table.h"
 #include "common/xalloc.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
@@ -21,8 +23,10 @@ s_fmt_memory(uint64_t mb, char *buf, size_t size)
 }
 
 static void
-s_workers_print(const Sluice__WorkersRep *rep)
+s_workers_print(const args_t *args, const void *body)
 {
+    (void) args;
+    const Sluice__WorkersRep *rep = body;
     if (rep->n_workers == 0) {
         printf("no workers yet; start one with the line 'sluice join-line' "
                "prints\n");
@@ -31,7 +35,7 @@ s_workers_print(const Sluice__WorkersRep *rep)
     static const char *const headers[] = {"NAME",    "HOST",      "STATE",
                                           "SLOTS",   "CPUS",      "MEMORY",
                                           "RUNNING", "LAST SEEN", NULL};
-    cli_table_t *table = cli_table_new(headers);
+    table_t *table = table_new(headers);
     for (size_t i = 0; i < rep->n_workers; i++) {
         const Sluice__WorkerInfo *w = rep->workers[i];
         const Sluice__Resources *res = w->resources;
@@ -40,15 +44,15 @@ s_workers_print(const Sluice__WorkersRep *rep)
         snprintf(cpus, sizeof cpus, "%u", res ? res->cpus : 0);
         s_fmt_memory(res ? res->memory_mb : 0, mem, sizeof mem);
         snprintf(running, sizeof running, "%zu", w->n_running);
-        cli_fmt_time(w->last_seen_ms, seen, sizeof seen);
-        cli_table_row(table, w->name, w->hostname, w->state, slots, cpus, mem,
-                      running, seen);
+        clock_fmt_local(w->last_seen_ms, seen, sizeof seen);
+        table_row(table, w->name, w->hostname, w->state, slots, cpus, mem,
+                  running, seen);
     }
-    cli_table_print(table, stdout);
-    cli_table_destroy(&table);
+    table_print(table, stdout);
+    table_destroy(&table);
 }
 
-static const cli_spec_t s_workers_spec = {
+static const args_spec_t s_workers_spec = {
     .usage = "sluice workers",
     .summary = "list workers: state, free slots, resources, running tasks",
     .flags = NULL,
@@ -56,36 +60,22 @@ static const cli_spec_t s_workers_spec = {
     .max_args = 0,
 };
 
+static const cli_simple_t s_workers = {
+    .spec = &s_workers_spec,
+    .op = SLUICE__REQUEST__OP_WORKERS,
+    .expect = SLUICE__REPLY__OP_WORKERS,
+    .show = {.print = s_workers_print},
+};
+
 int
 cli_workers(int argc, char **argv)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_workers_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__WorkersReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__WorkersReq) SLUICE__WORKERS_REQ__INIT;
-    req->op_case = SLUICE__REQUEST__OP_WORKERS;
-    req->workers = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_WORKERS, &reply);
-    if (rc == CLI_OK) {
-        if (cli_args_json(args)) {
-            cli_print_json(&reply->workers->base);
-        } else {
-            s_workers_print(reply->workers);
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return cli_simple(&s_workers, argc, argv);
 }
 
 /* ----------------------------------------------------------------- drain */
 
-static const cli_spec_t s_drain_spec = {
+static const args_spec_t s_drain_spec = {
     .usage = "sluice drain WORKER",
     .summary = "send no new task to WORKER; running tasks finish, then the "
                "worker leaves ('sluice workers' shows it draining)",
@@ -94,33 +84,34 @@ static const cli_spec_t s_drain_spec = {
     .max_args = 1,
 };
 
+static int
+s_drain_fill(const args_t *args, void *op)
+{
+    Sluice__DrainReq *drain = op;
+    drain->worker = xstrdup(args_get(args, 0));
+    return CLI_OK;
+}
+
+static void
+s_drain_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__DrainRep *d = body;
+    printf("worker '%s' is %s: no new tasks; it leaves when its %u "
+           "running attempt%s end\n",
+           d->worker, d->state, d->running, d->running == 1 ? "" : "s");
+}
+
+static const cli_simple_t s_drain = {
+    .spec = &s_drain_spec,
+    .op = SLUICE__REQUEST__OP_DRAIN,
+    .expect = SLUICE__REPLY__OP_DRAIN,
+    .fill = s_drain_fill,
+    .show = {.print = s_drain_print},
+};
+
 int
 cli_drain(int argc, char **argv)
 {
-    int rc;
-    cli_args_t *args = cli_parse(&s_drain_spec, argc, argv, &rc);
-    if (!args) {
-        return rc;
-    }
-    Sluice__Request *req = cli_request_new();
-    Sluice__DrainReq *op = xmalloc(sizeof *op);
-    *op = (Sluice__DrainReq) SLUICE__DRAIN_REQ__INIT;
-    op->worker = xstrdup(cli_args_get(args, 0));
-    req->op_case = SLUICE__REQUEST__OP_DRAIN;
-    req->drain = op;
-    Sluice__Reply *reply;
-    rc = cli_request(args, &req, SLUICE__REPLY__OP_DRAIN, &reply);
-    if (rc == CLI_OK) {
-        const Sluice__DrainRep *d = reply->drain;
-        if (cli_args_json(args)) {
-            cli_print_json(&d->base);
-        } else {
-            printf("worker '%s' is %s: no new tasks; it leaves when its %u "
-                   "running attempt%s end\n",
-                   d->worker, d->state, d->running, d->running == 1 ? "" : "s");
-        }
-        protobuf_c_message_free_unpacked(&reply->base, NULL);
-    }
-    cli_args_destroy(&args);
-    return rc;
+    return cli_simple(&s_drain, argc, argv);
 }

@@ -70,3 +70,28 @@ clock_fmt_duration(int64_t ms, char *buf, size_t size)
     }
     return buf;
 }
+
+char *
+clock_fmt_local(int64_t wall_ms, char *buf, size_t size)
+{
+    if (wall_ms == 0) {
+        snprintf(buf, size, "-");
+        return buf;
+    }
+    time_t secs = (time_t) (wall_ms / 1000);
+    struct tm tm;
+    localtime_r(&secs, &tm);
+    strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}
+
+char *
+clock_fmt_span(int64_t start_ms, int64_t end_ms, char *buf, size_t size)
+{
+    if (start_ms == 0) {
+        snprintf(buf, size, "-");
+        return buf;
+    }
+    int64_t ms = (end_ms ? end_ms : clock_wall_ms()) - start_ms;
+    return clock_fmt_duration(ms < 0 ? 0 : ms, buf, size);
+}

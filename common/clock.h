@@ -25,4 +25,13 @@ char *clock_fmt_date(int64_t wall_ms, char *buf, size_t size);
  * Returns buf. */
 char *clock_fmt_duration(int64_t ms, char *buf, size_t size);
 
+/* Formats wall ms as local time "2026-11-26 05:47:12" for people reading a
+ * table; 0 gives "-". Returns buf. */
+char *clock_fmt_local(int64_t wall_ms, char *buf, size_t size);
+
+/* Formats the time from start_ms to end_ms (wall ms) as clock_fmt_duration
+ * does; "-" when start_ms is 0 (not started), until now when end_ms is 0
+ * (not ended). Returns buf. */
+char *clock_fmt_span(int64_t start_ms, int64_t end_ms, char *buf, size_t size);
+
 #endif

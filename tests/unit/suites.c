@@ -34,6 +34,9 @@ suite_fn *const unit_suites[] = {
     msg_suite,
     conn_suite,
     jobs_suite,
+    args_suite,
+    table_suite,
+    pbjson_suite,
     NULL,
 };
 // clang-format on

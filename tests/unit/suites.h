@@ -38,5 +38,8 @@ Suite *autoscale_exec_suite(void);
 Suite *msg_suite(void);
 Suite *conn_suite(void);
 Suite *jobs_suite(void);
+Suite *args_suite(void);
+Suite *table_suite(void);
+Suite *pbjson_suite(void);
 
 #endif

@@ -1,24 +1,26 @@
-/* sluice outbox [--dir WORKER_DIR] [--json] — the results a worker holds
- * that its scheduler has not acknowledged yet. Offline: it reads the
- * worker's outbox without changing it, so it is safe beside a running
- * worker. */
+#include "worker/outbox_verb.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/args.h"
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/statedir.h"
-#include "common/xalloc.h"
+#include "common/table.h"
+#include "proto/msg.h"
+#include "proto/pbjson.h"
 #include "proto/sluice.pb-c.h"
-#include "cli/cli.h"
-#include "cli/cli_util.h"
 #include "worker/exec.h"
 #include "worker/outbox.h"
 
+/* What is printed while the outbox is read: a table for text, or a JSON
+ * array with --json (the other is NULL). */
 typedef struct {
-    cli_table_t *table; /* text */
-    json_t *json;       /* --json */
-    size_t count;
+    table_t *table; /* owned: the text form */
+    json_t *json;   /* owned: the --json form */
+    size_t count;   /* results seen so far */
 } s_outbox_t;
 
 /* The worker's own words for the outcome ("exited 3", "timed out", ...),
@@ -37,14 +39,14 @@ static void
 s_entry(void *arg, uint64_t attempt_id, const void *data, size_t size)
 {
     s_outbox_t *self = arg;
-    Sluice__Result *res = sluice__result__unpack(NULL, size, data);
+    Sluice__Result *res = msg_result_unpack(data, size);
     self->count++;
     if (self->json) {
         json_object_begin(self->json);
         json_kv_uint(self->json, "attempt_id", attempt_id);
         if (res) {
             json_key(self->json, "result");
-            cli_json_message(self->json, &res->base);
+            pbjson_write(self->json, &res->base);
         } else {
             json_kv_string(self->json, "error", "does not decode");
         }
@@ -54,16 +56,16 @@ s_entry(void *arg, uint64_t attempt_id, const void *data, size_t size)
         snprintf(id, sizeof id, "%" PRIu64, attempt_id);
         if (res) {
             s_outcome(res, outcome, sizeof outcome);
-            cli_fmt_time(res->ended_ms, ended, sizeof ended);
+            clock_fmt_local(res->ended_ms, ended, sizeof ended);
         }
-        cli_table_row(self->table, id, outcome, ended);
+        table_row(self->table, id, outcome, ended);
     }
     if (res) {
         sluice__result__free_unpacked(res, NULL);
     }
 }
 
-static const cli_spec_t s_outbox_spec = {
+static const args_spec_t s_outbox_spec = {
     .usage = "sluice outbox [--dir WORKER_DIR] [--json]",
     .summary = "list the results this worker holds that the scheduler has "
                "not acknowledged yet (read-only; safe beside a running "
@@ -75,41 +77,42 @@ static const cli_spec_t s_outbox_spec = {
 };
 
 int
-cli_outbox(int argc, char **argv)
+outbox_verb_main(int argc, char **argv)
 {
     int rc;
-    cli_args_t *args = cli_parse(&s_outbox_spec, argc, argv, &rc);
+    args_t *args = args_parse(&s_outbox_spec, argc, argv, &rc);
     if (!args) {
         return rc;
     }
-    char *dir = statedir_resolve(cli_args_dir(args));
+    char *dir = statedir_resolve(args_dir(args));
     char *outbox = statedir_path(dir, STATEDIR_OUTBOX);
     static const char *const headers[] = {"ATTEMPT", "OUTCOME", "ENDED", NULL};
     s_outbox_t self = {0};
-    if (cli_args_json(args)) {
+    if (args_json(args)) {
         self.json = json_new(stdout, true);
         json_array_begin(self.json);
     } else {
-        self.table = cli_table_new(headers);
+        self.table = table_new(headers);
     }
     errbuf_t err;
-    rc = outbox_peek(outbox, s_entry, &self, &err) < 0 ? CLI_ERROR : CLI_OK;
-    if (rc != CLI_OK) {
+    rc = outbox_peek(outbox, s_entry, &self, &err) < 0 ? ARGS_EXIT_ERROR
+                                                       : ARGS_EXIT_OK;
+    if (rc != ARGS_EXIT_OK) {
         fprintf(stderr, "sluice outbox: %s\n", errbuf_msg(&err));
     }
     if (self.json) {
         json_array_end(self.json);
         json_destroy(&self.json);
-    } else if (rc == CLI_OK && self.count == 0) {
+    } else if (rc == ARGS_EXIT_OK && self.count == 0) {
         printf("no results waiting in %s\n", outbox);
-    } else if (rc == CLI_OK) {
+    } else if (rc == ARGS_EXIT_OK) {
         printf("%zu result%s waiting in %s for the scheduler's ack:\n",
                self.count, self.count == 1 ? "" : "s", outbox);
-        cli_table_print(self.table, stdout);
+        table_print(self.table, stdout);
     }
-    cli_table_destroy(&self.table);
+    table_destroy(&self.table);
     free(outbox);
     free(dir);
-    cli_args_destroy(&args);
+    args_destroy(&args);
     return rc;
 }
