@@ -55,7 +55,7 @@ s_short(const char *hash, char *buf)
 
 static const args_flag_t s_datasets_flags[] = {
     {"limit", 0, ARGS_UINT, "N", "datasets shown (default 100)"},
-    {NULL},
+    {0},
 };
 
 static const args_spec_t s_datasets_spec = {
@@ -376,7 +376,7 @@ static const args_flag_t s_lineage_flags[] = {
     {"depth", 0, ARGS_UINT, "N", "task levels to walk (default: all)"},
     {"openlineage", 0, ARGS_BOOL, NULL,
      "with RUN_ID: print OpenLineage RunEvents as JSON lines"},
-    {NULL},
+    {0},
 };
 
 static const args_spec_t s_lineage_spec = {
