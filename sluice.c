@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "common/version.h"
-#include "scheduler/cli.h"
+#include "cli/cli.h"
 #include "scheduler/sched.h"
 #include "worker/validate.h"
 #include "worker/worker.h"

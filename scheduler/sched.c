@@ -8,6 +8,7 @@
  * drops the turn's output and rebuilds memory from the store. */
 #include "scheduler/sched.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -670,45 +671,47 @@ s_discount_stall(sched_t *self, int64_t late_ms)
              late_ms);
 }
 
-static void
-s_run(sched_t *self)
+sched_t *
+sched_new(const char *dir, config_t **config_p, errbuf_t *err)
 {
-    zpoller_t *poller = zpoller_new(self->workers, self->clients,
-                                    admit_socket(self->admit), NULL);
-    char *join = join_advertised(self->config->listen, self->config->advertise);
-    char *line =
-        join_format(join, keys_public(self->key), curve_public(self->curve));
-    log_info("scheduler %s listening for workers on %s and clients on %s; "
-             "%zu active runs",
-             SLUICE_VERSION, self->config->listen, self->config->client_listen,
-             plan_run_count(self->plan));
-    log_info("workers join with: sluice worker --join %s", line);
-    free(line);
-    free(join);
-    while (!zsys_interrupted) {
-        int64_t wait = s_wait_ms(self);
-        int64_t wake_by = clock_mono_ms() + wait;
-        zpoller_wait(poller, (int) wait);
-        if (zpoller_terminated(poller)) {
-            break;
-        }
-        s_discount_stall(self, clock_mono_ms() - wake_by);
-        int64_t turn_start = clock_mono_ms();
-        s_turn(self);
-        s_discount_stall(self, clock_mono_ms() - turn_start);
+    assert(dir);
+    assert(config_p && *config_p);
+    sched_t *self = xcalloc(1, sizeof *self);
+    self->dir = xstrdup(dir);
+    self->config = *config_p;
+    *config_p = NULL;
+    self->fleet = fleet_new();
+    self->outgoing = zlistx_new();
+    zlistx_set_destructor(self->outgoing, s_out_free);
+    self->acks = sched_acks_new();
+    self->started = clock_mono_ms();
+    self->last_heartbeat = 0;
+    if (sodium_init() < 0) {
+        errbuf_set(err, "libsodium failed to start");
+        sched_destroy(&self);
+        return NULL;
     }
-    log_info("scheduler stopping: committing and closing");
-    s_turn(self);
-    zpoller_destroy(&poller);
-    s_drop_summary(self);
+    if (s_start(self, err) < 0) {
+        sched_destroy(&self);
+        return NULL;
+    }
+    self->poller = zpoller_new(self->workers, self->clients,
+                               admit_socket(self->admit), NULL);
+    return self;
 }
 
-static void
-s_destroy(sched_t *self)
+void
+sched_destroy(sched_t **self_p)
 {
+    assert(self_p);
+    sched_t *self = *self_p;
+    if (!self) {
+        return;
+    }
+    zpoller_destroy(&self->poller);
     zsock_destroy(&self->workers);
     zsock_destroy(&self->clients);
-    sched_autoscale_stop(self); /* issue 6 */
+    sched_autoscale_stop(self);
     plan_destroy(&self->plan);
     fleet_destroy(&self->fleet);
     sched_secrets_stop(self);
@@ -719,6 +722,61 @@ s_destroy(sched_t *self)
     zlistx_destroy(&self->outgoing);
     zhashx_destroy(&self->acks);
     free(self->dir);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *
+sched_endpoint(sched_t *self, sched_socket_t which)
+{
+    assert(self);
+    zsock_t *socket = which == SCHED_WORKERS ? self->workers : self->clients;
+    return zsock_endpoint(socket);
+}
+
+int
+sched_turn(sched_t *self, int timeout_ms)
+{
+    assert(self);
+    if (zsys_interrupted) {
+        return -1;
+    }
+    int64_t wait = s_wait_ms(self);
+    if (timeout_ms >= 0 && timeout_ms < wait) {
+        wait = timeout_ms;
+    }
+    int64_t wake_by = clock_mono_ms() + wait;
+    zpoller_wait(self->poller, (int) wait);
+    if (zpoller_terminated(self->poller)) {
+        return -1;
+    }
+    s_discount_stall(self, clock_mono_ms() - wake_by);
+    int64_t turn_start = clock_mono_ms();
+    s_turn(self);
+    s_discount_stall(self, clock_mono_ms() - turn_start);
+    return 0;
+}
+
+int
+sched_run(sched_t *self)
+{
+    assert(self);
+    char *join = join_advertised(self->config->listen, self->config->advertise);
+    char *line =
+        join_format(join, keys_public(self->key), curve_public(self->curve));
+    log_info("scheduler %s listening for workers on %s and clients on %s; "
+             "%zu active runs",
+             SLUICE_VERSION, self->config->listen, self->config->client_listen,
+             plan_run_count(self->plan));
+    log_info("workers join with: sluice worker --join %s", line);
+    free(line);
+    free(join);
+    while (sched_turn(self, -1) == 0) {
+    }
+    log_info("scheduler stopping: committing and closing");
+    s_turn(self);
+    s_drop_summary(self);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ main */
@@ -742,32 +800,12 @@ s_usage(FILE *out)
             "exit status: 0 stopped cleanly, 1 failed to start, 2 usage\n");
 }
 
-/* Parses flags into self->dir and self->config. Returns -1 on a usage
- * error (printed), 1 when the command is done (help, print-config). */
+/* Applies the --SETTING VALUE pairs of argv to config; -1 (printed) on a
+ * usage error. */
 static int
-s_parse_args(sched_t *self, int argc, char **argv)
+s_parse_settings(config_t *config, int argc, char **argv)
 {
-    const char *dir = NULL;
-    bool print = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            s_usage(stdout);
-            return 1;
-        } else if (strcmp(argv[i], "--print-config") == 0) {
-            print = true;
-        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
-            dir = argv[++i];
-        }
-    }
-    self->dir = statedir_resolve(dir);
-    char *path = statedir_path(self->dir, STATEDIR_CONFIG);
     errbuf_t err;
-    self->config = config_load(path, &err);
-    free(path);
-    if (!self->config) {
-        fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
-        return -1;
-    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--print-config") == 0) {
             continue;
@@ -787,15 +825,48 @@ s_parse_args(sched_t *self, int argc, char **argv)
         for (char *p = name; *p; p++) {
             *p = *p == '-' ? '_' : *p;
         }
-        int rc = config_set(self->config, name, argv[++i], &err);
+        int rc = config_set(config, name, argv[++i], &err);
         free(name);
         if (rc < 0) {
             fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
             return -1;
         }
     }
+    return 0;
+}
+
+/* Parses flags into *dir_p and *config_p (both owned by the caller).
+ * Returns -1 on a usage error (printed), 1 when the command is done (help,
+ * print-config). */
+static int
+s_parse_args(int argc, char **argv, char **dir_p, config_t **config_p)
+{
+    const char *dir = NULL;
+    bool print = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            s_usage(stdout);
+            return 1;
+        } else if (strcmp(argv[i], "--print-config") == 0) {
+            print = true;
+        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            dir = argv[++i];
+        }
+    }
+    *dir_p = statedir_resolve(dir);
+    char *path = statedir_path(*dir_p, STATEDIR_CONFIG);
+    errbuf_t err;
+    *config_p = config_load(path, &err);
+    free(path);
+    if (!*config_p) {
+        fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
+        return -1;
+    }
+    if (s_parse_settings(*config_p, argc, argv) < 0) {
+        return -1;
+    }
     if (print) {
-        config_print(self->config, stdout);
+        config_print(*config_p, stdout);
         return 1;
     }
     return 0;
@@ -804,38 +875,29 @@ s_parse_args(sched_t *self, int argc, char **argv)
 int
 sched_main(int argc, char **argv)
 {
-    sched_t self;
-    memset(&self, 0, sizeof self);
     umask(077); /* store.db, its -wal and -shm, keys: owner only */
-    int rc = s_parse_args(&self, argc, argv);
+    char *dir = NULL;
+    config_t *config = NULL;
+    int rc = s_parse_args(argc, argv, &dir, &config);
     if (rc != 0) {
-        s_destroy(&self);
+        config_destroy(&config);
+        free(dir);
         return rc < 0 ? 2 : 0;
     }
     log_level_t level = LOG_LEVEL_INFO;
-    log_level_parse(self.config->log_level, &level);
+    log_level_parse(config->log_level, &level);
     log_init("scheduler", level);
     log_set_flags(log_flags_parse(getenv("SLUICE_DEBUG")));
-    if (sodium_init() < 0) {
-        fprintf(stderr, "sluice scheduler: libsodium failed to start\n");
-        s_destroy(&self);
-        return 1;
-    }
-    self.fleet = fleet_new();
-    self.outgoing = zlistx_new();
-    zlistx_set_destructor(self.outgoing, s_out_free);
-    self.acks = sched_acks_new();
-    self.started = clock_mono_ms();
-    self.last_heartbeat = 0;
     errbuf_t err;
     errbuf_clear(&err);
-    if (s_start(&self, &err) < 0) {
+    sched_t *self = sched_new(dir, &config, &err);
+    free(dir);
+    if (!self) {
         fprintf(stderr, "sluice scheduler: %s\n", errbuf_msg(&err));
-        s_destroy(&self);
         return 1;
     }
-    s_run(&self);
-    s_destroy(&self);
+    sched_run(self);
+    sched_destroy(&self);
     log_info("scheduler stopped");
     return 0;
 }

@@ -16,12 +16,13 @@
 #include "scheduler/admit.h"
 #include "scheduler/fleet.h"
 #include "scheduler/plan.h"
+#include "scheduler/sched.h"
 #include "scheduler/secrets.h"
 #include "scheduler/store/store.h"
 
 #define SCHED_DROP_KINDS 8
 
-typedef struct {
+struct sched_t {
     char *dir;                            /* state directory, owned */
     config_t *config;                     /* owned */
     keys_t *key;                          /* scheduler signing key, owned */
@@ -31,6 +32,7 @@ typedef struct {
     fleet_t *fleet;                       /* owned */
     zsock_t *workers;                     /* ROUTER for workers, owned */
     zsock_t *clients;                     /* ROUTER for clients, owned */
+    zpoller_t *poller;                    /* both sockets and ZAP, owned */
     zlistx_t *outgoing;                   /* sched_out_t, sent after commit */
     zhashx_t *acks;                       /* worker name -> zlistx of ids */
     int64_t started;                      /* monotonic ms */
@@ -48,7 +50,7 @@ typedef struct {
     int64_t autoscale_last;        /* monotonic ms of its last step */
     bool turn_error;               /* a handler failed to write */
     errbuf_t turn_err;             /* ... and why */
-} sched_t;
+};
 
 /* Seals body and queues it to routing id `to`, sent after this turn
  * commits. request_id != 0 marks a client reply. */
