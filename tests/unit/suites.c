@@ -29,6 +29,7 @@ suite_fn *const unit_suites[] = {
     cache_suite,
     autoscale_suite,
     autoscale_exec_suite,
+    sched_suite,
     NULL,
 };
 // clang-format on

@@ -33,5 +33,6 @@ Suite *lineage_suite(void);
 Suite *cache_suite(void);
 Suite *autoscale_suite(void);
 Suite *autoscale_exec_suite(void);
+Suite *sched_suite(void);
 
 #endif
