@@ -123,7 +123,6 @@ s_start(void)
     ck_assert_ptr_nonnull(config);
     s_sched = sched_new(s_dir, &config, &err);
     ck_assert_msg(s_sched != NULL, "sched_new: %s", errbuf_msg(&err));
-    config_destroy(&config);
     ck_assert_int_eq(
         peer_connect(s_client, sched_endpoint(s_sched, SCHED_CLIENTS)), 0);
 }
@@ -287,9 +286,10 @@ static const char *const s_two_tasks = "dag: two\n"
 
 /* --------------------------------------------------------------- tests */
 
-/* Usage: a scheduler in the test's process. Its state directory holds
- * what `sluice init` writes (s_init_dir); the client peer signs with the
- * directory's client.key, the worker peer with keys of its own. */
+/* Usage: s_setup wrote what `sluice init` writes into a fresh directory,
+ * started a scheduler there with sched_new and connected the client peer
+ * (signing with the directory's client.key) to sched_endpoint; every peer
+ * waits by turning the scheduler (s_drive: sched_turn). */
 START_TEST(test_a_task_runs_on_a_worker_and_its_run_succeeds)
 {
     /* An operator makes a join token; the worker registers with it and
@@ -304,7 +304,8 @@ START_TEST(test_a_task_runs_on_a_worker_and_its_run_succeeds)
     ck_assert_int_eq(rep->op_case, SLUICE__REPLY__OP_TOKEN_CREATE);
     peer_t *worker = peer_new_worker("w1", s_sched_pub, s_sched_curve);
     peer_set_driver(worker, s_drive, &s_sched);
-    peer_connect(worker, sched_endpoint(s_sched, SCHED_WORKERS));
+    ck_assert_int_eq(
+        peer_connect(worker, sched_endpoint(s_sched, SCHED_WORKERS)), 0);
     peer_register(worker, 1, rep->token_create->token, NULL, 0);
     protobuf_c_message_free_unpacked(&rep->base, NULL);
     Sluice__Welcome *welcome = (Sluice__Welcome *) peer_recv(
@@ -330,7 +331,7 @@ START_TEST(test_a_task_runs_on_a_worker_and_its_run_succeeds)
     ck_assert_str_eq(rep->dag_apply->name, "hello");
     ck_assert_uint_eq(rep->dag_apply->tasks, 1);
     protobuf_c_message_free_unpacked(&rep->base, NULL);
-    uint64_t run_id = s_trigger("hello");
+    uint64_t run_id = s_trigger("hello"); /* a TriggerReq, the same way */
 
     /* The worker gets the task, addressed to it, templated... */
     Sluice__Task *task = (Sluice__Task *) peer_recv(
@@ -450,6 +451,8 @@ START_TEST(test_restart_reloads_the_run_and_takes_the_worker_back)
     uint64_t attempt_id = task->attempt_id;
     s_free(task);
 
+    /* Stopped with no last turn, as after a crash: what the last turn
+     * committed is all the new scheduler has. */
     sched_destroy(&s_sched);
     s_start();
     char run_state[32], task_state[32];
