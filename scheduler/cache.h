@@ -1,4 +1,4 @@
-/* cache — task caching (issue 5, part G): the cache key of a task
+/* cache — task caching: the cache key of a task
  * instance and whether a cached attempt's outputs are still there.
  *
  * The key is BLAKE2b-256 over the rendered command, a canonical

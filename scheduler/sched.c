@@ -36,94 +36,7 @@
 
 /* Bounds on one turn, so a flood cannot starve timers or grow a txn. */
 #define SCHED_MAX_MSGS_PER_TURN 2000
-#define SCHED_DROP_LOG_MS       10000
 #define SCHED_MAX_MSG_SIZE      (32 * 1024 * 1024)
-
-/* ------------------------------------------------------------- outgoing */
-
-typedef struct {
-    zsock_t *socket;     /* borrowed */
-    zmsg_t *msg;         /* owned */
-    uint64_t request_id; /* client replies: to answer with an error if the
-                             turn fails to commit; 0 otherwise */
-} sched_out_t;
-
-static void
-s_out_free(void **item)
-{
-    sched_out_t *out = *item;
-    if (out) {
-        zmsg_destroy(&out->msg);
-        free(out);
-        *item = NULL;
-    }
-}
-
-/* Seals body and queues it for routing id `to` on `socket`, sent after the
- * turn commits. */
-void
-sched_send(sched_t *self,
-           zsock_t *socket,
-           zframe_t *to,
-           int type,
-           const ProtobufCMessage *body,
-           uint64_t request_id)
-{
-    sched_out_t *out = xcalloc(1, sizeof *out);
-    out->socket = socket;
-    out->msg = env_seal(type, body, self->key);
-    zmsg_pushmem(out->msg, zframe_data(to), zframe_size(to));
-    out->request_id = request_id;
-    zlistx_add_end(self->outgoing, out);
-}
-
-static void
-s_flush(sched_t *self)
-{
-    for (sched_out_t *out = zlistx_first(self->outgoing); out;
-         out = zlistx_next(self->outgoing)) {
-        xzmq_send(&out->msg, out->socket);
-    }
-    zlistx_purge(self->outgoing);
-}
-
-/* ------------------------------------------------------------ drop log */
-
-void
-sched_drop(sched_t *self, const char *socket_name, int code, const char *detail)
-{
-    int slot = -code;
-    if (slot < 0 || slot >= SCHED_DROP_KINDS) {
-        slot = 0;
-    }
-    self->drops[slot]++;
-    int64_t now = clock_mono_ms();
-    if (now - self->drop_logged[slot] >= SCHED_DROP_LOG_MS) {
-        self->drop_logged[slot] = now;
-        log_warn("dropped a message on the %s socket (%s, %" PRIu64
-                 " so far): %s",
-                 socket_name, env_strerror(code), self->drops[slot], detail);
-    }
-}
-
-/* One line with every drop count since start, e.g. at exit: the drop log
- * above shows only the first of each kind per interval. */
-static void
-s_drop_summary(const sched_t *self)
-{
-    char line[512] = "";
-    size_t len = 0;
-    for (int slot = 0; slot < SCHED_DROP_KINDS; slot++) {
-        if (self->drops[slot] && len < sizeof line) {
-            len += (size_t) snprintf(line + len, sizeof line - len,
-                                     "%s%s %" PRIu64, len ? ", " : "",
-                                     env_strerror(-slot), self->drops[slot]);
-        }
-    }
-    if (len > 0) {
-        log_info("dropped messages since start: %s", line);
-    }
-}
 
 /* ---------------------------------------------------------------- trust */
 
@@ -168,13 +81,7 @@ s_open(sched_t *self,
     }
     sched_drop(self, name, rc, errbuf_msg(&err));
     if (rc == ENV_EVERSION) {
-        Sluice__Refuse refuse = SLUICE__REFUSE__INIT;
-        refuse.code = 1;
-        refuse.reason = err.msg;
-        refuse.major = ENV_MAJOR;
-        refuse.minor = ENV_MINOR;
-        sched_send(self, socket, *from, SLUICE__MSG_TYPE__MSG_REFUSE,
-                   &refuse.base, 0);
+        sched_refuse(self, socket, *from, REFUSE_E_VERSION, err.msg);
     }
     zframe_destroy(from);
     return -1;
@@ -311,12 +218,12 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
     task.kind = (char *) d->task->kind;
     task.limit_nofile = d->task->limit_nofile;
     task.limit_nproc = d->task->limit_nproc;
-    task.n_inputs = d->ninputs; /* F */
+    task.n_inputs = d->ninputs;
     task.inputs = d->inputs;
     task.n_outputs = d->noutputs;
     task.outputs = d->outputs;
-    char *profile = d->validate ? sched_reports_profile(self, d) : NULL;
-    task.validate = d->validate; /* E */
+    char *profile = d->validate ? sched_reports_profile(self->store, d) : NULL;
+    task.validate = d->validate;
     task.validate_profile = profile;
     Sluice__Resources res = SLUICE__RESOURCES__INIT;
     res.cpus = d->task->cpus;
@@ -467,30 +374,14 @@ s_reload(sched_t *self, errbuf_t *err)
     return store_commit(self->store, err);
 }
 
-/* A commit failed (disk full, I/O error): nothing of this turn happened.
- * Clients get the reason instead of a reply; workers get no ack, so they
- * keep their results and send them again. */
+/* A commit failed (disk full, I/O error): nothing of this turn happened,
+ * and memory is rebuilt from the store. */
 static void
 s_turn_failed(sched_t *self, const errbuf_t *why)
 {
     log_error("store commit failed: %s", errbuf_msg(why));
     store_rollback(self->store);
-    zlistx_t *failed = self->outgoing;
-    self->outgoing = zlistx_new();
-    zlistx_set_destructor(self->outgoing, s_out_free);
-    for (sched_out_t *out = zlistx_first(failed); out;
-         out = zlistx_next(failed)) {
-        if (out->request_id && out->socket == self->clients) {
-            zframe_t *to = zmsg_pop(out->msg);
-            Sluice__Reply *rep =
-                api_error(out->request_id, 5, "%s", errbuf_msg(why));
-            sched_send(self, self->clients, to, SLUICE__MSG_TYPE__MSG_REPLY,
-                       &rep->base, 0);
-            protobuf_c_message_free_unpacked(&rep->base, NULL);
-            zframe_destroy(&to);
-        }
-    }
-    zlistx_destroy(&failed);
+    sched_out_discard(self, why);
     errbuf_t err;
     if (s_reload(self, &err) < 0) {
         log_error("cannot reload state from the store: %s", errbuf_msg(&err));
@@ -517,7 +408,7 @@ s_wait_ms(sched_t *self)
     if (expiry >= 0 && expiry + 1 - now < wait) {
         wait = expiry + 1 - now;
     }
-    int64_t step = sched_autoscale_next(self); /* issue 6 */
+    int64_t step = sched_autoscale_next(self);
     if (step >= 0 && step - now < wait) {
         wait = step - now;
     }
@@ -545,10 +436,7 @@ s_turn(sched_t *self)
             &budget);
     int64_t now = clock_mono_ms();
     int64_t now_wall = clock_wall_ms();
-    int rc = self->turn_error ? -1 : 0;
-    if (rc < 0) {
-        err = self->turn_err;
-    }
+    int rc = sched_turn_failed(self, &err) ? -1 : 0;
     if (rc == 0) {
         rc = s_check_liveness(self, now, now_wall, &err);
     }
@@ -559,14 +447,17 @@ s_turn(sched_t *self)
         rc = s_dispatch(self, now_wall, &err);
     }
     if (rc == 0) {
-        sched_autoscale_step(self, now); /* issue 6 */
+        sched_autoscale_step(self, now);
     }
     s_release_drained(self);
     s_heartbeat(self, now);
     sched_queue_acks(self);
-    self->turn_error = false;
+    /* Only the handlers' failures (taken above) undo the turn: what the
+     * autoscaler's hooks could not write is dropped here. */
+    errbuf_t late;
+    (void) sched_turn_failed(self, &late);
     if (rc == 0 && store_commit(self->store, &err) == 0) {
-        s_flush(self);
+        sched_out_flush(self);
         return 0;
     }
     s_turn_failed(self, &err);
@@ -671,6 +562,26 @@ s_discount_stall(sched_t *self, int64_t late_ms)
              late_ms);
 }
 
+/* The features that keep something of a committed result, in the order
+ * they run: before the plan applies it the attempt is still current (its
+ * DAG, its secrets), after it the run has moved on. */
+static void
+s_observe_results(sched_t *self)
+{
+    sched_observe(self, "secret masking", SCHED_BEFORE_APPLY,
+                  sched_secrets_on_result, self);
+    sched_observe(self, "metrics", SCHED_BEFORE_APPLY, sched_metrics_on_result,
+                  self->store);
+    sched_observe(self, "cache", SCHED_BEFORE_APPLY, sched_cache_on_result,
+                  self);
+    sched_observe(self, "lineage", SCHED_AFTER_APPLY, sched_lineage_on_result,
+                  self->store);
+    sched_observe(self, "validation reports", SCHED_AFTER_APPLY,
+                  sched_reports_on_result, self->store);
+    sched_observe(self, "dataset triggers", SCHED_AFTER_APPLY,
+                  sched_triggers_on_result, self);
+}
+
 sched_t *
 sched_new(const char *dir, config_t **config_p, errbuf_t *err)
 {
@@ -681,9 +592,7 @@ sched_new(const char *dir, config_t **config_p, errbuf_t *err)
     self->config = *config_p;
     *config_p = NULL;
     self->fleet = fleet_new();
-    self->outgoing = zlistx_new();
-    zlistx_set_destructor(self->outgoing, s_out_free);
-    self->acks = sched_acks_new();
+    sched_out_start(self);
     self->started = clock_mono_ms();
     self->last_heartbeat = 0;
     if (sodium_init() < 0) {
@@ -695,6 +604,7 @@ sched_new(const char *dir, config_t **config_p, errbuf_t *err)
         sched_destroy(&self);
         return NULL;
     }
+    s_observe_results(self);
     self->poller = zpoller_new(self->workers, self->clients,
                                admit_socket(self->admit), NULL);
     return self;
@@ -719,8 +629,7 @@ sched_destroy(sched_t **self_p)
     store_destroy(&self->store);
     keys_destroy(&self->key);
     config_destroy(&self->config);
-    zlistx_destroy(&self->outgoing);
-    zhashx_destroy(&self->acks);
+    sched_out_stop(self);
     free(self->dir);
     free(self);
     *self_p = NULL;
@@ -775,7 +684,7 @@ sched_run(sched_t *self)
     }
     log_info("scheduler stopping: committing and closing");
     s_turn(self);
-    s_drop_summary(self);
+    sched_drop_summary(self);
     return 0;
 }
 

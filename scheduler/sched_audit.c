@@ -2,9 +2,10 @@
  * results kept and verified, replayed results refused, and the event
  * chain checked on request.
  *
- * Roles: a viewer may run the ops in s_viewer_ops (they only read); every
- * other op, including ones added later, needs the operator role, so a new
- * op is closed to viewers until someone decides otherwise. */
+ * Roles: the request table (sched_client.c) names the role each op needs;
+ * an operator may run every op, a viewer only those that read (a key
+ * that is not trusted at all never gets this far: its envelope is
+ * refused). */
 #include <inttypes.h>
 #include <string.h>
 
@@ -15,23 +16,6 @@
 #include "scheduler/sched_internal.h"
 
 #define S_ROLE_SIZE 16
-
-/* Ops a viewer may run: they change nothing. */
-static const Sluice__Request__OpCase s_viewer_ops[] = {
-    SLUICE__REQUEST__OP_DAG_LIST,
-    SLUICE__REQUEST__OP_DAG_SHOW,
-    SLUICE__REQUEST__OP_RUNS,
-    SLUICE__REQUEST__OP_RUN_SHOW,
-    SLUICE__REQUEST__OP_METRICS, /* G */
-    SLUICE__REQUEST__OP_LOGS,
-    SLUICE__REQUEST__OP_WORKERS,
-    SLUICE__REQUEST__OP_VERIFY,
-    SLUICE__REQUEST__OP_VERIFY_EVENTS,
-    SLUICE__REQUEST__OP_LINEAGE, /* F */
-    SLUICE__REQUEST__OP_DATASETS,
-    SLUICE__REQUEST__OP_REPORT,           /* E */
-    SLUICE__REQUEST__OP_AUTOSCALE_STATUS, /* issue 6 */
-};
 
 /* ------------------------------------------------------------- roles */
 
@@ -76,17 +60,6 @@ sched_client_trusted(sched_t *self, const uint8_t *signer)
     return s_role(self, signer, role);
 }
 
-static bool
-s_viewer_may(Sluice__Request__OpCase op)
-{
-    for (size_t i = 0; i < sizeof s_viewer_ops / sizeof s_viewer_ops[0]; i++) {
-        if (s_viewer_ops[i] == op) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* The op's field name ("trigger", "dag_apply") for messages and events. */
 static const char *
 s_op_name(const Sluice__Request *req)
@@ -97,15 +70,19 @@ s_op_name(const Sluice__Request *req)
     return field ? field->name : "unknown";
 }
 
-Sluice__Reply *
-sched_authorize(sched_t *self, const env_msg_t *env, const Sluice__Request *req)
+bool
+sched_authorize(sched_t *self,
+                const env_msg_t *env,
+                const Sluice__Request *req,
+                sched_role_t needed,
+                Sluice__Reply **refusal)
 {
     char role[S_ROLE_SIZE] = "";
     if (!s_role(self, env->signer, role)) {
         snprintf(role, sizeof role, "none");
     }
-    if (strcmp(role, "operator") == 0 || s_viewer_may(req->op_case)) {
-        return NULL;
+    if (needed == SCHED_VIEWER || strcmp(role, "operator") == 0) {
+        return true;
     }
     char fp[KEYS_FP_SIZE];
     keys_fingerprint(env->signer, fp);
@@ -122,17 +99,18 @@ sched_authorize(sched_t *self, const env_msg_t *env, const Sluice__Request *req)
              s_op_name(req), fp, role);
     char hex[KEYS_HEX_SIZE];
     keys_public_hex(env->signer, hex);
-    return api_error(req->request_id, API_E_REFUSED,
-                     "'%s' needs the operator role and this client's key %s "
-                     "is a %s; ask an operator to run 'sluice keys add-client "
-                     "%s --role operator'",
-                     s_op_name(req), fp, role, hex);
+    *refusal = api_error(req->request_id, API_E_REFUSED,
+                         "'%s' needs the operator role and this client's key "
+                         "%s is a %s; ask an operator to run 'sluice keys "
+                         "add-client %s --role operator'",
+                         s_op_name(req), fp, role, hex);
+    return false;
 }
 
 /* ---------------------------------------------------------- client_add */
 
-static Sluice__Reply *
-s_client_add(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_client_add(sched_t *self, const Sluice__Request *req)
 {
     const Sluice__ClientAddReq *add = req->client_add;
     uint8_t pub[KEYS_PUBLIC_SIZE];
@@ -163,10 +141,8 @@ s_client_add(sched_t *self, const Sluice__Request *req)
                          errbuf_msg(&err));
     }
     log_info("client key %s trusted as %s", fp, add->role);
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = req->request_id;
-    rep->op_case = SLUICE__REPLY__OP_CLIENT_ADD;
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_CLIENT_ADD);
     rep->client_add = xmalloc(sizeof *rep->client_add);
     sluice__client_add_rep__init(rep->client_add);
     rep->client_add->fingerprint = xstrdup(fp);
@@ -238,18 +214,15 @@ s_verify_row(void *arg, const store_signed_row_t *row)
     return 0;
 }
 
-static Sluice__Reply *
-s_verify(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_verify(store_t *store, const Sluice__Request *req)
 {
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = req->request_id;
-    rep->op_case = SLUICE__REPLY__OP_VERIFY;
+    Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_VERIFY);
     rep->verify = xmalloc(sizeof *rep->verify);
     sluice__verify_rep__init(rep->verify);
     rep->verify->run_id = req->verify->run_id;
     errbuf_t err;
-    int rc = store_run_signed(self->store, req->verify->run_id, s_verify_row,
+    int rc = store_run_signed(store, req->verify->run_id, s_verify_row,
                               rep->verify, &err);
     if (rc < 0) {
         protobuf_c_message_free_unpacked(&rep->base, NULL);
@@ -261,19 +234,17 @@ s_verify(sched_t *self, const Sluice__Request *req)
     return rep;
 }
 
-static Sluice__Reply *
-s_verify_events(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_verify_events(store_t *store, const Sluice__Request *req)
 {
     store_chain_t chain;
     errbuf_t err;
-    if (store_events_verify(self->store, &chain, &err) < 0) {
+    if (store_events_verify(store, &chain, &err) < 0) {
         return api_error(req->request_id, API_E_INTERNAL, "%s",
                          errbuf_msg(&err));
     }
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = req->request_id;
-    rep->op_case = SLUICE__REPLY__OP_VERIFY_EVENTS;
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_VERIFY_EVENTS);
     rep->verify_events = xmalloc(sizeof *rep->verify_events);
     sluice__verify_events_rep__init(rep->verify_events);
     rep->verify_events->events = chain.events;
@@ -286,24 +257,6 @@ s_verify_events(sched_t *self, const Sluice__Request *req)
                  chain.problem);
     }
     return rep;
-}
-
-Sluice__Reply *
-sched_audit_request(sched_t *self,
-                    const env_msg_t *env,
-                    const Sluice__Request *req)
-{
-    (void) env;
-    switch (req->op_case) {
-        case SLUICE__REQUEST__OP_VERIFY:
-            return s_verify(self, req);
-        case SLUICE__REQUEST__OP_VERIFY_EVENTS:
-            return s_verify_events(self, req);
-        case SLUICE__REQUEST__OP_CLIENT_ADD:
-            return s_client_add(self, req);
-        default:
-            return NULL;
-    }
 }
 
 /* ------------------------------------------------------ signed results */

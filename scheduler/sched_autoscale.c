@@ -1,4 +1,4 @@
-/* sched_autoscale — the scheduler's side of the autoscaler (issue 6): the
+/* sched_autoscale — the scheduler's side of the autoscaler: the
  * provider from the config, one step per turn at most every
  * SCHED_AUTOSCALE_STEP_MS, fresh join tokens, drains, events, and the
  * `autoscale status` request. */
@@ -16,7 +16,8 @@
 #include "scheduler/autoscale/autoscale_async.h"
 #include "scheduler/sched_internal.h"
 
-/* J's providers may be absent from a build: then they cannot be chosen. */
+/* The command and slurm providers may be absent from a build: then they
+ * cannot be chosen. */
 #pragma weak autoscale_command_new
 #pragma weak autoscale_slurm_new
 
@@ -236,11 +237,8 @@ sched_autoscale_step(sched_t *self, int64_t now)
 /* --------------------------------------------------------------- status */
 
 Sluice__Reply *
-sched_autoscale_request(sched_t *self, const Sluice__Request *req)
+sched_autoscale_status(sched_t *self, const Sluice__Request *req)
 {
-    if (req->op_case != SLUICE__REQUEST__OP_AUTOSCALE_STATUS) {
-        return NULL;
-    }
     Sluice__AutoscaleStatusRep *out = xmalloc(sizeof *out);
     sluice__autoscale_status_rep__init(out);
     if (self->autoscale) {
@@ -251,10 +249,8 @@ sched_autoscale_request(sched_t *self, const Sluice__Request *req)
         out->max_workers = self->config->max_workers;
         out->waiting = (uint32_t) plan_ready_count(self->plan);
     }
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = req->request_id;
-    rep->op_case = SLUICE__REPLY__OP_AUTOSCALE_STATUS;
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_AUTOSCALE_STATUS);
     rep->autoscale_status = out;
     return rep;
 }

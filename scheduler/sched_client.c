@@ -1,7 +1,10 @@
-/* sched_client — the scheduler's side of the client protocol. Read-only
- * requests go to the control API (api.c) over the store; requests that
- * change state (apply, trigger, cancel) and live views (workers) are
- * handled here, inside the turn's transaction. */
+/* sched_client — the scheduler's side of the client protocol: one table
+ * says, for each request, the role it needs and the handler that answers
+ * it. The role check and its audit happen once, before the handler.
+ * Requests that only read the store go to handlers that take the store
+ * (the control API, api.c, and the read-only features); requests that
+ * change state (apply, trigger, cancel, drain, retry) and live views
+ * (workers) are handled here, inside the turn's transaction. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -43,7 +46,8 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
     if (!dag) {
         char *text = s_join_errors(errors);
         zlist_destroy(&errors);
-        Sluice__Reply *rep = api_error(req->request_id, 1, "%s", text);
+        Sluice__Reply *rep =
+            api_error(req->request_id, API_E_BAD_REQUEST, "%s", text);
         free(text);
         return rep;
     }
@@ -56,15 +60,14 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
                       &err) < 0 ||
         (changed && store_event(self->store, now, "client", "dag_applied",
                                 dag_name(dag), dag_version(dag), &err) < 0) ||
-        sched_g_dag_applied(self, dag, &err) < 0) {
+        sched_triggers_dag_applied(self->store, dag, &err) < 0) {
         sched_fail_turn(self, &err);
         dag_destroy(&dag);
-        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
     }
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = req->request_id;
-    rep->op_case = SLUICE__REPLY__OP_DAG_APPLY;
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_DAG_APPLY);
     rep->dag_apply = xmalloc(sizeof *rep->dag_apply);
     sluice__dag_apply_rep__init(rep->dag_apply);
     rep->dag_apply->name = xstrdup(dag_name(dag));
@@ -117,10 +120,7 @@ s_trigger_reply(uint64_t request_id,
                 const char *dag,
                 const char *version)
 {
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = request_id;
-    rep->op_case = SLUICE__REPLY__OP_TRIGGER;
+    Sluice__Reply *rep = sched_reply(request_id, SLUICE__REPLY__OP_TRIGGER);
     rep->trigger = xmalloc(sizeof *rep->trigger);
     sluice__trigger_rep__init(rep->trigger);
     rep->trigger->run_id = run_id;
@@ -137,7 +137,7 @@ s_trigger(sched_t *self, const Sluice__Request *req)
     char *source =
         store_dag_source(self->store, trigger->dag, NULL, NULL, &err);
     if (!source) {
-        return api_error(req->request_id, 2,
+        return api_error(req->request_id, API_E_NOT_FOUND,
                          "DAG '%s' is not applied; apply it with 'sluice dag "
                          "apply FILE' (see 'sluice dag list')",
                          trigger->dag);
@@ -145,7 +145,7 @@ s_trigger(sched_t *self, const Sluice__Request *req)
     dag_t *dag = dag_parse(trigger->dag, source, strlen(source), NULL);
     free(source);
     if (!dag) {
-        return api_error(req->request_id, 4,
+        return api_error(req->request_id, API_E_INTERNAL,
                          "the stored DAG '%s' no longer parses; apply it "
                          "again",
                          trigger->dag);
@@ -161,19 +161,21 @@ s_trigger(sched_t *self, const Sluice__Request *req)
     char *version = xstrdup(dag_version(dag));
     int64_t now = clock_wall_ms();
     if (s_effective_params(dag, trigger, params, &err) < 0) {
-        rep = api_error(req->request_id, 1, "%s", errbuf_msg(&err));
+        rep = api_error(req->request_id, API_E_BAD_REQUEST, "%s",
+                        errbuf_msg(&err));
         dag_destroy(&dag);
     } else if (plan_trigger(self->plan, &dag, params, dag_param_count(dag), ds,
                             "manual", now, &run_id, &err) < 0) {
         dag_destroy(&dag);
         sched_fail_turn(self, &err);
-        rep = api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+        rep =
+            api_error(req->request_id, API_E_INTERNAL, "%s", errbuf_msg(&err));
     } else {
         char subject[32];
         snprintf(subject, sizeof subject, "run %" PRIu64, run_id);
         if (store_event(self->store, now, "client", "trigger", subject, name,
                         &err) < 0 ||
-            (trigger->no_cache && /* G */
+            (trigger->no_cache &&
              store_run_extras_put(self->store, run_id, true, "", &err) < 0)) {
             sched_fail_turn(self, &err);
         }
@@ -217,7 +219,8 @@ s_cancel(sched_t *self, const Sluice__Request *req)
     Sluice__Reply *rep;
     if (plan_cancel_run(self->plan, run_id, running, &cancelled, now, &err) <
         0) {
-        rep = api_error(req->request_id, 2, "%s", errbuf_msg(&err));
+        rep =
+            api_error(req->request_id, API_E_NOT_FOUND, "%s", errbuf_msg(&err));
     } else {
         s_send_cancels(self, running);
         char subject[32];
@@ -229,10 +232,7 @@ s_cancel(sched_t *self, const Sluice__Request *req)
         log_info("run %" PRIu64 " cancelled: %u tasks, %zu running attempts "
                  "told to stop",
                  run_id, cancelled, zlistx_size(running));
-        rep = xmalloc(sizeof *rep);
-        sluice__reply__init(rep);
-        rep->request_id = req->request_id;
-        rep->op_case = SLUICE__REPLY__OP_CANCEL;
+        rep = sched_reply(req->request_id, SLUICE__REPLY__OP_CANCEL);
         rep->cancel = xmalloc(sizeof *rep->cancel);
         sluice__cancel_rep__init(rep->cancel);
         rep->cancel->run_id = run_id;
@@ -281,10 +281,8 @@ s_worker_info(fleet_worker_t *worker)
 static Sluice__Reply *
 s_workers(sched_t *self, const Sluice__Request *req)
 {
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = req->request_id;
-    rep->op_case = SLUICE__REPLY__OP_WORKERS;
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_WORKERS);
     rep->workers = xmalloc(sizeof *rep->workers);
     sluice__workers_rep__init(rep->workers);
     size_t n = 0;
@@ -308,7 +306,7 @@ s_drain(sched_t *self, const Sluice__Request *req)
     const char *name = req->drain->worker;
     fleet_worker_t *worker = fleet_by_name(self->fleet, name);
     if (!worker || fleet_state(worker) != FLEET_CONNECTED) {
-        return api_error(req->request_id, 2,
+        return api_error(req->request_id, API_E_NOT_FOUND,
                          "worker '%s' is not connected; see 'sluice workers'",
                          name);
     }
@@ -317,7 +315,8 @@ s_drain(sched_t *self, const Sluice__Request *req)
     if (store_worker_set_state(self->store, name, "draining", now, &err) < 0 ||
         store_event(self->store, now, "client", "drain", name, "", &err) < 0) {
         sched_fail_turn(self, &err);
-        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
     }
     fleet_drain(worker);
     zlistx_t *ids = zlistx_new();
@@ -325,10 +324,7 @@ s_drain(sched_t *self, const Sluice__Request *req)
     log_info("worker '%s' draining: no new tasks; it leaves when its %zu "
              "running attempts end",
              name, zlistx_size(ids));
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = req->request_id;
-    rep->op_case = SLUICE__REPLY__OP_DRAIN;
+    Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_DRAIN);
     rep->drain = xmalloc(sizeof *rep->drain);
     sluice__drain_rep__init(rep->drain);
     rep->drain->worker = xstrdup(name);
@@ -384,8 +380,10 @@ s_retry(sched_t *self, const Sluice__Request *req)
                  : store_load_run(self->store, retry->run_id, s_retry_loaded,
                                   &ctx, &err);
     if (rc < 0) {
-        return api_error(req->request_id, rc == STORE_ENOTFOUND ? 2 : 1, "%s",
-                         errbuf_msg(&err));
+        return api_error(req->request_id,
+                         rc == STORE_ENOTFOUND ? API_E_NOT_FOUND
+                                               : API_E_BAD_REQUEST,
+                         "%s", errbuf_msg(&err));
     }
     char subject[32];
     snprintf(subject, sizeof subject, "run %" PRIu64, retry->run_id);
@@ -395,10 +393,7 @@ s_retry(sched_t *self, const Sluice__Request *req)
     }
     log_info("run %" PRIu64 " retried: %u tasks back to pending", retry->run_id,
              ctx.reopened);
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = req->request_id;
-    rep->op_case = SLUICE__REPLY__OP_RETRY;
+    Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_RETRY);
     rep->retry = xmalloc(sizeof *rep->retry);
     sluice__retry_rep__init(rep->retry);
     rep->retry->run_id = retry->run_id;
@@ -407,6 +402,74 @@ s_retry(sched_t *self, const Sluice__Request *req)
 }
 
 /* --------------------------------------------------------------- routing */
+
+typedef Sluice__Reply *(s_handle_fn) (sched_t *self,
+                                      const Sluice__Request *req);
+typedef Sluice__Reply *(s_read_fn) (store_t *store, const Sluice__Request *req);
+
+/* Every request: the role it needs and the one handler that answers it,
+ * either over the scheduler (handle) or over the store only (read). A
+ * request missing here needs the operator role and is answered as
+ * unknown, so a new op is closed to viewers until it is listed. */
+static const struct {
+    Sluice__Request__OpCase op;
+    sched_role_t role;
+    s_handle_fn *handle;
+    s_read_fn *read;
+} s_requests[] = {
+    {SLUICE__REQUEST__OP_DAG_LIST, SCHED_VIEWER, NULL, api_read},
+    {SLUICE__REQUEST__OP_DAG_SHOW, SCHED_VIEWER, NULL, api_read},
+    {SLUICE__REQUEST__OP_RUNS, SCHED_VIEWER, NULL, api_read},
+    {SLUICE__REQUEST__OP_RUN_SHOW, SCHED_VIEWER, NULL, api_read},
+    {SLUICE__REQUEST__OP_LOGS, SCHED_VIEWER, NULL, api_read},
+    {SLUICE__REQUEST__OP_METRICS, SCHED_VIEWER, NULL, api_metrics},
+    {SLUICE__REQUEST__OP_VERIFY, SCHED_VIEWER, NULL, sched_verify},
+    {SLUICE__REQUEST__OP_VERIFY_EVENTS, SCHED_VIEWER, NULL,
+     sched_verify_events},
+    {SLUICE__REQUEST__OP_LINEAGE, SCHED_VIEWER, NULL, sched_lineage},
+    {SLUICE__REQUEST__OP_DATASETS, SCHED_VIEWER, NULL, sched_datasets},
+    {SLUICE__REQUEST__OP_REPORT, SCHED_VIEWER, NULL, sched_report},
+    {SLUICE__REQUEST__OP_WORKERS, SCHED_VIEWER, s_workers, NULL},
+    {SLUICE__REQUEST__OP_AUTOSCALE_STATUS, SCHED_VIEWER, sched_autoscale_status,
+     NULL},
+    {SLUICE__REQUEST__OP_DAG_APPLY, SCHED_OPERATOR, s_dag_apply, NULL},
+    {SLUICE__REQUEST__OP_TRIGGER, SCHED_OPERATOR, s_trigger, NULL},
+    {SLUICE__REQUEST__OP_CANCEL, SCHED_OPERATOR, s_cancel, NULL},
+    {SLUICE__REQUEST__OP_DRAIN, SCHED_OPERATOR, s_drain, NULL},
+    {SLUICE__REQUEST__OP_RETRY, SCHED_OPERATOR, s_retry, NULL},
+    {SLUICE__REQUEST__OP_SECRET_SET, SCHED_OPERATOR, sched_secret_set, NULL},
+    {SLUICE__REQUEST__OP_SECRET_LIST, SCHED_OPERATOR, sched_secret_list, NULL},
+    {SLUICE__REQUEST__OP_SECRET_RM, SCHED_OPERATOR, sched_secret_rm, NULL},
+    {SLUICE__REQUEST__OP_KEYS_LIST, SCHED_OPERATOR, sched_keys_list, NULL},
+    {SLUICE__REQUEST__OP_KEYS_DECIDE, SCHED_OPERATOR, sched_keys_decide, NULL},
+    {SLUICE__REQUEST__OP_TOKEN_CREATE, SCHED_OPERATOR, sched_token_create,
+     NULL},
+    {SLUICE__REQUEST__OP_CLIENT_ADD, SCHED_OPERATOR, sched_client_add, NULL},
+};
+
+/* Authorizes req against its entry (NULL: not listed), then answers it.
+ * Caller owns the reply. */
+static Sluice__Reply *
+s_answer(sched_t *self, const env_msg_t *env, const Sluice__Request *req)
+{
+    size_t i = 0;
+    size_t count = sizeof s_requests / sizeof s_requests[0];
+    while (i < count && s_requests[i].op != req->op_case) {
+        i++;
+    }
+    sched_role_t needed = i < count ? s_requests[i].role : SCHED_OPERATOR;
+    Sluice__Reply *refusal = NULL;
+    if (!sched_authorize(self, env, req, needed, &refusal)) {
+        return refusal;
+    }
+    if (i == count) {
+        return api_error(req->request_id, API_E_BAD_REQUEST,
+                         "unknown request; is this sluice older than the "
+                         "client?");
+    }
+    return s_requests[i].handle ? s_requests[i].handle(self, req)
+                                : s_requests[i].read(self->store, req);
+}
 
 void
 sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
@@ -420,60 +483,7 @@ sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
         return;
     }
     const Sluice__Request *req = (const Sluice__Request *) env->body;
-    Sluice__Reply *rep = sched_authorize(self, env, req);
-    if (!rep) {
-        rep = sched_audit_request(self, env, req);
-    }
-    if (!rep) {
-        rep = api_read(self->store, req);
-    }
-    if (!rep) {
-        switch (req->op_case) {
-            case SLUICE__REQUEST__OP_DAG_APPLY:
-                rep = s_dag_apply(self, req);
-                break;
-            case SLUICE__REQUEST__OP_TRIGGER:
-                rep = s_trigger(self, req);
-                break;
-            case SLUICE__REQUEST__OP_CANCEL:
-                rep = s_cancel(self, req);
-                break;
-            case SLUICE__REQUEST__OP_WORKERS:
-                rep = s_workers(self, req);
-                break;
-            case SLUICE__REQUEST__OP_DRAIN:
-                rep = s_drain(self, req);
-                break;
-            case SLUICE__REQUEST__OP_RETRY:
-                rep = s_retry(self, req);
-                break;
-            case SLUICE__REQUEST__OP_SECRET_SET:
-            case SLUICE__REQUEST__OP_SECRET_LIST:
-            case SLUICE__REQUEST__OP_SECRET_RM:
-                rep = sched_secrets_request(self, req);
-                break;
-            case SLUICE__REQUEST__OP_KEYS_LIST:
-            case SLUICE__REQUEST__OP_KEYS_DECIDE:
-            case SLUICE__REQUEST__OP_TOKEN_CREATE:
-                rep = sched_keys_request(self, req);
-                break;
-            case SLUICE__REQUEST__OP_REPORT: /* E */
-                rep = sched_reports_request(self, req);
-                break;
-            case SLUICE__REQUEST__OP_LINEAGE: /* F */
-            case SLUICE__REQUEST__OP_DATASETS:
-                rep = sched_lineage_request(self, req);
-                break;
-            case SLUICE__REQUEST__OP_AUTOSCALE_STATUS: /* issue 6 */
-                rep = sched_autoscale_request(self, req);
-                break;
-            default:
-                rep = api_error(req->request_id, 1,
-                                "unknown request; is this sluice older than "
-                                "the client?");
-                break;
-        }
-    }
+    Sluice__Reply *rep = s_answer(self, env, req);
     sched_send(self, self->clients, from, SLUICE__MSG_TYPE__MSG_REPLY,
                &rep->base, req->request_id ? req->request_id : 1);
     protobuf_c_message_free_unpacked(&rep->base, NULL);

@@ -1,6 +1,14 @@
-/* sched_internal — the scheduler context shared by the daemon's own files
- * (sched.c: loop and lifecycle; sched_worker.c: worker messages;
- * sched_client.c: client requests). Not a public contract. */
+/* sched_internal — the scheduler context shared by the daemon's own files.
+ * Not a public contract. Calls go one way, top to bottom:
+ *
+ *   sched.c            the loop: receive, timers, dispatch, commit, send
+ *   sched_worker.c     worker messages; calls the result observers
+ *   sched_client.c     client requests, routed through one table
+ *   sched_audit.c  sched_keys.c  sched_secrets.c  sched_triggers.c
+ *   sched_metrics.c  sched_autoscale.c              features
+ *   sched_lineage.c  sched_reports.c    features that need only the store
+ *   sched_out.c        what a turn produces: sends, acks, failure, drops
+ */
 #ifndef SLUICE_SCHED_INTERNAL_H
 #define SLUICE_SCHED_INTERNAL_H
 
@@ -11,6 +19,7 @@
 #include "common/config.h"
 #include "common/errbuf.h"
 #include "common/keys.h"
+#include "proto/codes.h"
 #include "proto/envelope.h"
 #include "common/curve.h"
 #include "scheduler/admit.h"
@@ -21,6 +30,44 @@
 #include "scheduler/store/store.h"
 
 #define SCHED_DROP_KINDS 8
+
+/* Result observers at most (see sched_observe). */
+#define SCHED_OBSERVERS_MAX 16
+
+/* A Result of the attempt currently assigned to its sender, as the
+ * observers see it. */
+typedef struct {
+    const Sluice__Result *res; /* borrowed */
+    bool success;              /* exited 0 with every declared output */
+    const char *dag;           /* DAG of the attempt's run; NULL if unknown */
+} sched_result_t;
+
+/* When an observer runs: before the plan applies the result (the attempt
+ * is still current), or after it applied it (not for a stale one). */
+typedef enum {
+    SCHED_BEFORE_APPLY,
+    SCHED_AFTER_APPLY,
+} sched_phase_t;
+
+/* An observer writes what its feature keeps of a result, inside the
+ * turn's transaction; -1 with err fails the whole turn. arg is what was
+ * registered with it. */
+typedef int(sched_result_fn)(void *arg,
+                             const sched_result_t *result,
+                             errbuf_t *err);
+
+typedef struct {
+    const char *name; /* for the log, e.g. "lineage" */
+    sched_phase_t phase;
+    sched_result_fn *fn;
+    void *arg; /* borrowed */
+} sched_observer_t;
+
+/* The role a client request needs; a viewer's requests change nothing. */
+typedef enum {
+    SCHED_VIEWER,
+    SCHED_OPERATOR,
+} sched_role_t;
 
 struct sched_t {
     char *dir;                            /* state directory, owned */
@@ -33,12 +80,14 @@ struct sched_t {
     zsock_t *workers;                     /* ROUTER for workers, owned */
     zsock_t *clients;                     /* ROUTER for clients, owned */
     zpoller_t *poller;                    /* both sockets and ZAP, owned */
-    zlistx_t *outgoing;                   /* sched_out_t, sent after commit */
+    zlistx_t *outgoing;                   /* sent after commit (sched_out.c) */
     zhashx_t *acks;                       /* worker name -> zlistx of ids */
     int64_t started;                      /* monotonic ms */
     int64_t last_heartbeat;               /* monotonic ms */
     uint64_t drops[SCHED_DROP_KINDS];     /* dropped messages per ENV_E code */
     int64_t drop_logged[SCHED_DROP_KINDS];
+    sched_observer_t observers[SCHED_OBSERVERS_MAX]; /* in call order */
+    size_t nobservers;
     secrets_t *secrets; /* sealed secrets (sched_secrets.c), owned */
     zhashx_t *maskers;  /* attempt id text -> log masker, owned */
     admit_t *admit;     /* ZAP handler, key decisions (sched_keys.c) */
@@ -46,14 +95,22 @@ struct sched_t {
     uint8_t peer_curve[CURVE_KEY_SIZE]; /* CURVE key of the connection the
                                            message being handled came on */
     bool peer_known;               /* ... false when its metadata had none */
-    struct autoscale_t *autoscale; /* issue 6; NULL when off, owned */
+    struct autoscale_t *autoscale; /* NULL when off, owned */
     int64_t autoscale_last;        /* monotonic ms of its last step */
     bool turn_error;               /* a handler failed to write */
     errbuf_t turn_err;             /* ... and why */
 };
 
-/* Seals body and queues it to routing id `to`, sent after this turn
- * commits. request_id != 0 marks a client reply. */
+/* ------------------------------------------------------------ sched_out
+ * What one turn produces, kept until it commits. */
+
+/* Creates (stop: frees) the outgoing queue and the ack batches. */
+void sched_out_start(sched_t *self);
+
+void sched_out_stop(sched_t *self);
+
+/* Seals body and queues it to routing id `to` (borrowed) on `socket`,
+ * sent after this turn commits. request_id != 0 marks a client reply. */
 void sched_send(sched_t *self,
                 zsock_t *socket,
                 zframe_t *to,
@@ -61,31 +118,68 @@ void sched_send(sched_t *self,
                 const ProtobufCMessage *body,
                 uint64_t request_id);
 
+/* Queues a Refuse (code: REFUSE_E_*) with our protocol version. */
+void sched_refuse(sched_t *self,
+                  zsock_t *socket,
+                  zframe_t *to,
+                  uint32_t code,
+                  const char *reason);
+
+/* An empty reply of kind op for request_id; caller owns and fills it. */
+Sluice__Reply *sched_reply(uint64_t request_id, Sluice__Reply__OpCase op);
+
+/* The turn committed: sends what it queued. */
+void sched_out_flush(sched_t *self);
+
+/* The turn failed to commit (why): drops what it queued; a client whose
+ * reply was queued gets an ErrorRep with the reason instead. */
+void sched_out_discard(sched_t *self, const errbuf_t *why);
+
+/* A handler's store write failed: the whole turn is rolled back. */
+void sched_fail_turn(sched_t *self, const errbuf_t *err);
+
+/* True (err set to the first failure) when a handler failed this turn;
+ * clears the failure for the next turn. */
+bool sched_turn_failed(sched_t *self, errbuf_t *err);
+
 /* Counts a dropped message and logs it at most once per interval. */
 void sched_drop(sched_t *self,
                 const char *socket_name,
                 int code,
                 const char *detail);
 
-/* A handler's store write failed: the whole turn is rolled back. */
-void sched_fail_turn(sched_t *self, const errbuf_t *err);
-
-/* Handlers for one opened message; env is borrowed. */
-void sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env);
-
-void sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env);
+/* One line with every drop count since start (the drop log shows only
+ * the first of each kind per interval). */
+void sched_drop_summary(const sched_t *self);
 
 /* Result acks, batched per worker and sent after the commit. */
-zhashx_t *sched_acks_new(void);
+void sched_ack_later(sched_t *self, const char *worker, uint64_t attempt_id);
 
+/* Queues one ResultAck per worker with acks waiting. */
 void sched_queue_acks(sched_t *self);
 
 /* Removes and returns (caller owns *ids_p) the acks waiting for `worker`,
  * so they can ride on a Task instead of their own signed message. */
 size_t sched_take_acks(sched_t *self, const char *worker, uint64_t **ids_p);
 
-/* Secrets (sched_secrets.c): opened at start (refusing a key file that
- * group or others can read), handed to each new plan for dispatch. */
+/* ------------------------------------------------ worker and client side */
+
+/* Handlers for one opened message; env is borrowed. */
+void sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env);
+
+void sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env);
+
+/* Adds fn to the observers of committed results, called in the order
+ * added within its phase. Aborts past SCHED_OBSERVERS_MAX (our bug). */
+void sched_observe(sched_t *self,
+                   const char *name,
+                   sched_phase_t phase,
+                   sched_result_fn *fn,
+                   void *arg);
+
+/* --------------------------------------------------------- sched_secrets
+ * Opened at start (refusing a key file that group or others can read),
+ * handed to each new plan for dispatch. */
 int sched_secrets_start(sched_t *self, errbuf_t *err);
 
 void sched_secrets_plan(sched_t *self);
@@ -102,31 +196,41 @@ uint8_t *sched_secrets_mask(sched_t *self,
                             const void *data,
                             size_t *len);
 
-/* The attempt ended: stores what masking held back, forgets the masker. */
+/* Result observer (arg: sched_t): the attempt ended, so what masking held
+ * back is stored and its masker forgotten. */
 int
-sched_secrets_attempt_end(sched_t *self, uint64_t attempt_id, errbuf_t *err);
+sched_secrets_on_result(void *arg, const sched_result_t *result, errbuf_t *err);
 
-/* The secret verbs; NULL when req is not one. Caller owns the reply. */
-Sluice__Reply *sched_secrets_request(sched_t *self, const Sluice__Request *req);
+/* secret set, list, rm. Caller owns the reply. */
+Sluice__Reply *sched_secret_set(sched_t *self, const Sluice__Request *req);
 
-/* Integrity (sched_audit.c, issue 4 part B). The local CLI's key is an
- * operator from start; other client keys are trusted with their role. */
+Sluice__Reply *sched_secret_list(sched_t *self, const Sluice__Request *req);
+
+Sluice__Reply *sched_secret_rm(sched_t *self, const Sluice__Request *req);
+
+/* ----------------------------------------------------------- sched_audit
+ * Client roles and signed results. The local CLI's key is an operator
+ * from start; other client keys are trusted with their role. */
 int sched_audit_start(sched_t *self, errbuf_t *err);
 
 /* True when signer may send requests: the local CLI or a known client. */
 bool sched_client_trusted(sched_t *self, const uint8_t *signer);
 
-/* NULL when env's signer may run req; else an ErrorRep (code 3, caller
- * owns) and the refusal is written to the event table. */
-Sluice__Reply *sched_authorize(sched_t *self,
-                               const env_msg_t *env,
-                               const Sluice__Request *req);
+/* True when env's signer has the role `needed` for req. Else writes the
+ * refusal to the event table and sets *refusal (an ErrorRep
+ * API_E_REFUSED, caller owns). */
+bool sched_authorize(sched_t *self,
+                     const env_msg_t *env,
+                     const Sluice__Request *req,
+                     sched_role_t needed,
+                     Sluice__Reply **refusal);
 
-/* Answers verify, verify_events and client_add; NULL for other ops.
- * Caller owns the reply. */
-Sluice__Reply *sched_audit_request(sched_t *self,
-                                   const env_msg_t *env,
-                                   const Sluice__Request *req);
+/* client add, verify, verify events. Caller owns the reply. */
+Sluice__Reply *sched_client_add(sched_t *self, const Sluice__Request *req);
+
+Sluice__Reply *sched_verify(store_t *store, const Sluice__Request *req);
+
+Sluice__Reply *sched_verify_events(store_t *store, const Sluice__Request *req);
 
 /* True when a Result's signature is the one already stored with its
  * attempt: the same message again, counted (ENV_EREPLAYED) and refused. */
@@ -136,7 +240,8 @@ bool sched_result_replayed(sched_t *self, const env_msg_t *env);
  * attempt (the first one only). */
 void sched_result_keep(sched_t *self, const env_msg_t *env);
 
-/* Transport and admission (sched_keys.c, issue 4 part A). */
+/* ------------------------------------------------------------ sched_keys
+ * Transport and admission. */
 
 /* Loads (or creates, with a log line) the scheduler's CURVE key, opens the
  * admission cache, lists the local CLI's key as an operator and binds the
@@ -160,62 +265,68 @@ bool sched_keys_admit_worker(sched_t *self, zframe_t *from, env_msg_t *env);
  * its handshake, or the connection has no CURVE key. */
 bool sched_keys_admit_client(sched_t *self);
 
-/* keys list / decide, token create; NULL for other ops. Caller owns. */
-Sluice__Reply *sched_keys_request(sched_t *self, const Sluice__Request *req);
+/* keys list, keys decide, token create. Caller owns the reply. */
+Sluice__Reply *sched_keys_list(sched_t *self, const Sluice__Request *req);
 
-/* Lineage (sched_lineage.c, issue 5 part F). Records the dataset versions
- * a current attempt's Result names (outputs only after a success). */
+Sluice__Reply *sched_keys_decide(sched_t *self, const Sluice__Request *req);
+
+Sluice__Reply *sched_token_create(sched_t *self, const Sluice__Request *req);
+
+/* --------------------------------------------------------- sched_lineage
+ * Needs only the store. */
+
+/* Result observer (arg: store_t): records the dataset versions a Result
+ * names (outputs only after a success). */
 int
-sched_lineage_result(sched_t *self, const Sluice__Result *res, errbuf_t *err);
+sched_lineage_on_result(void *arg, const sched_result_t *result, errbuf_t *err);
 
-/* lineage and datasets (read-only); NULL for other ops. Caller owns. */
-Sluice__Reply *sched_lineage_request(sched_t *self, const Sluice__Request *req);
+/* lineage and datasets (read-only). Caller owns the reply. */
+Sluice__Reply *sched_lineage(store_t *store, const Sluice__Request *req);
 
-/* Metrics, caching and dataset triggers (sched_metrics.c, issue 5 part
- * G). A DAG was applied: remember the datasets that trigger it. */
-int sched_g_dag_applied(sched_t *self, const dag_t *dag, errbuf_t *err);
+Sluice__Reply *sched_datasets(store_t *store, const Sluice__Request *req);
 
-/* Before plan_attempt_result of a current attempt: stores its metrics
- * and, on success, its cache entry; *producer gets (owned) the DAG of its
- * run on success, else NULL. */
-int sched_g_result_before(sched_t *self,
-                          const Sluice__Result *res,
-                          bool success,
-                          char **producer,
-                          errbuf_t *err);
+/* --------------------------------------------------------- sched_reports
+ * Validation reports; needs only the store. */
 
-/* After a success was applied: triggers the DAGs that name one of its
- * outputs, except `producer` itself (a loop; logged). */
-int sched_g_result_after(sched_t *self,
-                         const Sluice__Result *res,
-                         const char *producer,
-                         errbuf_t *err);
-
-/* Starts a run of stored DAG `name` with its default params and today's
- * date, recording why (trigger) and by which dataset version. */
-int sched_g_trigger(sched_t *self,
-                    const char *name,
-                    const char *trigger,
-                    const char *triggered_by,
-                    uint64_t *run_id,
-                    errbuf_t *err);
-
-/* Validation reports (sched_reports.c, issue 5 part E). Keeps the report
- * of a current attempt and, after a success, its dataset's drift profile. */
-int sched_reports_result(sched_t *self,
-                         const Sluice__Result *res,
-                         bool success,
-                         errbuf_t *err);
+/* Result observer (arg: store_t): keeps the validation report and, after
+ * a success, its dataset's drift profile. */
+int
+sched_reports_on_result(void *arg, const sched_result_t *result, errbuf_t *err);
 
 /* The drift profile of the previous validated version of the dataset a
  * validate task reads (owned, "" when none). */
-char *sched_reports_profile(sched_t *self, const plan_dispatch_t *d);
+char *sched_reports_profile(store_t *store, const plan_dispatch_t *d);
 
-/* report (read-only); NULL for other ops. Caller owns. */
-Sluice__Reply *sched_reports_request(sched_t *self, const Sluice__Request *req);
+/* report (read-only). Caller owns the reply. */
+Sluice__Reply *sched_report(store_t *store, const Sluice__Request *req);
 
-/* Autoscaler (sched_autoscale.c, issue 6): one step every
- * SCHED_AUTOSCALE_STEP_MS at most, inside the turn's transaction. */
+/* --------------------------------------------------------- sched_metrics */
+
+/* Result observer (arg: store_t): stores the metrics a Result carries. */
+int
+sched_metrics_on_result(void *arg, const sched_result_t *result, errbuf_t *err);
+
+/* Result observer (arg: sched_t): a success becomes a cache entry. */
+int
+sched_cache_on_result(void *arg, const sched_result_t *result, errbuf_t *err);
+
+/* -------------------------------------------------------- sched_triggers
+ * Dataset triggers: a DAG runs when a new version of a dataset it names
+ * is produced. */
+
+/* A DAG was applied: remembers the datasets that trigger it. */
+int sched_triggers_dag_applied(store_t *store, const dag_t *dag, errbuf_t *err);
+
+/* Result observer (arg: sched_t): after a success, triggers the DAGs that
+ * name one of its outputs, except the DAG that wrote it (a loop;
+ * logged). */
+int sched_triggers_on_result(void *arg,
+                             const sched_result_t *result,
+                             errbuf_t *err);
+
+/* ------------------------------------------------------- sched_autoscale
+ * One step every SCHED_AUTOSCALE_STEP_MS at most, inside the turn's
+ * transaction. */
 #define SCHED_AUTOSCALE_STEP_MS 500
 
 int sched_autoscale_start(sched_t *self, errbuf_t *err);
@@ -227,8 +338,8 @@ void sched_autoscale_step(sched_t *self, int64_t now);
 /* Monotonic ms of the next step; -1 when the autoscaler is off. */
 int64_t sched_autoscale_next(sched_t *self);
 
-/* autoscale status (read-only); NULL for other ops. Caller owns. */
-Sluice__Reply *sched_autoscale_request(sched_t *self,
-                                       const Sluice__Request *req);
+/* autoscale status (read-only). Caller owns the reply. */
+Sluice__Reply *sched_autoscale_status(sched_t *self,
+                                      const Sluice__Request *req);
 
 #endif

@@ -86,16 +86,11 @@ sched_keys_peer(sched_t *self, zmsg_t *msg)
 
 /* ------------------------------------------------------------ admission */
 
+/* Refuses a worker on its connection. */
 static void
 s_refuse(sched_t *self, zframe_t *to, uint32_t code, const char *reason)
 {
-    Sluice__Refuse refuse = SLUICE__REFUSE__INIT;
-    refuse.code = code;
-    refuse.reason = (char *) reason;
-    refuse.major = ENV_MAJOR;
-    refuse.minor = ENV_MINOR;
-    sched_send(self, self->workers, to, SLUICE__MSG_TYPE__MSG_REFUSE,
-               &refuse.base, 0);
+    sched_refuse(self, self->workers, to, code, reason);
 }
 
 /* A pending key's Register: admitted when it carries a valid token. */
@@ -118,7 +113,7 @@ s_admit_pending(sched_t *self, zframe_t *from, const Sluice__Register *reg)
             "scheduler host run 'sluice keys accept %s', or start the worker "
             "with --token from 'sluice token create'",
             fp, fp);
-        s_refuse(self, from, 4, reason);
+        s_refuse(self, from, REFUSE_E_PENDING, reason);
         free(reason);
         return false;
     }
@@ -132,7 +127,7 @@ s_admit_pending(sched_t *self, zframe_t *from, const Sluice__Register *reg)
                         errbuf_msg(&err), &ev) < 0) {
             sched_fail_turn(self, &ev);
         }
-        s_refuse(self, from, 2, errbuf_msg(&err));
+        s_refuse(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(&err));
         return false;
     }
     uint8_t curve[CURVE_KEY_SIZE];
@@ -172,7 +167,8 @@ sched_keys_admit_worker(sched_t *self, zframe_t *from, env_msg_t *env)
     }
     state = admit_state(self->admit, self->peer_curve);
     if (strcmp(state, "accepted") != 0) {
-        s_refuse(self, from, 2, "this worker's transport key is not admitted");
+        s_refuse(self, from, REFUSE_E_NOT_ADMITTED,
+                 "this worker's transport key is not admitted");
         return false;
     }
     errbuf_t err;
@@ -182,7 +178,7 @@ sched_keys_admit_worker(sched_t *self, zframe_t *from, env_msg_t *env)
         reg->hostname ? reg->hostname : "", clock_wall_ms(), &err);
     if (rc == ADMIT_EMISMATCH) {
         log_warn("worker '%s' refused: %s", reg->name, errbuf_msg(&err));
-        s_refuse(self, from, 2, errbuf_msg(&err));
+        s_refuse(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(&err));
         return false;
     }
     if (rc < 0) {
@@ -249,27 +245,19 @@ s_list_one(void *arg, const store_key_row_t *row)
     return 0;
 }
 
-static Sluice__Reply *
-s_reply(uint64_t request_id, Sluice__Reply__OpCase op)
-{
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = request_id;
-    rep->op_case = op;
-    return rep;
-}
-
-static Sluice__Reply *
-s_keys_list(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_keys_list(sched_t *self, const Sluice__Request *req)
 {
     Sluice__KeysListRep *list = xmalloc(sizeof *list);
     sluice__keys_list_rep__init(list);
     errbuf_t err;
     if (store_key_list(self->store, s_list_one, list, &err) < 0) {
         protobuf_c_message_free_unpacked(&list->base, NULL);
-        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
     }
-    Sluice__Reply *rep = s_reply(req->request_id, SLUICE__REPLY__OP_KEYS_LIST);
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_KEYS_LIST);
     rep->keys_list = list;
     return rep;
 }
@@ -277,7 +265,7 @@ s_keys_list(sched_t *self, const Sluice__Request *req)
 /* ------------------------------------------------------------- decide */
 
 /* Revoking a connected worker cuts it off now: out of the fleet, its
- * running attempts re-queued as lost, told so (Refuse 2); its transport
+ * running attempts re-queued as lost, told so (REFUSE_E_NOT_ADMITTED); its transport
  * key is refused from now on. */
 static int
 s_cut_off(sched_t *self,
@@ -308,7 +296,7 @@ s_cut_off(sched_t *self,
         out->requeued += rc == 0;
     }
     if (fleet_routing(worker)) {
-        s_refuse(self, fleet_routing(worker), 2,
+        s_refuse(self, fleet_routing(worker), REFUSE_E_NOT_ADMITTED,
                  "this worker's key was revoked by an operator");
     }
     fleet_set_state(worker, FLEET_GONE);
@@ -331,14 +319,14 @@ s_find_row(void *arg, const store_key_row_t *row)
     return 0;
 }
 
-static Sluice__Reply *
-s_keys_decide(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_keys_decide(sched_t *self, const Sluice__Request *req)
 {
     const Sluice__KeysDecideReq *d = req->keys_decide;
     const char *action = d->action ? d->action : "";
     if (strcmp(action, "accept") && strcmp(action, "reject") &&
         strcmp(action, "revoke")) {
-        return api_error(req->request_id, 1,
+        return api_error(req->request_id, API_E_BAD_REQUEST,
                          "unknown key action '%s'; use accept, reject or "
                          "revoke",
                          action);
@@ -349,8 +337,10 @@ s_keys_decide(sched_t *self, const Sluice__Request *req)
     int rc = admit_decide(self->admit, d->fingerprint ? d->fingerprint : "",
                           action, "operator", clock_wall_ms(), curve, &err);
     if (rc < 0 && rc != -1) {
-        return api_error(req->request_id, rc == ADMIT_ENOTFOUND ? 2 : 3, "%s",
-                         errbuf_msg(&err));
+        return api_error(req->request_id,
+                         rc == ADMIT_ENOTFOUND ? API_E_NOT_FOUND
+                                               : API_E_REFUSED,
+                         "%s", errbuf_msg(&err));
     }
     Sluice__KeysDecideRep *out = xmalloc(sizeof *out);
     sluice__keys_decide_rep__init(out);
@@ -366,19 +356,20 @@ s_keys_decide(sched_t *self, const Sluice__Request *req)
     if (rc < 0) {
         sched_fail_turn(self, &err);
         protobuf_c_message_free_unpacked(&out->base, NULL);
-        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
     }
     out->key = ctx[1];
     Sluice__Reply *rep =
-        s_reply(req->request_id, SLUICE__REPLY__OP_KEYS_DECIDE);
+        sched_reply(req->request_id, SLUICE__REPLY__OP_KEYS_DECIDE);
     rep->keys_decide = out;
     return rep;
 }
 
 /* -------------------------------------------------------------- tokens */
 
-static Sluice__Reply *
-s_token_create(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_token_create(sched_t *self, const Sluice__Request *req)
 {
     const Sluice__TokenCreateReq *t = req->token_create;
     char token[ADMIT_TOKEN_SIZE];
@@ -388,7 +379,8 @@ s_token_create(sched_t *self, const Sluice__Request *req)
     if (admit_token_create(self->admit, t->ttl_ms, uses, now, token, &err) <
         0) {
         sched_fail_turn(self, &err);
-        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
     }
     log_info("join token created: %u uses, %s", uses,
              t->ttl_ms ? "expires" : "never expires");
@@ -398,22 +390,7 @@ s_token_create(sched_t *self, const Sluice__Request *req)
     out->expires_ms = t->ttl_ms ? (uint64_t) now + t->ttl_ms : 0;
     out->uses = uses;
     Sluice__Reply *rep =
-        s_reply(req->request_id, SLUICE__REPLY__OP_TOKEN_CREATE);
+        sched_reply(req->request_id, SLUICE__REPLY__OP_TOKEN_CREATE);
     rep->token_create = out;
     return rep;
-}
-
-Sluice__Reply *
-sched_keys_request(sched_t *self, const Sluice__Request *req)
-{
-    switch (req->op_case) {
-        case SLUICE__REQUEST__OP_KEYS_LIST:
-            return s_keys_list(self, req);
-        case SLUICE__REQUEST__OP_KEYS_DECIDE:
-            return s_keys_decide(self, req);
-        case SLUICE__REQUEST__OP_TOKEN_CREATE:
-            return s_token_create(self, req);
-        default:
-            return NULL;
-    }
 }

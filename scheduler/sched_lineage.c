@@ -1,6 +1,6 @@
-/* sched_lineage — lineage in the scheduler (issue 5, part F): records the
- * dataset versions a Result names when it is committed, and answers the
- * read-only lineage and datasets requests by walking the store. */
+/* sched_lineage — lineage in the scheduler: records the dataset versions a
+ * Result names when it is committed, and answers the read-only lineage and
+ * datasets requests by walking the store. Needs only the store. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -28,19 +28,18 @@ s_refs(Sluice__DatasetRef *const *refs, size_t count)
 }
 
 int
-sched_lineage_result(sched_t *self, const Sluice__Result *res, errbuf_t *err)
+sched_lineage_on_result(void *arg, const sched_result_t *result, errbuf_t *err)
 {
-    bool success = res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED &&
-                   res->exit_code == 0 && !res->outputs_missing;
-    size_t noutputs = success ? res->n_outputs : 0;
+    store_t *store = arg;
+    const Sluice__Result *res = result->res;
+    size_t noutputs = result->success ? res->n_outputs : 0;
     if (res->n_inputs == 0 && noutputs == 0) {
         return 0;
     }
     store_dataset_ref_t *inputs = s_refs(res->inputs, res->n_inputs);
     store_dataset_ref_t *outputs = s_refs(res->outputs, noutputs);
-    int rc = store_lineage_record(self->store, res->attempt_id, inputs,
-                                  res->n_inputs, outputs, noutputs,
-                                  clock_wall_ms(), err);
+    int rc = store_lineage_record(store, res->attempt_id, inputs, res->n_inputs,
+                                  outputs, noutputs, clock_wall_ms(), err);
     free(inputs);
     free(outputs);
     return rc;
@@ -237,39 +236,29 @@ s_walk(s_graph_t *g, uint64_t root, bool downstream, uint32_t depth)
     free(level);
 }
 
-static Sluice__Reply *
-s_reply(uint64_t request_id, Sluice__Reply__OpCase op)
-{
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = request_id;
-    rep->op_case = op;
-    return rep;
-}
-
-static Sluice__Reply *
-s_lineage(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_lineage(store_t *store, const Sluice__Request *req)
 {
     const Sluice__LineageReq *q = req->lineage;
     Sluice__LineageRep *out = xmalloc(sizeof *out);
     sluice__lineage_rep__init(out);
-    s_graph_t g = {.store = self->store, .rep = out};
+    s_graph_t g = {.store = store, .rep = out};
     if (q->run_id) {
         uint64_t *ids = NULL;
         size_t count = 0;
-        g.failed = store_lineage_ids(self->store, STORE_LINEAGE_RUN, q->run_id,
-                                     &ids, &count, &g.err) < 0;
+        g.failed = store_lineage_ids(store, STORE_LINEAGE_RUN, q->run_id, &ids,
+                                     &count, &g.err) < 0;
         for (size_t i = 0; i < count; i++) {
             s_add_attempt(&g, ids[i]);
         }
         free(ids);
     } else {
         store_dataset_t root;
-        int rc = store_dataset_find(self->store, q->target ? q->target : "",
-                                    &root, &g.err);
+        int rc = store_dataset_find(store, q->target ? q->target : "", &root,
+                                    &g.err);
         if (rc == 0) {
             protobuf_c_message_free_unpacked(&out->base, NULL);
-            return api_error(req->request_id, 2,
+            return api_error(req->request_id, API_E_NOT_FOUND,
                              "no dataset version has uri or hash '%s'; "
                              "'sluice datasets' lists them",
                              q->target ? q->target : "");
@@ -283,15 +272,17 @@ s_lineage(sched_t *self, const Sluice__Request *req)
     }
     if (g.failed) {
         protobuf_c_message_free_unpacked(&out->base, NULL);
-        return api_error(req->request_id, 4, "%s", errbuf_msg(&g.err));
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&g.err));
     }
-    Sluice__Reply *rep = s_reply(req->request_id, SLUICE__REPLY__OP_LINEAGE);
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_LINEAGE);
     rep->lineage = out;
     return rep;
 }
 
-static Sluice__Reply *
-s_datasets(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_datasets(store_t *store, const Sluice__Request *req)
 {
     size_t limit =
         req->datasets->limit ? req->datasets->limit : S_DATASETS_LIMIT;
@@ -300,12 +291,11 @@ s_datasets(sched_t *self, const Sluice__Request *req)
     uint32_t *counts = NULL;
     size_t count = 0;
     errbuf_t err;
-    int rc =
-        store_datasets_latest(self->store, limit, &rows, &counts, &count, &err);
+    int rc = store_datasets_latest(store, limit, &rows, &counts, &count, &err);
     Sluice__DatasetsRep *out = xmalloc(sizeof *out);
     sluice__datasets_rep__init(out);
     Sluice__LineageRep scratch = SLUICE__LINEAGE_REP__INIT;
-    s_graph_t g = {.store = self->store, .rep = &scratch};
+    s_graph_t g = {.store = store, .rep = &scratch};
     out->versions = xcalloc(count + 1, sizeof *out->versions);
     out->version_counts = xcalloc(count + 1, sizeof *out->version_counts);
     for (size_t i = 0; i < count; i++) {
@@ -325,23 +315,11 @@ s_datasets(sched_t *self, const Sluice__Request *req)
     free(scratch.versions);
     if (rc < 0 || g.failed) {
         protobuf_c_message_free_unpacked(&out->base, NULL);
-        return api_error(req->request_id, 4, "%s",
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
                          errbuf_msg(rc < 0 ? &err : &g.err));
     }
-    Sluice__Reply *rep = s_reply(req->request_id, SLUICE__REPLY__OP_DATASETS);
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_DATASETS);
     rep->datasets = out;
     return rep;
-}
-
-Sluice__Reply *
-sched_lineage_request(sched_t *self, const Sluice__Request *req)
-{
-    switch (req->op_case) {
-        case SLUICE__REQUEST__OP_LINEAGE:
-            return s_lineage(self, req);
-        case SLUICE__REQUEST__OP_DATASETS:
-            return s_datasets(self, req);
-        default:
-            return NULL;
-    }
 }

@@ -1,6 +1,6 @@
 /* sched_reports — validation reports and drift profiles on the
- * scheduler's side (issue 5, part 2): kept from Results, sent with Tasks,
- * answered to `sluice report` and `sluice run show`. */
+ * scheduler's side: kept from Results, sent with Tasks, answered to
+ * `sluice report` and `sluice run show`. Needs only the store. */
 #include <inttypes.h>
 #include <string.h>
 
@@ -13,16 +13,16 @@
 #define PROFILE_MAX (64 * 1024) /* a profile is a line per drift column */
 
 int
-sched_reports_result(sched_t *self,
-                     const Sluice__Result *res,
-                     bool success,
-                     errbuf_t *err)
+sched_reports_on_result(void *arg, const sched_result_t *result, errbuf_t *err)
 {
+    store_t *store = arg;
+    const Sluice__Result *res = result->res;
+    bool success = result->success;
     if (!res->validation_report || !*res->validation_report) {
         return 0;
     }
     int64_t now = clock_wall_ms();
-    if (store_report_put(self->store, res->attempt_id, res->validation_summary,
+    if (store_report_put(store, res->attempt_id, res->validation_summary,
                          res->validation_report, res->validation_text, now,
                          err) < 0) {
         return -1;
@@ -36,20 +36,20 @@ sched_reports_result(sched_t *self,
     char *dataset =
         eol ? xasprintf("%.*s", (int) (eol - profile - 8), profile + 8)
             : xstrdup(profile + 8);
-    int rc = store_profile_put(self->store, dataset, profile, res->attempt_id,
-                               now, err);
+    int rc =
+        store_profile_put(store, dataset, profile, res->attempt_id, now, err);
     free(dataset);
     return rc;
 }
 
 char *
-sched_reports_profile(sched_t *self, const plan_dispatch_t *d)
+sched_reports_profile(store_t *store, const plan_dispatch_t *d)
 {
     if (d->ninputs == 0) {
         return xstrdup("");
     }
     errbuf_t err;
-    char *profile = store_profile_get(self->store, d->inputs[0], &err);
+    char *profile = store_profile_get(store, d->inputs[0], &err);
     if (!profile) {
         log_warn("attempt %" PRIu64 ": no drift baseline: %s", d->attempt_id,
                  errbuf_msg(&err));
@@ -73,29 +73,24 @@ s_report_msg(const store_report_t *r)
 }
 
 Sluice__Reply *
-sched_reports_request(sched_t *self, const Sluice__Request *req)
+sched_report(store_t *store, const Sluice__Request *req)
 {
-    if (req->op_case != SLUICE__REQUEST__OP_REPORT) {
-        return NULL;
-    }
     const Sluice__ReportReq *q = req->report;
     store_report_t *rows = NULL;
     size_t count = 0;
     errbuf_t err;
-    if (store_reports_get(self->store, q->run_id, q->task_id, &rows, &count,
-                          &err) < 0) {
-        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+    if (store_reports_get(store, q->run_id, q->task_id, &rows, &count, &err) <
+        0) {
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
     }
     if (count == 0 && q->task_id && *q->task_id) {
-        return api_error(req->request_id, 2,
+        return api_error(req->request_id, API_E_NOT_FOUND,
                          "run %" PRIu64 " has no validation report for task "
                          "'%s'; is it a validate task that has run?",
                          q->run_id, q->task_id);
     }
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = req->request_id;
-    rep->op_case = SLUICE__REPLY__OP_REPORT;
+    Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_REPORT);
     rep->report = xmalloc(sizeof *rep->report);
     sluice__report_rep__init(rep->report);
     rep->report->run_id = q->run_id;

@@ -141,8 +141,10 @@ sched_secrets_mask(sched_t *self,
 }
 
 int
-sched_secrets_attempt_end(sched_t *self, uint64_t attempt_id, errbuf_t *err)
+sched_secrets_on_result(void *arg, const sched_result_t *result, errbuf_t *err)
 {
+    sched_t *self = arg;
+    uint64_t attempt_id = result->res->attempt_id;
     char key[24];
     s_key(attempt_id, key, sizeof key);
     s_masker_t *m = zhashx_lookup(self->maskers, key);
@@ -164,18 +166,8 @@ sched_secrets_attempt_end(sched_t *self, uint64_t attempt_id, errbuf_t *err)
 
 /* ---------------------------------------------------------------- verbs */
 
-static Sluice__Reply *
-s_reply(uint64_t request_id, Sluice__Reply__OpCase op)
-{
-    Sluice__Reply *rep = xmalloc(sizeof *rep);
-    sluice__reply__init(rep);
-    rep->request_id = request_id;
-    rep->op_case = op;
-    return rep;
-}
-
-static Sluice__Reply *
-s_secret_set(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_secret_set(sched_t *self, const Sluice__Request *req)
 {
     const Sluice__SecretSetReq *set = req->secret_set;
     int64_t now = clock_wall_ms();
@@ -183,15 +175,18 @@ s_secret_set(sched_t *self, const Sluice__Request *req)
     errbuf_t err;
     if (secrets_set(self->secrets, set->name, set->value.data, set->value.len,
                     now, &replaced, &err) < 0) {
-        return api_error(req->request_id, 1, "%s", errbuf_msg(&err));
+        return api_error(req->request_id, API_E_BAD_REQUEST, "%s",
+                         errbuf_msg(&err));
     }
     if (store_event(self->store, now, "client", "secret_set", set->name,
                     replaced ? "replaced" : "created", &err) < 0) {
         sched_fail_turn(self, &err);
-        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
     }
     log_info("secret '%s' %s", set->name, replaced ? "replaced" : "set");
-    Sluice__Reply *rep = s_reply(req->request_id, SLUICE__REPLY__OP_SECRET_SET);
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_SECRET_SET);
     rep->secret_set = xmalloc(sizeof *rep->secret_set);
     sluice__secret_set_rep__init(rep->secret_set);
     rep->secret_set->name = xstrdup(set->name);
@@ -213,55 +208,44 @@ s_list_one(void *arg, const char *name, int64_t updated_at)
     return 0;
 }
 
-static Sluice__Reply *
-s_secret_list(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_secret_list(sched_t *self, const Sluice__Request *req)
 {
     Sluice__Reply *rep =
-        s_reply(req->request_id, SLUICE__REPLY__OP_SECRET_LIST);
+        sched_reply(req->request_id, SLUICE__REPLY__OP_SECRET_LIST);
     rep->secret_list = xmalloc(sizeof *rep->secret_list);
     sluice__secret_list_rep__init(rep->secret_list);
     errbuf_t err;
     if (store_secret_list(self->store, s_list_one, rep->secret_list, &err) <
         0) {
         protobuf_c_message_free_unpacked(&rep->base, NULL);
-        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
     }
     return rep;
 }
 
-static Sluice__Reply *
-s_secret_rm(sched_t *self, const Sluice__Request *req)
+Sluice__Reply *
+sched_secret_rm(sched_t *self, const Sluice__Request *req)
 {
     const char *name = req->secret_rm->name;
     int64_t now = clock_wall_ms();
     errbuf_t err;
     if (secrets_rm(self->secrets, name, &err) < 0) {
-        return api_error(req->request_id, 2, "%s", errbuf_msg(&err));
+        return api_error(req->request_id, API_E_NOT_FOUND, "%s",
+                         errbuf_msg(&err));
     }
     if (store_event(self->store, now, "client", "secret_removed", name, "",
                     &err) < 0) {
         sched_fail_turn(self, &err);
-        return api_error(req->request_id, 4, "%s", errbuf_msg(&err));
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
     }
     log_info("secret '%s' removed", name);
-    Sluice__Reply *rep = s_reply(req->request_id, SLUICE__REPLY__OP_SECRET_RM);
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_SECRET_RM);
     rep->secret_rm = xmalloc(sizeof *rep->secret_rm);
     sluice__secret_rm_rep__init(rep->secret_rm);
     rep->secret_rm->name = xstrdup(name);
     return rep;
-}
-
-Sluice__Reply *
-sched_secrets_request(sched_t *self, const Sluice__Request *req)
-{
-    switch (req->op_case) {
-        case SLUICE__REQUEST__OP_SECRET_SET:
-            return s_secret_set(self, req);
-        case SLUICE__REQUEST__OP_SECRET_LIST:
-            return s_secret_list(self, req);
-        case SLUICE__REQUEST__OP_SECRET_RM:
-            return s_secret_rm(self, req);
-        default:
-            return NULL;
-    }
 }

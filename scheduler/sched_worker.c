@@ -1,5 +1,9 @@
 /* sched_worker — the scheduler's side of the worker protocol: one handler
- * per message type, reached through a table. */
+ * per message type, reached through a table. A Result of a current
+ * attempt is applied to the plan between the result observers (see
+ * sched_observe): the features that keep something of it register there
+ * instead of being called from here. */
+#include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -8,91 +12,7 @@
 #include "common/xalloc.h"
 #include "scheduler/sched_internal.h"
 
-void
-sched_fail_turn(sched_t *self, const errbuf_t *err)
-{
-    if (!self->turn_error) {
-        self->turn_error = true;
-        self->turn_err = *err;
-    }
-}
-
-/* ------------------------------------------------------------------ acks */
-
-static void
-s_ids_free(void **item)
-{
-    zlistx_destroy((zlistx_t **) item);
-}
-
-zhashx_t *
-sched_acks_new(void)
-{
-    zhashx_t *acks = zhashx_new();
-    zhashx_set_destructor(acks, s_ids_free);
-    return acks;
-}
-
-static void
-s_ack_later(sched_t *self, const char *worker, uint64_t attempt_id)
-{
-    zlistx_t *ids = zhashx_lookup(self->acks, worker);
-    if (!ids) {
-        ids = zlistx_new();
-        zhashx_insert(self->acks, worker, ids);
-    }
-    zlistx_add_end(ids, (void *) (uintptr_t) attempt_id);
-}
-
-size_t
-sched_take_acks(sched_t *self, const char *worker, uint64_t **ids_p)
-{
-    zlistx_t *ids = zhashx_lookup(self->acks, worker);
-    size_t n = ids ? zlistx_size(ids) : 0;
-    *ids_p = n ? xcalloc(n, sizeof **ids_p) : NULL;
-    size_t i = 0;
-    for (void *id = ids ? zlistx_first(ids) : NULL; id; id = zlistx_next(ids)) {
-        (*ids_p)[i++] = (uint64_t) (uintptr_t) id;
-    }
-    zhashx_delete(self->acks, worker);
-    return n;
-}
-
-void
-sched_queue_acks(sched_t *self)
-{
-    zlistx_t *names = zhashx_keys(self->acks);
-    for (const char *name = zlistx_first(names); name;
-         name = zlistx_next(names)) {
-        fleet_worker_t *worker = fleet_by_name(self->fleet, name);
-        uint64_t *ids = NULL;
-        size_t n = sched_take_acks(self, name, &ids);
-        if (worker && fleet_routing(worker)) {
-            Sluice__ResultAck ack = SLUICE__RESULT_ACK__INIT;
-            ack.n_attempt_ids = n;
-            ack.attempt_ids = ids;
-            sched_send(self, self->workers, fleet_routing(worker),
-                       SLUICE__MSG_TYPE__MSG_RESULT_ACK, &ack.base, 0);
-        }
-        /* else: it sends the results again when it is back */
-        free(ids);
-    }
-    zlistx_destroy(&names);
-}
-
 /* --------------------------------------------------------------- helpers */
-
-static void
-s_refuse(sched_t *self, zframe_t *to, uint32_t code, const char *reason)
-{
-    Sluice__Refuse refuse = SLUICE__REFUSE__INIT;
-    refuse.code = code;
-    refuse.reason = (char *) reason;
-    refuse.major = ENV_MAJOR;
-    refuse.minor = ENV_MINOR;
-    sched_send(self, self->workers, to, SLUICE__MSG_TYPE__MSG_REFUSE,
-               &refuse.base, 0);
-}
 
 /* The registered worker a message came from: by routing id, else by its
  * (verified) key, adopting the new routing id after a reconnect. */
@@ -162,7 +82,8 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
 {
     const Sluice__Register *reg = (const Sluice__Register *) env->body;
     if (!reg->name || !*reg->name || reg->slots == 0) {
-        s_refuse(self, from, 3, "register needs a name and at least 1 slot");
+        sched_refuse(self, self->workers, from, REFUSE_E_MALFORMED,
+                     "register needs a name and at least 1 slot");
         return;
     }
     char labels[512];
@@ -187,7 +108,7 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
                  "another key; start this one with a different --name",
                  reg->name);
         log_warn("%s", reason);
-        s_refuse(self, from, 2, reason);
+        sched_refuse(self, self->workers, from, REFUSE_E_NOT_ADMITTED, reason);
         return;
     }
     char hex[KEYS_HEX_SIZE];
@@ -262,7 +183,7 @@ s_attempt_state(const Sluice__Result *result)
 {
     switch (result->outcome) {
         case SLUICE__OUTCOME__OUTCOME_EXITED:
-            return result->exit_code == 0 && !result->outputs_missing /* F */
+            return result->exit_code == 0 && !result->outputs_missing
                        ? ATTEMPT_SUCCESS
                        : ATTEMPT_FAILED;
         case SLUICE__OUTCOME__OUTCOME_TIMED_OUT:
@@ -282,7 +203,7 @@ s_cause(const Sluice__Result *result)
     switch (result->outcome) {
         case SLUICE__OUTCOME__OUTCOME_EXITED:
             if (result->exit_code == 0 && !result->outputs_missing) {
-                return NULL; /* F: and every declared output written */
+                return NULL; /* and every declared output written */
             }
             return "exit";
         case SLUICE__OUTCOME__OUTCOME_SIGNALED:
@@ -314,11 +235,41 @@ s_check_log_complete(sched_t *self,
     }
 }
 
-static void
-s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
+void
+sched_observe(sched_t *self,
+              const char *name,
+              sched_phase_t phase,
+              sched_result_fn *fn,
+              void *arg)
 {
-    const Sluice__Result *res = (const Sluice__Result *) env->body;
-    plan_result_t result = {
+    assert(self->nobservers < SCHED_OBSERVERS_MAX);
+    self->observers[self->nobservers++] =
+        (sched_observer_t){.name = name, .phase = phase, .fn = fn, .arg = arg};
+}
+
+/* Runs the observers of one phase in order; the first failure stops them
+ * (the turn is rolled back). */
+static int
+s_notify(sched_t *self,
+         sched_phase_t phase,
+         const sched_result_t *result,
+         errbuf_t *err)
+{
+    for (size_t i = 0; i < self->nobservers; i++) {
+        const sched_observer_t *o = &self->observers[i];
+        if (o->phase == phase && o->fn(o->arg, result, err) < 0) {
+            log_flag(STORE, "attempt %" PRIu64 ": result observer '%s' failed",
+                     result->res->attempt_id, o->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static plan_result_t
+s_plan_result(const Sluice__Result *res)
+{
+    return (plan_result_t){
         .state = s_attempt_state(res),
         .cause = s_cause(res),
         .exit_code = res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED
@@ -331,46 +282,52 @@ s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
         .peak_rss_kb = res->peak_rss_kb,
         .error = res->error,
     };
+}
+
+/* The result of the attempt this worker runs: the observers before and
+ * after the plan applies it. Returns 0, PLAN_STALE, or -1 with err. */
+static int
+s_apply_result(sched_t *self,
+               fleet_worker_t *worker,
+               env_msg_t *env,
+               errbuf_t *err)
+{
+    const Sluice__Result *res = (const Sluice__Result *) env->body;
+    sched_result_keep(self, env); /* for 'sluice verify' */
+    s_check_log_complete(self, worker, res);
+    plan_result_t result = s_plan_result(res);
+    const char *dag = plan_attempt_dag(self->plan, res->attempt_id);
+    char *producer = dag ? xstrdup(dag) : NULL; /* gone once applied */
+    sched_result_t observed = {.res = res,
+                               .success = result.state == ATTEMPT_SUCCESS,
+                               .dag = producer};
+    int rc = s_notify(self, SCHED_BEFORE_APPLY, &observed, err);
+    if (rc == 0) {
+        rc =
+            plan_attempt_result(self->plan, res->attempt_id, fleet_name(worker),
+                                &result, clock_wall_ms(), err);
+    }
+    if (rc == 0) {
+        rc = s_notify(self, SCHED_AFTER_APPLY, &observed, err);
+    }
+    free(producer);
+    return rc;
+}
+
+static void
+s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
+{
+    const Sluice__Result *res = (const Sluice__Result *) env->body;
     const char *owner = plan_attempt_worker(self->plan, res->attempt_id);
     bool mine = owner && strcmp(owner, fleet_name(worker)) == 0;
-    if (mine) {
-        sched_result_keep(self, env); /* for 'sluice verify' */
-        s_check_log_complete(self, worker, res);
-    }
     errbuf_t err;
-    if (mine && sched_secrets_attempt_end(self, res->attempt_id, &err) < 0) {
-        sched_fail_turn(self, &err);
-        return;
-    }
-    char *g_producer = NULL; /* G: metrics, cache entry, dataset triggers */
-    if (mine &&
-        sched_g_result_before(self, res, result.state == ATTEMPT_SUCCESS,
-                              &g_producer, &err) < 0) {
-        sched_fail_turn(self, &err);
-        return;
-    }
-    int rc = mine ? plan_attempt_result(self->plan, res->attempt_id,
-                                        fleet_name(worker), &result,
-                                        clock_wall_ms(), &err)
+    int rc = mine ? s_apply_result(self, worker, env, &err)
                   : store_attempt_stale(self->store, res->attempt_id,
                                         fleet_name(worker),
                                         "result from a worker the attempt "
                                         "was not assigned to (or no longer "
                                         "current)",
                                         clock_wall_ms(), &err);
-    if (rc == 0 && mine && sched_lineage_result(self, res, &err) < 0) {
-        rc = -1; /* F: lineage of a current attempt */
-    }
-    if (rc == 0 && mine &&
-        sched_reports_result(self, res, result.state == ATTEMPT_SUCCESS, &err) <
-            0) {
-        rc = -1; /* E: validation report and drift profile */
-    }
-    if (rc == 0 && g_producer &&
-        sched_g_result_after(self, res, g_producer, &err) < 0) {
-        rc = -1;
-    }
-    free(g_producer);
     if (rc < 0) {
         sched_fail_turn(self, &err);
         return;
@@ -382,7 +339,7 @@ s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     }
     fleet_release(self->fleet, fleet_name(worker), res->attempt_id);
     fleet_report_free(worker, res->free_slots);
-    s_ack_later(self, fleet_name(worker), res->attempt_id);
+    sched_ack_later(self, fleet_name(worker), res->attempt_id);
 }
 
 /* ---------------------------------------------------- refused and goodbye */
@@ -479,8 +436,8 @@ sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env)
         fleet_worker_t *own = fleet_by_routing(self->fleet, from);
         if (own &&
             memcmp(fleet_public_key(own), env->signer, KEYS_PUBLIC_SIZE) == 0) {
-            s_ack_later(self, fleet_name(own),
-                        ((const Sluice__Result *) env->body)->attempt_id);
+            sched_ack_later(self, fleet_name(own),
+                            ((const Sluice__Result *) env->body)->attempt_id);
         }
         return;
     }
