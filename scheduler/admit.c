@@ -163,6 +163,12 @@ admit_destroy(admit_t **self_p)
 {
     if (self_p && *self_p) {
         admit_t *self = *self_p;
+        /* Unbound first: a closed socket's inproc endpoint is freed later,
+         * on libzmq's own thread, so the next scheduler in this process
+         * (a restart in a test) could not bind it at once. */
+        if (self->zap) {
+            zsock_unbind(self->zap, ADMIT_ZAP_ENDPOINT);
+        }
         zsock_destroy(&self->zap);
         zhashx_destroy(&self->keys);
         free(self);

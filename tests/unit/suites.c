@@ -37,6 +37,7 @@ suite_fn *const unit_suites[] = {
     args_suite,
     table_suite,
     pbjson_suite,
+    sched_suite,
     NULL,
 };
 // clang-format on

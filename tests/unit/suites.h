@@ -41,5 +41,6 @@ Suite *jobs_suite(void);
 Suite *args_suite(void);
 Suite *table_suite(void);
 Suite *pbjson_suite(void);
+Suite *sched_suite(void);
 
 #endif
