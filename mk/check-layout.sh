@@ -5,9 +5,11 @@
 #   1. Includes go down only: common/ <- proto/ <- {scheduler/, worker/, cli/};
 #      the two daemons and the client never include each other. Generated
 #      proto headers count as proto/.
-#   2. No file is past the style guide's size: 1,500 lines a .c file, 80 a
+#   2. Only proto/ packs and unpacks wire messages: no *__pack, *__unpack or
+#      *get_packed_size call in common/, scheduler/, worker/ or cli/.
+#   3. No file is past the style guide's size: 1,500 lines a .c file, 80 a
 #      function (from the line with its name to its closing brace).
-#   3. No dependency cycles between modules. A module is one .c file; it
+#   4. No dependency cycles between modules. A module is one .c file; it
 #      depends on another when it calls a function or uses a variable the
 #      other defines (read from the objects with nm, so a cycle through a
 #      shared internal header is found too).
@@ -50,6 +52,14 @@ out=$( {
 } )
 if [ -n "$out" ]; then
     printf '%s\n' "$out"
+    fail=1
+fi
+
+packing=$(grep -rnE '[a-z_]__(pack|unpack|get_packed_size)\(|protobuf_c_message_(pack|unpack|get_packed_size)\(' \
+    common scheduler worker cli sluice.c 2>/dev/null |
+    sed 's/^\([^:]*:[0-9]*\):.*/check-layout: \1: packs or unpacks wire bytes outside proto\/ (use a proto\/ function)/')
+if [ -n "$packing" ]; then
+    printf '%s\n' "$packing"
     fail=1
 fi
 

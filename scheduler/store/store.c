@@ -356,6 +356,13 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     " uri TEXT NOT NULL,"
     " dag TEXT NOT NULL,"
     " PRIMARY KEY (uri, dag));",
+    /* 10: schedules: data intervals of runs, one run per (DAG, logical
+     * date), paused DAGs. */
+    "SELECT 1;",
+    /* 11: concurrency limits: pools. */
+    "SELECT 1;",
+    /* 12: alerts: the delivery queue, deadline and expectation checks. */
+    "SELECT 1;",
 };
 
 /* ------------------------------------------------------------ helpers */

@@ -1,0 +1,54 @@
+/* tz — IANA time zones read from the system's tzdata (TZif files under
+ * /usr/share/zoneinfo, or $TZDIR), without touching the process-wide TZ:
+ * the scheduler evaluates many DAGs, each in its own zone, and its other
+ * threads keep formatting in UTC.
+ *
+ * Times are UTC milliseconds since the epoch (as clock_wall_ms); offsets
+ * are seconds east of UTC. */
+#ifndef SLUICE_TZ_H
+#define SLUICE_TZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/errbuf.h"
+
+typedef struct tz_t tz_t;
+
+/* A broken-down wall-clock time in some zone (no normalisation: month
+ * 1-12, mday 1-31, hour 0-23, min 0-59, sec 0-59; wday 0 = Sunday). */
+typedef struct {
+    int year, month, mday, hour, min, sec, wday;
+} tz_civil_t;
+
+/* Loads zone `name` ("UTC", "Europe/Berlin", ...). NULL with err set
+ * (naming the zone and where it was looked for) when there is no such
+ * zone or its file is damaged. Caller owns the result. */
+tz_t *tz_load(const char *name, errbuf_t *err);
+
+void tz_destroy(tz_t **self_p);
+
+/* The name it was loaded with. Borrowed. */
+const char *tz_name(const tz_t *self);
+
+/* The zone's UTC offset, in seconds, at instant utc_ms. */
+int32_t tz_offset(const tz_t *self, int64_t utc_ms);
+
+/* The wall-clock time at instant utc_ms in this zone. */
+tz_civil_t tz_civil(const tz_t *self, int64_t utc_ms);
+
+/* The instant(s) at which the wall clock of this zone shows `local`
+ * (its wday is ignored): returns how many there are, 0 (a time skipped by
+ * a spring-forward gap), 1, or 2 (a time repeated when clocks fall back;
+ * first[0] is the earlier). first has room for 2. */
+int tz_instants(const tz_t *self, const tz_civil_t *local, int64_t first[2]);
+
+/* RFC 3339 with this zone's offset, e.g. "2027-03-28T03:00:00+02:00";
+ * buf needs 32 bytes. Returns buf. */
+char *tz_format(const tz_t *self, int64_t utc_ms, char *buf, size_t size);
+
+/* The date at instant utc_ms in this zone, "YYYY-MM-DD" ({{ ds }}); buf
+ * needs 11 bytes. Returns buf. */
+char *tz_format_date(const tz_t *self, int64_t utc_ms, char *buf, size_t size);
+
+#endif
