@@ -236,8 +236,8 @@ s_parse_fields(cron_t *self, const char *expr, errbuf_t *err)
     if (self->wdays & (1ULL << 7)) {
         self->wdays = (self->wdays & ~(1ULL << 7)) | 1ULL;
     }
-    /* As in Vixie cron: a day field written starting with '*' (also
-     * "*\/2") does not count as restricted. */
+    /* As in Vixie cron: a day field written starting with '*', stepped
+     * or not, does not count as restricted. */
     self->day_or = start[2][0] != '*' && start[4][0] != '*';
     return 0;
 }

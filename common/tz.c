@@ -1,6 +1,7 @@
 #include "common/tz.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -516,34 +517,38 @@ s_builtin_utc(const char *name)
     return false;
 }
 
-/* Reads the whole file at path into a new buffer; -1 with errno set. */
+/* Reads the whole file at path into a new buffer; NULL with errno set,
+ * or with *is_dir set for a folder. Anything else that is not a plain
+ * file of plausible size reads as empty, which is not TZif. */
 static uint8_t *
 s_slurp(const char *path, size_t *size, bool *is_dir)
 {
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    *is_dir = false;
+    struct stat st = {0};
+    /* O_NONBLOCK: a FIFO planted under the name must not hang us. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    *is_dir = false, *size = 0;
     if (fd < 0) {
         return NULL;
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        st.st_size > S_MAX_FILE) {
+    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+        int saved = errno;
         *is_dir = S_ISDIR(st.st_mode);
         close(fd);
-        errno = EINVAL;
+        errno = saved;
         return NULL;
     }
-    uint8_t *buf = xmalloc((size_t) st.st_size + 1);
-    size_t got = 0;
-    while (got < (size_t) st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t) st.st_size - got);
+    size_t want = S_ISREG(st.st_mode) && st.st_size <= S_MAX_FILE
+                      ? (size_t) st.st_size
+                      : 0;
+    uint8_t *buf = xmalloc(want + 1);
+    while (*size < want) {
+        ssize_t n = read(fd, buf + *size, want - *size);
         if (n <= 0) {
             break;
         }
-        got += (size_t) n;
+        *size += (size_t) n;
     }
     close(fd);
-    *size = got;
     return buf;
 }
 
@@ -563,9 +568,109 @@ s_has_entries(const char *dir)
     return any;
 }
 
+/* Edit distance between a and b, where a difference of case alone costs
+ * 1 and any other edit 2, so "Berln" is nearer "Berlin" than "Bern". */
+static int
+s_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) {
+        return 99;
+    }
+    int row[64];
+    for (size_t j = 0; j <= lb; j++) {
+        row[j] = (int) j * 2;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int) i * 2;
+        for (size_t j = 1; j <= lb; j++) {
+            int sub = a[i - 1] == b[j - 1] ? 0
+                      : tolower((unsigned char) a[i - 1]) ==
+                              tolower((unsigned char) b[j - 1])
+                          ? 1
+                          : 2;
+            int best = diag + sub;
+            best = row[j] + 2 < best ? row[j] + 2 : best;
+            best = row[j - 1] + 2 < best ? row[j - 1] + 2 : best;
+            diag = row[j], row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+/* The entry of folder `dir` nearest `want` (at most two edits) into
+ * best; false if none is near. */
+static bool
+s_nearest_entry(const char *dir, const char *want, char *best, size_t size)
+{
+    DIR *d = opendir(dir);
+    int best_cost = strlen(want) <= 3 ? 3 : 5;
+    bool found = false;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        int cost = e->d_name[0] == '.' ? 99 : s_distance(want, e->d_name);
+        if (cost < best_cost && strlen(e->d_name) < size) {
+            best_cost = cost, found = true;
+            strcpy(best, e->d_name);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    return found;
+}
+
+/* A zone file under dir whose name is near `name`, component by
+ * component ("europe/berln" -> "Europe/Berlin"), into out. */
+static bool
+s_suggest(const char *dir, const char *name, char *out, size_t size)
+{
+    char path[1024], part[256], best[256];
+    size_t used = 0;
+    snprintf(path, sizeof path, "%s", dir);
+    out[0] = '\0';
+    for (const char *c = name; *c;) {
+        size_t len = strcspn(c, "/");
+        snprintf(part, sizeof part, "%.*s", (int) len, c);
+        if (!s_nearest_entry(path, part, best, sizeof best) ||
+            strlen(path) + strlen(best) + 2 > sizeof path ||
+            used + strlen(best) + 2 > size) {
+            return false;
+        }
+        used += (size_t) snprintf(out + used, size - used, "%s%s",
+                                  used ? "/" : "", best);
+        strcat(strcat(path, "/"), best);
+        c += len + (c[len] == '/');
+    }
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+           strcmp(out, name) != 0;
+}
+
+/* For a bare city ("Tokyo"), the area that has it ("Asia/Tokyo"). */
+static bool
+s_find_area(const char *dir, const char *name, char *out, size_t size)
+{
+    DIR *d = strchr(name, '/') ? NULL : opendir(dir);
+    bool found = false;
+    for (struct dirent *e; d && !found && (e = readdir(d));) {
+        char path[1024];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s/%s", dir, e->d_name, name);
+        found = e->d_name[0] != '.' && stat(path, &st) == 0 &&
+                S_ISREG(st.st_mode) &&
+                (size_t) snprintf(out, size, "%s/%s", e->d_name, name) < size;
+    }
+    if (d) {
+        closedir(d);
+    }
+    return found;
+}
+
 static void
 s_explain_missing(const char *name, const char *dir, errbuf_t *err)
 {
+    char near[512];
     if (!s_has_entries(dir)) {
         errbuf_set(err,
                    "unknown time zone '%s': there is no time zone data in "
@@ -574,7 +679,44 @@ s_explain_missing(const char *name, const char *dir, errbuf_t *err)
                    name, dir);
         return;
     }
+    if (s_find_area(dir, name, near, sizeof near) ||
+        s_suggest(dir, name, near, sizeof near)) {
+        errbuf_set(err,
+                   "unknown time zone '%s'; did you mean '%s'? (IANA names, "
+                   "see %s)",
+                   name, near, dir);
+        return;
+    }
     errbuf_set(err, "unknown time zone '%s'; %s (see %s)", name, S_HINT, dir);
+}
+
+/* The zone in a file's bytes; NULL with err set when they are not TZif
+ * or are damaged. */
+static tz_t *
+s_from_file(const char *name,
+            const char *path,
+            const uint8_t *data,
+            size_t size,
+            errbuf_t *err)
+{
+    tz_t *self = s_new(name);
+    const char *why = s_parse(self, data, size);
+    if (!why) {
+        return self;
+    }
+    if (size >= 4 && memcmp(data, "TZif", 4) == 0) {
+        errbuf_set(err,
+                   "time zone file '%s' is damaged (%s); reinstall the "
+                   "'tzdata' package",
+                   path, why);
+    } else {
+        errbuf_set(err,
+                   "unknown time zone '%s': '%s' is not a TZif time zone "
+                   "file; %s",
+                   name, path, S_HINT);
+    }
+    tz_destroy(&self);
+    return NULL;
 }
 
 tz_t *
@@ -599,31 +741,16 @@ tz_load(const char *name, errbuf_t *err)
     bool is_dir;
     uint8_t *data = s_slurp(path, &size, &is_dir);
     tz_t *self = NULL;
-    if (!data && is_dir) {
+    if (data) {
+        self = s_from_file(name, path, data, size, err);
+    } else if (is_dir) {
         errbuf_set(err, "time zone '%s' is a folder of zones, not a zone; %s",
                    name, S_HINT);
-    } else if (!data && errno == ENOENT) {
+    } else if (errno == ENOENT) {
         s_explain_missing(name, dir, err);
-    } else if (!data) {
+    } else {
         errbuf_set(err, "time zone '%s': cannot read '%s' (%s); %s", name, path,
                    strerror(errno), S_HINT);
-    } else {
-        self = s_new(name);
-        const char *why = s_parse(self, data, size);
-        if (why && size >= 4 && memcmp(data, "TZif", 4) == 0) {
-            errbuf_set(err,
-                       "time zone file '%s' is damaged (%s); reinstall the "
-                       "'tzdata' package",
-                       path, why);
-        } else if (why) {
-            errbuf_set(err,
-                       "unknown time zone '%s': '%s' is not a TZif "
-                       "time zone file; %s",
-                       name, path, S_HINT);
-        }
-        if (why) {
-            tz_destroy(&self);
-        }
     }
     free(data);
     free(path);

@@ -4,7 +4,8 @@
  * threads keep formatting in UTC.
  *
  * Times are UTC milliseconds since the epoch (as clock_wall_ms); offsets
- * are seconds east of UTC. */
+ * are seconds east of UTC. A loaded tz_t never changes, so threads may
+ * share one. */
 #ifndef SLUICE_TZ_H
 #define SLUICE_TZ_H
 

@@ -138,6 +138,14 @@ static const struct {
      "2027-05-31T00:00:00+00:00"},
     {"UTC", "59 23 31 12 *", "2027-01-01T00:00:00Z", "2027-12-31T23:59:00Z",
      "2027-12-31T23:59:00+00:00"},
+    {"UTC", "5/20 * * * *", "2027-01-01T00:06:00Z", "2027-01-01T00:25:00Z",
+     "2027-01-01T00:25:00+00:00"},
+    {"UTC", "0 0 * * mon-fri/2", "2027-03-27T00:00:00Z", "2027-03-29T00:00:00Z",
+     "2027-03-29T00:00:00+00:00"},
+    {"UTC", "0 0 * * mon-fri/2", "2027-03-29T00:00:00Z", "2027-03-31T00:00:00Z",
+     "2027-03-31T00:00:00+00:00"},
+    {"UTC", " 0\t12  * *\t* ", "2027-03-29T00:00:00Z", "2027-03-29T12:00:00Z",
+     "2027-03-29T12:00:00+00:00"},
     /* both day fields restricted: the 13th or a Friday, whichever first */
     {"UTC", "0 0 13 * FRI", "2027-03-06T00:00:00Z", "2027-03-12T00:00:00Z",
      "2027-03-12T00:00:00+00:00"},
@@ -220,6 +228,22 @@ s_walk(const char *zone,
     cron_destroy(&cron);
     tz_destroy(&tz);
 }
+
+START_TEST(test_cron_prev_inside_the_repeated_hour)
+{
+    /* At 02:10+01:00 (the second 02:10) the first 02:45 has passed. */
+    cron_t *cron = s_cron("45 2 * * *");
+    tz_t *berlin = s_zone("Europe/Berlin");
+    int64_t before = s_ms("2027-10-31T01:10:00Z");
+    ck_assert_int_eq(cron_prev(cron, berlin, 0, before),
+                     s_ms("2027-10-31T00:45:00Z"));
+    ck_assert_int_eq(cron_next(cron, berlin, 0, before),
+                     s_ms("2027-11-01T01:45:00Z"));
+    cron_destroy(&cron);
+    tz_destroy(&berlin);
+}
+
+END_TEST
 
 START_TEST(test_cron_hourly_across_transitions)
 {
@@ -496,6 +520,7 @@ cron_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_cron_usage);
     tcase_add_test(tc, test_cron_table);
+    tcase_add_test(tc, test_cron_prev_inside_the_repeated_hour);
     tcase_add_test(tc, test_cron_hourly_across_transitions);
     tcase_add_test(tc, test_cron_fires_per_transition_day);
     tcase_add_test(tc, test_cron_agrees_with_minute_by_minute);

@@ -242,6 +242,30 @@ START_TEST(test_tz_format_details)
 
 END_TEST
 
+START_TEST(test_tz_unknown_zone_suggests_a_name)
+{
+    static const struct {
+        const char *name, *says;
+    } cases[] = {
+        {"Europe/Berln", "unknown time zone 'Europe/Berln'; did you mean "
+                         "'Europe/Berlin'?"},
+        {"europe/berlin", "did you mean 'Europe/Berlin'?"},
+        {"America/NewYork", "did you mean 'America/New_York'?"},
+        {"Tokyo", "did you mean 'Asia/Tokyo'?"},
+        {"Mars/Olympus", "unknown time zone 'Mars/Olympus'; use an IANA name "
+                         "like 'Europe/Berlin' (see /usr/share/zoneinfo)"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        errbuf_t err = {{0}};
+        ck_assert_ptr_null(tz_load(cases[i].name, &err));
+        ck_assert_msg(strstr(err.msg, cases[i].says), "'%s': %s", cases[i].name,
+                      err.msg);
+    }
+}
+
+END_TEST
+
 /* --- zones from a private TZDIR --- */
 
 static char s_dir[64];
@@ -337,11 +361,15 @@ START_TEST(test_tz_refuses_what_is_not_a_zone)
     char folder[128];
     snprintf(folder, sizeof folder, "%s/Europe", s_dir);
     ck_assert_int_eq(mkdir(folder, 0700), 0);
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/Pipe", s_dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 
     static const struct {
         const char *name, *says;
     } cases[] = {
         {"Notes", "is not a TZif time zone file"},
+        {"Pipe", "is not a TZif time zone file"},
         {"Europe", "is a folder of zones, not a zone"},
         {"Europe/Berln", "unknown time zone 'Europe/Berln'; use an IANA name "
                          "like 'Europe/Berlin'"},
@@ -413,6 +441,7 @@ tz_suite(void)
     tcase_add_test(tc, test_tz_calendar);
     tcase_add_test(tc, test_tz_format_details);
     tcase_add_test(tc, test_tz_leaves_process_tz_alone);
+    tcase_add_test(tc, test_tz_unknown_zone_suggests_a_name);
     suite_add_tcase(s, tc);
 
     TCase *dir = tcase_create("tzdir");
