@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/dag.h"
+#include "common/dtime.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scheduler/api.h"
@@ -81,6 +82,7 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
     if (changed) {
         log_info("DAG '%s' applied, version %.12s", dag_name(dag),
                  dag_version(dag));
+        sched_schedule_invalidate(self);
     }
     dag_destroy(&dag);
     return rep;
@@ -133,6 +135,55 @@ s_trigger_reply(uint64_t request_id,
     return rep;
 }
 
+/* A manual run's logical date: --logical-date, else the trigger time;
+ * its {{ ds }}: --date, else the logical date's day in the DAG's zone. */
+typedef struct {
+    tz_t *tz; /* owned: the DAG's zone */
+    int64_t logical;
+    char ds[16];
+} trigger_time_t;
+
+/* Fills *when; 0, or an API_E_* code with err set. */
+static int
+s_trigger_time(sched_t *self,
+               const dag_t *dag,
+               const Sluice__TriggerReq *trigger,
+               trigger_time_t *when,
+               errbuf_t *err)
+{
+    memset(when, 0, sizeof *when);
+    if (!(when->tz = sched_schedule_zone(self, dag_timezone(dag), err))) {
+        return API_E_BAD_REQUEST;
+    }
+    const char *at = trigger->logical_time;
+    uint64_t run_id;
+    run_state_t state;
+    if (at && *at) {
+        if (dtime_parse(at, when->tz, &when->logical, err) < 0) {
+            errbuf_prefix(err, "--logical-date");
+            return API_E_BAD_REQUEST;
+        }
+        if (store_run_by_logical(self->store, dag_name(dag), when->logical,
+                                 &run_id, &state, err) == 0) {
+            errbuf_set(err,
+                       "DAG '%s' already has run %" PRIu64 " with logical "
+                       "date %s; retry it with 'sluice retry %" PRIu64
+                       "' or choose another --logical-date",
+                       dag_name(dag), run_id, at, run_id);
+            return API_E_BAD_REQUEST;
+        }
+    } else if ((when->logical = sched_schedule_free_logical(
+                    self, dag_name(dag), clock_wall_ms(), err)) < 0) {
+        return API_E_INTERNAL;
+    }
+    if (trigger->logical_date && *trigger->logical_date) {
+        snprintf(when->ds, sizeof when->ds, "%s", trigger->logical_date);
+    } else {
+        tz_format_date(when->tz, when->logical, when->ds, sizeof when->ds);
+    }
+    return 0;
+}
+
 static Sluice__Reply *
 s_trigger(sched_t *self, const Sluice__Request *req)
 {
@@ -154,11 +205,14 @@ s_trigger(sched_t *self, const Sluice__Request *req)
                          "again",
                          trigger->dag);
     }
+    trigger_time_t when;
+    int code = s_trigger_time(self, dag, trigger, &when, &err);
+    if (code != 0) {
+        dag_destroy(&dag);
+        return api_error(req->request_id, (uint32_t) code, "%s",
+                         errbuf_msg(&err));
+    }
     dag_kv_t *params = xcalloc(dag_param_count(dag) + 1, sizeof *params);
-    char date[16];
-    const char *ds = trigger->logical_date && *trigger->logical_date
-                         ? trigger->logical_date
-                         : clock_fmt_date(clock_wall_ms(), date, sizeof date);
     Sluice__Reply *rep = NULL;
     uint64_t run_id = 0;
     char *name = xstrdup(dag_name(dag));
@@ -168,8 +222,8 @@ s_trigger(sched_t *self, const Sluice__Request *req)
         rep = api_error(req->request_id, API_E_BAD_REQUEST, "%s",
                         errbuf_msg(&err));
         dag_destroy(&dag);
-    } else if (plan_trigger(self->plan, &dag, params, dag_param_count(dag), ds,
-                            "manual", now, &run_id, &err) < 0) {
+    } else if (plan_trigger(self->plan, &dag, params, dag_param_count(dag),
+                            when.ds, "manual", now, &run_id, &err) < 0) {
         dag_destroy(&dag);
         sched_fail_turn(self, &err);
         rep =
@@ -177,7 +231,9 @@ s_trigger(sched_t *self, const Sluice__Request *req)
     } else {
         char subject[32];
         snprintf(subject, sizeof subject, "run %" PRIu64, run_id);
-        if (store_event(self->store, now, "client", "trigger", subject, name,
+        if (sched_schedule_tag(self, run_id, when.tz, when.logical,
+                               when.logical, when.logical, &err) < 0 ||
+            store_event(self->store, now, "client", "trigger", subject, name,
                         &err) < 0 ||
             (trigger->no_cache &&
              store_run_extras_put(self->store, run_id, true, "", &err) < 0)) {
@@ -189,6 +245,7 @@ s_trigger(sched_t *self, const Sluice__Request *req)
     free(params);
     free(name);
     free(version);
+    tz_destroy(&when.tz);
     return rep;
 }
 
@@ -421,8 +478,9 @@ static const struct {
     s_handle_fn *handle;
     s_read_fn *read;
 } s_requests[] = {
-    {SLUICE__REQUEST__OP_DAG_LIST, SCHED_VIEWER, NULL, api_read},
-    {SLUICE__REQUEST__OP_DAG_SHOW, SCHED_VIEWER, NULL, api_read},
+    {SLUICE__REQUEST__OP_DAG_LIST, SCHED_VIEWER, sched_dag_read, NULL},
+    {SLUICE__REQUEST__OP_DAG_SHOW, SCHED_VIEWER, sched_dag_read, NULL},
+    {SLUICE__REQUEST__OP_DAG_NEXT, SCHED_VIEWER, sched_dag_next, NULL},
     {SLUICE__REQUEST__OP_RUNS, SCHED_VIEWER, NULL, api_read},
     {SLUICE__REQUEST__OP_RUN_SHOW, SCHED_VIEWER, NULL, api_read},
     {SLUICE__REQUEST__OP_LOGS, SCHED_VIEWER, NULL, api_read},
@@ -438,6 +496,7 @@ static const struct {
      NULL},
     {SLUICE__REQUEST__OP_DAG_APPLY, SCHED_OPERATOR, s_dag_apply, NULL},
     {SLUICE__REQUEST__OP_TRIGGER, SCHED_OPERATOR, s_trigger, NULL},
+    {SLUICE__REQUEST__OP_DAG_PAUSE, SCHED_OPERATOR, sched_dag_pause, NULL},
     {SLUICE__REQUEST__OP_CANCEL, SCHED_OPERATOR, s_cancel, NULL},
     {SLUICE__REQUEST__OP_DRAIN, SCHED_OPERATOR, s_drain, NULL},
     {SLUICE__REQUEST__OP_RETRY, SCHED_OPERATOR, s_retry, NULL},

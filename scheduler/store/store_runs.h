@@ -35,6 +35,44 @@ int store_run_set_state(store_t *self,
                         int64_t now,
                         errbuf_t *err);
 
+/* Records run_id's logical date and data interval [start, end) (wall ms)
+ * and the zone its templates show them in. STORE_EEXISTS when DAG `dag`
+ * already has a run with that logical date (the unique key: one run per
+ * DAG and logical date). */
+int store_run_set_interval(store_t *self,
+                           uint64_t run_id,
+                           int64_t logical_at,
+                           int64_t start,
+                           int64_t end,
+                           const char *timezone,
+                           errbuf_t *err);
+
+/* The run of DAG `dag` with logical date logical_at: sets *run_id and
+ * *state; STORE_ENOTFOUND when there is none. */
+int store_run_by_logical(store_t *self,
+                         const char *dag,
+                         int64_t logical_at,
+                         uint64_t *run_id,
+                         run_state_t *state,
+                         errbuf_t *err);
+
+/* The data interval of DAG `dag`'s latest run made by its schedule
+ * (trigger "scheduled"): where the schedule goes on after a restart.
+ * STORE_ENOTFOUND when it has none. */
+int store_run_last_scheduled(store_t *self,
+                             const char *dag,
+                             int64_t *start,
+                             int64_t *end,
+                             errbuf_t *err);
+
+/* How many runs of DAG `dag` with trigger `trigger` are queued or
+ * running. */
+int store_run_count_active(store_t *self,
+                           const char *dag,
+                           const char *trigger,
+                           uint32_t *count,
+                           errbuf_t *err);
+
 /* ---------------------------------------------------------------- tasks */
 
 /* Creates the task instance (run_id, task_id) in `state`. */
@@ -123,7 +161,12 @@ typedef struct {
     const char *version;
     size_t nparams;
     const dag_kv_t *params;
-    const char *logical_date;
+    const char *logical_date; /* {{ ds }}: YYYY-MM-DD */
+    bool has_interval;        /* false for runs from before intervals */
+    int64_t logical_at;       /* the logical date, wall ms */
+    int64_t interval_start;   /* the data interval [start, end), wall ms */
+    int64_t interval_end;
+    const char *timezone; /* the zone its templates are written in */
     run_state_t state;
     size_t ntasks;
     const store_task_row_t *tasks;
