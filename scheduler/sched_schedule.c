@@ -369,7 +369,13 @@ s_next_reply(const Sluice__Request *req, spec_ctx_t *ctx)
     if (count > SCHED_NEXT_MAX) {
         count = SCHED_NEXT_MAX;
     }
-    int64_t from = op->from_ms ? (int64_t) op->from_ms : clock_wall_ms();
+    int64_t from = clock_wall_ms();
+    errbuf_t err;
+    if (op->from && *op->from &&
+        dtime_parse(op->from, ctx->tz, &from, &err) < 0) {
+        return api_error(req->request_id, API_E_BAD_REQUEST, "--from: %s",
+                         errbuf_msg(&err));
+    }
     schedule_interval_t *ivs = xcalloc(count, sizeof *ivs);
     size_t n = schedule_upcoming(&ctx->spec, from, ivs, count);
     Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_DAG_NEXT);

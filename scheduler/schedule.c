@@ -135,7 +135,9 @@ schedule_resolve(const char *default_zone,
         return -1;
     }
     const char *zone = *dag_timezone(dag) ? dag_timezone(dag) : default_zone;
-    *spec = (schedule_spec_t){.start_ms = created_at,
+    /* The default start_date: when the DAG was first applied, to the
+     * second, so that "@every" intervals fall on whole seconds. */
+    *spec = (schedule_spec_t){.start_ms = created_at - created_at % 1000,
                               .end_ms = INT64_MAX,
                               .catchup = dag_catchup(dag)};
     if (!(*tz = tz_load(zone, err)) ||
