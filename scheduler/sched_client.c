@@ -399,7 +399,7 @@ s_drain(sched_t *self, const Sluice__Request *req)
 
 typedef struct {
     sched_t *self;
-    const Sluice__RetryReq *retry;
+    const char *task_id; /* "" = every task that did not succeed */
     uint32_t reopened;
     errbuf_t *err;
 } s_retry_ctx_t;
@@ -421,9 +421,29 @@ s_retry_loaded(void *arg, const store_run_row_t *row)
                    row->dag, row->version, row->run_id);
         return -1;
     }
-    int rc = plan_retry(ctx->self->plan, row->run_id, ctx->retry->task_id, &dag,
-                        row, &ctx->reopened, clock_wall_ms(), ctx->err);
+    int rc = plan_retry(ctx->self->plan, row->run_id, ctx->task_id, &dag, row,
+                        &ctx->reopened, clock_wall_ms(), ctx->err);
     dag_destroy(&dag);
+    if (rc == 0) {
+        sched_schedule_restored(ctx->self, row);
+    }
+    return rc;
+}
+
+int
+sched_retry_run(sched_t *self,
+                uint64_t run_id,
+                const char *task_id,
+                uint32_t *reopened,
+                errbuf_t *err)
+{
+    s_retry_ctx_t ctx = {self, task_id, 0, err};
+    int rc = plan_has_run(self->plan, run_id)
+                 ? plan_retry(self->plan, run_id, task_id, NULL, NULL,
+                              &ctx.reopened, clock_wall_ms(), err)
+                 : store_load_run(self->store, run_id, s_retry_loaded, &ctx,
+                                  err);
+    *reopened = ctx.reopened;
     return rc;
 }
 
@@ -433,13 +453,10 @@ s_retry(sched_t *self, const Sluice__Request *req)
     const Sluice__RetryReq *retry = req->retry;
     errbuf_t err;
     errbuf_clear(&err);
-    s_retry_ctx_t ctx = {self, retry, 0, &err};
     int64_t now = clock_wall_ms();
-    int rc = plan_has_run(self->plan, retry->run_id)
-                 ? plan_retry(self->plan, retry->run_id, retry->task_id, NULL,
-                              NULL, &ctx.reopened, now, &err)
-                 : store_load_run(self->store, retry->run_id, s_retry_loaded,
-                                  &ctx, &err);
+    uint32_t reopened = 0;
+    int rc = sched_retry_run(self, retry->run_id, retry->task_id, &reopened,
+                             &err);
     if (rc < 0) {
         return api_error(req->request_id,
                          rc == STORE_ENOTFOUND ? API_E_NOT_FOUND
@@ -453,12 +470,12 @@ s_retry(sched_t *self, const Sluice__Request *req)
         sched_fail_turn(self, &err);
     }
     log_info("run %" PRIu64 " retried: %u tasks back to pending", retry->run_id,
-             ctx.reopened);
+             reopened);
     Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_RETRY);
     rep->retry = xmalloc(sizeof *rep->retry);
     sluice__retry_rep__init(rep->retry);
     rep->retry->run_id = retry->run_id;
-    rep->retry->reopened = ctx.reopened;
+    rep->retry->reopened = reopened;
     return rep;
 }
 
@@ -497,6 +514,7 @@ static const struct {
     {SLUICE__REQUEST__OP_DAG_APPLY, SCHED_OPERATOR, s_dag_apply, NULL},
     {SLUICE__REQUEST__OP_TRIGGER, SCHED_OPERATOR, s_trigger, NULL},
     {SLUICE__REQUEST__OP_DAG_PAUSE, SCHED_OPERATOR, sched_dag_pause, NULL},
+    {SLUICE__REQUEST__OP_BACKFILL, SCHED_OPERATOR, sched_backfill, NULL},
     {SLUICE__REQUEST__OP_CANCEL, SCHED_OPERATOR, s_cancel, NULL},
     {SLUICE__REQUEST__OP_DRAIN, SCHED_OPERATOR, s_drain, NULL},
     {SLUICE__REQUEST__OP_RETRY, SCHED_OPERATOR, s_retry, NULL},

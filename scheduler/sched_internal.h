@@ -99,6 +99,7 @@ struct sched_t {
     struct autoscale_t *autoscale; /* NULL when off, owned */
     int64_t autoscale_last;        /* monotonic ms of its last step */
     schedule_t *schedule;          /* scheduled DAGs (sched_schedule.c) */
+    int64_t backfill_at; /* wall ms to look at backfills; -1 = none go on */
     bool turn_error;               /* a handler failed to write */
     errbuf_t turn_err;             /* ... and why */
 };
@@ -344,6 +345,15 @@ int64_t sched_autoscale_next(sched_t *self);
 Sluice__Reply *sched_autoscale_status(sched_t *self,
                                       const Sluice__Request *req);
 
+/* Retries run run_id (sched_client.c, as `sluice retry`): task_id, or
+ * with "" every task that did not succeed; *reopened counts the tasks
+ * back to pending. STORE_ENOTFOUND or -1 with err set. */
+int sched_retry_run(sched_t *self,
+                    uint64_t run_id,
+                    const char *task_id,
+                    uint32_t *reopened,
+                    errbuf_t *err);
+
 /* ---- sched_schedule.c: schedules ---- */
 
 /* Creates and destroys self->schedule. */
@@ -400,5 +410,19 @@ Sluice__Reply *sched_dag_pause(sched_t *self, const Sluice__Request *req);
 Sluice__Reply *sched_dag_next(sched_t *self, const Sluice__Request *req);
 
 Sluice__Reply *sched_dag_read(sched_t *self, const Sluice__Request *req);
+
+/* ---- sched_schedule.c: backfills ---- */
+
+/* In the turn's transaction: moves every backfill on (new runs up to its
+ * max_active). */
+int sched_backfill_tick(sched_t *self, int64_t now_wall, errbuf_t *err);
+
+/* Milliseconds until backfills should be looked at again; -1 when none
+ * goes on. */
+int64_t sched_backfill_wait(sched_t *self, int64_t now_wall);
+
+/* `sluice backfill` (operator): starts one, lists it (dry run), or reports
+ * on one (status_id). */
+Sluice__Reply *sched_backfill(sched_t *self, const Sluice__Request *req);
 
 #endif

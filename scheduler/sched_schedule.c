@@ -1,7 +1,8 @@
 /* sched_schedule — the scheduler's side of schedules: the loop's turn
  * creates the runs of due intervals (scheduler/schedule.h), every run
- * gets its logical date and data interval, and the client verbs dag
- * pause/unpause, dag next and the schedule columns of dag list/show. */
+ * gets its logical date and data interval, backfills make runs for past
+ * intervals a few at a time, and the client verbs dag pause/unpause,
+ * dag next, backfill and the schedule columns of dag list/show. */
 #include <assert.h>
 #include <czmq.h>
 #include <inttypes.h>
@@ -41,6 +42,7 @@ sched_schedule_invalidate(sched_t *self)
     if (self->schedule) {
         schedule_invalidate(self->schedule);
     }
+    self->backfill_at = 0; /* backfills that went on go on */
 }
 
 tz_t *
@@ -184,18 +186,24 @@ s_create_scheduled(void *arg,
 int
 sched_schedule_tick(sched_t *self, int64_t now_wall, errbuf_t *err)
 {
-    return schedule_tick(self->schedule, now_wall, s_create_scheduled, self,
-                         err);
+    /* Scheduled runs first: a backfill never holds up the schedule. */
+    if (schedule_tick(self->schedule, now_wall, s_create_scheduled, self,
+                      err) < 0) {
+        return -1;
+    }
+    return sched_backfill_tick(self, now_wall, err);
 }
 
 int64_t
 sched_schedule_wait(sched_t *self, int64_t now_wall)
 {
     int64_t at = schedule_wake_at(self->schedule);
-    if (at < 0) {
-        return -1;
+    int64_t wait = at < 0 ? -1 : at > now_wall ? at - now_wall : 0;
+    int64_t backfill = sched_backfill_wait(self, now_wall);
+    if (backfill >= 0 && (wait < 0 || backfill < wait)) {
+        wait = backfill;
     }
-    return at > now_wall ? at - now_wall : 0;
+    return wait;
 }
 
 /* ---------------------------------------------------------------- pause */
@@ -410,6 +418,334 @@ sched_dag_next(sched_t *self, const Sluice__Request *req)
                         ctx.why.msg);
     } else {
         rep = s_next_reply(req, &ctx);
+    }
+    s_spec_clear(&ctx);
+    return rep;
+}
+
+/* ------------------------------------------------------------ backfill */
+
+/* Most intervals one backfill covers, so a typo in --from cannot queue a
+ * century of minutes. */
+#define SCHED_BACKFILL_MAX 10000
+/* How often a backfill that goes on is looked at (runs end meanwhile). */
+#define SCHED_BACKFILL_POLL_MS 500
+#define SCHED_BACKFILL_ACTIVE 16 /* --max-active's default */
+
+/* What a backfill does about one interval, given its existing run. */
+static const char *
+s_backfill_action(int found, run_state_t state, bool rerun_failed)
+{
+    if (found != 0) {
+        return "run";
+    }
+    if ((state == RUN_FAILED || state == RUN_CANCELLED) && rerun_failed) {
+        return "rerun";
+    }
+    return "skip";
+}
+
+static Sluice__BackfillItem *
+s_backfill_item(const tz_t *tz, const schedule_interval_t *iv)
+{
+    Sluice__BackfillItem *item = xmalloc(sizeof *item);
+    sluice__backfill_item__init(item);
+    char buf[40];
+    item->start_ms = (uint64_t) iv->start;
+    item->end_ms = (uint64_t) iv->end;
+    item->start = xstrdup(tz_format(tz, iv->start, buf, sizeof buf));
+    item->action = xstrdup("");
+    item->state = xstrdup("");
+    return item;
+}
+
+/* Lists the intervals of [from, to] that have ended by now into rep, with
+ * what a backfill does about each (status: whether it has its run). */
+static int
+s_backfill_items(sched_t *self,
+                 const char *dag,
+                 const spec_ctx_t *ctx,
+                 const store_backfill_t *b,
+                 bool status,
+                 Sluice__BackfillRep *rep,
+                 errbuf_t *err)
+{
+    int64_t now = clock_wall_ms();
+    schedule_interval_t iv;
+    bool ok = schedule_interval_at(&ctx->spec, b->from_at, &iv);
+    for (; ok && iv.start <= b->to_at && iv.end <= now;
+         ok = schedule_interval_at(&ctx->spec, iv.end, &iv)) {
+        if (rep->n_items >= SCHED_BACKFILL_MAX) {
+            errbuf_set(err,
+                       "over %d intervals between --from and --to; "
+                       "backfill a shorter span at a time",
+                       SCHED_BACKFILL_MAX);
+            return -1;
+        }
+        Sluice__BackfillItem *item = s_backfill_item(ctx->tz, &iv);
+        rep->items =
+            xrealloc(rep->items, (rep->n_items + 1) * sizeof *rep->items);
+        rep->items[rep->n_items++] = item;
+        run_state_t state = RUN_QUEUED;
+        int found = store_run_by_logical(self->store, dag, iv.start,
+                                         &item->run_id, &state, err);
+        if (found < 0 && found != STORE_ENOTFOUND) {
+            return -1;
+        }
+        free(item->action);
+        free(item->state);
+        item->state = xstrdup(found == 0 ? state_run_name(state) : "");
+        item->action = xstrdup(status ? (found == 0 ? "run" : "waiting")
+                                      : s_backfill_action(found, state,
+                                                          b->rerun_failed));
+    }
+    return 0;
+}
+
+/* Moves one backfill on: runs for its next intervals while fewer than
+ * max_active of its runs are active. */
+static int
+s_backfill_step(sched_t *self,
+                const store_backfill_t *b,
+                const spec_ctx_t *ctx,
+                int64_t now,
+                errbuf_t *err)
+{
+    uint32_t active = 0;
+    if (store_run_count_active(self->store, b->dag, b->from_at, b->to_at,
+                               &active, err) < 0) {
+        return -1;
+    }
+    int64_t next = b->next_at;
+    schedule_interval_t iv;
+    bool ok = schedule_interval_at(&ctx->spec, next, &iv);
+    while (ok && iv.start <= b->to_at && iv.end <= now &&
+           active < b->max_active) {
+        uint64_t run_id = 0;
+        uint32_t reopened;
+        run_state_t state = RUN_QUEUED;
+        int found = store_run_by_logical(self->store, b->dag, iv.start,
+                                         &run_id, &state, err);
+        const char *action = s_backfill_action(found, state, b->rerun_failed);
+        int rc = found < 0 && found != STORE_ENOTFOUND ? -1 : 0;
+        if (rc == 0 && !strcmp(action, "run")) {
+            rc = sched_schedule_run(self, b->dag, ctx->tz, &iv, "backfill",
+                                    &run_id, err);
+        } else if (rc == 0 && !strcmp(action, "rerun")) {
+            rc = sched_retry_run(self, run_id, "", &reopened, err);
+        }
+        if (rc < 0) {
+            return -1;
+        }
+        active += strcmp(action, "skip") != 0;
+        next = iv.end;
+        ok = schedule_interval_at(&ctx->spec, iv.end, &iv);
+    }
+    bool done = !(ok && iv.start <= b->to_at && iv.end <= now);
+    if (!done) {
+        self->backfill_at = now + SCHED_BACKFILL_POLL_MS;
+    }
+    return store_backfill_advance(self->store, b->id, next, done ? now : 0,
+                                  err);
+}
+
+typedef struct {
+    sched_t *self;
+    int64_t now;
+    errbuf_t *err;
+} backfill_tick_t;
+
+static int
+s_backfill_one(void *arg, const store_backfill_t *b)
+{
+    backfill_tick_t *t = arg;
+    spec_ctx_t ctx;
+    errbuf_t why;
+    int rc = s_spec(t->self, b->dag, &ctx, &why);
+    if (rc < 0 || !ctx.scheduled) {
+        log_warn("backfill %" PRIu64 " of '%s' ends: %s", b->id, b->dag,
+                 rc < 0 ? errbuf_msg(&why) : "it no longer has a schedule");
+        rc = store_backfill_advance(t->self->store, b->id, b->next_at, t->now,
+                                    t->err);
+    } else {
+        rc = s_backfill_step(t->self, b, &ctx, t->now, t->err);
+    }
+    s_spec_clear(&ctx);
+    return rc;
+}
+
+int
+sched_backfill_tick(sched_t *self, int64_t now_wall, errbuf_t *err)
+{
+    if (self->backfill_at < 0 || now_wall < self->backfill_at) {
+        return 0;
+    }
+    self->backfill_at = -1;
+    backfill_tick_t t = {self, now_wall, err};
+    return store_backfill_each(self->store, 0, s_backfill_one, &t, err);
+}
+
+int64_t
+sched_backfill_wait(sched_t *self, int64_t now_wall)
+{
+    if (self->backfill_at < 0) {
+        return -1;
+    }
+    return self->backfill_at > now_wall ? self->backfill_at - now_wall : 0;
+}
+
+static Sluice__Reply *
+s_backfill_reply(const Sluice__Request *req, const char *dag)
+{
+    Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_BACKFILL);
+    rep->backfill = xmalloc(sizeof *rep->backfill);
+    sluice__backfill_rep__init(rep->backfill);
+    rep->backfill->dag = xstrdup(dag);
+    return rep;
+}
+
+typedef struct {
+    store_backfill_t b;
+    char *dag; /* owned */
+    bool found;
+} backfill_copy_t;
+
+static int
+s_backfill_copy(void *arg, const store_backfill_t *b)
+{
+    backfill_copy_t *copy = arg;
+    copy->b = *b;
+    copy->dag = xstrdup(b->dag);
+    copy->b.dag = copy->dag;
+    copy->found = true;
+    return 0;
+}
+
+/* The intervals of backfill status_id with their runs. */
+static Sluice__Reply *
+s_backfill_status(sched_t *self, const Sluice__Request *req)
+{
+    backfill_copy_t copy = {0};
+    spec_ctx_t ctx = {0};
+    errbuf_t err;
+    Sluice__Reply *rep = NULL;
+    uint64_t id = req->backfill->status_id;
+    if (store_backfill_each(self->store, id, s_backfill_copy, &copy, &err) < 0 ||
+        !copy.found) {
+        rep = api_error(req->request_id, API_E_NOT_FOUND,
+                        "backfill %" PRIu64 " does not exist", id);
+    } else if (s_spec(self, copy.dag, &ctx, &err) < 0 || !ctx.scheduled) {
+        rep = api_error(req->request_id, API_E_NOT_FOUND,
+                        "DAG '%s' of backfill %" PRIu64 " has no schedule now",
+                        copy.dag, id);
+    } else {
+        rep = s_backfill_reply(req, copy.dag);
+        rep->backfill->backfill_id = id;
+        rep->backfill->done = copy.b.done_at != 0;
+        if (s_backfill_items(self, copy.dag, &ctx, &copy.b, true,
+                             rep->backfill, &err) < 0) {
+            protobuf_c_message_free_unpacked(&rep->base, NULL);
+            rep = api_error(req->request_id, API_E_INTERNAL, "%s",
+                            errbuf_msg(&err));
+        }
+    }
+    s_spec_clear(&ctx);
+    free(copy.dag);
+    return rep;
+}
+
+/* Reads --from and --to in the DAG's zone into b; API_E_* or 0. */
+static int
+s_backfill_span(const Sluice__BackfillReq *op,
+                const spec_ctx_t *ctx,
+                store_backfill_t *b,
+                errbuf_t *err)
+{
+    *b = (store_backfill_t){.dag = op->dag,
+                            .max_active = op->max_active
+                                              ? op->max_active
+                                              : SCHED_BACKFILL_ACTIVE,
+                            .rerun_failed = op->rerun_failed};
+    if (dtime_parse(op->from, ctx->tz, &b->from_at, err) < 0) {
+        errbuf_prefix(err, "--from");
+        return API_E_BAD_REQUEST;
+    }
+    if (dtime_parse(op->to, ctx->tz, &b->to_at, err) < 0) {
+        errbuf_prefix(err, "--to");
+        return API_E_BAD_REQUEST;
+    }
+    if (b->to_at < b->from_at) {
+        errbuf_set(err, "--to %s is before --from %s; swap them", op->to,
+                   op->from);
+        return API_E_BAD_REQUEST;
+    }
+    b->next_at = b->from_at;
+    return 0;
+}
+
+static Sluice__Reply *
+s_backfill_start(sched_t *self, const Sluice__Request *req, spec_ctx_t *ctx)
+{
+    const Sluice__BackfillReq *op = req->backfill;
+    store_backfill_t b;
+    errbuf_t err;
+    int code = s_backfill_span(op, ctx, &b, &err);
+    if (code != 0) {
+        return api_error(req->request_id, (uint32_t) code, "%s",
+                         errbuf_msg(&err));
+    }
+    Sluice__Reply *rep = s_backfill_reply(req, op->dag);
+    if (s_backfill_items(self, op->dag, ctx, &b, false, rep->backfill, &err) <
+        0) {
+        protobuf_c_message_free_unpacked(&rep->base, NULL);
+        return api_error(req->request_id, API_E_BAD_REQUEST, "%s",
+                         errbuf_msg(&err));
+    }
+    if (op->dry_run) {
+        return rep;
+    }
+    int64_t now = clock_wall_ms();
+    char subject[64];
+    if (store_backfill_add(self->store, &b, now, &rep->backfill->backfill_id,
+                           &err) < 0 ||
+        store_event(self->store, now, "client", "backfill", op->dag,
+                    (snprintf(subject, sizeof subject, "%s to %s", op->from,
+                              op->to),
+                     subject),
+                    &err) < 0) {
+        sched_fail_turn(self, &err);
+        protobuf_c_message_free_unpacked(&rep->base, NULL);
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
+    }
+    log_info("backfill %" PRIu64 " of '%s' from %s to %s: %zu intervals",
+             rep->backfill->backfill_id, op->dag, op->from, op->to,
+             rep->backfill->n_items);
+    self->backfill_at = 0; /* this turn starts its first runs */
+    return rep;
+}
+
+Sluice__Reply *
+sched_backfill(sched_t *self, const Sluice__Request *req)
+{
+    const Sluice__BackfillReq *op = req->backfill;
+    if (op->status_id) {
+        return s_backfill_status(self, req);
+    }
+    spec_ctx_t ctx;
+    errbuf_t err;
+    Sluice__Reply *rep;
+    if (s_spec(self, op->dag, &ctx, &err) < 0) {
+        rep = api_error(req->request_id, API_E_NOT_FOUND, "%s",
+                        errbuf_msg(&err));
+    } else if (!ctx.scheduled) {
+        rep = api_error(req->request_id, API_E_BAD_REQUEST,
+                        "DAG '%s' has no schedule%s%s, so it has no "
+                        "intervals to backfill; add 'schedule:' to its file "
+                        "and apply it again",
+                        op->dag, *ctx.why.msg ? ": " : "", ctx.why.msg);
+    } else {
+        rep = s_backfill_start(self, req, &ctx);
     }
     s_spec_clear(&ctx);
     return rep;

@@ -374,6 +374,7 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE backfills ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " dag TEXT NOT NULL,"
+    " from_at INTEGER NOT NULL,"
     " next_at INTEGER NOT NULL,"
     " to_at INTEGER NOT NULL,"
     " max_active INTEGER NOT NULL,"

@@ -65,12 +65,52 @@ int store_run_last_scheduled(store_t *self,
                              int64_t *end,
                              errbuf_t *err);
 
-/* How many runs of DAG `dag` with trigger `trigger` are queued or
- * running. */
+/* How many runs of DAG `dag` whose logical date lies in [from, to] are
+ * queued or running. */
 int store_run_count_active(store_t *self,
                            const char *dag,
-                           const char *trigger,
+                           int64_t from,
+                           int64_t to,
                            uint32_t *count,
+                           errbuf_t *err);
+
+/* ------------------------------------------------------------ backfills */
+
+/* A backfill: runs of DAG `dag` for the intervals whose start lies in
+ * [from_at, to_at], made a few at a time; next_at is where it goes on. */
+typedef struct {
+    uint64_t id;
+    const char *dag;
+    int64_t from_at;
+    int64_t next_at;
+    int64_t to_at;
+    uint32_t max_active;
+    bool rerun_failed;
+    int64_t done_at; /* 0 while it goes on */
+} store_backfill_t;
+
+/* Records a new backfill (b->id and done_at are ignored); sets *id. */
+int store_backfill_add(store_t *self,
+                       const store_backfill_t *b,
+                       int64_t now,
+                       uint64_t *id,
+                       errbuf_t *err);
+
+typedef int(store_backfill_fn)(void *arg, const store_backfill_t *b);
+
+/* Calls fn for every backfill that goes on (id = 0), or for backfill id
+ * whatever its state; oldest first. Pointers are borrowed for the call. */
+int store_backfill_each(store_t *self,
+                        uint64_t id,
+                        store_backfill_fn *fn,
+                        void *arg,
+                        errbuf_t *err);
+
+/* Moves backfill id on to next_at; done_at != 0 ends it. */
+int store_backfill_advance(store_t *self,
+                           uint64_t id,
+                           int64_t next_at,
+                           int64_t done_at,
                            errbuf_t *err);
 
 /* ---------------------------------------------------------------- tasks */

@@ -111,21 +111,23 @@ store_run_last_scheduled(store_t *self,
 int
 store_run_count_active(store_t *self,
                        const char *dag,
-                       const char *trigger,
+                       int64_t from,
+                       int64_t to,
                        uint32_t *count,
                        errbuf_t *err)
 {
-    assert(self && dag && trigger && count);
+    assert(self && dag && count);
     sqlite3_stmt *stmt = store_priv_sql(
         self,
-        "SELECT count(*) FROM runs WHERE dag = ?1 AND trigger = ?2"
-        " AND state IN ('queued', 'running')",
+        "SELECT count(*) FROM runs WHERE dag = ?1 AND logical_at BETWEEN ?2"
+        " AND ?3 AND state IN ('queued', 'running')",
         err);
     if (!stmt) {
         return -1;
     }
     store_priv_bind_text(stmt, 1, dag);
-    store_priv_bind_text(stmt, 2, trigger);
+    sqlite3_bind_int64(stmt, 2, from);
+    sqlite3_bind_int64(stmt, 3, to);
     int rc = sqlite3_step(stmt);
     int ret = 0;
     if (rc == SQLITE_ROW) {
@@ -135,6 +137,101 @@ store_run_count_active(store_t *self,
     }
     store_priv_reset(stmt);
     return ret;
+}
+
+/* ------------------------------------------------------------ backfills */
+
+int
+store_backfill_add(store_t *self,
+                   const store_backfill_t *b,
+                   int64_t now,
+                   uint64_t *id,
+                   errbuf_t *err)
+{
+    assert(self && b && id);
+    sqlite3_stmt *stmt = store_priv_sql(
+        self,
+        "INSERT INTO backfills (dag, from_at, next_at, to_at, max_active,"
+        " rerun_failed, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        err);
+    if (!stmt) {
+        return -1;
+    }
+    store_priv_bind_text(stmt, 1, b->dag);
+    sqlite3_bind_int64(stmt, 2, b->from_at);
+    sqlite3_bind_int64(stmt, 3, b->next_at);
+    sqlite3_bind_int64(stmt, 4, b->to_at);
+    sqlite3_bind_int64(stmt, 5, b->max_active);
+    sqlite3_bind_int(stmt, 6, b->rerun_failed);
+    sqlite3_bind_int64(stmt, 7, now);
+    int rc = store_priv_exec(self, stmt, "record a backfill", err);
+    *id = rc == 0 ? (uint64_t) sqlite3_last_insert_rowid(self->db) : 0;
+    return rc;
+}
+
+typedef struct {
+    store_backfill_fn *fn;
+    void *arg;
+} backfill_ctx_t;
+
+static int
+s_backfill_row(sqlite3_stmt *stmt, void *arg)
+{
+    backfill_ctx_t *ctx = arg;
+    store_backfill_t b = {
+        .id = (uint64_t) sqlite3_column_int64(stmt, 0),
+        .dag = store_priv_text(stmt, 1),
+        .from_at = sqlite3_column_int64(stmt, 2),
+        .next_at = sqlite3_column_int64(stmt, 3),
+        .to_at = sqlite3_column_int64(stmt, 4),
+        .max_active = (uint32_t) sqlite3_column_int64(stmt, 5),
+        .rerun_failed = sqlite3_column_int(stmt, 6) != 0,
+        .done_at = sqlite3_column_int64(stmt, 7),
+    };
+    return ctx->fn(ctx->arg, &b);
+}
+
+int
+store_backfill_each(store_t *self,
+                    uint64_t id,
+                    store_backfill_fn *fn,
+                    void *arg,
+                    errbuf_t *err)
+{
+    assert(self && fn);
+    sqlite3_stmt *stmt = store_priv_sql(
+        self,
+        "SELECT id, dag, from_at, next_at, to_at, max_active, rerun_failed,"
+        " done_at FROM backfills WHERE (?1 = 0 AND done_at = 0) OR id = ?1"
+        " ORDER BY id",
+        err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, (int64_t) id);
+    backfill_ctx_t ctx = {fn, arg};
+    return store_priv_each(self, stmt, s_backfill_row, &ctx, "read backfills",
+                           err);
+}
+
+int
+store_backfill_advance(store_t *self,
+                       uint64_t id,
+                       int64_t next_at,
+                       int64_t done_at,
+                       errbuf_t *err)
+{
+    assert(self);
+    sqlite3_stmt *stmt = store_priv_sql(
+        self, "UPDATE backfills SET next_at = ?2, done_at = ?3 WHERE id = ?1",
+        err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, (int64_t) id);
+    sqlite3_bind_int64(stmt, 2, next_at);
+    sqlite3_bind_int64(stmt, 3, done_at);
+    return store_priv_exec(self, stmt, "move a backfill on", err);
 }
 
 int

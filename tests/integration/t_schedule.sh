@@ -129,3 +129,26 @@ start_date: 2027-01-01"
     it_check "fall back fires once, at the first 02:00: $json" sh -c "echo \"\$1\" | grep -q '2027-10-31T02:00:00+02:00'" _ "$json"
     it_check "no second 02:00 that night: $json" sh -c "! echo \"\$1\" | grep -q '2027-10-31T02:00:00+01:00'" _ "$json"
 }
+
+# Three daily intervals, each its own run with the day as {{ ds }}; run
+# again, nothing new is made.
+t_schedule_backfill_three_days() {
+    it_cluster 1
+    it_sched_dag days "@daily" "start_date: 2020-01-01
+timezone: Europe/Berlin"
+    dry=$("$SLUICE" backfill --dir "$IT_STATE" days --from 2021-03-01 --to 2021-03-03 --dry-run)
+    it_check "dry run lists 3 intervals: $dry" [ "$(echo "$dry" | grep -c ' run ')" = 3 ]
+    it_check "dry run makes no run" [ "$(it_sched_count days backfill)" = 0 ]
+    "$SLUICE" backfill --dir "$IT_STATE" days --from 2021-03-01 --to 2021-03-03 --max-active 2 --wait
+    it_check "exactly 3 backfill runs" [ "$(it_sched_count days backfill)" = 3 ]
+    for day in 01 02 03; do
+        run=$(it_sql "SELECT id FROM runs WHERE dag='days' AND logical_date='2021-03-$day'")
+        out=$("$SLUICE" logs --dir "$IT_STATE" "$run" show)
+        it_check "run $run shows ds=2021-03-$day: $out" sh -c "echo \"\$1\" | grep -q 'ds=2021-03-$day logical=2021-03-${day}T00:00:00+01:00 start=2021-03-${day}T00:00:00+01:00 end=2021-03-'" _ "$out"
+    done
+    again=$("$SLUICE" backfill --dir "$IT_STATE" days --from 2021-03-01 --to 2021-03-03 --wait 2>&1)
+    it_check "a second backfill skips them: $again" [ "$(it_sched_count days backfill)" = 3 ]
+    rc=0
+    err=$("$SLUICE" backfill --dir "$IT_STATE" days --from 2021-03-03 --to 2021-03-01 2>&1) || rc=$?
+    it_check "--to before --from is refused ($rc): $err" sh -c "[ $rc = 4 ] && echo \"\$1\" | grep -q 'swap them'" _ "$err"
+}
