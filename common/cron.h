@@ -45,4 +45,10 @@ int64_t cron_prev(const cron_t *self,
                   int64_t anchor_ms,
                   int64_t before_ms);
 
+/* The expression as written (trimmed). Borrowed. */
+const char *cron_text(const cron_t *self);
+
+/* The period of "@every DURATION" in ms; 0 for the other forms. */
+uint64_t cron_every_ms(const cron_t *self);
+
 #endif
