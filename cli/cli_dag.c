@@ -189,8 +189,7 @@ s_list_print(const args_t *args, const void *body)
         bool sched = *d->schedule;
         table_row(table, d->name, tasks, version, ran ? last : "-",
                   ran ? d->last_run_state : "-", sched ? d->schedule : "-",
-                  *d->timezone ? d->timezone : "-",
-                  d->paused ? "yes" : "no",
+                  *d->timezone ? d->timezone : "-", d->paused ? "yes" : "no",
                   d->next_run_ms ? d->next_run : "-");
     }
     table_print(table, stdout);
@@ -360,8 +359,8 @@ s_show_header(const Sluice__DagShowRep *rep)
     printf("version:      %s\n", d->version);
     printf("schedule:     %s\n", *d->schedule ? d->schedule : "-");
     printf("timezone:     %s\n", *d->timezone ? d->timezone : "-");
-    printf("paused:       %s\n", d->paused ? "yes (manual triggers only)"
-                                             : "no");
+    printf("paused:       %s\n",
+           d->paused ? "yes (manual triggers only)" : "no");
     printf("next run:     %s\n", d->next_run_ms ? d->next_run : "-");
     printf("updated:      %s\n",
            clock_fmt_local(d->updated_ms, updated, sizeof updated));

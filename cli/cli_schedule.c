@@ -168,8 +168,9 @@ static const args_flag_t s_backfill_flags[] = {
     {"rerun-failed", 0, ARGS_BOOL, NULL,
      "retry intervals whose run failed or was cancelled (default: skip "
      "every interval that has a run)"},
-    {"dry-run", 'n', ARGS_BOOL, NULL, "only list the intervals and what "
-                                      "would happen to each"},
+    {"dry-run", 'n', ARGS_BOOL, NULL,
+     "only list the intervals and what "
+     "would happen to each"},
     {"wait", 'w', ARGS_BOOL, NULL,
      "show progress until every run ends; exit 0 only if all succeeded"},
     {NULL, 0, 0, NULL, NULL},
@@ -212,8 +213,8 @@ s_backfill_table(const Sluice__BackfillRep *rep)
         const Sluice__BackfillItem *item = rep->items[i];
         char run[24];
         snprintf(run, sizeof run, "%llu", (unsigned long long) item->run_id);
-        table_row(table, item->start, item->action,
-                  item->run_id ? run : "-", *item->state ? item->state : "-");
+        table_row(table, item->start, item->action, item->run_id ? run : "-",
+                  *item->state ? item->state : "-");
     }
     table_print(table, stdout);
     table_destroy(&table);

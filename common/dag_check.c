@@ -132,8 +132,8 @@ s_tmpl_name(void *arg, const char *name, size_t offset)
 {
     tcheck_t *t = arg;
     static const char *const builtins[] = {
-        "run_id",  "ds",           "task_id",
-        "attempt", "logical_date", "data_interval_start",
+        "run_id",           "ds",           "task_id",
+        "attempt",          "logical_date", "data_interval_start",
         "data_interval_end"};
     const size_t nbuiltins = sizeof builtins / sizeof builtins[0];
     for (size_t i = 0; i < nbuiltins; i++) {
@@ -224,11 +224,7 @@ dagp_check_schedule(parse_t *p)
     if (*dag->schedule) {
         cron_t *cron = cron_parse(dag->schedule, &err);
         if (!cron) {
-            dagp_err(p, p->schedule_at,
-                     "'schedule' %s; write 5 cron fields like '0 3 * * *', "
-                     "@hourly, @daily, @weekly, @monthly, @yearly or "
-                     "'@every 15m'",
-                     errbuf_msg(&err));
+            dagp_err(p, p->schedule_at, "'schedule' %s", errbuf_msg(&err));
         }
         cron_destroy(&cron);
     }
@@ -241,9 +237,9 @@ dagp_check_schedule(parse_t *p)
         return;
     }
     int64_t start = 0, end = 0;
-    bool has_start = *dag->start_date &&
-                     s_check_instant(p, p->start_at, "'start_date'",
-                                     dag->start_date, tz, &start);
+    bool has_start =
+        *dag->start_date && s_check_instant(p, p->start_at, "'start_date'",
+                                            dag->start_date, tz, &start);
     bool has_end = *dag->end_date && s_check_instant(p, p->end_at, "'end_date'",
                                                      dag->end_date, tz, &end);
     if (has_start && has_end && end < start) {

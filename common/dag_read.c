@@ -920,11 +920,16 @@ s_top_trigger(parse_t *p,
 }
 
 static const dagkey_t s_top_keys[] = {
-    {"dag", s_top_dag},           {"description", s_top_description},
-    {"schedule", s_top_schedule}, {"params", s_top_params},
-    {"defaults", s_top_defaults}, {"tasks", s_top_tasks},
-    {"trigger", s_top_trigger},   {"timezone", s_top_timezone},
-    {"start_date", s_top_start_date}, {"end_date", s_top_end_date},
+    {"dag", s_top_dag},
+    {"description", s_top_description},
+    {"schedule", s_top_schedule},
+    {"params", s_top_params},
+    {"defaults", s_top_defaults},
+    {"tasks", s_top_tasks},
+    {"trigger", s_top_trigger},
+    {"timezone", s_top_timezone},
+    {"start_date", s_top_start_date},
+    {"end_date", s_top_end_date},
     {"catchup", s_top_catchup},
 };
 

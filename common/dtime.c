@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MS_PER_DAY (86400LL * 1000)
-
 int64_t
 dtime_days_from_civil(int year, int month, int mday)
 {
@@ -104,18 +102,6 @@ s_as_utc(const tz_civil_t *c)
            1000;
 }
 
-/* Wall-clock time in tz: its first occurrence, or past a gap. */
-static int64_t
-s_in_zone(const tz_t *tz, const tz_civil_t *c)
-{
-    int64_t at[2];
-    if (tz_instants(tz, c, at) > 0) {
-        return at[0];
-    }
-    int64_t naive = s_as_utc(c);
-    return naive - (int64_t) tz_offset(tz, naive - MS_PER_DAY) * 1000;
-}
-
 bool
 dtime_is_date(const char *text)
 {
@@ -143,7 +129,8 @@ dtime_parse(const char *text, const tz_t *tz, int64_t *ms, errbuf_t *err)
     if (*p != '\0') {
         goto bad;
     }
-    *ms = has_off ? s_as_utc(&c) - (int64_t) off * 1000 : s_in_zone(tz, &c);
+    *ms = has_off ? s_as_utc(&c) - (int64_t) off * 1000
+                  : tz_first_instant(tz, &c);
     return 0;
 bad:
     errbuf_set(err, "'%s' is not a date or time; %s", text ? text : "",

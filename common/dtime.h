@@ -15,12 +15,13 @@
 
 /* How to write an instant, for the end of a message about a bad one. */
 #define DTIME_HINT                                                             \
-    "write a date like '2027-03-28' or a time like '2027-03-28T03:00' or "    \
+    "write a date like '2027-03-28' or a time like '2027-03-28T03:00' or "     \
     "'2027-03-28T03:00:00+02:00'"
 
 /* Parses text into *ms. A time without an offset is wall-clock time in tz:
- * one skipped by a spring-forward gap moves forward by the gap's length,
- * one repeated when clocks fall back is its first occurrence. -1 with err
+ * one skipped by a spring-forward gap is the first instant after the gap,
+ * one repeated when clocks fall back is its first occurrence (as
+ * tz_first_instant). -1 with err
  * set when malformed (*ms unchanged). */
 int dtime_parse(const char *text, const tz_t *tz, int64_t *ms, errbuf_t *err);
 

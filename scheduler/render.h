@@ -18,7 +18,7 @@
 
 /* What the templates of one attempt may name. Everything is borrowed. */
 typedef struct {
-    const char *run_id; /* as text */
+    const char *run_id;         /* as text */
     const char *logical_date;   /* {{ ds }}: YYYY-MM-DD */
     const char *logical_ts;     /* {{ logical_date }}: RFC 3339; NULL = unset */
     const char *interval_start; /* {{ data_interval_start }}, the same */

@@ -397,56 +397,6 @@ s_drain(sched_t *self, const Sluice__Request *req)
 
 /* ----------------------------------------------------------------- retry */
 
-typedef struct {
-    sched_t *self;
-    const char *task_id; /* "" = every task that did not succeed */
-    uint32_t reopened;
-    errbuf_t *err;
-} s_retry_ctx_t;
-
-/* A finished run comes back from the store to be retried. */
-static int
-s_retry_loaded(void *arg, const store_run_row_t *row)
-{
-    s_retry_ctx_t *ctx = arg;
-    char *source = store_dag_source(ctx->self->store, row->dag, row->version,
-                                    NULL, ctx->err);
-    dag_t *dag =
-        source ? dag_parse(row->dag, source, strlen(source), NULL) : NULL;
-    free(source);
-    if (!dag) {
-        errbuf_set(ctx->err,
-                   "DAG '%s' version %.12s of run %" PRIu64
-                   " cannot be read back",
-                   row->dag, row->version, row->run_id);
-        return -1;
-    }
-    int rc = plan_retry(ctx->self->plan, row->run_id, ctx->task_id, &dag, row,
-                        &ctx->reopened, clock_wall_ms(), ctx->err);
-    dag_destroy(&dag);
-    if (rc == 0) {
-        sched_schedule_restored(ctx->self, row);
-    }
-    return rc;
-}
-
-int
-sched_retry_run(sched_t *self,
-                uint64_t run_id,
-                const char *task_id,
-                uint32_t *reopened,
-                errbuf_t *err)
-{
-    s_retry_ctx_t ctx = {self, task_id, 0, err};
-    int rc = plan_has_run(self->plan, run_id)
-                 ? plan_retry(self->plan, run_id, task_id, NULL, NULL,
-                              &ctx.reopened, clock_wall_ms(), err)
-                 : store_load_run(self->store, run_id, s_retry_loaded, &ctx,
-                                  err);
-    *reopened = ctx.reopened;
-    return rc;
-}
-
 static Sluice__Reply *
 s_retry(sched_t *self, const Sluice__Request *req)
 {
@@ -455,8 +405,8 @@ s_retry(sched_t *self, const Sluice__Request *req)
     errbuf_clear(&err);
     int64_t now = clock_wall_ms();
     uint32_t reopened = 0;
-    int rc = sched_retry_run(self, retry->run_id, retry->task_id, &reopened,
-                             &err);
+    int rc =
+        sched_retry_run(self, retry->run_id, retry->task_id, &reopened, &err);
     if (rc < 0) {
         return api_error(req->request_id,
                          rc == STORE_ENOTFOUND ? API_E_NOT_FOUND

@@ -100,8 +100,8 @@ struct sched_t {
     int64_t autoscale_last;        /* monotonic ms of its last step */
     schedule_t *schedule;          /* scheduled DAGs (sched_schedule.c) */
     int64_t backfill_at; /* wall ms to look at backfills; -1 = none go on */
-    bool turn_error;               /* a handler failed to write */
-    errbuf_t turn_err;             /* ... and why */
+    bool turn_error;     /* a handler failed to write */
+    errbuf_t turn_err;   /* ... and why */
 };
 
 /* ------------------------------------------------------------ sched_out
@@ -345,7 +345,9 @@ int64_t sched_autoscale_next(sched_t *self);
 Sluice__Reply *sched_autoscale_status(sched_t *self,
                                       const Sluice__Request *req);
 
-/* Retries run run_id (sched_client.c, as `sluice retry`): task_id, or
+/* ---- sched_runs.c: runs for schedules ---- */
+
+/* Retries run run_id (as `sluice retry`): task_id, or
  * with "" every task that did not succeed; *reopened counts the tasks
  * back to pending. STORE_ENOTFOUND or -1 with err set. */
 int sched_retry_run(sched_t *self,
@@ -353,23 +355,6 @@ int sched_retry_run(sched_t *self,
                     const char *task_id,
                     uint32_t *reopened,
                     errbuf_t *err);
-
-/* ---- sched_schedule.c: schedules ---- */
-
-/* Creates and destroys self->schedule. */
-void sched_schedule_start(sched_t *self);
-
-void sched_schedule_stop(sched_t *self);
-
-/* The schedule table re-reads the DAGs at the next turn (a DAG was
- * applied, or the turn failed). */
-void sched_schedule_invalidate(sched_t *self);
-
-/* In the turn's transaction: creates the runs of due intervals. */
-int sched_schedule_tick(sched_t *self, int64_t now_wall, errbuf_t *err);
-
-/* Milliseconds until the next scheduled run is due; -1 when none is. */
-int64_t sched_schedule_wait(sched_t *self, int64_t now_wall);
 
 /* The zone of a DAG (its own, else the config's); caller owns it. */
 tz_t *sched_schedule_zone(sched_t *self, const char *dag_zone, errbuf_t *err);
@@ -402,6 +387,23 @@ int sched_schedule_run(sched_t *self,
                        const char *trigger,
                        uint64_t *run_id,
                        errbuf_t *err);
+
+/* ---- sched_schedule.c: schedules ---- */
+
+/* Creates and destroys self->schedule. */
+void sched_schedule_start(sched_t *self);
+
+void sched_schedule_stop(sched_t *self);
+
+/* The schedule table re-reads the DAGs at the next turn (a DAG was
+ * applied, or the turn failed). */
+void sched_schedule_invalidate(sched_t *self);
+
+/* In the turn's transaction: creates the runs of due intervals. */
+int sched_schedule_tick(sched_t *self, int64_t now_wall, errbuf_t *err);
+
+/* Milliseconds until the next scheduled run is due; -1 when none is. */
+int64_t sched_schedule_wait(sched_t *self, int64_t now_wall);
 
 /* Client requests: dag pause/unpause (operator), dag next (viewer), and
  * dag list/show with the schedule's columns (viewer). */

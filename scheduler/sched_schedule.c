@@ -45,132 +45,7 @@ sched_schedule_invalidate(sched_t *self)
     self->backfill_at = 0; /* backfills that went on go on */
 }
 
-tz_t *
-sched_schedule_zone(sched_t *self, const char *dag_zone, errbuf_t *err)
-{
-    const char *name = dag_zone && *dag_zone ? dag_zone : self->config->timezone;
-    return tz_load(name, err);
-}
-
-/* Tells the plan what the run's time templates show. */
-static void
-s_plan_times(sched_t *self,
-             uint64_t run_id,
-             const tz_t *tz,
-             int64_t logical,
-             int64_t start,
-             int64_t end)
-{
-    char a[40], b[40], c[40];
-    plan_set_times(self->plan, run_id, tz_format(tz, logical, a, sizeof a),
-                   tz_format(tz, start, b, sizeof b),
-                   tz_format(tz, end, c, sizeof c));
-}
-
-int
-sched_schedule_tag(sched_t *self,
-                   uint64_t run_id,
-                   const tz_t *tz,
-                   int64_t logical,
-                   int64_t start,
-                   int64_t end,
-                   errbuf_t *err)
-{
-    if (store_run_set_interval(self->store, run_id, logical, start, end,
-                               tz_name(tz), err) < 0) {
-        return -1;
-    }
-    s_plan_times(self, run_id, tz, logical, start, end);
-    return 0;
-}
-
-int64_t
-sched_schedule_free_logical(sched_t *self,
-                            const char *dag,
-                            int64_t at,
-                            errbuf_t *err)
-{
-    uint64_t run_id;
-    run_state_t state;
-    int rc;
-    /* Two triggers in one millisecond: the second moves on by one. */
-    while ((rc = store_run_by_logical(self->store, dag, at, &run_id, &state,
-                                      err)) == 0) {
-        at++;
-    }
-    return rc == STORE_ENOTFOUND ? at : -1;
-}
-
-void
-sched_schedule_restored(sched_t *self, const store_run_row_t *row)
-{
-    if (!row->has_interval) {
-        return;
-    }
-    errbuf_t err;
-    tz_t *tz = tz_load(row->timezone, &err);
-    if (!tz) {
-        log_warn("run %" PRIu64 ": %s; its time templates show UTC",
-                 row->run_id, errbuf_msg(&err));
-        tz = tz_load("UTC", NULL);
-    }
-    if (tz) {
-        s_plan_times(self, row->run_id, tz, row->logical_at,
-                     row->interval_start, row->interval_end);
-    }
-    tz_destroy(&tz);
-}
-
 /* ------------------------------------------------------------- create */
-
-/* Makes one run of `name` at its current version with its default params
- * for interval iv; trigger says why ("scheduled", "backfill"). */
-int
-sched_schedule_run(sched_t *self,
-                   const char *name,
-                   const tz_t *tz,
-                   const schedule_interval_t *iv,
-                   const char *trigger,
-                   uint64_t *run_id,
-                   errbuf_t *err)
-{
-    char *source = store_dag_source(self->store, name, NULL, NULL, err);
-    dag_t *dag = source ? dag_parse(name, source, strlen(source), NULL) : NULL;
-    free(source);
-    if (!dag) {
-        errbuf_set(err, "the stored DAG '%s' no longer parses; apply it again",
-                   name);
-        return -1;
-    }
-    size_t n = dag_param_count(dag);
-    dag_kv_t *params = xcalloc(n + 1, sizeof *params);
-    for (size_t i = 0; i < n; i++) {
-        params[i] = *dag_param(dag, i);
-    }
-    char ds[16];
-    tz_format_date(tz, iv->start, ds, sizeof ds);
-    int64_t now = clock_wall_ms();
-    int rc = plan_trigger(self->plan, &dag, params, n, ds, trigger, now,
-                          run_id, err);
-    free(params);
-    dag_destroy(&dag);
-    if (rc == 0) {
-        rc = sched_schedule_tag(self, *run_id, tz, iv->start, iv->start,
-                                iv->end, err);
-    }
-    if (rc == 0) {
-        char subject[32], start[40];
-        snprintf(subject, sizeof subject, "run %" PRIu64, *run_id);
-        char *detail = xasprintf("%s for %s", name,
-                                 tz_format(tz, iv->start, start, sizeof start));
-        rc = store_event(self->store, now, "scheduler", trigger, subject,
-                         detail, err);
-        free(detail);
-        log_info("run %" PRIu64 " of '%s' %s for %s", *run_id, name, trigger,
-                 start);
-    }
-    return rc;
-}
 
 static int
 s_create_scheduled(void *arg,
@@ -187,8 +62,8 @@ int
 sched_schedule_tick(sched_t *self, int64_t now_wall, errbuf_t *err)
 {
     /* Scheduled runs first: a backfill never holds up the schedule. */
-    if (schedule_tick(self->schedule, now_wall, s_create_scheduled, self,
-                      err) < 0) {
+    if (schedule_tick(self->schedule, now_wall, s_create_scheduled, self, err) <
+        0) {
         return -1;
     }
     return sched_backfill_tick(self, now_wall, err);
@@ -235,7 +110,8 @@ sched_dag_pause(sched_t *self, const Sluice__Request *req)
         log_info("DAG '%s' %s", op->name, op->paused ? "paused" : "unpaused");
         schedule_invalidate(self->schedule);
     }
-    Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_DAG_PAUSE);
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_DAG_PAUSE);
     rep->dag_pause = xmalloc(sizeof *rep->dag_pause);
     sluice__dag_pause_rep__init(rep->dag_pause);
     rep->dag_pause->name = xstrdup(op->name);
@@ -386,7 +262,8 @@ s_next_reply(const Sluice__Request *req, spec_ctx_t *ctx)
     }
     schedule_interval_t *ivs = xcalloc(count, sizeof *ivs);
     size_t n = schedule_upcoming(&ctx->spec, from, ivs, count);
-    Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_DAG_NEXT);
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_DAG_NEXT);
     Sluice__DagNextRep *next = rep->dag_next = xmalloc(sizeof *next);
     sluice__dag_next_rep__init(next);
     next->name = xstrdup(op->name);
@@ -408,8 +285,8 @@ sched_dag_next(sched_t *self, const Sluice__Request *req)
     errbuf_t err;
     Sluice__Reply *rep;
     if (s_spec(self, req->dag_next->name, &ctx, &err) < 0) {
-        rep = api_error(req->request_id, API_E_NOT_FOUND, "%s",
-                        errbuf_msg(&err));
+        rep =
+            api_error(req->request_id, API_E_NOT_FOUND, "%s", errbuf_msg(&err));
     } else if (!ctx.scheduled) {
         rep = api_error(req->request_id, API_E_BAD_REQUEST,
                         "DAG '%s' has no schedule%s%s; add 'schedule:' to "
@@ -430,7 +307,7 @@ sched_dag_next(sched_t *self, const Sluice__Request *req)
 #define SCHED_BACKFILL_MAX 10000
 /* How often a backfill that goes on is looked at (runs end meanwhile). */
 #define SCHED_BACKFILL_POLL_MS 500
-#define SCHED_BACKFILL_ACTIVE 16 /* --max-active's default */
+#define SCHED_BACKFILL_ACTIVE  16 /* --max-active's default */
 
 /* What a backfill does about one interval, given its existing run. */
 static const char *
@@ -495,9 +372,9 @@ s_backfill_items(sched_t *self,
         free(item->action);
         free(item->state);
         item->state = xstrdup(found == 0 ? state_run_name(state) : "");
-        item->action = xstrdup(status ? (found == 0 ? "run" : "waiting")
-                                      : s_backfill_action(found, state,
-                                                          b->rerun_failed));
+        item->action =
+            xstrdup(status ? (found == 0 ? "run" : "waiting")
+                           : s_backfill_action(found, state, b->rerun_failed));
     }
     return 0;
 }
@@ -524,8 +401,8 @@ s_backfill_step(sched_t *self,
         uint64_t run_id = 0;
         uint32_t reopened;
         run_state_t state = RUN_QUEUED;
-        int found = store_run_by_logical(self->store, b->dag, iv.start,
-                                         &run_id, &state, err);
+        int found = store_run_by_logical(self->store, b->dag, iv.start, &run_id,
+                                         &state, err);
         const char *action = s_backfill_action(found, state, b->rerun_failed);
         int rc = found < 0 && found != STORE_ENOTFOUND ? -1 : 0;
         if (rc == 0 && !strcmp(action, "run")) {
@@ -597,7 +474,8 @@ sched_backfill_wait(sched_t *self, int64_t now_wall)
 static Sluice__Reply *
 s_backfill_reply(const Sluice__Request *req, const char *dag)
 {
-    Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_BACKFILL);
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_BACKFILL);
     rep->backfill = xmalloc(sizeof *rep->backfill);
     sluice__backfill_rep__init(rep->backfill);
     rep->backfill->dag = xstrdup(dag);
@@ -630,7 +508,8 @@ s_backfill_status(sched_t *self, const Sluice__Request *req)
     errbuf_t err;
     Sluice__Reply *rep = NULL;
     uint64_t id = req->backfill->status_id;
-    if (store_backfill_each(self->store, id, s_backfill_copy, &copy, &err) < 0 ||
+    if (store_backfill_each(self->store, id, s_backfill_copy, &copy, &err) <
+            0 ||
         !copy.found) {
         rep = api_error(req->request_id, API_E_NOT_FOUND,
                         "backfill %" PRIu64 " does not exist", id);
@@ -642,8 +521,8 @@ s_backfill_status(sched_t *self, const Sluice__Request *req)
         rep = s_backfill_reply(req, copy.dag);
         rep->backfill->backfill_id = id;
         rep->backfill->done = copy.b.done_at != 0;
-        if (s_backfill_items(self, copy.dag, &ctx, &copy.b, true,
-                             rep->backfill, &err) < 0) {
+        if (s_backfill_items(self, copy.dag, &ctx, &copy.b, true, rep->backfill,
+                             &err) < 0) {
             protobuf_c_message_free_unpacked(&rep->base, NULL);
             rep = api_error(req->request_id, API_E_INTERNAL, "%s",
                             errbuf_msg(&err));
@@ -661,11 +540,10 @@ s_backfill_span(const Sluice__BackfillReq *op,
                 store_backfill_t *b,
                 errbuf_t *err)
 {
-    *b = (store_backfill_t){.dag = op->dag,
-                            .max_active = op->max_active
-                                              ? op->max_active
-                                              : SCHED_BACKFILL_ACTIVE,
-                            .rerun_failed = op->rerun_failed};
+    *b = (store_backfill_t){
+        .dag = op->dag,
+        .max_active = op->max_active ? op->max_active : SCHED_BACKFILL_ACTIVE,
+        .rerun_failed = op->rerun_failed};
     if (dtime_parse(op->from, ctx->tz, &b->from_at, err) < 0) {
         errbuf_prefix(err, "--from");
         return API_E_BAD_REQUEST;
@@ -708,11 +586,11 @@ s_backfill_start(sched_t *self, const Sluice__Request *req, spec_ctx_t *ctx)
     char subject[64];
     if (store_backfill_add(self->store, &b, now, &rep->backfill->backfill_id,
                            &err) < 0 ||
-        store_event(self->store, now, "client", "backfill", op->dag,
-                    (snprintf(subject, sizeof subject, "%s to %s", op->from,
-                              op->to),
-                     subject),
-                    &err) < 0) {
+        store_event(
+            self->store, now, "client", "backfill", op->dag,
+            (snprintf(subject, sizeof subject, "%s to %s", op->from, op->to),
+             subject),
+            &err) < 0) {
         sched_fail_turn(self, &err);
         protobuf_c_message_free_unpacked(&rep->base, NULL);
         return api_error(req->request_id, API_E_INTERNAL, "%s",
@@ -736,8 +614,8 @@ sched_backfill(sched_t *self, const Sluice__Request *req)
     errbuf_t err;
     Sluice__Reply *rep;
     if (s_spec(self, op->dag, &ctx, &err) < 0) {
-        rep = api_error(req->request_id, API_E_NOT_FOUND, "%s",
-                        errbuf_msg(&err));
+        rep =
+            api_error(req->request_id, API_E_NOT_FOUND, "%s", errbuf_msg(&err));
     } else if (!ctx.scheduled) {
         rep = api_error(req->request_id, API_E_BAD_REQUEST,
                         "DAG '%s' has no schedule%s%s, so it has no "

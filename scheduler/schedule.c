@@ -44,10 +44,11 @@ s_latest(const schedule_spec_t *spec, int64_t now, schedule_interval_t *out)
         end < 0 ? -1 : cron_prev(spec->cron, spec->tz, spec->start_ms, end);
     if (start >= 0 && start > spec->end_ms) {
         /* past end_date: the last interval that starts by it */
-        start = cron_prev(spec->cron, spec->tz, spec->start_ms,
-                          spec->end_ms + 1);
-        end = start < 0 ? -1
-                        : cron_next(spec->cron, spec->tz, spec->start_ms, start);
+        start =
+            cron_prev(spec->cron, spec->tz, spec->start_ms, spec->end_ms + 1);
+        end = start < 0
+                  ? -1
+                  : cron_next(spec->cron, spec->tz, spec->start_ms, start);
     }
     if (start < spec->start_ms || end < 0 || end > now) {
         return false;
@@ -65,7 +66,8 @@ schedule_due(const schedule_spec_t *spec,
 {
     schedule_interval_t next;
     int64_t from = last_end > spec->start_ms ? last_end : spec->start_ms;
-    if (max == 0 || !schedule_interval_at(spec, from, &next) || next.end > now) {
+    if (max == 0 || !schedule_interval_at(spec, from, &next) ||
+        next.end > now) {
         return 0;
     }
     if (!spec->catchup) {
@@ -160,9 +162,9 @@ schedule_resolve(const char *default_zone,
 
 /* One scheduled DAG. */
 typedef struct {
-    char *name;       /* owned */
-    cron_t *cron;     /* owned */
-    tz_t *tz;         /* owned */
+    char *name;   /* owned */
+    cron_t *cron; /* owned */
+    tz_t *tz;     /* owned */
     schedule_spec_t spec;
     int64_t last_end;  /* end of the last interval created, 0 = none */
     int64_t next_fire; /* wall ms, -1 = never again */
@@ -275,8 +277,8 @@ s_tick_entry(schedule_t *self,
              errbuf_t *err)
 {
     schedule_interval_t due[SCHEDULE_MAX_PER_TURN];
-    size_t n = schedule_due(&e->spec, e->last_end, now, due,
-                            SCHEDULE_MAX_PER_TURN);
+    size_t n =
+        schedule_due(&e->spec, e->last_end, now, due, SCHEDULE_MAX_PER_TURN);
     for (size_t i = 0; i < n; i++) {
         uint64_t run_id;
         run_state_t state;

@@ -70,9 +70,7 @@ int store_dag_set_paused(store_t *self,
                          errbuf_t *err);
 
 /* Whether DAG `name` is paused (false for an unknown DAG). */
-int store_dag_paused(store_t *self,
-                     const char *name,
-                     bool *paused,
-                     errbuf_t *err);
+int
+store_dag_paused(store_t *self, const char *name, bool *paused, errbuf_t *err);
 
 #endif

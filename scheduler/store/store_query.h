@@ -22,8 +22,8 @@ typedef struct {
     const char *logical_date;
     const char *trigger;
     int64_t created_at;
-    int64_t started_at;                /* 0 = not started */
-    int64_t ended_at;                  /* 0 = not ended */
+    int64_t started_at; /* 0 = not started */
+    int64_t ended_at;   /* 0 = not ended */
     /* The run's data interval [interval_start, interval_end) and logical
      * date, wall ms; has_interval is false for runs from before they were
      * recorded. timezone: the DAG's zone when the run was made. */

@@ -18,11 +18,11 @@ store_run_set_interval(store_t *self,
                        errbuf_t *err)
 {
     assert(self && timezone);
-    sqlite3_stmt *stmt = store_priv_sql(
-        self,
-        "UPDATE runs SET logical_at = ?2, interval_start = ?3,"
-        " interval_end = ?4, timezone = ?5 WHERE id = ?1",
-        err);
+    sqlite3_stmt *stmt =
+        store_priv_sql(self,
+                       "UPDATE runs SET logical_at = ?2, interval_start = ?3,"
+                       " interval_end = ?4, timezone = ?5 WHERE id = ?1",
+                       err);
     if (!stmt) {
         return -1;
     }
@@ -35,9 +35,8 @@ store_run_set_interval(store_t *self,
     int ret = 0;
     if (rc == SQLITE_CONSTRAINT ||
         sqlite3_extended_errcode(self->db) == SQLITE_CONSTRAINT_UNIQUE) {
-        errbuf_set(err,
-                   "its DAG already has a run with this logical date; see "
-                   "'sluice runs'");
+        errbuf_set(err, "its DAG already has a run with this logical date; see "
+                        "'sluice runs'");
         ret = STORE_EEXISTS;
     } else if (rc != SQLITE_DONE) {
         ret = store_priv_fail(self, rc, "record a run's interval", err);
@@ -78,11 +77,8 @@ store_run_by_logical(store_t *self,
 }
 
 int
-store_run_last_scheduled(store_t *self,
-                         const char *dag,
-                         int64_t *start,
-                         int64_t *end,
-                         errbuf_t *err)
+store_run_last_scheduled(
+    store_t *self, const char *dag, int64_t *start, int64_t *end, errbuf_t *err)
 {
     assert(self && dag && start && end);
     sqlite3_stmt *stmt = store_priv_sql(
@@ -192,11 +188,8 @@ s_backfill_row(sqlite3_stmt *stmt, void *arg)
 }
 
 int
-store_backfill_each(store_t *self,
-                    uint64_t id,
-                    store_backfill_fn *fn,
-                    void *arg,
-                    errbuf_t *err)
+store_backfill_each(
+    store_t *self, uint64_t id, store_backfill_fn *fn, void *arg, errbuf_t *err)
 {
     assert(self && fn);
     sqlite3_stmt *stmt = store_priv_sql(
@@ -215,11 +208,8 @@ store_backfill_each(store_t *self,
 }
 
 int
-store_backfill_advance(store_t *self,
-                       uint64_t id,
-                       int64_t next_at,
-                       int64_t done_at,
-                       errbuf_t *err)
+store_backfill_advance(
+    store_t *self, uint64_t id, int64_t next_at, int64_t done_at, errbuf_t *err)
 {
     assert(self);
     sqlite3_stmt *stmt = store_priv_sql(
