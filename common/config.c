@@ -81,6 +81,8 @@ static const setting_t s_settings[] = {
      "60s", "autoscaler: time a launched worker has to join"},
     {"max_launch_per_step", SET_COUNT, offsetof(config_t, max_launch_per_step),
      "4", "autoscaler: most workers launched in one step"},
+    {"timezone", SET_STRING, offsetof(config_t, timezone), "UTC",
+     "time zone (IANA name) of DAG schedules that name none"},
 };
 
 #define SETTING_COUNT (sizeof s_settings / sizeof s_settings[0])

@@ -36,6 +36,7 @@ typedef struct {
     uint64_t cooldown_ms;         /* 5000 */
     uint64_t launch_timeout_ms;   /* 60000 */
     uint32_t max_launch_per_step; /* 4 */
+    char *timezone; /* "UTC": zone of DAGs that name none (IANA name) */
 } config_t;
 
 /* Defaults only. Never NULL. */

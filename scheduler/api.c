@@ -137,6 +137,9 @@ s_dag_summary(const store_dag_row_t *row, const dag_t *dag)
     sum->runs = row->runs;
     sum->last_run_state = s_str(row->last_run_state);
     sum->last_run_id = row->last_run_id;
+    sum->timezone = s_str(dag ? dag_timezone(dag) : "");
+    sum->paused = row->paused;
+    sum->next_run = s_str("");
     return sum;
 }
 
@@ -251,6 +254,12 @@ api_run_summary(const store_run_info_t *run)
                   c[TASK_CANCELLED];
     sum->logical_date = s_str(run->logical_date);
     sum->trigger = s_str(run->trigger);
+    if (run->has_interval) {
+        sum->logical_ms = (uint64_t) run->logical_at;
+        sum->interval_start_ms = (uint64_t) run->interval_start;
+        sum->interval_end_ms = (uint64_t) run->interval_end;
+    }
+    sum->timezone = s_str(run->timezone);
     return sum;
 }
 
