@@ -22,6 +22,7 @@
 #include "scheduler/store/store_runs.h"
 
 typedef struct plan_t plan_t;
+typedef struct limits_t limits_t;
 
 /* plan_attempt_result codes. */
 #define PLAN_STALE 1 /* the attempt is not current: recorded, no change */
@@ -66,6 +67,10 @@ typedef struct {
 plan_t *plan_new(store_t *store);
 
 void plan_destroy(plan_t **self_p);
+
+/* The plan's limits and pools (scheduler/limits.h), borrowed: the pool
+ * verbs change and read them. */
+limits_t *plan_limits(plan_t *self);
 
 /* Opens secret `name` for a Task's env: an owned NUL-terminated value
  * (the plan wipes and frees it), or NULL with err set, which fails that
@@ -129,7 +134,9 @@ typedef void(plan_send_fn)(void *arg,
                            const char *worker,
                            const plan_dispatch_t *d);
 
-/* One pass over the ready tasks, in order: each goes where `place` says
+/* One pass over the ready tasks, in priority order (limits_order): a task
+ * a limit holds back (limits_admit) stays queued with that limit as its
+ * reason; the others go where `place` says
  * (its attempt is created and it is marked running, then `send` is
  * called), or stays queued with the reason it waits recorded (written to
  * the store only when it changes). A task that fits nowhere does not hold

@@ -30,6 +30,7 @@
 #include "proto/envelope.h"
 #include "scheduler/api.h"
 #include "scheduler/fleet.h"
+#include "scheduler/limits.h"
 #include "scheduler/plan.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/store/store_dags.h"
@@ -369,6 +370,7 @@ s_reload(sched_t *self, errbuf_t *err)
     sched_secrets_plan(self);
     fleet_clear_attempts(self->fleet);
     if (store_begin(self->store, err) < 0 ||
+        limits_pools_load(plan_limits(self->plan), err) < 0 ||
         store_load_active(self->store, s_restore_run, self, err) < 0) {
         store_rollback(self->store);
         return -1;
