@@ -7,6 +7,7 @@
 suite_fn *const unit_suites[] = {
     state_suite,
     plan_suite,
+    limits_suite,
     render_suite,
     fleet_suite,
     keys_suite,
