@@ -10,6 +10,7 @@
 #include "common/xalloc.h"
 #include "scheduler/cache.h"
 #include "scheduler/limits.h"
+#include "scheduler/ready.h"
 #include "scheduler/render.h"
 #include "scheduler/store/store_logs.h"
 #include "scheduler/store/store_metrics.h"
@@ -58,15 +59,11 @@ typedef struct {
 } plan_ref_t;
 
 struct plan_t {
-    store_t *store;        /* borrowed */
-    zhashx_t *runs;        /* run id -> plan_run_t, owned */
-    zhashx_t *attempts;    /* attempt id -> plan_attempt_t, owned */
-    limits_t *limits;      /* concurrency limits and pools, owned */
-    limits_ready_t *ready; /* ring buffer of tasks in state queued */
-    size_t ready_head;
-    size_t ready_count;
-    size_t ready_cap;
-    uint64_t ready_seq; /* entries queued so far, for ties in order */
+    store_t *store;     /* borrowed */
+    zhashx_t *runs;     /* run id -> plan_run_t, owned */
+    zhashx_t *attempts; /* attempt id -> plan_attempt_t, owned */
+    limits_t *limits;   /* concurrency limits and pools, owned */
+    ready_t *ready;     /* tasks in state queued, owned */
     zlistx_t *retries;  /* plan_ref_t * of up_for_retry tasks, owned */
     /* Opens {{ secret.NAME }} for env values; NULL = no secrets. */
     plan_secret_fn *secret;
@@ -158,6 +155,7 @@ plan_new(store_t *store)
     self->retries = zlistx_new();
     zlistx_set_destructor(self->retries, s_ref_free);
     self->limits = limits_new(store);
+    self->ready = ready_new();
     return self;
 }
 
@@ -172,7 +170,7 @@ plan_destroy(plan_t **self_p)
     zhashx_destroy(&self->runs);
     zlistx_destroy(&self->retries);
     limits_destroy(&self->limits);
-    free(self->ready);
+    ready_destroy(&self->ready);
     free(self);
     *self_p = NULL;
 }
@@ -219,25 +217,6 @@ plan_attempt_secrets(plan_t *self, uint64_t attempt_id, zlistx_t *names)
 
 /* ---------------------------------------------------------- ready queue */
 
-static void
-s_ready_push(plan_t *self, limits_ready_t entry)
-{
-    if (self->ready_count == self->ready_cap) {
-        size_t cap = self->ready_cap ? self->ready_cap * 2 : 256;
-        limits_ready_t *ring = xmalloc(cap * sizeof *ring);
-        for (size_t i = 0; i < self->ready_count; i++) {
-            ring[i] = self->ready[(self->ready_head + i) % self->ready_cap];
-        }
-        free(self->ready);
-        self->ready = ring;
-        self->ready_cap = cap;
-        self->ready_head = 0;
-    }
-    size_t tail = (self->ready_head + self->ready_count) % self->ready_cap;
-    self->ready[tail] = entry;
-    self->ready_count++;
-}
-
 /* A new entry for a task queued now. */
 static void
 s_ready_add(plan_t *self, plan_run_t *run, size_t task)
@@ -247,21 +226,9 @@ s_ready_add(plan_t *self, plan_run_t *run, size_t task)
         .task = task,
         .priority = dag_task(run->dag, task)->priority,
         .queued_mono = clock_mono_ms(),
-        .seq = ++self->ready_seq,
+        .seq = ready_next_seq(self->ready),
     };
-    s_ready_push(self, entry);
-}
-
-/* Puts a task back at the head, where it was popped from. */
-static void
-s_ready_push_front(plan_t *self, limits_ready_t entry)
-{
-    s_ready_push(self, entry); /* makes room */
-    self->ready_count--;
-    self->ready_head =
-        (self->ready_head + self->ready_cap - 1) % self->ready_cap;
-    self->ready[self->ready_head] = entry;
-    self->ready_count++;
+    ready_push(self->ready, entry);
 }
 
 /* Pops the next entry that is still a queued task of an active run; stale
@@ -269,67 +236,63 @@ s_ready_push_front(plan_t *self, limits_ready_t entry)
 static bool
 s_ready_pop(plan_t *self, plan_run_t **run_p, limits_ready_t *entry)
 {
-    while (self->ready_count > 0) {
-        limits_ready_t ref = self->ready[self->ready_head];
-        self->ready_head = (self->ready_head + 1) % self->ready_cap;
-        self->ready_count--;
-        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref.run_id));
-        if (run && run->tis[ref.task].state == TASK_QUEUED) {
+    while (ready_pop(self->ready, entry)) {
+        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(entry->run_id));
+        if (run && run->tis[entry->task].state == TASK_QUEUED) {
             *run_p = run;
-            *entry = ref;
             return true;
         }
     }
     return false;
 }
 
-/* Puts the ready queue in dispatch order (limits_order): the ring is laid
- * out flat first so that it can be sorted in place. */
-static void
-s_ready_order(plan_t *self)
-{
-    if (self->ready_count < 2) {
-        return;
-    }
-    if (self->ready_head + self->ready_count > self->ready_cap) {
-        limits_ready_t *flat = xmalloc(self->ready_cap * sizeof *flat);
-        for (size_t i = 0; i < self->ready_count; i++) {
-            flat[i] = self->ready[(self->ready_head + i) % self->ready_cap];
-        }
-        free(self->ready);
-        self->ready = flat;
-        self->ready_head = 0;
-    }
-    limits_order(self->ready + self->ready_head, self->ready_count,
-                 clock_mono_ms());
-}
-
 bool
 plan_has_ready(plan_t *self)
 {
-    return self->ready_count > 0;
+    return ready_count(self->ready) > 0;
 }
 
 size_t
 plan_ready_count(plan_t *self)
 {
-    return self->ready_count;
+    return ready_count(self->ready);
+}
+
+/* Calls fn for the queued tasks; with `startable`, only for those that no
+ * limit holds back. */
+static size_t
+s_each_ready(plan_t *self, bool startable, plan_ready_fn *fn, void *arg)
+{
+    size_t n = 0;
+    char why[256];
+    for (size_t i = 0; i < ready_count(self->ready); i++) {
+        const limits_ready_t *ref = ready_at(self->ready, i);
+        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref->run_id));
+        if (!run || run->tis[ref->task].state != TASK_QUEUED) {
+            continue;
+        }
+        const dag_task_t *def = dag_task(run->dag, ref->task);
+        if (startable &&
+            !limits_admit(self->limits, run->dag, run->id,
+                          run->state == RUN_QUEUED, def, why, sizeof why)) {
+            continue;
+        }
+        fn(arg, ref->run_id, def);
+        n++;
+    }
+    return n;
 }
 
 size_t
 plan_each_ready(plan_t *self, plan_ready_fn *fn, void *arg)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < self->ready_count; i++) {
-        limits_ready_t ref =
-            self->ready[(self->ready_head + i) % self->ready_cap];
-        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref.run_id));
-        if (run && run->tis[ref.task].state == TASK_QUEUED) {
-            fn(arg, ref.run_id, dag_task(run->dag, ref.task));
-            n++;
-        }
-    }
-    return n;
+    return s_each_ready(self, false, fn, arg);
+}
+
+size_t
+plan_each_startable(plan_t *self, plan_ready_fn *fn, void *arg)
+{
+    return s_each_ready(self, true, fn, arg);
 }
 
 size_t
@@ -902,7 +865,7 @@ s_held_back(plan_t *self,
                      dag_task(run->dag, entry->task), why, sizeof why)) {
         return 0;
     }
-    s_ready_push(self, *entry);
+    ready_push(self->ready, *entry);
     return s_set_waiting(self, run, entry->task, why, err) < 0 ? -1 : 1;
 }
 
@@ -942,9 +905,9 @@ plan_dispatch_round(plan_t *self,
                     errbuf_t *err)
 {
     int sent = 0;
-    s_ready_order(self);
+    ready_order(self->ready, clock_mono_ms());
     /* Each entry is looked at once: tasks that wait go to the back. */
-    for (size_t n = self->ready_count; n > 0; n--) {
+    for (size_t n = ready_count(self->ready); n > 0; n--) {
         plan_run_t *run;
         limits_ready_t entry;
         if (!s_ready_pop(self, &run, &entry)) {
@@ -966,11 +929,11 @@ plan_dispatch_round(plan_t *self,
         char why[256] = "";
         plan_place_t where = place(arg, def, &worker, why, sizeof why);
         if (where == PLAN_FULL) {
-            s_ready_push_front(self, entry);
+            ready_push_front(self->ready, entry);
             break;
         }
         if (where == PLAN_WAIT) {
-            s_ready_push(self, entry);
+            ready_push(self->ready, entry);
             if (s_set_waiting(self, run, task, why, err) < 0) {
                 return -1;
             }

@@ -241,10 +241,14 @@ size_t plan_run_count(plan_t *self);
 
 size_t plan_ready_count(plan_t *self);
 
-/* Calls fn for every task queued now, in queue order (what the
- * autoscaler counts as demand); returns how many. */
+/* Calls fn for every task queued now, in queue order; returns how many. */
 typedef void(plan_ready_fn)(void *arg, uint64_t run_id, const dag_task_t *task);
 
 size_t plan_each_ready(plan_t *self, plan_ready_fn *fn, void *arg);
+
+/* The same for the queued tasks that no limit (limits_admit) holds back:
+ * what the autoscaler counts as demand, since more workers would not
+ * start the others. */
+size_t plan_each_startable(plan_t *self, plan_ready_fn *fn, void *arg);
 
 #endif

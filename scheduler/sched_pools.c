@@ -106,6 +106,7 @@ sched_pool_set(sched_t *self, const Sluice__Request *req)
     char detail[64];
     snprintf(detail, sizeof detail, "%" PRIu32 " slots", set->slots);
     errbuf_t err;
+    errbuf_set(&err, "pool '%s' was not found after it was set", set->name);
     Sluice__PoolListRep found = SLUICE__POOL_LIST_REP__INIT;
     s_list_t ctx = {self, set->name, &found};
     if (limits_pool_set(plan_limits(self->plan), set->name, set->slots,
