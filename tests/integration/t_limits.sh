@@ -72,7 +72,7 @@ t_limits_max_active_runs() {
         "$SLUICE" trigger --dir "$IT_STATE" serial >/dev/null
     done
     it_check "a later run says it waits for max_active_runs" it_wait 20 sh -c \
-        "\"$SLUICE\" run show --dir \"$IT_STATE\" 3 | grep -q 'waits: max_active_runs 1 reached'"
+        "\"$SLUICE\" run show --dir \"$IT_STATE\" 3 | grep -q 'run 3 waits: max_active_runs 1 reached'"
     for run in 1 2 3; do
         it_check "run $run ends" it_wait 60 it_run_final "$run"
         it_check "run $run succeeded" [ "$(it_run_state "$run")" = success ]
