@@ -18,7 +18,7 @@
 
 /* One task instance of an active run. */
 typedef struct {
-    char *waiting; /* why it waits for a worker, owned; NULL = not */
+    char *waiting; /* why it waits (a limit, a worker), owned; NULL = not */
     task_state_t state;
     uint32_t tries;      /* attempts started (the next one is tries + 1) */
     uint32_t failures;   /* failed attempts, against the retry budget */
@@ -349,7 +349,7 @@ s_set_run(plan_t *self,
     return store_run_set_state(self->store, run->id, state, now, err);
 }
 
-/* Records why a task waits for a worker; NULL clears it. The store is
+/* Records why a task waits (a limit, a worker); NULL clears it. The store is
  * written only when the reason changes, not on every turn. */
 static int
 s_set_waiting(
