@@ -1,7 +1,6 @@
 /* limits — concurrency limits, pools and the order of ready tasks. */
 #include "scheduler/limits.h"
 
-#include <assert.h>
 #include <czmq.h>
 #include <inttypes.h>
 #include <stdio.h>

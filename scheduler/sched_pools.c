@@ -13,7 +13,8 @@
 #include "scheduler/sched_internal.h"
 #include "scheduler/store/store_pools.h"
 
-#define POOL_NAME_MAX 128
+#define POOL_NAME_MAX  128
+#define POOL_SLOTS_MAX 1000000 /* as 'sluice pool set' checks */
 
 /* The same rule as DAG and task names: letters, digits, '_', '.', '-'. */
 static bool
@@ -98,6 +99,12 @@ sched_pool_set(sched_t *self, const Sluice__Request *req)
                          "pool name '%s' may only use letters, digits, '_', "
                          "'.' and '-' (at most %d); choose another",
                          set->name, POOL_NAME_MAX);
+    }
+    if (set->slots > POOL_SLOTS_MAX) {
+        return api_error(req->request_id, API_E_BAD_REQUEST,
+                         "a pool has at most %d slots, not %" PRIu32
+                         "; choose fewer",
+                         POOL_SLOTS_MAX, set->slots);
     }
     int64_t now = clock_wall_ms();
     uint32_t slots, used;
