@@ -16,13 +16,17 @@ it_no_overlap() {
 
 it_lines() { [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
 
-# A task that records when it ran: KEY START END.
+# it_timed_task ID SECONDS FILE [GATE]: a task that records when it ran
+# (RUN_ID START END); with GATE, it first waits (at most 30 s) until that
+# file exists, so that the test can look at the others while it runs.
 it_timed_task() {
     cat <<YAML
   - id: $1
     run: >-
-      s=\$(date +%s%N); sleep $2; e=\$(date +%s%N);
-      echo "{{ run_id }} \$s \$e" >>$3
+      s=\$(date +%s%N); n=0;
+      while [ -n "${4:-}" ] && [ ! -e "${4:-}" ] && [ \$n -lt 600 ]; do
+      sleep 0.05; n=\$((n+1)); done;
+      sleep $2; e=\$(date +%s%N); echo "{{ run_id }} \$s \$e" >>$3
 YAML
 }
 
@@ -34,7 +38,7 @@ t_limits_pool_of_one_slot() {
         echo "dag: pooled"
         echo "tasks:"
         for t in a b c d; do
-            it_timed_task "$t" 0.4 "$times"
+            it_timed_task "$t" 0.3 "$times" "$IT_DIR/gate"
             echo "    pool: gpu"
         done
     } | it_apply pooled
@@ -46,6 +50,7 @@ t_limits_pool_of_one_slot() {
     rc=0
     out=$("$SLUICE" pool rm --dir "$IT_STATE" gpu 2>&1) || rc=$?
     it_check "pool rm refused while in use (rc $rc): $out" [ "$rc" != 0 ]
+    touch "$IT_DIR/gate"
     it_check "run ends" it_wait 60 it_run_final "$run"
     it_check "run succeeded" [ "$(it_run_state "$run")" = success ]
     it_check "four tasks ran" [ "$(wc -l <"$times")" = 4 ]
@@ -64,7 +69,7 @@ t_limits_max_active_runs() {
         echo "dag: serial"
         echo "max_active_runs: 1"
         echo "tasks:"
-        it_timed_task first 0.3 "$times"
+        it_timed_task first 0.3 "$times" "$IT_DIR/gate"
         it_timed_task second 0.3 "$times"
         echo "    after: [first]"
     } | it_apply serial
@@ -73,6 +78,7 @@ t_limits_max_active_runs() {
     done
     it_check "a later run says it waits for max_active_runs" it_wait 20 sh -c \
         "\"$SLUICE\" run show --dir \"$IT_STATE\" 3 | grep -q 'run 3 waits: max_active_runs 1 reached'"
+    touch "$IT_DIR/gate"
     for run in 1 2 3; do
         it_check "run $run ends" it_wait 60 it_run_final "$run"
         it_check "run $run succeeded" [ "$(it_run_state "$run")" = success ]
