@@ -39,6 +39,7 @@ static const verb_t s_verbs[] = {
     {"verify", cli_verify,
      "re-check a run's signed results or the event chain"},
     {"secret", cli_secret, "set, list and remove secrets for DAG env values"},
+    {"pool", cli_pool, "set, list and remove pools that limit tasks"},
     {"datasets", cli_datasets, "list datasets and their latest versions"},
     {"lineage", cli_lineage, "show where a dataset came from or went"},
     {"report", cli_report, "print the validation report of a validate task"},

@@ -66,6 +66,9 @@ int cli_keys_add_client(int argc, char **argv);
 int cli_keys_client_key(int argc, char **argv);
 /* sluice secret set NAME < VALUE | secret list | secret rm NAME */
 int cli_secret(int argc, char **argv);
+/* sluice pool set NAME SLOTS [--description TEXT] | pool list | pool rm NAME
+ * (cli_pool.c) */
+int cli_pool(int argc, char **argv);
 /* sluice datasets [--limit N] (cli_lineage.c) */
 int cli_datasets(int argc, char **argv);
 /* sluice lineage URI_OR_HASH [--upstream|--downstream] [--depth N] |

@@ -484,6 +484,24 @@ s_task_rows(table_t *table, const Sluice__TaskInfo *t)
     }
 }
 
+/* A queued run whose tasks wait for max_active_runs waits as a whole: that
+ * reason is shown once, for the run. NULL when it does not wait so. */
+static const char *
+s_run_waits(const Sluice__RunShowRep *rep)
+{
+    if (!rep->run || strcmp(rep->run->state, "queued") != 0) {
+        return NULL;
+    }
+    for (size_t i = 0; i < rep->n_tasks; i++) {
+        const char *why = rep->tasks[i]->waiting;
+        if (why && strncmp(why, "max_active_runs ", 16) == 0 &&
+            strcmp(rep->tasks[i]->state, "queued") == 0) {
+            return why;
+        }
+    }
+    return NULL;
+}
+
 static void
 s_show_print(const Sluice__RunShowRep *rep)
 {
@@ -496,6 +514,11 @@ s_show_print(const Sluice__RunShowRep *rep)
     }
     table_print(table, stdout);
     table_destroy(&table);
+    const char *run_waits = s_run_waits(rep);
+    if (run_waits) {
+        printf("run %llu waits: %s\n", (unsigned long long) rep->run->run_id,
+               run_waits);
+    }
     for (size_t i = 0; i < rep->n_tasks; i++) {
         const Sluice__TaskInfo *t = rep->tasks[i];
         if (t->next_try_ms) {
@@ -503,7 +526,8 @@ s_show_print(const Sluice__RunShowRep *rep)
             printf("'%s' tries again at %s\n", t->task_id,
                    clock_fmt_local(t->next_try_ms, when, sizeof when));
         }
-        if (t->waiting && *t->waiting && strcmp(t->state, "queued") == 0) {
+        if (t->waiting && *t->waiting && strcmp(t->state, "queued") == 0 &&
+            !(run_waits && strcmp(t->waiting, run_waits) == 0)) {
             printf("'%s' waits: %s\n", t->task_id, t->waiting);
         }
     }

@@ -76,6 +76,7 @@ dag_parse(const char *filename, const char *text, size_t size, zlist_t *errors)
     parse_t p = {
         .file = filename ? filename : "<dag>", .text = text, .size = size};
     p.dag = xcalloc(1, sizeof *p.dag);
+    p.dag->max_active_runs = DAG_DEFAULT_MAX_ACTIVE_RUNS;
     p.dag->description = xstrdup("");
     p.dag->schedule = xstrdup("");
     p.dag->timezone = xstrdup("");
@@ -192,6 +193,7 @@ s_task_free(dag_task_t *t)
     dagp_free_strings(t->inputs, t->ninputs);
     dagp_free_strings(t->outputs, t->noutputs);
     free((void *) t->validate);
+    free((void *) t->pool);
 }
 
 void
@@ -253,6 +255,20 @@ dag_schedule(const dag_t *self)
 {
     assert(self);
     return self->schedule;
+}
+
+uint32_t
+dag_max_active_runs(const dag_t *self)
+{
+    assert(self);
+    return self->max_active_runs;
+}
+
+uint32_t
+dag_max_active_tasks(const dag_t *self)
+{
+    assert(self);
+    return self->max_active_tasks;
 }
 
 const char *

@@ -65,8 +65,13 @@ typedef struct {
     uint32_t limit_nproc;  /* limits: RLIMIT_NPROC; 0 = the worker's */
     const char *validate;  /* kind validate: its checks as canonical JSON
                              (common/vspec.h), a template; NULL = none */
-    bool cache; /* cache: true: skip when a run with the same command,
+    bool cache;          /* cache: true: skip when a run with the same command,
                    definition and input hashes succeeded */
+    const char *pool;    /* pool: the pool it takes slots of; NULL = none */
+    uint32_t pool_slots; /* pool_slots: slots it takes (1 unless set) */
+    uint32_t max_active; /* max_active: at most this many of this task
+                            running across the DAG's runs; 0 = no limit */
+    int32_t priority;    /* priority, else defaults, else 0: higher first */
 } dag_task_t;
 
 /* Parses and validates YAML text. filename is used in messages only.
@@ -102,6 +107,19 @@ const char *dag_end_date(const dag_t *self);
 /* catchup: true: after a downtime every missed interval runs; false (the
  * default): only the most recent one. */
 bool dag_catchup(const dag_t *self);
+
+/* max_active_runs: runs of the DAG running at once (default 16); further
+ * runs wait queued, in order of creation. */
+#define DAG_DEFAULT_MAX_ACTIVE_RUNS 16
+
+uint32_t dag_max_active_runs(const dag_t *self);
+
+/* max_active_tasks: tasks of the DAG running at once across all its runs;
+ * 0 = no limit. */
+uint32_t dag_max_active_tasks(const dag_t *self);
+
+/* The range `priority` takes. */
+#define DAG_PRIORITY_MAX 10000
 
 /* The content hash of the source text (BLAKE2b-256, hex, 64 chars): the
  * DAG's version. */

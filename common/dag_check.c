@@ -488,6 +488,12 @@ s_policies(parse_t *p)
         task->retry_on = t->has_retry_on   ? t->retry_on
                          : d->has_retry_on ? d->retry_on
                                            : 0;
+        task->priority = t->has_priority   ? t->priority
+                         : d->has_priority ? d->priority
+                                           : 0;
+        if (task->pool_slots == 0) {
+            task->pool_slots = 1;
+        }
     }
 }
 

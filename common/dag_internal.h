@@ -34,11 +34,15 @@ struct dag_t {
     zhashx_t *index;             /* id -> index + 1, keys copied */
     size_t ntriggers;            /* trigger: datasets */
     const char *const *triggers; /* owned array of owned URIs */
+    uint32_t max_active_runs;    /* DAG_DEFAULT_MAX_ACTIVE_RUNS unless set */
+    uint32_t max_active_tasks;   /* 0 = no limit */
 };
 
 /* Retry and timeout settings as written, before defaults apply. */
 typedef struct {
     bool has_retries, has_delay, has_max, has_timeout, has_retry_on;
+    bool has_priority;
+    int32_t priority;
     uint32_t retries;
     uint64_t delay_ms, max_ms, timeout_ms;
     unsigned retry_on; /* DAG_CAUSE_* bits */

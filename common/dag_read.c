@@ -69,6 +69,39 @@ s_uint(parse_t *p,
     return 0;
 }
 
+/* A whole number in [-max, max], like '5' or '-2'. */
+static int
+s_int(parse_t *p,
+      const yamldoc_node_t *val,
+      const char *what,
+      int32_t max,
+      int32_t *out)
+{
+    const char *v = val->type == YAMLDOC_SCALAR ? val->value : "";
+    bool neg = *v == '-';
+    uint64_t mag = 0;
+    bool ok = val->type == YAMLDOC_SCALAR && v[neg] && strlen(v + neg) <= 9;
+    for (const char *c = v + neg; ok && *c; c++) {
+        ok = isdigit((unsigned char) *c);
+    }
+    if (ok) {
+        mag = strtoull(v + neg, NULL, 10);
+        ok = mag <= (uint64_t) max;
+    }
+    if (!ok) {
+        dagp_err(p, val,
+                 "%s must be a whole number from -%d to %d, not %s%s%s; "
+                 "write it like '5'",
+                 what, (int) max, (int) max,
+                 val->type == YAMLDOC_SCALAR ? "'" : "",
+                 val->type == YAMLDOC_SCALAR ? v : yamldoc_type_name(val),
+                 val->type == YAMLDOC_SCALAR ? "'" : "");
+        return -1;
+    }
+    *out = neg ? -(int32_t) mag : (int32_t) mag;
+    return 0;
+}
+
 static int
 s_duration(parse_t *p,
            const yamldoc_node_t *val,
@@ -414,6 +447,9 @@ s_policy_key(parse_t *p,
     uint64_t v;
     if (!strcmp(key->value, "retry_on")) {
         s_retry_on(p, pol, val);
+    } else if (!strcmp(key->value, "priority")) {
+        pol->has_priority =
+            s_int(p, val, what, DAG_PRIORITY_MAX, &pol->priority) == 0;
     } else if (!strcmp(key->value, "retries")) {
         if (s_uint(p, val, what, 1000, &v) == 0) {
             pol->retries = (uint32_t) v;
@@ -596,7 +632,44 @@ s_task_validate(parse_t *p,
     TASK(p, task)->validate = text;
 }
 
+/* pool: NAME, pool_slots: N and max_active: N: the limits a task
+ * waits for before it is dispatched (scheduler/limits.c). */
+static void
+s_task_limit(parse_t *p,
+             size_t task,
+             const yamldoc_node_t *key,
+             const yamldoc_node_t *val)
+{
+    dag_task_t *t = TASK(p, task);
+    uint64_t v = 0;
+    if (!strcmp(key->value, "pool")) {
+        const char *name = s_string(p, val, "'pool'");
+        if (name && !dagp_name_ok(name)) {
+            dagp_err(p, val,
+                     "pool name '%s' may only use letters, digits, '_', "
+                     "'.' and '-'; rename it",
+                     name);
+        } else if (name) {
+            free((void *) t->pool);
+            t->pool = xstrdup(name);
+        }
+    } else if (!strcmp(key->value, "pool_slots")) {
+        if (s_uint(p, val, "'pool_slots'", 1u << 20, &v) == 0 && v == 0) {
+            dagp_err(p, val,
+                     "'pool_slots' must be at least 1; write "
+                     "'pool_slots: 1' or leave it out");
+        }
+        t->pool_slots = (uint32_t) v;
+    } else if (s_uint(p, val, "'max_active'", 1u << 20, &v) == 0) {
+        t->max_active = (uint32_t) v;
+    }
+}
+
 static const dagkey_t s_task_keys[] = {
+    {"pool", s_task_limit},
+    {"pool_slots", s_task_limit},
+    {"max_active", s_task_limit},
+    {"priority", s_task_policy},
     {"validate", s_task_validate},
     {"cache", s_task_cache},
     {"id", s_task_id},
@@ -684,6 +757,10 @@ s_task(parse_t *p, size_t task, const yamldoc_node_t *node)
                sizeof s_task_keys / sizeof s_task_keys[0],
                dagp_task_label(p, task, label, sizeof label));
     dag_task_t *t = TASK(p, task);
+    const yamldoc_node_t *slots = dagp_map_get(node, "pool_slots");
+    if (slots && !t->pool) {
+        dagp_err(p, slots, "'pool_slots' needs a 'pool'; add 'pool: NAME'");
+    }
     if (!dagp_map_get(node, "run") && strcmp(t->kind, "validate")) {
         dagp_err(p, node, "%s has no 'run'; add 'run: COMMAND'",
                  dagp_task_label(p, task, label, sizeof label));
@@ -806,6 +883,31 @@ s_top_catchup(parse_t *p,
     }
 }
 
+/* max_active_runs: N (at least 1) and max_active_tasks: N (0 = none). */
+static void
+s_top_max_active(parse_t *p,
+                 size_t task,
+                 const yamldoc_node_t *key,
+                 const yamldoc_node_t *val)
+{
+    (void) task;
+    char what[64];
+    snprintf(what, sizeof what, "'%s'", key->value);
+    uint64_t v;
+    if (s_uint(p, val, what, 1u << 20, &v) < 0) {
+        return;
+    }
+    if (!strcmp(key->value, "max_active_tasks")) {
+        p->dag->max_active_tasks = (uint32_t) v;
+    } else if (v == 0) {
+        dagp_err(p, val,
+                 "'max_active_runs' must be at least 1; write "
+                 "'max_active_runs: 1' for one run at a time");
+    } else {
+        p->dag->max_active_runs = (uint32_t) v;
+    }
+}
+
 static void
 s_top_params(parse_t *p,
              size_t task,
@@ -860,7 +962,7 @@ s_default_key(parse_t *p,
 static const dagkey_t s_default_keys[] = {
     {"retries", s_default_key},         {"retry_delay", s_default_key},
     {"max_retry_delay", s_default_key}, {"timeout", s_default_key},
-    {"retry_on", s_default_key},
+    {"retry_on", s_default_key},        {"priority", s_default_key},
 };
 
 static void
@@ -876,8 +978,8 @@ s_top_defaults(parse_t *p,
     s_walk_submap(p, task, val, s_default_keys,
                   sizeof s_default_keys / sizeof s_default_keys[0],
                   "'defaults'",
-                  "write 'retries', 'retry_delay', 'max_retry_delay' or "
-                  "'timeout' under it");
+                  "write 'retries', 'retry_delay', 'max_retry_delay', "
+                  "'timeout', 'retry_on' or 'priority' under it");
 }
 
 static void
@@ -931,6 +1033,8 @@ static const dagkey_t s_top_keys[] = {
     {"start_date", s_top_start_date},
     {"end_date", s_top_end_date},
     {"catchup", s_top_catchup},
+    {"max_active_runs", s_top_max_active},
+    {"max_active_tasks", s_top_max_active},
 };
 
 static void

@@ -9,6 +9,8 @@
 #include "common/tmpl.h"
 #include "common/xalloc.h"
 #include "scheduler/cache.h"
+#include "scheduler/limits.h"
+#include "scheduler/ready.h"
 #include "scheduler/render.h"
 #include "scheduler/store/store_logs.h"
 #include "scheduler/store/store_metrics.h"
@@ -16,7 +18,7 @@
 
 /* One task instance of an active run. */
 typedef struct {
-    char *waiting; /* why it waits for a worker, owned; NULL = not */
+    char *waiting; /* why it waits (a limit, a worker), owned; NULL = not */
     task_state_t state;
     uint32_t tries;      /* attempts started (the next one is tries + 1) */
     uint32_t failures;   /* failed attempts, against the retry budget */
@@ -62,11 +64,9 @@ struct plan_t {
     store_t *store;     /* borrowed */
     zhashx_t *runs;     /* run id -> plan_run_t, owned */
     zhashx_t *attempts; /* attempt id -> plan_attempt_t, owned */
-    plan_ref_t *ready;  /* ring buffer of tasks in state queued */
-    size_t ready_head;
-    size_t ready_count;
-    size_t ready_cap;
-    zlistx_t *retries; /* plan_ref_t * of up_for_retry tasks, owned */
+    limits_t *limits;   /* concurrency limits and pools, owned */
+    ready_t *ready;     /* tasks in state queued, owned */
+    zlistx_t *retries;  /* plan_ref_t * of up_for_retry tasks, owned */
     /* Opens {{ secret.NAME }} for env values; NULL = no secrets. */
     plan_secret_fn *secret;
     void *secret_arg;
@@ -159,6 +159,8 @@ plan_new(store_t *store)
     self->attempts = s_id_map(s_attempt_free);
     self->retries = zlistx_new();
     zlistx_set_destructor(self->retries, s_ref_free);
+    self->limits = limits_new(store);
+    self->ready = ready_new();
     return self;
 }
 
@@ -172,9 +174,16 @@ plan_destroy(plan_t **self_p)
     zhashx_destroy(&self->attempts);
     zhashx_destroy(&self->runs);
     zlistx_destroy(&self->retries);
-    free(self->ready);
+    limits_destroy(&self->limits);
+    ready_destroy(&self->ready);
     free(self);
     *self_p = NULL;
+}
+
+limits_t *
+plan_limits(plan_t *self)
+{
+    return self->limits;
 }
 
 void
@@ -213,50 +222,29 @@ plan_attempt_secrets(plan_t *self, uint64_t attempt_id, zlistx_t *names)
 
 /* ---------------------------------------------------------- ready queue */
 
+/* A new entry for a task queued now. */
 static void
-s_ready_push(plan_t *self, uint64_t run_id, size_t task)
+s_ready_add(plan_t *self, plan_run_t *run, size_t task)
 {
-    if (self->ready_count == self->ready_cap) {
-        size_t cap = self->ready_cap ? self->ready_cap * 2 : 256;
-        plan_ref_t *ring = xmalloc(cap * sizeof *ring);
-        for (size_t i = 0; i < self->ready_count; i++) {
-            ring[i] = self->ready[(self->ready_head + i) % self->ready_cap];
-        }
-        free(self->ready);
-        self->ready = ring;
-        self->ready_cap = cap;
-        self->ready_head = 0;
-    }
-    size_t tail = (self->ready_head + self->ready_count) % self->ready_cap;
-    self->ready[tail] = (plan_ref_t){run_id, task};
-    self->ready_count++;
-}
-
-/* Puts a task back at the head, where it was popped from. */
-static void
-s_ready_push_front(plan_t *self, uint64_t run_id, size_t task)
-{
-    s_ready_push(self, run_id, task); /* makes room */
-    self->ready_count--;
-    self->ready_head =
-        (self->ready_head + self->ready_cap - 1) % self->ready_cap;
-    self->ready[self->ready_head] = (plan_ref_t){run_id, task};
-    self->ready_count++;
+    limits_ready_t entry = {
+        .run_id = run->id,
+        .task = task,
+        .priority = dag_task(run->dag, task)->priority,
+        .queued_mono = clock_mono_ms(),
+        .seq = ready_next_seq(self->ready),
+    };
+    ready_push(self->ready, entry);
 }
 
 /* Pops the next entry that is still a queued task of an active run; stale
  * entries (cancelled since) are skipped. */
 static bool
-s_ready_pop(plan_t *self, plan_run_t **run_p, size_t *task)
+s_ready_pop(plan_t *self, plan_run_t **run_p, limits_ready_t *entry)
 {
-    while (self->ready_count > 0) {
-        plan_ref_t ref = self->ready[self->ready_head];
-        self->ready_head = (self->ready_head + 1) % self->ready_cap;
-        self->ready_count--;
-        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref.run_id));
-        if (run && run->tis[ref.task].state == TASK_QUEUED) {
+    while (ready_pop(self->ready, entry)) {
+        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(entry->run_id));
+        if (run && run->tis[entry->task].state == TASK_QUEUED) {
             *run_p = run;
-            *task = ref.task;
             return true;
         }
     }
@@ -266,28 +254,50 @@ s_ready_pop(plan_t *self, plan_run_t **run_p, size_t *task)
 bool
 plan_has_ready(plan_t *self)
 {
-    return self->ready_count > 0;
+    return ready_count(self->ready) > 0;
 }
 
 size_t
 plan_ready_count(plan_t *self)
 {
-    return self->ready_count;
+    return ready_count(self->ready);
+}
+
+/* Calls fn for the queued tasks; with `startable`, only for those that no
+ * limit holds back. */
+static size_t
+s_each_ready(plan_t *self, bool startable, plan_ready_fn *fn, void *arg)
+{
+    size_t n = 0;
+    char why[256];
+    for (size_t i = 0; i < ready_count(self->ready); i++) {
+        const limits_ready_t *ref = ready_at(self->ready, i);
+        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref->run_id));
+        if (!run || run->tis[ref->task].state != TASK_QUEUED) {
+            continue;
+        }
+        const dag_task_t *def = dag_task(run->dag, ref->task);
+        if (startable &&
+            !limits_admit(self->limits, run->dag, run->id,
+                          run->state == RUN_QUEUED, def, why, sizeof why)) {
+            continue;
+        }
+        fn(arg, ref->run_id, def);
+        n++;
+    }
+    return n;
 }
 
 size_t
 plan_each_ready(plan_t *self, plan_ready_fn *fn, void *arg)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < self->ready_count; i++) {
-        plan_ref_t ref = self->ready[(self->ready_head + i) % self->ready_cap];
-        plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref.run_id));
-        if (run && run->tis[ref.task].state == TASK_QUEUED) {
-            fn(arg, ref.run_id, dag_task(run->dag, ref.task));
-            n++;
-        }
-    }
-    return n;
+    return s_each_ready(self, false, fn, arg);
+}
+
+size_t
+plan_each_startable(plan_t *self, plan_ready_fn *fn, void *arg)
+{
+    return s_each_ready(self, true, fn, arg);
 }
 
 size_t
@@ -309,9 +319,12 @@ s_set_task(plan_t *self,
     plan_ti_t *ti = &run->tis[task];
     const char *task_id = dag_task(run->dag, task)->id;
     bool was_final = state_task_is_final(ti->state);
+    task_state_t from = ti->state;
     if (state_task_move(&ti->state, state, run->id, task_id, err) < 0) {
         return -1;
     }
+    limits_task_moved(self->limits, dag_name(run->dag),
+                      dag_task(run->dag, task), from, state);
     if (!was_final && state_task_is_final(state)) {
         run->nfinal++;
         if (state_task_is_failure(state)) {
@@ -333,13 +346,15 @@ s_set_run(plan_t *self,
           int64_t now,
           errbuf_t *err)
 {
+    run_state_t from = run->state;
     if (state_run_move(&run->state, state, run->id, err) < 0) {
         return -1;
     }
+    limits_run_moved(self->limits, dag_name(run->dag), run->id, from, state);
     return store_run_set_state(self->store, run->id, state, now, err);
 }
 
-/* Records why a task waits for a worker; NULL clears it. The store is
+/* Records why a task waits (a limit, a worker); NULL clears it. The store is
  * written only when the reason changes, not on every turn. */
 static int
 s_set_waiting(
@@ -362,7 +377,7 @@ s_queue(plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err)
     if (s_set_task(self, run, task, TASK_QUEUED, now, err) < 0) {
         return -1;
     }
-    s_ready_push(self, run->id, task);
+    s_ready_add(self, run, task);
     return 0;
 }
 
@@ -495,6 +510,7 @@ plan_trigger(plan_t *self,
     }
     plan_run_t *run = s_run_new(*run_id, dag_p, params, nparams, logical_date);
     zhashx_insert(self->runs, ID_KEY(run->id), run);
+    limits_run_added(self->limits, dag_name(run->dag), run->id, run->state);
     for (size_t i = 0; i < dag_task_count(run->dag); i++) {
         const char *task_id = dag_task(run->dag, i)->id;
         if (store_task_create(self->store, run->id, task_id, TASK_PENDING, now,
@@ -581,9 +597,14 @@ s_restore_task(plan_t *self,
     }
     switch (ti->state) {
         case TASK_QUEUED:
-            s_ready_push(self, run->id, i);
+            s_ready_add(self, run, i);
             break;
         case TASK_RUNNING:
+            /* Loaded running: it holds its limits and pool slots until it
+             * leaves running, as before the restart. */
+            limits_task_moved(self->limits, dag_name(run->dag),
+                              dag_task(run->dag, i), TASK_PENDING,
+                              TASK_RUNNING);
             if (row->attempt_id == 0) {
                 return s_queue(self, run, i, now, err);
             }
@@ -622,6 +643,7 @@ plan_restore(plan_t *self,
                                 row->logical_date);
     run->state = row->state; /* as stored: a load, not a transition */
     zhashx_insert(self->runs, ID_KEY(run->id), run);
+    limits_run_added(self->limits, dag_name(run->dag), run->id, run->state);
     for (size_t r = 0; r < row->ntasks; r++) {
         long i = dag_task_index(run->dag, row->tasks[r].task_id);
         if (i >= 0 && s_restore_task(self, run, (size_t) i, &row->tasks[r],
@@ -856,6 +878,50 @@ plan_cache_result(plan_t *self, uint64_t attempt_id, int64_t now, errbuf_t *err)
     return rc;
 }
 
+/* 1 when a limit (limits_admit) holds the task back: it goes to the back
+ * of the queue with the limit as its reason; 0 when it may go on. */
+static int
+s_held_back(plan_t *self,
+            plan_run_t *run,
+            const limits_ready_t *entry,
+            errbuf_t *err)
+{
+    char why[256] = "";
+    if (limits_admit(self->limits, run->dag, run->id, run->state == RUN_QUEUED,
+                     dag_task(run->dag, entry->task), why, sizeof why)) {
+        return 0;
+    }
+    ready_push(self->ready, *entry);
+    return s_set_waiting(self, run, entry->task, why, err) < 0 ? -1 : 1;
+}
+
+/* Creates the attempt on `worker` and sends it; 1 when sent. */
+static int
+s_dispatch_to(plan_t *self,
+              plan_run_t *run,
+              size_t task,
+              const char *worker,
+              plan_send_fn *send,
+              void *arg,
+              int64_t now,
+              errbuf_t *err)
+{
+    plan_dispatch_t d;
+    errbuf_t cannot;
+    errbuf_clear(&cannot);
+    int rc = s_dispatch_one(self, run, task, worker, now, &d, &cannot);
+    if (rc == 0) {
+        send(arg, worker, &d);
+        rc = 1;
+    } else if (rc > 0) {
+        rc = s_dispatch_failed(self, d.attempt_id, worker, &cannot, now, err);
+    } else {
+        *err = cannot;
+    }
+    render_clear(&d);
+    return rc;
+}
+
 int
 plan_dispatch_round(plan_t *self,
                     plan_place_fn *place,
@@ -865,16 +931,21 @@ plan_dispatch_round(plan_t *self,
                     errbuf_t *err)
 {
     int sent = 0;
+    ready_order(self->ready, clock_mono_ms());
     /* Each entry is looked at once: tasks that wait go to the back. */
-    for (size_t n = self->ready_count; n > 0; n--) {
+    for (size_t n = ready_count(self->ready); n > 0; n--) {
         plan_run_t *run;
-        size_t task;
-        if (!s_ready_pop(self, &run, &task)) {
+        limits_ready_t entry;
+        if (!s_ready_pop(self, &run, &entry)) {
             break;
         }
+        size_t task = entry.task;
         const dag_task_t *def = dag_task(run->dag, task);
-        int cached = def->cache ? s_cache_check(self, run, task, now, err) : 0;
-        if (cached != 0) { /* skipped_cached, or a store error */
+        int held = s_held_back(self, run, &entry, err);
+        int cached = held == 0 && def->cache
+                         ? s_cache_check(self, run, task, now, err)
+                         : held;
+        if (cached != 0) { /* held back, skipped_cached, or a store error */
             if (cached < 0) {
                 return -1;
             }
@@ -884,33 +955,21 @@ plan_dispatch_round(plan_t *self,
         char why[256] = "";
         plan_place_t where = place(arg, def, &worker, why, sizeof why);
         if (where == PLAN_FULL) {
-            s_ready_push_front(self, run->id, task);
+            ready_push_front(self->ready, entry);
             break;
         }
         if (where == PLAN_WAIT) {
-            s_ready_push(self, run->id, task);
+            ready_push(self->ready, entry);
             if (s_set_waiting(self, run, task, why, err) < 0) {
                 return -1;
             }
             continue;
         }
-        plan_dispatch_t d;
-        errbuf_t cannot;
-        errbuf_clear(&cannot);
-        int rc = s_dispatch_one(self, run, task, worker, now, &d, &cannot);
-        if (rc == 0) {
-            send(arg, worker, &d);
-            sent++;
-        } else if (rc > 0) {
-            rc = s_dispatch_failed(self, d.attempt_id, worker, &cannot, now,
-                                   err);
-        } else {
-            *err = cannot;
-        }
-        render_clear(&d);
+        int rc = s_dispatch_to(self, run, task, worker, send, arg, now, err);
         if (rc < 0) {
             return -1;
         }
+        sent += rc;
     }
     return sent;
 }
@@ -1293,6 +1352,7 @@ s_adopt(plan_t *self, dag_t **dag_p, const store_run_row_t *row)
         }
     }
     zhashx_insert(self->runs, ID_KEY(run->id), run);
+    limits_run_added(self->limits, dag_name(run->dag), run->id, run->state);
     return run;
 }
 

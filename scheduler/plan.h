@@ -22,6 +22,7 @@
 #include "scheduler/store/store_runs.h"
 
 typedef struct plan_t plan_t;
+typedef struct limits_t limits_t;
 
 /* plan_attempt_result codes. */
 #define PLAN_STALE 1 /* the attempt is not current: recorded, no change */
@@ -66,6 +67,10 @@ typedef struct {
 plan_t *plan_new(store_t *store);
 
 void plan_destroy(plan_t **self_p);
+
+/* The plan's limits and pools (scheduler/limits.h), borrowed: the pool
+ * verbs change and read them. */
+limits_t *plan_limits(plan_t *self);
 
 /* Opens secret `name` for a Task's env: an owned NUL-terminated value
  * (the plan wipes and frees it), or NULL with err set, which fails that
@@ -138,7 +143,9 @@ typedef void(plan_send_fn)(void *arg,
                            const char *worker,
                            const plan_dispatch_t *d);
 
-/* One pass over the ready tasks, in order: each goes where `place` says
+/* One pass over the ready tasks, in priority order (limits_order): a task
+ * a limit holds back (limits_admit) stays queued with that limit as its
+ * reason; the others go where `place` says
  * (its attempt is created and it is marked running, then `send` is
  * called), or stays queued with the reason it waits recorded (written to
  * the store only when it changes). A task that fits nowhere does not hold
@@ -243,10 +250,14 @@ size_t plan_run_count(plan_t *self);
 
 size_t plan_ready_count(plan_t *self);
 
-/* Calls fn for every task queued now, in queue order (what the
- * autoscaler counts as demand); returns how many. */
+/* Calls fn for every task queued now, in queue order; returns how many. */
 typedef void(plan_ready_fn)(void *arg, uint64_t run_id, const dag_task_t *task);
 
 size_t plan_each_ready(plan_t *self, plan_ready_fn *fn, void *arg);
+
+/* The same for the queued tasks that no limit (limits_admit) holds back:
+ * what the autoscaler counts as demand, since more workers would not
+ * start the others. */
+size_t plan_each_startable(plan_t *self, plan_ready_fn *fn, void *arg);
 
 #endif

@@ -30,6 +30,7 @@
 #include "proto/envelope.h"
 #include "scheduler/api.h"
 #include "scheduler/fleet.h"
+#include "scheduler/limits.h"
 #include "scheduler/plan.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/store/store_dags.h"
@@ -373,6 +374,7 @@ s_reload(sched_t *self, errbuf_t *err)
     fleet_clear_attempts(self->fleet);
     sched_schedule_invalidate(self);
     if (store_begin(self->store, err) < 0 ||
+        limits_pools_load(plan_limits(self->plan), err) < 0 ||
         store_load_active(self->store, s_restore_run, self, err) < 0) {
         store_rollback(self->store);
         return -1;

@@ -225,7 +225,7 @@ sched_autoscale_step(sched_t *self, int64_t now)
     autoscale_local_reap(autoscale_provider(self->autoscale));
     s_demand_t demand = {.keys = zlistx_new()};
     zlistx_set_destructor(demand.keys, (zlistx_destructor_fn *) zstr_free);
-    plan_each_ready(self->plan, s_ready, &demand);
+    plan_each_startable(self->plan, s_ready, &demand);
     size_t nworkers = 0;
     autoscale_worker_t *workers = s_workers(self, &nworkers);
     autoscale_step(self->autoscale, now, demand.tasks, demand.n, workers,

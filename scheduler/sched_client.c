@@ -476,6 +476,9 @@ static const struct {
     {SLUICE__REQUEST__OP_TOKEN_CREATE, SCHED_OPERATOR, sched_token_create,
      NULL},
     {SLUICE__REQUEST__OP_CLIENT_ADD, SCHED_OPERATOR, sched_client_add, NULL},
+    {SLUICE__REQUEST__OP_POOL_SET, SCHED_OPERATOR, sched_pool_set, NULL},
+    {SLUICE__REQUEST__OP_POOL_LIST, SCHED_VIEWER, sched_pool_list, NULL},
+    {SLUICE__REQUEST__OP_POOL_RM, SCHED_OPERATOR, sched_pool_rm, NULL},
 };
 
 /* Authorizes req against its entry (NULL: not listed), then answers it.

@@ -211,6 +211,15 @@ Sluice__Reply *sched_secret_list(sched_t *self, const Sluice__Request *req);
 
 Sluice__Reply *sched_secret_rm(sched_t *self, const Sluice__Request *req);
 
+/* ----------------------------------------------------------- sched_pools
+ * pool set (operator), list (viewer), rm (operator: refused while some
+ * of its slots are in use). Caller owns the reply. */
+Sluice__Reply *sched_pool_set(sched_t *self, const Sluice__Request *req);
+
+Sluice__Reply *sched_pool_list(sched_t *self, const Sluice__Request *req);
+
+Sluice__Reply *sched_pool_rm(sched_t *self, const Sluice__Request *req);
+
 /* ----------------------------------------------------------- sched_audit
  * Client roles and signed results. The local CLI's key is an operator
  * from start; other client keys are trusted with their role. */

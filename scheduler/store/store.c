@@ -381,8 +381,15 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     " rerun_failed INTEGER NOT NULL,"
     " created_at INTEGER NOT NULL,"
     " done_at INTEGER NOT NULL DEFAULT 0);",
-    /* 11: concurrency limits: pools. */
-    "SELECT 1;",
+    /* 11: concurrency limits: pools (store_pools.c). What is in use is
+     * not stored: the planner counts the attempts in flight, which the
+     * store keeps, so a restart counts them again. */
+    "CREATE TABLE pools ("
+    " name TEXT PRIMARY KEY,"
+    " slots INTEGER NOT NULL,"
+    " description TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);",
     /* 12: alerts: the delivery queue, deadline and expectation checks. */
     "SELECT 1;",
 };

@@ -7,6 +7,8 @@
 suite_fn *const unit_suites[] = {
     state_suite,
     plan_suite,
+    limits_suite,
+    ready_suite,
     render_suite,
     fleet_suite,
     keys_suite,

@@ -11,6 +11,8 @@ extern suite_fn *const unit_suites[];
 
 Suite *state_suite(void);
 Suite *plan_suite(void);
+Suite *limits_suite(void);
+Suite *ready_suite(void);
 Suite *render_suite(void);
 Suite *fleet_suite(void);
 Suite *keys_suite(void);

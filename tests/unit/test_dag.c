@@ -220,7 +220,59 @@ START_TEST(test_dag_unknown_key)
            "tasks: [{id: a, run: x}]\n",
            "t.yaml:2:1: unknown key 'colour' in the DAG file; valid keys are "
            "dag, description, schedule, params, defaults, tasks, trigger, "
-           "timezone, start_date, end_date, catchup");
+           "timezone, start_date, end_date, catchup, max_active_runs, "
+           "max_active_tasks");
+}
+
+END_TEST
+
+START_TEST(test_dag_limit_keys)
+{
+    /* Limits, pools and priorities: read, defaulted, and refused with
+     * where and how to fix them. */
+    zlist_t *errors;
+    dag_t *dag = s_parse("dag: d\n"
+                         "max_active_runs: 2\n"
+                         "max_active_tasks: 5\n"
+                         "defaults: {priority: 3}\n"
+                         "tasks:\n"
+                         "  - {id: a, run: x, pool: gpu, pool_slots: 2,\n"
+                         "     max_active: 1, priority: -4}\n"
+                         "  - {id: b, run: x}\n",
+                         &errors);
+    ck_assert_msg(dag, "%s", (char *) zlist_first(errors));
+    ck_assert_uint_eq(dag_max_active_runs(dag), 2);
+    ck_assert_uint_eq(dag_max_active_tasks(dag), 5);
+    ck_assert_str_eq(dag_task(dag, 0)->pool, "gpu");
+    ck_assert_uint_eq(dag_task(dag, 0)->pool_slots, 2);
+    ck_assert_uint_eq(dag_task(dag, 0)->max_active, 1);
+    ck_assert_int_eq(dag_task(dag, 0)->priority, -4);
+    ck_assert_ptr_null(dag_task(dag, 1)->pool);
+    ck_assert_uint_eq(dag_task(dag, 1)->pool_slots, 1);
+    ck_assert_int_eq(dag_task(dag, 1)->priority, 3);
+    dag_destroy(&dag);
+    zlist_destroy(&errors);
+    dag = s_parse("dag: d\ntasks: [{id: a, run: x}]\n", &errors);
+    ck_assert_uint_eq(dag_max_active_runs(dag), DAG_DEFAULT_MAX_ACTIVE_RUNS);
+    ck_assert_uint_eq(dag_max_active_tasks(dag), 0);
+    ck_assert_int_eq(dag_task(dag, 0)->priority, 0);
+    dag_destroy(&dag);
+    zlist_destroy(&errors);
+    EXPECT("dag: d\n"
+           "max_active_runs: 0\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    run: x\n"
+           "    pool_slots: 2\n"
+           "    priority: high\n"
+           "    pool: 'g p u'\n",
+           "t.yaml:2:18: 'max_active_runs' must be at least 1; write "
+           "'max_active_runs: 1' for one run at a time",
+           "t.yaml:6:17: 'pool_slots' needs a 'pool'; add 'pool: NAME'",
+           "t.yaml:7:15: 'priority' must be a whole number from -10000 to "
+           "10000, not 'high'; write it like '5'",
+           "t.yaml:8:11: pool name 'g p u' may only use letters, digits, "
+           "'_', '.' and '-'; rename it");
 }
 
 END_TEST
@@ -546,6 +598,7 @@ dag_suite(void)
     tcase_add_test(hostile, test_dag_alias_bomb);
     tcase_add_test(hostile, test_dag_deep_nesting);
     tcase_add_test(hostile, test_dag_big_file);
+    tcase_add_test(hostile, test_dag_limit_keys);
     tcase_add_test(hostile, test_dag_invalid_utf8);
     tcase_add_test(hostile, test_dag_too_many_tasks);
     suite_add_tcase(s, hostile);

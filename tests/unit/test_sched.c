@@ -511,6 +511,86 @@ START_TEST(test_a_worker_without_a_token_waits_for_an_operator)
 
 END_TEST
 
+static const char *s_pooled = "dag: pooled\n"
+                              "tasks:\n"
+                              "  - {id: a, run: echo a, pool: gpu}\n"
+                              "  - {id: b, run: echo b, pool: gpu}\n";
+
+/* sluice pool set NAME SLOTS, over the client socket. */
+static void
+s_pool_set(const char *name, uint32_t slots)
+{
+    Sluice__PoolSetReq set = SLUICE__POOL_SET_REQ__INIT;
+    set.name = (char *) name;
+    set.slots = slots;
+    Sluice__Request req = SLUICE__REQUEST__INIT;
+    req.op_case = SLUICE__REQUEST__OP_POOL_SET;
+    req.pool_set = &set;
+    Sluice__Reply *rep = s_call(&req, SLUICE__REPLY__OP_POOL_SET);
+    ck_assert_str_eq(rep->pool_set->pool->name, name);
+    ck_assert_uint_eq(rep->pool_set->pool->slots, slots);
+    s_free(rep);
+}
+
+/* A pool of one slot: the first task takes it, the second waits and run
+ * show says why; pool list counts both; the pool cannot be removed while
+ * its slot is in use, and can once the task is done. */
+START_TEST(test_a_pool_of_one_slot_holds_the_second_task_back)
+{
+    peer_t *worker = s_join_worker("w1");
+    s_pool_set("gpu", 1);
+    s_apply(s_pooled);
+    uint64_t run_id = s_trigger("pooled");
+    Sluice__Task *task = s_task(worker);
+    uint64_t first = task->attempt_id;
+    s_free(task);
+    Sluice__Request req = SLUICE__REQUEST__INIT;
+    req.op_case = SLUICE__REQUEST__OP_POOL_LIST;
+    Sluice__PoolListReq list = SLUICE__POOL_LIST_REQ__INIT;
+    req.pool_list = &list;
+    Sluice__Reply *rep = s_call(&req, SLUICE__REPLY__OP_POOL_LIST);
+    ck_assert_uint_eq(rep->pool_list->n_pools, 1);
+    ck_assert_uint_eq(rep->pool_list->pools[0]->used, 1);
+    ck_assert_uint_eq(rep->pool_list->pools[0]->queued, 1);
+    s_free(rep);
+    Sluice__RunShowReq show = SLUICE__RUN_SHOW_REQ__INIT;
+    show.run_id = run_id;
+    Sluice__Request show_req = SLUICE__REQUEST__INIT;
+    show_req.op_case = SLUICE__REQUEST__OP_RUN_SHOW;
+    show_req.run_show = &show;
+    rep = s_call(&show_req, SLUICE__REPLY__OP_RUN_SHOW);
+    bool waits = false;
+    for (size_t i = 0; i < rep->run_show->n_tasks; i++) {
+        waits |= strcmp(rep->run_show->tasks[i]->waiting,
+                        "pool 'gpu' 1/1 in use") == 0;
+    }
+    ck_assert(waits);
+    s_free(rep);
+    Sluice__PoolRmReq rm = SLUICE__POOL_RM_REQ__INIT;
+    rm.name = "gpu";
+    Sluice__Request rm_req = SLUICE__REQUEST__INIT;
+    rm_req.op_case = SLUICE__REQUEST__OP_POOL_RM;
+    rm_req.pool_rm = &rm;
+    rep = s_call(&rm_req, SLUICE__REPLY__OP_ERROR);
+    ck_assert_int_eq(rep->error->code, API_E_REFUSED);
+    s_free(rep);
+    s_result(worker, first, SLUICE__OUTCOME__OUTCOME_EXITED, 0);
+    task = s_task(worker);
+    uint64_t second = task->attempt_id;
+    s_free(task);
+    s_result(worker, second, SLUICE__OUTCOME__OUTCOME_EXITED, 0);
+    char run_state[32], task_state[32];
+    s_run_show(run_id, run_state, "b", task_state);
+    ck_assert_str_eq(run_state, "success");
+    s_free(s_call(&rm_req, SLUICE__REPLY__OP_POOL_RM));
+    rep = s_call(&req, SLUICE__REPLY__OP_POOL_LIST);
+    ck_assert_uint_eq(rep->pool_list->n_pools, 0);
+    s_free(rep);
+    peer_destroy(&worker);
+}
+
+END_TEST
+
 Suite *
 sched_suite(void)
 {
@@ -524,6 +604,7 @@ sched_suite(void)
     tcase_add_test(tc, test_cancel_stops_the_running_attempt);
     tcase_add_test(tc, test_restart_reloads_the_run_and_takes_the_worker_back);
     tcase_add_test(tc, test_a_worker_without_a_token_waits_for_an_operator);
+    tcase_add_test(tc, test_a_pool_of_one_slot_holds_the_second_task_back);
     suite_add_tcase(s, tc);
     return s;
 }
