@@ -24,9 +24,14 @@ struct limits_t {
                            first; owned */
 };
 
-#define COUNT(p)    ((uint32_t) (uintptr_t) (p))
-#define AS_ITEM(n)  ((void *) (uintptr_t) (n))
-#define RUN_ITEM(n) ((void *) (uintptr_t) (n))
+#define COUNT(p)   ((uint32_t) (uintptr_t) (p))
+#define AS_ITEM(n) ((void *) (uintptr_t) (n))
+/* A queued run's item: its id, with a high bit for a backfill run, so that
+ * the list's order (by value) puts backfill runs after the others. */
+#define BACKFILL_BIT (UINT64_C(1) << 62)
+#define RUN_ITEM(n, backfill)                                                  \
+    ((void *) (uintptr_t) ((n) | ((backfill) ? BACKFILL_BIT : 0)))
+#define ITEM_RUN(p) ((uint64_t) (uintptr_t) (p) & ~BACKFILL_BIT)
 
 static zhashx_t *
 s_counts(void)
@@ -183,7 +188,7 @@ s_id_compare(const void *a, const void *b)
 }
 
 static void
-s_queued_add(limits_t *self, const char *dag, uint64_t run_id)
+s_queued_add(limits_t *self, const char *dag, uint64_t run_id, bool backfill)
 {
     zlistx_t *list = zhashx_lookup(self->queued, dag);
     if (!list) {
@@ -191,16 +196,16 @@ s_queued_add(limits_t *self, const char *dag, uint64_t run_id)
         zlistx_set_comparator(list, s_id_compare);
         zhashx_insert(self->queued, dag, list);
     }
-    /* Kept oldest first: ids grow with creation, so searching from the
-     * end finds the place at once. */
-    zlistx_insert(list, RUN_ITEM(run_id), false);
+    /* Kept oldest first, backfill runs last: ids grow with creation, so
+     * searching from the end finds the place at once. */
+    zlistx_insert(list, RUN_ITEM(run_id, backfill), false);
 }
 
 static void
-s_queued_remove(limits_t *self, const char *dag, uint64_t run_id)
+s_queued_remove(limits_t *self, const char *dag, uint64_t run_id, bool backfill)
 {
     zlistx_t *list = zhashx_lookup(self->queued, dag);
-    if (list && zlistx_find(list, RUN_ITEM(run_id))) {
+    if (list && zlistx_find(list, RUN_ITEM(run_id, backfill))) {
         zlistx_delete(list, zlistx_cursor(list));
     }
     if (list && zlistx_size(list) == 0) {
@@ -212,10 +217,11 @@ void
 limits_run_added(limits_t *self,
                  const char *dag,
                  uint64_t run_id,
+                 bool backfill,
                  run_state_t state)
 {
     if (state == RUN_QUEUED) {
-        s_queued_add(self, dag, run_id);
+        s_queued_add(self, dag, run_id, backfill);
     } else if (state == RUN_RUNNING) {
         s_add(self->dag_runs, dag, 1);
     }
@@ -225,6 +231,7 @@ void
 limits_run_moved(limits_t *self,
                  const char *dag,
                  uint64_t run_id,
+                 bool backfill,
                  run_state_t from,
                  run_state_t to)
 {
@@ -232,11 +239,11 @@ limits_run_moved(limits_t *self,
         return;
     }
     if (from == RUN_QUEUED) {
-        s_queued_remove(self, dag, run_id);
+        s_queued_remove(self, dag, run_id, backfill);
     } else if (from == RUN_RUNNING) {
         s_add(self->dag_runs, dag, -1);
     }
-    limits_run_added(self, dag, run_id, to);
+    limits_run_added(self, dag, run_id, backfill, to);
 }
 
 uint32_t
@@ -296,7 +303,7 @@ s_run_in_turn(limits_t *self, const char *dag, uint64_t run_id, uint32_t room)
     uint32_t rank = 0;
     for (void *at = list ? zlistx_first(list) : NULL; at && rank < room;
          at = zlistx_next(list), rank++) {
-        if ((uint64_t) (uintptr_t) at == run_id) {
+        if (ITEM_RUN(at) == run_id) {
             return true;
         }
     }
@@ -377,6 +384,9 @@ static int
 s_ready_compare(const void *a, const void *b)
 {
     const limits_ready_t *x = a, *y = b;
+    if (x->backfill != y->backfill) {
+        return x->backfill ? 1 : -1;
+    }
     if (x->effective != y->effective) {
         return x->effective > y->effective ? -1 : 1;
     }
@@ -391,7 +401,8 @@ limits_order(limits_ready_t *entries, size_t n, int64_t now_mono)
 {
     bool mixed = false;
     for (size_t i = 1; i < n && !mixed; i++) {
-        mixed = entries[i].priority != entries[0].priority;
+        mixed = entries[i].priority != entries[0].priority ||
+                entries[i].backfill != entries[0].backfill;
     }
     if (!mixed) {
         return false;

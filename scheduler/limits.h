@@ -30,6 +30,7 @@ typedef struct {
     uint64_t run_id;
     size_t task;
     int32_t priority;    /* the task's own */
+    bool backfill;       /* of a backfill run: after every other run's */
     int64_t queued_mono; /* when it was queued (monotonic ms) */
     uint64_t seq;        /* order of queueing, for ties */
     int64_t effective;   /* scratch for limits_order */
@@ -65,16 +66,19 @@ bool limits_pool_get(limits_t *self,
 /* Slots in use of `pool`, whether or not it exists (0 when none). */
 uint32_t limits_pool_used(limits_t *self, const char *pool);
 
-/* A run of `dag` appeared in memory in `state` (created, or loaded). */
+/* A run of `dag` appeared in memory in `state` (created, or loaded).
+ * Queued runs start in order of creation, backfill runs after the others. */
 void limits_run_added(limits_t *self,
                       const char *dag,
                       uint64_t run_id,
+                      bool backfill,
                       run_state_t state);
 
 /* A run moved from one state to another. */
 void limits_run_moved(limits_t *self,
                       const char *dag,
                       uint64_t run_id,
+                      bool backfill,
                       run_state_t from,
                       run_state_t to);
 
@@ -107,10 +111,11 @@ bool limits_admit(limits_t *self,
  * periods since it was queued. */
 int64_t limits_effective(int32_t priority, int64_t queued_mono, int64_t now);
 
-/* Sorts ready entries: higher effective priority first, then queued
- * earlier, then queued first. Leaves them as they are (and returns false)
- * when every entry has the same own priority: then the queue order is
- * already oldest first, and aging changes nothing. */
+/* Sorts ready entries: other runs' before backfill runs', then higher
+ * effective priority first, then queued earlier, then queued first.
+ * Leaves them as they are (and returns false) when every entry has the
+ * same own priority and kind of run: then the queue order is already
+ * oldest first, and aging changes nothing. */
 bool limits_order(limits_ready_t *entries, size_t n, int64_t now_mono);
 
 #endif

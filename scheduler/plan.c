@@ -42,6 +42,7 @@ typedef struct {
     size_t nfinal;  /* task instances in a final state */
     bool failed;    /* some task ended in a failure state */
     bool finished;  /* the run's end is recorded */
+    bool backfill;  /* made by 'sluice backfill': goes after other runs */
     plan_ti_t *tis; /* owned, one per dag task */
 } plan_run_t;
 
@@ -230,6 +231,7 @@ s_ready_add(plan_t *self, plan_run_t *run, size_t task)
         .run_id = run->id,
         .task = task,
         .priority = dag_task(run->dag, task)->priority,
+        .backfill = run->backfill,
         .queued_mono = clock_mono_ms(),
         .seq = ready_next_seq(self->ready),
     };
@@ -350,7 +352,8 @@ s_set_run(plan_t *self,
     if (state_run_move(&run->state, state, run->id, err) < 0) {
         return -1;
     }
-    limits_run_moved(self->limits, dag_name(run->dag), run->id, from, state);
+    limits_run_moved(self->limits, dag_name(run->dag), run->id, run->backfill,
+                     from, state);
     return store_run_set_state(self->store, run->id, state, now, err);
 }
 
@@ -509,8 +512,10 @@ plan_trigger(plan_t *self,
         return -1;
     }
     plan_run_t *run = s_run_new(*run_id, dag_p, params, nparams, logical_date);
+    run->backfill = strcmp(trigger, PLAN_TRIGGER_BACKFILL) == 0;
     zhashx_insert(self->runs, ID_KEY(run->id), run);
-    limits_run_added(self->limits, dag_name(run->dag), run->id, run->state);
+    limits_run_added(self->limits, dag_name(run->dag), run->id, run->backfill,
+                     run->state);
     for (size_t i = 0; i < dag_task_count(run->dag); i++) {
         const char *task_id = dag_task(run->dag, i)->id;
         if (store_task_create(self->store, run->id, task_id, TASK_PENDING, now,
@@ -642,8 +647,11 @@ plan_restore(plan_t *self,
     plan_run_t *run = s_run_new(row->run_id, dag_p, row->params, row->nparams,
                                 row->logical_date);
     run->state = row->state; /* as stored: a load, not a transition */
+    run->backfill =
+        row->trigger && strcmp(row->trigger, PLAN_TRIGGER_BACKFILL) == 0;
     zhashx_insert(self->runs, ID_KEY(run->id), run);
-    limits_run_added(self->limits, dag_name(run->dag), run->id, run->state);
+    limits_run_added(self->limits, dag_name(run->dag), run->id, run->backfill,
+                     run->state);
     for (size_t r = 0; r < row->ntasks; r++) {
         long i = dag_task_index(run->dag, row->tasks[r].task_id);
         if (i >= 0 && s_restore_task(self, run, (size_t) i, &row->tasks[r],
@@ -1351,8 +1359,11 @@ s_adopt(plan_t *self, dag_t **dag_p, const store_run_row_t *row)
             run->nfinal++;
         }
     }
+    run->backfill =
+        row->trigger && strcmp(row->trigger, PLAN_TRIGGER_BACKFILL) == 0;
     zhashx_insert(self->runs, ID_KEY(run->id), run);
-    limits_run_added(self->limits, dag_name(run->dag), run->id, run->state);
+    limits_run_added(self->limits, dag_name(run->dag), run->id, run->backfill,
+                     run->state);
     return run;
 }
 

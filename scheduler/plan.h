@@ -85,9 +85,15 @@ void plan_set_secret_lookup(plan_t *self, plan_secret_fn *fn, void *arg);
  * attempt is not in flight. */
 size_t plan_attempt_secrets(plan_t *self, uint64_t attempt_id, zlistx_t *names);
 
+/* The trigger of the runs 'sluice backfill' makes: their tasks go after
+ * those of every other run, and queued ones start after other queued runs
+ * of their DAG, so history being filled in never holds up today's work. */
+#define PLAN_TRIGGER_BACKFILL "backfill"
+
 /* Creates a new run of `dag` (takes ownership of *dag_p) with effective
  * params, writes it and its task instances to the store, and queues its
- * root tasks. Sets *run_id. */
+ * root tasks. `trigger` says why (PLAN_TRIGGER_BACKFILL, "scheduled",
+ * "manual", ...). Sets *run_id. */
 int plan_trigger(plan_t *self,
                  dag_t **dag_p,
                  const dag_kv_t *params,

@@ -406,8 +406,8 @@ s_backfill_step(sched_t *self,
         const char *action = s_backfill_action(found, state, b->rerun_failed);
         int rc = found < 0 && found != STORE_ENOTFOUND ? -1 : 0;
         if (rc == 0 && !strcmp(action, "run")) {
-            rc = sched_schedule_run(self, b->dag, ctx->tz, &iv, "backfill",
-                                    &run_id, err);
+            rc = sched_schedule_run(self, b->dag, ctx->tz, &iv,
+                                    PLAN_TRIGGER_BACKFILL, &run_id, err);
         } else if (rc == 0 && !strcmp(action, "rerun")) {
             rc = sched_retry_run(self, run_id, "", &reopened, err);
         }

@@ -1245,6 +1245,7 @@ s_active_free(active_run_t *run)
     free((char *) run->row.version);
     free((char *) run->row.logical_date);
     free((char *) run->row.timezone);
+    free((char *) run->row.trigger);
     for (size_t i = 0; i < run->row.nparams; i++) {
         free((char *) run->params[i].name);
         free((char *) run->params[i].value);
@@ -1345,6 +1346,7 @@ s_active_head(store_t *self, active_run_t *run, uint64_t run_id, errbuf_t *err)
         run->row.interval_start = sqlite3_column_int64(stmt, 10);
         run->row.interval_end = sqlite3_column_int64(stmt, 11);
         run->row.timezone = xstrdup(store_priv_text(stmt, 12));
+        run->row.trigger = xstrdup(store_priv_text(stmt, 5));
     } else if (ret < 0) {
         ret = store_priv_fail(self, rc, "read a run", err);
     }

@@ -207,6 +207,8 @@ typedef struct {
     int64_t interval_start;   /* the data interval [start, end), wall ms */
     int64_t interval_end;
     const char *timezone; /* the zone its templates are written in */
+    const char *trigger;  /* why it was created: "manual", "scheduled",
+                             "backfill", "dataset" */
     run_state_t state;
     size_t ntasks;
     const store_task_row_t *tasks;

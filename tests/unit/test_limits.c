@@ -363,8 +363,8 @@ START_TEST(test_limits_reasons)
     ck_assert(!limits_admit(limits, pooled, 1, false, dag_task(pooled, 1), why,
                             sizeof why));
     ck_assert_str_eq(why, "pool 'gpu' 1/1 in use");
-    limits_run_added(limits, "serial", 7, RUN_RUNNING);
-    limits_run_added(limits, "serial", 8, RUN_QUEUED);
+    limits_run_added(limits, "serial", 7, false, RUN_RUNNING);
+    limits_run_added(limits, "serial", 8, false, RUN_QUEUED);
     ck_assert(!limits_admit(limits, serial, 8, true, dag_task(serial, 0), why,
                             sizeof why));
     ck_assert_str_eq(why, "max_active_runs 1 reached");
@@ -433,6 +433,44 @@ START_TEST(test_limits_aging)
 
 END_TEST
 
+START_TEST(test_limits_backfill_goes_last)
+{
+    /* Backfill runs never hold up other runs: their ready tasks go after
+     * every other run's, whatever the priorities, and a queued backfill
+     * run starts after the DAG's other queued runs, even older ones. */
+    int64_t now = 100 * LIMITS_AGING_MS;
+    limits_ready_t e[] = {
+        {.run_id = 1, .priority = 100, .backfill = true, .queued_mono = 0},
+        {.run_id = 2, .priority = 0, .queued_mono = now, .seq = 2},
+    };
+    ck_assert(limits_order(e, 2, now));
+    ck_assert_uint_eq(e[0].run_id, 2);
+    ck_assert_uint_eq(e[1].run_id, 1);
+
+    fixture_t f;
+    s_setup(&f, s_pooled);
+    limits_t *limits = plan_limits(f.plan);
+    dag_t *serial = s_dag(s_serial);
+    char why[256];
+    limits_run_added(limits, "serial", 7, false, RUN_RUNNING);
+    limits_run_added(limits, "serial", 8, true, RUN_QUEUED);
+    limits_run_added(limits, "serial", 9, false, RUN_QUEUED);
+    limits_run_moved(limits, "serial", 7, false, RUN_RUNNING, RUN_SUCCESS);
+    ck_assert(limits_admit(limits, serial, 9, true, dag_task(serial, 0), why,
+                           sizeof why));
+    ck_assert(!limits_admit(limits, serial, 8, true, dag_task(serial, 0), why,
+                            sizeof why));
+    ck_assert_str_eq(why, "max_active_runs 1 reached");
+    limits_run_moved(limits, "serial", 9, false, RUN_QUEUED, RUN_RUNNING);
+    limits_run_moved(limits, "serial", 9, false, RUN_RUNNING, RUN_FAILED);
+    ck_assert(limits_admit(limits, serial, 8, true, dag_task(serial, 0), why,
+                           sizeof why));
+    dag_destroy(&serial);
+    s_teardown(&f);
+}
+
+END_TEST
+
 Suite *
 limits_suite(void)
 {
@@ -446,6 +484,7 @@ limits_suite(void)
     tcase_add_test(tc, test_limits_reasons);
     tcase_add_test(tc, test_limits_priority_order);
     tcase_add_test(tc, test_limits_aging);
+    tcase_add_test(tc, test_limits_backfill_goes_last);
     suite_add_tcase(s, tc);
     return s;
 }
