@@ -106,6 +106,18 @@ size_t dag_trigger_count(const dag_t *self);
 
 const char *dag_trigger_dataset(const dag_t *self, size_t index);
 
+/* One route of `alerts:`: the events (ALERT_BIT set, common/alert.h) sent
+ * to the named targets (of the scheduler's config). */
+typedef struct {
+    unsigned on;
+    size_t nto;
+    const char *const *to;
+} dag_alert_route_t;
+
+size_t dag_alert_route_count(const dag_t *self);
+
+const dag_alert_route_t *dag_alert_route(const dag_t *self, size_t index);
+
 /* Index of task `id`, or -1. */
 long dag_task_index(const dag_t *self, const char *id);
 

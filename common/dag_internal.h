@@ -30,6 +30,8 @@ struct dag_t {
     zhashx_t *index;             /* id -> index + 1, keys copied */
     size_t ntriggers;            /* trigger: datasets */
     const char *const *triggers; /* owned array of owned URIs */
+    size_t nroutes;                 /* alerts: routes */
+    dag_alert_route_t *routes;      /* owned array; `to` lists owned */
 };
 
 /* Retry and timeout settings as written, before defaults apply. */
@@ -123,5 +125,12 @@ void dagp_check_tasks(parse_t *p);
 /* Reads the whole document into p->dag. p->src is set when the tasks
  * were read and dagp_check_tasks can run. */
 void dagp_read_document(parse_t *p, const yamldoc_node_t *root);
+
+/* ---- dag_alerts.c ---- */
+
+/* alerts: [{on: [EVENT, ...], to: [TARGET, ...]}, ...] */
+void dagp_read_alerts(parse_t *p, const yamldoc_node_t *val);
+
+void dagp_free_alerts(dag_t *dag);
 
 #endif

@@ -881,11 +881,21 @@ s_top_trigger(parse_t *p,
                   "write 'trigger: {datasets: [URI]}'");
 }
 
+static void
+s_top_alerts(parse_t *p,
+             size_t task,
+             const yamldoc_node_t *key,
+             const yamldoc_node_t *val)
+{
+    (void) task, (void) key;
+    dagp_read_alerts(p, val);
+}
+
 static const dagkey_t s_top_keys[] = {
     {"dag", s_top_dag},           {"description", s_top_description},
     {"schedule", s_top_schedule}, {"params", s_top_params},
     {"defaults", s_top_defaults}, {"tasks", s_top_tasks},
-    {"trigger", s_top_trigger},
+    {"trigger", s_top_trigger},   {"alerts", s_top_alerts},
 };
 
 static void

@@ -414,6 +414,10 @@ s_wait_ms(sched_t *self)
     if (step >= 0 && step - now < wait) {
         wait = step - now;
     }
+    int64_t alerts = sched_alerts_next(self, now);
+    if (alerts >= 0 && alerts - now < wait) {
+        wait = alerts - now;
+    }
     return wait < 0 ? 0 : wait;
 }
 
@@ -447,6 +451,9 @@ s_turn(sched_t *self)
     }
     if (rc == 0) {
         rc = s_dispatch(self, now_wall, &err);
+    }
+    if (rc == 0) {
+        rc = sched_alerts_step(self, now, &err);
     }
     if (rc == 0) {
         sched_autoscale_step(self, now);
@@ -542,7 +549,8 @@ s_start(sched_t *self, errbuf_t *err)
                err) < 0 ||
         s_bind(self, &self->clients, self->config->client_listen,
                ADMIT_DOMAIN_CLIENT, err) < 0 ||
-        sched_autoscale_start(self, err) < 0) {
+        sched_autoscale_start(self, err) < 0 ||
+        sched_alerts_start(self, err) < 0) {
         return -1;
     }
     return 0;
@@ -582,6 +590,8 @@ s_observe_results(sched_t *self)
                   sched_reports_on_result, self->store);
     sched_observe(self, "dataset triggers", SCHED_AFTER_APPLY,
                   sched_triggers_on_result, self);
+    sched_observe(self, "alerts", SCHED_AFTER_APPLY, sched_alerts_on_result,
+                  self);
 }
 
 sched_t *
@@ -624,6 +634,7 @@ sched_destroy(sched_t **self_p)
     zsock_destroy(&self->workers);
     zsock_destroy(&self->clients);
     sched_autoscale_stop(self);
+    sched_alerts_stop(self);
     plan_destroy(&self->plan);
     fleet_destroy(&self->fleet);
     sched_secrets_stop(self);

@@ -97,6 +97,10 @@ struct sched_t {
     bool peer_known;               /* ... false when its metadata had none */
     struct autoscale_t *autoscale; /* NULL when off, owned */
     int64_t autoscale_last;        /* monotonic ms of its last step */
+    struct alert_send_t *alert_send; /* delivery thread, owned */
+    struct alert_rate_t *alert_rate; /* per-target limit, owned */
+    zhashx_t *alert_inflight;        /* alert id text -> tries, owned */
+    int64_t alert_due;               /* wall ms an alert is due; -1 none */
     bool turn_error;               /* a handler failed to write */
     errbuf_t turn_err;             /* ... and why */
 };
@@ -341,5 +345,40 @@ int64_t sched_autoscale_next(sched_t *self);
 /* autoscale status (read-only). Caller owns the reply. */
 Sluice__Reply *sched_autoscale_status(sched_t *self,
                                       const Sluice__Request *req);
+
+/* ---------------------------------------------------------- sched_alerts
+ * Alerts: queued by the result observer in the turn's transaction,
+ * delivered by a thread of their own (alert_send.c). */
+
+/* Starts the delivery thread; whatever was queued before is due. */
+int sched_alerts_start(sched_t *self, errbuf_t *err);
+
+void sched_alerts_stop(sched_t *self);
+
+/* -1 with err ("FILE: ...") when dag's routes name a target the config
+ * does not define. */
+int sched_alerts_check_dag(sched_t *self,
+                           const char *filename,
+                           const dag_t *dag,
+                           errbuf_t *err);
+
+/* Result observer (arg: sched_t), after the plan applied it: queues the
+ * failure, retry, validation_breach, drift and success alerts it raises,
+ * once per (run, task, kind, target). */
+int sched_alerts_on_result(void *arg,
+                           const sched_result_t *result,
+                           errbuf_t *err);
+
+/* Records the thread's outcomes and hands it the due alerts; in the
+ * turn's transaction. */
+int sched_alerts_step(sched_t *self, int64_t now_mono, errbuf_t *err);
+
+/* Monotonic ms the loop should wake for alerts; -1 when nothing waits. */
+int64_t sched_alerts_next(sched_t *self, int64_t now_mono);
+
+/* alerts list (read-only) and alerts test. Caller owns the reply. */
+Sluice__Reply *sched_alerts_list(store_t *store, const Sluice__Request *req);
+
+Sluice__Reply *sched_alerts_test(sched_t *self, const Sluice__Request *req);
 
 #endif

@@ -361,8 +361,31 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     "SELECT 1;",
     /* 11: concurrency limits: pools. */
     "SELECT 1;",
-    /* 12: alerts: the delivery queue, deadline and expectation checks. */
-    "SELECT 1;",
+    /* 12: alerts: the routes of applied DAGs and the delivery queue, one
+     * row per (run, task, kind, target). */
+    "CREATE TABLE alert_routes ("
+    " dag TEXT NOT NULL,"
+    " position INTEGER NOT NULL,"
+    " kinds INTEGER NOT NULL,"
+    " target TEXT NOT NULL,"
+    " PRIMARY KEY (dag, position, target));"
+    "CREATE TABLE alerts ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " uid TEXT NOT NULL UNIQUE,"
+    " dag TEXT NOT NULL,"
+    " run_id INTEGER NOT NULL,"
+    " task_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),"
+    " tries INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " sent_at INTEGER NOT NULL DEFAULT 0,"
+    " error TEXT NOT NULL DEFAULT '',"
+    " UNIQUE (run_id, task_id, kind, target));"
+    "CREATE INDEX alerts_due ON alerts (state, next_at);",
 };
 
 /* ------------------------------------------------------------ helpers */
