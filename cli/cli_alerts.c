@@ -42,9 +42,9 @@ s_list_print(const args_t *args, const void *body)
 {
     (void) args;
     const Sluice__AlertsListRep *list = body;
-    const char *headers[] = {"ID",    "KIND", "DAG",   "RUN",  "TASK",
-                             "TARGET", "STATE", "TRIES", "WHEN", "ERROR",
-                             NULL};
+    const char *headers[] = {"ID",   "KIND",   "DAG",   "RUN",
+                             "TASK", "TARGET", "STATE", "TRIES",
+                             "WHEN", "ERROR",  NULL};
     table_t *table = table_new(headers);
     for (size_t i = 0; i < list->n_alerts; i++) {
         const Sluice__AlertInfo *a = list->alerts[i];
@@ -56,8 +56,7 @@ s_list_print(const args_t *args, const void *body)
         clock_fmt_local((int64_t) at, when, sizeof when);
         table_row(table, id, a->kind, *a->dag ? a->dag : "-",
                   a->run_id ? run : "-", *a->task_id ? a->task_id : "-",
-                  a->target, a->state, tries, when,
-                  *a->error ? a->error : "-");
+                  a->target, a->state, tries, when, *a->error ? a->error : "-");
     }
     table_print(table, stdout);
     table_destroy(&table);

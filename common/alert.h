@@ -14,14 +14,14 @@
 
 /* The events a route can name, as bits of a route's `on` set. */
 typedef enum {
-    ALERT_FAILURE = 0,      /* a task failed for good (no retry left) */
-    ALERT_RETRY,            /* a task failed and will be tried again */
-    ALERT_SLA_MISS,         /* a task ran past its `sla` */
-    ALERT_DEADLINE_MISS,    /* a run did not end by its `deadline` */
-    ALERT_EXPECT_MISS,      /* `expect: success_by` passed unmet */
+    ALERT_FAILURE = 0,       /* a task failed for good (no retry left) */
+    ALERT_RETRY,             /* a task failed and will be tried again */
+    ALERT_SLA_MISS,          /* a task ran past its `sla` */
+    ALERT_DEADLINE_MISS,     /* a run did not end by its `deadline` */
+    ALERT_EXPECT_MISS,       /* `expect: success_by` passed unmet */
     ALERT_VALIDATION_BREACH, /* a validate task found its checks broken */
-    ALERT_DRIFT,            /* a validate task reported drift */
-    ALERT_SUCCESS,          /* a run succeeded */
+    ALERT_DRIFT,             /* a validate task reported drift */
+    ALERT_SUCCESS,           /* a run succeeded */
     ALERT_KIND_COUNT
 } alert_kind_t;
 
@@ -68,24 +68,21 @@ bool alert_rate_take(alert_rate_t *self,
                      int64_t *retry_at);
 
 /* HMAC-SHA256 of body under key, as lowercase hex into hex (65 bytes). */
-void alert_sign(const char *key,
-                const void *body,
-                size_t size,
-                char hex[65]);
+void alert_sign(const char *key, const void *body, size_t size, char hex[65]);
 
 /* One event, as the receiver reads it. Strings borrowed; NULL = "". */
 typedef struct {
-    const char *id;           /* the alert's id: receivers drop repeats */
+    const char *id; /* the alert's id: receivers drop repeats */
     alert_kind_t kind;
     const char *dag;
-    uint64_t run_id;          /* 0: the event is about no run (expect) */
+    uint64_t run_id; /* 0: the event is about no run (expect) */
     const char *logical_date;
-    const char *task;         /* "" for a run-level event */
-    uint32_t attempt;         /* 0 when no attempt */
-    const char *cause;        /* "exit 3", "timeout", "deadline 2h", ... */
-    int64_t at_ms;            /* when it happened, wall ms */
-    const char *log;          /* the attempt's last ALERT_LOG_LINES lines */
-    bool test;                /* a sample from `sluice alerts test` */
+    const char *task;  /* "" for a run-level event */
+    uint32_t attempt;  /* 0 when no attempt */
+    const char *cause; /* "exit 3", "timeout", "deadline 2h", ... */
+    int64_t at_ms;     /* when it happened, wall ms */
+    const char *log;   /* the attempt's last ALERT_LOG_LINES lines */
+    bool test;         /* a sample from `sluice alerts test` */
 } alert_event_t;
 
 /* The event as one JSON object (caller owns):

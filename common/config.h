@@ -55,13 +55,13 @@ typedef struct {
     uint64_t launch_timeout_ms;   /* 60000 */
     uint32_t max_launch_per_step; /* 4 */
     /* Alerts (common/config_alerts.c). */
-    uint32_t alert_rate;          /* deliveries per target per minute */
-    uint64_t alert_retry_for_ms;  /* 24h: how long a delivery is retried */
+    uint32_t alert_rate;         /* deliveries per target per minute */
+    uint64_t alert_retry_for_ms; /* 24h: how long a delivery is retried */
     size_t ntargets;
-    config_target_t *targets;     /* owned array */
-    unsigned default_on;          /* ALERT_BIT set of the default route */
+    config_target_t *targets; /* owned array */
+    unsigned default_on;      /* ALERT_BIT set of the default route */
     size_t ndefault_to;
-    char **default_to;            /* owned target names of that route */
+    char **default_to; /* owned target names of that route */
 } config_t;
 
 /* Defaults only. Never NULL. */

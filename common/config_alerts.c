@@ -58,7 +58,8 @@ s_names(const yamldoc_node_t *val,
     }
     char **list = xcalloc(count + 1, sizeof *list);
     for (size_t i = 0; i < count; i++) {
-        const yamldoc_node_t *it = val->type == YAMLDOC_SEQ ? val->items[i] : val;
+        const yamldoc_node_t *it =
+            val->type == YAMLDOC_SEQ ? val->items[i] : val;
         if (it->type != YAMLDOC_SCALAR || !*it->value) {
             for (size_t k = 0; k < i; k++) {
                 free(list[k]);
@@ -100,7 +101,8 @@ s_route_on(const yamldoc_node_t *val, unsigned *on, errbuf_t *err)
             continue;
         }
         const char *hint = alert_kind_hint(names[i]);
-        const yamldoc_node_t *at = val->type == YAMLDOC_SEQ ? val->items[i] : val;
+        const yamldoc_node_t *at =
+            val->type == YAMLDOC_SEQ ? val->items[i] : val;
         errbuf_set(err,
                    "%zu:%zu: unknown alert event '%s'%s%s%s; write failure, "
                    "retry, sla_miss, deadline_miss, expect_miss, "
@@ -225,11 +227,14 @@ s_target_command(config_target_t *t, const yamldoc_node_t *map, errbuf_t *err)
 }
 
 static int
-s_target(config_target_t *t, const yamldoc_node_t *key, const yamldoc_node_t *map,
+s_target(config_target_t *t,
+         const yamldoc_node_t *key,
+         const yamldoc_node_t *map,
          errbuf_t *err)
 {
     if (key->type != YAMLDOC_SCALAR || !*key->value) {
-        return s_fail(err, key, "a target needs a name; write 'NAME: {kind: ...}'");
+        return s_fail(err, key,
+                      "a target needs a name; write 'NAME: {kind: ...}'");
     }
     if (map->type != YAMLDOC_MAP) {
         return s_fail(err, map,
@@ -239,8 +244,8 @@ s_target(config_target_t *t, const yamldoc_node_t *key, const yamldoc_node_t *ma
     t->name = xstrdup(key->value);
     t->timeout_ms = TARGET_TIMEOUT_DEFAULT_MS;
     const char *timeout = s_scalar(map, "timeout");
-    if (timeout && (duration_parse(timeout, &t->timeout_ms) < 0 ||
-                    t->timeout_ms == 0)) {
+    if (timeout &&
+        (duration_parse(timeout, &t->timeout_ms) < 0 || t->timeout_ms == 0)) {
         return s_fail(err, s_get(map, "timeout"),
                       "'timeout' must be a duration like 10s");
     }

@@ -30,8 +30,8 @@ struct dag_t {
     zhashx_t *index;             /* id -> index + 1, keys copied */
     size_t ntriggers;            /* trigger: datasets */
     const char *const *triggers; /* owned array of owned URIs */
-    size_t nroutes;                 /* alerts: routes */
-    dag_alert_route_t *routes;      /* owned array; `to` lists owned */
+    size_t nroutes;              /* alerts: routes */
+    dag_alert_route_t *routes;   /* owned array; `to` lists owned */
 };
 
 /* Retry and timeout settings as written, before defaults apply. */

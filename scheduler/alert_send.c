@@ -69,7 +69,9 @@ s_discard(char *data, size_t size, size_t n, void *arg)
 }
 
 static int
-s_webhook(const config_target_t *t, const char *uid, const char *body,
+s_webhook(const config_target_t *t,
+          const char *uid,
+          const char *body,
           errbuf_t *err)
 {
     CURL *curl = curl_easy_init();
@@ -138,7 +140,11 @@ s_child(char *const *argv, int in, int out)
 /* Writes body to the child's stdin and reads its output until it closes
  * or the deadline (monotonic ms) passes; false on the deadline. */
 static bool
-s_converse(int in, int out, const char *body, int64_t deadline, char *kept,
+s_converse(int in,
+           int out,
+           const char *body,
+           int64_t deadline,
+           char *kept,
            size_t *nkept)
 {
     size_t off = 0, len = strlen(body);

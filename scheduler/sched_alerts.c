@@ -42,7 +42,8 @@ sched_alerts_start(sched_t *self, errbuf_t *err)
     }
     self->alert_rate = alert_rate_new(self->config->alert_rate);
     self->alert_inflight = zhashx_new();
-    zhashx_set_destructor(self->alert_inflight, (zhashx_destructor_fn *) zstr_free);
+    zhashx_set_destructor(self->alert_inflight,
+                          (zhashx_destructor_fn *) zstr_free);
     self->alert_due = clock_wall_ms(); /* whatever waits from before */
     return 0;
 }
@@ -143,7 +144,8 @@ s_queue(sched_t *self, alert_event_t *ev, errbuf_t *err)
                            .dag = ev->dag,
                            .run_id = ev->run_id,
                            .task_id = ev->test ? uid : ev->task,
-                           .kind = ev->test ? "test" : alert_kind_name(ev->kind),
+                           .kind =
+                               ev->test ? "test" : alert_kind_name(ev->kind),
                            .target = name,
                            .body = body};
         bool added = false;
@@ -180,7 +182,8 @@ s_kinds(const sched_result_t *r, const store_alert_ctx_t *ctx)
     if (summary && *summary && !r->success) {
         kinds |= ALERT_BIT(ALERT_VALIDATION_BREACH);
     }
-    if (summary && (strstr(summary, ": drift ") || strstr(summary, ", drift "))) {
+    if (summary &&
+        (strstr(summary, ": drift ") || strstr(summary, ", drift "))) {
         kinds |= ALERT_BIT(ALERT_DRIFT);
     }
     if (s_state_is(ctx->run_state, "success", NULL)) {
@@ -208,8 +211,8 @@ s_cause(const sched_result_t *r, const store_alert_ctx_t *ctx, alert_kind_t k)
 
 /* True when no route of dag's (or the default one) names any of kinds. */
 static bool
-s_nobody_listens(sched_t *self, const char *dag, unsigned kinds, errbuf_t *err,
-                 int *rc)
+s_nobody_listens(
+    sched_t *self, const char *dag, unsigned kinds, errbuf_t *err, int *rc)
 {
     *rc = 0;
     for (int k = 0; k < ALERT_KIND_COUNT; k++) {
@@ -287,7 +290,11 @@ sched_alerts_on_result(void *arg, const sched_result_t *result, errbuf_t *err)
 /* ----------------------------------------------------------- delivery */
 
 static int
-s_record(sched_t *self, uint64_t id, bool ok, const char *error, int64_t now,
+s_record(sched_t *self,
+         uint64_t id,
+         bool ok,
+         const char *error,
+         int64_t now,
          errbuf_t *err)
 {
     char key[24];
@@ -489,8 +496,13 @@ sched_alerts_test(sched_t *self, const Sluice__Request *req)
                         .log = "sample log line 1\nsample log line 2\n",
                         .test = true};
     char *body = t->slack ? alert_event_slack(&ev) : alert_event_json(&ev);
-    store_alert_t a = {.uid = uid, .dag = "", .run_id = 0, .task_id = uid,
-                       .kind = "test", .target = name, .body = body};
+    store_alert_t a = {.uid = uid,
+                       .dag = "",
+                       .run_id = 0,
+                       .task_id = uid,
+                       .kind = "test",
+                       .target = name,
+                       .body = body};
     errbuf_t err;
     int rc = store_alert_add(self->store, &a, ev.at_ms, NULL, &err);
     free(body);

@@ -94,15 +94,15 @@ struct sched_t {
     curve_t *curve;     /* scheduler's CURVE key, owned */
     uint8_t peer_curve[CURVE_KEY_SIZE]; /* CURVE key of the connection the
                                            message being handled came on */
-    bool peer_known;               /* ... false when its metadata had none */
-    struct autoscale_t *autoscale; /* NULL when off, owned */
-    int64_t autoscale_last;        /* monotonic ms of its last step */
+    bool peer_known;                 /* ... false when its metadata had none */
+    struct autoscale_t *autoscale;   /* NULL when off, owned */
+    int64_t autoscale_last;          /* monotonic ms of its last step */
     struct alert_send_t *alert_send; /* delivery thread, owned */
     struct alert_rate_t *alert_rate; /* per-target limit, owned */
     zhashx_t *alert_inflight;        /* alert id text -> tries, owned */
     int64_t alert_due;               /* wall ms an alert is due; -1 none */
-    bool turn_error;               /* a handler failed to write */
-    errbuf_t turn_err;             /* ... and why */
+    bool turn_error;                 /* a handler failed to write */
+    errbuf_t turn_err;               /* ... and why */
 };
 
 /* ------------------------------------------------------------ sched_out
@@ -365,9 +365,8 @@ int sched_alerts_check_dag(sched_t *self,
 /* Result observer (arg: sched_t), after the plan applied it: queues the
  * failure, retry, validation_breach, drift and success alerts it raises,
  * once per (run, task, kind, target). */
-int sched_alerts_on_result(void *arg,
-                           const sched_result_t *result,
-                           errbuf_t *err);
+int
+sched_alerts_on_result(void *arg, const sched_result_t *result, errbuf_t *err);
 
 /* Records the thread's outcomes and hands it the due alerts; in the
  * turn's transaction. */

@@ -77,11 +77,11 @@ store_alert_routes_get(store_t *self,
                        errbuf_t *err)
 {
     *has_routes = false;
-    sqlite3_stmt *stmt = store_priv_sql(
-        self,
-        "SELECT kinds, target FROM alert_routes WHERE dag = ?1"
-        " ORDER BY position, target",
-        err);
+    sqlite3_stmt *stmt =
+        store_priv_sql(self,
+                       "SELECT kinds, target FROM alert_routes WHERE dag = ?1"
+                       " ORDER BY position, target",
+                       err);
     if (!stmt) {
         return -1;
     }
@@ -174,8 +174,7 @@ store_alerts_due(store_t *self,
     sqlite3_bind_int64(stmt, 1, now);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64) max);
     each_arg_t a = {fn, arg};
-    return store_priv_each(self, stmt, s_alert_row, &a, "read due alerts",
-                           err);
+    return store_priv_each(self, stmt, s_alert_row, &a, "read due alerts", err);
 }
 
 int
@@ -293,11 +292,11 @@ store_alert_log_tail(store_t *self,
                      errbuf_t *err)
 {
     *log = NULL;
-    sqlite3_stmt *stmt = store_priv_sql(
-        self,
-        "SELECT data FROM log_chunks WHERE attempt_id = ?1"
-        " ORDER BY seq DESC LIMIT 64",
-        err);
+    sqlite3_stmt *stmt =
+        store_priv_sql(self,
+                       "SELECT data FROM log_chunks WHERE attempt_id = ?1"
+                       " ORDER BY seq DESC LIMIT 64",
+                       err);
     if (!stmt) {
         return -1;
     }
@@ -343,8 +342,10 @@ store_alert_ctx(store_t *self,
         return -1;
     }
     sqlite3_bind_int64(stmt, 1, (sqlite3_int64) attempt_id);
-    if (store_priv_each(self, stmt, s_ctx_row, ctx, "read an attempt for an "
-                        "alert", err) < 0) {
+    if (store_priv_each(self, stmt, s_ctx_row, ctx,
+                        "read an attempt for an "
+                        "alert",
+                        err) < 0) {
         store_alert_ctx_clear(ctx);
         return -1;
     }

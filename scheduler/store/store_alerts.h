@@ -40,11 +40,11 @@ typedef struct {
     const char *task_id;
     const char *kind;
     const char *target;
-    const char *body;  /* what is sent, as is */
-    const char *state; /* pending, sent, failed */
-    uint32_t tries;    /* failed deliveries so far */
+    const char *body;                     /* what is sent, as is */
+    const char *state;                    /* pending, sent, failed */
+    uint32_t tries;                       /* failed deliveries so far */
     int64_t created_at, next_at, sent_at; /* wall ms */
-    const char *error; /* the last delivery error */
+    const char *error;                    /* the last delivery error */
 } store_alert_t;
 
 typedef int(store_alert_fn)(void *arg, const store_alert_t *alert);
@@ -79,10 +79,8 @@ int store_alert_outcome(store_t *self,
                         errbuf_t *err);
 
 /* Puts an alert off to next_at without counting a try (rate limit). */
-int store_alert_defer(store_t *self,
-                      uint64_t id,
-                      int64_t next_at,
-                      errbuf_t *err);
+int
+store_alert_defer(store_t *self, uint64_t id, int64_t next_at, errbuf_t *err);
 
 /* The newest alerts first, at most max; failed_only: those whose last
  * delivery failed (still retried or given up). */
@@ -98,12 +96,12 @@ int store_alerts_list(store_t *self,
 typedef struct {
     uint64_t run_id;
     char *task_id;
-    uint32_t number;    /* attempt, 1-based */
-    char *task_state;   /* after the result was applied */
+    uint32_t number;  /* attempt, 1-based */
+    char *task_state; /* after the result was applied */
     char *run_state;
     char *logical_date;
-    char *cause;        /* exit, oom, timeout, ...; "" on success */
-    char *error;        /* the attempt's error text */
+    char *cause; /* exit, oom, timeout, ...; "" on success */
+    char *error; /* the attempt's error text */
     int32_t exit_code;
 } store_alert_ctx_t;
 

@@ -25,8 +25,8 @@
 #define MAX_REQUEST (1024 * 1024)
 
 static void
-s_write_file(const char *dir, int n, const char *ext, const char *data,
-             size_t len)
+s_write_file(
+    const char *dir, int n, const char *ext, const char *data, size_t len)
 {
     char tmp[4096], path[4096];
     snprintf(tmp, sizeof tmp, "%s/.%d.%s.tmp", dir, n, ext);
@@ -45,7 +45,8 @@ static int
 s_header(const char *head, const char *name, char *out, size_t size)
 {
     size_t nlen = strlen(name);
-    for (const char *p = head; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+    for (const char *p = head; p && *p;
+         p = strchr(p, '\n'), p = p ? p + 1 : p) {
         if (!strncasecmp(p, name, nlen) && p[nlen] == ':') {
             const char *v = p + nlen + 1;
             while (*v == ' ') {
@@ -100,8 +101,12 @@ s_read_request(int fd, char *buf, size_t *head_len, size_t *total)
 }
 
 static void
-s_verify(const char *dir, int n, const char *secret, const char *head,
-         const char *body, size_t len)
+s_verify(const char *dir,
+         int n,
+         const char *secret,
+         const char *head,
+         const char *body,
+         size_t len)
 {
     char sig[128];
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
