@@ -270,7 +270,11 @@ s_targets(config_t *self, const yamldoc_node_t *val, errbuf_t *err)
                       "'alert_targets' must map names to targets; write "
                       "'alert_targets: {ops: {kind: webhook, url: URL}}'");
     }
-    config_alerts_clear(self);
+    for (size_t i = 0; i < self->ntargets; i++) {
+        s_target_clear(&self->targets[i]);
+    }
+    free(self->targets);
+    self->ntargets = 0;
     self->targets = xcalloc(val->count ? val->count : 1, sizeof *self->targets);
     for (size_t i = 0; i < val->count; i++) {
         self->ntargets = i + 1;
@@ -306,7 +310,9 @@ config_alerts_load(config_t *self,
                                  &self->ndefault_to, err);
     }
     if (rc < 0) {
-        errbuf_prefix(err, "%s", path);
+        char *msg = xstrdup(errbuf_msg(err)); /* "L:C: ..." */
+        errbuf_set(err, "%s:%s", path, msg);
+        free(msg);
         return -1;
     }
     return 0;

@@ -238,6 +238,9 @@ s_command(const config_target_t *t, const char *body, errbuf_t *err)
     if (code == 0) {
         return 0;
     }
+    while (nkept > 0 && (kept[nkept - 1] == '\n' || kept[nkept - 1] == '\r')) {
+        kept[--nkept] = '\0';
+    }
     const char *last = alert_tail_lines(kept, nkept, 1);
     if (code == -2) {
         errbuf_set(err, "'%s' ran past its timeout of %llu ms and was killed",

@@ -215,11 +215,12 @@ START_TEST(test_dag_unknown_key)
            "    retires: 3\n",
            "t.yaml:5:5: unknown key 'retires' in task 'a'; did you mean "
            "'retries'?");
-    EXPECT("dag: d\n"
-           "colour: red\n"
-           "tasks: [{id: a, run: x}]\n",
-           "t.yaml:2:1: unknown key 'colour' in the DAG file; valid keys are "
-           "dag, description, schedule, params, defaults, tasks, trigger");
+    EXPECT(
+        "dag: d\n"
+        "colour: red\n"
+        "tasks: [{id: a, run: x}]\n",
+        "t.yaml:2:1: unknown key 'colour' in the DAG file; valid keys are "
+        "dag, description, schedule, params, defaults, tasks, trigger, alerts");
 }
 
 END_TEST
