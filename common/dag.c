@@ -309,3 +309,15 @@ dag_alert_route(const dag_t *self, size_t index)
 {
     return index < self->nroutes ? &self->routes[index] : NULL;
 }
+
+uint64_t
+dag_deadline_ms(const dag_t *self)
+{
+    return self->deadline_ms;
+}
+
+const char *
+dag_expect_success_by(const dag_t *self)
+{
+    return self->expect_by;
+}

@@ -65,8 +65,10 @@ typedef struct {
     uint32_t limit_nproc;  /* limits: RLIMIT_NPROC; 0 = the worker's */
     const char *validate;  /* kind validate: its checks as canonical JSON
                              (common/vspec.h), a template; NULL = none */
-    bool cache; /* cache: true: skip when a run with the same command,
+    bool cache;      /* cache: true: skip when a run with the same command,
                    definition and input hashes succeeded */
+    uint64_t sla_ms; /* sla: alert when not done this long after its run
+                        started; 0 = none */
 } dag_task_t;
 
 /* Parses and validates YAML text. filename is used in messages only.
@@ -115,6 +117,14 @@ typedef struct {
 } dag_alert_route_t;
 
 size_t dag_alert_route_count(const dag_t *self);
+
+/* deadline: a run should end this long after its data interval ends (a
+ * manual run: after its logical date); 0 = none. */
+uint64_t dag_deadline_ms(const dag_t *self);
+
+/* expect: {success_by: "HH:MM"}: the wall-clock time, in the DAG's zone,
+ * by which each interval's run should have succeeded; "" = none. */
+const char *dag_expect_success_by(const dag_t *self);
 
 const dag_alert_route_t *dag_alert_route(const dag_t *self, size_t index);
 

@@ -8,6 +8,7 @@
 
 #include "common/alert.h"
 #include "common/config_alerts.h"
+#include "common/duration.h"
 #include "common/dag_internal.h"
 #include "common/xalloc.h"
 
@@ -63,4 +64,82 @@ dagp_read_alerts(parse_t *p, const yamldoc_node_t *val)
         r->to = (const char *const *) to;
         r->nto = nto;
     }
+}
+
+/* A positive duration, or an error naming `what`. */
+static int
+s_positive(parse_t *p,
+           const yamldoc_node_t *val,
+           const char *what,
+           uint64_t *ms)
+{
+    if (val->type == YAMLDOC_SCALAR && duration_parse(val->value, ms) == 0 &&
+        *ms > 0) {
+        return 0;
+    }
+    dagp_err(p, val, "%s must be a duration above zero, like '2h'; %s", what,
+             DURATION_HINT);
+    return -1;
+}
+
+void
+dagp_task_sla(parse_t *p,
+              size_t task,
+              const yamldoc_node_t *key,
+              const yamldoc_node_t *val)
+{
+    (void) key;
+    uint64_t ms = 0;
+    if (s_positive(p, val, "'sla'", &ms) == 0) {
+        TASK(p, task)->sla_ms = ms;
+    }
+}
+
+void
+dagp_top_deadline(parse_t *p,
+                  size_t task,
+                  const yamldoc_node_t *key,
+                  const yamldoc_node_t *val)
+{
+    (void) task, (void) key;
+    uint64_t ms = 0;
+    if (s_positive(p, val, "'deadline'", &ms) == 0) {
+        p->dag->deadline_ms = ms;
+    }
+}
+
+/* "HH:MM", 00:00 to 23:59. */
+static bool
+s_clock_ok(const char *text)
+{
+    return strlen(text) == 5 && text[2] == ':' && text[0] >= '0' &&
+           text[0] <= '2' && text[1] >= '0' && text[1] <= '9' &&
+           text[3] >= '0' && text[3] <= '5' && text[4] >= '0' &&
+           text[4] <= '9' && (text[0] < '2' || text[1] <= '3');
+}
+
+void
+dagp_top_expect(parse_t *p,
+                size_t task,
+                const yamldoc_node_t *key,
+                const yamldoc_node_t *val)
+{
+    (void) task, (void) key;
+    const char *hint = "write 'expect: {success_by: \"12:00\"}' (24-hour "
+                       "wall-clock time in the DAG's zone)";
+    if (val->type != YAMLDOC_MAP || val->count != 1 ||
+        val->items[0]->type != YAMLDOC_SCALAR ||
+        strcmp(val->items[0]->value, "success_by")) {
+        dagp_err(p, val, "'expect' takes only 'success_by'; %s", hint);
+        return;
+    }
+    const yamldoc_node_t *by = val->items[1];
+    if (by->type != YAMLDOC_SCALAR || !s_clock_ok(by->value)) {
+        dagp_err(p, by,
+                 "'success_by' must be a time like \"12:00\", not %s; %s",
+                 by->type == YAMLDOC_SCALAR ? by->value : yamldoc_type_name(by),
+                 hint);
+        return;
+    }
+    memcpy(p->dag->expect_by, by->value, 6);
 }

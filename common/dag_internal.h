@@ -32,6 +32,8 @@ struct dag_t {
     const char *const *triggers; /* owned array of owned URIs */
     size_t nroutes;              /* alerts: routes */
     dag_alert_route_t *routes;   /* owned array; `to` lists owned */
+    uint64_t deadline_ms;        /* deadline; 0 = none */
+    char expect_by[6];           /* expect: success_by "HH:MM"; "" */
 };
 
 /* Retry and timeout settings as written, before defaults apply. */
@@ -132,5 +134,21 @@ void dagp_read_document(parse_t *p, const yamldoc_node_t *root);
 void dagp_read_alerts(parse_t *p, const yamldoc_node_t *val);
 
 void dagp_free_alerts(dag_t *dag);
+
+/* A task's `sla`, the DAG's `deadline` and `expect`, as key readers. */
+void dagp_task_sla(parse_t *p,
+                   size_t task,
+                   const yamldoc_node_t *key,
+                   const yamldoc_node_t *val);
+
+void dagp_top_deadline(parse_t *p,
+                       size_t task,
+                       const yamldoc_node_t *key,
+                       const yamldoc_node_t *val);
+
+void dagp_top_expect(parse_t *p,
+                     size_t task,
+                     const yamldoc_node_t *key,
+                     const yamldoc_node_t *val);
 
 #endif

@@ -614,6 +614,7 @@ static const dagkey_t s_task_keys[] = {
     {"labels", s_res_labels},
     {"inputs", s_task_io},
     {"outputs", s_task_io},
+    {"sla", dagp_task_sla},
 };
 
 /* The id first, so that every later message can name the task. */
@@ -892,10 +893,16 @@ s_top_alerts(parse_t *p,
 }
 
 static const dagkey_t s_top_keys[] = {
-    {"dag", s_top_dag},           {"description", s_top_description},
-    {"schedule", s_top_schedule}, {"params", s_top_params},
-    {"defaults", s_top_defaults}, {"tasks", s_top_tasks},
-    {"trigger", s_top_trigger},   {"alerts", s_top_alerts},
+    {"dag", s_top_dag},
+    {"description", s_top_description},
+    {"schedule", s_top_schedule},
+    {"params", s_top_params},
+    {"defaults", s_top_defaults},
+    {"tasks", s_top_tasks},
+    {"trigger", s_top_trigger},
+    {"alerts", s_top_alerts},
+    {"deadline", dagp_top_deadline},
+    {"expect", dagp_top_expect},
 };
 
 static void

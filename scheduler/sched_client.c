@@ -71,7 +71,7 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
         (changed && store_event(self->store, now, "client", "dag_applied",
                                 dag_name(dag), dag_version(dag), &err) < 0) ||
         sched_triggers_dag_applied(self->store, dag, &err) < 0 ||
-        store_alert_routes_put(self->store, dag_name(dag), dag, &err) < 0) {
+        store_alert_dag_put(self->store, dag_name(dag), dag, &err) < 0) {
         sched_fail_turn(self, &err);
         dag_destroy(&dag);
         return api_error(req->request_id, API_E_INTERNAL, "%s",

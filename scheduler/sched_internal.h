@@ -101,6 +101,7 @@ struct sched_t {
     struct alert_rate_t *alert_rate; /* per-target limit, owned */
     zhashx_t *alert_inflight;        /* alert id text -> tries, owned */
     int64_t alert_due;               /* wall ms an alert is due; -1 none */
+    int64_t alert_check_next;        /* monotonic ms of the next time check */
     bool turn_error;                 /* a handler failed to write */
     errbuf_t turn_err;               /* ... and why */
 };

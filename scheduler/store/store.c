@@ -361,17 +361,31 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     "SELECT 1;",
     /* 11: concurrency limits: pools. */
     "SELECT 1;",
-    /* 12: alerts: the routes of applied DAGs and the delivery queue, one
-     * row per (run, task, kind, target). */
+    /* 12: alerts: the routes and time rules (sla, deadline, expect) of
+     * applied DAGs, the misses found (each once), and the delivery queue:
+     * one row per (event, target), the event named by its dedupe key. */
     "CREATE TABLE alert_routes ("
     " dag TEXT NOT NULL,"
     " position INTEGER NOT NULL,"
     " kinds INTEGER NOT NULL,"
     " target TEXT NOT NULL,"
     " PRIMARY KEY (dag, position, target));"
+    "CREATE TABLE alert_rules ("
+    " dag TEXT NOT NULL,"
+    " version TEXT NOT NULL,"
+    " task_id TEXT NOT NULL," /* '' for the DAG's deadline */
+    " limit_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (dag, version, task_id));"
+    "CREATE TABLE alert_expects ("
+    " dag TEXT PRIMARY KEY,"
+    " success_by TEXT NOT NULL);"
+    "CREATE TABLE alert_misses ("
+    " dedupe TEXT PRIMARY KEY,"
+    " at INTEGER NOT NULL);"
     "CREATE TABLE alerts ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " uid TEXT NOT NULL UNIQUE,"
+    " dedupe TEXT NOT NULL,"
     " dag TEXT NOT NULL,"
     " run_id INTEGER NOT NULL,"
     " task_id TEXT NOT NULL,"
@@ -384,7 +398,7 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     " next_at INTEGER NOT NULL,"
     " sent_at INTEGER NOT NULL DEFAULT 0,"
     " error TEXT NOT NULL DEFAULT '',"
-    " UNIQUE (run_id, task_id, kind, target));"
+    " UNIQUE (dedupe, target));"
     "CREATE INDEX alerts_due ON alerts (state, next_at);",
 };
 

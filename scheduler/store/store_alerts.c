@@ -11,12 +11,64 @@
 /* Log bytes read back for an event's last lines. */
 #define ALERT_LOG_TAIL_BYTES 16384
 
-int
-store_alert_routes_put(store_t *self,
-                       const char *dag,
-                       const dag_t *file,
-                       errbuf_t *err)
+static int
+s_rules_put(store_t *self, const char *dag, const dag_t *file, errbuf_t *err)
 {
+    sqlite3_stmt *add = store_priv_sql(
+        self,
+        "INSERT OR REPLACE INTO alert_rules (dag, version, task_id, limit_ms)"
+        " VALUES (?1, ?2, ?3, ?4)",
+        err);
+    if (!add) {
+        return -1;
+    }
+    for (size_t i = 0; i <= dag_task_count(file); i++) {
+        const dag_task_t *t =
+            i < dag_task_count(file) ? dag_task(file, i) : NULL;
+        uint64_t ms = t ? t->sla_ms : dag_deadline_ms(file);
+        if (ms == 0) {
+            continue;
+        }
+        store_priv_bind_text(add, 1, dag);
+        store_priv_bind_text(add, 2, dag_version(file));
+        store_priv_bind_text(add, 3, t ? t->id : "");
+        sqlite3_bind_int64(add, 4, (sqlite3_int64) ms);
+        if (store_priv_exec(self, add, "store an sla", err) < 0) {
+            return -1;
+        }
+    }
+    sqlite3_stmt *del =
+        store_priv_sql(self, "DELETE FROM alert_expects WHERE dag = ?1", err);
+    if (!del) {
+        return -1;
+    }
+    store_priv_bind_text(del, 1, dag);
+    if (store_priv_exec(self, del, "forget a DAG's expect", err) < 0) {
+        return -1;
+    }
+    if (!*dag_expect_success_by(file)) {
+        return 0;
+    }
+    sqlite3_stmt *exp = store_priv_sql(
+        self, "INSERT INTO alert_expects (dag, success_by) VALUES (?1, ?2)",
+        err);
+    if (!exp) {
+        return -1;
+    }
+    store_priv_bind_text(exp, 1, dag);
+    store_priv_bind_text(exp, 2, dag_expect_success_by(file));
+    return store_priv_exec(self, exp, "store a DAG's expect", err);
+}
+
+int
+store_alert_dag_put(store_t *self,
+                    const char *dag,
+                    const dag_t *file,
+                    errbuf_t *err)
+{
+    if (s_rules_put(self, dag, file, err) < 0) {
+        return -1;
+    }
     sqlite3_stmt *del =
         store_priv_sql(self, "DELETE FROM alert_routes WHERE dag = ?1", err);
     if (!del) {
@@ -101,8 +153,8 @@ store_alert_add(store_t *self,
     sqlite3_stmt *stmt = store_priv_sql(
         self,
         "INSERT OR IGNORE INTO alerts (uid, dag, run_id, task_id, kind,"
-        " target, body, state, created_at, next_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8)",
+        " target, body, state, created_at, next_at, dedupe)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8, ?9)",
         err);
     if (!stmt) {
         return -1;
@@ -115,7 +167,13 @@ store_alert_add(store_t *self,
     store_priv_bind_text(stmt, 6, alert->target);
     store_priv_bind_text(stmt, 7, alert->body);
     sqlite3_bind_int64(stmt, 8, now);
+    char *dedupe = alert->dedupe ? NULL
+                                 : xasprintf("%llu/%s/%s",
+                                             (unsigned long long) alert->run_id,
+                                             alert->task_id, alert->kind);
+    store_priv_bind_text(stmt, 9, alert->dedupe ? alert->dedupe : dedupe);
     int rc = store_priv_exec(self, stmt, "queue an alert", err);
+    free(dedupe);
     if (added) {
         *added = rc == 0 && sqlite3_changes(self->db) > 0;
     }
@@ -130,6 +188,11 @@ typedef struct {
     store_alert_fn *fn;
     void *arg;
 } each_arg_t;
+
+typedef struct {
+    store_miss_fn *fn;
+    void *arg;
+} each_miss_t;
 
 static int
 s_alert_row(sqlite3_stmt *stmt, void *arg)
@@ -367,4 +430,62 @@ store_alert_ctx_clear(store_alert_ctx_t *ctx)
     free(ctx->cause);
     free(ctx->error);
     memset(ctx, 0, sizeof *ctx);
+}
+
+/* ------------------------------------------------------------ misses */
+
+static int
+s_miss_row(sqlite3_stmt *stmt, void *arg)
+{
+    each_miss_t *a = arg;
+    store_miss_t miss = {
+        .run_id = (uint64_t) sqlite3_column_int64(stmt, 0),
+        .dag = store_priv_text(stmt, 1),
+        .task_id = store_priv_text(stmt, 2),
+        .logical_date = store_priv_text(stmt, 3),
+        .limit_ms = (uint64_t) sqlite3_column_int64(stmt, 4),
+    };
+    return a->fn(a->arg, &miss);
+}
+
+int
+store_alert_sla_misses(
+    store_t *self, int64_t now, store_miss_fn *fn, void *arg, errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_sql(
+        self,
+        "SELECT r.id, r.dag, t.task_id, r.logical_date, s.limit_ms"
+        " FROM runs r JOIN alert_rules s"
+        "  ON s.dag = r.dag AND s.version = r.version AND s.task_id != ''"
+        " JOIN task_instances t ON t.run_id = r.id AND t.task_id = s.task_id"
+        " WHERE r.state = 'running' AND r.started_at > 0"
+        " AND r.started_at + s.limit_ms <= ?1"
+        " AND t.state IN ('pending', 'queued', 'running', 'up_for_retry')"
+        " AND NOT EXISTS (SELECT 1 FROM alert_misses m"
+        "  WHERE m.dedupe = r.id || '/' || t.task_id || '/sla_miss')",
+        err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, now);
+    each_miss_t a = {fn, arg};
+    return store_priv_each(self, stmt, s_miss_row, &a, "look for sla misses",
+                           err);
+}
+
+int
+store_alert_miss(
+    store_t *self, const char *dedupe, int64_t now, bool *first, errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_sql(
+        self, "INSERT OR IGNORE INTO alert_misses (dedupe, at) VALUES (?1, ?2)",
+        err);
+    if (!stmt) {
+        return -1;
+    }
+    store_priv_bind_text(stmt, 1, dedupe);
+    sqlite3_bind_int64(stmt, 2, now);
+    int rc = store_priv_exec(self, stmt, "record a missed deadline", err);
+    *first = rc == 0 && sqlite3_changes(self->db) > 0;
+    return rc;
 }

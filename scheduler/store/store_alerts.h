@@ -15,11 +15,13 @@
 #include "common/dag.h"
 #include "scheduler/store/store.h"
 
-/* Replaces the routes of `dag` with those of its applied file. */
-int store_alert_routes_put(store_t *self,
-                           const char *dag,
-                           const dag_t *file,
-                           errbuf_t *err);
+/* Replaces what dag's applied file says about alerts: its routes, its
+ * expect (both: the current version's), its tasks' sla and its deadline
+ * (kept per version: a run keeps its version's). */
+int store_alert_dag_put(store_t *self,
+                        const char *dag,
+                        const dag_t *file,
+                        errbuf_t *err);
 
 /* Appends to targets (owned strings) the targets of dag's routes whose
  * events include kind_bit; *has_routes: the DAG has any route at all. */
@@ -29,6 +31,28 @@ int store_alert_routes_get(store_t *self,
                            zlistx_t *targets,
                            bool *has_routes,
                            errbuf_t *err);
+
+/* A time rule missed, found by store_alert_sla_misses (strings valid
+ * during the call). */
+typedef struct {
+    uint64_t run_id;
+    const char *dag;
+    const char *task_id; /* "" for the run */
+    const char *logical_date;
+    uint64_t limit_ms; /* the sla or deadline */
+} store_miss_t;
+
+typedef int(store_miss_fn)(void *arg, const store_miss_t *miss);
+
+/* Tasks of running runs that are not done (pending, queued, running,
+ * up_for_retry) `sla` after their run started, at `now`, and not yet
+ * recorded as missed. */
+int store_alert_sla_misses(
+    store_t *self, int64_t now, store_miss_fn *fn, void *arg, errbuf_t *err);
+
+/* Records a miss under `dedupe`; *first: this is the first time. */
+int store_alert_miss(
+    store_t *self, const char *dedupe, int64_t now, bool *first, errbuf_t *err);
 
 /* One queued alert. Strings borrowed from the caller (add) or from the
  * statement (the callbacks: valid during the call). */
@@ -45,12 +69,14 @@ typedef struct {
     uint32_t tries;                       /* failed deliveries so far */
     int64_t created_at, next_at, sent_at; /* wall ms */
     const char *error;                    /* the last delivery error */
+    const char *dedupe; /* add: one alert per key and target; NULL =
+                           "RUN/TASK/KIND" */
 } store_alert_t;
 
 typedef int(store_alert_fn)(void *arg, const store_alert_t *alert);
 
-/* Queues an alert due now; *added false when (run, task, kind, target)
- * already had one. */
+/* Queues an alert due now; *added false when (dedupe key, target) already
+ * had one. */
 int store_alert_add(store_t *self,
                     const store_alert_t *alert,
                     int64_t now,

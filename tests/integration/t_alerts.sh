@@ -1,7 +1,8 @@
 # Alerts: a failing task POSTs one signed webhook to a local receiver, also
 # when the receiver refuses for its first 5 s and the scheduler restarts in
 # between; a command target gets the event on stdin; routes to an unknown
-# target are refused at apply; `alerts list` shows the deliveries.
+# target are refused at apply; `alerts list` shows the deliveries; a task
+# past its sla is alerted once and not killed.
 
 IT_SINK="$PWD/${BUILD:-build/release}/tests/tools/http_sink"
 
@@ -17,7 +18,7 @@ alert_targets:
     timeout: 5s
   mail:
     kind: command
-    command: [tee, $IT_DIR/mail.json]
+    command: [sh, -c, 'cat >>$IT_DIR/mail.json; echo >>$IT_DIR/mail.json']
     timeout: 5s
 YAML
     it_stop "$IT_SCHED_PID"
@@ -133,4 +134,30 @@ YAML
     it_check "a misspelt event is refused with FILE:LINE:COL" sh -c \
         "! $SLUICE dag apply --dir $IT_STATE $IT_DIR/typo.yaml 2>$IT_DIR/typo.err"
     it_check "... and a hint" grep -q "typo.yaml:3:.*'failur'.*'failure'" "$IT_DIR/typo.err"
+}
+
+t_alerts_sla_miss_once_nothing_killed() {
+    it_cluster 1
+    it_alerts_config "$(it_free_port)" || return 1
+    it_apply slow <<'YAML'
+dag: slow
+alerts:
+  - on: [sla_miss]
+    to: [mail]
+tasks:
+  - id: nap
+    run: sleep 4
+    sla: 1s
+YAML
+    r=$("$SLUICE" trigger --dir "$IT_STATE" slow)
+    it_check "the sla miss reaches the command target" \
+        it_wait 30 grep -qF '"kind":"sla_miss"' "$IT_DIR/mail.json"
+    it_check "run ends" it_wait 30 it_run_final "$r"
+    it_check "the task was not killed" [ "$(it_run_state "$r")" = success ]
+    it_check "one sla_miss alert" \
+        [ "$(grep -c '"kind":"sla_miss"' "$IT_DIR/mail.json")" = 1 ]
+    it_check "it names the task and the limit" \
+        grep -qF '"task":"nap","attempt":0,"cause":"not done 1s after its run started (sla)"' "$IT_DIR/mail.json"
+    it_check "one sla_miss event" \
+        [ "$(it_sql "SELECT count(*) FROM events WHERE kind='sla_miss'")" = 1 ]
 }

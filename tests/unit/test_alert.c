@@ -231,6 +231,30 @@ START_TEST(test_alert_dag_routes)
     ck_assert_msg(strstr(e, "d.yaml:3:") && strstr(e, "'failure'"), "%s", e);
     e = zlist_next(errors);
     ck_assert_msg(strstr(e, "d.yaml:4:") && strstr(e, "'to'"), "%s", e);
+    zlist_purge(errors);
+    const char *timed = "dag: d\n"
+                        "deadline: 2h\n"
+                        "expect: {success_by: \"12:00\"}\n"
+                        "tasks: [{id: a, run: x, sla: 90s}, {id: b, run: y}]\n";
+    dag = dag_parse("d.yaml", timed, strlen(timed), errors);
+    ck_assert_ptr_nonnull(dag);
+    ck_assert_uint_eq(dag_deadline_ms(dag), 7200000);
+    ck_assert_str_eq(dag_expect_success_by(dag), "12:00");
+    ck_assert_uint_eq(dag_task(dag, 0)->sla_ms, 90000);
+    ck_assert_uint_eq(dag_task(dag, 1)->sla_ms, 0);
+    dag_destroy(&dag);
+    const char *untimed = "dag: d\n"
+                          "deadline: soon\n"
+                          "expect: {success_by: \"25:00\"}\n"
+                          "tasks: [{id: a, run: x, sla: 0s}]\n";
+    ck_assert_ptr_null(dag_parse("d.yaml", untimed, strlen(untimed), errors));
+    ck_assert_uint_eq(zlist_size(errors), 3);
+    e = zlist_first(errors);
+    ck_assert_msg(strstr(e, "d.yaml:2:11: 'deadline'"), "%s", e);
+    e = zlist_next(errors);
+    ck_assert_msg(strstr(e, "d.yaml:3:22: 'success_by'"), "%s", e);
+    e = zlist_next(errors);
+    ck_assert_msg(strstr(e, "d.yaml:4:") && strstr(e, "'sla'"), "%s", e);
     zlist_destroy(&errors);
 }
 
@@ -249,7 +273,7 @@ START_TEST(test_alert_queue_once)
     zlist_t *errors = zlist_new();
     dag_t *dag = dag_parse_file(path, errors);
     ck_assert_ptr_nonnull(dag);
-    ck_assert_int_eq(store_alert_routes_put(store, "d", dag, &err), 0);
+    ck_assert_int_eq(store_alert_dag_put(store, "d", dag, &err), 0);
     zlistx_t *targets = zlistx_new();
     zlistx_set_destructor(targets, (zlistx_destructor_fn *) zstr_free);
     zlistx_set_comparator(targets, (zlistx_comparator_fn *) strcmp);

@@ -220,7 +220,8 @@ START_TEST(test_dag_unknown_key)
         "colour: red\n"
         "tasks: [{id: a, run: x}]\n",
         "t.yaml:2:1: unknown key 'colour' in the DAG file; valid keys are "
-        "dag, description, schedule, params, defaults, tasks, trigger, alerts");
+        "dag, description, schedule, params, defaults, tasks, trigger, alerts, "
+        "deadline, expect");
 }
 
 END_TEST
