@@ -22,7 +22,7 @@ DEB_PKGS := libzmq3-dev libczmq-dev libsodium-dev libsqlite3-dev check \
             libcurl4-openssl-dev \
             libyaml-dev libprotobuf-c-dev protobuf-c-compiler pkg-config \
             sqlite3 gawk iproute2 procps nftables faketime \
-            slurm-wlm munge util-linux
+            slurm-wlm munge util-linux tzdata
 
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2

@@ -4,7 +4,8 @@
  * threads keep formatting in UTC.
  *
  * Times are UTC milliseconds since the epoch (as clock_wall_ms); offsets
- * are seconds east of UTC. */
+ * are seconds east of UTC. A loaded tz_t never changes, so threads may
+ * share one. */
 #ifndef SLUICE_TZ_H
 #define SLUICE_TZ_H
 
@@ -21,9 +22,12 @@ typedef struct {
     int year, month, mday, hour, min, sec, wday;
 } tz_civil_t;
 
-/* Loads zone `name` ("UTC", "Europe/Berlin", ...). NULL with err set
- * (naming the zone and where it was looked for) when there is no such
- * zone or its file is damaged. Caller owns the result. */
+/* Loads zone `name` ("UTC", "Europe/Berlin", ...) from $TZDIR, else
+ * /usr/share/zoneinfo; "UTC", "Etc/UTC", "GMT" and "Etc/GMT" are built in
+ * and need no tzdata. NULL with err set (naming the zone and where it was
+ * looked for) for a name that is not an IANA name (absolute, "..", odd
+ * characters), no such zone, a file that is not TZif, or a damaged one.
+ * Caller owns the result. */
 tz_t *tz_load(const char *name, errbuf_t *err);
 
 void tz_destroy(tz_t **self_p);
@@ -43,8 +47,25 @@ tz_civil_t tz_civil(const tz_t *self, int64_t utc_ms);
  * first[0] is the earlier). first has room for 2. */
 int tz_instants(const tz_t *self, const tz_civil_t *local, int64_t first[2]);
 
-/* RFC 3339 with this zone's offset, e.g. "2027-03-28T03:00:00+02:00";
- * buf needs 32 bytes. Returns buf. */
+/* The instant a schedule means by wall-clock time `local`: the only one,
+ * the earlier of two (clocks fell back), or, for a time skipped by a
+ * spring-forward gap, the first instant after the gap (the moment the
+ * clocks jumped). */
+int64_t tz_first_instant(const tz_t *self, const tz_civil_t *local);
+
+/* The first instant after utc_ms at which the zone's UTC offset changes;
+ * -1 when it never changes again. */
+int64_t tz_next_change(const tz_t *self, int64_t utc_ms);
+
+/* Days in `month` (1-12) of `year` (proleptic Gregorian). */
+int tz_days_in_month(int year, int month);
+
+/* Day of the week of a date, 0 = Sunday. */
+int tz_weekday(int year, int month, int mday);
+
+/* RFC 3339 with this zone's offset, e.g. "2027-03-28T03:00:00+02:00"
+ * ("+00:00" in UTC; ".123" before the offset only when the instant has
+ * milliseconds); buf needs 32 bytes. Returns buf. */
 char *tz_format(const tz_t *self, int64_t utc_ms, char *buf, size_t size);
 
 /* The date at instant utc_ms in this zone, "YYYY-MM-DD" ({{ ds }}); buf

@@ -8,6 +8,8 @@ pkg-config --exists libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c chec
 for tool in protoc-c pkg-config sqlite3 gawk ip; do
     command -v "$tool" >/dev/null 2>&1 || missing=yes
 done
+# Time zones for schedules (tzdata): no pkg-config name, so look for a zone.
+[ -e /usr/share/zoneinfo/Europe/Berlin ] || missing=yes
 # Optional extras (make fuzz): clang and its runtime, when asked for.
 for pkg in "$@"; do
     case "$pkg" in

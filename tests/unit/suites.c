@@ -39,6 +39,8 @@ suite_fn *const unit_suites[] = {
     table_suite,
     pbjson_suite,
     sched_suite,
+    tz_suite,
+    cron_suite,
     NULL,
 };
 // clang-format on

@@ -43,5 +43,7 @@ Suite *args_suite(void);
 Suite *table_suite(void);
 Suite *pbjson_suite(void);
 Suite *sched_suite(void);
+Suite *tz_suite(void);
+Suite *cron_suite(void);
 
 #endif
