@@ -22,6 +22,8 @@ static const verb_t s_verbs[] = {
     {"worker", worker_main, "run a worker daemon"},
     {"dag", cli_dag, "validate, apply, list and show DAG files"},
     {"trigger", cli_trigger, "start a run of a DAG"},
+    {"backfill", cli_backfill,
+     "run a scheduled DAG for each past interval in a span"},
     {"runs", cli_runs, "list runs"},
     {"metrics", cli_metrics, "compare a task's metrics across runs"},
     {"run", cli_run, "show one run: 'sluice run show RUN_ID'"},

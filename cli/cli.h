@@ -24,6 +24,16 @@ int cli_join_line(int argc, char **argv);
 int cli_dag(int argc, char **argv);
 /* sluice dag validate FILE... (works offline) */
 int cli_dag_validate(int argc, char **argv);
+
+/* sluice dag pause|unpause|next NAME: a DAG's schedule (cli_schedule.c). */
+int cli_dag_pause(int argc, char **argv);
+
+int cli_dag_unpause(int argc, char **argv);
+
+int cli_dag_next(int argc, char **argv);
+
+/* sluice backfill NAME --from DATE --to DATE (cli_schedule.c). */
+int cli_backfill(int argc, char **argv);
 /* sluice trigger NAME [--param K=V]... [--date YYYY-MM-DD] [--wait] */
 int cli_trigger(int argc, char **argv);
 /* sluice runs [NAME] [--limit N] */

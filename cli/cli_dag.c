@@ -175,7 +175,8 @@ s_list_print(const args_t *args, const void *body)
         return;
     }
     static const char *const headers[] = {
-        "NAME", "TASKS", "VERSION", "LAST RUN", "STATE", "SCHEDULE", NULL};
+        "NAME",     "TASKS",    "VERSION", "LAST RUN", "STATE",
+        "SCHEDULE", "TIMEZONE", "PAUSED",  "NEXT RUN", NULL};
     table_t *table = table_new(headers);
     for (size_t i = 0; i < rep->n_dags; i++) {
         const Sluice__DagSummary *d = rep->dags[i];
@@ -185,9 +186,11 @@ s_list_print(const args_t *args, const void *body)
         snprintf(last, sizeof last, "%llu",
                  (unsigned long long) d->last_run_id);
         bool ran = d->last_run_id != 0;
+        bool sched = *d->schedule;
         table_row(table, d->name, tasks, version, ran ? last : "-",
-                  ran ? d->last_run_state : "-",
-                  *d->schedule ? d->schedule : "-");
+                  ran ? d->last_run_state : "-", sched ? d->schedule : "-",
+                  *d->timezone ? d->timezone : "-", d->paused ? "yes" : "no",
+                  d->next_run_ms ? d->next_run : "-");
     }
     table_print(table, stdout);
     table_destroy(&table);
@@ -195,7 +198,8 @@ s_list_print(const args_t *args, const void *body)
 
 static const args_spec_t s_list_spec = {
     .usage = "sluice dag list",
-    .summary = "list the DAGs the scheduler knows, with their last run",
+    .summary = "list the DAGs the scheduler knows, with their last run, "
+               "schedule, zone, whether paused, and next scheduled run",
     .flags = NULL,
     .min_args = 0,
     .max_args = 0,
@@ -354,6 +358,10 @@ s_show_header(const Sluice__DagShowRep *rep)
     }
     printf("version:      %s\n", d->version);
     printf("schedule:     %s\n", *d->schedule ? d->schedule : "-");
+    printf("timezone:     %s\n", *d->timezone ? d->timezone : "-");
+    printf("paused:       %s\n",
+           d->paused ? "yes (manual triggers only)" : "no");
+    printf("next run:     %s\n", d->next_run_ms ? d->next_run : "-");
     printf("updated:      %s\n",
            clock_fmt_local(d->updated_ms, updated, sizeof updated));
     if (d->last_run_id) {
@@ -447,6 +455,10 @@ static const cli_verb_t s_dag_verbs[] = {
      NULL},
     {"list", NULL, "list DAGs with their last run", &s_dag_list},
     {"show", NULL, "show a DAG: params, tasks, graph", &s_dag_show},
+    {"pause", cli_dag_pause, "stop a DAG's schedule from starting runs", NULL},
+    {"unpause", cli_dag_unpause, "let a paused DAG's schedule start runs",
+     NULL},
+    {"next", cli_dag_next, "when a DAG's next scheduled runs start", NULL},
 };
 
 int

@@ -75,6 +75,10 @@ s_trigger_request(const args_t *args)
     if (date) {
         op->logical_date = xstrdup(date);
     }
+    const char *logical = args_string(args, "logical-date");
+    if (logical) {
+        op->logical_time = xstrdup(logical);
+    }
     size_t count;
     const char *const *params = args_list(args, "param", &count);
     op->params = xcalloc(count + 1, sizeof *op->params);
@@ -222,7 +226,11 @@ s_wait(const args_t *args, client_t *client, uint64_t run_id)
 static const args_flag_t s_trigger_flags[] = {
     {"param", 'p', ARGS_LIST, "KEY=VALUE", "override a DAG param"},
     {"date", 0, ARGS_STRING, "YYYY-MM-DD",
-     "logical date of the run (default: today, UTC)"},
+     "what {{ ds }} shows (default: the logical date's day in the DAG's "
+     "zone)"},
+    {"logical-date", 0, ARGS_STRING, "TIME",
+     "logical date of the run: a date or RFC 3339 time, read in the DAG's "
+     "zone (default: now); refused when a run already has it"},
     {"wait", 'w', ARGS_BOOL, NULL,
      "show progress until the run ends; exit 0 only if it succeeded"},
     {"no-cache", 0, ARGS_BOOL, NULL,
@@ -232,7 +240,7 @@ static const args_flag_t s_trigger_flags[] = {
 
 static const args_spec_t s_trigger_spec = {
     .usage = "sluice trigger NAME [--param KEY=VALUE]... [--date YYYY-MM-DD] "
-             "[--wait]",
+             "[--logical-date TIME] [--wait]",
     .summary = "start a run of a DAG and print its id (just the number, for "
                "scripts); with --wait follow it to the end (Ctrl-C stops "
                "waiting, the run goes on)",

@@ -86,6 +86,8 @@ static const setting_t s_settings[] = {
      "alerts: most deliveries per target per minute; the rest wait"},
     {"alert_retry_for", SET_DURATION, offsetof(config_t, alert_retry_for_ms),
      "24h", "alerts: how long a failing delivery is retried"},
+    {"timezone", SET_STRING, offsetof(config_t, timezone), "UTC",
+     "time zone (IANA name) of DAG schedules that name none"},
 };
 
 #define SETTING_COUNT (sizeof s_settings / sizeof s_settings[0])

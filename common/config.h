@@ -62,6 +62,7 @@ typedef struct {
     unsigned default_on;      /* ALERT_BIT set of the default route */
     size_t ndefault_to;
     char **default_to; /* owned target names of that route */
+    char *timezone;    /* "UTC": zone of DAGs that name none (IANA name) */
 } config_t;
 
 /* Defaults only. Never NULL. */

@@ -78,6 +78,9 @@ dag_parse(const char *filename, const char *text, size_t size, zlist_t *errors)
     p.dag = xcalloc(1, sizeof *p.dag);
     p.dag->description = xstrdup("");
     p.dag->schedule = xstrdup("");
+    p.dag->timezone = xstrdup("");
+    p.dag->start_date = xstrdup("");
+    p.dag->end_date = xstrdup("");
     p.dag->index = zhashx_new();
     if (size > DAG_MAX_FILE_SIZE) {
         dagp_err(&p, NULL,
@@ -94,6 +97,7 @@ dag_parse(const char *filename, const char *text, size_t size, zlist_t *errors)
             dagp_err_pos(&p, line, col, "%s", errbuf_msg(&err));
         } else {
             dagp_read_document(&p, root);
+            dagp_check_schedule(&p);
             if (p.src) {
                 dagp_check_tasks(&p);
             }
@@ -212,6 +216,9 @@ dag_destroy(dag_t **self_p)
     free(self->name);
     free(self->description);
     free(self->schedule);
+    free(self->timezone);
+    free(self->start_date);
+    free(self->end_date);
     free(self);
     *self_p = NULL;
 }
@@ -247,6 +254,34 @@ dag_schedule(const dag_t *self)
 {
     assert(self);
     return self->schedule;
+}
+
+const char *
+dag_timezone(const dag_t *self)
+{
+    assert(self);
+    return self->timezone;
+}
+
+const char *
+dag_start_date(const dag_t *self)
+{
+    assert(self);
+    return self->start_date;
+}
+
+const char *
+dag_end_date(const dag_t *self)
+{
+    assert(self);
+    return self->end_date;
+}
+
+bool
+dag_catchup(const dag_t *self)
+{
+    assert(self);
+    return self->catchup;
 }
 
 const char *

@@ -86,7 +86,24 @@ const char *dag_name(const dag_t *self);
 
 const char *dag_description(const dag_t *self); /* "" when none */
 
-const char *dag_schedule(const dag_t *self); /* "" when none */
+/* When scheduled runs start: a cron expression, a macro (@daily) or
+ * "@every DURATION" (common/cron.h); "" when none. */
+const char *dag_schedule(const dag_t *self);
+
+/* The IANA zone the schedule and {{ ds }} are read in; "" when the file
+ * names none (the scheduler's `timezone` setting applies). */
+const char *dag_timezone(const dag_t *self);
+
+/* The first data interval starts at or after start_date; none starts after
+ * end_date. As written (a date or a time, common/dtime.h, read in the
+ * DAG's zone when it has no offset); "" when not set. */
+const char *dag_start_date(const dag_t *self);
+
+const char *dag_end_date(const dag_t *self);
+
+/* catchup: true: after a downtime every missed interval runs; false (the
+ * default): only the most recent one. */
+bool dag_catchup(const dag_t *self);
 
 /* The content hash of the source text (BLAKE2b-256, hex, 64 chars): the
  * DAG's version. */

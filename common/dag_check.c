@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cron.h"
+#include "common/dtime.h"
 #include "common/tmpl.h"
+#include "common/tz.h"
 #include "common/xalloc.h"
 
 #define DEFAULT_RETRY_DELAY_MS     (10 * 1000ULL)
@@ -128,9 +131,12 @@ static void
 s_tmpl_name(void *arg, const char *name, size_t offset)
 {
     tcheck_t *t = arg;
-    static const char *const builtins[] = {"run_id", "ds", "task_id",
-                                           "attempt"};
-    for (size_t i = 0; i < 4; i++) {
+    static const char *const builtins[] = {
+        "run_id",           "ds",           "task_id",
+        "attempt",          "logical_date", "data_interval_start",
+        "data_interval_end"};
+    const size_t nbuiltins = sizeof builtins / sizeof builtins[0];
+    for (size_t i = 0; i < nbuiltins; i++) {
         if (!strcmp(name, builtins[i])) {
             return;
         }
@@ -166,14 +172,83 @@ s_tmpl_name(void *arg, const char *name, size_t offset)
         free(names);
         return;
     }
-    const char *hint = yamldoc_suggest(name, builtins, 4);
+    const char *hint = yamldoc_suggest(name, builtins, nbuiltins);
     dagp_err_pos(t->p, line, col,
                  "%s of %s uses unknown template name '%s'; %s%s%s", t->field,
                  t->label, name,
                  hint ? "did you mean '"
-                      : "use run_id, ds, "
+                      : "use run_id, ds, logical_date, "
+                        "data_interval_start, data_interval_end, "
                         "task_id, attempt or params.NAME",
                  hint ? hint : "", hint ? "'?" : "");
+}
+
+/* ------------------------------------------------------------ schedule */
+
+static tz_t *
+s_check_zone(parse_t *p)
+{
+    errbuf_t err;
+    const char *name = *p->dag->timezone ? p->dag->timezone : "UTC";
+    tz_t *tz = tz_load(name, &err);
+    if (!tz) {
+        dagp_err(p, p->timezone_at,
+                 "'timezone' %s; write an IANA zone name like "
+                 "'Europe/Berlin' or 'UTC'",
+                 errbuf_msg(&err));
+    }
+    return tz;
+}
+
+static bool
+s_check_instant(parse_t *p,
+                const yamldoc_node_t *at,
+                const char *what,
+                const char *text,
+                const tz_t *tz,
+                int64_t *ms)
+{
+    errbuf_t err;
+    if (dtime_parse(text, tz, ms, &err) < 0) {
+        dagp_err(p, at, "%s: %s", what, errbuf_msg(&err));
+        return false;
+    }
+    return true;
+}
+
+void
+dagp_check_schedule(parse_t *p)
+{
+    dag_t *dag = p->dag;
+    errbuf_t err;
+    if (*dag->schedule) {
+        cron_t *cron = cron_parse(dag->schedule, &err);
+        if (!cron) {
+            dagp_err(p, p->schedule_at, "'schedule' %s", errbuf_msg(&err));
+        }
+        cron_destroy(&cron);
+    }
+    tz_t *tz = s_check_zone(p);
+    if (!tz) {
+        /* start/end are still checked for their form */
+        tz = tz_load("UTC", NULL);
+    }
+    if (!tz) {
+        return;
+    }
+    int64_t start = 0, end = 0;
+    bool has_start =
+        *dag->start_date && s_check_instant(p, p->start_at, "'start_date'",
+                                            dag->start_date, tz, &start);
+    bool has_end = *dag->end_date && s_check_instant(p, p->end_at, "'end_date'",
+                                                     dag->end_date, tz, &end);
+    if (has_start && has_end && end < start) {
+        dagp_err(p, p->end_at,
+                 "'end_date' %s is before 'start_date' %s; swap them or "
+                 "remove 'end_date'",
+                 dag->end_date, dag->start_date);
+    }
+    tz_destroy(&tz);
 }
 
 void

@@ -22,6 +22,10 @@ struct dag_t {
     char *name;        /* owned */
     char *description; /* owned, "" when none */
     char *schedule;    /* owned, "" when none */
+    char *timezone;    /* owned, "" when none (the config's applies) */
+    char *start_date;  /* owned, as written, "" when none */
+    char *end_date;    /* owned, as written, "" when none */
+    bool catchup;      /* run every missed interval, not just the last */
     char version[65];  /* BLAKE2b-256 of the source, hex */
     size_t nparams;
     dag_kv_t *params; /* owned array; names and values owned */
@@ -71,6 +75,9 @@ typedef struct {
     dag_t *dag;
     task_src_t *src; /* one per dag->tasks entry */
     policy_t defaults;
+    /* Where the schedule keys were written (NULL when not), checked
+     * together once the whole file was read. */
+    const yamldoc_node_t *schedule_at, *timezone_at, *start_at, *end_at;
 } parse_t;
 
 #define TASK(p, i) (&(p)->dag->tasks[i])
@@ -117,6 +124,10 @@ void dagp_check_validate_task(parse_t *p,
                               const yamldoc_node_t *node,
                               char *label,
                               size_t size);
+
+/* Checks 'schedule' (a cron expression), 'timezone' (a known zone) and
+ * 'start_date'/'end_date' (instants, in that order). */
+void dagp_check_schedule(parse_t *p);
 
 /* After every task was read: turns 'after' names into indexes, links
  * children, reports cycles, and applies the defaults to each task. */

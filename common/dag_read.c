@@ -731,6 +731,27 @@ s_top_description(parse_t *p,
     }
 }
 
+/* The schedule keys are checked together once the file is read
+ * (dagp_check_schedule): start_date is read in the zone, which may come
+ * later in the file. */
+static void
+s_top_sched_text(parse_t *p,
+                 const yamldoc_node_t *val,
+                 const char *what,
+                 char **field,
+                 const yamldoc_node_t **at)
+{
+    if (yamldoc_is_null(val)) {
+        return;
+    }
+    const char *text = s_string(p, val, what);
+    if (text) {
+        free(*field);
+        *field = xstrdup(text);
+        *at = val;
+    }
+}
+
 static void
 s_top_schedule(parse_t *p,
                size_t task,
@@ -738,35 +759,52 @@ s_top_schedule(parse_t *p,
                const yamldoc_node_t *val)
 {
     (void) task, (void) key;
-    if (yamldoc_is_null(val)) {
-        return;
+    s_top_sched_text(p, val, "'schedule'", &p->dag->schedule, &p->schedule_at);
+}
+
+static void
+s_top_timezone(parse_t *p,
+               size_t task,
+               const yamldoc_node_t *key,
+               const yamldoc_node_t *val)
+{
+    (void) task, (void) key;
+    s_top_sched_text(p, val, "'timezone'", &p->dag->timezone, &p->timezone_at);
+}
+
+static void
+s_top_start_date(parse_t *p,
+                 size_t task,
+                 const yamldoc_node_t *key,
+                 const yamldoc_node_t *val)
+{
+    (void) task, (void) key;
+    s_top_sched_text(p, val, "'start_date'", &p->dag->start_date, &p->start_at);
+}
+
+static void
+s_top_end_date(parse_t *p,
+               size_t task,
+               const yamldoc_node_t *key,
+               const yamldoc_node_t *val)
+{
+    (void) task, (void) key;
+    s_top_sched_text(p, val, "'end_date'", &p->dag->end_date, &p->end_at);
+}
+
+static void
+s_top_catchup(parse_t *p,
+              size_t task,
+              const yamldoc_node_t *key,
+              const yamldoc_node_t *val)
+{
+    (void) task, (void) key;
+    const char *text = s_string(p, val, "'catchup'");
+    if (text && !strcmp(text, "true")) {
+        p->dag->catchup = true;
+    } else if (text && strcmp(text, "false")) {
+        dagp_err(p, val, "'catchup' must be true or false, not '%s'", text);
     }
-    const char *text = s_string(p, val, "'schedule'");
-    if (!text) {
-        return;
-    }
-    size_t fields = 0;
-    for (const char *c = text; *c;) {
-        while (*c == ' ' || *c == '\t') {
-            c++;
-        }
-        if (*c) {
-            fields++;
-        }
-        while (*c && *c != ' ' && *c != '\t') {
-            c++;
-        }
-    }
-    if (fields != 5) {
-        dagp_err(p, val,
-                 "'schedule' must be a cron expression with 5 fields "
-                 "(minute hour day month weekday), not '%s'; for "
-                 "example '0 3 * * *'",
-                 text);
-        return;
-    }
-    free(p->dag->schedule);
-    p->dag->schedule = xstrdup(text);
 }
 
 static void
@@ -900,6 +938,10 @@ static const dagkey_t s_top_keys[] = {
     {"defaults", s_top_defaults},
     {"tasks", s_top_tasks},
     {"trigger", s_top_trigger},
+    {"timezone", s_top_timezone},
+    {"start_date", s_top_start_date},
+    {"end_date", s_top_end_date},
+    {"catchup", s_top_catchup},
     {"alerts", s_top_alerts},
     {"deadline", dagp_top_deadline},
     {"expect", dagp_top_expect},

@@ -137,6 +137,9 @@ s_dag_summary(const store_dag_row_t *row, const dag_t *dag)
     sum->runs = row->runs;
     sum->last_run_state = s_str(row->last_run_state);
     sum->last_run_id = row->last_run_id;
+    sum->timezone = s_str(dag ? dag_timezone(dag) : "");
+    sum->paused = row->paused;
+    sum->next_run = s_str("");
     return sum;
 }
 

@@ -33,6 +33,8 @@ typedef struct {
     dag_kv_t *params; /* owned array of owned strings */
     size_t nparams;
     char *logical_date; /* owned */
+    char *times[3];     /* owned, NULL until set: logical date, data
+                           interval start and end, RFC 3339 */
     char id_text[24];   /* run id as text, for templates */
     run_state_t state;
     size_t nfinal;  /* task instances in a final state */
@@ -123,6 +125,9 @@ s_run_free(void **item)
     }
     free(run->params);
     free(run->logical_date);
+    for (size_t i = 0; i < 3; i++) {
+        free(run->times[i]);
+    }
     free(run->tis);
     free(run);
     *item = NULL;
@@ -505,6 +510,24 @@ plan_trigger(plan_t *self,
     return 0;
 }
 
+void
+plan_set_times(plan_t *self,
+               uint64_t run_id,
+               const char *logical,
+               const char *start,
+               const char *end)
+{
+    plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(run_id));
+    if (!run) {
+        return;
+    }
+    const char *values[3] = {logical, start, end};
+    for (size_t i = 0; i < 3; i++) {
+        free(run->times[i]);
+        run->times[i] = xstrdup(values[i]);
+    }
+}
+
 /* --------------------------------------------------------------- restore */
 
 static void
@@ -626,6 +649,9 @@ s_vars(plan_t *self, plan_run_t *run, const dag_task_t *task, uint32_t attempt)
 {
     return (render_vars_t){.run_id = run->id_text,
                            .logical_date = run->logical_date,
+                           .logical_ts = run->times[0],
+                           .interval_start = run->times[1],
+                           .interval_end = run->times[2],
                            .params = run->params,
                            .nparams = run->nparams,
                            .task_id = task->id,

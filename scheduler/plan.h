@@ -93,6 +93,15 @@ int plan_trigger(plan_t *self,
                  uint64_t *run_id,
                  errbuf_t *err);
 
+/* Sets what {{ logical_date }}, {{ data_interval_start }} and
+ * {{ data_interval_end }} show for run run_id (RFC 3339 text, copied);
+ * nothing when the run is not in memory. */
+void plan_set_times(plan_t *self,
+                    uint64_t run_id,
+                    const char *logical,
+                    const char *start,
+                    const char *end);
+
 /* Rebuilds an active run from the store after a restart (takes ownership of
  * *dag_p). Tasks that were running keep their attempt: *on_attempt is
  * called for each so the caller can tie it to its worker. */

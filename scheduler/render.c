@@ -60,6 +60,15 @@ s_lookup(void *arg, const char *name)
     if (strcmp(name, "ds") == 0) {
         return vars->logical_date;
     }
+    if (strcmp(name, "logical_date") == 0) {
+        return vars->logical_ts;
+    }
+    if (strcmp(name, "data_interval_start") == 0) {
+        return vars->interval_start;
+    }
+    if (strcmp(name, "data_interval_end") == 0) {
+        return vars->interval_end;
+    }
     if (strcmp(name, "task_id") == 0) {
         return vars->task_id;
     }

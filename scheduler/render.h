@@ -1,7 +1,9 @@
 /* render — a task's templates filled in for one attempt: its command, env,
  * declared inputs and outputs, and validate checks.
  *
- * Templates may name {{ run_id }}, {{ ds }}, {{ task_id }}, {{ attempt }},
+ * Templates may name {{ run_id }}, {{ ds }}, {{ logical_date }},
+ * {{ data_interval_start }}, {{ data_interval_end }}, {{ task_id }},
+ * {{ attempt }},
  * {{ params.NAME }}, and in env only {{ secret.NAME }}, opened through a
  * hook; secret values handed out are wiped once rendered. */
 #ifndef SLUICE_RENDER_H
@@ -16,8 +18,11 @@
 
 /* What the templates of one attempt may name. Everything is borrowed. */
 typedef struct {
-    const char *run_id; /* as text */
-    const char *logical_date;
+    const char *run_id;         /* as text */
+    const char *logical_date;   /* {{ ds }}: YYYY-MM-DD */
+    const char *logical_ts;     /* {{ logical_date }}: RFC 3339; NULL = unset */
+    const char *interval_start; /* {{ data_interval_start }}, the same */
+    const char *interval_end;   /* {{ data_interval_end }}, the same */
     const dag_kv_t *params;
     size_t nparams;
     const char *task_id;

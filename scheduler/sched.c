@@ -354,6 +354,9 @@ s_restore_run(void *arg, const store_run_row_t *row)
     int rc = plan_restore(self->plan, &dag, row, s_on_restored_attempt, self,
                           clock_wall_ms(), &err);
     dag_destroy(&dag);
+    if (rc == 0) {
+        sched_schedule_restored(self, row);
+    }
     if (rc < 0) {
         log_error("run %" PRIu64 ": %s", row->run_id, errbuf_msg(&err));
     }
@@ -368,6 +371,7 @@ s_reload(sched_t *self, errbuf_t *err)
     self->plan = plan_new(self->store);
     sched_secrets_plan(self);
     fleet_clear_attempts(self->fleet);
+    sched_schedule_invalidate(self);
     if (store_begin(self->store, err) < 0 ||
         store_load_active(self->store, s_restore_run, self, err) < 0) {
         store_rollback(self->store);
@@ -418,6 +422,11 @@ s_wait_ms(sched_t *self)
     if (alerts >= 0 && alerts - now < wait) {
         wait = alerts - now;
     }
+    /* Wake when the next scheduled run is due (wall clock). */
+    int64_t fire = sched_schedule_wait(self, clock_wall_ms());
+    if (fire >= 0 && fire < wait) {
+        wait = fire;
+    }
     return wait < 0 ? 0 : wait;
 }
 
@@ -448,6 +457,9 @@ s_turn(sched_t *self)
     }
     if (rc == 0) {
         rc = plan_tick(self->plan, now, now_wall, &err);
+    }
+    if (rc == 0) {
+        rc = sched_schedule_tick(self, now_wall, &err);
     }
     if (rc == 0) {
         rc = s_dispatch(self, now_wall, &err);
@@ -541,6 +553,7 @@ s_start(sched_t *self, errbuf_t *err)
         store_commit(self->store, err) < 0) {
         return -1;
     }
+    sched_schedule_start(self);
     if (sched_audit_start(self, err) < 0 || s_reload(self, err) < 0) {
         return -1;
     }
@@ -635,6 +648,7 @@ sched_destroy(sched_t **self_p)
     zsock_destroy(&self->clients);
     sched_autoscale_stop(self);
     sched_alerts_stop(self);
+    sched_schedule_stop(self);
     plan_destroy(&self->plan);
     fleet_destroy(&self->fleet);
     sched_secrets_stop(self);

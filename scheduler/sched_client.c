@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/dag.h"
+#include "common/dtime.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scheduler/api.h"
@@ -88,6 +89,7 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
     if (changed) {
         log_info("DAG '%s' applied, version %.12s", dag_name(dag),
                  dag_version(dag));
+        sched_schedule_invalidate(self);
     }
     dag_destroy(&dag);
     return rep;
@@ -140,6 +142,55 @@ s_trigger_reply(uint64_t request_id,
     return rep;
 }
 
+/* A manual run's logical date: --logical-date, else the trigger time;
+ * its {{ ds }}: --date, else the logical date's day in the DAG's zone. */
+typedef struct {
+    tz_t *tz; /* owned: the DAG's zone */
+    int64_t logical;
+    char ds[16];
+} trigger_time_t;
+
+/* Fills *when; 0, or an API_E_* code with err set. */
+static int
+s_trigger_time(sched_t *self,
+               const dag_t *dag,
+               const Sluice__TriggerReq *trigger,
+               trigger_time_t *when,
+               errbuf_t *err)
+{
+    memset(when, 0, sizeof *when);
+    if (!(when->tz = sched_schedule_zone(self, dag_timezone(dag), err))) {
+        return API_E_BAD_REQUEST;
+    }
+    const char *at = trigger->logical_time;
+    uint64_t run_id;
+    run_state_t state;
+    if (at && *at) {
+        if (dtime_parse(at, when->tz, &when->logical, err) < 0) {
+            errbuf_prefix(err, "--logical-date");
+            return API_E_BAD_REQUEST;
+        }
+        if (store_run_by_logical(self->store, dag_name(dag), when->logical,
+                                 &run_id, &state, err) == 0) {
+            errbuf_set(err,
+                       "DAG '%s' already has run %" PRIu64 " with logical "
+                       "date %s; retry it with 'sluice retry %" PRIu64
+                       "' or choose another --logical-date",
+                       dag_name(dag), run_id, at, run_id);
+            return API_E_BAD_REQUEST;
+        }
+    } else if ((when->logical = sched_schedule_free_logical(
+                    self, dag_name(dag), clock_wall_ms(), err)) < 0) {
+        return API_E_INTERNAL;
+    }
+    if (trigger->logical_date && *trigger->logical_date) {
+        snprintf(when->ds, sizeof when->ds, "%s", trigger->logical_date);
+    } else {
+        tz_format_date(when->tz, when->logical, when->ds, sizeof when->ds);
+    }
+    return 0;
+}
+
 static Sluice__Reply *
 s_trigger(sched_t *self, const Sluice__Request *req)
 {
@@ -161,11 +212,14 @@ s_trigger(sched_t *self, const Sluice__Request *req)
                          "again",
                          trigger->dag);
     }
+    trigger_time_t when;
+    int code = s_trigger_time(self, dag, trigger, &when, &err);
+    if (code != 0) {
+        dag_destroy(&dag);
+        return api_error(req->request_id, (uint32_t) code, "%s",
+                         errbuf_msg(&err));
+    }
     dag_kv_t *params = xcalloc(dag_param_count(dag) + 1, sizeof *params);
-    char date[16];
-    const char *ds = trigger->logical_date && *trigger->logical_date
-                         ? trigger->logical_date
-                         : clock_fmt_date(clock_wall_ms(), date, sizeof date);
     Sluice__Reply *rep = NULL;
     uint64_t run_id = 0;
     char *name = xstrdup(dag_name(dag));
@@ -175,8 +229,8 @@ s_trigger(sched_t *self, const Sluice__Request *req)
         rep = api_error(req->request_id, API_E_BAD_REQUEST, "%s",
                         errbuf_msg(&err));
         dag_destroy(&dag);
-    } else if (plan_trigger(self->plan, &dag, params, dag_param_count(dag), ds,
-                            "manual", now, &run_id, &err) < 0) {
+    } else if (plan_trigger(self->plan, &dag, params, dag_param_count(dag),
+                            when.ds, "manual", now, &run_id, &err) < 0) {
         dag_destroy(&dag);
         sched_fail_turn(self, &err);
         rep =
@@ -184,7 +238,9 @@ s_trigger(sched_t *self, const Sluice__Request *req)
     } else {
         char subject[32];
         snprintf(subject, sizeof subject, "run %" PRIu64, run_id);
-        if (store_event(self->store, now, "client", "trigger", subject, name,
+        if (sched_schedule_tag(self, run_id, when.tz, when.logical,
+                               when.logical, when.logical, &err) < 0 ||
+            store_event(self->store, now, "client", "trigger", subject, name,
                         &err) < 0 ||
             (trigger->no_cache &&
              store_run_extras_put(self->store, run_id, true, "", &err) < 0)) {
@@ -196,6 +252,7 @@ s_trigger(sched_t *self, const Sluice__Request *req)
     free(params);
     free(name);
     free(version);
+    tz_destroy(&when.tz);
     return rep;
 }
 
@@ -347,49 +404,16 @@ s_drain(sched_t *self, const Sluice__Request *req)
 
 /* ----------------------------------------------------------------- retry */
 
-typedef struct {
-    sched_t *self;
-    const Sluice__RetryReq *retry;
-    uint32_t reopened;
-    errbuf_t *err;
-} s_retry_ctx_t;
-
-/* A finished run comes back from the store to be retried. */
-static int
-s_retry_loaded(void *arg, const store_run_row_t *row)
-{
-    s_retry_ctx_t *ctx = arg;
-    char *source = store_dag_source(ctx->self->store, row->dag, row->version,
-                                    NULL, ctx->err);
-    dag_t *dag =
-        source ? dag_parse(row->dag, source, strlen(source), NULL) : NULL;
-    free(source);
-    if (!dag) {
-        errbuf_set(ctx->err,
-                   "DAG '%s' version %.12s of run %" PRIu64
-                   " cannot be read back",
-                   row->dag, row->version, row->run_id);
-        return -1;
-    }
-    int rc = plan_retry(ctx->self->plan, row->run_id, ctx->retry->task_id, &dag,
-                        row, &ctx->reopened, clock_wall_ms(), ctx->err);
-    dag_destroy(&dag);
-    return rc;
-}
-
 static Sluice__Reply *
 s_retry(sched_t *self, const Sluice__Request *req)
 {
     const Sluice__RetryReq *retry = req->retry;
     errbuf_t err;
     errbuf_clear(&err);
-    s_retry_ctx_t ctx = {self, retry, 0, &err};
     int64_t now = clock_wall_ms();
-    int rc = plan_has_run(self->plan, retry->run_id)
-                 ? plan_retry(self->plan, retry->run_id, retry->task_id, NULL,
-                              NULL, &ctx.reopened, now, &err)
-                 : store_load_run(self->store, retry->run_id, s_retry_loaded,
-                                  &ctx, &err);
+    uint32_t reopened = 0;
+    int rc =
+        sched_retry_run(self, retry->run_id, retry->task_id, &reopened, &err);
     if (rc < 0) {
         return api_error(req->request_id,
                          rc == STORE_ENOTFOUND ? API_E_NOT_FOUND
@@ -403,12 +427,12 @@ s_retry(sched_t *self, const Sluice__Request *req)
         sched_fail_turn(self, &err);
     }
     log_info("run %" PRIu64 " retried: %u tasks back to pending", retry->run_id,
-             ctx.reopened);
+             reopened);
     Sluice__Reply *rep = sched_reply(req->request_id, SLUICE__REPLY__OP_RETRY);
     rep->retry = xmalloc(sizeof *rep->retry);
     sluice__retry_rep__init(rep->retry);
     rep->retry->run_id = retry->run_id;
-    rep->retry->reopened = ctx.reopened;
+    rep->retry->reopened = reopened;
     return rep;
 }
 
@@ -428,8 +452,9 @@ static const struct {
     s_handle_fn *handle;
     s_read_fn *read;
 } s_requests[] = {
-    {SLUICE__REQUEST__OP_DAG_LIST, SCHED_VIEWER, NULL, api_read},
-    {SLUICE__REQUEST__OP_DAG_SHOW, SCHED_VIEWER, NULL, api_read},
+    {SLUICE__REQUEST__OP_DAG_LIST, SCHED_VIEWER, sched_dag_read, NULL},
+    {SLUICE__REQUEST__OP_DAG_SHOW, SCHED_VIEWER, sched_dag_read, NULL},
+    {SLUICE__REQUEST__OP_DAG_NEXT, SCHED_VIEWER, sched_dag_next, NULL},
     {SLUICE__REQUEST__OP_RUNS, SCHED_VIEWER, NULL, api_read},
     {SLUICE__REQUEST__OP_RUN_SHOW, SCHED_VIEWER, NULL, api_read},
     {SLUICE__REQUEST__OP_LOGS, SCHED_VIEWER, NULL, api_read},
@@ -446,6 +471,8 @@ static const struct {
     {SLUICE__REQUEST__OP_ALERTS_LIST, SCHED_VIEWER, NULL, sched_alerts_list},
     {SLUICE__REQUEST__OP_DAG_APPLY, SCHED_OPERATOR, s_dag_apply, NULL},
     {SLUICE__REQUEST__OP_TRIGGER, SCHED_OPERATOR, s_trigger, NULL},
+    {SLUICE__REQUEST__OP_DAG_PAUSE, SCHED_OPERATOR, sched_dag_pause, NULL},
+    {SLUICE__REQUEST__OP_BACKFILL, SCHED_OPERATOR, sched_backfill, NULL},
     {SLUICE__REQUEST__OP_CANCEL, SCHED_OPERATOR, s_cancel, NULL},
     {SLUICE__REQUEST__OP_DRAIN, SCHED_OPERATOR, s_drain, NULL},
     {SLUICE__REQUEST__OP_RETRY, SCHED_OPERATOR, s_retry, NULL},

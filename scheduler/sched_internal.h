@@ -26,6 +26,7 @@
 #include "scheduler/fleet.h"
 #include "scheduler/plan.h"
 #include "scheduler/sched.h"
+#include "scheduler/schedule.h"
 #include "scheduler/secrets.h"
 #include "scheduler/store/store.h"
 
@@ -102,8 +103,10 @@ struct sched_t {
     zhashx_t *alert_inflight;        /* alert id text -> tries, owned */
     int64_t alert_due;               /* wall ms an alert is due; -1 none */
     int64_t alert_check_next;        /* monotonic ms of the next time check */
-    bool turn_error;                 /* a handler failed to write */
-    errbuf_t turn_err;               /* ... and why */
+    schedule_t *schedule;            /* scheduled DAGs (sched_schedule.c) */
+    int64_t backfill_at; /* wall ms to look at backfills; -1 = none go on */
+    bool turn_error;     /* a handler failed to write */
+    errbuf_t turn_err;   /* ... and why */
 };
 
 /* ------------------------------------------------------------ sched_out
@@ -380,5 +383,87 @@ int64_t sched_alerts_next(sched_t *self, int64_t now_mono);
 Sluice__Reply *sched_alerts_list(store_t *store, const Sluice__Request *req);
 
 Sluice__Reply *sched_alerts_test(sched_t *self, const Sluice__Request *req);
+
+/* ---- sched_runs.c: runs for schedules ---- */
+
+/* Retries run run_id (as `sluice retry`): task_id, or
+ * with "" every task that did not succeed; *reopened counts the tasks
+ * back to pending. STORE_ENOTFOUND or -1 with err set. */
+int sched_retry_run(sched_t *self,
+                    uint64_t run_id,
+                    const char *task_id,
+                    uint32_t *reopened,
+                    errbuf_t *err);
+
+/* The zone of a DAG (its own, else the config's); caller owns it. */
+tz_t *sched_schedule_zone(sched_t *self, const char *dag_zone, errbuf_t *err);
+
+/* Records run_id's logical date and interval in the store and the plan. */
+int sched_schedule_tag(sched_t *self,
+                       uint64_t run_id,
+                       const tz_t *tz,
+                       int64_t logical,
+                       int64_t start,
+                       int64_t end,
+                       errbuf_t *err);
+
+/* `at`, or the first millisecond after it no run of `dag` has as its
+ * logical date; -1 with err set when the store fails. */
+int64_t sched_schedule_free_logical(sched_t *self,
+                                    const char *dag,
+                                    int64_t at,
+                                    errbuf_t *err);
+
+/* Gives a run rebuilt after a restart its time templates. */
+void sched_schedule_restored(sched_t *self, const store_run_row_t *row);
+
+/* Makes one run of DAG `name` for interval iv (trigger "scheduled" or
+ * "backfill"): its current version, default params. */
+int sched_schedule_run(sched_t *self,
+                       const char *name,
+                       const tz_t *tz,
+                       const schedule_interval_t *iv,
+                       const char *trigger,
+                       uint64_t *run_id,
+                       errbuf_t *err);
+
+/* ---- sched_schedule.c: schedules ---- */
+
+/* Creates and destroys self->schedule. */
+void sched_schedule_start(sched_t *self);
+
+void sched_schedule_stop(sched_t *self);
+
+/* The schedule table re-reads the DAGs at the next turn (a DAG was
+ * applied, or the turn failed). */
+void sched_schedule_invalidate(sched_t *self);
+
+/* In the turn's transaction: creates the runs of due intervals. */
+int sched_schedule_tick(sched_t *self, int64_t now_wall, errbuf_t *err);
+
+/* Milliseconds until the next scheduled run is due; -1 when none is. */
+int64_t sched_schedule_wait(sched_t *self, int64_t now_wall);
+
+/* Client requests: dag pause/unpause (operator), dag next (viewer), and
+ * dag list/show with the schedule's columns (viewer). */
+Sluice__Reply *sched_dag_pause(sched_t *self, const Sluice__Request *req);
+
+Sluice__Reply *sched_dag_next(sched_t *self, const Sluice__Request *req);
+
+Sluice__Reply *sched_dag_read(sched_t *self, const Sluice__Request *req);
+
+/* ---- sched_schedule.c: backfills ---- */
+
+/* In the turn's transaction: moves every backfill on (new runs up to its
+ * max_active). */
+int sched_backfill_tick(sched_t *self, int64_t now_wall, errbuf_t *err);
+
+/* Milliseconds until backfills should be looked at again; -1 when none
+ * goes on. */
+int64_t sched_backfill_wait(sched_t *self, int64_t now_wall);
+
+/* `sluice backfill` (operator): starts one, lists it (dry run), or reports
+ * on one (status_id). */
+Sluice__Reply *sched_backfill(sched_t *self, const Sluice__Request *req);
 
 #endif

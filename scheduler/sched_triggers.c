@@ -65,11 +65,20 @@ s_trigger(sched_t *self,
     char date[16];
     int64_t now = clock_wall_ms();
     clock_fmt_date(now, date, sizeof date);
+    tz_t *tz = sched_schedule_zone(self, dag_timezone(dag), err);
+    int64_t logical =
+        tz ? sched_schedule_free_logical(self, name, now, err) : -1;
     /* plan_trigger copies the params before it takes the dag. */
-    int rc = plan_trigger(self->plan, &dag, params, n, date, trigger, now,
-                          run_id, err);
+    int rc = logical < 0 ? -1
+                         : plan_trigger(self->plan, &dag, params, n, date,
+                                        trigger, now, run_id, err);
     free(params);
     dag_destroy(&dag);
+    if (rc == 0) {
+        rc = sched_schedule_tag(self, *run_id, tz, logical, logical, logical,
+                                err);
+    }
+    tz_destroy(&tz);
     if (rc < 0) {
         return -1;
     }

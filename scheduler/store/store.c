@@ -39,7 +39,8 @@
 /* Columns of a run row, in the order s_run_row reads them. */
 #define SQL_RUN_COLS                                                           \
     "id, dag, version, state, logical_date, trigger, created_at,"              \
-    " started_at, ended_at"
+    " started_at, ended_at, logical_at, interval_start, interval_end,"         \
+    " timezone"
 
 static const char *const s_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -124,7 +125,8 @@ static const char *const s_sql[ST_COUNT] = {
                     " (SELECT r.id FROM runs r WHERE r.dag = d.name"
                     " ORDER BY r.id DESC LIMIT 1),"
                     " (SELECT r.state FROM runs r WHERE r.dag = d.name"
-                    " ORDER BY r.id DESC LIMIT 1)"
+                    " ORDER BY r.id DESC LIMIT 1),"
+                    " EXISTS (SELECT 1 FROM dag_paused p WHERE p.dag = d.name)"
                     " FROM dags d JOIN dag_versions v"
                     " ON v.dag = d.name AND v.version = d.current_version"
                     " WHERE ?1 IS NULL OR d.name = ?1 ORDER BY d.name",
@@ -357,8 +359,28 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     " dag TEXT NOT NULL,"
     " PRIMARY KEY (uri, dag));",
     /* 10: schedules: data intervals of runs, one run per (DAG, logical
-     * date), paused DAGs. */
-    "SELECT 1;",
+     * date), paused DAGs. logical_at is NULL for runs from before it. */
+    "ALTER TABLE runs ADD COLUMN logical_at INTEGER;"
+    "ALTER TABLE runs ADD COLUMN interval_start INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN interval_end INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC';"
+    "CREATE UNIQUE INDEX runs_logical ON runs (dag, logical_at)"
+    " WHERE logical_at IS NOT NULL;"
+    "CREATE INDEX runs_interval ON runs (dag, trigger, interval_end);"
+    "CREATE TABLE dag_paused ("
+    " dag TEXT PRIMARY KEY,"
+    " since INTEGER NOT NULL,"
+    " by TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE backfills ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " dag TEXT NOT NULL,"
+    " from_at INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " to_at INTEGER NOT NULL,"
+    " max_active INTEGER NOT NULL,"
+    " rerun_failed INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " done_at INTEGER NOT NULL DEFAULT 0);",
     /* 11: concurrency limits: pools. */
     "SELECT 1;",
     /* 12: alerts: the routes and time rules (sla, deadline, expect) of
@@ -1252,6 +1274,7 @@ s_active_free(active_run_t *run)
     free((char *) run->row.dag);
     free((char *) run->row.version);
     free((char *) run->row.logical_date);
+    free((char *) run->row.timezone);
     for (size_t i = 0; i < run->row.nparams; i++) {
         free((char *) run->params[i].name);
         free((char *) run->params[i].value);
@@ -1347,6 +1370,11 @@ s_active_head(store_t *self, active_run_t *run, uint64_t run_id, errbuf_t *err)
         run->row.version = xstrdup(store_priv_text(stmt, 2));
         run->row.state = state;
         run->row.logical_date = xstrdup(store_priv_text(stmt, 4));
+        run->row.has_interval = sqlite3_column_type(stmt, 9) != SQLITE_NULL;
+        run->row.logical_at = sqlite3_column_int64(stmt, 9);
+        run->row.interval_start = sqlite3_column_int64(stmt, 10);
+        run->row.interval_end = sqlite3_column_int64(stmt, 11);
+        run->row.timezone = xstrdup(store_priv_text(stmt, 12));
     } else if (ret < 0) {
         ret = store_priv_fail(self, rc, "read a run", err);
     }

@@ -44,6 +44,10 @@
  * what is missing and how to find what exists. */
 #define STORE_ENOTFOUND -3
 
+/* Returned (negated) when a unique key refuses a second row: e.g. a second
+ * run of a DAG with the same logical date. */
+#define STORE_EEXISTS -4
+
 typedef struct store_t store_t;
 
 /* Opens (creating if needed) the database at path, sets WAL, migrates the

@@ -41,6 +41,7 @@ typedef struct {
     uint64_t runs;              /* runs of any version */
     uint64_t last_run_id;       /* 0 when never run */
     const char *last_run_state; /* "" when never run */
+    bool paused;                /* starts no scheduled runs */
 } store_dag_row_t;
 
 typedef int(store_dag_fn)(void *arg, const store_dag_row_t *dag);
@@ -55,5 +56,21 @@ int store_dag_get(store_t *self,
                   store_dag_fn *fn,
                   void *arg,
                   errbuf_t *err);
+
+/* Pauses (paused true) or unpauses DAG `name`, recording who did it:
+ * a paused DAG starts no scheduled runs; its history and manual triggers
+ * are untouched. *changed is false when it already was in that state.
+ * STORE_ENOTFOUND when there is no such DAG. */
+int store_dag_set_paused(store_t *self,
+                         const char *name,
+                         bool paused,
+                         const char *by,
+                         int64_t now,
+                         bool *changed,
+                         errbuf_t *err);
+
+/* Whether DAG `name` is paused (false for an unknown DAG). */
+int
+store_dag_paused(store_t *self, const char *name, bool *paused, errbuf_t *err);
 
 #endif

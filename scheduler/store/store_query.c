@@ -65,6 +65,7 @@ s_dag_row(store_t *self, sqlite3_stmt *stmt, void *ctx_)
         .runs = (uint64_t) sqlite3_column_int64(stmt, 6),
         .last_run_id = (uint64_t) sqlite3_column_int64(stmt, 7),
         .last_run_state = store_priv_text(stmt, 8),
+        .paused = sqlite3_column_int(stmt, 9) != 0,
     };
     return ctx->fn(ctx->arg, &row);
 }
@@ -124,6 +125,11 @@ s_run_info(store_t *self,
     run->created_at = sqlite3_column_int64(stmt, 6);
     run->started_at = sqlite3_column_int64(stmt, 7);
     run->ended_at = sqlite3_column_int64(stmt, 8);
+    run->has_interval = sqlite3_column_type(stmt, 9) != SQLITE_NULL;
+    run->logical_at = sqlite3_column_int64(stmt, 9);
+    run->interval_start = sqlite3_column_int64(stmt, 10);
+    run->interval_end = sqlite3_column_int64(stmt, 11);
+    run->timezone = store_priv_text(stmt, 12);
     sqlite3_stmt *counts = store_priv_stmt(self, ST_RUN_COUNTS, err);
     if (!counts) {
         return -1;
@@ -240,7 +246,7 @@ s_attempt_row(sqlite3_stmt *stmt, store_attempt_row_t *a)
 /* An owned copy of a run's detail, built from several queries. */
 typedef struct {
     store_run_detail_t detail; /* points into the arrays below */
-    char *run_strings[4];      /* dag, version, logical_date, trigger */
+    char *run_strings[5]; /* dag, version, logical_date, trigger, timezone */
     dag_kv_t *params;
     store_task_info_t *tasks;
     store_attempt_row_t *attempts;
@@ -251,7 +257,7 @@ typedef struct {
 static void
 s_detail_free(run_detail_t *d)
 {
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 5; i++) {
         free(d->run_strings[i]);
     }
     for (size_t i = 0; i < d->detail.nparams; i++) {
@@ -291,6 +297,7 @@ s_detail_run(store_t *self, run_detail_t *d, uint64_t run_id, errbuf_t *err)
         run->version = d->run_strings[1] = xstrdup(run->version);
         run->logical_date = d->run_strings[2] = xstrdup(run->logical_date);
         run->trigger = d->run_strings[3] = xstrdup(run->trigger);
+        run->timezone = d->run_strings[4] = xstrdup(run->timezone);
     } else if (rc == SQLITE_DONE) {
         errbuf_set(err,
                    "run %" PRIu64 " does not exist; list runs with "

@@ -5,6 +5,7 @@
 #ifndef SLUICE_STORE_QUERY_H
 #define SLUICE_STORE_QUERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,8 +22,16 @@ typedef struct {
     const char *logical_date;
     const char *trigger;
     int64_t created_at;
-    int64_t started_at;                /* 0 = not started */
-    int64_t ended_at;                  /* 0 = not ended */
+    int64_t started_at; /* 0 = not started */
+    int64_t ended_at;   /* 0 = not ended */
+    /* The run's data interval [interval_start, interval_end) and logical
+     * date, wall ms; has_interval is false for runs from before they were
+     * recorded. timezone: the DAG's zone when the run was made. */
+    bool has_interval;
+    int64_t logical_at;
+    int64_t interval_start;
+    int64_t interval_end;
+    const char *timezone;
     uint32_t ntasks;                   /* task instances */
     uint32_t counts[TASK_STATE_COUNT]; /* task instances per state */
 } store_run_info_t;

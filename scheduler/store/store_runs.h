@@ -35,6 +35,84 @@ int store_run_set_state(store_t *self,
                         int64_t now,
                         errbuf_t *err);
 
+/* Records run_id's logical date and data interval [start, end) (wall ms)
+ * and the zone its templates show them in. STORE_EEXISTS when DAG `dag`
+ * already has a run with that logical date (the unique key: one run per
+ * DAG and logical date). */
+int store_run_set_interval(store_t *self,
+                           uint64_t run_id,
+                           int64_t logical_at,
+                           int64_t start,
+                           int64_t end,
+                           const char *timezone,
+                           errbuf_t *err);
+
+/* The run of DAG `dag` with logical date logical_at: sets *run_id and
+ * *state; STORE_ENOTFOUND when there is none. */
+int store_run_by_logical(store_t *self,
+                         const char *dag,
+                         int64_t logical_at,
+                         uint64_t *run_id,
+                         run_state_t *state,
+                         errbuf_t *err);
+
+/* The data interval of DAG `dag`'s latest run made by its schedule
+ * (trigger "scheduled"): where the schedule goes on after a restart.
+ * STORE_ENOTFOUND when it has none. */
+int store_run_last_scheduled(store_t *self,
+                             const char *dag,
+                             int64_t *start,
+                             int64_t *end,
+                             errbuf_t *err);
+
+/* How many runs of DAG `dag` whose logical date lies in [from, to] are
+ * queued or running. */
+int store_run_count_active(store_t *self,
+                           const char *dag,
+                           int64_t from,
+                           int64_t to,
+                           uint32_t *count,
+                           errbuf_t *err);
+
+/* ------------------------------------------------------------ backfills */
+
+/* A backfill: runs of DAG `dag` for the intervals whose start lies in
+ * [from_at, to_at], made a few at a time; next_at is where it goes on. */
+typedef struct {
+    uint64_t id;
+    const char *dag;
+    int64_t from_at;
+    int64_t next_at;
+    int64_t to_at;
+    uint32_t max_active;
+    bool rerun_failed;
+    int64_t done_at; /* 0 while it goes on */
+} store_backfill_t;
+
+/* Records a new backfill (b->id and done_at are ignored); sets *id. */
+int store_backfill_add(store_t *self,
+                       const store_backfill_t *b,
+                       int64_t now,
+                       uint64_t *id,
+                       errbuf_t *err);
+
+typedef int(store_backfill_fn)(void *arg, const store_backfill_t *b);
+
+/* Calls fn for every backfill that goes on (id = 0), or for backfill id
+ * whatever its state; oldest first. Pointers are borrowed for the call. */
+int store_backfill_each(store_t *self,
+                        uint64_t id,
+                        store_backfill_fn *fn,
+                        void *arg,
+                        errbuf_t *err);
+
+/* Moves backfill id on to next_at; done_at != 0 ends it. */
+int store_backfill_advance(store_t *self,
+                           uint64_t id,
+                           int64_t next_at,
+                           int64_t done_at,
+                           errbuf_t *err);
+
 /* ---------------------------------------------------------------- tasks */
 
 /* Creates the task instance (run_id, task_id) in `state`. */
@@ -123,7 +201,12 @@ typedef struct {
     const char *version;
     size_t nparams;
     const dag_kv_t *params;
-    const char *logical_date;
+    const char *logical_date; /* {{ ds }}: YYYY-MM-DD */
+    bool has_interval;        /* false for runs from before intervals */
+    int64_t logical_at;       /* the logical date, wall ms */
+    int64_t interval_start;   /* the data interval [start, end), wall ms */
+    int64_t interval_end;
+    const char *timezone; /* the zone its templates are written in */
     run_state_t state;
     size_t ntasks;
     const store_task_row_t *tasks;

@@ -41,6 +41,7 @@ suite_fn *const unit_suites[] = {
     sched_suite,
     tz_suite,
     cron_suite,
+    schedule_suite,
     NULL,
 };
 // clang-format on

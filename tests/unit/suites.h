@@ -45,5 +45,6 @@ Suite *pbjson_suite(void);
 Suite *sched_suite(void);
 Suite *tz_suite(void);
 Suite *cron_suite(void);
+Suite *schedule_suite(void);
 
 #endif

@@ -215,13 +215,12 @@ START_TEST(test_dag_unknown_key)
            "    retires: 3\n",
            "t.yaml:5:5: unknown key 'retires' in task 'a'; did you mean "
            "'retries'?");
-    EXPECT(
-        "dag: d\n"
-        "colour: red\n"
-        "tasks: [{id: a, run: x}]\n",
-        "t.yaml:2:1: unknown key 'colour' in the DAG file; valid keys are "
-        "dag, description, schedule, params, defaults, tasks, trigger, alerts, "
-        "deadline, expect");
+    EXPECT("dag: d\n"
+           "colour: red\n"
+           "tasks: [{id: a, run: x}]\n",
+           "t.yaml:2:1: unknown key 'colour' in the DAG file; valid keys are "
+           "dag, description, schedule, params, defaults, tasks, trigger, "
+           "timezone, start_date, end_date, catchup, alerts, deadline, expect");
 }
 
 END_TEST
@@ -324,9 +323,9 @@ START_TEST(test_dag_bad_values)
            "    resources: {memory: lots}\n",
            "t.yaml:1:6: DAG name 'my dag' may only use letters, digits, '_', "
            "'.' and '-'; rename it",
-           "t.yaml:2:11: 'schedule' must be a cron expression with 5 fields "
-           "(minute hour day month weekday), not 'daily'; for example "
-           "'0 3 * * *'",
+           "t.yaml:2:11: 'schedule' cron expression 'daily' has 1 field; "
+           "write 5 fields (minute hour day-of-month month day-of-week), "
+           "like '0 2 * * *', or a macro like '@daily' or '@every 15m'",
            "t.yaml:5:11: unknown kind 'trian' for task 'a'; did you mean "
            "'train'? use one of command, ingest, validate, transform, train, "
            "infer",
@@ -349,7 +348,9 @@ START_TEST(test_dag_templates)
            "t.yaml:5:15: 'run' of task 'a' uses unknown param 'greting'; did "
            "you mean 'greeting'?",
            "t.yaml:5:36: 'run' of task 'a' uses unknown template name 'nope'; "
-           "use run_id, ds, task_id, attempt or params.NAME",
+           "use run_id, ds, logical_date, "
+           "data_interval_start, data_interval_end, task_id, attempt or "
+           "params.NAME",
            "t.yaml:6:14: 'env' of task 'a': unterminated '{{' at byte 0; "
            "close it with '}}'");
 }

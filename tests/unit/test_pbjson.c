@@ -40,7 +40,8 @@ START_TEST(test_pbjson_usage)
     ck_assert_str_eq(text, "{\"dag\":\"hello\",\"params\":["
                            "{\"name\":\"epochs\",\"value\":\"3\"},"
                            "{\"name\":\"lr\",\"value\":\"0.1\"}],"
-                           "\"logical_date\":\"\",\"no_cache\":true}\n");
+                           "\"logical_date\":\"\",\"no_cache\":true,"
+                           "\"logical_time\":\"\"}\n");
     free(text);
 }
 
