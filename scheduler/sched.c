@@ -422,6 +422,10 @@ s_wait_ms(sched_t *self)
     if (alerts >= 0 && alerts - now < wait) {
         wait = alerts - now;
     }
+    int64_t check = sched_deadlines_next(self);
+    if (check - now < wait) {
+        wait = check - now;
+    }
     /* Wake when the next scheduled run is due (wall clock). */
     int64_t fire = sched_schedule_wait(self, clock_wall_ms());
     if (fire >= 0 && fire < wait) {
@@ -463,6 +467,9 @@ s_turn(sched_t *self)
     }
     if (rc == 0) {
         rc = s_dispatch(self, now_wall, &err);
+    }
+    if (rc == 0) {
+        rc = sched_deadlines_check(self, now, &err);
     }
     if (rc == 0) {
         rc = sched_alerts_step(self, now, &err);
@@ -605,6 +612,8 @@ s_observe_results(sched_t *self)
                   sched_triggers_on_result, self);
     sched_observe(self, "alerts", SCHED_AFTER_APPLY, sched_alerts_on_result,
                   self);
+    sched_observe(self, "deadlines", SCHED_AFTER_APPLY,
+                  sched_deadlines_on_result, self);
 }
 
 sched_t *
@@ -617,6 +626,7 @@ sched_new(const char *dir, config_t **config_p, errbuf_t *err)
     self->config = *config_p;
     *config_p = NULL;
     self->fleet = fleet_new();
+    sched_deadlines_start(self);
     sched_out_start(self);
     self->started = clock_mono_ms();
     self->last_heartbeat = 0;
@@ -648,6 +658,7 @@ sched_destroy(sched_t **self_p)
     zsock_destroy(&self->clients);
     sched_autoscale_stop(self);
     sched_alerts_stop(self);
+    sched_deadlines_stop(self);
     sched_schedule_stop(self);
     plan_destroy(&self->plan);
     fleet_destroy(&self->fleet);

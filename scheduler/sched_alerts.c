@@ -23,9 +23,6 @@
 /* While deliveries are in flight, the loop looks for outcomes this often. */
 #define ALERTS_POLL_MS 100
 
-/* How often sla, deadline and expect are checked. */
-#define ALERTS_CHECK_MS 1000
-
 /* What the loop remembers of an alert the thread is delivering. */
 typedef struct {
     uint32_t tries;
@@ -71,6 +68,13 @@ sched_alerts_check_dag(sched_t *self,
                        const dag_t *dag,
                        errbuf_t *err)
 {
+    if (*dag_expect_success_by(dag) && !*dag_schedule(dag)) {
+        errbuf_set(err,
+                   "%s: 'expect' needs a 'schedule': it checks the run of "
+                   "each data interval; add one or remove 'expect'",
+                   filename);
+        return -1;
+    }
     for (size_t i = 0; i < dag_alert_route_count(dag); i++) {
         const dag_alert_route_t *r = dag_alert_route(dag, i);
         for (size_t t = 0; t < r->nto; t++) {
@@ -119,10 +123,11 @@ s_targets(sched_t *self, const char *dag, alert_kind_t kind, errbuf_t *err)
     return targets;
 }
 
-/* Queues ev (its id set here) to every target of its kind, once per
- * dedupe key (NULL: run, task and kind) and target. */
-static int
-s_queue(sched_t *self, alert_event_t *ev, const char *dedupe, errbuf_t *err)
+int
+sched_alerts_queue(sched_t *self,
+                   alert_event_t *ev,
+                   const char *dedupe,
+                   errbuf_t *err)
 {
     zlistx_t *targets = s_targets(self, ev->dag, ev->kind, err);
     if (!targets) {
@@ -264,7 +269,7 @@ s_queue_kinds(sched_t *self,
                             .cause = cause,
                             .at_ms = clock_wall_ms(),
                             .log = run_level ? "" : log};
-        rc = s_queue(self, &ev, NULL, err);
+        rc = sched_alerts_queue(self, &ev, NULL, err);
         free(cause);
     }
     free(log);
@@ -289,130 +294,6 @@ sched_alerts_on_result(void *arg, const sched_result_t *result, errbuf_t *err)
     }
     store_alert_ctx_clear(&ctx);
     return rc;
-}
-
-/* -------------------------------------------------------------- misses */
-
-/* A miss found by a query, copied out so that recording it does not run
- * beside the query's statement. */
-typedef struct {
-    uint64_t run_id;
-    char *dag, *task_id, *logical_date;
-    uint64_t limit_ms;
-} miss_t;
-
-static int
-s_collect_miss(void *arg, const store_miss_t *m)
-{
-    miss_t *copy = xcalloc(1, sizeof *copy);
-    copy->run_id = m->run_id;
-    copy->dag = xstrdup(m->dag);
-    copy->task_id = xstrdup(m->task_id);
-    copy->logical_date = xstrdup(m->logical_date);
-    copy->limit_ms = m->limit_ms;
-    zlistx_add_end(arg, copy);
-    return 0;
-}
-
-static void
-s_miss_free(void **item)
-{
-    miss_t *m = *item;
-    if (m) {
-        free(m->dag);
-        free(m->task_id);
-        free(m->logical_date);
-        free(m);
-    }
-    *item = NULL;
-}
-
-/* Records a miss once (an event in the audit log) and queues its alert. */
-static int
-s_record_miss(sched_t *self,
-              const miss_t *m,
-              alert_kind_t kind,
-              const char *cause,
-              int64_t now,
-              errbuf_t *err)
-{
-    char *dedupe = xasprintf("%" PRIu64 "/%s/%s", m->run_id, m->task_id,
-                             alert_kind_name(kind));
-    bool first = false;
-    int rc = store_alert_miss(self->store, dedupe, now, &first, err);
-    if (rc == 0 && first) {
-        char *subject = xasprintf("run %" PRIu64 "%s%s%s", m->run_id,
-                                  *m->task_id ? " task '" : "", m->task_id,
-                                  *m->task_id ? "'" : "");
-        log_warn("%s of DAG '%s': %s", subject, m->dag, cause);
-        rc = store_event(self->store, now, "scheduler", alert_kind_name(kind),
-                         subject, cause, err);
-        free(subject);
-    }
-    if (rc == 0 && first) {
-        alert_event_t ev = {.kind = kind,
-                            .dag = m->dag,
-                            .run_id = m->run_id,
-                            .logical_date = m->logical_date,
-                            .task = m->task_id,
-                            .cause = cause,
-                            .at_ms = now,
-                            .log = ""};
-        rc = s_queue(self, &ev, dedupe, err);
-    }
-    free(dedupe);
-    return rc;
-}
-
-/* A limit as written in DAG files: "2h", "90s", "1500ms". */
-static void
-s_fmt_ms(uint64_t ms, char *buf, size_t size)
-{
-    static const struct {
-        uint64_t unit;
-        const char *name;
-    } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
-
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (ms % units[i].unit == 0) {
-            snprintf(buf, size, "%" PRIu64 "%s", ms / units[i].unit,
-                     units[i].name);
-            return;
-        }
-    }
-    snprintf(buf, size, "%" PRIu64 "ms", ms);
-}
-
-static int
-s_check_slas(sched_t *self, int64_t now, errbuf_t *err)
-{
-    zlistx_t *misses = zlistx_new();
-    zlistx_set_destructor(misses, s_miss_free);
-    int rc =
-        store_alert_sla_misses(self->store, now, s_collect_miss, misses, err);
-    for (miss_t *m = zlistx_first(misses); rc == 0 && m;
-         m = zlistx_next(misses)) {
-        char limit[32];
-        s_fmt_ms(m->limit_ms, limit, sizeof limit);
-        char *cause =
-            xasprintf("not done %s after its run started (sla)", limit);
-        rc = s_record_miss(self, m, ALERT_SLA_MISS, cause, now, err);
-        free(cause);
-    }
-    zlistx_destroy(&misses);
-    return rc;
-}
-
-/* The time rules, at most every ALERTS_CHECK_MS: nothing is killed, a
- * miss is recorded and alerted once. */
-static int
-s_check(sched_t *self, int64_t now_mono, errbuf_t *err)
-{
-    if (now_mono < self->alert_check_next) {
-        return 0;
-    }
-    self->alert_check_next = now_mono + ALERTS_CHECK_MS;
-    return s_check_slas(self, clock_wall_ms(), err);
 }
 
 /* ----------------------------------------------------------- delivery */
@@ -493,9 +374,6 @@ sched_alerts_step(sched_t *self, int64_t now_mono, errbuf_t *err)
     if (!self->alert_send) {
         return 0;
     }
-    if (s_check(self, now_mono, err) < 0) {
-        return -1;
-    }
     int64_t now = clock_wall_ms();
     uint64_t id;
     bool ok;
@@ -529,9 +407,8 @@ sched_alerts_next(sched_t *self, int64_t now_mono)
     if (!self->alert_send) {
         return -1;
     }
-    int64_t next = self->alert_check_next;
-    if (zhashx_size(self->alert_inflight) > 0 &&
-        now_mono + ALERTS_POLL_MS < next) {
+    int64_t next = -1;
+    if (zhashx_size(self->alert_inflight) > 0) {
         next = now_mono + ALERTS_POLL_MS;
     }
     if (self->alert_due >= 0) {

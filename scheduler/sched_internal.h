@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/alert.h"
 #include "common/config.h"
 #include "common/errbuf.h"
 #include "common/keys.h"
@@ -103,10 +104,11 @@ struct sched_t {
     zhashx_t *alert_inflight;        /* alert id text -> tries, owned */
     int64_t alert_due;               /* wall ms an alert is due; -1 none */
     int64_t alert_check_next;        /* monotonic ms of the next time check */
-    schedule_t *schedule;            /* scheduled DAGs (sched_schedule.c) */
-    int64_t backfill_at; /* wall ms to look at backfills; -1 = none go on */
-    bool turn_error;     /* a handler failed to write */
-    errbuf_t turn_err;   /* ... and why */
+    zhashx_t *expects;    /* DAG -> its resolved schedule (sched_deadlines.c) */
+    schedule_t *schedule; /* scheduled DAGs (sched_schedule.c) */
+    int64_t backfill_at;  /* wall ms to look at backfills; -1 = none go on */
+    bool turn_error;      /* a handler failed to write */
+    errbuf_t turn_err;    /* ... and why */
 };
 
 /* ------------------------------------------------------------ sched_out
@@ -332,6 +334,26 @@ int sched_triggers_on_result(void *arg,
                              const sched_result_t *result,
                              errbuf_t *err);
 
+/* ------------------------------------------------------- sched_deadlines
+ * sla, deadline and expect: checked in the loop, each miss recorded once
+ * (an event) and alerted through sched_alerts_queue. */
+
+void sched_deadlines_start(sched_t *self);
+
+void sched_deadlines_stop(sched_t *self);
+
+/* At most once a second, in the turn's transaction. */
+int sched_deadlines_check(sched_t *self, int64_t now_mono, errbuf_t *err);
+
+/* Monotonic ms of the next check. */
+int64_t sched_deadlines_next(sched_t *self);
+
+/* Result observer (arg: sched_t), after apply: a run that just ended
+ * after its deadline is a miss too. */
+int sched_deadlines_on_result(void *arg,
+                              const sched_result_t *result,
+                              errbuf_t *err);
+
 /* ------------------------------------------------------- sched_autoscale
  * One step every SCHED_AUTOSCALE_STEP_MS at most, inside the turn's
  * transaction. */
@@ -378,6 +400,14 @@ int sched_alerts_step(sched_t *self, int64_t now_mono, errbuf_t *err);
 
 /* Monotonic ms the loop should wake for alerts; -1 when nothing waits. */
 int64_t sched_alerts_next(sched_t *self, int64_t now_mono);
+
+/* Queues ev (its id set here) to every target its DAG routes its kind to
+ * (else the config's default route), once per dedupe key (NULL: run, task
+ * and kind) and target. */
+int sched_alerts_queue(sched_t *self,
+                       alert_event_t *ev,
+                       const char *dedupe,
+                       errbuf_t *err);
 
 /* alerts list (read-only) and alerts test. Caller owns the reply. */
 Sluice__Reply *sched_alerts_list(store_t *store, const Sluice__Request *req);

@@ -489,3 +489,89 @@ store_alert_miss(
     *first = rc == 0 && sqlite3_changes(self->db) > 0;
     return rc;
 }
+
+int
+store_alert_deadline_misses(store_t *self,
+                            int64_t now,
+                            uint64_t run_id,
+                            store_miss_fn *fn,
+                            void *arg,
+                            errbuf_t *err)
+{
+    /* Two statements, so that each uses its index (runs_state, the key). */
+    sqlite3_stmt *stmt = store_priv_sql(
+        self,
+        run_id == 0
+            ? "SELECT r.id, r.dag, '', r.logical_date, s.limit_ms"
+              " FROM runs r JOIN alert_rules s"
+              "  ON s.dag = r.dag AND s.version = r.version AND s.task_id = ''"
+              " WHERE r.state IN ('queued', 'running') AND r.interval_end > 0"
+              " AND r.interval_end + s.limit_ms <= ?1 AND ?2 = 0"
+              " AND NOT EXISTS (SELECT 1 FROM alert_misses m"
+              "  WHERE m.dedupe = r.id || '//deadline_miss')"
+            : "SELECT r.id, r.dag, '', r.logical_date, s.limit_ms"
+              " FROM runs r JOIN alert_rules s"
+              "  ON s.dag = r.dag AND s.version = r.version AND s.task_id = ''"
+              " WHERE r.id = ?2 AND r.interval_end > 0 AND ?1 >= 0"
+              " AND r.ended_at > r.interval_end + s.limit_ms"
+              " AND NOT EXISTS (SELECT 1 FROM alert_misses m"
+              "  WHERE m.dedupe = r.id || '//deadline_miss')",
+        err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, now);
+    sqlite3_bind_int64(stmt, 2, (sqlite3_int64) run_id);
+    each_miss_t a = {fn, arg};
+    return store_priv_each(self, stmt, s_miss_row, &a,
+                           "look for missed deadlines", err);
+}
+
+typedef struct {
+    store_expect_fn *fn;
+    void *arg;
+} each_expect_t;
+
+static int
+s_expect_row(sqlite3_stmt *stmt, void *arg)
+{
+    each_expect_t *a = arg;
+    return a->fn(a->arg, store_priv_text(stmt, 0), store_priv_text(stmt, 1));
+}
+
+int
+store_alert_expects(store_t *self,
+                    store_expect_fn *fn,
+                    void *arg,
+                    errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_sql(
+        self, "SELECT dag, success_by FROM alert_expects ORDER BY dag", err);
+    if (!stmt) {
+        return -1;
+    }
+    each_expect_t a = {fn, arg};
+    return store_priv_each(self, stmt, s_expect_row, &a, "read expectations",
+                           err);
+}
+
+static int
+s_seen_row(sqlite3_stmt *stmt, void *arg)
+{
+    (void) stmt;
+    *(bool *) arg = true;
+    return 0;
+}
+
+int
+store_alert_missed(store_t *self, const char *dedupe, bool *seen, errbuf_t *err)
+{
+    *seen = false;
+    sqlite3_stmt *stmt = store_priv_sql(
+        self, "SELECT 1 FROM alert_misses WHERE dedupe = ?1", err);
+    if (!stmt) {
+        return -1;
+    }
+    store_priv_bind_text(stmt, 1, dedupe);
+    return store_priv_each(self, stmt, s_seen_row, seen, "read a miss", err);
+}

@@ -50,6 +50,32 @@ typedef int(store_miss_fn)(void *arg, const store_miss_t *miss);
 int store_alert_sla_misses(
     store_t *self, int64_t now, store_miss_fn *fn, void *arg, errbuf_t *err);
 
+/* Runs past their `deadline`: with run_id 0, the queued and running runs
+ * whose interval ended `deadline` before now; else that run, when it
+ * ended after its deadline. Not yet recorded ones only; task_id is "". */
+int store_alert_deadline_misses(store_t *self,
+                                int64_t now,
+                                uint64_t run_id,
+                                store_miss_fn *fn,
+                                void *arg,
+                                errbuf_t *err);
+
+/* Every DAG with `expect: {success_by}`. */
+typedef int(store_expect_fn)(void *arg,
+                             const char *dag,
+                             const char *success_by);
+
+int store_alert_expects(store_t *self,
+                        store_expect_fn *fn,
+                        void *arg,
+                        errbuf_t *err);
+
+/* True in *seen when a miss is recorded under `dedupe`. */
+int store_alert_missed(store_t *self,
+                       const char *dedupe,
+                       bool *seen,
+                       errbuf_t *err);
+
 /* Records a miss under `dedupe`; *first: this is the first time. */
 int store_alert_miss(
     store_t *self, const char *dedupe, int64_t now, bool *first, errbuf_t *err);

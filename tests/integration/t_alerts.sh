@@ -2,7 +2,8 @@
 # when the receiver refuses for its first 5 s and the scheduler restarts in
 # between; a command target gets the event on stdin; routes to an unknown
 # target are refused at apply; `alerts list` shows the deliveries; a task
-# past its sla is alerted once and not killed.
+# past its sla or its run's deadline is alerted once and not killed; an
+# interval whose run has not succeeded by expect's success_by alerts.
 
 IT_SINK="$PWD/${BUILD:-build/release}/tests/tools/http_sink"
 
@@ -160,4 +161,71 @@ YAML
         grep -qF '"task":"nap","attempt":0,"cause":"not done 1s after its run started (sla)"' "$IT_DIR/mail.json"
     it_check "one sla_miss event" \
         [ "$(it_sql "SELECT count(*) FROM events WHERE kind='sla_miss'")" = 1 ]
+}
+
+t_alerts_deadline_miss_once() {
+    it_cluster 1
+    it_alerts_config "$(it_free_port)" || return 1
+    it_apply late <<'YAML'
+dag: late
+deadline: 1s
+alerts:
+  - on: [deadline_miss]
+    to: [mail]
+tasks:
+  - id: nap
+    run: sleep 4
+YAML
+    r=$("$SLUICE" trigger --dir "$IT_STATE" late)
+    it_check "the deadline miss reaches the command target" \
+        it_wait 30 grep -qF '"kind":"deadline_miss"' "$IT_DIR/mail.json"
+    it_check "run ends" it_wait 30 it_run_final "$r"
+    it_check "the run was not killed" [ "$(it_run_state "$r")" = success ]
+    it_check "one deadline_miss alert" \
+        [ "$(grep -c '"kind":"deadline_miss"' "$IT_DIR/mail.json")" = 1 ]
+    it_check "it names the run and the limit" \
+        grep -qF "\"run\":$r,\"logical_date\"" "$IT_DIR/mail.json"
+    it_check "one deadline_miss event" \
+        [ "$(it_sql "SELECT count(*) FROM events WHERE kind='deadline_miss'")" = 1 ]
+}
+
+t_alerts_expect_miss() {
+    it_cluster 1
+    it_alerts_config "$(it_free_port)" || return 1
+    # The daily interval that ended at midnight UTC should have succeeded
+    # by a minute ago; its run fails.
+    by=$(date -u -d '-1 min' +%H:%M)
+    start=$(date -u -d '-3 days' +%Y-%m-%d)
+    it_apply fresh <<YAML
+dag: fresh
+schedule: "@daily"
+timezone: UTC
+start_date: $start
+expect: {success_by: "$by"}
+alerts:
+  - on: [expect_miss]
+    to: [mail]
+tasks:
+  - id: feed
+    run: "false"
+YAML
+    it_check "the expect miss reaches the command target" \
+        it_wait 30 grep -qF '"kind":"expect_miss"' "$IT_DIR/mail.json"
+    it_log "$(cat "$IT_DIR/mail.json")"
+    it_check "it says by when" \
+        grep -qF "had not succeeded by $by UTC" "$IT_DIR/mail.json"
+    sleep 2
+    it_check "once" [ "$(grep -c '"kind":"expect_miss"' "$IT_DIR/mail.json")" = 1 ]
+    it_check "an expect_miss event" \
+        [ "$(it_sql "SELECT count(*) FROM events WHERE kind='expect_miss'")" = 1 ]
+    cat >"$IT_DIR/nosched.yaml" <<'YAML'
+dag: nosched
+expect: {success_by: "12:00"}
+tasks:
+  - id: a
+    run: "true"
+YAML
+    it_check "expect without a schedule is refused" sh -c \
+        "! $SLUICE dag apply --dir $IT_STATE $IT_DIR/nosched.yaml 2>$IT_DIR/nosched.err"
+    it_check "... saying why" grep -q "'expect' needs a 'schedule'" "$IT_DIR/nosched.err"
 }
