@@ -283,6 +283,20 @@ sched_alerts_on_result(void *arg, const sched_result_t *result, errbuf_t *err)
     if (!result->dag) {
         return 0;
     }
+    /* Most DAGs route nothing: one indexed read, and done. */
+    bool has_routes = false;
+    zlistx_t *any = zlistx_new();
+    zlistx_set_destructor(any, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_comparator(any, (zlistx_comparator_fn *) strcmp);
+    int found = store_alert_routes_get(self->store, result->dag, ~0u, any,
+                                       &has_routes, err);
+    zlistx_destroy(&any);
+    if (found < 0) {
+        return -1;
+    }
+    if (!has_routes && self->config->ndefault_to == 0) {
+        return 0;
+    }
     store_alert_ctx_t ctx;
     if (store_alert_ctx(self->store, result->res->attempt_id, &ctx, err) < 0) {
         return -1;

@@ -358,7 +358,14 @@ sched_deadlines_on_result(void *arg,
                           errbuf_t *err)
 {
     sched_t *self = arg;
+    bool has = false;
     if (!result->dag) {
+        return 0;
+    }
+    if (store_alert_has_deadline(self->store, result->dag, &has, err) < 0) {
+        return -1;
+    }
+    if (!has) {
         return 0;
     }
     store_alert_ctx_t ctx;

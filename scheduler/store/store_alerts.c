@@ -575,3 +575,21 @@ store_alert_missed(store_t *self, const char *dedupe, bool *seen, errbuf_t *err)
     store_priv_bind_text(stmt, 1, dedupe);
     return store_priv_each(self, stmt, s_seen_row, seen, "read a miss", err);
 }
+
+int
+store_alert_has_deadline(store_t *self,
+                         const char *dag,
+                         bool *has,
+                         errbuf_t *err)
+{
+    *has = false;
+    sqlite3_stmt *stmt = store_priv_sql(
+        self,
+        "SELECT 1 FROM alert_rules WHERE dag = ?1 AND task_id = '' LIMIT 1",
+        err);
+    if (!stmt) {
+        return -1;
+    }
+    store_priv_bind_text(stmt, 1, dag);
+    return store_priv_each(self, stmt, s_seen_row, has, "read a deadline", err);
+}

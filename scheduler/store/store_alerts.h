@@ -60,6 +60,12 @@ int store_alert_deadline_misses(store_t *self,
                                 void *arg,
                                 errbuf_t *err);
 
+/* *has: some version of dag has a `deadline`. */
+int store_alert_has_deadline(store_t *self,
+                             const char *dag,
+                             bool *has,
+                             errbuf_t *err);
+
 /* Every DAG with `expect: {success_by}`. */
 typedef int(store_expect_fn)(void *arg,
                              const char *dag,
