@@ -166,15 +166,19 @@ YAML
 t_alerts_deadline_miss_once() {
     it_cluster 1
     it_alerts_config "$(it_free_port)" || return 1
-    it_apply late <<'YAML'
+    it_apply late <<YAML
 dag: late
 deadline: 1s
 alerts:
-  - on: [deadline_miss]
+  - on: [deadline_miss, success, retry]
     to: [mail]
 tasks:
   - id: nap
     run: sleep 4
+  - id: flaky
+    run: sh -c 'test -f $IT_DIR/flaky.ok || { touch $IT_DIR/flaky.ok; exit 5; }'
+    retries: 1
+    retry_delay: 1s
 YAML
     r=$("$SLUICE" trigger --dir "$IT_STATE" late)
     it_check "the deadline miss reaches the command target" \
@@ -187,6 +191,12 @@ YAML
         grep -qF "\"run\":$r,\"logical_date\"" "$IT_DIR/mail.json"
     it_check "one deadline_miss event" \
         [ "$(it_sql "SELECT count(*) FROM events WHERE kind='deadline_miss'")" = 1 ]
+    it_check "the retry alerted" \
+        it_wait 10 grep -qF '"kind":"retry","dag":"late","run":'$r',"logical_date"' "$IT_DIR/mail.json"
+    it_check "... with its cause" grep -qF '"task":"flaky","attempt":1,"cause":"exit 5"' "$IT_DIR/mail.json"
+    it_check "the success alerted, for the run" \
+        it_wait 10 grep -qF '"kind":"success"' "$IT_DIR/mail.json"
+    it_check "... once" [ "$(grep -c '"kind":"success"' "$IT_DIR/mail.json")" = 1 ]
 }
 
 t_alerts_expect_miss() {
