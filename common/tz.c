@@ -946,3 +946,100 @@ tz_format_date(const tz_t *self, int64_t utc_ms, char *buf, size_t size)
     snprintf(buf, size, "%04d-%02d-%02d", c.year, c.month, c.mday);
     return buf;
 }
+
+/* --- reading dates and times --- */
+
+/* Exactly n digits at *c into *v. */
+static bool
+s_digits(const char **c, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++, (*c)++) {
+        if (**c < '0' || **c > '9') {
+            return false;
+        }
+        *v = *v * 10 + (**c - '0');
+    }
+    return true;
+}
+
+/* "HH:MM[:SS[.fff]]" after 'T' or ' ', if there is one. */
+static bool
+s_time_part(const char **c, tz_civil_t *t, int *ms)
+{
+    if ((**c != 'T' && **c != 't' && **c != ' ') || !(*c)[1]) {
+        return true;
+    }
+    (*c)++;
+    if (!s_digits(c, 2, &t->hour) || *(*c)++ != ':' ||
+        !s_digits(c, 2, &t->min)) {
+        return false;
+    }
+    if (**c == ':') {
+        (*c)++;
+        if (!s_digits(c, 2, &t->sec)) {
+            return false;
+        }
+    }
+    if (**c == '.' && (*c)[1] >= '0' && (*c)[1] <= '9') {
+        int scale = 100;
+        for ((*c)++; **c >= '0' && **c <= '9'; (*c)++, scale /= 10) {
+            *ms += (**c - '0') * scale;
+        }
+    }
+    return t->hour <= 23 && t->min <= 59 && t->sec <= 59;
+}
+
+/* "Z", "+HH:MM", "+HHMM" or "+HH" (or '-'), if there is one. */
+static bool
+s_offset_part(const char **c, int32_t *off, bool *has)
+{
+    *has = **c != '\0';
+    if (**c == 'Z' || **c == 'z') {
+        (*c)++;
+        return true;
+    }
+    if (**c != '+' && **c != '-') {
+        return !*has;
+    }
+    int sign = *(*c)++ == '-' ? -1 : 1, h, m = 0;
+    if (!s_digits(c, 2, &h)) {
+        return false;
+    }
+    if (**c == ':') {
+        (*c)++;
+    }
+    if (**c && !s_digits(c, 2, &m)) {
+        return false;
+    }
+    *off = sign * (h * 3600 + m * 60);
+    return h <= 26 && m <= 59;
+}
+
+int
+tz_parse(const tz_t *self, const char *text, int64_t *utc_ms, errbuf_t *err)
+{
+    assert(self && utc_ms);
+    const char *c = text ? text : "";
+    tz_civil_t t = {0};
+    int ms = 0;
+    int32_t off = 0;
+    bool has_off = false;
+    bool ok = s_digits(&c, 4, &t.year) && *c++ == '-' &&
+              s_digits(&c, 2, &t.month) && *c++ == '-' &&
+              s_digits(&c, 2, &t.mday) && t.month >= 1 && t.month <= 12 &&
+              t.mday >= 1 && t.mday <= tz_days_in_month(t.year, t.month) &&
+              s_time_part(&c, &t, &ms) && s_offset_part(&c, &off, &has_off) &&
+              *c == '\0';
+    if (!ok) {
+        errbuf_set(err,
+                   "'%s' is not a date or time; write YYYY-MM-DD, or "
+                   "YYYY-MM-DDTHH:MM[:SS] with an optional Z or +HH:MM "
+                   "(without one it is wall-clock time in %s)",
+                   text ? text : "", self->name);
+        return -1;
+    }
+    *utc_ms = has_off ? (s_local_secs(&t) - off) * 1000 + ms
+                      : tz_first_instant(self, &t) + ms;
+    return 0;
+}

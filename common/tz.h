@@ -68,6 +68,15 @@ int tz_weekday(int year, int month, int mday);
  * milliseconds); buf needs 32 bytes. Returns buf. */
 char *tz_format(const tz_t *self, int64_t utc_ms, char *buf, size_t size);
 
+/* Reads a date or time as people write them in DAG files and on the
+ * command line: "2027-03-28" (local midnight), "2027-03-28T02:30[:SS]"
+ * or with a space for 'T' (wall-clock time in this zone, resolved as
+ * tz_first_instant does), or either with "Z" or "+02:00" (an absolute
+ * instant). 0 with *utc_ms set, or -1 with err set to a sentence that
+ * quotes text and shows the forms; callers prefix the key or flag. */
+int
+tz_parse(const tz_t *self, const char *text, int64_t *utc_ms, errbuf_t *err);
+
 /* The date at instant utc_ms in this zone, "YYYY-MM-DD" ({{ ds }}); buf
  * needs 11 bytes. Returns buf. */
 char *tz_format_date(const tz_t *self, int64_t utc_ms, char *buf, size_t size);

@@ -266,6 +266,63 @@ START_TEST(test_tz_unknown_zone_suggests_a_name)
 
 END_TEST
 
+START_TEST(test_tz_parse_dates_and_times)
+{
+    static const struct {
+        const char *zone, *text, *utc;
+    } cases[] = {
+        {"Europe/Berlin", "2027-03-28", "2027-03-27T23:00:00Z"},
+        {"Europe/Berlin", "2027-07-01T12:00", "2027-07-01T10:00:00Z"},
+        {"Europe/Berlin", "2027-07-01 12:00:30", "2027-07-01T10:00:30Z"},
+        {"Europe/Berlin", "2027-03-28T02:30", "2027-03-28T01:00:00Z"},
+        {"Europe/Berlin", "2027-10-31T02:30", "2027-10-31T00:30:00Z"},
+        {"Europe/Berlin", "2027-10-31T02:30:00+01:00", "2027-10-31T01:30:00Z"},
+        {"Europe/Berlin", "2027-07-01T12:00:00Z", "2027-07-01T12:00:00Z"},
+        {"UTC", "2027-07-01T12:00:00-0530", "2027-07-01T17:30:00Z"},
+        {"UTC", "2028-02-29", "2028-02-29T00:00:00Z"},
+        {"America/New_York", "2027-11-07T01:30", "2027-11-07T05:30:00Z"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tz_t *tz = s_zone(cases[i].zone);
+        int64_t ms = 0;
+        errbuf_t err = {{0}};
+        ck_assert_msg(tz_parse(tz, cases[i].text, &ms, &err) == 0, "%s: %s",
+                      cases[i].text, err.msg);
+        ck_assert_msg(ms == s_ms(cases[i].utc), "%s in %s: %s", cases[i].text,
+                      cases[i].zone, s_local(tz, ms));
+        tz_destroy(&tz);
+    }
+    tz_t *utc = s_zone("UTC");
+    int64_t ms = 0;
+    ck_assert_int_eq(tz_parse(utc, "2027-07-01T12:00:00.250Z", &ms, NULL), 0);
+    ck_assert_int_eq(ms, s_ms("2027-07-01T12:00:00Z") + 250);
+    static const char *const bad[] = {
+        "",
+        "2027-02-29",
+        "2027-13-01",
+        "27-01-01",
+        "2027-1-1",
+        "2027-01-01T",
+        "2027-01-01T24:00",
+        "2027-01-01T9:00",
+        "yesterday",
+        "2027-01-01T10:00+",
+        "2027-01-01 10:00 CET",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errbuf_t err = {{0}};
+        ck_assert_msg(tz_parse(utc, bad[i], &ms, &err) == -1, "'%s' read",
+                      bad[i]);
+        ck_assert_msg(strstr(err.msg, "is not a date or time; write "
+                                      "YYYY-MM-DD"),
+                      "%s", err.msg);
+    }
+    tz_destroy(&utc);
+}
+
+END_TEST
+
 /* --- zones from a private TZDIR --- */
 
 static char s_dir[64];
@@ -442,6 +499,7 @@ tz_suite(void)
     tcase_add_test(tc, test_tz_format_details);
     tcase_add_test(tc, test_tz_leaves_process_tz_alone);
     tcase_add_test(tc, test_tz_unknown_zone_suggests_a_name);
+    tcase_add_test(tc, test_tz_parse_dates_and_times);
     suite_add_tcase(s, tc);
 
     TCase *dir = tcase_create("tzdir");
