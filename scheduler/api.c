@@ -254,6 +254,12 @@ api_run_summary(const store_run_info_t *run)
                   c[TASK_CANCELLED];
     sum->logical_date = s_str(run->logical_date);
     sum->trigger = s_str(run->trigger);
+    if (run->has_interval) {
+        sum->logical_ms = (uint64_t) run->logical_at;
+        sum->interval_start_ms = (uint64_t) run->interval_start;
+        sum->interval_end_ms = (uint64_t) run->interval_end;
+    }
+    sum->timezone = s_str(run->timezone);
     return sum;
 }
 
