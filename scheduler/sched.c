@@ -446,6 +446,12 @@ s_turn(sched_t *self)
     if (admit_serve(self->admit, clock_wall_ms(), &err) < 0) {
         sched_fail_turn(self, &err); /* ZAP handshakes waiting */
     }
+    /* Before anything of this turn is queued: the delivery thread gets
+     * only alerts already committed, so a turn that fails to commit has
+     * sent none of its own. */
+    if (sched_alerts_step(self, clock_mono_ms(), &err) < 0) {
+        sched_fail_turn(self, &err);
+    }
     /* A budget per socket: a flood on one cannot starve the other. */
     int budget = SCHED_MAX_MSGS_PER_TURN;
     s_drain(self, self->workers, "worker", s_trust_worker, sched_on_worker,
@@ -470,9 +476,6 @@ s_turn(sched_t *self)
     }
     if (rc == 0) {
         rc = sched_deadlines_check(self, now, &err);
-    }
-    if (rc == 0) {
-        rc = sched_alerts_step(self, now, &err);
     }
     if (rc == 0) {
         sched_autoscale_step(self, now);
