@@ -38,6 +38,7 @@ static const verb_t s_verbs[] = {
     {"token", cli_token, "create a join token that admits workers"},
     {"verify", cli_verify,
      "re-check a run's signed results or the event chain"},
+    {"alerts", cli_alerts, "list alert deliveries, send a test alert"},
     {"secret", cli_secret, "set, list and remove secrets for DAG env values"},
     {"pool", cli_pool, "set, list and remove pools that limit tasks"},
     {"datasets", cli_datasets, "list datasets and their latest versions"},

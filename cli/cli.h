@@ -64,6 +64,9 @@ int cli_verify(int argc, char **argv);
 int cli_keys_add_client(int argc, char **argv);
 /* sluice keys client-key [--dir DIR]; argv[0] is "client-key" */
 int cli_keys_client_key(int argc, char **argv);
+/* sluice alerts list [--failed] | alerts test TARGET */
+int cli_alerts(int argc, char **argv);
+
 /* sluice secret set NAME < VALUE | secret list | secret rm NAME */
 int cli_secret(int argc, char **argv);
 /* sluice pool set NAME SLOTS [--description TEXT] | pool list | pool rm NAME

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config_alerts.h"
 #include "common/duration.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -81,6 +82,10 @@ static const setting_t s_settings[] = {
      "60s", "autoscaler: time a launched worker has to join"},
     {"max_launch_per_step", SET_COUNT, offsetof(config_t, max_launch_per_step),
      "4", "autoscaler: most workers launched in one step"},
+    {"alert_rate", SET_COUNT, offsetof(config_t, alert_rate), "20",
+     "alerts: most deliveries per target per minute; the rest wait"},
+    {"alert_retry_for", SET_DURATION, offsetof(config_t, alert_retry_for_ms),
+     "24h", "alerts: how long a failing delivery is retried"},
     {"timezone", SET_STRING, offsetof(config_t, timezone), "UTC",
      "time zone (IANA name) of DAG schedules that name none"},
 };
@@ -253,6 +258,9 @@ s_load_entry(config_t *self,
                    path, key->line, key->col);
         return -1;
     }
+    if (config_alerts_has(key->value)) {
+        return config_alerts_load(self, path, key, val, err);
+    }
     if (val->type != YAMLDOC_SCALAR) {
         errbuf_set(err,
                    "%s:%zu:%zu: '%s' must be a single value, not %s; "
@@ -327,6 +335,9 @@ config_load(const char *path, errbuf_t *err)
         rc = s_load_entry(self, path, root->items[2 * i],
                           root->items[2 * i + 1], err);
     }
+    if (rc == 0) {
+        rc = config_alerts_check(self, path, err);
+    }
     yamldoc_destroy(&root);
     free(text);
     if (rc != 0) {
@@ -342,6 +353,7 @@ config_destroy(config_t **self_p)
         return;
     }
     config_t *self = *self_p;
+    config_alerts_clear(self);
     for (size_t i = 0; i < SETTING_COUNT; i++) {
         if (s_settings[i].type == SET_STRING ||
             s_settings[i].type == SET_LEVEL || s_settings[i].type == SET_SYNC) {
@@ -385,6 +397,7 @@ config_print(const config_t *self, FILE *out)
         }
         fprintf(out, "  # %s\n", s->help);
     }
+    config_alerts_print(self, out);
 }
 
 int

@@ -6,10 +6,28 @@
 #ifndef SLUICE_CONFIG_H
 #define SLUICE_CONFIG_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "common/errbuf.h"
+
+/* An alert target from the config's alert_targets (common/config_alerts.c). */
+typedef enum {
+    CONFIG_TARGET_WEBHOOK, /* POST of the event as JSON */
+    CONFIG_TARGET_COMMAND, /* a program reading the event on stdin */
+} config_target_kind_t;
+
+typedef struct {
+    char *name; /* owned */
+    config_target_kind_t kind;
+    char *url;           /* webhook: http:// or https://, owned */
+    char *secret;        /* webhook: HMAC key, owned; "" = unsigned */
+    bool slack;          /* webhook: format: slack posts {"text": ...} */
+    char **argv;         /* command: owned, NULL-terminated */
+    uint64_t timeout_ms; /* one delivery's limit */
+} config_target_t;
 
 typedef struct {
     char *listen;        /* worker socket bind, e.g. tcp://0.0.0.0:7700 */
@@ -36,7 +54,15 @@ typedef struct {
     uint64_t cooldown_ms;         /* 5000 */
     uint64_t launch_timeout_ms;   /* 60000 */
     uint32_t max_launch_per_step; /* 4 */
-    char *timezone; /* "UTC": zone of DAGs that name none (IANA name) */
+    /* Alerts (common/config_alerts.c). */
+    uint32_t alert_rate;         /* deliveries per target per minute */
+    uint64_t alert_retry_for_ms; /* 24h: how long a delivery is retried */
+    size_t ntargets;
+    config_target_t *targets; /* owned array */
+    unsigned default_on;      /* ALERT_BIT set of the default route */
+    size_t ndefault_to;
+    char **default_to; /* owned target names of that route */
+    char *timezone;    /* "UTC": zone of DAGs that name none (IANA name) */
 } config_t;
 
 /* Defaults only. Never NULL. */
@@ -56,6 +82,9 @@ config_set(config_t *self, const char *name, const char *value, errbuf_t *err);
 /* Writes every setting as YAML ("name: value  # help"), the effective values
  * for --print-config and the file `sluice init` writes. */
 void config_print(const config_t *self, FILE *out);
+
+/* The alert target called name, or NULL. */
+const config_target_t *config_target(const config_t *self, const char *name);
 
 /* Looks a setting name up for flags: true when `name` is a setting. */
 int config_has(const char *name);

@@ -213,6 +213,7 @@ dag_destroy(dag_t **self_p)
     }
     free(self->params);
     dagp_free_strings(self->triggers, self->ntriggers);
+    dagp_free_alerts(self);
     zhashx_destroy(&self->index);
     free(self->name);
     free(self->description);
@@ -346,4 +347,28 @@ int
 dag_parse_duration(const char *text, uint64_t *ms)
 {
     return duration_parse(text, ms);
+}
+
+size_t
+dag_alert_route_count(const dag_t *self)
+{
+    return self->nroutes;
+}
+
+const dag_alert_route_t *
+dag_alert_route(const dag_t *self, size_t index)
+{
+    return index < self->nroutes ? &self->routes[index] : NULL;
+}
+
+uint64_t
+dag_deadline_ms(const dag_t *self)
+{
+    return self->deadline_ms;
+}
+
+const char *
+dag_expect_success_by(const dag_t *self)
+{
+    return self->expect_by;
 }

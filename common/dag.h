@@ -72,6 +72,8 @@ typedef struct {
     uint32_t max_active; /* max_active: at most this many of this task
                             running across the DAG's runs; 0 = no limit */
     int32_t priority;    /* priority, else defaults, else 0: higher first */
+    uint64_t sla_ms;     /* sla: alert when not done this long after its run
+                            started; 0 = none */
 } dag_task_t;
 
 /* Parses and validates YAML text. filename is used in messages only.
@@ -140,6 +142,26 @@ const dag_task_t *dag_task(const dag_t *self, size_t index);
 size_t dag_trigger_count(const dag_t *self);
 
 const char *dag_trigger_dataset(const dag_t *self, size_t index);
+
+/* One route of `alerts:`: the events (ALERT_BIT set, common/alert.h) sent
+ * to the named targets (of the scheduler's config). */
+typedef struct {
+    unsigned on;
+    size_t nto;
+    const char *const *to;
+} dag_alert_route_t;
+
+size_t dag_alert_route_count(const dag_t *self);
+
+/* deadline: a run should end this long after its data interval ends (a
+ * manual run: after its logical date); 0 = none. */
+uint64_t dag_deadline_ms(const dag_t *self);
+
+/* expect: {success_by: "HH:MM"}: the wall-clock time, in the DAG's zone,
+ * by which each interval's run should have succeeded; "" = none. */
+const char *dag_expect_success_by(const dag_t *self);
+
+const dag_alert_route_t *dag_alert_route(const dag_t *self, size_t index);
 
 /* Index of task `id`, or -1. */
 long dag_task_index(const dag_t *self, const char *id);

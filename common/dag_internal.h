@@ -36,6 +36,10 @@ struct dag_t {
     const char *const *triggers; /* owned array of owned URIs */
     uint32_t max_active_runs;    /* DAG_DEFAULT_MAX_ACTIVE_RUNS unless set */
     uint32_t max_active_tasks;   /* 0 = no limit */
+    size_t nroutes;              /* alerts: routes */
+    dag_alert_route_t *routes;   /* owned array; `to` lists owned */
+    uint64_t deadline_ms;        /* deadline; 0 = none */
+    char expect_by[6];           /* expect: success_by "HH:MM"; "" */
 };
 
 /* Retry and timeout settings as written, before defaults apply. */
@@ -138,5 +142,28 @@ void dagp_check_tasks(parse_t *p);
 /* Reads the whole document into p->dag. p->src is set when the tasks
  * were read and dagp_check_tasks can run. */
 void dagp_read_document(parse_t *p, const yamldoc_node_t *root);
+
+/* ---- dag_alerts.c ---- */
+
+/* alerts: [{on: [EVENT, ...], to: [TARGET, ...]}, ...] */
+void dagp_read_alerts(parse_t *p, const yamldoc_node_t *val);
+
+void dagp_free_alerts(dag_t *dag);
+
+/* A task's `sla`, the DAG's `deadline` and `expect`, as key readers. */
+void dagp_task_sla(parse_t *p,
+                   size_t task,
+                   const yamldoc_node_t *key,
+                   const yamldoc_node_t *val);
+
+void dagp_top_deadline(parse_t *p,
+                       size_t task,
+                       const yamldoc_node_t *key,
+                       const yamldoc_node_t *val);
+
+void dagp_top_expect(parse_t *p,
+                     size_t task,
+                     const yamldoc_node_t *key,
+                     const yamldoc_node_t *val);
 
 #endif

@@ -687,6 +687,7 @@ static const dagkey_t s_task_keys[] = {
     {"labels", s_res_labels},
     {"inputs", s_task_io},
     {"outputs", s_task_io},
+    {"sla", dagp_task_sla},
 };
 
 /* The id first, so that every later message can name the task. */
@@ -1021,6 +1022,16 @@ s_top_trigger(parse_t *p,
                   "write 'trigger: {datasets: [URI]}'");
 }
 
+static void
+s_top_alerts(parse_t *p,
+             size_t task,
+             const yamldoc_node_t *key,
+             const yamldoc_node_t *val)
+{
+    (void) task, (void) key;
+    dagp_read_alerts(p, val);
+}
+
 static const dagkey_t s_top_keys[] = {
     {"dag", s_top_dag},
     {"description", s_top_description},
@@ -1035,6 +1046,9 @@ static const dagkey_t s_top_keys[] = {
     {"catchup", s_top_catchup},
     {"max_active_runs", s_top_max_active},
     {"max_active_tasks", s_top_max_active},
+    {"alerts", s_top_alerts},
+    {"deadline", dagp_top_deadline},
+    {"expect", dagp_top_expect},
 };
 
 static void

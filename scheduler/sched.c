@@ -420,6 +420,14 @@ s_wait_ms(sched_t *self)
     if (step >= 0 && step - now < wait) {
         wait = step - now;
     }
+    int64_t alerts = sched_alerts_next(self, now);
+    if (alerts >= 0 && alerts - now < wait) {
+        wait = alerts - now;
+    }
+    int64_t check = sched_deadlines_next(self);
+    if (check - now < wait) {
+        wait = check - now;
+    }
     /* Wake when the next scheduled run is due (wall clock). */
     int64_t fire = sched_schedule_wait(self, clock_wall_ms());
     if (fire >= 0 && fire < wait) {
@@ -439,6 +447,12 @@ s_turn(sched_t *self)
     }
     if (admit_serve(self->admit, clock_wall_ms(), &err) < 0) {
         sched_fail_turn(self, &err); /* ZAP handshakes waiting */
+    }
+    /* Before anything of this turn is queued: the delivery thread gets
+     * only alerts already committed, so a turn that fails to commit has
+     * sent none of its own. */
+    if (sched_alerts_step(self, clock_mono_ms(), &err) < 0) {
+        sched_fail_turn(self, &err);
     }
     /* A budget per socket: a flood on one cannot starve the other. */
     int budget = SCHED_MAX_MSGS_PER_TURN;
@@ -461,6 +475,9 @@ s_turn(sched_t *self)
     }
     if (rc == 0) {
         rc = s_dispatch(self, now_wall, &err);
+    }
+    if (rc == 0) {
+        rc = sched_deadlines_check(self, now, &err);
     }
     if (rc == 0) {
         sched_autoscale_step(self, now);
@@ -557,7 +574,8 @@ s_start(sched_t *self, errbuf_t *err)
                err) < 0 ||
         s_bind(self, &self->clients, self->config->client_listen,
                ADMIT_DOMAIN_CLIENT, err) < 0 ||
-        sched_autoscale_start(self, err) < 0) {
+        sched_autoscale_start(self, err) < 0 ||
+        sched_alerts_start(self, err) < 0) {
         return -1;
     }
     return 0;
@@ -597,6 +615,10 @@ s_observe_results(sched_t *self)
                   sched_reports_on_result, self->store);
     sched_observe(self, "dataset triggers", SCHED_AFTER_APPLY,
                   sched_triggers_on_result, self);
+    sched_observe(self, "alerts", SCHED_AFTER_APPLY, sched_alerts_on_result,
+                  self);
+    sched_observe(self, "deadlines", SCHED_AFTER_APPLY,
+                  sched_deadlines_on_result, self);
 }
 
 sched_t *
@@ -609,6 +631,7 @@ sched_new(const char *dir, config_t **config_p, errbuf_t *err)
     self->config = *config_p;
     *config_p = NULL;
     self->fleet = fleet_new();
+    sched_deadlines_start(self);
     sched_out_start(self);
     self->started = clock_mono_ms();
     self->last_heartbeat = 0;
@@ -639,6 +662,8 @@ sched_destroy(sched_t **self_p)
     zsock_destroy(&self->workers);
     zsock_destroy(&self->clients);
     sched_autoscale_stop(self);
+    sched_alerts_stop(self);
+    sched_deadlines_stop(self);
     sched_schedule_stop(self);
     plan_destroy(&self->plan);
     fleet_destroy(&self->fleet);

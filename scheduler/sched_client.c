@@ -15,6 +15,7 @@
 #include "common/xalloc.h"
 #include "scheduler/api.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_alerts.h"
 #include "scheduler/store/store_dags.h"
 #include "scheduler/store/store_metrics.h"
 #include "scheduler/store/store_runs.h"
@@ -60,12 +61,18 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
     int64_t now = clock_wall_ms();
     bool changed = false;
     errbuf_t err;
+    if (sched_alerts_check_dag(self, apply->filename, dag, &err) < 0) {
+        dag_destroy(&dag);
+        return api_error(req->request_id, API_E_BAD_REQUEST, "%s",
+                         errbuf_msg(&err));
+    }
     if (store_dag_put(self->store, dag_name(dag), dag_version(dag),
                       apply->source, apply->filename, now, &changed,
                       &err) < 0 ||
         (changed && store_event(self->store, now, "client", "dag_applied",
                                 dag_name(dag), dag_version(dag), &err) < 0) ||
-        sched_triggers_dag_applied(self->store, dag, &err) < 0) {
+        sched_triggers_dag_applied(self->store, dag, &err) < 0 ||
+        store_alert_dag_put(self->store, dag_name(dag), dag, &err) < 0) {
         sched_fail_turn(self, &err);
         dag_destroy(&dag);
         return api_error(req->request_id, API_E_INTERNAL, "%s",
@@ -461,6 +468,7 @@ static const struct {
     {SLUICE__REQUEST__OP_WORKERS, SCHED_VIEWER, s_workers, NULL},
     {SLUICE__REQUEST__OP_AUTOSCALE_STATUS, SCHED_VIEWER, sched_autoscale_status,
      NULL},
+    {SLUICE__REQUEST__OP_ALERTS_LIST, SCHED_VIEWER, NULL, sched_alerts_list},
     {SLUICE__REQUEST__OP_DAG_APPLY, SCHED_OPERATOR, s_dag_apply, NULL},
     {SLUICE__REQUEST__OP_TRIGGER, SCHED_OPERATOR, s_trigger, NULL},
     {SLUICE__REQUEST__OP_DAG_PAUSE, SCHED_OPERATOR, sched_dag_pause, NULL},
@@ -479,6 +487,7 @@ static const struct {
     {SLUICE__REQUEST__OP_POOL_SET, SCHED_OPERATOR, sched_pool_set, NULL},
     {SLUICE__REQUEST__OP_POOL_LIST, SCHED_VIEWER, sched_pool_list, NULL},
     {SLUICE__REQUEST__OP_POOL_RM, SCHED_OPERATOR, sched_pool_rm, NULL},
+    {SLUICE__REQUEST__OP_ALERTS_TEST, SCHED_OPERATOR, sched_alerts_test, NULL},
 };
 
 /* Authorizes req against its entry (NULL: not listed), then answers it.

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/alert.h"
 #include "common/config.h"
 #include "common/errbuf.h"
 #include "common/keys.h"
@@ -95,13 +96,19 @@ struct sched_t {
     curve_t *curve;     /* scheduler's CURVE key, owned */
     uint8_t peer_curve[CURVE_KEY_SIZE]; /* CURVE key of the connection the
                                            message being handled came on */
-    bool peer_known;               /* ... false when its metadata had none */
-    struct autoscale_t *autoscale; /* NULL when off, owned */
-    int64_t autoscale_last;        /* monotonic ms of its last step */
-    schedule_t *schedule;          /* scheduled DAGs (sched_schedule.c) */
-    int64_t backfill_at; /* wall ms to look at backfills; -1 = none go on */
-    bool turn_error;     /* a handler failed to write */
-    errbuf_t turn_err;   /* ... and why */
+    bool peer_known;                 /* ... false when its metadata had none */
+    struct autoscale_t *autoscale;   /* NULL when off, owned */
+    int64_t autoscale_last;          /* monotonic ms of its last step */
+    struct alert_send_t *alert_send; /* delivery thread, owned */
+    struct alert_rate_t *alert_rate; /* per-target limit, owned */
+    zhashx_t *alert_inflight;        /* alert id text -> tries, owned */
+    int64_t alert_due;               /* wall ms an alert is due; -1 none */
+    int64_t alert_check_next;        /* monotonic ms of the next time check */
+    zhashx_t *expects;    /* DAG -> its resolved schedule (sched_deadlines.c) */
+    schedule_t *schedule; /* scheduled DAGs (sched_schedule.c) */
+    int64_t backfill_at;  /* wall ms to look at backfills; -1 = none go on */
+    bool turn_error;      /* a handler failed to write */
+    errbuf_t turn_err;    /* ... and why */
 };
 
 /* ------------------------------------------------------------ sched_out
@@ -336,6 +343,26 @@ int sched_triggers_on_result(void *arg,
                              const sched_result_t *result,
                              errbuf_t *err);
 
+/* ------------------------------------------------------- sched_deadlines
+ * sla, deadline and expect: checked in the loop, each miss recorded once
+ * (an event) and alerted through sched_alerts_queue. */
+
+void sched_deadlines_start(sched_t *self);
+
+void sched_deadlines_stop(sched_t *self);
+
+/* At most once a second, in the turn's transaction. */
+int sched_deadlines_check(sched_t *self, int64_t now_mono, errbuf_t *err);
+
+/* Monotonic ms of the next check. */
+int64_t sched_deadlines_next(sched_t *self);
+
+/* Result observer (arg: sched_t), after apply: a run that just ended
+ * after its deadline is a miss too. */
+int sched_deadlines_on_result(void *arg,
+                              const sched_result_t *result,
+                              errbuf_t *err);
+
 /* ------------------------------------------------------- sched_autoscale
  * One step every SCHED_AUTOSCALE_STEP_MS at most, inside the turn's
  * transaction. */
@@ -353,6 +380,48 @@ int64_t sched_autoscale_next(sched_t *self);
 /* autoscale status (read-only). Caller owns the reply. */
 Sluice__Reply *sched_autoscale_status(sched_t *self,
                                       const Sluice__Request *req);
+
+/* ---------------------------------------------------------- sched_alerts
+ * Alerts: queued by the result observer in the turn's transaction,
+ * delivered by a thread of their own (alert_send.c). */
+
+/* Starts the delivery thread; whatever was queued before is due. */
+int sched_alerts_start(sched_t *self, errbuf_t *err);
+
+void sched_alerts_stop(sched_t *self);
+
+/* -1 with err ("FILE: ...") when dag's routes name a target the config
+ * does not define. */
+int sched_alerts_check_dag(sched_t *self,
+                           const char *filename,
+                           const dag_t *dag,
+                           errbuf_t *err);
+
+/* Result observer (arg: sched_t), after the plan applied it: queues the
+ * failure, retry, validation_breach, drift and success alerts it raises,
+ * once per (run, task, kind, target). */
+int
+sched_alerts_on_result(void *arg, const sched_result_t *result, errbuf_t *err);
+
+/* Records the thread's outcomes and hands it the due alerts; in the
+ * turn's transaction. */
+int sched_alerts_step(sched_t *self, int64_t now_mono, errbuf_t *err);
+
+/* Monotonic ms the loop should wake for alerts; -1 when nothing waits. */
+int64_t sched_alerts_next(sched_t *self, int64_t now_mono);
+
+/* Queues ev (its id set here) to every target its DAG routes its kind to
+ * (else the config's default route), once per dedupe key (NULL: run, task
+ * and kind) and target. */
+int sched_alerts_queue(sched_t *self,
+                       alert_event_t *ev,
+                       const char *dedupe,
+                       errbuf_t *err);
+
+/* alerts list (read-only) and alerts test. Caller owns the reply. */
+Sluice__Reply *sched_alerts_list(store_t *store, const Sluice__Request *req);
+
+Sluice__Reply *sched_alerts_test(sched_t *self, const Sluice__Request *req);
 
 /* ---- sched_runs.c: runs for schedules ---- */
 

@@ -390,8 +390,45 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     " description TEXT NOT NULL DEFAULT '',"
     " created_at INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL);",
-    /* 12: alerts: the delivery queue, deadline and expectation checks. */
-    "SELECT 1;",
+    /* 12: alerts: the routes and time rules (sla, deadline, expect) of
+     * applied DAGs, the misses found (each once), and the delivery queue:
+     * one row per (event, target), the event named by its dedupe key. */
+    "CREATE TABLE alert_routes ("
+    " dag TEXT NOT NULL,"
+    " position INTEGER NOT NULL,"
+    " kinds INTEGER NOT NULL,"
+    " target TEXT NOT NULL,"
+    " PRIMARY KEY (dag, position, target)) WITHOUT ROWID;"
+    "CREATE TABLE alert_rules ("
+    " dag TEXT NOT NULL,"
+    " version TEXT NOT NULL,"
+    " task_id TEXT NOT NULL," /* '' for the DAG's deadline */
+    " limit_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (dag, version, task_id)) WITHOUT ROWID;"
+    "CREATE TABLE alert_expects ("
+    " dag TEXT PRIMARY KEY,"
+    " success_by TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE alert_misses ("
+    " dedupe TEXT PRIMARY KEY,"
+    " at INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE alerts ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " uid TEXT NOT NULL," /* random: the receivers' dedupe id */
+    " dedupe TEXT NOT NULL,"
+    " dag TEXT NOT NULL,"
+    " run_id INTEGER NOT NULL,"
+    " task_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),"
+    " tries INTEGER NOT NULL DEFAULT 0,"
+    " created_at INTEGER NOT NULL,"
+    " next_at INTEGER NOT NULL,"
+    " sent_at INTEGER NOT NULL DEFAULT 0,"
+    " error TEXT NOT NULL DEFAULT '',"
+    " UNIQUE (dedupe, target));"
+    "CREATE INDEX alerts_due ON alerts (state, next_at);",
 };
 
 /* ------------------------------------------------------------ helpers */

@@ -24,6 +24,7 @@ suite_fn *const unit_suites[] = {
     duration_suite,
     tmpl_suite,
     config_suite,
+    alert_suite,
     worker_res_suite,
     audit_suite,
     secrets_suite,

@@ -28,6 +28,7 @@ Suite *dag_suite(void);
 Suite *duration_suite(void);
 Suite *tmpl_suite(void);
 Suite *config_suite(void);
+Suite *alert_suite(void);
 Suite *worker_res_suite(void);
 Suite *audit_suite(void);
 Suite *secrets_suite(void);

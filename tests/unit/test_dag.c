@@ -221,7 +221,7 @@ START_TEST(test_dag_unknown_key)
            "t.yaml:2:1: unknown key 'colour' in the DAG file; valid keys are "
            "dag, description, schedule, params, defaults, tasks, trigger, "
            "timezone, start_date, end_date, catchup, max_active_runs, "
-           "max_active_tasks");
+           "max_active_tasks, alerts, deadline, expect");
 }
 
 END_TEST

@@ -483,13 +483,13 @@ s_limit_pages(sqlite3 *db, char **msg, const void *api)
 {
     (void) msg;
     (void) api;
-    sqlite3_exec(db, "PRAGMA max_page_count = 64", NULL, NULL, NULL);
+    sqlite3_exec(db, "PRAGMA max_page_count = 128", NULL, NULL, NULL);
     return SQLITE_OK;
 }
 
 START_TEST(test_store_full_disk)
 {
-    /* A database that may not grow past 64 pages stands in for a full
+    /* A database that may not grow past 128 pages stands in for a full
      * disk: SQLite answers SQLITE_FULL exactly as it does for ENOSPC. */
     sqlite3_auto_extension((void (*)(void)) s_limit_pages);
     errbuf_t err;
