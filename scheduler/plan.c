@@ -71,6 +71,8 @@ struct plan_t {
     /* Opens {{ secret.NAME }} for env values; NULL = no secrets. */
     plan_secret_fn *secret;
     void *secret_arg;
+    plan_lost_fn *lost; /* a lost attempt ended its task; NULL: nobody */
+    void *lost_arg;
 };
 
 /* ----------------------------------------------------------- id hashing */
@@ -192,6 +194,13 @@ plan_set_secret_lookup(plan_t *self, plan_secret_fn *fn, void *arg)
 {
     self->secret = fn;
     self->secret_arg = arg;
+}
+
+void
+plan_set_lost_hook(plan_t *self, plan_lost_fn *fn, void *arg)
+{
+    self->lost = fn;
+    self->lost_arg = arg;
 }
 
 static void
@@ -1147,7 +1156,9 @@ plan_attempt_lost(plan_t *self,
         log_warn("attempt %" PRIu64 " of run %" PRIu64 " task '%s' lost (%s)",
                  attempt_id, run->id, def->id, reason);
         if (s_fail_or_retry(self, run, task, cause, TASK_FAILED, now, err) <
-            0) {
+                0 ||
+            (self->lost && self->lost(self->lost_arg, dag_name(run->dag),
+                                      attempt_id, err) < 0)) {
             return -1;
         }
         return s_maybe_finish_run(self, run, now, err);

@@ -172,6 +172,17 @@ int plan_attempt_result(plan_t *self,
                         int64_t now,
                         errbuf_t *err);
 
+/* Called when a lost attempt fails its task or puts it up for retry
+ * (tasks that set retry_on): the end no Result will report, so that what
+ * reacts to results (alerts) hears of it too. Runs inside the turn's
+ * transaction, after the task's new state is written; -1 fails the turn. */
+typedef int(plan_lost_fn)(void *arg,
+                          const char *dag,
+                          uint64_t attempt_id,
+                          errbuf_t *err);
+
+void plan_set_lost_hook(plan_t *self, plan_lost_fn *fn, void *arg);
+
 /* The attempt will never report: records it as lost with `reason` and
  * queues a new attempt of the task. `cause` is "lost" (its worker was lost
  * or left: counts against retries when the task sets retry_on, and fails

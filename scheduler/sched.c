@@ -371,6 +371,7 @@ s_reload(sched_t *self, errbuf_t *err)
     plan_destroy(&self->plan);
     self->plan = plan_new(self->store);
     sched_secrets_plan(self);
+    plan_set_lost_hook(self->plan, sched_alerts_on_lost, self);
     fleet_clear_attempts(self->fleet);
     sched_schedule_invalidate(self);
     if (store_begin(self->store, err) < 0 ||

@@ -191,8 +191,7 @@ s_kinds(const sched_result_t *r, const store_alert_ctx_t *ctx)
     if (summary && *summary && !r->success) {
         kinds |= ALERT_BIT(ALERT_VALIDATION_BREACH);
     }
-    if (summary &&
-        (strstr(summary, ": drift ") || strstr(summary, ", drift "))) {
+    if (r->res->n_validation_drift > 0) {
         kinds |= ALERT_BIT(ALERT_DRIFT);
     }
     if (s_state_is(ctx->run_state, "success", NULL)) {
@@ -308,6 +307,20 @@ sched_alerts_on_result(void *arg, const sched_result_t *result, errbuf_t *err)
     }
     store_alert_ctx_clear(&ctx);
     return rc;
+}
+
+int
+sched_alerts_on_lost(void *arg,
+                     const char *dag,
+                     uint64_t attempt_id,
+                     errbuf_t *err)
+{
+    /* No Result came: an empty one (no validation, no drift) with the
+     * attempt's id lets the store's view of the task decide the kind. */
+    Sluice__Result res = SLUICE__RESULT__INIT;
+    res.attempt_id = attempt_id;
+    sched_result_t lost = {.res = &res, .success = false, .dag = dag};
+    return sched_alerts_on_result(arg, &lost, err);
 }
 
 /* ----------------------------------------------------------- delivery */

@@ -403,6 +403,14 @@ int sched_alerts_check_dag(sched_t *self,
 int
 sched_alerts_on_result(void *arg, const sched_result_t *result, errbuf_t *err);
 
+/* Plan hook (arg: sched_t, plan_set_lost_hook): a lost attempt failed its
+ * task or put it up for retry; queues the failure or retry alert as a
+ * Result would have. */
+int sched_alerts_on_lost(void *arg,
+                         const char *dag,
+                         uint64_t attempt_id,
+                         errbuf_t *err);
+
 /* Records the thread's outcomes and hands it the due alerts; in the
  * turn's transaction. */
 int sched_alerts_step(sched_t *self, int64_t now_mono, errbuf_t *err);

@@ -389,6 +389,15 @@ s_result_validation(const jobs_t *self, const job_t *job, Sluice__Result *res)
     res->validation_text = s_validation_file(self, job, VALIDATE_FILE_TEXT);
     res->validation_profile =
         s_validation_file(self, job, VALIDATE_FILE_PROFILE);
+    char *drift = s_validation_file(self, job, VALIDATE_FILE_DRIFT);
+    for (char *save = NULL, *col = strtok_r(drift, "\n", &save); col;
+         col = strtok_r(NULL, "\n", &save)) {
+        res->validation_drift =
+            xrealloc(res->validation_drift, (res->n_validation_drift + 1) *
+                                                sizeof *res->validation_drift);
+        res->validation_drift[res->n_validation_drift++] = xstrdup(col);
+    }
+    free(drift);
     char *why = s_validation_file(self, job, VALIDATE_FILE_ERROR);
     if (*why && res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED &&
         res->exit_code != 0) {

@@ -730,6 +730,23 @@ s_summary(const run_t *r)
     return text;
 }
 
+/* The drifting columns' names, one a line (for the Result, so that the
+ * scheduler need not read the summary's text). Caller owns. */
+static char *
+s_drift_columns(const run_t *r)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    for (size_t i = 0; i < r->spec->ncolumns; i++) {
+        if (r->cols[i].drift_bad) {
+            fprintf(out, "%s\n", r->cols[i].spec->name);
+        }
+    }
+    fclose(out);
+    return text;
+}
+
 static void
 s_json_checks(const run_t *r, json_t *j)
 {
@@ -1005,6 +1022,7 @@ validate_run(const validate_args_t *args, validate_result_t *out)
     }
     out->passed = !r.fatal;
     out->summary = s_summary(&r);
+    out->drift = s_drift_columns(&r);
     out->report = s_report_json(&r, out->passed);
     out->text = s_report_text(&r, out->summary);
     out->profile = out->passed ? s_profile(&r) : NULL;
@@ -1020,6 +1038,7 @@ validate_result_clear(validate_result_t *out)
     free(out->summary);
     free(out->text);
     free(out->profile);
+    free(out->drift);
     memset(out, 0, sizeof *out);
 }
 
@@ -1055,6 +1074,7 @@ validate_main(int argc, char **argv)
     s_write(VALIDATE_FILE_SUMMARY, res.summary);
     s_write(VALIDATE_FILE_TEXT, res.text);
     s_write(VALIDATE_FILE_ERROR, res.error);
+    s_write(VALIDATE_FILE_DRIFT, res.drift);
     if (res.profile) {
         s_write(VALIDATE_FILE_PROFILE, res.profile);
     }

@@ -35,6 +35,7 @@ typedef struct {
     char *summary;   /* "4,812 rows, 188 bad (3.9%): schema 12, ..." */
     char *text;      /* the report for people */
     char *profile;   /* this version's drift profile; NULL unless passed */
+    char *drift;     /* the columns that drifted, one a line; "" if none */
     char error[512]; /* why it failed, "" when passed */
 } validate_result_t;
 
@@ -54,6 +55,7 @@ void validate_result_clear(validate_result_t *out);
 #define VALIDATE_FILE_TEXT    "validation.txt"
 #define VALIDATE_FILE_PROFILE "validation.profile"
 #define VALIDATE_FILE_ERROR   "validation.error"
+#define VALIDATE_FILE_DRIFT   "validation.drift"
 
 /* `sluice __validate`: what the worker runs as the attempt's child.
  * Reads SLUICE_VALIDATE_SPEC, SLUICE_VALIDATE_INPUT, SLUICE_VALIDATE_OUTPUT

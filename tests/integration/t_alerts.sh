@@ -239,3 +239,33 @@ YAML
         "! $SLUICE dag apply --dir $IT_STATE $IT_DIR/nosched.yaml 2>$IT_DIR/nosched.err"
     it_check "... saying why" grep -q "'expect' needs a 'schedule'" "$IT_DIR/nosched.err"
 }
+
+# A task whose worker dies, with retry_on that does not name lost, fails
+# without any Result reaching the scheduler: it is alerted all the same.
+t_alerts_lost_attempt_that_fails_its_task() {
+    it_cluster 1
+    it_alerts_config "$(it_free_port)" || return 1
+    it_apply lostfail <<YAML
+dag: lostfail
+alerts:
+  - on: [failure]
+    to: [mail]
+tasks:
+  - id: long
+    run: echo \$\$ >$IT_DIR/long.pid; exec sleep 60
+    retry_on: [oom]
+YAML
+    r=$("$SLUICE" trigger --dir "$IT_STATE" lostfail)
+    it_check "the task runs" it_wait 20 sh -c \
+        "[ \"\$(sqlite3 -readonly $IT_STATE/store.db \"SELECT state FROM task_instances WHERE run_id=$r\")\" = running ]"
+    it_wait 10 test -s "$IT_DIR/long.pid"
+    kill -KILL "$IT_PID_w1"
+    it_check "run ends" it_wait 30 it_run_final "$r"
+    # The worker died, its task did not (at-least-once): end it here.
+    kill -KILL "$(cat "$IT_DIR/long.pid")" 2>/dev/null || true
+    it_check "run failed" [ "$(it_run_state "$r")" = failed ]
+    it_check "the attempt was lost" [ "$(it_sql "SELECT cause FROM attempts WHERE run_id=$r")" = lost ]
+    it_check "the command target got the failure" \
+        it_wait 30 grep -qF '"kind":"failure"' "$IT_DIR/mail.json"
+    it_check "with the cause lost" grep -qF '"cause":"lost' "$IT_DIR/mail.json"
+}

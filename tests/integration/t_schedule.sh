@@ -51,6 +51,25 @@ t_schedule_every_2s_one_run_per_interval() {
     it_check "ds is the start's day ($out)" sh -c "echo \"\$1\" | grep -q \"ds=${start%%T*} \"" _ "$out"
 }
 
+# A schedule faster than its runs: with max_active_runs 1 every interval
+# still gets its own run, and they run one after another, never two at
+# once (read from the tasks' own timestamps; helpers in t_limits.sh).
+t_schedule_every_2s_max_active_runs_one_never_overlaps() {
+    it_cluster 2
+    times="$IT_DIR/slow.times"
+    {
+        echo "dag: slow"
+        echo 'schedule: "@every 2s"'
+        echo "max_active_runs: 1"
+        echo "tasks:"
+        it_timed_task work 3 "$times"
+    } | it_apply slow
+    it_check "three scheduled runs ran" it_wait 40 it_lines "$times" 3
+    it_check "one run per interval, contiguous" it_sched_contiguous slow
+    it_check "never two runs at once: $(cat "$times")" \
+        it_no_overlap "$times" by-run
+}
+
 # kill -9, 10 s down, restart: with catchup every missed interval runs
 # once, none twice.
 t_schedule_restart_catchup_exactly_once() {

@@ -257,6 +257,7 @@ START_TEST(test_validate_drift_psi)
     validate_result_t same;
     ck_assert_int_eq(validate_run(&args, &same), 0);
     ck_assert_ptr_nonnull(strstr(same.report, "\"compared\":true"));
+    ck_assert_str_eq(same.drift, "");
     validate_result_clear(&same);
     /* shifted by half its range: fails on PSI and the mean */
     char *day2 = s_series(5000, 0.5, 1);
@@ -266,6 +267,7 @@ START_TEST(test_validate_drift_psi)
     ck_assert_int_eq(validate_run(&args, &moved), 1);
     ck_assert_ptr_nonnull(strstr(moved.error, "column 'x' drifted"));
     ck_assert_ptr_nonnull(strstr(moved.summary, "drift x"));
+    ck_assert_str_eq(moved.drift, "x\n"); /* what the Result carries */
     validate_result_clear(&moved);
     validate_result_clear(&first);
     free(day1);
