@@ -215,6 +215,7 @@ s_trigger(sched_t *self, const Sluice__Request *req)
     trigger_time_t when;
     int code = s_trigger_time(self, dag, trigger, &when, &err);
     if (code != 0) {
+        tz_destroy(&when.tz);
         dag_destroy(&dag);
         return api_error(req->request_id, (uint32_t) code, "%s",
                          errbuf_msg(&err));
