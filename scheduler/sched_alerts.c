@@ -32,6 +32,11 @@ typedef struct {
 int
 sched_alerts_start(sched_t *self, errbuf_t *err)
 {
+    /* No targets, nothing to deliver: no thread, and libcurl (with its TLS
+     * library, several MB) is never loaded. */
+    if (self->config->ntargets == 0) {
+        return 0;
+    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         errbuf_set(err, "libcurl failed to start");
         return -1;

@@ -385,7 +385,9 @@ Sluice__Reply *sched_autoscale_status(sched_t *self,
  * Alerts: queued by the result observer in the turn's transaction,
  * delivered by a thread of their own (alert_send.c). */
 
-/* Starts the delivery thread; whatever was queued before is due. */
+/* Starts the delivery thread when the config names alert targets (else
+ * nothing can be delivered and libcurl is not loaded); whatever was
+ * queued before is due. */
 int sched_alerts_start(sched_t *self, errbuf_t *err);
 
 void sched_alerts_stop(sched_t *self);
