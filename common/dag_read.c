@@ -808,65 +808,41 @@ s_top_description(parse_t *p,
     }
 }
 
-/* The schedule keys are checked together once the file is read
- * (dagp_check_schedule): start_date is read in the zone, which may come
- * later in the file. */
+/* schedule, timezone, start_date, end_date: texts checked together once
+ * the file is read (dagp_check_schedule), since start_date is read in the
+ * zone, which may come later in the file. */
 static void
 s_top_sched_text(parse_t *p,
-                 const yamldoc_node_t *val,
-                 const char *what,
-                 char **field,
-                 const yamldoc_node_t **at)
-{
-    if (yamldoc_is_null(val)) {
-        return;
-    }
-    const char *text = s_string(p, val, what);
-    if (text) {
-        free(*field);
-        *field = xstrdup(text);
-        *at = val;
-    }
-}
-
-static void
-s_top_schedule(parse_t *p,
-               size_t task,
-               const yamldoc_node_t *key,
-               const yamldoc_node_t *val)
-{
-    (void) task, (void) key;
-    s_top_sched_text(p, val, "'schedule'", &p->dag->schedule, &p->schedule_at);
-}
-
-static void
-s_top_timezone(parse_t *p,
-               size_t task,
-               const yamldoc_node_t *key,
-               const yamldoc_node_t *val)
-{
-    (void) task, (void) key;
-    s_top_sched_text(p, val, "'timezone'", &p->dag->timezone, &p->timezone_at);
-}
-
-static void
-s_top_start_date(parse_t *p,
                  size_t task,
                  const yamldoc_node_t *key,
                  const yamldoc_node_t *val)
 {
-    (void) task, (void) key;
-    s_top_sched_text(p, val, "'start_date'", &p->dag->start_date, &p->start_at);
-}
+    (void) task;
 
-static void
-s_top_end_date(parse_t *p,
-               size_t task,
-               const yamldoc_node_t *key,
-               const yamldoc_node_t *val)
-{
-    (void) task, (void) key;
-    s_top_sched_text(p, val, "'end_date'", &p->dag->end_date, &p->end_at);
+    const struct {
+        const char *name;
+        char **field;
+        const yamldoc_node_t **at;
+    } keys[] = {
+        {"schedule", &p->dag->schedule, &p->schedule_at},
+        {"timezone", &p->dag->timezone, &p->timezone_at},
+        {"start_date", &p->dag->start_date, &p->start_at},
+        {"end_date", &p->dag->end_date, &p->end_at},
+    };
+
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (strcmp(key->value, keys[i].name) != 0 || yamldoc_is_null(val)) {
+            continue;
+        }
+        char what[32];
+        snprintf(what, sizeof what, "'%s'", keys[i].name);
+        const char *text = s_string(p, val, what);
+        if (text) {
+            free(*keys[i].field);
+            *keys[i].field = xstrdup(text);
+            *keys[i].at = val;
+        }
+    }
 }
 
 static void
@@ -1035,14 +1011,14 @@ s_top_alerts(parse_t *p,
 static const dagkey_t s_top_keys[] = {
     {"dag", s_top_dag},
     {"description", s_top_description},
-    {"schedule", s_top_schedule},
+    {"schedule", s_top_sched_text},
     {"params", s_top_params},
     {"defaults", s_top_defaults},
     {"tasks", s_top_tasks},
     {"trigger", s_top_trigger},
-    {"timezone", s_top_timezone},
-    {"start_date", s_top_start_date},
-    {"end_date", s_top_end_date},
+    {"timezone", s_top_sched_text},
+    {"start_date", s_top_sched_text},
+    {"end_date", s_top_sched_text},
     {"catchup", s_top_catchup},
     {"max_active_runs", s_top_max_active},
     {"max_active_tasks", s_top_max_active},
