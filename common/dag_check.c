@@ -192,10 +192,8 @@ s_check_zone(parse_t *p)
     const char *name = *p->dag->timezone ? p->dag->timezone : "UTC";
     tz_t *tz = tz_load(name, &err);
     if (!tz) {
-        dagp_err(p, p->timezone_at,
-                 "'timezone' %s; write an IANA zone name like "
-                 "'Europe/Berlin' or 'UTC'",
-                 errbuf_msg(&err));
+        /* tz's message already says how to write the zone. */
+        dagp_err(p, p->timezone_at, "'timezone': %s", errbuf_msg(&err));
     }
     return tz;
 }
