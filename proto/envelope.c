@@ -37,6 +37,7 @@ static const s_type_t s_types[] = {
     {SLUICE__MSG_TYPE__MSG_REFUSE, "refuse", &sluice__refuse__descriptor},
     {SLUICE__MSG_TYPE__MSG_TASK_REFUSED, "task_refused",
      &sluice__task_refused__descriptor},
+    {SLUICE__MSG_TYPE__MSG_BATCH, "batch", &sluice__batch__descriptor},
     {SLUICE__MSG_TYPE__MSG_REQUEST, "request", &sluice__request__descriptor},
     {SLUICE__MSG_TYPE__MSG_REPLY, "reply", &sluice__reply__descriptor},
 };
@@ -54,14 +55,13 @@ s_type_find(int type)
     return NULL;
 }
 
-zmsg_t *
-env_seal(int type, const ProtobufCMessage *body, const keys_t *signer)
+/* The five frames of one message whose body is already packed. */
+static zmsg_t *
+s_seal_packed(int type,
+              const uint8_t *body,
+              size_t body_size,
+              const keys_t *signer)
 {
-    assert(body);
-    assert(signer);
-    assert(type >= 0 && type <= UINT8_MAX);
-    assert(body->descriptor == env_descriptor(type));
-    size_t body_size = protobuf_c_message_get_packed_size(body);
     if (body_size > ENV_MAX_BODY) {
         log_warn("sealing a %s message of %zu bytes; receivers refuse bodies "
                  "over %u bytes",
@@ -72,7 +72,9 @@ env_seal(int type, const ProtobufCMessage *body, const keys_t *signer)
     signed_bytes[0] = ENV_MAJOR;
     signed_bytes[1] = ENV_MINOR;
     signed_bytes[2] = (uint8_t) type;
-    protobuf_c_message_pack(body, signed_bytes + S_HEAD_SIZE);
+    if (body_size > 0) {
+        memcpy(signed_bytes + S_HEAD_SIZE, body, body_size);
+    }
     uint8_t sig[KEYS_SIG_SIZE];
     keys_sign(signer, signed_bytes, S_HEAD_SIZE + body_size, sig);
 
@@ -83,6 +85,30 @@ env_seal(int type, const ProtobufCMessage *body, const keys_t *signer)
     zmsg_addmem(msg, keys_public(signer), KEYS_PUBLIC_SIZE);
     zmsg_addmem(msg, sig, KEYS_SIG_SIZE);
     free(signed_bytes);
+    return msg;
+}
+
+/* body packed into a new buffer (caller frees); *size set. */
+static uint8_t *
+s_pack(const ProtobufCMessage *body, size_t *size)
+{
+    *size = protobuf_c_message_get_packed_size(body);
+    uint8_t *data = xmalloc(*size ? *size : 1);
+    protobuf_c_message_pack(body, data);
+    return data;
+}
+
+zmsg_t *
+env_seal(int type, const ProtobufCMessage *body, const keys_t *signer)
+{
+    assert(body);
+    assert(signer);
+    assert(type >= 0 && type <= UINT8_MAX);
+    assert(body->descriptor == env_descriptor(type));
+    size_t size;
+    uint8_t *data = s_pack(body, &size);
+    zmsg_t *msg = s_seal_packed(type, data, size, signer);
+    free(data);
     return msg;
 }
 
@@ -164,6 +190,69 @@ s_check_signature(zframe_t **frames, env_msg_t *out, errbuf_t *err)
     return 0;
 }
 
+/* One item of an opened batch: its type must be a known message other
+ * than a batch, its signer trusted for that type, its body decodable. */
+static int
+s_open_item(const Sluice__BatchItem *src,
+            env_trust_fn *trust,
+            void *arg,
+            const env_msg_t *batch,
+            env_msg_t *item,
+            errbuf_t *err)
+{
+    item->major = batch->major;
+    item->minor = batch->minor;
+    item->type = (int) src->type;
+    memcpy(item->signer, batch->signer, KEYS_PUBLIC_SIZE);
+    memcpy(item->sig, batch->sig, KEYS_SIG_SIZE);
+    item->batch = batch;
+    const ProtobufCMessageDescriptor *descriptor =
+        src->type == SLUICE__MSG_TYPE__MSG_BATCH ? NULL
+                                                 : env_descriptor(item->type);
+    if (!descriptor) {
+        errbuf_set(err, "batch holds an item of type %u, which is not allowed",
+                   src->type);
+        return ENV_EMALFORMED;
+    }
+    if (trust && !trust(arg, batch->signer, item->type)) {
+        char fp[KEYS_FP_SIZE];
+        keys_fingerprint(batch->signer, fp);
+        errbuf_set(err, "batch holds a %s message, which key %s may not send",
+                   env_type_name(item->type), fp);
+        return ENV_EUNTRUSTED;
+    }
+    item->body = protobuf_c_message_unpack(descriptor, NULL, src->body.len,
+                                           src->body.data);
+    if (!item->body) {
+        errbuf_set(err, "batch holds a %s message that does not decode",
+                   env_type_name(item->type));
+        return ENV_EDECODE;
+    }
+    return ENV_OK;
+}
+
+/* Decodes every item of a verified batch; one bad item refuses it whole. */
+static int
+s_open_items(env_trust_fn *trust, void *arg, env_msg_t *out, errbuf_t *err)
+{
+    const Sluice__Batch *batch = (const Sluice__Batch *) out->body;
+    if (batch->n_items == 0 || batch->n_items > ENV_BATCH_MAX) {
+        errbuf_set(err, "batch holds %zu items; a batch holds 1 to %d",
+                   batch->n_items, ENV_BATCH_MAX);
+        return ENV_EMALFORMED;
+    }
+    out->items = xcalloc(batch->n_items, sizeof *out->items);
+    out->nitems = batch->n_items;
+    for (size_t i = 0; i < batch->n_items; i++) {
+        int rc = s_open_item(batch->items[i], trust, arg, out, &out->items[i],
+                             err);
+        if (rc != ENV_OK) {
+            return rc;
+        }
+    }
+    return ENV_OK;
+}
+
 /* Trust and type are checked only after the signature holds; then decode. */
 static int
 s_decode(zframe_t *body,
@@ -191,7 +280,9 @@ s_decode(zframe_t *body,
                    env_type_name(out->type));
         return ENV_EDECODE;
     }
-    return ENV_OK;
+    return out->type == SLUICE__MSG_TYPE__MSG_BATCH
+               ? s_open_items(trust, arg, out, err)
+               : ENV_OK;
 }
 
 int
@@ -268,7 +359,13 @@ env_reopen(const uint8_t *signed_bytes,
         env_msg_clear(out);
         return descriptor ? ENV_EDECODE : ENV_EMALFORMED;
     }
-    return ENV_OK;
+    int rc = out->type == SLUICE__MSG_TYPE__MSG_BATCH
+                 ? s_open_items(NULL, NULL, out, err)
+                 : ENV_OK;
+    if (rc != ENV_OK) {
+        env_msg_clear(out);
+    }
+    return rc;
 }
 
 void
@@ -280,8 +377,135 @@ env_msg_clear(env_msg_t *msg)
     if (msg->body) {
         protobuf_c_message_free_unpacked(msg->body, NULL);
     }
+    for (size_t i = 0; i < msg->nitems; i++) {
+        env_msg_clear(&msg->items[i]);
+    }
+    free(msg->items);
     free(msg->signed_bytes);
     memset(msg, 0, sizeof *msg);
+}
+
+const uint8_t *
+env_signed(const env_msg_t *msg, size_t *size)
+{
+    assert(msg);
+    const env_msg_t *holder = msg->batch ? msg->batch : msg;
+    *size = holder->signed_size;
+    return holder->signed_bytes;
+}
+
+/* ----------------------------------------------------------------- batch */
+
+typedef struct {
+    int type;
+    uint8_t *body; /* packed, owned */
+    size_t size;
+} s_item_t;
+
+struct env_batch_t {
+    zlistx_t *items; /* s_item_t, owned, in the order added */
+};
+
+static void
+s_item_free(void **item_p)
+{
+    s_item_t *item = *item_p;
+    if (item) {
+        free(item->body);
+        free(item);
+        *item_p = NULL;
+    }
+}
+
+env_batch_t *
+env_batch_new(void)
+{
+    env_batch_t *self = xcalloc(1, sizeof *self);
+    self->items = zlistx_new();
+    zlistx_set_destructor(self->items, s_item_free);
+    return self;
+}
+
+void
+env_batch_destroy(env_batch_t **self_p)
+{
+    if (self_p && *self_p) {
+        zlistx_destroy(&(*self_p)->items);
+        free(*self_p);
+        *self_p = NULL;
+    }
+}
+
+void
+env_batch_add(env_batch_t *self, int type, const ProtobufCMessage *body)
+{
+    assert(self);
+    assert(type != SLUICE__MSG_TYPE__MSG_BATCH);
+    assert(body->descriptor == env_descriptor(type));
+    s_item_t *item = xcalloc(1, sizeof *item);
+    item->type = type;
+    item->body = s_pack(body, &item->size);
+    zlistx_add_end(self->items, item);
+}
+
+size_t
+env_batch_count(const env_batch_t *self)
+{
+    assert(self);
+    return zlistx_size(self->items);
+}
+
+/* The waiting items as one Batch body (caller frees); *size set. */
+static uint8_t *
+s_pack_batch(env_batch_t *self, size_t *size)
+{
+    size_t n = zlistx_size(self->items);
+    Sluice__BatchItem *items = xcalloc(n, sizeof *items);
+    Sluice__BatchItem **ptrs = xcalloc(n, sizeof *ptrs);
+    size_t i = 0;
+    for (s_item_t *it = zlistx_first(self->items); it;
+         it = zlistx_next(self->items), i++) {
+        sluice__batch_item__init(&items[i]);
+        items[i].type = (uint32_t) it->type;
+        items[i].body.data = it->body;
+        items[i].body.len = it->size;
+        ptrs[i] = &items[i];
+    }
+    Sluice__Batch batch = SLUICE__BATCH__INIT;
+    batch.n_items = n;
+    batch.items = ptrs;
+    uint8_t *data = s_pack(&batch.base, size);
+    free(ptrs);
+    free(items);
+    return data;
+}
+
+size_t
+env_batch_seal(env_batch_t *self,
+               const keys_t *signer,
+               int peer_minor,
+               zlistx_t *out)
+{
+    assert(self);
+    assert(signer);
+    size_t n = zlistx_size(self->items);
+    bool one_batch =
+        n > 1 && n <= ENV_BATCH_MAX && peer_minor >= ENV_MINOR_BATCH;
+    if (one_batch) {
+        size_t size;
+        uint8_t *body = s_pack_batch(self, &size);
+        zlistx_add_end(out, s_seal_packed(SLUICE__MSG_TYPE__MSG_BATCH, body,
+                                          size, signer));
+        free(body);
+    } else {
+        for (s_item_t *it = zlistx_first(self->items); it;
+             it = zlistx_next(self->items)) {
+            zlistx_add_end(out,
+                           s_seal_packed(it->type, it->body, it->size, signer));
+        }
+    }
+    zlistx_purge(self->items);
+    return one_batch ? 1 : n;
 }
 
 const ProtobufCMessageDescriptor *

@@ -18,8 +18,15 @@
 #include "proto/sluice.pb-c.h"
 
 #define ENV_MAJOR  1
-#define ENV_MINOR  0
+#define ENV_MINOR  1
 #define ENV_FRAMES 5
+
+/* The first minor version that speaks MSG_BATCH: a peer below it gets each
+ * message in its own envelope. */
+#define ENV_MINOR_BATCH 1
+
+/* Most items one batch may hold; a batch with more is malformed. */
+#define ENV_BATCH_MAX 4096
 
 /* env_open results; the negatives name the reason a message was dropped. */
 #define ENV_OK         0
@@ -34,8 +41,12 @@
  * Called after the signature has verified. */
 typedef bool(env_trust_fn)(void *arg, const uint8_t *signer, int type);
 
-/* An opened message. body is owned: release it with env_msg_clear. */
-typedef struct {
+/* An opened message. body is owned: release it with env_msg_clear.
+ * A batch (type MSG_BATCH) comes opened: items[] holds each of its
+ * messages, decoded, with the batch's version, signer and signature and
+ * `batch` pointing back at it; an item's own signed_bytes is NULL (see
+ * env_signed). */
+typedef struct env_msg_t {
     uint8_t major;
     uint8_t minor;
     int type;                         /* Sluice__MsgType */
@@ -44,6 +55,9 @@ typedef struct {
     uint8_t *signed_bytes; /* owned copy of version+type+body as signed */
     size_t signed_size;
     uint8_t sig[KEYS_SIG_SIZE]; /* the signature over signed_bytes */
+    size_t nitems;              /* a batch: how many items */
+    struct env_msg_t *items;    /* ... owned, in the order sealed */
+    const struct env_msg_t *batch; /* an item: its batch, borrowed */
 } env_msg_t;
 
 /* Packs body as message `type`, signs it with signer and returns the five
@@ -70,6 +84,34 @@ int env_reopen(const uint8_t *signed_bytes,
 /* Frees out->body and out->signed_bytes and zeroes out; accepts an
  * already cleared msg. */
 void env_msg_clear(env_msg_t *msg);
+
+/* The bytes that the signature in msg->sig covers: msg's own, or its
+ * batch's for an item (borrowed; *size set). What env_reopen takes. */
+const uint8_t *env_signed(const env_msg_t *msg, size_t *size);
+
+/* ----------------------------------------------------------------- batch
+ * What one turn has ready for one peer, sealed under one signature. */
+typedef struct env_batch_t env_batch_t;
+
+env_batch_t *env_batch_new(void);
+
+void env_batch_destroy(env_batch_t **self_p);
+
+/* Packs body (a message of `type`, not MSG_BATCH) as the next item. */
+void env_batch_add(env_batch_t *self, int type, const ProtobufCMessage *body);
+
+/* How many items are waiting. */
+size_t env_batch_count(const env_batch_t *self);
+
+/* Seals what is waiting and empties self: one item as a plain envelope of
+ * its own type, several as one MSG_BATCH envelope signed once. When
+ * peer_minor is below ENV_MINOR_BATCH, each item goes in its own envelope.
+ * Appends the messages (zmsg_t *, caller owns each) to out in order and
+ * returns how many. */
+size_t env_batch_seal(env_batch_t *self,
+                      const keys_t *signer,
+                      int peer_minor,
+                      zlistx_t *out);
 
 /* The protobuf descriptor for a MsgType, NULL when unknown. */
 const ProtobufCMessageDescriptor *env_descriptor(int type);
