@@ -357,7 +357,8 @@ s_openlineage(const Sluice__LineageRep *rep)
             end = "COMPLETE";
         } else if (!strcmp(a->state, "cancelled")) {
             end = "ABORT";
-        } else if (strcmp(a->state, "running") && strcmp(a->state, "queued")) {
+        } else if (strcmp(a->state, "running") && strcmp(a->state, "queued") &&
+                   strcmp(a->state, "dispatched")) {
             end = "FAIL";
         }
         if (end) {

@@ -424,7 +424,8 @@ s_fmt_exit(const Sluice__AttemptInfo *a, char *buf, size_t size)
 {
     char sig[32];
     const char *cause = a->cause ? a->cause : "";
-    if (strcmp(a->state, "running") == 0) {
+    if (strcmp(a->state, "running") == 0 ||
+        strcmp(a->state, "dispatched") == 0) {
         snprintf(buf, size, "-");
     } else if (strcmp(cause, "oom") == 0) {
         snprintf(buf, size, "oom, peak %llu MB%s%s",

@@ -46,6 +46,9 @@ static const setting_t s_settings[] = {
      "heartbeat interval, ms (or 2s)"},
     {"liveness", SET_COUNT, offsetof(config_t, liveness), "3",
      "missed heartbeats before a worker is lost"},
+    {"prefetch", SET_COUNT, offsetof(config_t, prefetch), "1",
+     "tasks a worker may hold beyond its free slots, so a finishing slot "
+     "finds its next task there (at most what the worker offers; 0 = off)"},
     {"task_ttl_ms", SET_DURATION, offsetof(config_t, task_ttl_ms), "60000",
      "how long a task message stays valid, ms"},
     {"kill_grace_ms", SET_DURATION, offsetof(config_t, kill_grace_ms), "5000",

@@ -2,6 +2,7 @@
 #include "proto/msg.h"
 
 #include <assert.h>
+#include <stdlib.h>
 
 #include "common/xalloc.h"
 
@@ -21,4 +22,16 @@ Sluice__Result *
 msg_result_unpack(const uint8_t *data, size_t len)
 {
     return sluice__result__unpack(NULL, len, data);
+}
+
+Sluice__Task *
+msg_task_copy(const Sluice__Task *task)
+{
+    assert(task);
+    size_t len;
+    uint8_t *bytes = msg_pack(&task->base, &len);
+    Sluice__Task *copy = sluice__task__unpack(NULL, len, bytes);
+    free(bytes);
+    assert(copy); /* what we packed ourselves decodes */
+    return copy;
 }

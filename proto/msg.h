@@ -18,4 +18,9 @@ uint8_t *msg_pack(const ProtobufCMessage *m, size_t *len);
  * Caller frees the result with protobuf_c_message_free_unpacked. */
 Sluice__Result *msg_result_unpack(const uint8_t *data, size_t len);
 
+/* A deep copy of task that outlives the envelope it came in (a worker
+ * holds a prefetched task until a slot frees). Caller frees it with
+ * protobuf_c_message_free_unpacked. */
+Sluice__Task *msg_task_copy(const Sluice__Task *task);
+
 #endif

@@ -249,7 +249,7 @@ api_run_summary(const store_run_info_t *run)
     sum->total = run->ntasks;
     const uint32_t *c = run->counts;
     sum->succeeded = c[TASK_SUCCESS] + c[TASK_SKIPPED_CACHED];
-    sum->running = c[TASK_QUEUED] + c[TASK_RUNNING];
+    sum->running = c[TASK_QUEUED] + c[TASK_DISPATCHED] + c[TASK_RUNNING];
     sum->failed = c[TASK_FAILED] + c[TASK_UPSTREAM_FAILED] + c[TASK_TIMED_OUT] +
                   c[TASK_CANCELLED];
     sum->logical_date = s_str(run->logical_date);
@@ -483,7 +483,8 @@ s_read_logs(store_t *store,
                         API_LOG_REPLY_BYTES, s_on_chunk, logs, &more, err);
     /* Chunks are stored before the result that ends the attempt, so an
      * ended attempt with nothing left to page through is complete. */
-    logs->finished = attempt.state != ATTEMPT_RUNNING && !more;
+    logs->finished = attempt.state != ATTEMPT_RUNNING &&
+                     attempt.state != ATTEMPT_DISPATCHED && !more;
     return rc;
 }
 

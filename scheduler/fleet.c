@@ -8,6 +8,7 @@
 #include "common/xalloc.h"
 
 struct fleet_worker_t {
+    fleet_t *fleet; /* the fleet it belongs to, borrowed: keeps its indexes */
     char *name;     /* owned */
     char *hostname; /* owned */
     char *labels;   /* owned */
@@ -15,6 +16,7 @@ struct fleet_worker_t {
     zframe_t *routing; /* owned; NULL when not connected */
     fleet_state_t state;
     uint32_t slots;
+    uint32_t prefetch; /* tasks it holds beyond its slots */
     uint32_t cpus;
     uint64_t memory_mb;
     uint32_t gpus;
@@ -40,7 +42,9 @@ typedef struct {
 } fleet_slot_t;
 
 struct fleet_t {
-    zhashx_t *by_name; /* name -> fleet_worker_t, owned */
+    zhashx_t *by_name;    /* name -> fleet_worker_t, owned */
+    zhashx_t *by_routing; /* routing id (hex) -> worker, borrowed */
+    zhashx_t *by_key;     /* signing key (hex) -> worker, borrowed */
 };
 
 #define ID_KEY(id) ((void *) (uintptr_t) (id))
@@ -62,6 +66,60 @@ s_id_compare(const void *a, const void *b)
 {
     uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
     return x < y ? -1 : x > y;
+}
+
+/* Index keys: routing ids and signing keys as hex text. */
+#define S_ROUTING_MAX 256
+#define S_HEX_SIZE    (2 * S_ROUTING_MAX + 1)
+
+static const char *
+s_hex(const uint8_t *data, size_t size, char *hex)
+{
+    static const char digits[] = "0123456789abcdef";
+    size = size > S_ROUTING_MAX ? S_ROUTING_MAX : size;
+    for (size_t i = 0; i < size; i++) {
+        hex[2 * i] = digits[data[i] >> 4];
+        hex[2 * i + 1] = digits[data[i] & 15];
+    }
+    hex[2 * size] = '\0';
+    return hex;
+}
+
+/* Points the routing index at worker's new connection (NULL: none). */
+static void
+s_set_routing(fleet_worker_t *worker, zframe_t *routing_id)
+{
+    char hex[S_HEX_SIZE];
+    zhashx_t *index = worker->fleet->by_routing;
+    if (worker->routing) {
+        const char *key = s_hex(zframe_data(worker->routing),
+                                zframe_size(worker->routing), hex);
+        if (zhashx_lookup(index, key) == worker) {
+            zhashx_delete(index, key);
+        }
+        zframe_destroy(&worker->routing);
+    }
+    if (routing_id) {
+        worker->routing = zframe_dup(routing_id);
+        zhashx_update(index,
+                      s_hex(zframe_data(routing_id), zframe_size(routing_id),
+                            hex),
+                      worker);
+    }
+}
+
+/* Points the key index at worker for its (new) signing key. */
+static void
+s_set_key(fleet_worker_t *worker, const uint8_t *public_key)
+{
+    char hex[S_HEX_SIZE];
+    zhashx_t *index = worker->fleet->by_key;
+    const char *old = s_hex(worker->public_key, KEYS_PUBLIC_SIZE, hex);
+    if (zhashx_lookup(index, old) == worker) {
+        zhashx_delete(index, old);
+    }
+    memcpy(worker->public_key, public_key, KEYS_PUBLIC_SIZE);
+    zhashx_update(index, s_hex(public_key, KEYS_PUBLIC_SIZE, hex), worker);
 }
 
 static void
@@ -109,9 +167,10 @@ s_hold(fleet_worker_t *worker, uint64_t attempt_id, const fleet_need_t *need)
 }
 
 static fleet_worker_t *
-s_worker_new(const char *name)
+s_worker_new(fleet_t *fleet, const char *name)
 {
     fleet_worker_t *worker = xcalloc(1, sizeof *worker);
+    worker->fleet = fleet;
     worker->name = xstrdup(name);
     worker->hostname = xstrdup("");
     worker->labels = xstrdup("");
@@ -131,6 +190,8 @@ fleet_new(void)
     fleet_t *self = xcalloc(1, sizeof *self);
     self->by_name = zhashx_new();
     zhashx_set_destructor(self->by_name, s_worker_free);
+    self->by_routing = zhashx_new();
+    self->by_key = zhashx_new();
     return self;
 }
 
@@ -139,6 +200,8 @@ fleet_destroy(fleet_t **self_p)
 {
     fleet_t *self = *self_p;
     if (self) {
+        zhashx_destroy(&self->by_routing);
+        zhashx_destroy(&self->by_key);
         zhashx_destroy(&self->by_name);
         free(self);
         *self_p = NULL;
@@ -164,18 +227,18 @@ fleet_register(fleet_t *self,
         return NULL;
     }
     if (!worker) {
-        worker = s_worker_new(info->name);
+        worker = s_worker_new(self, info->name);
         zhashx_insert(self->by_name, info->name, worker);
     }
-    memcpy(worker->public_key, info->public_key, KEYS_PUBLIC_SIZE);
+    s_set_key(worker, info->public_key);
     s_replace(&worker->hostname, info->hostname);
     s_replace(&worker->labels, info->labels);
     worker->slots = info->slots;
+    worker->prefetch = info->prefetch;
     worker->cpus = info->cpus;
     worker->memory_mb = info->memory_mb;
     worker->gpus = info->gpus;
-    zframe_destroy(&worker->routing);
-    worker->routing = zframe_dup(routing_id);
+    s_set_routing(worker, routing_id);
     worker->state = FLEET_CONNECTED;
     worker->last_heard = now;
     fleet_report_free(worker, info->free_slots);
@@ -190,7 +253,7 @@ fleet_expect(fleet_t *self, const char *name, uint64_t attempt_id, int64_t now)
     }
     fleet_worker_t *worker = zhashx_lookup(self->by_name, name);
     if (!worker) {
-        worker = s_worker_new(name);
+        worker = s_worker_new(self, name);
         worker->state = FLEET_EXPECTED;
         worker->last_heard = now;
         zhashx_insert(self->by_name, name, worker);
@@ -202,13 +265,9 @@ fleet_expect(fleet_t *self, const char *name, uint64_t attempt_id, int64_t now)
 fleet_worker_t *
 fleet_by_routing(fleet_t *self, zframe_t *routing_id)
 {
-    for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
-         worker = zhashx_next(self->by_name)) {
-        if (worker->routing && zframe_eq(worker->routing, routing_id)) {
-            return worker;
-        }
-    }
-    return NULL;
+    char hex[S_HEX_SIZE];
+    return zhashx_lookup(self->by_routing, s_hex(zframe_data(routing_id),
+                                                 zframe_size(routing_id), hex));
 }
 
 fleet_worker_t *
@@ -220,13 +279,7 @@ fleet_by_name(fleet_t *self, const char *name)
 bool
 fleet_key_known(fleet_t *self, const uint8_t *public_key)
 {
-    for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
-         worker = zhashx_next(self->by_name)) {
-        if (memcmp(worker->public_key, public_key, KEYS_PUBLIC_SIZE) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return fleet_by_key(self, public_key) != NULL;
 }
 
 void
@@ -372,12 +425,43 @@ fleet_place(fleet_t *self, const fleet_need_t *need, char *why, size_t size)
     return best;
 }
 
+/* Tasks it may still be sent beyond its slots. */
+static uint32_t
+s_prefetch_room(const fleet_worker_t *worker)
+{
+    size_t held = zhashx_size(worker->attempts);
+    uint32_t cap = worker->slots + worker->prefetch;
+    return held >= cap ? 0 : cap - (uint32_t) held;
+}
+
+fleet_worker_t *
+fleet_place_prefetch(fleet_t *self, const fleet_need_t *need)
+{
+    fleet_worker_t *best = NULL;
+    uint32_t best_room = 0;
+    for (fleet_worker_t *w = zhashx_first(self->by_name); w;
+         w = zhashx_next(self->by_name)) {
+        uint32_t room = s_takes_work(w) ? s_prefetch_room(w) : 0;
+        if (room > best_room && s_could_fit(w, need)) {
+            best = w;
+            best_room = room;
+        }
+    }
+    return best;
+}
+
+void
+fleet_no_prefetch(fleet_worker_t *worker)
+{
+    worker->prefetch = 0;
+}
+
 bool
-fleet_any_free(fleet_t *self)
+fleet_any_room(fleet_t *self)
 {
     for (fleet_worker_t *w = zhashx_first(self->by_name); w;
          w = zhashx_next(self->by_name)) {
-        if (s_takes_work(w) && fleet_free(w) > 0) {
+        if (s_takes_work(w) && (fleet_free(w) > 0 || s_prefetch_room(w) > 0)) {
             return true;
         }
     }
@@ -436,7 +520,7 @@ fleet_expire(fleet_t *self, int64_t now, int64_t window, zlistx_t *lost)
             worker->state == FLEET_CONNECTED || worker->state == FLEET_EXPECTED;
         if (live && now - worker->last_heard > s_window(worker, window)) {
             worker->state = FLEET_LOST;
-            zframe_destroy(&worker->routing);
+            s_set_routing(worker, NULL);
             zlistx_add_end(lost, xstrdup(worker->name));
         }
     }
@@ -514,7 +598,7 @@ fleet_set_state(fleet_worker_t *worker, fleet_state_t state)
 {
     worker->state = state;
     if (state != FLEET_CONNECTED) {
-        zframe_destroy(&worker->routing);
+        s_set_routing(worker, NULL);
     }
 }
 
@@ -645,21 +729,16 @@ fleet_clear_attempts(fleet_t *self)
 fleet_worker_t *
 fleet_by_key(fleet_t *self, const uint8_t *public_key)
 {
-    for (fleet_worker_t *worker = zhashx_first(self->by_name); worker;
-         worker = zhashx_next(self->by_name)) {
-        if (memcmp(worker->public_key, public_key, KEYS_PUBLIC_SIZE) == 0) {
-            return worker;
-        }
-    }
-    return NULL;
+    char hex[S_HEX_SIZE];
+    return zhashx_lookup(self->by_key,
+                         s_hex(public_key, KEYS_PUBLIC_SIZE, hex));
 }
 
 void
 fleet_set_routing(fleet_worker_t *worker, zframe_t *routing_id)
 {
     if (!worker->routing || !zframe_eq(worker->routing, routing_id)) {
-        zframe_destroy(&worker->routing);
-        worker->routing = zframe_dup(routing_id);
+        s_set_routing(worker, routing_id);
     }
 }
 

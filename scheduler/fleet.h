@@ -4,7 +4,8 @@
  * Credit: a worker has `slots`; the scheduler counts the attempts it sent
  * there and has not had a result for, and never sends more than the slots,
  * nor more than the free slots the worker last reported (minus what it sent
- * since).
+ * since). Prefetch: a worker that says so holds up to `prefetch` more,
+ * started as its slots free; they are placed only where no free slot fits.
  * Liveness (Paranoid Pirate): a worker not heard from for the liveness
  * window is lost. An attempt a live worker stops listing in its heartbeats
  * for a whole window is lost too (it never arrived, or the worker restarted).
@@ -35,6 +36,7 @@ typedef struct {
     const uint8_t *public_key; /* KEYS_PUBLIC_SIZE bytes */
     uint32_t slots;
     uint32_t free_slots; /* free right now, as the worker says */
+    uint32_t prefetch;   /* tasks it holds beyond its slots (0: none) */
     uint32_t cpus;
     uint64_t memory_mb;
     uint32_t gpus;
@@ -105,8 +107,18 @@ typedef struct {
 fleet_worker_t *
 fleet_place(fleet_t *self, const fleet_need_t *need, char *why, size_t size);
 
-/* True when some worker that takes work has a free slot. */
-bool fleet_any_free(fleet_t *self);
+/* The worker to hold a task in its prefetch window: one that takes work,
+ * could run the task once idle and has room beyond its slots; of those,
+ * the one with the most room. Ask only when fleet_place found no free
+ * slot. NULL when none. */
+fleet_worker_t *fleet_place_prefetch(fleet_t *self, const fleet_need_t *need);
+
+/* The worker gave a task back (stopping, or no room after all): it gets
+ * nothing beyond its free slots until it registers again. */
+void fleet_no_prefetch(fleet_worker_t *worker);
+
+/* True when some worker that takes work has a free slot or prefetch room. */
+bool fleet_any_room(fleet_t *self);
 
 /* The attempt now holds a slot and `need` (may be NULL) on worker. */
 void fleet_assign(fleet_worker_t *worker,

@@ -285,10 +285,12 @@ limits_task_moved(limits_t *self,
     if (from == to) {
         return;
     }
-    if (from == TASK_RUNNING) {
+    /* A dispatched (prefetched) task already holds what a running one
+     * does: it was admitted when it left the queue. */
+    if (state_task_in_flight(from) && !state_task_in_flight(to)) {
         s_task_count(self, dag, task, -1);
     }
-    if (to == TASK_RUNNING) {
+    if (!state_task_in_flight(from) && state_task_in_flight(to)) {
         s_task_count(self, dag, task, 1);
     }
 }

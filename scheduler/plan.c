@@ -613,12 +613,12 @@ s_restore_task(plan_t *self,
         case TASK_QUEUED:
             s_ready_add(self, run, i);
             break;
+        case TASK_DISPATCHED:
         case TASK_RUNNING:
-            /* Loaded running: it holds its limits and pool slots until it
-             * leaves running, as before the restart. */
+            /* Loaded in flight: it holds its limits and pool slots until it
+             * leaves, as before the restart. */
             limits_task_moved(self->limits, dag_name(run->dag),
-                              dag_task(run->dag, i), TASK_PENDING,
-                              TASK_RUNNING);
+                              dag_task(run->dag, i), TASK_PENDING, ti->state);
             if (row->attempt_id == 0) {
                 return s_queue(self, run, i, now, err);
             }
@@ -705,6 +705,7 @@ s_dispatch_one(plan_t *self,
                plan_run_t *run,
                size_t task,
                const char *worker,
+               bool prefetched,
                int64_t now,
                plan_dispatch_t *out,
                errbuf_t *err)
@@ -713,13 +714,16 @@ s_dispatch_one(plan_t *self,
     plan_ti_t *ti = &run->tis[task];
     const dag_task_t *def = dag_task(run->dag, task);
     uint32_t number = ti->tries + 1;
-    if (store_attempt_create(self->store, run->id, def->id, number, worker, now,
-                             &out->attempt_id, err) < 0) {
+    if (store_attempt_create(self->store, run->id, def->id, number, worker,
+                             prefetched ? ATTEMPT_DISPATCHED : ATTEMPT_RUNNING,
+                             now, &out->attempt_id, err) < 0) {
         return -1;
     }
     ti->tries = number;
     ti->attempt_id = out->attempt_id;
-    if (s_set_task(self, run, task, TASK_RUNNING, now, err) < 0 ||
+    out->prefetched = prefetched;
+    task_state_t to = prefetched ? TASK_DISPATCHED : TASK_RUNNING;
+    if (s_set_task(self, run, task, to, now, err) < 0 ||
         s_mark_running(self, run, now, err) < 0 ||
         s_set_waiting(self, run, task, NULL, err) < 0) {
         return -1;
@@ -918,6 +922,7 @@ s_dispatch_to(plan_t *self,
               plan_run_t *run,
               size_t task,
               const char *worker,
+              bool prefetched,
               plan_send_fn *send,
               void *arg,
               int64_t now,
@@ -926,7 +931,8 @@ s_dispatch_to(plan_t *self,
     plan_dispatch_t d;
     errbuf_t cannot;
     errbuf_clear(&cannot);
-    int rc = s_dispatch_one(self, run, task, worker, now, &d, &cannot);
+    int rc = s_dispatch_one(self, run, task, worker, prefetched, now, &d,
+                            &cannot);
     if (rc == 0) {
         send(arg, worker, &d);
         rc = 1;
@@ -982,7 +988,8 @@ plan_dispatch_round(plan_t *self,
             }
             continue;
         }
-        int rc = s_dispatch_to(self, run, task, worker, send, arg, now, err);
+        int rc = s_dispatch_to(self, run, task, worker, where == PLAN_PREFETCH,
+                               send, arg, now, err);
         if (rc < 0) {
             return -1;
         }
@@ -1105,12 +1112,18 @@ plan_attempt_result(plan_t *self,
     if (store_attempt_finish(self->store, attempt_id, &end, err) < 0) {
         return -1;
     }
-    if (run->tis[task].state != TASK_RUNNING) {
+    if (run->tis[task].state == TASK_DISPATCHED &&
+        result->state != ATTEMPT_CANCELLED &&
+        s_set_task(self, run, task, TASK_RUNNING, now, err) < 0) {
+        return -1; /* its start was not reported before its end */
+    }
+    if (!state_task_in_flight(run->tis[task].state)) {
         /* Cancelled while it ran: the attempt's end is recorded above. */
         return s_maybe_finish_run(self, run, now, err);
     }
     if (result->state == ATTEMPT_CANCELLED) {
-        /* Killed by its worker (shutdown), not by a user: run it again. */
+        /* Killed or given back by its worker (shutdown, drain), not by a
+         * user: run it again, no retry counted. */
         if (s_queue(self, run, task, now, err) < 0) {
             return -1;
         }
@@ -1120,6 +1133,27 @@ plan_attempt_result(plan_t *self,
         return -1;
     }
     return s_maybe_finish_run(self, run, now, err);
+}
+
+int
+plan_attempt_started(plan_t *self,
+                     uint64_t attempt_id,
+                     int64_t now,
+                     errbuf_t *err)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    plan_run_t *run =
+        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+    if (!run || run->tis[attempt->task].attempt_id != attempt_id) {
+        return PLAN_STALE;
+    }
+    if (run->tis[attempt->task].state != TASK_DISPATCHED) {
+        return 0; /* started into a free slot, or already reported */
+    }
+    if (store_attempt_start(self->store, attempt_id, now, err) < 0) {
+        return -1;
+    }
+    return s_set_task(self, run, attempt->task, TASK_RUNNING, now, err);
 }
 
 int
@@ -1147,7 +1181,7 @@ plan_attempt_lost(plan_t *self,
         return -1;
     }
     const dag_task_t *def = dag_task(run->dag, task);
-    if (run->tis[task].state != TASK_RUNNING) {
+    if (!state_task_in_flight(run->tis[task].state)) {
         return s_maybe_finish_run(self, run, now, err);
     }
     /* Losing a worker is not the task's fault: unless the DAG says how to
@@ -1212,6 +1246,16 @@ plan_attempt_known(plan_t *self, uint64_t attempt_id)
     return zhashx_lookup(self->attempts, ID_KEY(attempt_id)) != NULL;
 }
 
+bool
+plan_attempt_held(plan_t *self, uint64_t attempt_id)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    plan_run_t *run =
+        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+    return run && run->tis[attempt->task].attempt_id == attempt_id &&
+           run->tis[attempt->task].state == TASK_DISPATCHED;
+}
+
 /* ---------------------------------------------------------------- cancel */
 
 int
@@ -1236,7 +1280,7 @@ plan_cancel_run(plan_t *self,
         if (state_task_is_final(ti->state)) {
             continue;
         }
-        if (ti->state == TASK_RUNNING &&
+        if (state_task_in_flight(ti->state) &&
             zhashx_lookup(self->attempts, ID_KEY(ti->attempt_id))) {
             zlistx_add_end(running, ID_KEY(ti->attempt_id));
         }

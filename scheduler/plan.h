@@ -47,6 +47,8 @@ typedef struct {
     char **outputs;
     char *validate; /* the task's validate checks, rendered; owned;
                        NULL when the task has none */
+    bool prefetched; /* into the worker's prefetch window: dispatched, it
+                        starts when a slot there frees */
 } plan_dispatch_t;
 
 /* How an attempt ended, as the worker reported it. */
@@ -133,7 +135,9 @@ bool plan_has_ready(plan_t *self);
 
 /* Where a ready task can go, as the placement callback answers. */
 typedef enum {
-    PLAN_PLACED, /* *worker names where it goes */
+    PLAN_PLACED,   /* *worker names where it goes: a free slot */
+    PLAN_PREFETCH, /* *worker holds it beyond its free slots until one frees
+                      (no worker has a free slot that fits it) */
     PLAN_WAIT,   /* it fits nowhere now; `why` says what it waits for */
     PLAN_FULL,   /* no worker has a free slot at all: stop the round */
 } plan_place_t;
@@ -152,8 +156,8 @@ typedef void(plan_send_fn)(void *arg,
 /* One pass over the ready tasks, in priority order (limits_order): a task
  * a limit holds back (limits_admit) stays queued with that limit as its
  * reason; the others go where `place` says
- * (its attempt is created and it is marked running, then `send` is
- * called), or stays queued with the reason it waits recorded (written to
+ * (its attempt is created and it is marked running, or dispatched for
+ * PLAN_PREFETCH, then `send` is called), or stays queued with the reason it waits recorded (written to
  * the store only when it changes). A task that fits nowhere does not hold
  * up those behind it. Returns the number dispatched, or -1. */
 int plan_dispatch_round(plan_t *self,
@@ -171,6 +175,13 @@ int plan_attempt_result(plan_t *self,
                         const plan_result_t *result,
                         int64_t now,
                         errbuf_t *err);
+
+/* The worker started a prefetched attempt: dispatched -> running. 0 also
+ * when it was running already; PLAN_STALE when it is not current. */
+int plan_attempt_started(plan_t *self,
+                         uint64_t attempt_id,
+                         int64_t now,
+                         errbuf_t *err);
 
 /* Called when a lost attempt fails its task or puts it up for retry
  * (tasks that set retry_on): the end no Result will report, so that what
@@ -225,6 +236,9 @@ bool plan_attempt_log(
 
 /* True when attempt_id is in flight (sent, no result yet). */
 bool plan_attempt_known(plan_t *self, uint64_t attempt_id);
+
+/* True when attempt_id is dispatched: held by its worker, not started. */
+bool plan_attempt_held(plan_t *self, uint64_t attempt_id);
 
 /* Cancels every unfinished task of a run; the ids of attempts still running
  * are appended to `running` (as uintptr_t values) so the caller can tell

@@ -254,9 +254,9 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
     free(profile);
     log_flag(DISPATCH,
              "attempt %" PRIu64 " (run %" PRIu64 " task '%s' try %u) "
-             "-> worker '%s'",
+             "-> worker '%s'%s",
              d->attempt_id, d->run_id, d->task->id, d->attempt,
-             fleet_name(worker));
+             fleet_name(worker), d->prefetched ? " (prefetched)" : "");
 }
 
 static fleet_need_t
@@ -277,16 +277,23 @@ s_place(void *arg,
         size_t size)
 {
     sched_t *self = arg;
-    if (!fleet_any_free(self->fleet)) {
+    if (!fleet_any_room(self->fleet)) {
         return PLAN_FULL;
     }
     fleet_need_t need = s_need(task);
     fleet_worker_t *w = fleet_place(self->fleet, &need, why, size);
+    if (w) {
+        *worker = fleet_name(w);
+        return PLAN_PLACED;
+    }
+    /* No free slot fits it anywhere: a busy worker that could run it may
+     * hold it, so that its next free slot finds it there. */
+    w = fleet_place_prefetch(self->fleet, &need);
     if (!w) {
         return PLAN_WAIT;
     }
     *worker = fleet_name(w);
-    return PLAN_PLACED;
+    return PLAN_PREFETCH;
 }
 
 static void
@@ -302,7 +309,7 @@ s_send(void *arg, const char *name, const plan_dispatch_t *d)
 static int
 s_dispatch(sched_t *self, int64_t now_wall, errbuf_t *err)
 {
-    if (!plan_has_ready(self->plan) || !fleet_any_free(self->fleet)) {
+    if (!plan_has_ready(self->plan) || !fleet_any_room(self->fleet)) {
         return 0;
     }
     return plan_dispatch_round(self->plan, s_place, s_send, self, now_wall,

@@ -60,6 +60,7 @@ s_drain_worker(void *arg, const char *name)
         sched_fail_turn(self, &err);
     }
     fleet_drain(worker);
+    sched_return_held(self, worker);
 }
 
 static void

@@ -388,6 +388,7 @@ s_drain(sched_t *self, const Sluice__Request *req)
                          errbuf_msg(&err));
     }
     fleet_drain(worker);
+    sched_return_held(self, worker);
     zlistx_t *ids = zlistx_new();
     fleet_worker_attempts(worker, ids);
     log_info("worker '%s' draining: no new tasks; it leaves when its %zu "

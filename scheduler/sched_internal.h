@@ -179,6 +179,12 @@ void sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env);
 
 void sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env);
 
+/* The worker drains: asks it to give back every attempt it holds but has
+ * not started (a Cancel each), so they run elsewhere now, not after what
+ * it runs; they come back as cancelled results and are queued again
+ * without counting a retry. */
+void sched_return_held(sched_t *self, fleet_worker_t *worker);
+
 /* Adds fn to the observers of committed results, called in the order
  * added within its phase. Aborts past SCHED_OBSERVERS_MAX (our bug). */
 void sched_observe(sched_t *self,

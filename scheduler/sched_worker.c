@@ -35,6 +35,49 @@ s_sender(sched_t *self, zframe_t *from, const env_msg_t *env)
     return worker;
 }
 
+/* True when attempt_id is in flight on this worker. */
+static bool
+s_owns(sched_t *self, const fleet_worker_t *worker, uint64_t attempt_id)
+{
+    const char *owner = plan_attempt_worker(self->plan, attempt_id);
+    return owner && strcmp(owner, fleet_name(worker)) == 0;
+}
+
+/* The worker started these attempts: the prefetched ones among them leave
+ * dispatched for running. Ids not in flight here change nothing. */
+static void
+s_started(sched_t *self,
+          const fleet_worker_t *worker,
+          const uint64_t *ids,
+          size_t n)
+{
+    errbuf_t err;
+    for (size_t i = 0; i < n; i++) {
+        if (s_owns(self, worker, ids[i]) &&
+            plan_attempt_started(self->plan, ids[i], clock_wall_ms(), &err) <
+                0) {
+            sched_fail_turn(self, &err);
+            return;
+        }
+    }
+}
+
+/* What the worker holds, running and prefetched: an attempt it stops
+ * listing for a whole window is lost (fleet_overdue). */
+static void
+s_report_held(fleet_worker_t *worker,
+              const uint64_t *running,
+              size_t nrunning,
+              const uint64_t *queued,
+              size_t nqueued)
+{
+    uint64_t *all = xcalloc(nrunning + nqueued + 1, sizeof *all);
+    memcpy(all, running, nrunning * sizeof *all);
+    memcpy(all + nrunning, queued, nqueued * sizeof *all);
+    fleet_report_running(worker, all, nrunning + nqueued, clock_mono_ms());
+    free(all);
+}
+
 static void
 s_labels_join(const Sluice__Resources *res, char *buf, size_t size)
 {
@@ -47,26 +90,41 @@ s_labels_join(const Sluice__Resources *res, char *buf, size_t size)
 
 /* --------------------------------------------------------------- register */
 
+/* Keeps the attempts the worker still holds that are its own in flight;
+ * appends the others to cancel[]. */
+static size_t
+s_adopt(sched_t *self,
+        fleet_worker_t *worker,
+        const uint64_t *ids,
+        size_t n,
+        uint64_t *cancel)
+{
+    size_t ncancel = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!s_owns(self, worker, ids[i])) {
+            cancel[ncancel++] = ids[i];
+        } else if (!fleet_has_attempt(worker, ids[i])) {
+            fleet_assign(worker, ids[i], NULL, clock_mono_ms());
+        }
+    }
+    return ncancel;
+}
+
 static void
 s_welcome(sched_t *self,
           zframe_t *to,
           fleet_worker_t *worker,
           const Sluice__Register *reg)
 {
-    uint64_t *cancel = xcalloc(reg->n_running + 1, sizeof *cancel);
-    size_t ncancel = 0;
-    for (size_t i = 0; i < reg->n_running; i++) {
-        uint64_t id = reg->running[i];
-        const char *owner = plan_attempt_worker(self->plan, id);
-        if (owner && strcmp(owner, reg->name) == 0) {
-            if (!fleet_has_attempt(worker, id)) {
-                fleet_assign(worker, id, NULL, clock_mono_ms());
-            }
-        } else {
-            cancel[ncancel++] = id;
-        }
-    }
-    fleet_report_running(worker, reg->running, reg->n_running, clock_mono_ms());
+    uint64_t *cancel =
+        xcalloc(reg->n_running + reg->n_queued + 1, sizeof *cancel);
+    size_t ncancel =
+        s_adopt(self, worker, reg->running, reg->n_running, cancel);
+    ncancel += s_adopt(self, worker, reg->queued, reg->n_queued,
+                       cancel + ncancel);
+    s_started(self, worker, reg->running, reg->n_running);
+    s_report_held(worker, reg->running, reg->n_running, reg->queued,
+                  reg->n_queued);
     Sluice__Welcome welcome = SLUICE__WELCOME__INIT;
     welcome.worker = reg->name;
     welcome.heartbeat_ms = (uint32_t) self->config->heartbeat_ms;
@@ -97,6 +155,9 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
         .public_key = env->signer,
         .slots = reg->slots,
         .free_slots = reg->free_slots,
+        .prefetch = reg->prefetch < self->config->prefetch
+                        ? reg->prefetch
+                        : self->config->prefetch,
         .cpus = reg->resources ? reg->resources->cpus : 0,
         .memory_mb = reg->resources ? reg->resources->memory_mb : 0,
         .gpus = reg->resources ? reg->resources->gpus : 0,
@@ -147,9 +208,10 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
 static void
 s_on_heartbeat(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
-    (void) self;
     const Sluice__Heartbeat *hb = (const Sluice__Heartbeat *) env->body;
-    fleet_report_running(worker, hb->running, hb->n_running, clock_mono_ms());
+    s_started(self, worker, hb->running, hb->n_running);
+    s_report_held(worker, hb->running, hb->n_running, hb->queued,
+                  hb->n_queued);
     fleet_report_free(worker, hb->free_slots);
 }
 
@@ -321,8 +383,8 @@ static void
 s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
     const Sluice__Result *res = (const Sluice__Result *) env->body;
-    const char *owner = plan_attempt_worker(self->plan, res->attempt_id);
-    bool mine = owner && strcmp(owner, fleet_name(worker)) == 0;
+    s_started(self, worker, res->started, res->n_started);
+    bool mine = s_owns(self, worker, res->attempt_id);
     errbuf_t err;
     int rc = mine ? s_apply_result(self, worker, env, &err)
                   : store_attempt_stale(self->store, res->attempt_id,
@@ -345,6 +407,26 @@ s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     sched_ack_later(self, fleet_name(worker), res->attempt_id);
 }
 
+void
+sched_return_held(sched_t *self, fleet_worker_t *worker)
+{
+    zlistx_t *ids = zlistx_new();
+    fleet_worker_attempts(worker, ids);
+    for (void *id = zlistx_first(ids); id && fleet_routing(worker);
+         id = zlistx_next(ids)) {
+        uint64_t attempt_id = (uint64_t) (uintptr_t) id;
+        if (!plan_attempt_held(self->plan, attempt_id)) {
+            continue;
+        }
+        Sluice__Cancel cancel = SLUICE__CANCEL__INIT;
+        cancel.attempt_id = attempt_id;
+        cancel.reason = "given back: the worker is draining";
+        sched_send(self, self->workers, fleet_routing(worker),
+                   SLUICE__MSG_TYPE__MSG_CANCEL, &cancel.base, 0);
+    }
+    zlistx_destroy(&ids);
+}
+
 /* ---------------------------------------------------- refused and goodbye */
 
 static void
@@ -352,8 +434,17 @@ s_on_task_refused(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
     const Sluice__TaskRefused *refused =
         (const Sluice__TaskRefused *) env->body;
+    fleet_report_free(worker, refused->free_slots);
+    if (!s_owns(self, worker, refused->attempt_id)) {
+        /* Only the worker an attempt was sent to may give it back. */
+        log_warn("worker '%s' refused attempt %" PRIu64 ", which is not "
+                 "its own; ignored",
+                 fleet_name(worker), refused->attempt_id);
+        return;
+    }
     log_warn("worker '%s' refused attempt %" PRIu64 ": %s", fleet_name(worker),
              refused->attempt_id, refused->reason);
+    fleet_no_prefetch(worker);
     char reason[512];
     snprintf(reason, sizeof reason, "refused by worker '%s': %s",
              fleet_name(worker), refused->reason);
@@ -363,7 +454,6 @@ s_on_task_refused(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
         sched_fail_turn(self, &err);
     }
     fleet_release(self->fleet, fleet_name(worker), refused->attempt_id);
-    fleet_report_free(worker, refused->free_slots);
 }
 
 static void

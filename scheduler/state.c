@@ -8,10 +8,11 @@
 static const char *const s_task_names[TASK_STATE_COUNT] = {
     "pending",         "queued",       "running",       "success",
     "failed",          "up_for_retry", "timed_out",     "cancelled",
-    "upstream_failed", "skipped",      "skipped_cached"};
+    "upstream_failed", "skipped",      "skipped_cached", "dispatched"};
 
 static const char *const s_attempt_names[ATTEMPT_STATE_COUNT] = {
-    "running", "success", "failed", "timed_out", "cancelled", "lost"};
+    "running",   "success", "failed",    "timed_out",
+    "cancelled", "lost",    "dispatched"};
 
 static const char *const s_run_names[RUN_STATE_COUNT] = {
     "queued", "running", "success", "failed", "cancelled"};
@@ -22,8 +23,12 @@ static const char *const s_run_names[RUN_STATE_COUNT] = {
 static const unsigned s_task_edges[TASK_STATE_COUNT] = {
     [TASK_PENDING] =
         B(TASK_QUEUED) | B(TASK_UPSTREAM_FAILED) | B(TASK_CANCELLED),
-    [TASK_QUEUED] =
-        B(TASK_RUNNING) | B(TASK_CANCELLED) | B(TASK_SKIPPED_CACHED),
+    [TASK_QUEUED] = B(TASK_RUNNING) | B(TASK_DISPATCHED) | B(TASK_CANCELLED) |
+                    B(TASK_SKIPPED_CACHED),
+    /* -> running: the worker started it; -> queued: returned unstarted
+     * (drain, shutdown) or refused; the others as from running (lost). */
+    [TASK_DISPATCHED] = B(TASK_RUNNING) | B(TASK_QUEUED) | B(TASK_CANCELLED) |
+                        B(TASK_FAILED) | B(TASK_UP_FOR_RETRY),
     /* -> queued: the attempt was lost, refused, or killed by its worker's
      * shutdown, or a restart found no attempt for it. */
     [TASK_RUNNING] = B(TASK_SUCCESS) | B(TASK_FAILED) | B(TASK_UP_FOR_RETRY) |
@@ -141,6 +146,12 @@ state_task_is_failure(task_state_t state)
 {
     return state == TASK_FAILED || state == TASK_TIMED_OUT ||
            state == TASK_CANCELLED || state == TASK_UPSTREAM_FAILED;
+}
+
+bool
+state_task_in_flight(task_state_t state)
+{
+    return state == TASK_DISPATCHED || state == TASK_RUNNING;
 }
 
 bool

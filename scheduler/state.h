@@ -2,14 +2,18 @@
  *
  * Task:    pending -> queued -> running -> success | failed | up_for_retry |
  *          timed_out | cancelled
- *          (pending -> upstream_failed | cancelled; queued -> cancelled;
+ *          (queued -> dispatched -> running: sent into a worker's prefetch
+ *          window, it waits there until the worker starts it; dispatched ->
+ *          queued | cancelled | failed | up_for_retry as running does;
+ *          pending -> upstream_failed | cancelled; queued -> cancelled;
  *          queued -> skipped_cached: final, counts as a success;
  *          running -> queued: its attempt was lost, refused or killed by
  *          its worker's shutdown, or a restart found none;
  *          up_for_retry -> queued | cancelled;
  *          every final state -> pending: a retry of the run;
  *          skipped is final, and nothing leads to it today)
- * Attempt: running -> success | failed | timed_out | cancelled | lost
+ * Attempt: (dispatched ->) running -> success | failed | timed_out |
+ *          cancelled | lost
  * Run:     queued -> running -> success | failed | cancelled
  *          (queued -> cancelled; success | failed | cancelled | running ->
  *          running: a retry of the run)
@@ -38,6 +42,7 @@ typedef enum {
     TASK_SKIPPED,
     TASK_SKIPPED_CACHED, /* cache: true and a run with the same inputs
                             succeeded: its outputs are reused */
+    TASK_DISPATCHED,     /* held by a worker (prefetch), not started yet */
     TASK_STATE_COUNT
 } task_state_t;
 
@@ -48,6 +53,7 @@ typedef enum {
     ATTEMPT_TIMED_OUT,
     ATTEMPT_CANCELLED,
     ATTEMPT_LOST, /* its worker was lost; re-queued as a new attempt */
+    ATTEMPT_DISPATCHED, /* in a worker's prefetch window, not started yet */
     ATTEMPT_STATE_COUNT
 } attempt_state_t;
 
@@ -78,6 +84,10 @@ bool state_task_is_success(task_state_t state);
 
 /* True for final states that count as failure of the run. */
 bool state_task_is_failure(task_state_t state);
+
+/* True for dispatched and running: an attempt of the task is out on a
+ * worker, holding its slot, limits and pool slots. */
+bool state_task_in_flight(task_state_t state);
 
 bool state_run_is_final(run_state_t state);
 

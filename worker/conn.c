@@ -247,13 +247,13 @@ conn_send_free(conn_t *self, int type, ProtobufCMessage *body)
 }
 
 static uint64_t *
-s_ids_dup(const conn_load_t *load, size_t *count)
+s_ids_dup(const uint64_t *src, size_t n, size_t *count)
 {
-    uint64_t *ids = xcalloc(load->n_running + 1, sizeof *ids);
-    if (load->n_running) {
-        memcpy(ids, load->running, load->n_running * sizeof *ids);
+    uint64_t *ids = xcalloc(n + 1, sizeof *ids);
+    if (n) {
+        memcpy(ids, src, n * sizeof *ids);
     }
-    *count = load->n_running;
+    *count = n;
     return ids;
 }
 
@@ -283,7 +283,9 @@ s_send_register(conn_t *self, const conn_load_t *load)
     reg->slots = load->slots;
     reg->free_slots = load->free_slots;
     reg->resources = s_resources_new(self);
-    reg->running = s_ids_dup(load, &reg->n_running);
+    reg->running = s_ids_dup(load->running, load->n_running, &reg->n_running);
+    reg->prefetch = load->prefetch;
+    reg->queued = s_ids_dup(load->queued, load->n_queued, &reg->n_queued);
     reg->wall_ms = (uint64_t) clock_wall_ms();
     reg->session = self->session;
     reg->software = xstrdup("sluice " SLUICE_VERSION);
@@ -297,7 +299,8 @@ conn_heartbeat(conn_t *self, const conn_load_t *load)
     Sluice__Heartbeat *hb = xmalloc(sizeof *hb);
     *hb = (Sluice__Heartbeat) SLUICE__HEARTBEAT__INIT;
     hb->free_slots = load->free_slots;
-    hb->running = s_ids_dup(load, &hb->n_running);
+    hb->running = s_ids_dup(load->running, load->n_running, &hb->n_running);
+    hb->queued = s_ids_dup(load->queued, load->n_queued, &hb->n_queued);
     hb->wall_ms = (uint64_t) clock_wall_ms();
     conn_send_free(self, SLUICE__MSG_TYPE__MSG_HEARTBEAT, &hb->base);
     uint32_t every =

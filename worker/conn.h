@@ -63,6 +63,9 @@ typedef struct {
     uint32_t free_slots;
     uint64_t *running; /* attempt ids running here */
     size_t n_running;
+    uint32_t prefetch; /* tasks it holds beyond its free slots */
+    uint64_t *queued;  /* attempt ids held (prefetched), not started yet */
+    size_t n_queued;
 } conn_load_t;
 
 /* Whether the state machine allows from -> to. */

@@ -55,6 +55,11 @@ struct jobs_t {
 
     job_t **jobs; /* owned, count of slots */
     size_t count;
+    uint32_t prefetch;   /* tasks held beyond the slots */
+    Sluice__Task **held; /* owned, nheld of prefetch: to start, in order */
+    size_t nheld;
+    uint64_t *started; /* held attempts started since the last Result */
+    size_t nstarted;
     nonce_t *nonces; /* owned, nonce_count of JOBS_NONCE_MAX */
     size_t nonce_count;
     uint64_t recent[JOBS_RECENT_MAX]; /* ring of finished attempt ids */
@@ -101,6 +106,9 @@ jobs_new(const jobs_config_t *config)
     self->logkeep = config->logkeep;
     self->conn = config->conn;
     self->jobs = xcalloc(self->slots, sizeof *self->jobs);
+    self->prefetch = config->prefetch;
+    self->held = xcalloc(self->prefetch + 1, sizeof *self->held);
+    self->started = xcalloc(self->prefetch + 1, sizeof *self->started);
     self->nonces = xcalloc(JOBS_NONCE_MAX, sizeof *self->nonces);
     return self;
 }
@@ -141,6 +149,11 @@ jobs_destroy(jobs_t **self_p)
         s_job_destroy(&self->jobs[i]);
     }
     free(self->jobs);
+    for (size_t i = 0; i < self->nheld; i++) {
+        protobuf_c_message_free_unpacked(&self->held[i]->base, NULL);
+    }
+    free(self->held);
+    free(self->started);
     free(self->nonces);
     free(self->oom_events);
     free(self->work_root);
@@ -172,14 +185,20 @@ s_free_slots(const jobs_t *self)
 void
 jobs_load(const jobs_t *self, conn_load_t *load)
 {
-    uint64_t *ids = xcalloc(self->count + 1, sizeof *ids);
+    uint64_t *ids = xcalloc(self->count + self->nheld + 1, sizeof *ids);
     for (size_t i = 0; i < self->count; i++) {
         ids[i] = self->jobs[i]->attempt_id;
+    }
+    for (size_t i = 0; i < self->nheld; i++) {
+        ids[self->count + i] = self->held[i]->attempt_id;
     }
     *load = (conn_load_t){.slots = self->slots,
                           .free_slots = s_free_slots(self),
                           .running = ids,
-                          .n_running = self->count};
+                          .n_running = self->count,
+                          .prefetch = self->prefetch,
+                          .queued = ids + self->count,
+                          .n_queued = self->nheld};
 }
 
 static int64_t
@@ -433,24 +452,49 @@ s_result_new(const jobs_t *self, const job_t *job)
     return res;
 }
 
-/* Outbox first, then the wire: a crash between the two loses nothing. */
+static void s_start_held(jobs_t *self);
+
+/* Remembers a finished attempt, so that its Task sent again is known. */
+static void
+s_recent_add(jobs_t *self, uint64_t attempt_id)
+{
+    self->recent[self->recent_next] = attempt_id;
+    self->recent_next = (self->recent_next + 1) % JOBS_RECENT_MAX;
+}
+
+/* Reports the held attempts started since the last Result with res (takes
+ * it), outbox first, then the wire: a crash between the two loses
+ * nothing. */
+static void
+s_result_send(jobs_t *self, Sluice__Result *res)
+{
+    res->started = self->started;
+    res->n_started = self->nstarted;
+    self->started = xcalloc(self->prefetch + 1, sizeof *self->started);
+    self->nstarted = 0;
+    size_t size = 0;
+    uint8_t *packed = msg_pack(&res->base, &size);
+    errbuf_t err;
+    if (outbox_put(self->outbox, res->attempt_id, packed, size, &err) < 0) {
+        log_error("worker '%s': %s", conn_name(self->conn), errbuf_msg(&err));
+    }
+    free(packed);
+    conn_send_free(self->conn, SLUICE__MSG_TYPE__MSG_RESULT, &res->base);
+}
+
+/* The freed slot takes the next held task before the result goes, so
+ * that the result tells the scheduler it started. */
 static void
 s_job_finish(jobs_t *self, size_t index)
 {
     job_t *job = self->jobs[index];
     self->jobs[index] = self->jobs[--self->count];
     gpus_release(self->gpus, job->attempt_id);
-    self->recent[self->recent_next] = job->attempt_id;
-    self->recent_next = (self->recent_next + 1) % JOBS_RECENT_MAX;
+    s_recent_add(self, job->attempt_id);
     Sluice__Result *res = s_result_new(self, job);
-    size_t size = 0;
-    uint8_t *packed = msg_pack(&res->base, &size);
-    errbuf_t err;
-    if (outbox_put(self->outbox, job->attempt_id, packed, size, &err) < 0) {
-        log_error("worker '%s': %s", conn_name(self->conn), errbuf_msg(&err));
-    }
-    free(packed);
-    conn_send_free(self->conn, SLUICE__MSG_TYPE__MSG_RESULT, &res->base);
+    s_start_held(self);
+    res->free_slots = s_free_slots(self);
+    s_result_send(self, res);
     const exec_result_t *r = exec_result(job->exec);
     char what[320], took[32];
     log_info("worker '%s': attempt %" PRIu64 " (run %" PRIu64
@@ -523,9 +567,58 @@ s_job_find(const jobs_t *self, uint64_t attempt_id)
     return -1;
 }
 
+static long
+s_held_find(const jobs_t *self, uint64_t attempt_id)
+{
+    for (size_t i = 0; i < self->nheld; i++) {
+        if (self->held[i]->attempt_id == attempt_id) {
+            return (long) i;
+        }
+    }
+    return -1;
+}
+
+/* Removes held task `index` (order kept); caller owns the result. */
+static Sluice__Task *
+s_held_take(jobs_t *self, size_t index)
+{
+    Sluice__Task *task = self->held[index];
+    memmove(&self->held[index], &self->held[index + 1],
+            (self->nheld - index - 1) * sizeof *self->held);
+    self->nheld--;
+    return task;
+}
+
+/* A held attempt cancelled before it started ends as cancelled, like one
+ * that ran: its result goes through the outbox. */
+static void
+s_held_cancel(jobs_t *self, size_t index, const char *reason)
+{
+    Sluice__Task *task = s_held_take(self, index);
+    log_info("worker '%s': attempt %" PRIu64 " cancelled before it started: "
+             "%s",
+             conn_name(self->conn), task->attempt_id, reason);
+    s_recent_add(self, task->attempt_id);
+    Sluice__Result *res = xmalloc(sizeof *res);
+    *res = (Sluice__Result) SLUICE__RESULT__INIT;
+    res->attempt_id = task->attempt_id;
+    res->outcome = SLUICE__OUTCOME__OUTCOME_CANCELLED;
+    res->exit_code = -1;
+    res->ended_ms = (uint64_t) clock_wall_ms();
+    res->error = xasprintf("cancelled before it started: %s", reason);
+    res->free_slots = s_free_slots(self);
+    protobuf_c_message_free_unpacked(&task->base, NULL);
+    s_result_send(self, res);
+}
+
 void
 jobs_cancel(jobs_t *self, uint64_t attempt_id, const char *reason)
 {
+    long held = s_held_find(self, attempt_id);
+    if (held >= 0) {
+        s_held_cancel(self, (size_t) held, reason);
+        return;
+    }
     long at = s_job_find(self, attempt_id);
     if (at < 0) {
         log_debug("worker '%s': cancel of attempt %" PRIu64
@@ -725,6 +818,7 @@ static bool
 s_attempt_known(const jobs_t *self, uint64_t attempt_id)
 {
     if (s_job_find(self, attempt_id) >= 0 ||
+        s_held_find(self, attempt_id) >= 0 ||
         outbox_has(self->outbox, attempt_id)) {
         return true;
     }
@@ -746,9 +840,13 @@ s_check_fresh(jobs_t *self, const Sluice__Task *task, char *why, size_t size)
                  task->attempt_id);
         return JOBS_TASK_KNOWN;
     }
-    if (s_free_slots(self) == 0) {
-        snprintf(why, size, "no free slot (%u in use)", self->slots);
+    if (s_free_slots(self) == 0 && self->nheld >= self->prefetch) {
+        snprintf(why, size, "no free slot (%u in use, %zu held)", self->slots,
+                 self->nheld);
         return JOBS_TASK_NO_SLOT;
+    }
+    if (s_free_slots(self) == 0) {
+        return JOBS_TASK_OK; /* held until a slot frees: GPUs checked then */
     }
     if (gpus_check(self->gpus, s_task_gpus(task), &err) < 0) {
         snprintf(why, size, "%s", errbuf_msg(&err));
@@ -824,5 +922,41 @@ jobs_on_task(jobs_t *self, const Sluice__Task *task)
         s_send_task_refused(self, task->attempt_id, why);
         return;
     }
+    if (s_free_slots(self) == 0) {
+        self->held[self->nheld++] = msg_task_copy(task);
+        log_flag(PROTO, "worker '%s': attempt %" PRIu64 " held (prefetch)",
+                 conn_name(self->conn), task->attempt_id);
+        return;
+    }
     s_job_start(self, task);
+}
+
+/* Starts held tasks while slots are free; one whose GPUs are taken goes
+ * back to the scheduler. */
+static void
+s_start_held(jobs_t *self)
+{
+    while (self->nheld > 0 && s_free_slots(self) > 0) {
+        Sluice__Task *task = s_held_take(self, 0);
+        errbuf_t err;
+        if (gpus_check(self->gpus, s_task_gpus(task), &err) < 0) {
+            s_send_task_refused(self, task->attempt_id, errbuf_msg(&err));
+        } else {
+            s_job_start(self, task);
+            self->started[self->nstarted++] = task->attempt_id;
+        }
+        protobuf_c_message_free_unpacked(&task->base, NULL);
+    }
+}
+
+void
+jobs_return_held(jobs_t *self, const char *reason)
+{
+    while (self->nheld > 0) {
+        Sluice__Task *task = s_held_take(self, 0);
+        log_info("worker '%s': attempt %" PRIu64 " returned unstarted: %s",
+                 conn_name(self->conn), task->attempt_id, reason);
+        s_send_task_refused(self, task->attempt_id, reason);
+        protobuf_c_message_free_unpacked(&task->base, NULL);
+    }
 }

@@ -40,6 +40,8 @@ typedef enum {
  * life of jobs_t. */
 typedef struct {
     uint32_t slots;
+    uint32_t prefetch;         /* tasks held beyond the slots, started as
+                                  slots free (0: none) */
     const char *work_root;     /* DIR/work: each attempt gets its own dir */
     const exec_user_t *run_as; /* who tasks run as; NULL = this process */
     const char *oom_events;    /* the cgroup's OOM-kill counter, or NULL */
@@ -75,6 +77,10 @@ void jobs_ack(jobs_t *self, const uint64_t *ids, size_t n);
 
 /* Cancels the attempt, when it runs here, with reason (for its log). */
 void jobs_cancel(jobs_t *self, uint64_t attempt_id, const char *reason);
+
+/* Gives every held (prefetched, not started) task back to the scheduler
+ * with reason: it queues them again without counting a retry. */
+void jobs_return_held(jobs_t *self, const char *reason);
 
 /* Cancels every running attempt. */
 void jobs_cancel_all(jobs_t *self, const char *reason);

@@ -23,7 +23,7 @@ options_usage(FILE *out)
             "[--labels a,b]\n"
             "                     [--gpus N] [--grace DURATION] "
             "[--log-cap BYTES] [--heartbeat-ms N]\n"
-            "                     [--run-as USER]\n\n"
+            "                     [--run-as USER] [--prefetch N]\n\n"
             "  --join LINE          the line 'sluice init' or 'sluice "
             "join-line' printed\n"
             "  --scheduler EP       scheduler worker endpoint (with "
@@ -38,6 +38,11 @@ options_usage(FILE *out)
             "  --dir DIR            state directory (default $SLUICE_DIR, "
             "else ./.sluice)\n"
             "  --slots N            attempts run at once (default: cores)\n"
+            "  --prefetch N         tasks held beyond the slots, started as "
+            "one frees\n"
+            "                       (default 1; 0 turns it off; the "
+            "scheduler's\n"
+            "                       'prefetch' setting caps it)\n"
             "  --name NAME          worker name (default: hostname)\n"
             "  --labels a,b         labels tasks may ask for (e.g. gpu,ssd)\n"
             "  --gpus N             GPUs offered (default: what 'nvidia-smi "
@@ -141,6 +146,15 @@ s_opt_one(options_t *o, int c, const char *arg, errbuf_t *err)
             }
             o->slots = (uint32_t) v;
             return 0;
+        case 'P':
+            if (s_opt_number("--prefetch", arg, 64, &v, err) < 0) {
+                errbuf_set(err,
+                           "--prefetch wants a number from 0 to 64, not '%s'",
+                           arg);
+                return -1;
+            }
+            o->prefetch = (uint32_t) v;
+            return 0;
         case 'g':
             if (dag_parse_duration(arg, &o->grace_ms) < 0) {
                 errbuf_set(err,
@@ -181,6 +195,7 @@ options_parse(options_t *o, int argc, char **argv, errbuf_t *err)
         {"scheduler-key", required_argument, NULL, 'k'},
         {"dir", required_argument, NULL, 'd'},
         {"slots", required_argument, NULL, 'N'},
+        {"prefetch", required_argument, NULL, 'P'},
         {"name", required_argument, NULL, 'n'},
         {"labels", required_argument, NULL, 'l'},
         {"grace", required_argument, NULL, 'g'},
@@ -192,7 +207,7 @@ options_parse(options_t *o, int argc, char **argv, errbuf_t *err)
         {"scheduler-curve-key", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    *o = (options_t){.grace_ms = 30000, .log_cap = 1048576};
+    *o = (options_t){.prefetch = 1, .grace_ms = 30000, .log_cap = 1048576};
     optind = 1;
     opterr = 0;
     int c;

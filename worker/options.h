@@ -19,6 +19,7 @@ typedef struct {
     const char *name;
     const char *labels;
     uint32_t slots;
+    uint32_t prefetch; /* tasks held beyond the slots (default 1) */
     uint64_t grace_ms;
     uint64_t log_cap;
     uint32_t heartbeat_ms; /* 0 = the scheduler's */

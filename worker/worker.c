@@ -238,6 +238,7 @@ s_begin_stop(worker_t *self)
         return;
     }
     conn_drain(self->conn);
+    jobs_return_held(self->jobs, "the worker is stopping");
     self->stop_deadline = clock_mono_ms() + (int64_t) self->grace_ms;
     char grace[32];
     log_info("worker '%s': stopping: no new work; waiting up to %s for %zu "
@@ -436,6 +437,7 @@ s_parts_new(worker_t *self, const options_t *o, const join_t *target)
                         .label_count = self->label_count};
     self->conn = conn_new(&cc);
     jobs_config_t jc = {.slots = self->slots,
+                        .prefetch = o->prefetch,
                         .work_root = self->work_root,
                         .run_as = self->run_as,
                         .oom_events = self->oom_events,

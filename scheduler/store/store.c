@@ -81,7 +81,10 @@ static const char *const s_sql[ST_COUNT] = {
                             " WHERE run_id = ?1 AND task_id = ?2",
     [ST_ATTEMPT_ADD] =
         "INSERT INTO attempts (run_id, task_id, number, worker, state,"
-        " created_at, started_at) VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5)",
+        " created_at, started_at) VALUES (?1, ?2, ?3, ?4, ?6, ?5,"
+        " CASE WHEN ?6 = 'running' THEN ?5 ELSE 0 END)",
+    [ST_ATTEMPT_START] = "UPDATE attempts SET state = 'running', started_at = ?2"
+                         " WHERE id = ?1 AND state = 'dispatched'",
     [ST_ATTEMPT_FINISH] =
         "UPDATE attempts SET state = ?2, exit_code = ?3, signal = ?4,"
         " started_at = CASE WHEN ?5 > 0 THEN ?5 ELSE started_at END,"
@@ -117,7 +120,7 @@ static const char *const s_sql[ST_COUNT] = {
         "SELECT t.task_id, t.state, t.tries, t.next_try_at, t.updated_at,"
         " a.id, a.worker, t.waiting FROM task_instances t"
         " LEFT JOIN attempts a"
-        " ON t.state IN ('queued', 'running') AND a.id = " SQL_LATEST_ATTEMPT
+        " ON t.state IN ('queued', 'dispatched', 'running') AND a.id = " SQL_LATEST_ATTEMPT
         " WHERE t.run_id = ?1 ORDER BY t.task_id",
     [ST_DAG_LIST] = "SELECT d.name, d.current_version, v.source, v.filename,"
                     " d.created_at, d.updated_at,"
@@ -1015,11 +1018,13 @@ store_attempt_create(store_t *self,
                      const char *task_id,
                      uint32_t number,
                      const char *worker,
+                     attempt_state_t state,
                      int64_t now,
                      uint64_t *attempt_id,
                      errbuf_t *err)
 {
     assert(self && task_id && attempt_id);
+    assert(state == ATTEMPT_RUNNING || state == ATTEMPT_DISPATCHED);
     sqlite3_stmt *stmt = store_priv_stmt(self, ST_ATTEMPT_ADD, err);
     if (!stmt) {
         return -1;
@@ -1029,11 +1034,28 @@ store_attempt_create(store_t *self,
     sqlite3_bind_int64(stmt, 3, number);
     store_priv_bind_text(stmt, 4, worker);
     sqlite3_bind_int64(stmt, 5, now);
+    store_priv_bind_text(stmt, 6, state_attempt_name(state));
     int rc = store_priv_exec(self, stmt, "create an attempt", err);
     if (rc == 0) {
         *attempt_id = (uint64_t) sqlite3_last_insert_rowid(self->db);
     }
     return rc;
+}
+
+int
+store_attempt_start(store_t *self,
+                    uint64_t attempt_id,
+                    int64_t now,
+                    errbuf_t *err)
+{
+    assert(self);
+    sqlite3_stmt *stmt = store_priv_stmt(self, ST_ATTEMPT_START, err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, (int64_t) attempt_id);
+    sqlite3_bind_int64(stmt, 2, now);
+    return store_priv_exec(self, stmt, "mark an attempt started", err);
 }
 
 int

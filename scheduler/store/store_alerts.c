@@ -460,7 +460,8 @@ store_alert_sla_misses(
         " JOIN task_instances t ON t.run_id = r.id AND t.task_id = s.task_id"
         " WHERE r.state = 'running' AND r.started_at > 0"
         " AND r.started_at + s.limit_ms <= ?1"
-        " AND t.state IN ('pending', 'queued', 'running', 'up_for_retry')"
+        " AND t.state IN ('pending', 'queued', 'dispatched', 'running',"
+        " 'up_for_retry')"
         " AND NOT EXISTS (SELECT 1 FROM alert_misses m"
         "  WHERE m.dedupe = r.id || '/' || t.task_id || '/sla_miss')",
         err);

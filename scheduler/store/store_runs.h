@@ -144,16 +144,26 @@ int store_task_set_waiting(store_t *self,
 
 /* ------------------------------------------------------------- attempts */
 
-/* Creates an attempt in state running, sent to `worker`. Sets *attempt_id,
- * the fencing token carried by the Task message. */
+/* Creates an attempt sent to `worker`, in `state`: running (into a free
+ * slot: started now) or dispatched (into its prefetch window: started when
+ * store_attempt_start says so). Sets *attempt_id, the fencing token
+ * carried by the Task message. */
 int store_attempt_create(store_t *self,
                          uint64_t run_id,
                          const char *task_id,
                          uint32_t number,
                          const char *worker,
+                         attempt_state_t state,
                          int64_t now,
                          uint64_t *attempt_id,
                          errbuf_t *err);
+
+/* A dispatched attempt started on its worker at `now`; no change for one
+ * in any other state. */
+int store_attempt_start(store_t *self,
+                        uint64_t attempt_id,
+                        int64_t now,
+                        errbuf_t *err);
 
 typedef struct {
     attempt_state_t state;

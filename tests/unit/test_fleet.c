@@ -39,7 +39,7 @@ START_TEST(test_fleet_usage)
     fleet_assign(fleet_place(fleet, &none, why, sizeof why), 11, &none, 0);
     fleet_assign(fleet_place(fleet, &none, why, sizeof why), 12, &none, 0);
     ck_assert_ptr_null(fleet_place(fleet, &none, why, sizeof why));
-    ck_assert(!fleet_any_free(fleet));
+    ck_assert(!fleet_any_room(fleet));
     ck_assert_uint_eq(fleet_free(w1) + fleet_free(w2), 0);
     /* Results release slots and say what is free now. */
     fleet_release(fleet, "w2", 11);
@@ -177,6 +177,56 @@ START_TEST(test_fleet_name_needs_same_key)
 
 END_TEST
 
+START_TEST(test_fleet_prefetch_only_where_no_slot_is_free)
+{
+    /* w1 offers one task beyond its slot, w2 none. A free slot anywhere
+     * comes first; then only w1 holds more, and only one more. */
+    fleet_t *fleet = fleet_new();
+    uint8_t k1[KEYS_PUBLIC_SIZE], k2[KEYS_PUBLIC_SIZE];
+    memset(k1, 1, sizeof k1);
+    memset(k2, 2, sizeof k2);
+    fleet_info_t info = {.name = "w1", .hostname = "h", .public_key = k1,
+                         .slots = 1, .free_slots = 1, .prefetch = 1,
+                         .labels = ""};
+    zframe_t *r1 = zframe_new("r1", 2);
+    zframe_t *r2 = zframe_new("r2", 2);
+    fleet_worker_t *w1 = fleet_register(fleet, &info, r1, 0);
+    info = (fleet_info_t){.name = "w2", .hostname = "h", .public_key = k2,
+                          .slots = 1, .free_slots = 1, .labels = ""};
+    fleet_worker_t *w2 = fleet_register(fleet, &info, r2, 0);
+    fleet_need_t none = {0};
+    char why[128];
+    fleet_assign(w1, 1, &none, 0);
+    ck_assert_ptr_eq(fleet_place(fleet, &none, why, sizeof why), w2);
+    fleet_assign(w2, 2, &none, 0);
+    ck_assert_ptr_null(fleet_place(fleet, &none, why, sizeof why));
+    ck_assert(fleet_any_room(fleet));
+    ck_assert_ptr_eq(fleet_place_prefetch(fleet, &none), w1);
+    fleet_assign(w1, 3, &none, 0);
+    ck_assert_ptr_null(fleet_place_prefetch(fleet, &none));
+    ck_assert(!fleet_any_room(fleet));
+    /* A worker that gives a task back gets nothing beyond its slots. */
+    fleet_release(fleet, "w1", 3);
+    fleet_no_prefetch(w1);
+    ck_assert_ptr_null(fleet_place_prefetch(fleet, &none));
+    /* Lookups by routing id and by key follow a reconnect. */
+    ck_assert_ptr_eq(fleet_by_routing(fleet, r1), w1);
+    ck_assert_ptr_eq(fleet_by_key(fleet, k2), w2);
+    zframe_t *r3 = zframe_new("r3", 2);
+    fleet_set_routing(w1, r3);
+    ck_assert_ptr_null(fleet_by_routing(fleet, r1));
+    ck_assert_ptr_eq(fleet_by_routing(fleet, r3), w1);
+    fleet_set_state(w2, FLEET_LOST);
+    ck_assert_ptr_null(fleet_by_routing(fleet, r2));
+    ck_assert_ptr_eq(fleet_by_key(fleet, k2), w2);
+    zframe_destroy(&r1);
+    zframe_destroy(&r2);
+    zframe_destroy(&r3);
+    fleet_destroy(&fleet);
+}
+
+END_TEST
+
 Suite *
 fleet_suite(void)
 {
@@ -187,6 +237,7 @@ fleet_suite(void)
     tcase_add_test(tc, test_fleet_liveness);
     tcase_add_test(tc, test_fleet_name_needs_same_key);
     tcase_add_test(tc, test_fleet_placement_fits_and_never_overcommits);
+    tcase_add_test(tc, test_fleet_prefetch_only_where_no_slot_is_free);
     suite_add_tcase(s, tc);
     return s;
 }
