@@ -425,13 +425,15 @@ fleet_place(fleet_t *self, const fleet_need_t *need, char *why, size_t size)
     return best;
 }
 
-/* Tasks it may still be sent beyond its slots. */
+/* Tasks it may still be sent beyond its slots: only once our count fills
+ * them (a worker that says it has no free slot while we count one is
+ * stopping or draining, not busy). */
 static uint32_t
 s_prefetch_room(const fleet_worker_t *worker)
 {
     size_t held = zhashx_size(worker->attempts);
     uint32_t cap = worker->slots + worker->prefetch;
-    return held >= cap ? 0 : cap - (uint32_t) held;
+    return held < worker->slots || held >= cap ? 0 : cap - (uint32_t) held;
 }
 
 fleet_worker_t *
@@ -451,9 +453,9 @@ fleet_place_prefetch(fleet_t *self, const fleet_need_t *need)
 }
 
 void
-fleet_no_prefetch(fleet_worker_t *worker)
+fleet_set_prefetch(fleet_worker_t *worker, uint32_t prefetch)
 {
-    worker->prefetch = 0;
+    worker->prefetch = prefetch;
 }
 
 bool

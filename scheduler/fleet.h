@@ -113,9 +113,9 @@ fleet_place(fleet_t *self, const fleet_need_t *need, char *why, size_t size);
  * slot. NULL when none. */
 fleet_worker_t *fleet_place_prefetch(fleet_t *self, const fleet_need_t *need);
 
-/* The worker gave a task back (stopping, or no room after all): it gets
- * nothing beyond its free slots until it registers again. */
-void fleet_no_prefetch(fleet_worker_t *worker);
+/* How many tasks the worker holds beyond its slots from now on: what its
+ * heartbeat offers, or 0 after it gave a task back (until it offers again). */
+void fleet_set_prefetch(fleet_worker_t *worker, uint32_t prefetch);
 
 /* True when some worker that takes work has a free slot or prefetch room. */
 bool fleet_any_room(fleet_t *self);

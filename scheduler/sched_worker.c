@@ -78,6 +78,13 @@ s_report_held(fleet_worker_t *worker,
     free(all);
 }
 
+/* The window a worker offers, capped by our `prefetch` setting. */
+static uint32_t
+s_prefetch(const sched_t *self, uint32_t offered)
+{
+    return offered < self->config->prefetch ? offered : self->config->prefetch;
+}
+
 static void
 s_labels_join(const Sluice__Resources *res, char *buf, size_t size)
 {
@@ -155,9 +162,7 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
         .public_key = env->signer,
         .slots = reg->slots,
         .free_slots = reg->free_slots,
-        .prefetch = reg->prefetch < self->config->prefetch
-                        ? reg->prefetch
-                        : self->config->prefetch,
+        .prefetch = s_prefetch(self, reg->prefetch),
         .cpus = reg->resources ? reg->resources->cpus : 0,
         .memory_mb = reg->resources ? reg->resources->memory_mb : 0,
         .gpus = reg->resources ? reg->resources->gpus : 0,
@@ -213,6 +218,7 @@ s_on_heartbeat(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     s_report_held(worker, hb->running, hb->n_running, hb->queued,
                   hb->n_queued);
     fleet_report_free(worker, hb->free_slots);
+    fleet_set_prefetch(worker, s_prefetch(self, hb->prefetch));
 }
 
 /* ------------------------------------------------------------------- logs */
@@ -444,7 +450,7 @@ s_on_task_refused(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     }
     log_warn("worker '%s' refused attempt %" PRIu64 ": %s", fleet_name(worker),
              refused->attempt_id, refused->reason);
-    fleet_no_prefetch(worker);
+    fleet_set_prefetch(worker, 0);
     char reason[512];
     snprintf(reason, sizeof reason, "refused by worker '%s': %s",
              fleet_name(worker), refused->reason);

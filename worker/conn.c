@@ -301,6 +301,7 @@ conn_heartbeat(conn_t *self, const conn_load_t *load)
     hb->free_slots = load->free_slots;
     hb->running = s_ids_dup(load->running, load->n_running, &hb->n_running);
     hb->queued = s_ids_dup(load->queued, load->n_queued, &hb->n_queued);
+    hb->prefetch = load->prefetch;
     hb->wall_ms = (uint64_t) clock_wall_ms();
     conn_send_free(self, SLUICE__MSG_TYPE__MSG_HEARTBEAT, &hb->base);
     uint32_t every =

@@ -196,7 +196,9 @@ jobs_load(const jobs_t *self, conn_load_t *load)
                           .free_slots = s_free_slots(self),
                           .running = ids,
                           .n_running = self->count,
-                          .prefetch = self->prefetch,
+                          .prefetch = conn_leaving(self->conn)
+                                          ? 0
+                                          : self->prefetch,
                           .queued = ids + self->count,
                           .n_queued = self->nheld};
 }

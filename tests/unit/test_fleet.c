@@ -207,7 +207,7 @@ START_TEST(test_fleet_prefetch_only_where_no_slot_is_free)
     ck_assert(!fleet_any_room(fleet));
     /* A worker that gives a task back gets nothing beyond its slots. */
     fleet_release(fleet, "w1", 3);
-    fleet_no_prefetch(w1);
+    fleet_set_prefetch(w1, 0);
     ck_assert_ptr_null(fleet_place_prefetch(fleet, &none));
     /* Lookups by routing id and by key follow a reconnect. */
     ck_assert_ptr_eq(fleet_by_routing(fleet, r1), w1);
