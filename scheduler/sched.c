@@ -406,6 +406,19 @@ s_turn_failed(sched_t *self, const errbuf_t *why)
 
 /* ----------------------------------------------------------------- turn */
 
+/* Liveness and drains walk every worker: at most every S_UPKEEP_MS, not
+ * every turn, so that a busy loop's cost does not grow with the fleet. */
+#define S_UPKEEP_MS 50
+
+static void
+s_plan_upkeep(sched_t *self, int64_t now)
+{
+    int64_t window =
+        (int64_t) self->config->heartbeat_ms * self->config->liveness;
+    self->upkeep_at = now + S_UPKEEP_MS;
+    self->expiry_at = fleet_next_expiry(self->fleet, window);
+}
+
 static int64_t
 s_wait_ms(sched_t *self)
 {
@@ -418,11 +431,11 @@ s_wait_ms(sched_t *self)
     }
     /* Wake when a worker's liveness window ends, so that a dead worker is
      * noticed within heartbeat_ms x liveness of its last message. */
-    int64_t window =
-        (int64_t) self->config->heartbeat_ms * self->config->liveness;
-    int64_t expiry = fleet_next_expiry(self->fleet, window);
-    if (expiry >= 0 && expiry + 1 - now < wait) {
-        wait = expiry + 1 - now;
+    if (self->expiry_at >= 0) {
+        int64_t at = self->expiry_at + 1 > self->upkeep_at
+                         ? self->expiry_at + 1
+                         : self->upkeep_at;
+        wait = at - now < wait ? at - now : wait;
     }
     int64_t step = sched_autoscale_next(self);
     if (step >= 0 && step - now < wait) {
@@ -472,7 +485,8 @@ s_turn(sched_t *self)
     int64_t now = clock_mono_ms();
     int64_t now_wall = clock_wall_ms();
     int rc = sched_turn_failed(self, &err) ? -1 : 0;
-    if (rc == 0) {
+    bool upkeep = now >= self->upkeep_at;
+    if (rc == 0 && upkeep) {
         rc = s_check_liveness(self, now, now_wall, &err);
     }
     if (rc == 0) {
@@ -490,7 +504,10 @@ s_turn(sched_t *self)
     if (rc == 0) {
         sched_autoscale_step(self, now);
     }
-    s_release_drained(self);
+    if (upkeep) {
+        s_release_drained(self);
+        s_plan_upkeep(self, now);
+    }
     s_heartbeat(self, now);
     sched_queue_acks(self);
     /* Only the handlers' failures (taken above) undo the turn: what the
@@ -643,6 +660,7 @@ sched_new(const char *dir, config_t **config_p, errbuf_t *err)
     sched_out_start(self);
     self->started = clock_mono_ms();
     self->last_heartbeat = 0;
+    self->expiry_at = -1;
     if (sodium_init() < 0) {
         errbuf_set(err, "libsodium failed to start");
         sched_destroy(&self);

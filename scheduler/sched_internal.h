@@ -86,6 +86,9 @@ struct sched_t {
     zhashx_t *acks;                       /* worker name -> zlistx of ids */
     int64_t started;                      /* monotonic ms */
     int64_t last_heartbeat;               /* monotonic ms */
+    int64_t upkeep_at; /* monotonic ms of the next liveness and drain pass */
+    int64_t expiry_at; /* ... and the first liveness window that ends then;
+                          -1 when no worker is live */
     uint64_t drops[SCHED_DROP_KINDS];     /* dropped messages per ENV_E code */
     int64_t drop_logged[SCHED_DROP_KINDS];
     sched_observer_t observers[SCHED_OBSERVERS_MAX]; /* in call order */
