@@ -406,8 +406,9 @@ s_turn_failed(sched_t *self, const errbuf_t *why)
 
 /* ----------------------------------------------------------------- turn */
 
-/* Liveness and drains walk every worker: at most every S_UPKEEP_MS, not
- * every turn, so that a busy loop's cost does not grow with the fleet. */
+/* Liveness and drains walk every worker: every S_UPKEEP_MS and when a
+ * liveness window ends, not every turn, so that a busy loop's cost does
+ * not grow with the fleet. */
 #define S_UPKEEP_MS 50
 
 static void
@@ -431,11 +432,8 @@ s_wait_ms(sched_t *self)
     }
     /* Wake when a worker's liveness window ends, so that a dead worker is
      * noticed within heartbeat_ms x liveness of its last message. */
-    if (self->expiry_at >= 0) {
-        int64_t at = self->expiry_at + 1 > self->upkeep_at
-                         ? self->expiry_at + 1
-                         : self->upkeep_at;
-        wait = at - now < wait ? at - now : wait;
+    if (self->expiry_at >= 0 && self->expiry_at + 1 - now < wait) {
+        wait = self->expiry_at + 1 - now;
     }
     int64_t step = sched_autoscale_next(self);
     if (step >= 0 && step - now < wait) {
@@ -485,7 +483,8 @@ s_turn(sched_t *self)
     int64_t now = clock_mono_ms();
     int64_t now_wall = clock_wall_ms();
     int rc = sched_turn_failed(self, &err) ? -1 : 0;
-    bool upkeep = now >= self->upkeep_at;
+    bool upkeep = now >= self->upkeep_at ||
+                  (self->expiry_at >= 0 && now > self->expiry_at);
     if (rc == 0 && upkeep) {
         rc = s_check_liveness(self, now, now_wall, &err);
     }

@@ -326,8 +326,9 @@ cl_check_run() {
     cl_check "run $r: every task instance final" cl_sql_is 0 "
         SELECT count(*) FROM task_instances WHERE run_id=$r AND state NOT IN
         ('success','failed','timed_out','cancelled','upstream_failed','skipped')"
-    cl_check "run $r: no attempt still running" cl_sql_is 0 "
-        SELECT count(*) FROM attempts WHERE run_id=$r AND state='running'"
+    cl_check "run $r: no attempt still running or held" cl_sql_is 0 "
+        SELECT count(*) FROM attempts WHERE run_id=$r
+        AND state IN ('running','dispatched')"
     cl_check "run $r: attempt states known" cl_sql_is 0 "
         SELECT count(*) FROM attempts WHERE run_id=$r AND state NOT IN
         ('success','failed','timed_out','cancelled','lost')"

@@ -46,6 +46,40 @@ YAML
     cl_check "the scheduler logged why" grep -q "worker '$w' lost" "$CL_DIR/scheduler.log"
 }
 
+t_kill9_worker_with_prefetched_task_requeues_both() {
+    cl_net 2
+    cl_init
+    cl_start_scheduler --heartbeat-ms "$CL_HB" --liveness 3
+    # w1 alone first, one slot and one task held beyond it.
+    cl_start_worker w1 --slots 1 --prefetch 1
+    cl_check "w1 connects" cl_wait 10 cl_connected 1
+    cl_apply held <<YAML
+dag: held
+defaults:
+  retries: 0
+tasks:
+  - id: a
+    run: touch $CL_DIR/a.started.\$SLUICE_ATTEMPT; sleep 5; echo done
+    priority: 10
+  - id: b
+    run: echo b ran
+YAML
+    run=$(cl_sl trigger held)
+    cl_check "a starts on w1" cl_wait 10 test -e "$CL_DIR/a.started.1"
+    cl_check "b is held by w1, dispatched" cl_wait 10 cl_sql_is "dispatched@w1" "
+        SELECT state || '@' || worker FROM attempts WHERE run_id=$run AND task_id='b'"
+    cl_start_worker w2 --slots 1
+    cl_check "w2 connects" cl_wait 10 cl_connected 2
+    cl_kill9 "$(cl_pid w1)"
+    cl_check "w1 marked lost" cl_wait 10 cl_sql_is lost "SELECT state FROM workers WHERE name='w1'"
+    cl_wait_run "$run" 30
+    cl_check_run "$run" success
+    cl_check "b: lost with w1, then success on w2 (no retry used)" \
+        [ "$(cl_attempts "$run" b)" = "lost@w1 success@w2" ]
+    cl_check "a: lost with w1, then success on w2" \
+        [ "$(cl_attempts "$run" a)" = "lost@w1 success@w2" ]
+}
+
 t_sigterm_worker_finishes_then_leaves() {
     cl_net 3
     cl_init
