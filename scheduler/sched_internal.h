@@ -82,7 +82,8 @@ struct sched_t {
     zsock_t *workers;                     /* ROUTER for workers, owned */
     zsock_t *clients;                     /* ROUTER for clients, owned */
     zpoller_t *poller;                    /* both sockets and ZAP, owned */
-    zlistx_t *outgoing;                   /* sent after commit (sched_out.c) */
+    zlistx_t *outgoing;   /* per peer, sent after commit (sched_out.c) */
+    zhashx_t *out_peers;  /* ... the same peers by socket and routing id */
     zhashx_t *acks;                       /* worker name -> zlistx of ids */
     int64_t started;                      /* monotonic ms */
     int64_t last_heartbeat;               /* monotonic ms */
@@ -119,8 +120,10 @@ void sched_out_start(sched_t *self);
 
 void sched_out_stop(sched_t *self);
 
-/* Seals body and queues it to routing id `to` (borrowed) on `socket`,
- * sent after this turn commits. request_id != 0 marks a client reply. */
+/* Queues body to routing id `to` (borrowed) on `socket`, sent after this
+ * turn commits: everything a turn queues for one peer is sealed together
+ * at flush (one signature for a worker that speaks batches; Welcome and
+ * Refuse go alone). request_id != 0 marks a client reply. */
 void sched_send(sched_t *self,
                 zsock_t *socket,
                 zframe_t *to,
@@ -138,7 +141,8 @@ void sched_refuse(sched_t *self,
 /* An empty reply of kind op for request_id; caller owns and fills it. */
 Sluice__Reply *sched_reply(uint64_t request_id, Sluice__Reply__OpCase op);
 
-/* The turn committed: sends what it queued. */
+/* The turn committed: seals what it queued, per peer and in order, and
+ * sends it. */
 void sched_out_flush(sched_t *self);
 
 /* The turn failed to commit (why): drops what it queued; a client whose

@@ -114,6 +114,7 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
         sched_refuse(self, self->workers, from, REFUSE_E_NOT_ADMITTED, reason);
         return;
     }
+    fleet_set_minor(worker, env->minor); /* what we may send it */
     char hex[KEYS_HEX_SIZE];
     keys_public_hex(env->signer, hex);
     int64_t now = clock_wall_ms();
