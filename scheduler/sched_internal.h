@@ -178,7 +178,8 @@ size_t sched_take_acks(sched_t *self, const char *worker, uint64_t **ids_p);
 
 /* ------------------------------------------------ worker and client side */
 
-/* Handlers for one opened message; env is borrowed. */
+/* Handlers for one opened message; env is borrowed. A batch's items are
+ * handled in order, each as if it had come alone from `from`. */
 void sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env);
 
 void sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env);
@@ -255,12 +256,19 @@ Sluice__Reply *sched_verify(store_t *store, const Sluice__Request *req);
 
 Sluice__Reply *sched_verify_events(store_t *store, const Sluice__Request *req);
 
-/* True when a Result's signature is the one already stored with its
- * attempt: the same message again, counted (ENV_EREPLAYED) and refused. */
-bool sched_result_replayed(sched_t *self, const env_msg_t *env);
+/* How a Result (alone or a batch's item) stands against the one kept
+ * with its attempt: STORE_KEPT_SAME (the same signature: the same message
+ * again), STORE_KEPT_OTHER (its worker sending it again under another
+ * signature, e.g. in a new batch after a reconnect) or STORE_KEPT_NONE
+ * (new; also when the store fails, which fails the turn). */
+int sched_result_seen(sched_t *self, const env_msg_t *env);
 
-/* Stores the signed bytes, signature and signer of a Result with its
- * attempt (the first one only). */
+/* Counts (ENV_EREPLAYED) and logs a Result received again with the very
+ * signature already stored. */
+void sched_result_replayed(sched_t *self, const env_msg_t *env);
+
+/* Stores the signed bytes (env_signed: a batch's for an item), signature
+ * and signer of a Result with its attempt (the first one only). */
 void sched_result_keep(sched_t *self, const env_msg_t *env);
 
 /* ------------------------------------------------------------ sched_keys
