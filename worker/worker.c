@@ -348,6 +348,7 @@ s_loop(worker_t *self)
             s_conn_tick(self);
             s_stop_progress(self);
         }
+        conn_flush(self->conn); /* what this turn made ready, together */
     }
 }
 
