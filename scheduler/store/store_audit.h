@@ -44,13 +44,6 @@ int store_attempt_sign(store_t *self,
                        const char *signer_hex,
                        errbuf_t *err);
 
-/* 1 when the signature stored with attempt `attempt_id` is sig (the same
- * Result again: a replay or a resend), 0 when not, -1 with err set. */
-int store_attempt_sig_matches(store_t *self,
-                              uint64_t attempt_id,
-                              const uint8_t *sig,
-                              errbuf_t *err);
-
 /* How a Result stands against the one kept with its attempt. */
 #define STORE_KEPT_NONE  0 /* none kept, or by another signer */
 #define STORE_KEPT_OTHER 1 /* one by signer_hex, under another signature:
@@ -65,6 +58,13 @@ int store_attempt_kept(store_t *self,
                        const uint8_t *sig,
                        const char *signer_hex,
                        errbuf_t *err);
+
+/* 1 when the signature stored with attempt `attempt_id` is sig (the same
+ * Result again: a replay or a resend), 0 when not, -1 with err set. */
+int store_attempt_sig_matches(store_t *self,
+                              uint64_t attempt_id,
+                              const uint8_t *sig,
+                              errbuf_t *err);
 
 /* One attempt with what is stored of its signed Result; signed_bytes and
  * sig are NULL (sizes 0) when none is. Pointers are borrowed for the call. */
