@@ -179,7 +179,20 @@ s_note_acks(peer_t *self, const env_msg_t *env)
     }
 }
 
-/* Opens and keeps everything waiting on the socket. A message that does
+/* Keeps one opened message (alone, or a batch's item) and takes its body. */
+static void
+s_keep(peer_t *self, env_msg_t *env)
+{
+    s_note_acks(self, env);
+    s_kept_t *kept = xcalloc(1, sizeof *kept);
+    kept->type = env->type;
+    kept->body = env->body;
+    env->body = NULL; /* now kept's */
+    zlistx_add_end(self->kept, kept);
+}
+
+/* Opens and keeps everything waiting on the socket (a batch's items one by
+ * one). A message that does
  * not open is a scheduler bug in a test: said, then dropped. */
 static void
 s_read(peer_t *self)
@@ -193,12 +206,10 @@ s_read(peer_t *self)
         errbuf_t err;
         int rc = env_open(msg, s_trust_scheduler, self, &env, &err);
         if (rc == ENV_OK) {
-            s_note_acks(self, &env);
-            s_kept_t *kept = xcalloc(1, sizeof *kept);
-            kept->type = env.type;
-            kept->body = env.body;
-            env.body = NULL; /* now kept's */
-            zlistx_add_end(self->kept, kept);
+            bool batch = env.type == SLUICE__MSG_TYPE__MSG_BATCH;
+            for (size_t i = 0; i < (batch ? env.nitems : 1); i++) {
+                s_keep(self, batch ? &env.items[i] : &env); /* in order */
+            }
             env_msg_clear(&env);
         } else {
             log_error("%s: dropped a message from the scheduler: %s",
