@@ -82,8 +82,8 @@ struct sched_t {
     zsock_t *workers;                     /* ROUTER for workers, owned */
     zsock_t *clients;                     /* ROUTER for clients, owned */
     zpoller_t *poller;                    /* both sockets and ZAP, owned */
-    zlistx_t *outgoing;   /* per peer, sent after commit (sched_out.c) */
-    zhashx_t *out_peers;  /* ... the same peers by socket and routing id */
+    zlistx_t *outgoing;                   /* per peer, sent after commit */
+    zhashx_t *out_peers;                  /* the same, by socket+routing */
     zhashx_t *acks;                       /* worker name -> zlistx of ids */
     int64_t started;                      /* monotonic ms */
     int64_t last_heartbeat;               /* monotonic ms */

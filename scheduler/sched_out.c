@@ -223,9 +223,9 @@ sched_out_discard(sched_t *self, const errbuf_t *why)
         }
         for (void *id = zlistx_first(peer->request_ids); id;
              id = zlistx_next(peer->request_ids)) {
-            Sluice__Reply *rep = api_error((uint64_t) (uintptr_t) id,
-                                           API_E_STORE_FULL, "%s",
-                                           errbuf_msg(why));
+            Sluice__Reply *rep =
+                api_error((uint64_t) (uintptr_t) id, API_E_STORE_FULL, "%s",
+                          errbuf_msg(why));
             sched_send(self, self->clients, peer->to,
                        SLUICE__MSG_TYPE__MSG_REPLY, &rep->base, 0);
             protobuf_c_message_free_unpacked(&rep->base, NULL);

@@ -51,11 +51,12 @@ struct conn_t {
 
     uint64_t drops[CONN_DROP_REASONS];
     int64_t drop_logged[CONN_DROP_REASONS];
+    uint64_t send_failures;      /* xzmq_send refused a message */
+    int64_t send_failure_logged; /* monotonic ms of the last warning */
+
     env_batch_t *pending; /* owned: what this loop turn sends (conn_flush) */
     int peer_minor;       /* the scheduler's minor (its Welcome); 0 before */
     zlistx_t *sealed;     /* owned: conn_flush's envelopes, empty between */
-    uint64_t send_failures;      /* xzmq_send refused a message */
-    int64_t send_failure_logged; /* monotonic ms of the last warning */
 };
 
 /* ------------------------------------------------------- state machine */

@@ -148,8 +148,7 @@ store_attempt_kept(store_t *self,
     if (rc == SQLITE_ROW &&
         sqlite3_column_bytes(stmt, 0) == crypto_sign_BYTES) {
         const char *signer = (const char *) sqlite3_column_text(stmt, 1);
-        if (memcmp(sqlite3_column_blob(stmt, 0), sig, crypto_sign_BYTES) ==
-            0) {
+        if (memcmp(sqlite3_column_blob(stmt, 0), sig, crypto_sign_BYTES) == 0) {
             kept = STORE_KEPT_SAME;
         } else if (signer && strcmp(signer, signer_hex) == 0) {
             kept = STORE_KEPT_OTHER;

@@ -44,12 +44,13 @@ int store_attempt_sign(store_t *self,
                        const char *signer_hex,
                        errbuf_t *err);
 
-/* How a Result stands against the one kept with its attempt. */
-#define STORE_KEPT_NONE  0 /* none kept, or by another signer */
-#define STORE_KEPT_OTHER 1 /* one by signer_hex, under another signature:
-                              the same worker sending it again (a batch
-                              of its own each time) */
-#define STORE_KEPT_SAME  2 /* the very signature: a replay or a resend */
+/* How a Result stands against the one kept with its attempt: none kept
+ * (or one by another signer); one by the same signer under another
+ * signature (its worker sending it again, in a batch of its own each
+ * time); the very signature (a replay or a resend). */
+#define STORE_KEPT_NONE  0
+#define STORE_KEPT_OTHER 1
+#define STORE_KEPT_SAME  2
 
 /* STORE_KEPT_* for a Result of attempt `attempt_id` signed with sig by
  * signer_hex, or -1 with err set. */

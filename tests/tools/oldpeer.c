@@ -60,13 +60,13 @@ typedef struct {
 /* One end of the dialog. */
 typedef struct {
     zsock_t *sock;
-    zframe_t *peer;        /* ROUTER: the worker's routing id */
-    keys_t *key;           /* what we sign with */
-    int minor;             /* what we seal as: 0 (1.0) or ENV_MINOR */
+    zframe_t *peer; /* ROUTER: the worker's routing id */
+    keys_t *key;    /* what we sign with */
+    int minor;      /* what we seal as: 0 (1.0) or ENV_MINOR */
     uint8_t trusted[KEYS_PUBLIC_SIZE]; /* the only signer we accept */
-    bool trust_any;        /* until the peer's key is known */
-    int batches, singles;  /* envelopes received */
-    uint64_t running[OLD_MAX_TASK]; /* worker modes: attempts held */
+    bool trust_any;                    /* until the peer's key is known */
+    int batches, singles;              /* envelopes received */
+    uint64_t running[OLD_MAX_TASK];    /* worker modes: attempts held */
     size_t nrunning;
     uint64_t acked[OLD_MAX_TASK];
     size_t nacked;
@@ -232,8 +232,7 @@ s_join(old_t *self, const char *line, const char *name, uint32_t slots)
                type < 0 ? "nothing" : env_type_name(type));
         return -1;
     }
-    printf("oldpeer: welcomed as a %s worker\n",
-           self->minor ? "1.1" : "1.0");
+    printf("oldpeer: welcomed as a %s worker\n", self->minor ? "1.1" : "1.0");
     return 0;
 }
 
@@ -363,7 +362,8 @@ s_tampered_wait(old_t *self, int64_t until, bool want_task)
         if (want_task && self->nrunning > 0) {
             return;
         }
-        if (!want_task && self->nrunning && s_is_acked(self, self->running[0])) {
+        if (!want_task && self->nrunning &&
+            s_is_acked(self, self->running[0])) {
             return;
         }
         if (clock_mono_ms() >= next_hb) {
@@ -409,12 +409,15 @@ s_tampered(old_t *self, const old_opts_t *o)
 /* Writes the join line for our keys at the bound port to path (through a
  * temporary file, so a reader never sees half of it). */
 static int
-s_write_join(old_t *self, const curve_t *curve, const char *bind, const char *path)
+s_write_join(old_t *self,
+             const curve_t *curve,
+             const char *bind,
+             const char *path)
 {
     const char *host_port = strstr(bind, "://");
     host_port = host_port ? host_port + 3 : bind;
-    char *line = join_format(host_port, keys_public(self->key),
-                             curve_public(curve));
+    char *line =
+        join_format(host_port, keys_public(self->key), curve_public(curve));
     char *tmp = xasprintf("%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     int rc = f && fprintf(f, "%s\n", line) > 0 && fclose(f) == 0 &&
@@ -584,7 +587,8 @@ s_major2(old_t *self, const old_opts_t *o)
     Sluice__Register reg = SLUICE__REGISTER__INIT;
     reg.name = "oldpeer";
     reg.slots = 1;
-    zmsg_t *msg = env_seal(SLUICE__MSG_TYPE__MSG_REGISTER, &reg.base, self->key);
+    zmsg_t *msg =
+        env_seal(SLUICE__MSG_TYPE__MSG_REGISTER, &reg.base, self->key);
     zframe_t *version = zmsg_first(msg);
     uint8_t future[2] = {2, 0};
     zframe_reset(version, future, sizeof future);
@@ -631,23 +635,48 @@ s_opts(int argc, char **argv, old_opts_t *o)
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
-            case 'c': o->connect = optarg; break;
-            case 'k': o->key_hex = optarg; break;
-            case 'u': o->curve_hex = optarg; break;
-            case 'w': case 's': case 't': o->mode = c; break;
-            case 'j': o->join = optarg; break;
-            case 'n': o->name = optarg; break;
-            case 'b': o->bind = optarg; break;
-            case 'f': o->join_file = optarg; break;
-            case 'N': o->tasks = atoi(optarg); break;
-            default: return -1;
+            case 'c':
+                o->connect = optarg;
+                break;
+            case 'k':
+                o->key_hex = optarg;
+                break;
+            case 'u':
+                o->curve_hex = optarg;
+                break;
+            case 'w':
+            case 's':
+            case 't':
+                o->mode = c;
+                break;
+            case 'j':
+                o->join = optarg;
+                break;
+            case 'n':
+                o->name = optarg;
+                break;
+            case 'b':
+                o->bind = optarg;
+                break;
+            case 'f':
+                o->join_file = optarg;
+                break;
+            case 'N':
+                o->tasks = atoi(optarg);
+                break;
+            default:
+                return -1;
         }
     }
     bool tasks_ok = o->tasks > 0 && o->tasks <= OLD_MAX_TASK;
     switch (o->mode) {
-        case 'w': case 't': return o->join && tasks_ok ? 0 : -1;
-        case 's': return o->bind && o->join_file && tasks_ok ? 0 : -1;
-        default: return o->connect && o->key_hex && o->curve_hex ? 0 : -1;
+        case 'w':
+        case 't':
+            return o->join && tasks_ok ? 0 : -1;
+        case 's':
+            return o->bind && o->join_file && tasks_ok ? 0 : -1;
+        default:
+            return o->connect && o->key_hex && o->curve_hex ? 0 : -1;
     }
 }
 

@@ -328,9 +328,9 @@ START_TEST(test_signed_result_round_trip)
     ck_assert_int_eq(
         store_attempt_kept(store, attempt_id, other_sig, "00", &err),
         STORE_KEPT_NONE);
-    ck_assert_int_eq(store_attempt_kept(store, attempt_id + 100, env.sig, hex,
-                                        &err),
-                     STORE_KEPT_NONE);
+    ck_assert_int_eq(
+        store_attempt_kept(store, attempt_id + 100, env.sig, hex, &err),
+        STORE_KEPT_NONE);
     env_msg_clear(&env);
     zmsg_destroy(&msg);
     keys_destroy(&worker);
