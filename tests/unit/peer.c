@@ -38,6 +38,7 @@ struct peer_t {
     zlistx_t *acked;  /* attempt ids acknowledged, as uintptr_t */
     uint32_t slots;   /* from the last Register */
     uint64_t next_id; /* request_id of the next call */
+    size_t batches;   /* MSG_BATCH envelopes received */
 };
 
 static void
@@ -207,6 +208,7 @@ s_read(peer_t *self)
         int rc = env_open(msg, s_trust_scheduler, self, &env, &err);
         if (rc == ENV_OK) {
             bool batch = env.type == SLUICE__MSG_TYPE__MSG_BATCH;
+            self->batches += batch;
             for (size_t i = 0; i < (batch ? env.nitems : 1); i++) {
                 s_keep(self, batch ? &env.items[i] : &env); /* in order */
             }
@@ -247,6 +249,12 @@ s_wait(peer_t *self, int ms)
         zpoller_wait(poller, ms);
         zpoller_destroy(&poller);
     }
+}
+
+size_t
+peer_batches(const peer_t *self)
+{
+    return self->batches;
 }
 
 ProtobufCMessage *

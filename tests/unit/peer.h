@@ -64,6 +64,10 @@ void peer_send(peer_t *self, int type, const ProtobufCMessage *body);
  * Messages of other types are kept for later calls. */
 ProtobufCMessage *peer_recv(peer_t *self, int type, int timeout_ms);
 
+/* How many MSG_BATCH envelopes the peer received (their items are kept
+ * one by one, in order, for peer_recv). */
+size_t peer_batches(const peer_t *self);
+
 /* Worker: sends Register with `slots` slots (all free), the join token
  * (NULL: none) and the attempts it still runs. */
 void peer_register(peer_t *self,
