@@ -257,15 +257,20 @@ conn_send(conn_t *self, int type, const ProtobufCMessage *body)
 static void
 s_pending_drop(conn_t *self)
 {
-    env_batch_destroy(&self->pending);
-    self->pending = env_batch_new();
+    if (env_batch_count(self->pending) > 0) {
+        env_batch_destroy(&self->pending);
+        self->pending = env_batch_new();
+    }
 }
 
 void
 conn_flush(conn_t *self)
 {
     size_t count = env_batch_count(self->pending);
-    if (count == 0 || !self->sock) {
+    if (count == 0) {
+        return;
+    }
+    if (!self->sock) {
         s_pending_drop(self);
         return;
     }
@@ -275,8 +280,9 @@ conn_flush(conn_t *self)
          msg = zlistx_next(self->sealed)) {
         if (xzmq_send(&msg, self->sock) < 0) {
             /* Results and kept log chunks go again after the next Welcome. */
-            char what[64];
-            snprintf(what, sizeof what, "%zu of %zu messages", n, count);
+            char what[80];
+            snprintf(what, sizeof what, "an envelope of this turn's %zu",
+                     count);
             s_send_failed(self, what);
             zmsg_destroy(&msg);
         }
