@@ -150,6 +150,20 @@ peer_send(peer_t *self, int type, const ProtobufCMessage *body)
     (void) rc;
 }
 
+void
+peer_send_batch(peer_t *self, env_batch_t *batch)
+{
+    assert(self->sock);
+    zlistx_t *sealed = zlistx_new();
+    env_batch_seal(batch, self->key, ENV_MINOR, sealed);
+    for (zmsg_t *msg = zlistx_first(sealed); msg; msg = zlistx_next(sealed)) {
+        int rc = xzmq_send(&msg, self->sock);
+        assert(rc == 0);
+        (void) rc;
+    }
+    zlistx_destroy(&sealed);
+}
+
 /* --------------------------------------------------------------- receive */
 
 static bool

@@ -10,6 +10,7 @@
 #include <czmq.h>
 #include <inttypes.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -635,6 +636,82 @@ START_TEST(test_one_turn_sends_a_worker_one_batch)
 
 END_TEST
 
+/* The count of stale_results rows in the scheduler's store. */
+static int
+s_stale_count(void)
+{
+    char *path = statedir_path(s_dir, STATEDIR_STORE);
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM stale_results",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+    int count = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    free(path);
+    return count;
+}
+
+/* A heartbeat and the success Result of attempt_id, in one batch. */
+static void
+s_result_batch(peer_t *worker, uint64_t attempt_id, uint64_t wall_ms)
+{
+    env_batch_t *batch = env_batch_new();
+    Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+    hb.wall_ms = wall_ms;
+    hb.free_slots = 1;
+    env_batch_add(batch, SLUICE__MSG_TYPE__MSG_HEARTBEAT, &hb.base);
+    Sluice__Result res = SLUICE__RESULT__INIT;
+    res.attempt_id = attempt_id;
+    res.outcome = SLUICE__OUTCOME__OUTCOME_EXITED;
+    res.free_slots = 1;
+    env_batch_add(batch, SLUICE__MSG_TYPE__MSG_RESULT, &res.base);
+    peer_send_batch(worker, batch);
+    env_batch_destroy(&batch);
+}
+
+/* A Result that came in a batch is applied and acked; the worker sending
+ * it again in a new batch (another signature, as after a lost ack) is
+ * acked again and not recorded as a stale result. */
+START_TEST(test_a_result_sent_again_in_a_new_batch_is_acked_not_stale)
+{
+    peer_t *worker = s_join_worker("w1");
+    s_apply(s_three_tasks);
+    uint64_t run_id = s_trigger("three");
+    for (int i = 0; i < 3; i++) {
+        Sluice__Task *task = s_task(worker);
+        uint64_t id = task->attempt_id;
+        s_free(task);
+        s_result_batch(worker, id, 1);
+        ck_assert(peer_acked(worker, id, PEER_WAIT_MS)); /* on the next
+                                                            Task, or alone */
+        if (i == 2) {
+            ProtobufCMessage *first =
+                peer_recv(worker, SLUICE__MSG_TYPE__MSG_RESULT_ACK, 0);
+            ck_assert_ptr_nonnull(first); /* the last result's own ack */
+            s_free(first);
+            s_result_batch(worker, id, 2); /* the same Result, new batch */
+            Sluice__ResultAck *ack = (Sluice__ResultAck *) peer_recv(
+                worker, SLUICE__MSG_TYPE__MSG_RESULT_ACK, PEER_WAIT_MS);
+            ck_assert_ptr_nonnull(ack);
+            ck_assert_uint_eq(ack->attempt_ids[0], id);
+            s_free(ack);
+        }
+    }
+    char run_state[32], task_state[32];
+    s_run_show(run_id, run_state, "c", task_state);
+    ck_assert_str_eq(run_state, "success");
+    ck_assert_int_eq(s_stale_count(), 0);
+    peer_destroy(&worker);
+}
+
+END_TEST
+
 Suite *
 sched_suite(void)
 {
@@ -650,6 +727,8 @@ sched_suite(void)
     tcase_add_test(tc, test_a_worker_without_a_token_waits_for_an_operator);
     tcase_add_test(tc, test_a_pool_of_one_slot_holds_the_second_task_back);
     tcase_add_test(tc, test_one_turn_sends_a_worker_one_batch);
+    tcase_add_test(tc,
+                   test_a_result_sent_again_in_a_new_batch_is_acked_not_stale);
     suite_add_tcase(s, tc);
     return s;
 }
