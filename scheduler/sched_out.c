@@ -131,7 +131,7 @@ sched_send(sched_t *self,
     s_peer_t *peer = s_peer(self, socket, to);
     bool alone = s_alone(type);
     env_batch_t *batch = peer->open ? zlistx_last(peer->batches) : NULL;
-    if (!batch || alone) {
+    if (!batch || alone || env_batch_count(batch) >= ENV_BATCH_MAX) {
         batch = env_batch_new();
         zlistx_add_end(peer->batches, batch);
     }

@@ -251,6 +251,9 @@ conn_send(conn_t *self, int type, const ProtobufCMessage *body)
         return;
     }
     env_batch_add(self->pending, type, body);
+    if (env_batch_count(self->pending) >= ENV_BATCH_MAX) {
+        conn_flush(self); /* a full batch goes now */
+    }
 }
 
 /* Drops what waits: the socket it was meant for is gone. */
