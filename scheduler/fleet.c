@@ -30,6 +30,7 @@ struct fleet_worker_t {
     uint32_t used_cpus;         /* held by the attempts above */
     uint64_t used_memory_mb;
     uint32_t used_gpus;
+    int minor; /* protocol minor of its Register's envelope */
 };
 
 /* One attempt on a worker: what it holds, and since when the worker has
@@ -778,4 +779,16 @@ fleet_next_drained(fleet_t *self)
         }
     }
     return NULL;
+}
+
+void
+fleet_set_minor(fleet_worker_t *worker, int minor)
+{
+    worker->minor = minor;
+}
+
+int
+fleet_minor(const fleet_worker_t *worker)
+{
+    return worker->minor;
 }

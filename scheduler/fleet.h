@@ -208,4 +208,10 @@ int64_t fleet_first_seen(const fleet_worker_t *worker);
 /* Attempt ids assigned to the worker, appended as uintptr_t. */
 void fleet_worker_attempts(fleet_worker_t *worker, zlistx_t *ids);
 
+/* The protocol minor version the worker speaks (its Register's envelope):
+ * what the scheduler may send it, e.g. batches from ENV_MINOR_BATCH on. */
+void fleet_set_minor(fleet_worker_t *worker, int minor);
+
+int fleet_minor(const fleet_worker_t *worker);
+
 #endif

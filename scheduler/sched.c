@@ -37,7 +37,8 @@
 #include "scheduler/store/store_runs.h"
 #include "scheduler/store/store_workers.h"
 
-/* Bounds on one turn, so a flood cannot starve timers or grow a txn. */
+/* Bounds on one turn, so a flood cannot starve timers or grow a txn: a
+ * batch counts its items (the last one taken may go past the bound). */
 #define SCHED_MAX_MSGS_PER_TURN 2000
 #define SCHED_MAX_MSG_SIZE      (32 * 1024 * 1024)
 
@@ -108,6 +109,8 @@ s_drain(sched_t *self,
         zframe_t *from;
         env_msg_t env;
         if (s_open(self, socket, name, trust, msg, &from, &env) == 0) {
+            /* A batch counts as many messages as it holds items. */
+            *budget -= env.nitems > 1 ? (int) env.nitems - 1 : 0;
             handle(self, from, &env);
             env_msg_clear(&env);
             zframe_destroy(&from);

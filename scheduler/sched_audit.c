@@ -154,6 +154,39 @@ sched_client_add(sched_t *self, const Sluice__Request *req)
 
 /* -------------------------------------------------------------- verify */
 
+/* Why an opened signed message holds no Result of attempt_id: a Result,
+ * or a batch with one among its items (what the worker sent together);
+ * NULL when it does. */
+static const char *
+s_check_result(const env_msg_t *env,
+               uint64_t attempt_id,
+               char *why,
+               size_t size)
+{
+    bool batch = env->type == SLUICE__MSG_TYPE__MSG_BATCH;
+    size_t n = batch ? env->nitems : 1;
+    uint64_t other = 0;
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        const env_msg_t *m = batch ? &env->items[i] : env;
+        if (m->type != SLUICE__MSG_TYPE__MSG_RESULT) {
+            continue;
+        }
+        other = ((const Sluice__Result *) m->body)->attempt_id;
+        if (other == attempt_id) {
+            return NULL;
+        }
+        any = true;
+    }
+    if (any) {
+        snprintf(why, size, "signed result is for attempt %" PRIu64, other);
+    } else {
+        snprintf(why, size, "signed message is a %s, not a result",
+                 env_type_name(env->type));
+    }
+    return why;
+}
+
 /* Why a stored signed Result does not hold for its attempt; NULL when it
  * does. env_reopen verifies before it decodes, as on the wire. */
 static const char *
@@ -172,16 +205,7 @@ s_check_signed(const store_signed_row_t *row, char *why, size_t size)
         snprintf(why, size, "%s", errbuf_msg(&err));
         return why;
     }
-    const char *problem = NULL;
-    if (env.type != SLUICE__MSG_TYPE__MSG_RESULT) {
-        snprintf(why, size, "signed message is a %s, not a result",
-                 env_type_name(env.type));
-        problem = why;
-    } else if (((Sluice__Result *) env.body)->attempt_id != row->attempt_id) {
-        snprintf(why, size, "signed result is for attempt %" PRIu64,
-                 ((Sluice__Result *) env.body)->attempt_id);
-        problem = why;
-    }
+    const char *problem = s_check_result(&env, row->attempt_id, why, size);
     env_msg_clear(&env);
     return problem;
 }
@@ -262,26 +286,37 @@ sched_verify_events(store_t *store, const Sluice__Request *req)
 
 /* ------------------------------------------------------ signed results */
 
-bool
+int
+sched_result_seen(sched_t *self, const env_msg_t *env)
+{
+    const Sluice__Result *res = (const Sluice__Result *) env->body;
+    char hex[KEYS_HEX_SIZE];
+    keys_public_hex(env->signer, hex);
+    errbuf_t err;
+    int kept =
+        store_attempt_kept(self->store, res->attempt_id, env->sig, hex, &err);
+    if (kept < 0) {
+        sched_fail_turn(self, &err);
+        return STORE_KEPT_NONE;
+    }
+    if (kept == STORE_KEPT_OTHER) {
+        log_flag(PROTO,
+                 "result for attempt %" PRIu64 " sent again by its worker",
+                 res->attempt_id);
+    }
+    return kept;
+}
+
+void
 sched_result_replayed(sched_t *self, const env_msg_t *env)
 {
     const Sluice__Result *res = (const Sluice__Result *) env->body;
-    errbuf_t err;
-    int same =
-        store_attempt_sig_matches(self->store, res->attempt_id, env->sig, &err);
-    if (same < 0) {
-        sched_fail_turn(self, &err);
-        return false;
-    }
-    if (same) {
-        char detail[128];
-        snprintf(detail, sizeof detail,
-                 "result for attempt %" PRIu64 " is the one already stored "
-                 "(same signature)",
-                 res->attempt_id);
-        sched_drop(self, "worker", ENV_EREPLAYED, detail);
-    }
-    return same == 1;
+    char detail[128];
+    snprintf(detail, sizeof detail,
+             "result for attempt %" PRIu64 " is the one already stored "
+             "(same signature)",
+             res->attempt_id);
+    sched_drop(self, "worker", ENV_EREPLAYED, detail);
 }
 
 void
@@ -290,10 +325,12 @@ sched_result_keep(sched_t *self, const env_msg_t *env)
     const Sluice__Result *res = (const Sluice__Result *) env->body;
     char hex[KEYS_HEX_SIZE];
     keys_public_hex(env->signer, hex);
+    size_t size;
+    const uint8_t *signed_bytes = env_signed(env, &size);
     errbuf_t err;
-    if (env->signed_bytes &&
-        store_attempt_sign(self->store, res->attempt_id, env->signed_bytes,
-                           env->signed_size, env->sig, hex, &err) < 0) {
+    if (signed_bytes &&
+        store_attempt_sign(self->store, res->attempt_id, signed_bytes, size,
+                           env->sig, hex, &err) < 0) {
         sched_fail_turn(self, &err);
     }
 }

@@ -519,6 +519,12 @@ s_answer(sched_t *self, const env_msg_t *env, const Sluice__Request *req)
 void
 sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
 {
+    if (env->type == SLUICE__MSG_TYPE__MSG_BATCH) {
+        for (size_t i = 0; i < env->nitems; i++) { /* each as if alone */
+            sched_on_client(self, from, &env->items[i]);
+        }
+        return;
+    }
     if (env->type != SLUICE__MSG_TYPE__MSG_REQUEST) {
         sched_drop(self, "client", ENV_EMALFORMED,
                    "message type not used on the client socket");

@@ -82,7 +82,8 @@ struct sched_t {
     zsock_t *workers;                     /* ROUTER for workers, owned */
     zsock_t *clients;                     /* ROUTER for clients, owned */
     zpoller_t *poller;                    /* both sockets and ZAP, owned */
-    zlistx_t *outgoing;                   /* sent after commit (sched_out.c) */
+    zlistx_t *outgoing;                   /* per peer, sent after commit */
+    zhashx_t *out_peers;                  /* the same, by socket+routing */
     zhashx_t *acks;                       /* worker name -> zlistx of ids */
     int64_t started;                      /* monotonic ms */
     int64_t last_heartbeat;               /* monotonic ms */
@@ -122,8 +123,10 @@ void sched_out_start(sched_t *self);
 
 void sched_out_stop(sched_t *self);
 
-/* Seals body and queues it to routing id `to` (borrowed) on `socket`,
- * sent after this turn commits. request_id != 0 marks a client reply. */
+/* Queues body to routing id `to` (borrowed) on `socket`, sent after this
+ * turn commits: everything a turn queues for one peer is sealed together
+ * at flush (one signature for a worker that speaks batches; Welcome and
+ * Refuse go alone). request_id != 0 marks a client reply. */
 void sched_send(sched_t *self,
                 zsock_t *socket,
                 zframe_t *to,
@@ -141,7 +144,8 @@ void sched_refuse(sched_t *self,
 /* An empty reply of kind op for request_id; caller owns and fills it. */
 Sluice__Reply *sched_reply(uint64_t request_id, Sluice__Reply__OpCase op);
 
-/* The turn committed: sends what it queued. */
+/* The turn committed: seals what it queued, per peer and in order, and
+ * sends it. */
 void sched_out_flush(sched_t *self);
 
 /* The turn failed to commit (why): drops what it queued; a client whose
@@ -177,7 +181,8 @@ size_t sched_take_acks(sched_t *self, const char *worker, uint64_t **ids_p);
 
 /* ------------------------------------------------ worker and client side */
 
-/* Handlers for one opened message; env is borrowed. */
+/* Handlers for one opened message; env is borrowed. A batch's items are
+ * handled in order, each as if it had come alone from `from`. */
 void sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env);
 
 void sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env);
@@ -260,12 +265,19 @@ Sluice__Reply *sched_verify(store_t *store, const Sluice__Request *req);
 
 Sluice__Reply *sched_verify_events(store_t *store, const Sluice__Request *req);
 
-/* True when a Result's signature is the one already stored with its
- * attempt: the same message again, counted (ENV_EREPLAYED) and refused. */
-bool sched_result_replayed(sched_t *self, const env_msg_t *env);
+/* How a Result (alone or a batch's item) stands against the one kept
+ * with its attempt: STORE_KEPT_SAME (the same signature: the same message
+ * again), STORE_KEPT_OTHER (its worker sending it again under another
+ * signature, e.g. in a new batch after a reconnect) or STORE_KEPT_NONE
+ * (new; also when the store fails, which fails the turn). */
+int sched_result_seen(sched_t *self, const env_msg_t *env);
 
-/* Stores the signed bytes, signature and signer of a Result with its
- * attempt (the first one only). */
+/* Counts (ENV_EREPLAYED) and logs a Result received again with the very
+ * signature already stored. */
+void sched_result_replayed(sched_t *self, const env_msg_t *env);
+
+/* Stores the signed bytes (env_signed: a batch's for an item), signature
+ * and signer of a Result with its attempt (the first one only). */
 void sched_result_keep(sched_t *self, const env_msg_t *env);
 
 /* ------------------------------------------------------------ sched_keys

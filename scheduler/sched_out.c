@@ -16,22 +16,39 @@
 /* At most one drop line per kind in this interval. */
 #define S_DROP_LOG_MS 10000
 
-/* ------------------------------------------------------------- outgoing */
+/* ------------------------------------------------------------- outgoing
+ *
+ * Nothing is sealed when it is queued: a turn's messages to one peer (a
+ * socket and a routing id) wait in that peer's batches, in order, and at
+ * flush each batch is sealed once with what the peer speaks (a MSG_BATCH
+ * signed once for a worker that speaks batches, single envelopes for
+ * anyone else). Welcome and Refuse are never batched: each goes alone, in
+ * its place in the order. */
 
 typedef struct {
-    zsock_t *socket;     /* borrowed */
-    zmsg_t *msg;         /* owned */
-    uint64_t request_id; /* client replies: to answer with an error if the
-                             turn fails to commit; 0 otherwise */
-} s_out_t;
+    zsock_t *socket;       /* borrowed */
+    zframe_t *to;          /* routing id, owned */
+    zlistx_t *batches;     /* env_batch_t, owned, in order */
+    bool open;             /* the last batch takes more items */
+    zlistx_t *request_ids; /* client replies queued (uintptr_t): answered
+                              with an error if the turn fails */
+} s_peer_t;
 
 static void
-s_out_free(void **item)
+s_batch_free(void **item)
 {
-    s_out_t *out = *item;
-    if (out) {
-        zmsg_destroy(&out->msg);
-        free(out);
+    env_batch_destroy((env_batch_t **) item);
+}
+
+static void
+s_peer_free(void **item)
+{
+    s_peer_t *peer = *item;
+    if (peer) {
+        zframe_destroy(&peer->to);
+        zlistx_destroy(&peer->batches);
+        zlistx_destroy(&peer->request_ids);
+        free(peer);
         *item = NULL;
     }
 }
@@ -42,11 +59,27 @@ s_ids_free(void **item)
     zlistx_destroy((zlistx_t **) item);
 }
 
+/* The queues of one turn: peers in the order first sent to, and the same
+ * peers by "socket/routing-hex". */
+static void
+s_out_new(sched_t *self)
+{
+    self->outgoing = zlistx_new();
+    zlistx_set_destructor(self->outgoing, s_peer_free);
+    self->out_peers = zhashx_new(); /* values borrowed from outgoing */
+}
+
+static void
+s_out_free(sched_t *self)
+{
+    zhashx_destroy(&self->out_peers);
+    zlistx_destroy(&self->outgoing);
+}
+
 void
 sched_out_start(sched_t *self)
 {
-    self->outgoing = zlistx_new();
-    zlistx_set_destructor(self->outgoing, s_out_free);
+    s_out_new(self);
     self->acks = zhashx_new();
     zhashx_set_destructor(self->acks, s_ids_free);
 }
@@ -54,8 +87,37 @@ sched_out_start(sched_t *self)
 void
 sched_out_stop(sched_t *self)
 {
-    zlistx_destroy(&self->outgoing);
+    s_out_free(self);
     zhashx_destroy(&self->acks);
+}
+
+static s_peer_t *
+s_peer(sched_t *self, zsock_t *socket, zframe_t *to)
+{
+    char *hex = zframe_strhex(to);
+    char *key = xasprintf("%p/%s", (void *) socket, hex);
+    free(hex);
+    s_peer_t *peer = zhashx_lookup(self->out_peers, key);
+    if (!peer) {
+        peer = xcalloc(1, sizeof *peer);
+        peer->socket = socket;
+        peer->to = zframe_dup(to);
+        peer->batches = zlistx_new();
+        zlistx_set_destructor(peer->batches, s_batch_free);
+        peer->request_ids = zlistx_new();
+        zlistx_add_end(self->outgoing, peer);
+        zhashx_insert(self->out_peers, key, peer);
+    }
+    free(key);
+    return peer;
+}
+
+/* Messages a peer must be able to read before it knows what we speak. */
+static bool
+s_alone(int type)
+{
+    return type == SLUICE__MSG_TYPE__MSG_WELCOME ||
+           type == SLUICE__MSG_TYPE__MSG_REFUSE;
 }
 
 void
@@ -66,12 +128,18 @@ sched_send(sched_t *self,
            const ProtobufCMessage *body,
            uint64_t request_id)
 {
-    s_out_t *out = xcalloc(1, sizeof *out);
-    out->socket = socket;
-    out->msg = env_seal(type, body, self->key);
-    zmsg_pushmem(out->msg, zframe_data(to), zframe_size(to));
-    out->request_id = request_id;
-    zlistx_add_end(self->outgoing, out);
+    s_peer_t *peer = s_peer(self, socket, to);
+    bool alone = s_alone(type);
+    env_batch_t *batch = peer->open ? zlistx_last(peer->batches) : NULL;
+    if (!batch || alone || env_batch_count(batch) >= ENV_BATCH_MAX) {
+        batch = env_batch_new();
+        zlistx_add_end(peer->batches, batch);
+    }
+    env_batch_add(batch, type, body);
+    peer->open = !alone;
+    if (request_id) {
+        zlistx_add_end(peer->request_ids, (void *) (uintptr_t) request_id);
+    }
 }
 
 void
@@ -99,14 +167,44 @@ sched_reply(uint64_t request_id, Sluice__Reply__OpCase op)
     return rep;
 }
 
+/* What the peer speaks: a registered worker's Register minor; 0 (single
+ * messages) for clients and for anyone not registered. */
+static int
+s_peer_minor(sched_t *self, const s_peer_t *peer)
+{
+    if (peer->socket != self->workers) {
+        return 0;
+    }
+    fleet_worker_t *worker = fleet_by_routing(self->fleet, peer->to);
+    return worker ? fleet_minor(worker) : 0;
+}
+
+static void
+s_peer_flush(sched_t *self, s_peer_t *peer, zlistx_t *sealed)
+{
+    int minor = s_peer_minor(self, peer);
+    for (env_batch_t *batch = zlistx_first(peer->batches); batch;
+         batch = zlistx_next(peer->batches)) {
+        env_batch_seal(batch, self->key, minor, sealed);
+    }
+    for (zmsg_t *msg = zlistx_first(sealed); msg; msg = zlistx_next(sealed)) {
+        zmsg_pushmem(msg, zframe_data(peer->to), zframe_size(peer->to));
+        xzmq_send(&msg, peer->socket);
+    }
+    zlistx_purge(sealed);
+}
+
 void
 sched_out_flush(sched_t *self)
 {
-    for (s_out_t *out = zlistx_first(self->outgoing); out;
-         out = zlistx_next(self->outgoing)) {
-        xzmq_send(&out->msg, out->socket);
+    zlistx_t *sealed = zlistx_new(); /* zmsg_t, sent (and nulled) at once */
+    for (s_peer_t *peer = zlistx_first(self->outgoing); peer;
+         peer = zlistx_next(self->outgoing)) {
+        s_peer_flush(self, peer, sealed);
     }
-    zlistx_purge(self->outgoing);
+    zlistx_destroy(&sealed);
+    s_out_free(self);
+    s_out_new(self);
 }
 
 /* Clients get the reason instead of a reply; workers get no ack, so they
@@ -115,17 +213,22 @@ void
 sched_out_discard(sched_t *self, const errbuf_t *why)
 {
     zlistx_t *failed = self->outgoing;
-    self->outgoing = zlistx_new();
-    zlistx_set_destructor(self->outgoing, s_out_free);
-    for (s_out_t *out = zlistx_first(failed); out; out = zlistx_next(failed)) {
-        if (out->request_id && out->socket == self->clients) {
-            zframe_t *to = zmsg_pop(out->msg);
-            Sluice__Reply *rep = api_error(out->request_id, API_E_STORE_FULL,
-                                           "%s", errbuf_msg(why));
-            sched_send(self, self->clients, to, SLUICE__MSG_TYPE__MSG_REPLY,
-                       &rep->base, 0);
+    self->outgoing = NULL;
+    zhashx_destroy(&self->out_peers);
+    s_out_new(self);
+    for (s_peer_t *peer = zlistx_first(failed); peer;
+         peer = zlistx_next(failed)) {
+        if (peer->socket != self->clients) {
+            continue;
+        }
+        for (void *id = zlistx_first(peer->request_ids); id;
+             id = zlistx_next(peer->request_ids)) {
+            Sluice__Reply *rep =
+                api_error((uint64_t) (uintptr_t) id, API_E_STORE_FULL, "%s",
+                          errbuf_msg(why));
+            sched_send(self, self->clients, peer->to,
+                       SLUICE__MSG_TYPE__MSG_REPLY, &rep->base, 0);
             protobuf_c_message_free_unpacked(&rep->base, NULL);
-            zframe_destroy(&to);
         }
     }
     zlistx_destroy(&failed);

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scheduler/sched_internal.h"
+#include "scheduler/store/store_audit.h"
 #include "scheduler/store/store_logs.h"
 #include "scheduler/store/store_runs.h"
 #include "scheduler/store/store_workers.h"
@@ -180,6 +181,7 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
         sched_refuse(self, self->workers, from, REFUSE_E_NOT_ADMITTED, reason);
         return;
     }
+    fleet_set_minor(worker, env->minor); /* what we may send it */
     char hex[KEYS_HEX_SIZE];
     keys_public_hex(env->signer, hex);
     int64_t now = clock_wall_ms();
@@ -517,28 +519,36 @@ static const struct {
     {SLUICE__MSG_TYPE__MSG_REFUSE, s_on_refuse},
 };
 
-void
-sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env)
+/* A Result this scheduler already handled came again: it is acked only
+ * over the signer's own connection (its worker sending again a result
+ * whose ack it lost), never recorded again. */
+static void
+s_ack_again(sched_t *self, zframe_t *from, const env_msg_t *env)
 {
-    log_flag(PROTO, "worker socket: %s", env_type_name(env->type));
-    if (!sched_keys_admit_worker(self, from, env)) {
-        return; /* not admitted: refused or dropped there */
+    fleet_worker_t *own = fleet_by_routing(self->fleet, from);
+    if (own &&
+        memcmp(fleet_public_key(own), env->signer, KEYS_PUBLIC_SIZE) == 0) {
+        sched_ack_later(self, fleet_name(own),
+                        ((const Sluice__Result *) env->body)->attempt_id);
     }
-    if (env->type == SLUICE__MSG_TYPE__MSG_REGISTER) {
-        s_on_register(self, from, env);
-        return;
-    }
-    if (env->type == SLUICE__MSG_TYPE__MSG_RESULT &&
-        sched_result_replayed(self, env)) {
-        /* Ack it only over the signer's own connection: that is the worker
-         * sending again a result whose ack it lost. */
-        fleet_worker_t *own = fleet_by_routing(self->fleet, from);
-        if (own &&
-            memcmp(fleet_public_key(own), env->signer, KEYS_PUBLIC_SIZE) == 0) {
-            sched_ack_later(self, fleet_name(own),
-                            ((const Sluice__Result *) env->body)->attempt_id);
+}
+
+/* One message other than Register, alone or a batch's item. seen is
+ * sched_result_seen for a Result (-1: not looked up yet). */
+static void
+s_on_message(sched_t *self, zframe_t *from, env_msg_t *env, int seen)
+{
+    if (env->type == SLUICE__MSG_TYPE__MSG_RESULT) {
+        if (seen < 0) {
+            seen = sched_result_seen(self, env);
         }
-        return;
+        if (seen == STORE_KEPT_SAME) {
+            sched_result_replayed(self, env);
+        }
+        if (seen != STORE_KEPT_NONE) {
+            s_ack_again(self, from, env);
+            return;
+        }
     }
     fleet_worker_t *worker = s_sender(self, from, env);
     if (!worker) {
@@ -555,4 +565,52 @@ sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env)
     }
     sched_drop(self, "worker", ENV_EMALFORMED,
                "message type not used on the worker socket");
+}
+
+/* A batch (verified whole by env_open): its items in order, each as if it
+ * had come alone. The same batch again (a Result in it already stored
+ * under its signature) is refused whole, counted once. */
+static void
+s_on_batch(sched_t *self, zframe_t *from, env_msg_t *batch)
+{
+    int *seen = xcalloc(batch->nitems, sizeof *seen);
+    bool replayed = false;
+    for (size_t i = 0; i < batch->nitems; i++) {
+        bool result = batch->items[i].type == SLUICE__MSG_TYPE__MSG_RESULT;
+        seen[i] = result ? sched_result_seen(self, &batch->items[i]) : -1;
+        if (seen[i] == STORE_KEPT_SAME && !replayed) {
+            replayed = true;
+            sched_result_replayed(self, &batch->items[i]);
+        }
+    }
+    for (size_t i = 0; i < batch->nitems; i++) {
+        env_msg_t *item = &batch->items[i];
+        if (replayed) {
+            if (item->type == SLUICE__MSG_TYPE__MSG_RESULT) {
+                s_ack_again(self, from, item);
+            }
+        } else if (item->type == SLUICE__MSG_TYPE__MSG_REGISTER) {
+            sched_drop(self, "worker", ENV_EMALFORMED,
+                       "a register inside a batch (it must come alone)");
+        } else {
+            s_on_message(self, from, item, seen[i]);
+        }
+    }
+    free(seen);
+}
+
+void
+sched_on_worker(sched_t *self, zframe_t *from, env_msg_t *env)
+{
+    log_flag(PROTO, "worker socket: %s", env_type_name(env->type));
+    if (!sched_keys_admit_worker(self, from, env)) {
+        return; /* not admitted: refused or dropped there */
+    }
+    if (env->type == SLUICE__MSG_TYPE__MSG_REGISTER) {
+        s_on_register(self, from, env);
+    } else if (env->type == SLUICE__MSG_TYPE__MSG_BATCH) {
+        s_on_batch(self, from, env);
+    } else {
+        s_on_message(self, from, env, -1);
+    }
 }

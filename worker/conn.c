@@ -53,6 +53,10 @@ struct conn_t {
     int64_t drop_logged[CONN_DROP_REASONS];
     uint64_t send_failures;      /* xzmq_send refused a message */
     int64_t send_failure_logged; /* monotonic ms of the last warning */
+
+    env_batch_t *pending; /* owned: what this loop turn sends (conn_flush) */
+    int peer_minor;       /* the scheduler's minor (its Welcome); 0 before */
+    zlistx_t *sealed;     /* owned: conn_flush's envelopes, empty between */
 };
 
 /* ------------------------------------------------------- state machine */
@@ -140,6 +144,8 @@ conn_new(const conn_config_t *config)
     self->hb_ms = config->heartbeat_ms ? config->heartbeat_ms : 1000;
     self->liveness = 3;
     self->backoff_ms = CONN_BACKOFF_MIN;
+    self->pending = env_batch_new();
+    self->sealed = zlistx_new();
     return self;
 }
 
@@ -151,6 +157,8 @@ conn_destroy(conn_t **self_p)
     }
     conn_t *self = *self_p;
     zsock_destroy(&self->sock);
+    env_batch_destroy(&self->pending);
+    zlistx_destroy(&self->sealed);
     if (self->token) {
         sodium_memzero(self->token, strlen(self->token));
         free(self->token);
@@ -206,7 +214,7 @@ conn_sched_now(const conn_t *self)
 /* ------------------------------------------------------------- sending */
 
 static void
-s_send_failed(conn_t *self, int type, bool encoded)
+s_send_failed(conn_t *self, const char *what)
 {
     self->send_failures++;
     int64_t now = clock_mono_ms();
@@ -214,10 +222,24 @@ s_send_failed(conn_t *self, int type, bool encoded)
         self->send_failure_logged = now;
         log_warn("worker '%s': cannot send %s now: %s (%" PRIu64
                  " sends failed so far)",
-                 self->name, env_type_name(type),
-                 encoded ? zmq_strerror(zmq_errno()) : "cannot encode it",
+                 self->name, what, zmq_strerror(zmq_errno()),
                  self->send_failures);
     }
+}
+
+/* Seals and sends one message now, alone (Register: the scheduler reads
+ * it before it knows what we speak). */
+static void
+s_send_now(conn_t *self, int type, const ProtobufCMessage *body)
+{
+    zmsg_t *msg = env_seal(type, body, self->keys);
+    if (xzmq_send(&msg, self->sock) < 0) {
+        s_send_failed(self, env_type_name(type));
+    } else {
+        log_flag(PROTO, "worker '%s': sent %s", self->name,
+                 env_type_name(type));
+    }
+    zmsg_destroy(&msg);
 }
 
 void
@@ -228,15 +250,49 @@ conn_send(conn_t *self, int type, const ProtobufCMessage *body)
                  env_type_name(type));
         return;
     }
-    zmsg_t *msg = env_seal(type, body, self->keys);
-    if (!msg || xzmq_send(&msg, self->sock) < 0) {
-        /* Results and kept log chunks go again after the next Welcome. */
-        s_send_failed(self, type, msg != NULL);
-    } else {
-        log_flag(PROTO, "worker '%s': sent %s", self->name,
-                 env_type_name(type));
+    env_batch_add(self->pending, type, body);
+    if (env_batch_count(self->pending) >= ENV_BATCH_MAX) {
+        conn_flush(self); /* a full batch goes now */
     }
-    zmsg_destroy(&msg);
+}
+
+/* Drops what waits: the socket it was meant for is gone. */
+static void
+s_pending_drop(conn_t *self)
+{
+    if (env_batch_count(self->pending) > 0) {
+        env_batch_destroy(&self->pending);
+        self->pending = env_batch_new();
+    }
+}
+
+void
+conn_flush(conn_t *self)
+{
+    size_t count = env_batch_count(self->pending);
+    if (count == 0) {
+        return;
+    }
+    if (!self->sock) {
+        s_pending_drop(self);
+        return;
+    }
+    size_t n = env_batch_seal(self->pending, self->keys, self->peer_minor,
+                              self->sealed);
+    for (zmsg_t *msg = zlistx_first(self->sealed); msg;
+         msg = zlistx_next(self->sealed)) {
+        if (xzmq_send(&msg, self->sock) < 0) {
+            /* Results and kept log chunks go again after the next Welcome. */
+            char what[80];
+            snprintf(what, sizeof what, "an envelope of this turn's %zu",
+                     count);
+            s_send_failed(self, what);
+            zmsg_destroy(&msg);
+        }
+    }
+    zlistx_purge(self->sealed);
+    log_flag(PROTO, "worker '%s': sent %zu messages in %zu envelopes",
+             self->name, count, n);
 }
 
 void
@@ -290,7 +346,8 @@ s_send_register(conn_t *self, const conn_load_t *load)
     reg->session = self->session;
     reg->software = xstrdup("sluice " SLUICE_VERSION);
     reg->token = xstrdup(self->token ? self->token : "");
-    conn_send_free(self, SLUICE__MSG_TYPE__MSG_REGISTER, &reg->base);
+    s_send_now(self, SLUICE__MSG_TYPE__MSG_REGISTER, &reg->base);
+    protobuf_c_message_free_unpacked(&reg->base, NULL);
 }
 
 void
@@ -325,6 +382,8 @@ s_connect(conn_t *self, const conn_load_t *load)
                   self->endpoint, zmq_strerror(zmq_errno()));
     }
     self->welcomed_mono = 0;
+    self->peer_minor = 0; /* single messages until its Welcome says more */
+    s_pending_drop(self);
     self->heard_mono = clock_mono_ms();
     if (self->state == CONN_WAITING) { /* said once when the wait began */
         log_debug("worker '%s': asking %s again for admission", self->name,
@@ -340,6 +399,7 @@ static void
 s_close(conn_t *self)
 {
     zsock_destroy(&self->sock);
+    s_pending_drop(self);
     self->welcomed_mono = 0;
     self->reconnect_mono = clock_mono_ms() + self->backoff_ms;
 }
@@ -501,6 +561,9 @@ conn_recv(conn_t *self, env_msg_t *out)
         return -1;
     }
     self->heard_mono = clock_mono_ms();
+    if (out->type == SLUICE__MSG_TYPE__MSG_WELCOME) {
+        self->peer_minor = out->minor; /* what we may send it */
+    }
     log_flag(PROTO, "worker '%s': received %s", self->name,
              env_type_name(out->type));
     return 0;
@@ -594,5 +657,6 @@ conn_stop(conn_t *self, const char *reason)
     *msg = (Sluice__Goodbye) SLUICE__GOODBYE__INIT;
     msg->reason = xstrdup(reason);
     conn_send_free(self, SLUICE__MSG_TYPE__MSG_GOODBYE, &msg->base);
+    conn_flush(self); /* the loop ends: what waits goes now */
     s_set_state(self, CONN_STOPPING);
 }

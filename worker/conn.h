@@ -110,9 +110,16 @@ int64_t conn_next_deadline(const conn_t *self);
 /* The socket for zmq_poll, NULL while backing off; borrowed. */
 void *conn_pollable(const conn_t *self);
 
-/* Seals and sends; a failure is counted and logged once per interval
- * (results and kept log chunks go again after the next Welcome). */
+/* Queues a message for this loop turn's conn_flush (dropped when not
+ * connected: results and kept log chunks go again after the next
+ * Welcome). */
 void conn_send(conn_t *self, int type, const ProtobufCMessage *body);
+
+/* Sends what this turn queued, at the end of every loop turn (nothing
+ * waits to fill a batch): one envelope signed once when the scheduler
+ * speaks batches (its Welcome's minor), else one per message. A failure
+ * is counted and logged once per interval. */
+void conn_flush(conn_t *self);
 
 /* conn_send, then frees the heap-built body. */
 void conn_send_free(conn_t *self, int type, ProtobufCMessage *body);

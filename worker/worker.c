@@ -199,6 +199,13 @@ static const struct {
 static void
 s_dispatch(worker_t *self, const env_msg_t *msg)
 {
+    if (msg->type == SLUICE__MSG_TYPE__MSG_BATCH) {
+        /* Verified whole; each item as if it had come alone, in order. */
+        for (size_t i = 0; i < msg->nitems && !conn_done(self->conn); i++) {
+            s_dispatch(self, &msg->items[i]);
+        }
+        return;
+    }
     for (size_t i = 0; i < sizeof s_handlers / sizeof s_handlers[0]; i++) {
         if (s_handlers[i].type == msg->type) {
             s_handlers[i].handler(self, msg);
@@ -342,6 +349,7 @@ s_loop(worker_t *self)
             s_conn_tick(self);
             s_stop_progress(self);
         }
+        conn_flush(self->conn); /* what this turn made ready, together */
     }
 }
 

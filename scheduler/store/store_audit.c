@@ -129,28 +129,46 @@ store_attempt_sign(store_t *self,
 }
 
 int
-store_attempt_sig_matches(store_t *self,
-                          uint64_t attempt_id,
-                          const uint8_t *sig,
-                          errbuf_t *err)
+store_attempt_kept(store_t *self,
+                   uint64_t attempt_id,
+                   const uint8_t *sig,
+                   const char *signer_hex,
+                   errbuf_t *err)
 {
-    assert(self && sig);
+    assert(self && sig && signer_hex);
     sqlite3_stmt *stmt = store_priv_sql(
-        self, "SELECT result_sig FROM attempts WHERE id = ?1", err);
+        self, "SELECT result_sig, result_signer FROM attempts WHERE id = ?1",
+        err);
     if (!stmt) {
         return -1;
     }
     sqlite3_bind_int64(stmt, 1, (int64_t) attempt_id);
     int rc = sqlite3_step(stmt);
-    int same =
-        rc == SQLITE_ROW &&
-        sqlite3_column_bytes(stmt, 0) == crypto_sign_BYTES &&
-        memcmp(sqlite3_column_blob(stmt, 0), sig, crypto_sign_BYTES) == 0;
+    int kept = STORE_KEPT_NONE;
+    if (rc == SQLITE_ROW &&
+        sqlite3_column_bytes(stmt, 0) == crypto_sign_BYTES) {
+        const char *signer = (const char *) sqlite3_column_text(stmt, 1);
+        if (memcmp(sqlite3_column_blob(stmt, 0), sig, crypto_sign_BYTES) == 0) {
+            kept = STORE_KEPT_SAME;
+        } else if (signer && strcmp(signer, signer_hex) == 0) {
+            kept = STORE_KEPT_OTHER;
+        }
+    }
     store_priv_reset(stmt);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         return store_priv_fail(self, rc, "read a signed result", err);
     }
-    return same;
+    return kept;
+}
+
+int
+store_attempt_sig_matches(store_t *self,
+                          uint64_t attempt_id,
+                          const uint8_t *sig,
+                          errbuf_t *err)
+{
+    int kept = store_attempt_kept(self, attempt_id, sig, "", err);
+    return kept < 0 ? -1 : kept == STORE_KEPT_SAME;
 }
 
 static int

@@ -44,6 +44,22 @@ int store_attempt_sign(store_t *self,
                        const char *signer_hex,
                        errbuf_t *err);
 
+/* How a Result stands against the one kept with its attempt: none kept
+ * (or one by another signer); one by the same signer under another
+ * signature (its worker sending it again, in a batch of its own each
+ * time); the very signature (a replay or a resend). */
+#define STORE_KEPT_NONE  0
+#define STORE_KEPT_OTHER 1
+#define STORE_KEPT_SAME  2
+
+/* STORE_KEPT_* for a Result of attempt `attempt_id` signed with sig by
+ * signer_hex, or -1 with err set. */
+int store_attempt_kept(store_t *self,
+                       uint64_t attempt_id,
+                       const uint8_t *sig,
+                       const char *signer_hex,
+                       errbuf_t *err);
+
 /* 1 when the signature stored with attempt `attempt_id` is sig (the same
  * Result again: a replay or a resend), 0 when not, -1 with err set. */
 int store_attempt_sig_matches(store_t *self,

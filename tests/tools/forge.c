@@ -283,7 +283,12 @@ s_collect(forge_t *self)
         }
         env_msg_t m;
         memset(&m, 0, sizeof m);
-        if (s_recv(self, 200, &m, false) >= 0) {
+        int type = s_recv(self, 200, &m, false);
+        if (type == SLUICE__MSG_TYPE__MSG_BATCH) {
+            for (size_t i = 0; i < m.nitems; i++) { /* in order, as alone */
+                s_on_reply(self, &m.items[i]);
+            }
+        } else if (type >= 0) {
             s_on_reply(self, &m);
         }
         env_msg_clear(&m);

@@ -38,6 +38,7 @@ struct peer_t {
     zlistx_t *acked;  /* attempt ids acknowledged, as uintptr_t */
     uint32_t slots;   /* from the last Register */
     uint64_t next_id; /* request_id of the next call */
+    size_t batches;   /* MSG_BATCH envelopes received */
 };
 
 static void
@@ -149,6 +150,20 @@ peer_send(peer_t *self, int type, const ProtobufCMessage *body)
     (void) rc;
 }
 
+void
+peer_send_batch(peer_t *self, env_batch_t *batch)
+{
+    assert(self->sock);
+    zlistx_t *sealed = zlistx_new();
+    env_batch_seal(batch, self->key, ENV_MINOR, sealed);
+    for (zmsg_t *msg = zlistx_first(sealed); msg; msg = zlistx_next(sealed)) {
+        int rc = xzmq_send(&msg, self->sock);
+        assert(rc == 0);
+        (void) rc;
+    }
+    zlistx_destroy(&sealed);
+}
+
 /* --------------------------------------------------------------- receive */
 
 static bool
@@ -179,7 +194,20 @@ s_note_acks(peer_t *self, const env_msg_t *env)
     }
 }
 
-/* Opens and keeps everything waiting on the socket. A message that does
+/* Keeps one opened message (alone, or a batch's item) and takes its body. */
+static void
+s_keep(peer_t *self, env_msg_t *env)
+{
+    s_note_acks(self, env);
+    s_kept_t *kept = xcalloc(1, sizeof *kept);
+    kept->type = env->type;
+    kept->body = env->body;
+    env->body = NULL; /* now kept's */
+    zlistx_add_end(self->kept, kept);
+}
+
+/* Opens and keeps everything waiting on the socket (a batch's items one by
+ * one). A message that does
  * not open is a scheduler bug in a test: said, then dropped. */
 static void
 s_read(peer_t *self)
@@ -193,12 +221,11 @@ s_read(peer_t *self)
         errbuf_t err;
         int rc = env_open(msg, s_trust_scheduler, self, &env, &err);
         if (rc == ENV_OK) {
-            s_note_acks(self, &env);
-            s_kept_t *kept = xcalloc(1, sizeof *kept);
-            kept->type = env.type;
-            kept->body = env.body;
-            env.body = NULL; /* now kept's */
-            zlistx_add_end(self->kept, kept);
+            bool batch = env.type == SLUICE__MSG_TYPE__MSG_BATCH;
+            self->batches += batch;
+            for (size_t i = 0; i < (batch ? env.nitems : 1); i++) {
+                s_keep(self, batch ? &env.items[i] : &env); /* in order */
+            }
             env_msg_clear(&env);
         } else {
             log_error("%s: dropped a message from the scheduler: %s",
@@ -236,6 +263,12 @@ s_wait(peer_t *self, int ms)
         zpoller_wait(poller, ms);
         zpoller_destroy(&poller);
     }
+}
+
+size_t
+peer_batches(const peer_t *self)
+{
+    return self->batches;
 }
 
 ProtobufCMessage *

@@ -17,6 +17,7 @@
 #include "common/curve.h"
 #include "common/errbuf.h"
 #include "common/keys.h"
+#include "proto/envelope.h"
 #include "proto/sluice.pb-c.h"
 
 /* How long a test waits for an answer the scheduler owes: long enough for
@@ -58,11 +59,19 @@ const uint8_t *peer_public(const peer_t *self);
 /* Seals body as message `type` with the peer's key and sends it. */
 void peer_send(peer_t *self, int type, const ProtobufCMessage *body);
 
+/* Seals what batch holds (emptying it) as a 1.1 peer does: several items
+ * in one MSG_BATCH signed once; sends it. */
+void peer_send_batch(peer_t *self, env_batch_t *batch);
+
 /* Waits up to timeout_ms for a message of `type` signed by the trusted
  * scheduler key and returns its body (cast it by type; caller owns it:
  * protobuf_c_message_free_unpacked), or NULL when none came in time.
  * Messages of other types are kept for later calls. */
 ProtobufCMessage *peer_recv(peer_t *self, int type, int timeout_ms);
+
+/* How many MSG_BATCH envelopes the peer received (their items are kept
+ * one by one, in order, for peer_recv). */
+size_t peer_batches(const peer_t *self);
 
 /* Worker: sends Register with `slots` slots (all free), the join token
  * (NULL: none) and the attempts it still runs. */

@@ -315,6 +315,22 @@ START_TEST(test_signed_result_round_trip)
     /* the same message again is recognised */
     ck_assert_int_eq(
         store_attempt_sig_matches(store, attempt_id, env.sig, &err), 1);
+    ck_assert_int_eq(store_attempt_kept(store, attempt_id, env.sig, hex, &err),
+                     STORE_KEPT_SAME);
+    /* its worker sending it again under another signature (a new batch),
+     * and another signer's result for the attempt */
+    uint8_t other_sig[KEYS_SIG_SIZE];
+    memcpy(other_sig, env.sig, sizeof other_sig);
+    other_sig[0] ^= 0x01;
+    ck_assert_int_eq(
+        store_attempt_kept(store, attempt_id, other_sig, hex, &err),
+        STORE_KEPT_OTHER);
+    ck_assert_int_eq(
+        store_attempt_kept(store, attempt_id, other_sig, "00", &err),
+        STORE_KEPT_NONE);
+    ck_assert_int_eq(
+        store_attempt_kept(store, attempt_id + 100, env.sig, hex, &err),
+        STORE_KEPT_NONE);
     env_msg_clear(&env);
     zmsg_destroy(&msg);
     keys_destroy(&worker);

@@ -805,6 +805,257 @@ START_TEST(test_envelope_signed_garbage_body)
 
 END_TEST
 
+/* ------------------------------------------------------------ batches */
+
+/* A heartbeat, a task and an ack: what one turn may have for a worker. */
+static void
+s_batch_fill(env_batch_t *batch)
+{
+    Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+    hb.wall_ms = 77;
+    env_batch_add(batch, SLUICE__MSG_TYPE__MSG_HEARTBEAT, &hb.base);
+    Sluice__Task task = SLUICE__TASK__INIT;
+    task.worker = "w1";
+    task.attempt_id = 812;
+    task.command = "true";
+    env_batch_add(batch, SLUICE__MSG_TYPE__MSG_TASK, &task.base);
+    uint64_t ids[] = {5, 6};
+    Sluice__ResultAck ack = SLUICE__RESULT_ACK__INIT;
+    ack.n_attempt_ids = 2;
+    ack.attempt_ids = ids;
+    env_batch_add(batch, SLUICE__MSG_TYPE__MSG_RESULT_ACK, &ack.base);
+}
+
+/* The three items of s_batch_fill, sealed for a peer that speaks batches:
+ * one envelope. */
+static zmsg_t *
+s_batch_sealed(const keys_t *keys)
+{
+    env_batch_t *batch = env_batch_new();
+    s_batch_fill(batch);
+    zlistx_t *out = zlistx_new();
+    ck_assert_uint_eq(env_batch_seal(batch, keys, ENV_MINOR_BATCH, out), 1);
+    zmsg_t *msg = zlistx_first(out);
+    zlistx_destroy(&out);
+    env_batch_destroy(&batch);
+    return msg;
+}
+
+static void
+s_batch_check_items(const env_msg_t *out, const keys_t *keys)
+{
+    ck_assert_int_eq(out->type, SLUICE__MSG_TYPE__MSG_BATCH);
+    ck_assert_uint_eq(out->nitems, 3);
+    const int types[] = {SLUICE__MSG_TYPE__MSG_HEARTBEAT,
+                         SLUICE__MSG_TYPE__MSG_TASK,
+                         SLUICE__MSG_TYPE__MSG_RESULT_ACK};
+    for (size_t i = 0; i < 3; i++) {
+        const env_msg_t *item = &out->items[i];
+        ck_assert_int_eq(item->type, types[i]);
+        ck_assert_ptr_eq(item->batch, out);
+        ck_assert_mem_eq(item->signer, keys_public(keys), KEYS_PUBLIC_SIZE);
+        ck_assert_mem_eq(item->sig, out->sig, KEYS_SIG_SIZE);
+        size_t size;
+        ck_assert_ptr_eq(env_signed(item, &size), env_signed(out, &size));
+    }
+    ck_assert_uint_eq(((Sluice__Task *) out->items[1].body)->attempt_id, 812);
+    ck_assert_uint_eq(
+        ((Sluice__ResultAck *) out->items[2].body)->attempt_ids[1], 6);
+}
+
+START_TEST(test_envelope_batch_round_trip)
+{
+    keys_t *keys = keys_generate();
+    env_batch_t *batch = env_batch_new();
+    zlistx_t *out = zlistx_new();
+    errbuf_t err;
+    env_msg_t opened;
+    /* One item: a plain envelope of its own type. */
+    Sluice__Cancel cancel = SLUICE__CANCEL__INIT;
+    cancel.attempt_id = 9;
+    env_batch_add(batch, SLUICE__MSG_TYPE__MSG_CANCEL, &cancel.base);
+    ck_assert_uint_eq(env_batch_count(batch), 1);
+    ck_assert_uint_eq(env_batch_seal(batch, keys, ENV_MINOR, out), 1);
+    ck_assert_uint_eq(env_batch_count(batch), 0);
+    zmsg_t *msg = zlistx_first(out);
+    ck_assert_int_eq(env_open(msg, NULL, NULL, &opened, &err), ENV_OK);
+    ck_assert_int_eq(opened.type, SLUICE__MSG_TYPE__MSG_CANCEL);
+    ck_assert_uint_eq(opened.nitems, 0);
+    env_msg_clear(&opened);
+    zmsg_destroy(&msg);
+    zlistx_purge(out);
+    /* Several: one MSG_BATCH signed once, items in order. */
+    msg = s_batch_sealed(keys);
+    ck_assert_int_eq(env_open(msg, NULL, NULL, &opened, &err), ENV_OK);
+    s_batch_check_items(&opened, keys);
+    env_msg_clear(&opened);
+    zmsg_destroy(&msg);
+    /* A peer below ENV_MINOR_BATCH: each item in its own envelope. */
+    s_batch_fill(batch);
+    ck_assert_uint_eq(env_batch_seal(batch, keys, 0, out), 3);
+    const int types[] = {SLUICE__MSG_TYPE__MSG_HEARTBEAT,
+                         SLUICE__MSG_TYPE__MSG_TASK,
+                         SLUICE__MSG_TYPE__MSG_RESULT_ACK};
+    size_t i = 0;
+    for (msg = zlistx_first(out); msg; msg = zlistx_next(out), i++) {
+        ck_assert_int_eq(env_open(msg, NULL, NULL, &opened, &err), ENV_OK);
+        ck_assert_int_eq(opened.type, types[i]);
+        env_msg_clear(&opened);
+        zmsg_destroy(&msg);
+    }
+    ck_assert_uint_eq(i, 3);
+    zlistx_destroy(&out);
+    env_batch_destroy(&batch);
+    keys_destroy(&keys);
+}
+
+END_TEST
+
+START_TEST(test_envelope_batch_tampered_item)
+{
+    /* One flipped byte anywhere inside one item: the signature fails and
+     * no item is decoded. */
+    keys_t *keys = keys_generate();
+    zmsg_t *msg = s_batch_sealed(keys);
+    zframe_t *body = s_frame(msg, 2);
+    for (size_t at = 0; at < zframe_size(body); at += 7) {
+        zframe_data(body)[at] ^= 0x20;
+        env_msg_t out;
+        errbuf_t err;
+        ck_assert_int_eq(env_open(msg, NULL, NULL, &out, &err), ENV_EBADSIG);
+        ck_assert_uint_eq(out.nitems, 0);
+        ck_assert_ptr_null(out.items);
+        ck_assert_ptr_null(out.body);
+        zframe_data(body)[at] ^= 0x20;
+    }
+    zmsg_destroy(&msg);
+    keys_destroy(&keys);
+}
+
+END_TEST
+
+/* A signed MSG_BATCH holding items[] (type, body) as given. */
+static zmsg_t *
+s_craft_batch(const int *types,
+              const void *const *bodies,
+              const size_t *sizes,
+              size_t n,
+              const keys_t *keys)
+{
+    Sluice__BatchItem items[4];
+    Sluice__BatchItem *ptrs[4];
+    ck_assert_uint_le(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        sluice__batch_item__init(&items[i]);
+        items[i].type = (uint32_t) types[i];
+        items[i].body.data = (uint8_t *) bodies[i];
+        items[i].body.len = sizes[i];
+        ptrs[i] = &items[i];
+    }
+    Sluice__Batch batch = SLUICE__BATCH__INIT;
+    batch.n_items = n;
+    batch.items = ptrs;
+    size_t size = protobuf_c_message_get_packed_size(&batch.base);
+    uint8_t *packed = xmalloc(size + 1);
+    protobuf_c_message_pack(&batch.base, packed);
+    zmsg_t *msg = s_craft(ENV_MAJOR, ENV_MINOR, SLUICE__MSG_TYPE__MSG_BATCH,
+                          packed, size, keys);
+    free(packed);
+    return msg;
+}
+
+static bool
+s_no_results(void *arg, const uint8_t *signer, int type)
+{
+    (void) arg;
+    (void) signer;
+    return type != SLUICE__MSG_TYPE__MSG_RESULT;
+}
+
+START_TEST(test_envelope_batch_refused_whole)
+{
+    keys_t *keys = keys_generate();
+    errbuf_t err;
+    const uint8_t hb[] = {0x18, 0x05}; /* Heartbeat.wall_ms = 5 */
+    const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0x0f};
+    const int hb_task[] = {SLUICE__MSG_TYPE__MSG_HEARTBEAT,
+                           SLUICE__MSG_TYPE__MSG_TASK};
+    const void *bodies[] = {hb, garbage};
+    const size_t sizes[] = {sizeof hb, sizeof garbage};
+    /* An item that does not decode. */
+    zmsg_t *msg = s_craft_batch(hb_task, bodies, sizes, 2, keys);
+    ck_assert_int_eq(s_open_rc(msg, &err), ENV_EDECODE);
+    zmsg_destroy(&msg);
+    /* A batch inside a batch. */
+    const int nested[] = {SLUICE__MSG_TYPE__MSG_HEARTBEAT,
+                          SLUICE__MSG_TYPE__MSG_BATCH};
+    const void *nbodies[] = {hb, ""};
+    const size_t nsizes[] = {sizeof hb, 0};
+    msg = s_craft_batch(nested, nbodies, nsizes, 2, keys);
+    ck_assert_int_eq(s_open_rc(msg, &err), ENV_EMALFORMED);
+    zmsg_destroy(&msg);
+    /* An item of an unknown type. */
+    const int unknown[] = {SLUICE__MSG_TYPE__MSG_HEARTBEAT, 99};
+    msg = s_craft_batch(unknown, nbodies, nsizes, 2, keys);
+    ck_assert_int_eq(s_open_rc(msg, &err), ENV_EMALFORMED);
+    zmsg_destroy(&msg);
+    /* An empty batch. */
+    msg = s_craft_batch(NULL, NULL, NULL, 0, keys);
+    ck_assert_int_eq(s_open_rc(msg, &err), ENV_EMALFORMED);
+    zmsg_destroy(&msg);
+    /* An item its signer may not send. */
+    Sluice__Result res = SLUICE__RESULT__INIT;
+    res.attempt_id = 3;
+    Sluice__Heartbeat beat = SLUICE__HEARTBEAT__INIT;
+    env_batch_t *batch = env_batch_new();
+    env_batch_add(batch, SLUICE__MSG_TYPE__MSG_HEARTBEAT, &beat.base);
+    env_batch_add(batch, SLUICE__MSG_TYPE__MSG_RESULT, &res.base);
+    zlistx_t *out = zlistx_new();
+    env_batch_seal(batch, keys, ENV_MINOR, out);
+    msg = zlistx_first(out);
+    env_msg_t opened;
+    ck_assert_int_eq(env_open(msg, s_no_results, NULL, &opened, &err),
+                     ENV_EUNTRUSTED);
+    ck_assert_uint_eq(opened.nitems, 0);
+    zmsg_destroy(&msg);
+    zlistx_destroy(&out);
+    env_batch_destroy(&batch);
+    keys_destroy(&keys);
+}
+
+END_TEST
+
+START_TEST(test_envelope_batch_reopen)
+{
+    /* A batch kept as signed bytes + signature (a Result that came in one
+     * is stored so) opens again, verified first, items and all. */
+    keys_t *keys = keys_generate();
+    zmsg_t *msg = s_batch_sealed(keys);
+    env_msg_t opened, again;
+    errbuf_t err;
+    ck_assert_int_eq(env_open(msg, NULL, NULL, &opened, &err), ENV_OK);
+    size_t size;
+    const uint8_t *bytes = env_signed(&opened.items[1], &size);
+    ck_assert_int_eq(
+        env_reopen(bytes, size, opened.signer, opened.sig, &again, &err),
+        ENV_OK);
+    s_batch_check_items(&again, keys);
+    env_msg_clear(&again);
+    uint8_t *copy = xmalloc(size);
+    memcpy(copy, bytes, size);
+    copy[size / 2] ^= 0x01;
+    ck_assert_int_eq(
+        env_reopen(copy, size, opened.signer, opened.sig, &again, &err),
+        ENV_EBADSIG);
+    ck_assert_uint_eq(again.nitems, 0);
+    free(copy);
+    env_msg_clear(&opened);
+    zmsg_destroy(&msg);
+    keys_destroy(&keys);
+}
+
+END_TEST
+
 Suite *
 envelope_suite(void)
 {
@@ -836,6 +1087,13 @@ envelope_suite(void)
     tcase_add_test(tc, test_envelope_minor_version_accepted);
     tcase_add_test(tc, test_envelope_unknown_type_refused);
     tcase_add_test(tc, test_envelope_signed_garbage_body);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("batches");
+    tcase_add_test(tc, test_envelope_batch_round_trip);
+    tcase_add_test(tc, test_envelope_batch_tampered_item);
+    tcase_add_test(tc, test_envelope_batch_refused_whole);
+    tcase_add_test(tc, test_envelope_batch_reopen);
     suite_add_tcase(s, tc);
     return s;
 }

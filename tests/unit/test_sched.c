@@ -10,6 +10,7 @@
 #include <czmq.h>
 #include <inttypes.h>
 #include <sodium.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,9 +202,9 @@ s_run_show(uint64_t run_id,
 }
 
 /* A worker admitted the way an operator admits one: with a join token
- * from `sluice token create`; registered and welcomed. */
+ * from `sluice token create`; registered with `slots` and welcomed. */
 static peer_t *
-s_join_worker(const char *name)
+s_join_worker_slots(const char *name, uint32_t slots)
 {
     Sluice__TokenCreateReq create = SLUICE__TOKEN_CREATE_REQ__INIT;
     create.uses = 1;
@@ -215,7 +216,7 @@ s_join_worker(const char *name)
     peer_set_driver(worker, s_drive, &s_sched);
     ck_assert_int_eq(
         peer_connect(worker, sched_endpoint(s_sched, SCHED_WORKERS)), 0);
-    peer_register(worker, 1, rep->token_create->token, NULL, 0);
+    peer_register(worker, slots, rep->token_create->token, NULL, 0);
     s_free(rep);
     Sluice__Welcome *welcome = (Sluice__Welcome *) peer_recv(
         worker, SLUICE__MSG_TYPE__MSG_WELCOME, PEER_WAIT_MS);
@@ -223,6 +224,13 @@ s_join_worker(const char *name)
     ck_assert_str_eq(welcome->worker, name);
     s_free(welcome);
     return worker;
+}
+
+/* s_join_worker_slots with one slot. */
+static peer_t *
+s_join_worker(const char *name)
+{
+    return s_join_worker_slots(name, 1);
 }
 
 /* The next Task the worker gets; fails the test when none comes. */
@@ -591,6 +599,119 @@ START_TEST(test_a_pool_of_one_slot_holds_the_second_task_back)
 
 END_TEST
 
+static const char *const s_three_tasks = "dag: three\n"
+                                         "tasks:\n"
+                                         "  - id: a\n"
+                                         "    run: echo a\n"
+                                         "  - id: b\n"
+                                         "    run: echo b\n"
+                                         "  - id: c\n"
+                                         "    run: echo c\n";
+
+/* What one turn sends a worker travels in one envelope signed once: three
+ * tasks ready together come in one batch (the Welcome before them alone),
+ * and the worker handles each as if it had come alone. */
+START_TEST(test_one_turn_sends_a_worker_one_batch)
+{
+    peer_t *worker = s_join_worker_slots("w1", 3);
+    ck_assert_uint_eq(peer_batches(worker), 0);
+    s_apply(s_three_tasks);
+    uint64_t run_id = s_trigger("three");
+    uint64_t ids[3];
+    for (size_t i = 0; i < 3; i++) {
+        Sluice__Task *task = s_task(worker);
+        ck_assert_str_eq(task->worker, "w1");
+        ids[i] = task->attempt_id;
+        s_free(task);
+    }
+    ck_assert_uint_eq(peer_batches(worker), 1);
+    for (size_t i = 0; i < 3; i++) {
+        s_result(worker, ids[i], SLUICE__OUTCOME__OUTCOME_EXITED, 0);
+    }
+    char run_state[32], task_state[32];
+    s_run_show(run_id, run_state, "c", task_state);
+    ck_assert_str_eq(run_state, "success");
+    peer_destroy(&worker);
+}
+
+END_TEST
+
+/* The count of stale_results rows in the scheduler's store. */
+static int
+s_stale_count(void)
+{
+    char *path = statedir_path(s_dir, STATEDIR_STORE);
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM stale_results",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+    int count = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    free(path);
+    return count;
+}
+
+/* A heartbeat and the success Result of attempt_id, in one batch. */
+static void
+s_result_batch(peer_t *worker, uint64_t attempt_id, uint64_t wall_ms)
+{
+    env_batch_t *batch = env_batch_new();
+    Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+    hb.wall_ms = wall_ms;
+    hb.free_slots = 1;
+    env_batch_add(batch, SLUICE__MSG_TYPE__MSG_HEARTBEAT, &hb.base);
+    Sluice__Result res = SLUICE__RESULT__INIT;
+    res.attempt_id = attempt_id;
+    res.outcome = SLUICE__OUTCOME__OUTCOME_EXITED;
+    res.free_slots = 1;
+    env_batch_add(batch, SLUICE__MSG_TYPE__MSG_RESULT, &res.base);
+    peer_send_batch(worker, batch);
+    env_batch_destroy(&batch);
+}
+
+/* A Result that came in a batch is applied and acked; the worker sending
+ * it again in a new batch (another signature, as after a lost ack) is
+ * acked again and not recorded as a stale result. */
+START_TEST(test_a_result_sent_again_in_a_new_batch_is_acked_not_stale)
+{
+    peer_t *worker = s_join_worker("w1");
+    s_apply(s_three_tasks);
+    uint64_t run_id = s_trigger("three");
+    for (int i = 0; i < 3; i++) {
+        Sluice__Task *task = s_task(worker);
+        uint64_t id = task->attempt_id;
+        s_free(task);
+        s_result_batch(worker, id, 1);
+        ck_assert(peer_acked(worker, id, PEER_WAIT_MS)); /* on the next
+                                                            Task, or alone */
+        if (i == 2) {
+            ProtobufCMessage *first =
+                peer_recv(worker, SLUICE__MSG_TYPE__MSG_RESULT_ACK, 0);
+            ck_assert_ptr_nonnull(first); /* the last result's own ack */
+            s_free(first);
+            s_result_batch(worker, id, 2); /* the same Result, new batch */
+            Sluice__ResultAck *ack = (Sluice__ResultAck *) peer_recv(
+                worker, SLUICE__MSG_TYPE__MSG_RESULT_ACK, PEER_WAIT_MS);
+            ck_assert_ptr_nonnull(ack);
+            ck_assert_uint_eq(ack->attempt_ids[0], id);
+            s_free(ack);
+        }
+    }
+    char run_state[32], task_state[32];
+    s_run_show(run_id, run_state, "c", task_state);
+    ck_assert_str_eq(run_state, "success");
+    ck_assert_int_eq(s_stale_count(), 0);
+    peer_destroy(&worker);
+}
+
+END_TEST
+
 Suite *
 sched_suite(void)
 {
@@ -605,6 +726,9 @@ sched_suite(void)
     tcase_add_test(tc, test_restart_reloads_the_run_and_takes_the_worker_back);
     tcase_add_test(tc, test_a_worker_without_a_token_waits_for_an_operator);
     tcase_add_test(tc, test_a_pool_of_one_slot_holds_the_second_task_back);
+    tcase_add_test(tc, test_one_turn_sends_a_worker_one_batch);
+    tcase_add_test(tc,
+                   test_a_result_sent_again_in_a_new_batch_is_acked_not_stale);
     suite_add_tcase(s, tc);
     return s;
 }
