@@ -128,15 +128,7 @@ s_heartbeat(sched_t *self, int64_t now)
         return;
     }
     self->last_heartbeat = now;
-    Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
-    hb.wall_ms = (uint64_t) clock_wall_ms();
-    for (fleet_worker_t *w = fleet_first(self->fleet); w;
-         w = fleet_next(self->fleet)) {
-        if (fleet_state(w) == FLEET_CONNECTED && fleet_routing(w)) {
-            sched_send(self, self->workers, fleet_routing(w),
-                       SLUICE__MSG_TYPE__MSG_HEARTBEAT, &hb.base, 0);
-        }
-    }
+    sched_heartbeat_all(self);
 }
 
 /* Re-queues attempts that will never report. */

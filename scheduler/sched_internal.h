@@ -84,6 +84,7 @@ struct sched_t {
     zpoller_t *poller;                    /* both sockets and ZAP, owned */
     zlistx_t *outgoing;                   /* per peer, sent after commit */
     zhashx_t *out_peers;                  /* the same, by socket+routing */
+    bool heartbeat_due; /* sched_heartbeat_all: goes at the next flush */
     zhashx_t *acks;                       /* worker name -> zlistx of ids */
     int64_t started;                      /* monotonic ms */
     int64_t last_heartbeat;               /* monotonic ms */
@@ -143,6 +144,12 @@ void sched_refuse(sched_t *self,
 
 /* An empty reply of kind op for request_id; caller owns and fills it. */
 Sluice__Reply *sched_reply(uint64_t request_id, Sluice__Reply__OpCase op);
+
+/* Queues the scheduler's heartbeat to every connected worker, sent at
+ * flush: inside the batch of a worker that gets something else this turn,
+ * else as one envelope sealed once for all of them (its body names no
+ * worker), so that an idle fleet costs one signature per interval. */
+void sched_heartbeat_all(sched_t *self);
 
 /* The turn committed: seals what it queued, per peer and in order, and
  * sends it. */

@@ -91,12 +91,20 @@ sched_out_stop(sched_t *self)
     zhashx_destroy(&self->acks);
 }
 
-static s_peer_t *
-s_peer(sched_t *self, zsock_t *socket, zframe_t *to)
+/* "socket/routing-hex": the key of a peer in out_peers (caller frees). */
+static char *
+s_peer_key(zsock_t *socket, zframe_t *to)
 {
     char *hex = zframe_strhex(to);
     char *key = xasprintf("%p/%s", (void *) socket, hex);
     free(hex);
+    return key;
+}
+
+static s_peer_t *
+s_peer(sched_t *self, zsock_t *socket, zframe_t *to)
+{
+    char *key = s_peer_key(socket, to);
     s_peer_t *peer = zhashx_lookup(self->out_peers, key);
     if (!peer) {
         peer = xcalloc(1, sizeof *peer);
@@ -195,8 +203,60 @@ s_peer_flush(sched_t *self, s_peer_t *peer, zlistx_t *sealed)
 }
 
 void
+sched_heartbeat_all(sched_t *self)
+{
+    self->heartbeat_due = true;
+}
+
+/* A connected worker's heartbeat: into its batch when it has one this
+ * turn, else a copy of `shared`, sealed the first time it is needed. */
+static void
+s_heartbeat_one(sched_t *self,
+                fleet_worker_t *worker,
+                const Sluice__Heartbeat *hb,
+                zmsg_t **shared)
+{
+    zframe_t *to = fleet_routing(worker);
+    char *key = s_peer_key(self->workers, to);
+    bool busy = zhashx_lookup(self->out_peers, key) != NULL;
+    free(key);
+    if (busy) {
+        sched_send(self, self->workers, to, SLUICE__MSG_TYPE__MSG_HEARTBEAT,
+                   &hb->base, 0);
+        return;
+    }
+    if (!*shared) {
+        *shared = env_seal(SLUICE__MSG_TYPE__MSG_HEARTBEAT, &hb->base,
+                           self->key);
+    }
+    zmsg_t *msg = zmsg_dup(*shared);
+    zmsg_pushmem(msg, zframe_data(to), zframe_size(to));
+    xzmq_send(&msg, self->workers);
+}
+
+static void
+s_heartbeats_flush(sched_t *self)
+{
+    if (!self->heartbeat_due) {
+        return;
+    }
+    self->heartbeat_due = false;
+    Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
+    hb.wall_ms = (uint64_t) clock_wall_ms();
+    zmsg_t *shared = NULL;
+    for (fleet_worker_t *w = fleet_first(self->fleet); w;
+         w = fleet_next(self->fleet)) {
+        if (fleet_state(w) == FLEET_CONNECTED && fleet_routing(w)) {
+            s_heartbeat_one(self, w, &hb, &shared);
+        }
+    }
+    zmsg_destroy(&shared);
+}
+
+void
 sched_out_flush(sched_t *self)
 {
+    s_heartbeats_flush(self);
     zlistx_t *sealed = zlistx_new(); /* zmsg_t, sent (and nulled) at once */
     for (s_peer_t *peer = zlistx_first(self->outgoing); peer;
          peer = zlistx_next(self->outgoing)) {
@@ -212,6 +272,8 @@ sched_out_flush(sched_t *self)
 void
 sched_out_discard(sched_t *self, const errbuf_t *why)
 {
+    self->heartbeat_due = false; /* dropped with the turn: the next
+                                    interval sends one */
     zlistx_t *failed = self->outgoing;
     self->outgoing = NULL;
     zhashx_destroy(&self->out_peers);
