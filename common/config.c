@@ -46,6 +46,11 @@ static const setting_t s_settings[] = {
      "heartbeat interval, ms (or 2s)"},
     {"liveness", SET_COUNT, offsetof(config_t, liveness), "3",
      "missed heartbeats before a worker is lost"},
+    {"max_heartbeats_per_second", SET_COUNT,
+     offsetof(config_t, max_heartbeats_per_second), "250",
+     "heartbeats all workers together may send; a bigger fleet is told to "
+     "beat less often than heartbeat_ms (1,000 workers: every 4 s), and a "
+     "lost worker is noticed that much later"},
     {"prefetch", SET_COUNT, offsetof(config_t, prefetch), "1",
      "tasks a worker may hold beyond its free slots, so a finishing slot "
      "finds its next task there (at most what the worker offers; 0 = off)"},

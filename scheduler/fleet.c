@@ -605,6 +605,17 @@ fleet_set_state(fleet_worker_t *worker, fleet_state_t state)
     }
 }
 
+size_t
+fleet_connected_count(fleet_t *self)
+{
+    size_t n = 0;
+    for (fleet_worker_t *w = zhashx_first(self->by_name); w;
+         w = zhashx_next(self->by_name)) {
+        n += w->state == FLEET_CONNECTED;
+    }
+    return n;
+}
+
 fleet_worker_t *
 fleet_first(fleet_t *self)
 {

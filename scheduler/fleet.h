@@ -169,6 +169,9 @@ const char *fleet_status(const fleet_worker_t *worker);
  * to leave yet (marks it asked), or NULL. */
 fleet_worker_t *fleet_next_drained(fleet_t *self);
 
+/* Workers connected now. */
+size_t fleet_connected_count(fleet_t *self);
+
 /* Iteration for status replies and heartbeats: NULL after the last. */
 fleet_worker_t *fleet_first(fleet_t *self);
 

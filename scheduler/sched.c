@@ -121,6 +121,38 @@ s_drain(sched_t *self,
 
 /* --------------------------------------------------------------- timers */
 
+int64_t
+sched_liveness_window(const sched_t *self)
+{
+    return (int64_t) self->window_hb_ms * self->config->liveness;
+}
+
+/* Workers beat every heartbeat_ms, or less often when the fleet would
+ * send more than max_heartbeats_per_second together (each costs us one
+ * signature check). Liveness counts with the longest interval told within
+ * the last window, so that a worker not yet told a shorter one is not
+ * lost for keeping to the longer one. */
+static void
+s_pace_workers(sched_t *self, int64_t now)
+{
+    uint64_t n = fleet_connected_count(self->fleet);
+    uint64_t rate = self->config->max_heartbeats_per_second;
+    uint64_t paced = rate ? (n * 1000 + rate - 1) / rate : 0;
+    uint64_t want = paced > self->config->heartbeat_ms
+                        ? paced
+                        : self->config->heartbeat_ms;
+    self->worker_hb_ms = (uint32_t) (want > UINT32_MAX ? UINT32_MAX : want);
+    if (self->worker_hb_ms >= self->window_hb_ms) {
+        self->window_hb_ms = self->worker_hb_ms;
+        self->window_shrink_at = -1;
+    } else if (self->window_shrink_at < 0) {
+        self->window_shrink_at = now + sched_liveness_window(self);
+    } else if (now >= self->window_shrink_at) {
+        self->window_hb_ms = self->worker_hb_ms;
+        self->window_shrink_at = -1;
+    }
+}
+
 static void
 s_heartbeat(sched_t *self, int64_t now)
 {
@@ -128,6 +160,7 @@ s_heartbeat(sched_t *self, int64_t now)
         return;
     }
     self->last_heartbeat = now;
+    s_pace_workers(self, now);
     sched_heartbeat_all(self);
 }
 
@@ -157,8 +190,7 @@ s_lose_attempts(sched_t *self,
 static int
 s_check_liveness(sched_t *self, int64_t now, int64_t now_wall, errbuf_t *err)
 {
-    int64_t window =
-        (int64_t) self->config->heartbeat_ms * self->config->liveness;
+    int64_t window = sched_liveness_window(self);
     zlistx_t *lost = zlistx_new();
     zlistx_set_destructor(lost, (zlistx_destructor_fn *) zstr_free);
     fleet_expire(self->fleet, now, window, lost);
@@ -409,8 +441,7 @@ s_turn_failed(sched_t *self, const errbuf_t *why)
 static void
 s_plan_upkeep(sched_t *self, int64_t now)
 {
-    int64_t window =
-        (int64_t) self->config->heartbeat_ms * self->config->liveness;
+    int64_t window = sched_liveness_window(self);
     self->upkeep_at = now + S_UPKEEP_MS;
     self->expiry_at = fleet_next_expiry(self->fleet, window);
 }
@@ -655,6 +686,9 @@ sched_new(const char *dir, config_t **config_p, errbuf_t *err)
     self->started = clock_mono_ms();
     self->last_heartbeat = 0;
     self->expiry_at = -1;
+    self->worker_hb_ms = (uint32_t) self->config->heartbeat_ms;
+    self->window_hb_ms = self->worker_hb_ms;
+    self->window_shrink_at = -1;
     if (sodium_init() < 0) {
         errbuf_set(err, "libsodium failed to start");
         sched_destroy(&self);

@@ -88,6 +88,10 @@ struct sched_t {
     zhashx_t *acks;                       /* worker name -> zlistx of ids */
     int64_t started;                      /* monotonic ms */
     int64_t last_heartbeat;               /* monotonic ms */
+    uint32_t worker_hb_ms;   /* the interval workers are told to beat at */
+    uint32_t window_hb_ms;   /* the one liveness counts with: the longest
+                                told within the last window */
+    int64_t window_shrink_at; /* monotonic ms it may come down; -1 none */
     int64_t upkeep_at; /* monotonic ms of the next liveness and drain pass */
     int64_t expiry_at; /* ... and the first liveness window that ends then;
                           -1 when no worker is live */
@@ -144,6 +148,10 @@ void sched_refuse(sched_t *self,
 
 /* An empty reply of kind op for request_id; caller owns and fills it. */
 Sluice__Reply *sched_reply(uint64_t request_id, Sluice__Reply__OpCase op);
+
+/* How long a worker may stay silent before it is lost (ms): the interval
+ * it was told to beat at, times liveness. */
+int64_t sched_liveness_window(const sched_t *self);
 
 /* Queues the scheduler's heartbeat to every connected worker, sent at
  * flush: inside the batch of a worker that gets something else this turn,

@@ -243,6 +243,7 @@ s_heartbeats_flush(sched_t *self)
     self->heartbeat_due = false;
     Sluice__Heartbeat hb = SLUICE__HEARTBEAT__INIT;
     hb.wall_ms = (uint64_t) clock_wall_ms();
+    hb.heartbeat_ms = self->worker_hb_ms;
     zmsg_t *shared = NULL;
     for (fleet_worker_t *w = fleet_first(self->fleet); w;
          w = fleet_next(self->fleet)) {

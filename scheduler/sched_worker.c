@@ -135,7 +135,7 @@ s_welcome(sched_t *self,
                   reg->n_queued);
     Sluice__Welcome welcome = SLUICE__WELCOME__INIT;
     welcome.worker = reg->name;
-    welcome.heartbeat_ms = (uint32_t) self->config->heartbeat_ms;
+    welcome.heartbeat_ms = self->worker_hb_ms;
     welcome.liveness = self->config->liveness;
     welcome.wall_ms = (uint64_t) clock_wall_ms();
     welcome.log_cap_bytes = self->config->log_cap_bytes;

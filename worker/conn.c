@@ -366,6 +366,17 @@ conn_heartbeat(conn_t *self, const conn_load_t *load)
     self->next_hb_mono = clock_mono_ms() + every;
 }
 
+void
+conn_heard_heartbeat(conn_t *self, const Sluice__Heartbeat *hb)
+{
+    if (hb->heartbeat_ms && hb->heartbeat_ms != self->hb_ms) {
+        log_info("worker '%s': the scheduler asks for a heartbeat every "
+                 "%u ms (was %u ms)",
+                 self->name, hb->heartbeat_ms, self->hb_ms);
+        self->hb_ms = hb->heartbeat_ms;
+    }
+}
+
 /* ----------------------------------------------------------- the socket */
 
 static void

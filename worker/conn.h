@@ -141,6 +141,10 @@ void conn_count_drop(conn_t *self, int code, const errbuf_t *err);
 /* Logs every drop count since start (at exit). */
 void conn_drop_summary(const conn_t *self);
 
+/* The scheduler's Heartbeat: a heartbeat_ms in it is the interval to
+ * beat at (and to expect the scheduler at) from now on. */
+void conn_heard_heartbeat(conn_t *self, const Sluice__Heartbeat *hb);
+
 /* A Welcome: takes the scheduler's clock, heartbeat and name, forgets
  * the token, and enters REGISTERED (or stays DRAINING). */
 void conn_welcomed(conn_t *self, const Sluice__Welcome *welcome);

@@ -156,8 +156,7 @@ s_on_result_ack(worker_t *self, const env_msg_t *msg)
 static void
 s_on_heartbeat(worker_t *self, const env_msg_t *msg)
 {
-    (void) self;
-    (void) msg; /* being heard is all a heartbeat says */
+    conn_heard_heartbeat(self->conn, (const Sluice__Heartbeat *) msg->body);
 }
 
 static void

@@ -45,3 +45,14 @@ YAML
         SELECT group_concat(state || '@' || worker, ' ') FROM
         (SELECT state, worker FROM attempts WHERE run_id=$run ORDER BY id)")" = "cancelled@w1 success@w2" ]
 }
+
+t_worker_big_fleet_is_told_to_beat_less_often() {
+    # Two workers at most one heartbeat a second in all: each is told to
+    # beat every 2 s instead of every 300 ms, and keeps its connection.
+    it_cluster 2 --max-heartbeats-per-second 1
+    it_check "w1 is told to beat every 2000 ms" it_wait 10 \
+        grep -q "heartbeat every 2000 ms" "$IT_DIR/w1.log"
+    sleep 3
+    it_check "both stay connected" it_connected 2
+    it_check "none was lost" [ "$(it_sql "SELECT count(*) FROM workers WHERE state='lost'")" = 0 ]
+}
