@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/idmap.h"
 #include "common/xalloc.h"
 
 struct fleet_worker_t {
@@ -48,26 +49,10 @@ struct fleet_t {
     zhashx_t *by_key;     /* signing key (hex) -> worker, borrowed */
 };
 
-#define ID_KEY(id) ((void *) (uintptr_t) (id))
+#define ID_KEY(id) IDMAP_KEY(id)
 
 /* The longest a worker's reconnect backoff makes it wait. */
 #define FLEET_RECONNECT_MS 5000
-
-static size_t
-s_id_hash(const void *key)
-{
-    uint64_t x = (uint64_t) (uintptr_t) key;
-    x ^= x >> 31;
-    x *= 0x9e3779b97f4a7c15ULL;
-    return (size_t) (x ^ (x >> 29));
-}
-
-static int
-s_id_compare(const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
-    return x < y ? -1 : x > y;
-}
 
 /* Index keys: routing ids and signing keys as hex text. */
 #define S_ROUTING_MAX 256
@@ -176,12 +161,7 @@ s_worker_new(fleet_t *fleet, const char *name)
     worker->hostname = xstrdup("");
     worker->labels = xstrdup("");
     worker->first_seen = clock_wall_ms();
-    worker->attempts = zhashx_new();
-    zhashx_set_key_hasher(worker->attempts, s_id_hash);
-    zhashx_set_key_comparator(worker->attempts, s_id_compare);
-    zhashx_set_key_duplicator(worker->attempts, NULL);
-    zhashx_set_key_destructor(worker->attempts, NULL);
-    zhashx_set_destructor(worker->attempts, s_slot_free);
+    worker->attempts = idmap_new(s_slot_free);
     return worker;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/idmap.h"
 #include "common/log.h"
 #include "common/tmpl.h"
 #include "common/xalloc.h"
@@ -75,38 +76,7 @@ struct plan_t {
     void *lost_arg;
 };
 
-/* ----------------------------------------------------------- id hashing */
-
-static size_t
-s_id_hash(const void *key)
-{
-    uint64_t x = (uint64_t) (uintptr_t) key;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t) x;
-}
-
-static int
-s_id_compare(const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
-    return x < y ? -1 : x > y;
-}
-
-static zhashx_t *
-s_id_map(zhashx_destructor_fn *destructor)
-{
-    zhashx_t *map = zhashx_new();
-    zhashx_set_key_hasher(map, s_id_hash);
-    zhashx_set_key_comparator(map, s_id_compare);
-    zhashx_set_key_duplicator(map, NULL);
-    zhashx_set_key_destructor(map, NULL);
-    zhashx_set_destructor(map, destructor);
-    return map;
-}
-
-#define ID_KEY(id) ((void *) (uintptr_t) (id))
+#define ID_KEY(id) IDMAP_KEY(id)
 
 static void
 s_run_free(void **item)
@@ -158,8 +128,8 @@ plan_new(store_t *store)
 {
     plan_t *self = xcalloc(1, sizeof *self);
     self->store = store;
-    self->runs = s_id_map(s_run_free);
-    self->attempts = s_id_map(s_attempt_free);
+    self->runs = idmap_new(s_run_free);
+    self->attempts = idmap_new(s_attempt_free);
     self->retries = zlistx_new();
     zlistx_set_destructor(self->retries, s_ref_free);
     self->limits = limits_new(store);

@@ -2,6 +2,7 @@
 #include "worker/jobs.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/datahash.h"
+#include "common/idmap.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/xalloc.h"
@@ -37,10 +39,6 @@ typedef struct {
     bool validate; /* kind validate: the built-in validator runs */
 } job_t;
 
-typedef struct {
-    uint8_t nonce[JOBS_NONCE_SIZE];
-    int64_t expires_ms; /* scheduler wall clock */
-} nonce_t;
 
 struct jobs_t {
     uint32_t slots;
@@ -60,10 +58,11 @@ struct jobs_t {
     size_t nheld;
     uint64_t *started; /* held attempts started since the last Result */
     size_t nstarted;
-    nonce_t *nonces; /* owned, nonce_count of JOBS_NONCE_MAX */
-    size_t nonce_count;
+    zhashx_t *nonces; /* nonce (hex) -> its task's expiry, scheduler wall
+                         ms (as a pointer); at most JOBS_NONCE_MAX */
     uint64_t recent[JOBS_RECENT_MAX]; /* ring of finished attempt ids */
     size_t recent_next;
+    zhashx_t *recent_set; /* the same ids, to look up (values unused) */
 };
 
 /* The executor's outcomes are the wire's: copied as they are. */
@@ -109,7 +108,8 @@ jobs_new(const jobs_config_t *config)
     self->prefetch = config->prefetch;
     self->held = xcalloc(self->prefetch + 1, sizeof *self->held);
     self->started = xcalloc(self->prefetch + 1, sizeof *self->started);
-    self->nonces = xcalloc(JOBS_NONCE_MAX, sizeof *self->nonces);
+    self->nonces = zhashx_new();
+    self->recent_set = idmap_new(NULL);
     return self;
 }
 
@@ -154,7 +154,8 @@ jobs_destroy(jobs_t **self_p)
     }
     free(self->held);
     free(self->started);
-    free(self->nonces);
+    zhashx_destroy(&self->nonces);
+    zhashx_destroy(&self->recent_set);
     free(self->oom_events);
     free(self->work_root);
     free(self);
@@ -460,8 +461,13 @@ static void s_start_held(jobs_t *self);
 static void
 s_recent_add(jobs_t *self, uint64_t attempt_id)
 {
+    uint64_t old = self->recent[self->recent_next];
+    if (old) {
+        zhashx_delete(self->recent_set, IDMAP_KEY(old));
+    }
     self->recent[self->recent_next] = attempt_id;
     self->recent_next = (self->recent_next + 1) % JOBS_RECENT_MAX;
+    zhashx_update(self->recent_set, IDMAP_KEY(attempt_id), self);
 }
 
 /* Reports the held attempts started since the last Result with res (takes
@@ -776,44 +782,62 @@ s_job_start(jobs_t *self, const Sluice__Task *task)
 
 /* ------------------------------------------------------------ checks */
 
+static char *
+s_nonce_key(const uint8_t *nonce, char *hex)
+{
+    return sodium_bin2hex(hex, 2 * JOBS_NONCE_SIZE + 1, nonce, JOBS_NONCE_SIZE);
+}
+
 static bool
 s_nonce_seen(const jobs_t *self, const uint8_t *nonce)
 {
-    for (size_t i = 0; i < self->nonce_count; i++) {
-        if (memcmp(self->nonces[i].nonce, nonce, JOBS_NONCE_SIZE) == 0) {
-            return true;
-        }
-    }
-    return false;
+    char hex[2 * JOBS_NONCE_SIZE + 1];
+    return zhashx_lookup(self->nonces, s_nonce_key(nonce, hex)) != NULL;
 }
 
-/* Remembers a nonce until its task expires; past the bound, forgets the
- * one that expires first (its attempt id still guards against replays). */
+/* Forgets the nonces of expired tasks; when none had expired, the one that
+ * expires first (its attempt id still guards against replays). Runs only
+ * when the set is full, so a task costs a lookup, not a pass. */
+static void
+s_nonce_prune(jobs_t *self, int64_t sched_now)
+{
+    zlistx_t *gone = zlistx_new();
+    zlistx_set_destructor(gone, (zlistx_destructor_fn *) zstr_free);
+    const char *first = NULL;
+    int64_t first_at = INT64_MAX;
+    for (void *v = zhashx_first(self->nonces); v;
+         v = zhashx_next(self->nonces)) {
+        int64_t at = (int64_t) (intptr_t) v;
+        const char *key = zhashx_cursor(self->nonces);
+        if (at < sched_now) {
+            zlistx_add_end(gone, xstrdup(key));
+        } else if (at < first_at) {
+            first = key;
+            first_at = at;
+        }
+    }
+    if (zlistx_size(gone) == 0 && first) {
+        zlistx_add_end(gone, xstrdup(first));
+    }
+    for (char *key = zlistx_first(gone); key; key = zlistx_next(gone)) {
+        zhashx_delete(self->nonces, key);
+    }
+    zlistx_destroy(&gone);
+}
+
+/* Remembers a nonce until its task expires, at most JOBS_NONCE_MAX. */
 static void
 s_nonce_add(jobs_t *self,
             const uint8_t *nonce,
             int64_t expires_ms,
             int64_t sched_now)
 {
-    size_t keep = 0;
-    for (size_t i = 0; i < self->nonce_count; i++) {
-        if (self->nonces[i].expires_ms >= sched_now) {
-            self->nonces[keep++] = self->nonces[i];
-        }
+    if (zhashx_size(self->nonces) >= JOBS_NONCE_MAX) {
+        s_nonce_prune(self, sched_now);
     }
-    self->nonce_count = keep;
-    if (self->nonce_count == JOBS_NONCE_MAX) {
-        size_t oldest = 0;
-        for (size_t i = 1; i < self->nonce_count; i++) {
-            if (self->nonces[i].expires_ms < self->nonces[oldest].expires_ms) {
-                oldest = i;
-            }
-        }
-        self->nonces[oldest] = self->nonces[--self->nonce_count];
-    }
-    nonce_t *slot = &self->nonces[self->nonce_count++];
-    memcpy(slot->nonce, nonce, JOBS_NONCE_SIZE);
-    slot->expires_ms = expires_ms;
+    char hex[2 * JOBS_NONCE_SIZE + 1];
+    zhashx_insert(self->nonces, s_nonce_key(nonce, hex),
+                  (void *) (intptr_t) (expires_ms > 0 ? expires_ms : 1));
 }
 
 static bool
@@ -824,12 +848,8 @@ s_attempt_known(const jobs_t *self, uint64_t attempt_id)
         outbox_has(self->outbox, attempt_id)) {
         return true;
     }
-    for (size_t i = 0; i < JOBS_RECENT_MAX; i++) {
-        if (self->recent[i] == attempt_id && attempt_id != 0) {
-            return true;
-        }
-    }
-    return false;
+    return attempt_id != 0 &&
+           zhashx_lookup(self->recent_set, IDMAP_KEY(attempt_id));
 }
 
 /* The checks of a task whose nonce is fresh (and now remembered). */

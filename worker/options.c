@@ -102,6 +102,21 @@ s_opt_number(const char *flag,
 }
 
 static int
+s_opt_u32(const char *flag,
+          const char *text,
+          uint32_t max,
+          uint32_t *out,
+          errbuf_t *err)
+{
+    uint64_t v;
+    if (s_opt_number(flag, text, max, &v, err) < 0) {
+        return -1;
+    }
+    *out = (uint32_t) v;
+    return 0;
+}
+
+static int
 s_opt_one(options_t *o, int c, const char *arg, errbuf_t *err)
 {
     uint64_t v = 0;
@@ -147,14 +162,7 @@ s_opt_one(options_t *o, int c, const char *arg, errbuf_t *err)
             o->slots = (uint32_t) v;
             return 0;
         case 'P':
-            if (s_opt_number("--prefetch", arg, 64, &v, err) < 0) {
-                errbuf_set(err,
-                           "--prefetch wants a number from 0 to 64, not '%s'",
-                           arg);
-                return -1;
-            }
-            o->prefetch = (uint32_t) v;
-            return 0;
+            return s_opt_u32("--prefetch", arg, 64, &o->prefetch, err);
         case 'g':
             if (dag_parse_duration(arg, &o->grace_ms) < 0) {
                 errbuf_set(err,
@@ -168,18 +176,11 @@ s_opt_one(options_t *o, int c, const char *arg, errbuf_t *err)
             return s_opt_number("--log-cap", arg, UINT64_MAX / 2, &o->log_cap,
                                 err);
         case 'b':
-            if (s_opt_number("--heartbeat-ms", arg, 3600000, &v, err) < 0) {
-                return -1;
-            }
-            o->heartbeat_ms = (uint32_t) v;
-            return 0;
+            return s_opt_u32("--heartbeat-ms", arg, 3600000, &o->heartbeat_ms,
+                             err);
         case 'G':
-            if (s_opt_number("--gpus", arg, GPUS_MAX, &v, err) < 0) {
-                return -1;
-            }
-            o->gpus = (uint32_t) v;
             o->gpus_set = true;
-            return 0;
+            return s_opt_u32("--gpus", arg, GPUS_MAX, &o->gpus, err);
         default:
             errbuf_set(err, "unknown option; run 'sluice worker --help'");
             return -1;
