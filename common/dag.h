@@ -15,7 +15,8 @@
 #include "common/errbuf.h"
 
 /* Limits that keep hostile files bounded. */
-#define DAG_MAX_FILE_SIZE (1024 * 1024) /* 1 MiB of YAML */
+#define DAG_MAX_FILE_SIZE (8 * 1024 * 1024) /* 8 MiB of YAML: room for
+                                                   DAG_MAX_TASKS tasks */
 #define DAG_MAX_TASKS     100000
 #define DAG_MAX_DEPTH     64
 

@@ -312,7 +312,8 @@ yamldoc_suggest(const char *word, const char *const *candidates, size_t n)
     size_t best_d = limit + 1;
     for (size_t i = 0; i < n; i++) {
         size_t lc = strlen(candidates[i]);
-        if (lc > SUGGEST_MAX_LEN) {
+        /* The distance is at least the difference in length. */
+        if (lc > SUGGEST_MAX_LEN || lc >= lw + best_d || lw >= lc + best_d) {
             continue;
         }
         size_t d = s_distance(word, lw, candidates[i], lc);

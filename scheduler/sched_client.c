@@ -89,7 +89,7 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
     if (changed) {
         log_info("DAG '%s' applied, version %.12s", dag_name(dag),
                  dag_version(dag));
-        sched_schedule_invalidate(self);
+        sched_schedule_applied(self, dag);
     }
     dag_destroy(&dag);
     return rep;
