@@ -251,7 +251,9 @@ typedef struct {
     store_task_info_t *tasks;
     store_attempt_row_t *attempts;
     size_t nattempts;
-    size_t cap; /* of the array being filled */
+    size_t cap;         /* of the array being filled */
+    int64_t last_rowid; /* store_run_page: of the page's last task */
+    uint32_t limit;     /* store_run_page: tasks in a full page */
 } run_detail_t;
 
 static void
@@ -422,6 +424,129 @@ store_run_show(store_t *self,
     }
     if (rc == 0) {
         s_detail_link(&d);
+        rc = fn(arg, &d.detail) == 0 ? 0 : -1;
+    }
+    s_detail_free(&d);
+    return rc;
+}
+
+/* The rowid of the run's first instance into *first (0 when it has none). */
+static int
+s_page_first(store_t *self, uint64_t run_id, int64_t *first, errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_stmt(self, ST_RUN_FIRST, err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, (int64_t) run_id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *first = sqlite3_column_int64(stmt, 0);
+    }
+    store_priv_reset(stmt);
+    return rc == SQLITE_ROW ? 0 : store_priv_fail(self, rc, "read a run", err);
+}
+
+/* One row of ST_RUN_PAGE: stops at another run's row, and at the row past
+ * a full page, which says there is a next one. */
+static int
+s_page_task(store_t *self, sqlite3_stmt *stmt, void *ctx)
+{
+    run_detail_t *d = ctx;
+    if ((uint64_t) sqlite3_column_int64(stmt, 9) != d->detail.run.run_id) {
+        return 1;
+    }
+    if (d->detail.ntasks == d->limit) {
+        d->detail.next = (uint64_t) d->last_rowid;
+        return 1;
+    }
+    d->last_rowid = sqlite3_column_int64(stmt, 8);
+    return s_detail_task(self, stmt, ctx);
+}
+
+/* The tasks of the page: up to limit rows of the run after rowid `after`,
+ * skipping `offset`. */
+static int
+s_page_tasks(store_t *self,
+             run_detail_t *d,
+             int64_t after,
+             uint32_t limit,
+             uint32_t offset,
+             errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_stmt(self, ST_RUN_PAGE, err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, after);
+    sqlite3_bind_int64(stmt, 2, (int64_t) limit + 1);
+    sqlite3_bind_int64(stmt, 3, offset);
+    d->cap = 0;
+    d->limit = limit;
+    return s_each(self, stmt, s_page_task, d, "read a run", err);
+}
+
+/* The attempts of each task of the page, one indexed query per task,
+ * linked in the same order. */
+static int
+s_page_attempts(store_t *self, run_detail_t *d, errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_stmt(self, ST_TASK_ATTEMPTS, err);
+    if (!stmt) {
+        return -1;
+    }
+    size_t *first = xcalloc(d->detail.ntasks + 1, sizeof *first);
+    int rc = 0;
+    d->cap = 0;
+    for (size_t i = 0; rc == 0 && i < d->detail.ntasks; i++) {
+        first[i] = d->nattempts;
+        sqlite3_bind_int64(stmt, 1, (int64_t) d->detail.run.run_id);
+        store_priv_bind_text(stmt, 2, d->tasks[i].task_id);
+        rc = s_each(self, stmt, s_detail_attempt, d, "read a run", err);
+        d->tasks[i].nattempts = d->nattempts - first[i];
+    }
+    for (size_t i = 0; rc == 0 && i < d->detail.ntasks; i++) {
+        d->tasks[i].attempts = d->attempts + first[i];
+    }
+    free(first);
+    d->detail.params = d->params;
+    d->detail.tasks = d->tasks;
+    return rc;
+}
+
+int
+store_run_page(store_t *self,
+               uint64_t run_id,
+               uint32_t limit,
+               uint32_t offset,
+               uint64_t cursor,
+               store_run_detail_fn *fn,
+               void *arg,
+               errbuf_t *err)
+{
+    assert(self && fn && limit > 0);
+    run_detail_t d = {0};
+    int64_t first = 0;
+    int rc = 0;
+    /* A later page has the run from the first one: it reads only tasks. */
+    if (cursor == 0) {
+        rc = s_detail_run(self, &d, run_id, err);
+        if (rc == 0) {
+            rc = s_detail_query(self, &d, ST_RUN_PARAMS, s_detail_param, err);
+        }
+        if (rc == 0) {
+            rc = s_page_first(self, run_id, &first, err);
+        }
+    }
+    d.detail.run.run_id = run_id;
+    if (rc == 0 && (cursor || first)) {
+        rc = s_page_tasks(self, &d, cursor ? (int64_t) cursor : first - 1,
+                          limit, cursor ? 0 : offset, err);
+    }
+    if (rc == 0) {
+        rc = s_page_attempts(self, &d, err);
+    }
+    if (rc == 0) {
         rc = fn(arg, &d.detail) == 0 ? 0 : -1;
     }
     s_detail_free(&d);
