@@ -454,23 +454,25 @@ s_on_run_summary(void *arg, const store_run_info_t *run)
     return 0;
 }
 
-static Sluice__Reply *
-s_run_show(store_t *store, const Sluice__Request *req)
+Sluice__Reply *
+api_run_show(store_t *store, const Sluice__Request *req, const uint32_t *counts)
 {
+    assert(store && req && req->op_case == SLUICE__REQUEST__OP_RUN_SHOW);
     Sluice__RunShowRep *show = xmalloc(sizeof *show);
     sluice__run_show_rep__init(show);
     run_show_ctx_t ctx = {store, show};
     errbuf_t err;
-    /* Pollers (trigger --wait) ask for the counts only: no task list, no
-     * DAG parse, whatever the size of the run. */
     const Sluice__RunShowReq *q = req->run_show;
     int rc;
+    /* Pollers (trigger --wait) ask for the counts only: no task list, no
+     * DAG parse, whatever the size of the run. */
     if (q->summary_only) {
-        rc = store_run_get(store, q->run_id, s_on_run_summary, show, &err);
+        rc = store_run_get(store, q->run_id, counts, s_on_run_summary, show,
+                           &err);
     } else if (q->limit > 0) {
         uint32_t limit = q->limit < API_PAGE_MAX ? q->limit : API_PAGE_MAX;
         rc = store_run_page(store, q->run_id, limit, q->offset, q->cursor,
-                            s_on_run_page, &ctx, &err);
+                            counts, s_on_run_page, &ctx, &err);
     } else {
         rc = store_run_show(store, q->run_id, s_on_run_show, &ctx, &err);
     }
@@ -482,6 +484,12 @@ s_run_show(store_t *store, const Sluice__Request *req)
     rep->op_case = SLUICE__REPLY__OP_RUN_SHOW;
     rep->run_show = show;
     return rep;
+}
+
+static Sluice__Reply *
+s_run_show(store_t *store, const Sluice__Request *req)
+{
+    return api_run_show(store, req, NULL);
 }
 
 /* ----------------------------------------------------------------- logs */
