@@ -113,9 +113,16 @@ s_event(builder_t *b, const yaml_event_t *ev)
                           "aliases are not supported; write the value out "
                           "in full");
         case YAML_SCALAR_EVENT: {
-            yamldoc_node_t *node = s_node_new(YAMLDOC_SCALAR, ev->start_mark);
-            node->value = xstrndup((const char *) ev->data.scalar.value,
-                                   ev->data.scalar.length);
+            /* One allocation for the node and its text: a big DAG has
+             * hundreds of thousands of scalars. */
+            size_t len = ev->data.scalar.length;
+            yamldoc_node_t *node = xmalloc(sizeof *node + len + 1);
+            *node = (yamldoc_node_t){.type = YAMLDOC_SCALAR,
+                                     .line = ev->start_mark.line + 1,
+                                     .col = ev->start_mark.column + 1};
+            node->value = (char *) (node + 1);
+            memcpy(node->value, ev->data.scalar.value, len);
+            node->value[len] = '\0';
             node->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
             s_attach(b, node);
             return 0;
@@ -231,8 +238,7 @@ s_destroy_node(yamldoc_node_t *node)
     for (size_t i = 0; i < n; i++) {
         s_destroy_node(node->items[i]);
     }
-    free(node->items);
-    free(node->value);
+    free(node->items); /* a scalar's value lives in its node's block */
     free(node);
 }
 
