@@ -609,13 +609,12 @@ s_page_next(pager_t *pg, int *rc)
     }
     Sluice__Request *req = s_run_show_request(pg->run_id);
     uint64_t left = pg->want - pg->got;
-    req->run_show->limit = left < SHOW_PAGE_MAX ? (uint32_t) left
-                                                : SHOW_PAGE_MAX;
+    req->run_show->limit =
+        left < SHOW_PAGE_MAX ? (uint32_t) left : SHOW_PAGE_MAX;
     req->run_show->cursor = pg->cursor;
-    req->run_show->offset = pg->cursor ? 0
-                            : pg->offset > UINT32_MAX
-                                ? UINT32_MAX
-                                : (uint32_t) pg->offset;
+    req->run_show->offset = pg->cursor                ? 0
+                            : pg->offset > UINT32_MAX ? UINT32_MAX
+                                                      : (uint32_t) pg->offset;
     Sluice__Reply *reply = NULL;
     *rc = cli_call(pg->client, req, SLUICE__REPLY__OP_RUN_SHOW, &reply);
     protobuf_c_message_free_unpacked(&req->base, NULL);
@@ -649,8 +648,9 @@ s_show_more(const pager_t *pg, const Sluice__RunSummary *run)
         printf("no tasks after the first %llu; the run has %u\n",
                (unsigned long long) pg->offset, run->total);
     } else if (end < run->total || pg->offset > 0) {
-        printf("tasks %llu-%llu of %u shown", (unsigned long long) pg->offset + 1,
-               (unsigned long long) end, run->total);
+        printf("tasks %llu-%llu of %u shown",
+               (unsigned long long) pg->offset + 1, (unsigned long long) end,
+               run->total);
         if (end < run->total) {
             printf("; next: sluice run show %llu --offset %llu (--all for "
                    "every task)",

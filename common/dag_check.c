@@ -321,9 +321,8 @@ s_unknown_after(parse_t *p, size_t task, size_t a, hints_t *h)
         }
     }
     char label[160];
-    const char *hint = h->hinted++ < HINTS_MAX
-                           ? yamldoc_suggest(name, h->ids, h->nids)
-                           : NULL;
+    const char *hint =
+        h->hinted++ < HINTS_MAX ? yamldoc_suggest(name, h->ids, h->nids) : NULL;
     dagp_err(p, p->src[task].after[a],
              "%s waits for '%s', which is not defined; %s%s%s",
              dagp_task_label(p, task, label, sizeof label), name,

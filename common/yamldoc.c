@@ -89,8 +89,7 @@ s_add_item(builder_t *b,
         yamldoc_node_t **items =
             s_alloc(&b->arena, *cap * sizeof *parent->items);
         if (parent->count) {
-            memcpy(items, parent->items,
-                   parent->count * sizeof *parent->items);
+            memcpy(items, parent->items, parent->count * sizeof *parent->items);
         }
         parent->items = items; /* the old array stays in the arena */
     }

@@ -439,8 +439,7 @@ s_on_run_page(void *arg, const store_run_detail_t *d)
         PUSH(show->states, show->n_states, c);
     }
     for (size_t i = 0; i < d->ntasks; i++) {
-        PUSH(show->tasks, show->n_tasks,
-             s_task_info(NULL, NULL, &d->tasks[i]));
+        PUSH(show->tasks, show->n_tasks, s_task_info(NULL, NULL, &d->tasks[i]));
     }
     show->next = d->next;
     return 0;

@@ -32,8 +32,9 @@ Sluice__Reply *api_read(store_t *store, const Sluice__Request *req);
  * run's tasks when the caller keeps them (an active run), so that polling
  * a big run does not count its rows each time; NULL: counted in the store.
  * Caller owns the reply. */
-Sluice__Reply *
-api_run_show(store_t *store, const Sluice__Request *req, const uint32_t *counts);
+Sluice__Reply *api_run_show(store_t *store,
+                            const Sluice__Request *req,
+                            const uint32_t *counts);
 
 /* A reply carrying ErrorRep {code, message}. Caller owns it. */
 Sluice__Reply *

@@ -152,8 +152,8 @@ s_insert(ready_t *self, limits_ready_t entry)
         }
         memmove(&self->classes[at + 1], &self->classes[at],
                 (self->nclasses - at) * sizeof *self->classes);
-        self->classes[at] = (class_t){.priority = entry.priority,
-                                      .backfill = entry.backfill};
+        self->classes[at] =
+            (class_t){.priority = entry.priority, .backfill = entry.backfill};
         self->nclasses++;
     }
     s_heap_push(&self->classes[at], entry);
@@ -187,8 +187,7 @@ ready_pop(ready_t *self, limits_ready_t *entry)
     for (size_t i = 0; i < self->nclasses; i++) {
         if (best == self->nclasses ||
             limits_ready_before(&self->classes[i].heap[0],
-                                &self->classes[best].heap[0],
-                                self->now_mono)) {
+                                &self->classes[best].heap[0], self->now_mono)) {
             best = i;
         }
     }

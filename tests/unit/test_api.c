@@ -353,7 +353,10 @@ START_TEST(test_api_logs_not_found)
 END_TEST
 
 static Sluice__Reply *
-s_page(fixture_t *f, uint32_t limit, uint32_t offset, uint64_t cursor,
+s_page(fixture_t *f,
+       uint32_t limit,
+       uint32_t offset,
+       uint64_t cursor,
        const uint32_t *counts)
 {
     Sluice__RunShowReq show = SLUICE__RUN_SHOW_REQ__INIT;
@@ -377,9 +380,9 @@ START_TEST(test_api_run_show_pages)
     s_fixture(&f);
     errbuf_t err;
     uint64_t other;
-    ck_assert_int_eq(store_run_create(f.store, "hello",
-                                      s_version_of(s_yaml), NULL, 0,
-                                      "2026-11-27", "manual", 9, &other, &err),
+    ck_assert_int_eq(store_run_create(f.store, "hello", s_version_of(s_yaml),
+                                      NULL, 0, "2026-11-27", "manual", 9,
+                                      &other, &err),
                      0);
     store_task_create(f.store, other, "start", TASK_PENDING, 9, &err);
     Sluice__Reply *rep = s_page(&f, 2, 0, 0, NULL);
