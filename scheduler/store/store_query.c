@@ -558,7 +558,10 @@ store_run_page(store_t *self,
         }
     }
     d.detail.run.run_id = run_id;
-    if (rc == 0 && (cursor || first)) {
+    /* An offset past the run's last task reads nothing (not the rows of
+     * the runs after it). */
+    bool past = !cursor && offset >= d.detail.run.ntasks;
+    if (rc == 0 && (cursor || first) && !past) {
         rc = s_page_tasks(self, &d, cursor ? (int64_t) cursor : first - 1,
                           limit, cursor ? 0 : offset, err);
     }
