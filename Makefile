@@ -10,6 +10,8 @@
 #                   and the integration tests with it
 #   make fuzz       libFuzzer targets (clang) for FUZZ_SECONDS each
 #   make bench      throughput and latency against the machine's spawn limit
+#   make bench-growth  scheduler CPU per task, dag apply and run show times
+#                   for DAGs of 1,000 to 100,000 tasks (HISTORY=N earlier runs)
 #   make install    installs sluice into $(PREFIX)/bin
 
 PREFIX  ?= /usr/local
@@ -48,7 +50,7 @@ TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
 TEST_TOOL_SRC := $(wildcard tests/tools/*.c)
 TEST_TOOL_BIN := $(TEST_TOOL_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all deps test unit integration demo asan bench install clean \
+.PHONY: all deps test unit integration demo asan bench bench-growth install clean \
         format format-check fuzz
 
 all: sluice tools
@@ -168,6 +170,9 @@ demo: sluice tools
 
 bench: sluice tools
 	@BUILD=$(BUILD) sh tests/bench/bench.sh
+
+bench-growth: sluice
+	@sh tests/bench/growth.sh
 
 install: sluice
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -34,7 +34,7 @@ s_read_file(const char *path, char **text, size_t *size)
     if (failed || len > DAG_MAX_FILE_SIZE) {
         fprintf(stderr, "%s:1:1: %s\n", path,
                 failed ? "cannot read the file"
-                       : "the file is over the 1 MiB limit for DAG files; "
+                       : "the file is over the 8 MiB limit for DAG files; "
                          "split the pipeline");
         free(buf);
         return -1;

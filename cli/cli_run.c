@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/table.h"
 #include "common/xalloc.h"
 #include "proto/pbjson.h"
@@ -503,23 +504,11 @@ s_run_waits(const Sluice__RunShowRep *rep)
     return NULL;
 }
 
+/* The lines under the table: when failed tasks try again, why queued ones
+ * wait. */
 static void
-s_show_print(const Sluice__RunShowRep *rep)
+s_task_notes(const Sluice__RunShowRep *rep, const char *run_waits)
 {
-    s_show_header(rep);
-    static const char *const headers[] = {
-        "TASK", "STATE", "TRIES", "WORKER", "DURATION", "RESULT", NULL};
-    table_t *table = table_new(headers);
-    for (size_t i = 0; i < rep->n_tasks; i++) {
-        s_task_rows(table, rep->tasks[i]);
-    }
-    table_print(table, stdout);
-    table_destroy(&table);
-    const char *run_waits = s_run_waits(rep);
-    if (run_waits) {
-        printf("run %llu waits: %s\n", (unsigned long long) rep->run->run_id,
-               run_waits);
-    }
     for (size_t i = 0; i < rep->n_tasks; i++) {
         const Sluice__TaskInfo *t = rep->tasks[i];
         if (t->next_try_ms) {
@@ -534,44 +523,309 @@ s_show_print(const Sluice__RunShowRep *rep)
     }
 }
 
+/* The task table and its notes, over the tasks of npages replies. */
+static void
+s_show_tasks(Sluice__RunShowRep *const *pages, size_t npages)
+{
+    static const char *const headers[] = {
+        "TASK", "STATE", "TRIES", "WORKER", "DURATION", "RESULT", NULL};
+    table_t *table = table_new(headers);
+    for (size_t p = 0; p < npages; p++) {
+        for (size_t i = 0; i < pages[p]->n_tasks; i++) {
+            s_task_rows(table, pages[p]->tasks[i]);
+        }
+    }
+    table_print(table, stdout);
+    table_destroy(&table);
+    const char *run_waits = s_run_waits(pages[0]);
+    if (run_waits) {
+        printf("run %llu waits: %s\n",
+               (unsigned long long) pages[0]->run->run_id, run_waits);
+    }
+    for (size_t p = 0; p < npages; p++) {
+        s_task_notes(pages[p], run_waits);
+    }
+}
+
+static void
+s_show_print(const Sluice__RunShowRep *rep)
+{
+    s_show_header(rep);
+    Sluice__RunShowRep *const pages[1] = {(Sluice__RunShowRep *) rep};
+    s_show_tasks(pages, 1);
+}
+
+/* A run of up to SHOW_WHOLE_MAX tasks is shown whole, from one reply, as
+ * it always was. A bigger one is paged: the scheduler answers at most
+ * SHOW_PAGE_MAX tasks per request, in DAG order, and the CLI asks for the
+ * next page with the cursor the last one gave. */
+#define SHOW_WHOLE_MAX    1000
+#define SHOW_PAGE_DEFAULT 100 /* tasks printed of a bigger run */
+#define SHOW_PAGE_MAX     1000
+#define SHOW_ALL          UINT64_MAX
+
+static const args_flag_t s_run_show_flags[] = {
+    {"limit", 'n', ARGS_UINT, "N",
+     "show at most N tasks (default: all of a run of up to 1,000 tasks, "
+     "else the first 100; with --json, all)"},
+    {"offset", 0, ARGS_UINT, "N", "skip the first N tasks, in DAG order"},
+    {"all", 'a', ARGS_BOOL, NULL, "show every task, however many"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
 static const args_spec_t s_run_show_spec = {
-    .usage = "sluice run show RUN_ID",
-    .summary = "show one run: its state, params, and every task with its "
-               "attempts",
-    .flags = NULL,
+    .usage = "sluice run show RUN_ID [--limit N] [--offset N] [--all]",
+    .summary =
+        "show one run: its state, params, and its tasks with their "
+        "attempts. A run of more than 1,000 tasks is paged: its tasks per "
+        "state, then the first 100 tasks (or --limit N from --offset N) "
+        "and how to see the rest. --json writes every task (or --limit "
+        "N), fetched 1,000 per request and printed as each page arrives; "
+        "tasks of a paged run carry no 'after' (see 'sluice dag show') and "
+        "it shows no metrics lines (see 'sluice metrics')",
+    .flags = s_run_show_flags,
     .min_args = 1,
     .max_args = 1,
 };
 
-static int
-s_run_show_fill(const args_t *args, void *op)
+/* Fetches the pages of one run. */
+typedef struct {
+    client_t *client;
+    uint64_t run_id;
+    uint64_t want;   /* tasks to fetch in all; SHOW_ALL: every one */
+    uint64_t got;    /* tasks fetched so far */
+    uint64_t offset; /* of the first page */
+    uint64_t cursor; /* the next page's; 0 before the first */
+    bool done;
+} pager_t;
+
+/* The next page, or NULL (rc says whether that is the end or an error).
+ * Caller owns the reply. */
+static Sluice__Reply *
+s_page_next(pager_t *pg, int *rc)
 {
-    Sluice__RunShowReq *show = op;
-    return cli_parse_id("run id", args_get(args, 0), &show->run_id) < 0
-               ? CLI_USAGE
-               : CLI_OK;
+    *rc = CLI_OK;
+    if (pg->done) {
+        return NULL;
+    }
+    Sluice__Request *req = s_run_show_request(pg->run_id);
+    uint64_t left = pg->want - pg->got;
+    req->run_show->limit =
+        left < SHOW_PAGE_MAX ? (uint32_t) left : SHOW_PAGE_MAX;
+    req->run_show->cursor = pg->cursor;
+    req->run_show->offset = pg->cursor                ? 0
+                            : pg->offset > UINT32_MAX ? UINT32_MAX
+                                                      : (uint32_t) pg->offset;
+    Sluice__Reply *reply = NULL;
+    *rc = cli_call(pg->client, req, SLUICE__REPLY__OP_RUN_SHOW, &reply);
+    protobuf_c_message_free_unpacked(&req->base, NULL);
+    if (*rc != CLI_OK) {
+        return NULL;
+    }
+    const Sluice__RunShowRep *page = reply->run_show;
+    pg->got += page->n_tasks;
+    pg->cursor = page->next;
+    pg->done = page->next == 0 || pg->got >= pg->want || !page->n_tasks;
+    return reply;
 }
 
-/* The run, then the metrics and validation lines of its tasks, each asked
- * for on its own. */
 static void
-s_run_show_print(const args_t *args, const void *body)
+s_show_states(const Sluice__RunShowRep *rep)
 {
-    const Sluice__RunShowRep *rep = body;
+    printf("by state:  ");
+    for (size_t i = 0; i < rep->n_states; i++) {
+        printf("%s%s %u", i ? ", " : "", rep->states[i]->state,
+               rep->states[i]->count);
+    }
+    printf("%s\n\n", rep->n_states ? "" : "no tasks");
+}
+
+/* What was left out, and the command that shows it. */
+static void
+s_show_more(const pager_t *pg, const Sluice__RunSummary *run)
+{
+    uint64_t end = pg->offset + pg->got;
+    if (pg->got == 0) {
+        printf("no tasks after the first %llu; the run has %u\n",
+               (unsigned long long) pg->offset, run->total);
+    } else if (end < run->total || pg->offset > 0) {
+        printf("tasks %llu-%llu of %u shown",
+               (unsigned long long) pg->offset + 1, (unsigned long long) end,
+               run->total);
+        if (end < run->total) {
+            printf("; next: sluice run show %llu --offset %llu (--all for "
+                   "every task)",
+                   (unsigned long long) run->run_id, (unsigned long long) end);
+        }
+        printf("\n");
+    }
+}
+
+/* Text: the header and counts from the first page, one table over all. */
+static int
+s_show_paged_text(const args_t *args, pager_t *pg)
+{
+    int rc;
+    Sluice__Reply **replies = NULL;
+    Sluice__RunShowRep **pages = NULL;
+    size_t n = 0;
+    Sluice__Reply *reply;
+    while ((reply = s_page_next(pg, &rc))) {
+        replies = xrealloc(replies, (n + 1) * sizeof *replies);
+        pages = xrealloc(pages, (n + 1) * sizeof *pages);
+        replies[n] = reply;
+        pages[n++] = reply->run_show;
+    }
+    if (rc == CLI_OK && n > 0 && pages[0]->run) {
+        s_show_header(pages[0]);
+        s_show_states(pages[0]);
+        if (pg->got > 0) {
+            s_show_tasks(pages, n);
+        }
+        s_show_more(pg, pages[0]->run);
+        /* Not the metrics lines: they cover every task of the run. */
+        cli_report_run_lines(args, pages[0]->run->run_id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        protobuf_c_message_free_unpacked(&replies[i]->base, NULL);
+    }
+    free(replies);
+    free(pages);
+    return rc;
+}
+
+/* The first page's run, params and counts, then "tasks": [ ... */
+static void
+s_json_head(json_t *json, const Sluice__RunShowRep *rep)
+{
+    json_object_begin(json);
     if (rep->run) {
+        json_key(json, "run");
+        pbjson_write(json, &rep->run->base);
+    }
+    json_key(json, "params");
+    json_array_begin(json);
+    for (size_t i = 0; i < rep->n_params; i++) {
+        pbjson_write(json, &rep->params[i]->base);
+    }
+    json_array_end(json);
+    json_key(json, "states");
+    json_array_begin(json);
+    for (size_t i = 0; i < rep->n_states; i++) {
+        pbjson_write(json, &rep->states[i]->base);
+    }
+    json_array_end(json);
+    json_key(json, "tasks");
+    json_array_begin(json);
+}
+
+/* JSON: each page's tasks are written, and flushed, as the page arrives. */
+static int
+s_show_paged_json(pager_t *pg)
+{
+    json_t *json = NULL;
+    int rc;
+    Sluice__Reply *reply;
+    while ((reply = s_page_next(pg, &rc))) {
+        const Sluice__RunShowRep *page = reply->run_show;
+        if (!json) {
+            json = json_new(stdout, true);
+            s_json_head(json, page);
+        }
+        for (size_t i = 0; i < page->n_tasks; i++) {
+            pbjson_write(json, &page->tasks[i]->base);
+        }
+        fflush(stdout);
+        protobuf_c_message_free_unpacked(&reply->base, NULL);
+    }
+    if (json) {
+        json_array_end(json);
+        json_object_end(json);
+        json_destroy(&json);
+    }
+    return rc;
+}
+
+/* A small run as one reply, shown as run show always did. */
+static int
+s_show_whole(const args_t *args, client_t *client, uint64_t run_id)
+{
+    Sluice__Request *req = s_run_show_request(run_id);
+    Sluice__Reply *reply = NULL;
+    int rc = cli_call(client, req, SLUICE__REPLY__OP_RUN_SHOW, &reply);
+    protobuf_c_message_free_unpacked(&req->base, NULL);
+    if (rc != CLI_OK) {
+        return rc;
+    }
+    const Sluice__RunShowRep *rep = reply->run_show;
+    if (args_json(args)) {
+        pbjson_print(&rep->base);
+    } else if (rep->run) {
         s_show_print(rep);
         cli_metrics_run_lines(args, rep->run->run_id);
         cli_report_run_lines(args, rep->run->run_id);
     }
+    protobuf_c_message_free_unpacked(&reply->base, NULL);
+    return CLI_OK;
 }
 
-static const cli_simple_t s_run_show = {
-    .spec = &s_run_show_spec,
-    .op = SLUICE__REQUEST__OP_RUN_SHOW,
-    .expect = SLUICE__REPLY__OP_RUN_SHOW,
-    .fill = s_run_show_fill,
-    .show = {.print = s_run_show_print},
-};
+/* How many tasks the run has (one cheap summary request). */
+static int
+s_show_total(client_t *client, uint64_t run_id, uint32_t *total)
+{
+    Sluice__Request *req = s_run_show_request(run_id);
+    req->run_show->summary_only = true;
+    Sluice__Reply *reply = NULL;
+    int rc = cli_call(client, req, SLUICE__REPLY__OP_RUN_SHOW, &reply);
+    protobuf_c_message_free_unpacked(&req->base, NULL);
+    if (rc == CLI_OK) {
+        *total = reply->run_show->run ? reply->run_show->run->total : 0;
+        protobuf_c_message_free_unpacked(&reply->base, NULL);
+    }
+    return rc;
+}
+
+/* Shows the run whole when it is small and no paging flag was given, else
+ * page by page. */
+static int
+s_show_run(const args_t *args, client_t *client, uint64_t run_id)
+{
+    uint64_t limit = args_uint(args, "limit", SHOW_ALL);
+    uint64_t offset = args_uint(args, "offset", 0);
+    bool all = args_flag(args, "all") || limit == 0;
+    bool paging = all || limit != SHOW_ALL || offset > 0;
+    uint32_t total = 0;
+    int rc = paging ? CLI_OK : s_show_total(client, run_id, &total);
+    if (rc != CLI_OK || (!paging && total <= SHOW_WHOLE_MAX)) {
+        return rc == CLI_OK ? s_show_whole(args, client, run_id) : rc;
+    }
+    pager_t pg = {.client = client, .run_id = run_id, .offset = offset};
+    pg.want = all || (args_json(args) && limit == SHOW_ALL) ? SHOW_ALL
+              : limit == SHOW_ALL                           ? SHOW_PAGE_DEFAULT
+                                                            : limit;
+    return args_json(args) ? s_show_paged_json(&pg)
+                           : s_show_paged_text(args, &pg);
+}
+
+static int
+s_run_show(int argc, char **argv)
+{
+    int rc;
+    args_t *args = args_parse(&s_run_show_spec, argc, argv, &rc);
+    if (!args) {
+        return rc;
+    }
+    uint64_t run_id;
+    client_t *client = NULL;
+    if (cli_parse_id("run id", args_get(args, 0), &run_id) < 0) {
+        rc = CLI_USAGE;
+    } else if ((rc = cli_connect(args, &client)) == CLI_OK) {
+        rc = s_show_run(args, client, run_id);
+    }
+    client_destroy(&client);
+    args_destroy(&args);
+    return rc;
+}
 
 int
 cli_run(int argc, char **argv)
@@ -584,7 +838,7 @@ cli_run(int argc, char **argv)
                 "for details)\n");
         return help ? CLI_OK : CLI_USAGE;
     }
-    return cli_simple(&s_run_show, argc - 1, argv + 1);
+    return s_run_show(argc - 1, argv + 1);
 }
 
 /* ---------------------------------------------------------------- cancel */

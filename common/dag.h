@@ -14,8 +14,9 @@
 
 #include "common/errbuf.h"
 
-/* Limits that keep hostile files bounded. */
-#define DAG_MAX_FILE_SIZE (1024 * 1024) /* 1 MiB of YAML */
+/* Limits that keep hostile files bounded. The file size leaves room for
+ * DAG_MAX_TASKS tasks of a few lines each. */
+#define DAG_MAX_FILE_SIZE (8 * 1024 * 1024) /* 8 MiB of YAML */
 #define DAG_MAX_TASKS     100000
 #define DAG_MAX_DEPTH     64
 

@@ -292,53 +292,76 @@ dagp_check_validate_task(parse_t *p,
 
 /* ---- dependencies ---- */
 
+/* What s_unknown_after needs: every task id (filled on the first miss) and
+ * how many misses were hinted so far. */
+typedef struct {
+    const char **ids;
+    size_t nids;
+    size_t hinted;
+} hints_t;
+
+/* A hint costs a pass over every task id; past this many unknown names in
+ * one file (a DAG full of typos, or of names from elsewhere) the rest get
+ * none, so that checking stays linear in the size of the file. */
+#define HINTS_MAX 32
+
+/* Reports an 'after' name that is not a task, with the closest task id as
+ * a hint. */
+static void
+s_unknown_after(parse_t *p, size_t task, size_t a, hints_t *h)
+{
+    dag_t *dag = p->dag;
+    const char *name = p->src[task].after[a]->value;
+    if (!h->ids) {
+        h->ids = xcalloc(dag->ntasks + 1, sizeof *h->ids);
+        for (size_t j = 0; j < dag->ntasks; j++) {
+            if (dag->tasks[j].id) {
+                h->ids[h->nids++] = dag->tasks[j].id;
+            }
+        }
+    }
+    char label[160];
+    const char *hint =
+        h->hinted++ < HINTS_MAX ? yamldoc_suggest(name, h->ids, h->nids) : NULL;
+    dagp_err(p, p->src[task].after[a],
+             "%s waits for '%s', which is not defined; %s%s%s",
+             dagp_task_label(p, task, label, sizeof label), name,
+             hint ? "did you mean '"
+                  : "define it or remove it from "
+                    "'after'",
+             hint ? hint : "", hint ? "'?" : "");
+}
+
 /* Turns 'after' names into indexes; reports names that are not tasks. */
 static void
 s_resolve(parse_t *p)
 {
     dag_t *dag = p->dag;
-    const char **ids = NULL;
-    size_t nids = 0;
+    hints_t hints = {0};
+    /* seen[up] == i + 1: task i already waits for up (a repeated name in
+     * one 'after' counts once), in constant time per entry. */
+    size_t *seen = xcalloc(dag->ntasks + 1, sizeof *seen);
     for (size_t i = 0; i < dag->ntasks; i++) {
         task_src_t *src = &p->src[i];
         size_t *after = xcalloc(src->nafter + 1, sizeof *after);
         size_t n = 0;
         for (size_t a = 0; a < src->nafter; a++) {
-            const char *name = src->after[a]->value;
-            void *hit = zhashx_lookup(dag->index, name);
+            void *hit = zhashx_lookup(dag->index, src->after[a]->value);
             if (!hit) {
-                if (!ids) {
-                    ids = xcalloc(dag->ntasks + 1, sizeof *ids);
-                    for (size_t j = 0; j < dag->ntasks; j++) {
-                        if (dag->tasks[j].id) {
-                            ids[nids++] = dag->tasks[j].id;
-                        }
-                    }
-                }
-                char label[160];
-                const char *hint = yamldoc_suggest(name, ids, nids);
-                dagp_err(p, src->after[a],
-                         "%s waits for '%s', which is not defined; %s%s%s",
-                         dagp_task_label(p, i, label, sizeof label), name,
-                         hint ? "did you mean '"
-                              : "define it or remove it from "
-                                "'after'",
-                         hint ? hint : "", hint ? "'?" : "");
+                s_unknown_after(p, i, a, &hints);
                 continue;
             }
             size_t up = (size_t) (uintptr_t) hit - 1;
-            bool seen = false;
-            for (size_t k = 0; k < n && !seen; k++) {
-                seen = after[k] == up;
-            }
-            if (!seen) {
+            if (seen[up] != i + 1) {
+                seen[up] = i + 1;
                 after[n++] = up;
             }
         }
         dag->tasks[i].after = after;
         dag->tasks[i].nafter = n;
     }
-    free(ids);
+    free(seen);
+    free(hints.ids);
 }
 
 static void

@@ -54,7 +54,13 @@ const char *
 dagp_task_label(parse_t *p, size_t task, char *buf, size_t size)
 {
     const char *id = p->dag->tasks[task].id;
-    if (id) {
+    size_t len = id ? strlen(id) : 0;
+    if (id && len + sizeof "task ''" <= size) {
+        /* Every task gets a label while it is read: no printf for it. */
+        memcpy(buf, "task '", 6);
+        memcpy(buf + 6, id, len);
+        memcpy(buf + 6 + len, "'", 2);
+    } else if (id) {
         snprintf(buf, size, "task '%s'", id);
     } else {
         snprintf(buf, size, "task #%zu", task + 1);

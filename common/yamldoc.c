@@ -1,5 +1,6 @@
 #include "common/yamldoc.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -10,7 +11,64 @@
  * short key names, and the cap keeps the distance table on the stack. */
 #define SUGGEST_MAX_LEN 64
 
+/* The tree's memory: nodes, item arrays and scalar text are carved out of
+ * big chunks, and the whole tree is freed chunk by chunk, not node by node
+ * (a 100,000-task DAG is about a million nodes). */
+#define ARENA_CHUNK (64 * 1024)
+
+typedef struct chunk_t {
+    struct chunk_t *next; /* the chunk made before this one */
+    size_t used;
+    size_t cap;
+    max_align_t data[]; /* cap bytes */
+} chunk_t;
+
+/* What yamldoc_parse returns: the root node first, so that the tree is
+ * freed from it. */
 typedef struct {
+    yamldoc_node_t node;
+    chunk_t *chunks; /* owned: every other node of the tree */
+} root_box_t;
+
+static void
+s_chunks_free(chunk_t *chunk)
+{
+    while (chunk) {
+        chunk_t *next = chunk->next;
+        free(chunk);
+        chunk = next;
+    }
+}
+
+/* size bytes, aligned, from the arena. A big request gets a chunk of its
+ * own, kept behind the current one. */
+static void *
+s_alloc(chunk_t **arena, size_t size)
+{
+    size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    chunk_t *c = *arena;
+    if (size > ARENA_CHUNK / 4) {
+        chunk_t *big = xmalloc(sizeof *big + size);
+        *big = (chunk_t){.next = c ? c->next : NULL, .used = size, .cap = size};
+        if (c) {
+            c->next = big;
+        } else {
+            *arena = big;
+        }
+        return big->data;
+    }
+    if (!c || c->cap - c->used < size) {
+        c = xmalloc(sizeof *c + ARENA_CHUNK);
+        *c = (chunk_t){.next = *arena, .used = 0, .cap = ARENA_CHUNK};
+        *arena = c;
+    }
+    void *p = (char *) c->data + c->used;
+    c->used += size;
+    return p;
+}
+
+typedef struct {
+    chunk_t *arena;         /* owned until the root box takes it */
     yamldoc_node_t *root;   /* first node made; owns the whole tree */
     yamldoc_node_t **stack; /* open collections, innermost last */
     size_t depth;           /* entries in stack */
@@ -21,11 +79,19 @@ typedef struct {
 } builder_t;
 
 static void
-s_add_item(yamldoc_node_t *parent, yamldoc_node_t *child, size_t *cap)
+s_add_item(builder_t *b,
+           yamldoc_node_t *parent,
+           yamldoc_node_t *child,
+           size_t *cap)
 {
     if (parent->count == *cap) {
         *cap = *cap ? *cap * 2 : 4;
-        parent->items = xrealloc(parent->items, *cap * sizeof *parent->items);
+        yamldoc_node_t **items =
+            s_alloc(&b->arena, *cap * sizeof *parent->items);
+        if (parent->count) {
+            memcpy(items, parent->items, parent->count * sizeof *parent->items);
+        }
+        parent->items = items; /* the old array stays in the arena */
     }
     parent->items[parent->count++] = child;
 }
@@ -48,16 +114,16 @@ s_attach(builder_t *b, yamldoc_node_t *node)
             cap *= 2;
         }
     }
-    s_add_item(parent, node, &cap);
+    s_add_item(b, parent, node, &cap);
 }
 
+/* A node with room for `extra` bytes of text after it. */
 static yamldoc_node_t *
-s_node_new(yamldoc_type_t type, yaml_mark_t mark)
+s_node_new(builder_t *b, yamldoc_type_t type, yaml_mark_t mark, size_t extra)
 {
-    yamldoc_node_t *node = xcalloc(1, sizeof *node);
-    node->type = type;
-    node->line = mark.line + 1;
-    node->col = mark.column + 1;
+    yamldoc_node_t *node = s_alloc(&b->arena, sizeof *node + extra);
+    *node = (yamldoc_node_t){
+        .type = type, .line = mark.line + 1, .col = mark.column + 1};
     return node;
 }
 
@@ -81,7 +147,7 @@ s_open(builder_t *b, yamldoc_type_t type, yaml_mark_t mark)
                    b->max_depth);
         return -1;
     }
-    yamldoc_node_t *node = s_node_new(type, mark);
+    yamldoc_node_t *node = s_node_new(b, type, mark, 0);
     s_attach(b, node);
     b->stack[b->depth++] = node;
     return 0;
@@ -113,9 +179,12 @@ s_event(builder_t *b, const yaml_event_t *ev)
                           "aliases are not supported; write the value out "
                           "in full");
         case YAML_SCALAR_EVENT: {
-            yamldoc_node_t *node = s_node_new(YAMLDOC_SCALAR, ev->start_mark);
-            node->value = xstrndup((const char *) ev->data.scalar.value,
-                                   ev->data.scalar.length);
+            size_t len = ev->data.scalar.length;
+            yamldoc_node_t *node =
+                s_node_new(b, YAMLDOC_SCALAR, ev->start_mark, len + 1);
+            node->value = (char *) (node + 1);
+            memcpy(node->value, ev->data.scalar.value, len);
+            node->value[len] = '\0';
             node->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
             s_attach(b, node);
             return 0;
@@ -207,40 +276,31 @@ yamldoc_parse(const char *text,
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&parser);
-    if (rc != 0) {
-        /* An open map may hold a key without its value: free its items as
-         * a plain list. */
-        while (b.depth > 0) {
-            b.stack[--b.depth]->type = YAMLDOC_SEQ;
-        }
-        free(b.stack);
-        yamldoc_destroy(&b.root);
-        *line = b.line;
-        *col = b.col;
-        return -1;
-    }
     free(b.stack);
-    *root = b.root;
-    return 0;
-}
-
-static void
-s_destroy_node(yamldoc_node_t *node)
-{
-    size_t n = node->type == YAMLDOC_MAP ? node->count * 2 : node->count;
-    for (size_t i = 0; i < n; i++) {
-        s_destroy_node(node->items[i]);
+    if (rc != 0 || !b.root) {
+        s_chunks_free(b.arena);
+        if (rc != 0) {
+            *line = b.line;
+            *col = b.col;
+        }
+        return rc;
     }
-    free(node->items);
-    free(node->value);
-    free(node);
+    /* The root moves into the box that owns the arena; nothing points at
+     * its old copy (a scalar root's text stays where it was). */
+    root_box_t *box = xmalloc(sizeof *box);
+    box->node = *b.root;
+    box->chunks = b.arena;
+    *root = &box->node;
+    return 0;
 }
 
 void
 yamldoc_destroy(yamldoc_node_t **self_p)
 {
     if (self_p && *self_p) {
-        s_destroy_node(*self_p);
+        root_box_t *box = (root_box_t *) *self_p;
+        s_chunks_free(box->chunks);
+        free(box);
         *self_p = NULL;
     }
 }
@@ -312,7 +372,8 @@ yamldoc_suggest(const char *word, const char *const *candidates, size_t n)
     size_t best_d = limit + 1;
     for (size_t i = 0; i < n; i++) {
         size_t lc = strlen(candidates[i]);
-        if (lc > SUGGEST_MAX_LEN) {
+        /* The distance is at least the difference in length. */
+        if (lc > SUGGEST_MAX_LEN || lc >= lw + best_d || lw >= lc + best_d) {
             continue;
         }
         size_t d = s_distance(word, lw, candidates[i], lc);

@@ -411,6 +411,40 @@ s_on_run_show(void *arg, const store_run_detail_t *d)
     return 0;
 }
 
+/* The most tasks one page of run_show carries, whatever the client asks. */
+#define API_PAGE_MAX 10000
+
+/* A page of a big run: no DAG parse, so its tasks carry no `after`. The
+ * first page has the run and its per-state counts, which cover every task;
+ * later ones only tasks. */
+static int
+s_on_run_page(void *arg, const store_run_detail_t *d)
+{
+    run_show_ctx_t *ctx = arg;
+    Sluice__RunShowRep *show = ctx->show;
+    if (d->run.dag) { /* the first page */
+        show->run = api_run_summary(&d->run);
+    }
+    for (size_t i = 0; i < d->nparams; i++) {
+        PUSH(show->params, show->n_params, s_param(&d->params[i]));
+    }
+    for (int st = 0; st < TASK_STATE_COUNT; st++) {
+        if (d->run.counts[st] == 0) {
+            continue;
+        }
+        Sluice__StateCount *c = xmalloc(sizeof *c);
+        sluice__state_count__init(c);
+        c->state = s_str(state_task_name((task_state_t) st));
+        c->count = d->run.counts[st];
+        PUSH(show->states, show->n_states, c);
+    }
+    for (size_t i = 0; i < d->ntasks; i++) {
+        PUSH(show->tasks, show->n_tasks, s_task_info(NULL, NULL, &d->tasks[i]));
+    }
+    show->next = d->next;
+    return 0;
+}
+
 static int
 s_on_run_summary(void *arg, const store_run_info_t *run)
 {
@@ -419,20 +453,28 @@ s_on_run_summary(void *arg, const store_run_info_t *run)
     return 0;
 }
 
-static Sluice__Reply *
-s_run_show(store_t *store, const Sluice__Request *req)
+Sluice__Reply *
+api_run_show(store_t *store, const Sluice__Request *req, const uint32_t *counts)
 {
+    assert(store && req && req->op_case == SLUICE__REQUEST__OP_RUN_SHOW);
     Sluice__RunShowRep *show = xmalloc(sizeof *show);
     sluice__run_show_rep__init(show);
     run_show_ctx_t ctx = {store, show};
     errbuf_t err;
+    const Sluice__RunShowReq *q = req->run_show;
+    int rc;
     /* Pollers (trigger --wait) ask for the counts only: no task list, no
      * DAG parse, whatever the size of the run. */
-    int rc = req->run_show->summary_only
-                 ? store_run_get(store, req->run_show->run_id, s_on_run_summary,
-                                 show, &err)
-                 : store_run_show(store, req->run_show->run_id, s_on_run_show,
-                                  &ctx, &err);
+    if (q->summary_only) {
+        rc = store_run_get(store, q->run_id, counts, s_on_run_summary, show,
+                           &err);
+    } else if (q->limit > 0) {
+        uint32_t limit = q->limit < API_PAGE_MAX ? q->limit : API_PAGE_MAX;
+        rc = store_run_page(store, q->run_id, limit, q->offset, q->cursor,
+                            counts, s_on_run_page, &ctx, &err);
+    } else {
+        rc = store_run_show(store, q->run_id, s_on_run_show, &ctx, &err);
+    }
     if (rc != 0) {
         protobuf_c_message_free_unpacked(&show->base, NULL);
         return s_store_error(req->request_id, rc, &err);
@@ -441,6 +483,12 @@ s_run_show(store_t *store, const Sluice__Request *req)
     rep->op_case = SLUICE__REPLY__OP_RUN_SHOW;
     rep->run_show = show;
     return rep;
+}
+
+static Sluice__Reply *
+s_run_show(store_t *store, const Sluice__Request *req)
+{
+    return api_run_show(store, req, NULL);
 }
 
 /* ----------------------------------------------------------------- logs */

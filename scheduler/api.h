@@ -28,6 +28,14 @@
  * not exist). NULL when req is not a read-only op. */
 Sluice__Reply *api_read(store_t *store, const Sluice__Request *req);
 
+/* run_show (req's op), with counts (TASK_STATE_COUNT, per state) for the
+ * run's tasks when the caller keeps them (an active run), so that polling
+ * a big run does not count its rows each time; NULL: counted in the store.
+ * Caller owns the reply. */
+Sluice__Reply *api_run_show(store_t *store,
+                            const Sluice__Request *req,
+                            const uint32_t *counts);
+
 /* A reply carrying ErrorRep {code, message}. Caller owns it. */
 Sluice__Reply *
 api_error(uint64_t request_id, uint32_t code, const char *fmt, ...)

@@ -399,6 +399,17 @@ s_ready_compare(const void *a, const void *b)
 }
 
 bool
+limits_ready_before(const limits_ready_t *x,
+                    const limits_ready_t *y,
+                    int64_t now_mono)
+{
+    limits_ready_t a = *x, b = *y;
+    a.effective = limits_effective(a.priority, a.queued_mono, now_mono);
+    b.effective = limits_effective(b.priority, b.queued_mono, now_mono);
+    return s_ready_compare(&a, &b) < 0;
+}
+
+bool
 limits_order(limits_ready_t *entries, size_t n, int64_t now_mono)
 {
     bool mixed = false;

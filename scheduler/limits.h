@@ -111,6 +111,13 @@ bool limits_admit(limits_t *self,
  * periods since it was queued. */
 int64_t limits_effective(int32_t priority, int64_t queued_mono, int64_t now);
 
+/* Whether ready entry x goes before y at now_mono: other runs' before
+ * backfill runs', then higher effective priority, then queued earlier,
+ * then queued first (limits_order's order, one pair at a time). */
+bool limits_ready_before(const limits_ready_t *x,
+                         const limits_ready_t *y,
+                         int64_t now_mono);
+
 /* Sorts ready entries: other runs' before backfill runs', then higher
  * effective priority first, then queued earlier, then queued first.
  * Leaves them as they are (and returns false) when every entry has the

@@ -45,6 +45,7 @@ typedef struct {
     bool finished;  /* the run's end is recorded */
     bool backfill;  /* made by 'sluice backfill': goes after other runs */
     plan_ti_t *tis; /* owned, one per dag task */
+    uint32_t counts[TASK_STATE_COUNT]; /* task instances per state */
 } plan_run_t;
 
 /* An attempt in flight: sent, no result yet. */
@@ -244,6 +245,17 @@ plan_ready_count(plan_t *self)
     return ready_count(self->ready);
 }
 
+bool
+plan_run_counts(plan_t *self, uint64_t run_id, uint32_t *counts)
+{
+    plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(run_id));
+    if (!run) {
+        return false;
+    }
+    memcpy(counts, run->counts, sizeof run->counts);
+    return true;
+}
+
 /* Calls fn for the queued tasks; with `startable`, only for those that no
  * limit holds back. */
 static size_t
@@ -304,6 +316,8 @@ s_set_task(plan_t *self,
     if (state_task_move(&ti->state, state, run->id, task_id, err) < 0) {
         return -1;
     }
+    run->counts[from]--;
+    run->counts[state]++;
     limits_task_moved(self->limits, dag_name(run->dag),
                       dag_task(run->dag, task), from, state);
     if (!was_final && state_task_is_final(state)) {
@@ -470,6 +484,7 @@ s_run_new(uint64_t id,
     for (size_t i = 0; i < dag_task_count(run->dag); i++) {
         run->tis[i].deps_left = (uint32_t) dag_task(run->dag, i)->nafter;
     }
+    run->counts[TASK_PENDING] = (uint32_t) dag_task_count(run->dag);
     return run;
 }
 
@@ -572,6 +587,8 @@ s_restore_task(plan_t *self,
                errbuf_t *err)
 {
     plan_ti_t *ti = &run->tis[i];
+    run->counts[ti->state]--;
+    run->counts[row->state]++;
     ti->state = row->state; /* as stored: a load, not a transition */
     ti->tries = row->tries;
     ti->failures = row->tries; /* conservative: retries left never grow */
@@ -1378,6 +1395,8 @@ s_adopt(plan_t *self, dag_t **dag_p, const store_run_row_t *row)
         if (i < 0) {
             continue;
         }
+        run->counts[run->tis[i].state]--;
+        run->counts[row->tasks[r].state]++;
         run->tis[i].state = row->tasks[r].state;
         run->tis[i].tries = row->tasks[r].tries;
         if (state_task_is_final(row->tasks[r].state)) {

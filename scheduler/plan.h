@@ -281,7 +281,13 @@ size_t plan_run_count(plan_t *self);
 
 size_t plan_ready_count(plan_t *self);
 
-/* Calls fn for every task queued now, in queue order; returns how many. */
+/* Copies the task instances per state of active run run_id into counts
+ * (TASK_STATE_COUNT of them), kept as tasks move: what `run show` reports
+ * without counting rows in the store. false when the run is not active. */
+bool plan_run_counts(plan_t *self, uint64_t run_id, uint32_t *counts);
+
+/* Calls fn for every task queued now, in no particular order; returns how
+ * many. */
 typedef void(plan_ready_fn)(void *arg, uint64_t run_id, const dag_task_t *task);
 
 size_t plan_each_ready(plan_t *self, plan_ready_fn *fn, void *arg);

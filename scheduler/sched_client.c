@@ -89,7 +89,7 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
     if (changed) {
         log_info("DAG '%s' applied, version %.12s", dag_name(dag),
                  dag_version(dag));
-        sched_schedule_invalidate(self);
+        sched_schedule_applied(self, dag);
     }
     dag_destroy(&dag);
     return rep;
@@ -438,6 +438,15 @@ s_retry(sched_t *self, const Sluice__Request *req)
     return rep;
 }
 
+/* An active run's counts come from the planner, not from its rows. */
+static Sluice__Reply *
+s_run_show(sched_t *self, const Sluice__Request *req)
+{
+    uint32_t counts[TASK_STATE_COUNT];
+    bool active = plan_run_counts(self->plan, req->run_show->run_id, counts);
+    return api_run_show(self->store, req, active ? counts : NULL);
+}
+
 /* --------------------------------------------------------------- routing */
 
 typedef Sluice__Reply *(s_handle_fn) (sched_t *self,
@@ -458,7 +467,7 @@ static const struct {
     {SLUICE__REQUEST__OP_DAG_SHOW, SCHED_VIEWER, sched_dag_read, NULL},
     {SLUICE__REQUEST__OP_DAG_NEXT, SCHED_VIEWER, sched_dag_next, NULL},
     {SLUICE__REQUEST__OP_RUNS, SCHED_VIEWER, NULL, api_read},
-    {SLUICE__REQUEST__OP_RUN_SHOW, SCHED_VIEWER, NULL, api_read},
+    {SLUICE__REQUEST__OP_RUN_SHOW, SCHED_VIEWER, s_run_show, NULL},
     {SLUICE__REQUEST__OP_LOGS, SCHED_VIEWER, NULL, api_read},
     {SLUICE__REQUEST__OP_METRICS, SCHED_VIEWER, NULL, api_read},
     {SLUICE__REQUEST__OP_VERIFY, SCHED_VIEWER, NULL, sched_verify},

@@ -523,6 +523,11 @@ void sched_schedule_stop(sched_t *self);
  * applied, or the turn failed). */
 void sched_schedule_invalidate(sched_t *self);
 
+/* A new version of dag (borrowed, parsed by the caller) was applied:
+ * invalidates the schedule table, telling it what the version holds so
+ * that it need not parse it again. */
+void sched_schedule_applied(sched_t *self, const dag_t *dag);
+
 /* In the turn's transaction: creates the runs of due intervals. */
 int sched_schedule_tick(sched_t *self, int64_t now_wall, errbuf_t *err);
 

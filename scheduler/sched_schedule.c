@@ -45,6 +45,15 @@ sched_schedule_invalidate(sched_t *self)
     self->backfill_at = 0; /* backfills that went on go on */
 }
 
+void
+sched_schedule_applied(sched_t *self, const dag_t *dag)
+{
+    if (self->schedule) {
+        schedule_known(self->schedule, dag);
+    }
+    sched_schedule_invalidate(self);
+}
+
 /* ------------------------------------------------------------- create */
 
 static int

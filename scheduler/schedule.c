@@ -174,6 +174,8 @@ struct schedule_t {
     store_t *store;     /* borrowed */
     char *default_zone; /* owned */
     zlistx_t *entries;  /* entry_t, owned */
+    zhashx_t *plain;    /* DAG name -> version (owned) known to have no
+                           schedule: a reload does not parse it again */
     bool stale;         /* re-read the DAGs at the next tick */
 };
 
@@ -198,6 +200,8 @@ schedule_new(store_t *store, const char *default_zone)
     self->default_zone = xstrdup(default_zone ? default_zone : "UTC");
     self->entries = zlistx_new();
     zlistx_set_destructor(self->entries, s_entry_free);
+    self->plain = zhashx_new();
+    zhashx_set_destructor(self->plain, (zhashx_destructor_fn *) zstr_free);
     self->stale = true;
     return self;
 }
@@ -210,6 +214,7 @@ schedule_destroy(schedule_t **self_p)
     }
     schedule_t *self = *self_p;
     zlistx_destroy(&self->entries);
+    zhashx_destroy(&self->plain);
     free(self->default_zone);
     free(self);
     *self_p = NULL;
@@ -221,16 +226,31 @@ schedule_invalidate(schedule_t *self)
     self->stale = true;
 }
 
+void
+schedule_known(schedule_t *self, const dag_t *dag)
+{
+    assert(self && dag);
+    if (*dag_schedule(dag)) {
+        zhashx_delete(self->plain, dag_name(dag));
+    } else {
+        zhashx_update(self->plain, dag_name(dag), xstrdup(dag_version(dag)));
+    }
+}
+
 /* Adds an entry for one applied DAG when it is scheduled and not
  * paused. */
 static int
 s_load_dag(void *arg, const store_dag_row_t *row)
 {
     schedule_t *self = arg;
-    if (row->paused) {
+    const char *plain = zhashx_lookup(self->plain, row->name);
+    if (row->paused || (plain && !strcmp(plain, row->version))) {
         return 0;
     }
     dag_t *dag = dag_parse(row->name, row->source, strlen(row->source), NULL);
+    if (dag) {
+        schedule_known(self, dag);
+    }
     if (!dag || !*dag_schedule(dag)) {
         dag_destroy(&dag);
         return 0;

@@ -84,6 +84,12 @@ void schedule_destroy(schedule_t **self_p);
  * DAG was applied, paused or unpaused, and after a failed turn. */
 void schedule_invalidate(schedule_t *self);
 
+/* Notes whether this version of a DAG (parsed by the caller, borrowed) has
+ * a schedule, so that reloads parse a DAG without one only when a new
+ * version of it is applied: a big DAG costs one parse, not one per apply
+ * of any DAG. */
+void schedule_known(schedule_t *self, const dag_t *dag);
+
 /* Creates one scheduled run of `dag` for interval iv, in zone tz:
  * 0, or -1 with err set (the turn fails). */
 typedef int(schedule_create_fn)(void *arg,

@@ -154,6 +154,19 @@ static const char *const s_sql[ST_COUNT] = {
         "SELECT " SQL_ATTEMPT_COLS " FROM attempts WHERE id = ?1",
     [ST_LOG_READ] = "SELECT seq, stream, at, data FROM log_chunks"
                     " WHERE attempt_id = ?1 AND seq > ?2 ORDER BY seq",
+    /* A run's instances are written in DAG order in one transaction, so
+     * their rowids are consecutive, in that order. */
+    [ST_RUN_FIRST] = "SELECT min(rowid) FROM task_instances WHERE run_id = ?1",
+    /* Rows from rowid ?1 on, whatever their run: the caller stops at the
+     * first row of another run. */
+    [ST_RUN_PAGE] =
+        "SELECT t.task_id, t.state, t.tries, t.next_try_at, t.updated_at,"
+        " a.id, a.worker, t.waiting, t.rowid, t.run_id FROM task_instances t"
+        " LEFT JOIN attempts a"
+        " ON t.state IN ('queued', 'running') AND a.id = " SQL_LATEST_ATTEMPT
+        " WHERE t.rowid > ?1 ORDER BY t.rowid LIMIT ?2 OFFSET ?3",
+    [ST_TASK_ATTEMPTS] = "SELECT " SQL_ATTEMPT_COLS " FROM attempts"
+                         " WHERE run_id = ?1 AND task_id = ?2 ORDER BY number",
 };
 
 /* Forward migrations: s_migrations[v - 1] takes the schema from v - 1 to v.

@@ -55,6 +55,9 @@ typedef enum {
     ST_ATTEMPT_LATEST,
     ST_ATTEMPT_BY_ID,
     ST_LOG_READ,
+    ST_RUN_FIRST,
+    ST_RUN_PAGE,
+    ST_TASK_ATTEMPTS,
     ST_COUNT
 } stmt_id_t;
 

@@ -108,11 +108,13 @@ store_dag_get(
     return rc;
 }
 
-/* Reads a run row (SQL_RUN_COLS) and its per-state task counts. */
+/* Reads a run row (SQL_RUN_COLS) and its per-state task counts: counts
+ * when not NULL, else counted in the store. */
 static int
 s_run_info(store_t *self,
            sqlite3_stmt *stmt,
            store_run_info_t *run,
+           const uint32_t *counts,
            errbuf_t *err)
 {
     memset(run, 0, sizeof *run);
@@ -130,23 +132,30 @@ s_run_info(store_t *self,
     run->interval_start = sqlite3_column_int64(stmt, 10);
     run->interval_end = sqlite3_column_int64(stmt, 11);
     run->timezone = store_priv_text(stmt, 12);
-    sqlite3_stmt *counts = store_priv_stmt(self, ST_RUN_COUNTS, err);
-    if (!counts) {
+    if (counts) {
+        for (int i = 0; i < TASK_STATE_COUNT; i++) {
+            run->counts[i] = counts[i];
+            run->ntasks += counts[i];
+        }
+        return 0;
+    }
+    sqlite3_stmt *q = store_priv_stmt(self, ST_RUN_COUNTS, err);
+    if (!q) {
         return -1;
     }
-    sqlite3_bind_int64(counts, 1, (int64_t) run->run_id);
+    sqlite3_bind_int64(q, 1, (int64_t) run->run_id);
     int rc;
-    while ((rc = sqlite3_step(counts)) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         task_state_t state;
-        uint32_t n = (uint32_t) sqlite3_column_int64(counts, 1);
-        if (state_task_parse(store_priv_text(counts, 0), &state) == 0) {
+        uint32_t n = (uint32_t) sqlite3_column_int64(q, 1);
+        if (state_task_parse(store_priv_text(q, 0), &state) == 0) {
             run->counts[state] += n;
         }
         run->ntasks += n;
     }
     int ret =
         rc == SQLITE_DONE ? 0 : store_priv_fail(self, rc, "count tasks", err);
-    store_priv_reset(counts);
+    store_priv_reset(q);
     return ret;
 }
 
@@ -154,6 +163,7 @@ typedef struct {
     store_run_fn *fn;
     void *arg;
     errbuf_t *err;
+    const uint32_t *counts; /* NULL: count in the store */
 } run_ctx_t;
 
 static int
@@ -161,7 +171,7 @@ s_run_row(store_t *self, sqlite3_stmt *stmt, void *ctx_)
 {
     run_ctx_t *ctx = ctx_;
     store_run_info_t run;
-    if (s_run_info(self, stmt, &run, ctx->err) != 0) {
+    if (s_run_info(self, stmt, &run, ctx->counts, ctx->err) != 0) {
         return -1;
     }
     return ctx->fn(ctx->arg, &run);
@@ -186,13 +196,17 @@ store_runs_list(store_t *self,
     if (by_dag) {
         store_priv_bind_text(stmt, 2, dag);
     }
-    run_ctx_t ctx = {fn, arg, err};
+    run_ctx_t ctx = {fn, arg, err, NULL};
     return s_each(self, stmt, s_run_row, &ctx, "list runs", err);
 }
 
 int
-store_run_get(
-    store_t *self, uint64_t run_id, store_run_fn *fn, void *arg, errbuf_t *err)
+store_run_get(store_t *self,
+              uint64_t run_id,
+              const uint32_t *counts,
+              store_run_fn *fn,
+              void *arg,
+              errbuf_t *err)
 {
     assert(self && fn);
     sqlite3_stmt *stmt = store_priv_stmt(self, ST_RUN_GET, err);
@@ -200,7 +214,7 @@ store_run_get(
         return -1;
     }
     sqlite3_bind_int64(stmt, 1, (int64_t) run_id);
-    run_ctx_t ctx = {fn, arg, err};
+    run_ctx_t ctx = {fn, arg, err, counts};
     int found = 0;
     int rc = sqlite3_step(stmt);
     int ret = 0;
@@ -251,7 +265,9 @@ typedef struct {
     store_task_info_t *tasks;
     store_attempt_row_t *attempts;
     size_t nattempts;
-    size_t cap; /* of the array being filled */
+    size_t cap;         /* of the array being filled */
+    int64_t last_rowid; /* store_run_page: of the page's last task */
+    uint32_t limit;     /* store_run_page: tasks in a full page */
 } run_detail_t;
 
 static void
@@ -281,7 +297,11 @@ s_detail_free(run_detail_t *d)
 
 /* Reads the run row; STORE_ENOTFOUND when there is none. */
 static int
-s_detail_run(store_t *self, run_detail_t *d, uint64_t run_id, errbuf_t *err)
+s_detail_run(store_t *self,
+             run_detail_t *d,
+             uint64_t run_id,
+             const uint32_t *counts,
+             errbuf_t *err)
 {
     sqlite3_stmt *stmt = store_priv_stmt(self, ST_RUN_GET, err);
     if (!stmt) {
@@ -292,7 +312,7 @@ s_detail_run(store_t *self, run_detail_t *d, uint64_t run_id, errbuf_t *err)
     int ret = 0;
     if (rc == SQLITE_ROW) {
         store_run_info_t *run = &d->detail.run;
-        ret = s_run_info(self, stmt, run, err);
+        ret = s_run_info(self, stmt, run, counts, err);
         run->dag = d->run_strings[0] = xstrdup(run->dag);
         run->version = d->run_strings[1] = xstrdup(run->version);
         run->logical_date = d->run_strings[2] = xstrdup(run->logical_date);
@@ -410,7 +430,7 @@ store_run_show(store_t *self,
 {
     assert(self && fn);
     run_detail_t d = {0};
-    int rc = s_detail_run(self, &d, run_id, err);
+    int rc = s_detail_run(self, &d, run_id, NULL, err);
     if (rc == 0) {
         rc = s_detail_query(self, &d, ST_RUN_PARAMS, s_detail_param, err);
     }
@@ -422,6 +442,133 @@ store_run_show(store_t *self,
     }
     if (rc == 0) {
         s_detail_link(&d);
+        rc = fn(arg, &d.detail) == 0 ? 0 : -1;
+    }
+    s_detail_free(&d);
+    return rc;
+}
+
+/* The rowid of the run's first instance into *first (0 when it has none). */
+static int
+s_page_first(store_t *self, uint64_t run_id, int64_t *first, errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_stmt(self, ST_RUN_FIRST, err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, (int64_t) run_id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *first = sqlite3_column_int64(stmt, 0);
+    }
+    store_priv_reset(stmt);
+    return rc == SQLITE_ROW ? 0 : store_priv_fail(self, rc, "read a run", err);
+}
+
+/* One row of ST_RUN_PAGE: stops at another run's row, and at the row past
+ * a full page, which says there is a next one. */
+static int
+s_page_task(store_t *self, sqlite3_stmt *stmt, void *ctx)
+{
+    run_detail_t *d = ctx;
+    if ((uint64_t) sqlite3_column_int64(stmt, 9) != d->detail.run.run_id) {
+        return 1;
+    }
+    if (d->detail.ntasks == d->limit) {
+        d->detail.next = (uint64_t) d->last_rowid;
+        return 1;
+    }
+    d->last_rowid = sqlite3_column_int64(stmt, 8);
+    return s_detail_task(self, stmt, ctx);
+}
+
+/* The tasks of the page: up to limit rows of the run after rowid `after`,
+ * skipping `offset`. */
+static int
+s_page_tasks(store_t *self,
+             run_detail_t *d,
+             int64_t after,
+             uint32_t limit,
+             uint32_t offset,
+             errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_stmt(self, ST_RUN_PAGE, err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, after);
+    sqlite3_bind_int64(stmt, 2, (int64_t) limit + 1);
+    sqlite3_bind_int64(stmt, 3, offset);
+    d->cap = 0;
+    d->limit = limit;
+    return s_each(self, stmt, s_page_task, d, "read a run", err);
+}
+
+/* The attempts of each task of the page, one indexed query per task,
+ * linked in the same order. */
+static int
+s_page_attempts(store_t *self, run_detail_t *d, errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_stmt(self, ST_TASK_ATTEMPTS, err);
+    if (!stmt) {
+        return -1;
+    }
+    size_t *first = xcalloc(d->detail.ntasks + 1, sizeof *first);
+    int rc = 0;
+    d->cap = 0;
+    for (size_t i = 0; rc == 0 && i < d->detail.ntasks; i++) {
+        first[i] = d->nattempts;
+        sqlite3_bind_int64(stmt, 1, (int64_t) d->detail.run.run_id);
+        store_priv_bind_text(stmt, 2, d->tasks[i].task_id);
+        rc = s_each(self, stmt, s_detail_attempt, d, "read a run", err);
+        d->tasks[i].nattempts = d->nattempts - first[i];
+    }
+    for (size_t i = 0; rc == 0 && i < d->detail.ntasks; i++) {
+        d->tasks[i].attempts = d->attempts + first[i];
+    }
+    free(first);
+    d->detail.params = d->params;
+    d->detail.tasks = d->tasks;
+    return rc;
+}
+
+int
+store_run_page(store_t *self,
+               uint64_t run_id,
+               uint32_t limit,
+               uint32_t offset,
+               uint64_t cursor,
+               const uint32_t *counts,
+               store_run_detail_fn *fn,
+               void *arg,
+               errbuf_t *err)
+{
+    assert(self && fn && limit > 0);
+    run_detail_t d = {0};
+    int64_t first = 0;
+    int rc = 0;
+    /* A later page has the run from the first one: it reads only tasks. */
+    if (cursor == 0) {
+        rc = s_detail_run(self, &d, run_id, counts, err);
+        if (rc == 0) {
+            rc = s_detail_query(self, &d, ST_RUN_PARAMS, s_detail_param, err);
+        }
+        if (rc == 0) {
+            rc = s_page_first(self, run_id, &first, err);
+        }
+    }
+    d.detail.run.run_id = run_id;
+    /* An offset past the run's last task reads nothing (not the rows of
+     * the runs after it). */
+    bool past = !cursor && offset >= d.detail.run.ntasks;
+    if (rc == 0 && (cursor || first) && !past) {
+        rc = s_page_tasks(self, &d, cursor ? (int64_t) cursor : first - 1,
+                          limit, cursor ? 0 : offset, err);
+    }
+    if (rc == 0) {
+        rc = s_page_attempts(self, &d, err);
+    }
+    if (rc == 0) {
         rc = fn(arg, &d.detail) == 0 ? 0 : -1;
     }
     s_detail_free(&d);

@@ -47,10 +47,17 @@ int store_runs_list(store_t *self,
                     void *arg,
                     errbuf_t *err);
 
-/* Calls fn once with run `run_id` and its task counts, without its tasks
- * (cheap enough to poll); STORE_ENOTFOUND when there is none. */
-int store_run_get(
-    store_t *self, uint64_t run_id, store_run_fn *fn, void *arg, errbuf_t *err);
+/* Calls fn once with run `run_id` and its task counts, without its tasks;
+ * STORE_ENOTFOUND when there is none. counts (TASK_STATE_COUNT, per state)
+ * are used when not NULL: an active run's, kept by the planner, make this
+ * cheap enough to poll whatever the run's size; NULL counts the run's rows
+ * here. */
+int store_run_get(store_t *self,
+                  uint64_t run_id,
+                  const uint32_t *counts,
+                  store_run_fn *fn,
+                  void *arg,
+                  errbuf_t *err);
 
 /* One attempt. Times are wall ms, 0 = not yet. */
 typedef struct {
@@ -90,6 +97,8 @@ typedef struct {
     const dag_kv_t *params;
     size_t ntasks;
     const store_task_info_t *tasks;
+    uint64_t next; /* store_run_page: the cursor of the next page, 0 after
+                      the last */
 } store_run_detail_t;
 
 typedef int(store_run_detail_fn)(void *arg, const store_run_detail_t *run);
@@ -98,6 +107,24 @@ typedef int(store_run_detail_fn)(void *arg, const store_run_detail_t *run);
  * detail is copied before the call, so fn may call the store. */
 int store_run_show(store_t *self,
                    uint64_t run_id,
+                   store_run_detail_fn *fn,
+                   void *arg,
+                   errbuf_t *err);
+
+/* One page of run `run_id`, for runs too big for store_run_show: calls fn
+ * once with at most `limit` (> 0) task instances in DAG order with their
+ * attempts, starting after `cursor` (a previous page's `next`) or, when
+ * cursor is 0, after skipping `offset` instances. The first page (cursor
+ * 0) also has the run, with counts over every task (`counts`, per
+ * state, when the caller knows them, else counted here), and its params
+ * (STORE_ENOTFOUND when there is no such run); a later page has only
+ * run.run_id set, and costs only its own rows. */
+int store_run_page(store_t *self,
+                   uint64_t run_id,
+                   uint32_t limit,
+                   uint32_t offset,
+                   uint64_t cursor,
+                   const uint32_t *counts,
                    store_run_detail_fn *fn,
                    void *arg,
                    errbuf_t *err);

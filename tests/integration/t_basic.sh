@@ -109,3 +109,55 @@ YAML
     it_check "a's attempt recorded cancelled" it_wait 10 sh -c \
         "[ \"\$(sqlite3 -readonly $IT_STATE/store.db \"SELECT state FROM attempts WHERE run_id=$run AND task_id='a'\")\" = cancelled ]"
 }
+
+# A run of more than 1,000 tasks is paged by run show: counts per state,
+# the first 100 tasks in DAG order and how to see more; --limit, --offset
+# and --all page through it, and --json writes every task. A small run is
+# shown whole, as before. No workers: the tasks stay queued.
+t_run_show_pages() {
+    it_cluster 0
+    awk 'BEGIN { print "dag: big"; print "tasks:"
+        for (i = 1500; i > 0; i--) printf "  - {id: t%d, run: /bin/true}\n", i }' |
+        it_apply big
+    "$SLUICE" trigger --dir "$IT_STATE" big >/dev/null
+    "$SLUICE" trigger --dir "$IT_STATE" big >/dev/null
+    run=$(it_sql "SELECT min(id) FROM runs")
+    "$SLUICE" run show --dir "$IT_STATE" "$run" >"$IT_DIR/show.txt"
+    it_check "the counts per state" grep -qx 'by state:  queued 1500' "$IT_DIR/show.txt"
+    it_check "100 task rows" [ "$(grep -c '^t[0-9]* *queued' "$IT_DIR/show.txt")" = 100 ]
+    it_check "in DAG order" [ "$(grep -m1 '^t[0-9]' "$IT_DIR/show.txt" | cut -d' ' -f1)" = t1500 ]
+    it_check "says how to see more" grep -q \
+        "tasks 1-100 of 1500 shown; next: sluice run show $run --offset 100" "$IT_DIR/show.txt"
+    out=$("$SLUICE" run show --dir "$IT_STATE" "$run" --offset 1498 --limit 5)
+    it_check "--offset near the end: the last two" \
+        [ "$(echo "$out" | grep '^t[0-9]' | cut -d' ' -f1 | tr '\n' ' ')" = "t2 t1 " ]
+    it_check "--all: every task" \
+        [ "$("$SLUICE" run show --dir "$IT_STATE" "$run" --all | grep -c '^t[0-9]* *queued')" = 1500 ]
+    "$SLUICE" run show --dir "$IT_STATE" "$run" --json >"$IT_DIR/show.json"
+    it_check "--json: every task once, of this run only" \
+        [ "$(grep -c '"task_id"' "$IT_DIR/show.json")" = 1500 ]
+    it_check "--json: one document" python3 -c "
+import json, sys
+d = json.load(open('$IT_DIR/show.json'))
+assert d['run']['total'] == 1500 and len(d['tasks']) == 1500
+assert d['states'] == [{'state': 'queued', 'count': 1500}]
+assert d['tasks'][0]['task_id'] == 't1500' and d['tasks'][-1]['task_id'] == 't1'"
+    it_check "--json --limit 3" [ "$("$SLUICE" run show --dir "$IT_STATE" "$run" --json --limit 3 |
+        grep -c '"task_id"')" = 3 ]
+    it_apply small <<'YAML'
+dag: small
+tasks:
+  - {id: a, run: /bin/true}
+  - {id: b, run: /bin/true, after: [a]}
+YAML
+    "$SLUICE" trigger --dir "$IT_STATE" small >/dev/null
+    small=$(it_sql "SELECT max(id) FROM runs")
+    "$SLUICE" run show --dir "$IT_STATE" "$small" >"$IT_DIR/small.txt"
+    it_check "a small run is shown whole" grep -q '^b  *pending' "$IT_DIR/small.txt"
+    it_check "without paging" [ "$(grep -c 'by state\|shown' "$IT_DIR/small.txt")" = 0 ]
+    "$SLUICE" run show --dir "$IT_STATE" "$small" --json >"$IT_DIR/small.json"
+    it_check "its tasks carry 'after' in JSON" python3 -c "
+import json
+d = json.load(open('$IT_DIR/small.json'))
+assert [t['after'] for t in d['tasks']] == [[], ['a']]"
+}

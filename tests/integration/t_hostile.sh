@@ -103,7 +103,7 @@ EOF
         it_check "a CURVE stranger on the client socket gets no answer (rc $rc)" [ "$rc" = 3 ]
     fi
     it_check "an oversized DAG source is refused by the scheduler" \
-        "$BUILD/tests/tools/junk" big-dag --dir "$IT_STATE" --size 2000000
+        "$BUILD/tests/tools/junk" big-dag --dir "$IT_STATE" --size 9000000
     it_check "the scheduler is still up" kill -0 "$IT_SCHED_PID"
     "$SLUICE" trigger --dir "$IT_STATE" h >/dev/null
     it_check "a DAG runs to success after the flood" it_wait 30 it_run_final 2

@@ -58,6 +58,18 @@ typedef struct {
     uint64_t attempt_id;
 } fixture_t;
 
+/* The version (content hash) of a DAG text, in a static buffer. */
+static const char *
+s_version_of(const char *yaml)
+{
+    static char version[65];
+    dag_t *dag = dag_parse("hello.yaml", yaml, strlen(yaml), NULL);
+    ck_assert_ptr_nonnull(dag);
+    snprintf(version, sizeof version, "%s", dag_version(dag));
+    dag_destroy(&dag);
+    return version;
+}
+
 /* Applies hello, triggers it, runs `start` (2 attempts: the first failed)
  * with three log chunks, and `left` is queued. */
 static void
@@ -340,6 +352,91 @@ START_TEST(test_api_logs_not_found)
 
 END_TEST
 
+static Sluice__Reply *
+s_page(fixture_t *f,
+       uint32_t limit,
+       uint32_t offset,
+       uint64_t cursor,
+       const uint32_t *counts)
+{
+    Sluice__RunShowReq show = SLUICE__RUN_SHOW_REQ__INIT;
+    show.run_id = f->run_id;
+    show.limit = limit;
+    show.offset = offset;
+    show.cursor = cursor;
+    Sluice__Request req = s_request(SLUICE__REQUEST__OP_RUN_SHOW, &show);
+    Sluice__Reply *rep = api_run_show(f->store, &req, counts);
+    ck_assert_int_eq(rep->op_case, SLUICE__REPLY__OP_RUN_SHOW);
+    return rep;
+}
+
+START_TEST(test_api_run_show_pages)
+{
+    /* A paged run show walks the tasks in DAG order (not by id), a page at
+     * a time: the first page has the run and its counts per state, each
+     * page the cursor of the next, 0 after the last. A later run's tasks
+     * never leak into the last page. */
+    fixture_t f;
+    s_fixture(&f);
+    errbuf_t err;
+    uint64_t other;
+    ck_assert_int_eq(store_run_create(f.store, "hello", s_version_of(s_yaml),
+                                      NULL, 0, "2026-11-27", "manual", 9,
+                                      &other, &err),
+                     0);
+    store_task_create(f.store, other, "start", TASK_PENDING, 9, &err);
+    Sluice__Reply *rep = s_page(&f, 2, 0, 0, NULL);
+    const Sluice__RunShowRep *page = rep->run_show;
+    ck_assert_ptr_nonnull(page->run);
+    ck_assert_uint_eq(page->run->total, 3);
+    ck_assert_uint_eq(page->n_params, 1);
+    ck_assert_uint_eq(page->n_states, 3); /* pending, queued, running */
+    ck_assert_uint_eq(page->n_tasks, 2);
+    ck_assert_str_eq(page->tasks[0]->task_id, "start");
+    ck_assert_uint_eq(page->tasks[0]->n_attempts, 2);
+    ck_assert_uint_eq(page->tasks[0]->n_after, 0); /* paged: no DAG parse */
+    ck_assert_str_eq(page->tasks[1]->task_id, "left");
+    uint64_t next = page->next;
+    ck_assert_uint_ne(next, 0);
+    protobuf_c_message_free_unpacked(&rep->base, NULL);
+
+    rep = s_page(&f, 2, 0, next, NULL);
+    page = rep->run_show;
+    ck_assert_ptr_null(page->run); /* only the first page has it */
+    ck_assert_uint_eq(page->n_tasks, 1);
+    ck_assert_str_eq(page->tasks[0]->task_id, "join");
+    ck_assert_uint_eq(page->next, 0);
+    protobuf_c_message_free_unpacked(&rep->base, NULL);
+
+    /* A full last page says so; an offset skips in DAG order; past the
+     * end is an empty page. */
+    rep = s_page(&f, 3, 0, 0, NULL);
+    ck_assert_uint_eq(rep->run_show->n_tasks, 3);
+    ck_assert_uint_eq(rep->run_show->next, 0);
+    protobuf_c_message_free_unpacked(&rep->base, NULL);
+    rep = s_page(&f, 5, 1, 0, NULL);
+    ck_assert_uint_eq(rep->run_show->n_tasks, 2);
+    ck_assert_str_eq(rep->run_show->tasks[0]->task_id, "left");
+    protobuf_c_message_free_unpacked(&rep->base, NULL);
+    rep = s_page(&f, 5, 3, 0, NULL);
+    ck_assert_uint_eq(rep->run_show->n_tasks, 0);
+    ck_assert_uint_eq(rep->run_show->next, 0);
+    protobuf_c_message_free_unpacked(&rep->base, NULL);
+
+    /* Counts the caller keeps (the planner's) are used as they are. */
+    uint32_t counts[TASK_STATE_COUNT] = {0};
+    counts[TASK_SUCCESS] = 7;
+    rep = s_page(&f, 1, 0, 0, counts);
+    ck_assert_uint_eq(rep->run_show->run->total, 7);
+    ck_assert_uint_eq(rep->run_show->run->succeeded, 7);
+    ck_assert_uint_eq(rep->run_show->n_states, 1);
+    ck_assert_str_eq(rep->run_show->states[0]->state, "success");
+    protobuf_c_message_free_unpacked(&rep->base, NULL);
+    store_destroy(&f.store);
+}
+
+END_TEST
+
 START_TEST(test_api_error)
 {
     Sluice__Reply *rep =
@@ -365,6 +462,7 @@ api_suite(void)
     tcase_add_test(tc, test_api_runs);
     tcase_add_test(tc, test_api_logs_paging);
     tcase_add_test(tc, test_api_logs_not_found);
+    tcase_add_test(tc, test_api_run_show_pages);
     tcase_add_test(tc, test_api_error);
     suite_add_tcase(s, tc);
     return s;

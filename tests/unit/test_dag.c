@@ -319,6 +319,43 @@ START_TEST(test_dag_missing_parts)
 
 END_TEST
 
+START_TEST(test_dag_after_repeats_and_many_unknown)
+{
+    /* A name repeated in 'after' counts once, however long the list; past
+     * HINTS_MAX unknown names, the rest are reported without a hint. */
+    char *text = xstrdup("dag: d\ntasks:\n  - id: a\n    run: x\n"
+                         "  - id: b\n    run: x\n    after: [a, a, a, a]\n");
+    zlist_t *errors;
+    dag_t *dag = s_parse(text, &errors);
+    ck_assert_ptr_nonnull(dag);
+    ck_assert_uint_eq(dag_task(dag, 1)->nafter, 1);
+    ck_assert_uint_eq(dag_task(dag, 0)->nchildren, 1);
+    dag_destroy(&dag);
+    zlist_destroy(&errors);
+    free(text);
+    text = xstrdup("dag: d\ntasks:\n  - id: task1\n    run: x\n"
+                   "  - id: b\n    run: x\n    after: [");
+    for (int i = 0; i < 40; i++) {
+        char *next = xasprintf("%s%stask%d", text, i ? ", " : "", i + 2);
+        free(text);
+        text = next;
+    }
+    char *full = xasprintf("%s]\n", text);
+    ck_assert_ptr_null(s_parse(full, &errors));
+    ck_assert_uint_eq(zlist_size(errors), 40);
+    ck_assert_ptr_nonnull(strstr(zlist_first(errors), "did you mean 'task1'?"));
+    const char *last = NULL;
+    for (const char *e = zlist_first(errors); e; e = zlist_next(errors)) {
+        last = e;
+    }
+    ck_assert_ptr_nonnull(strstr(last, "define it or remove it from 'after'"));
+    zlist_destroy(&errors);
+    free(full);
+    free(text);
+}
+
+END_TEST
+
 START_TEST(test_dag_duplicate_id)
 {
     EXPECT("dag: d\n"
@@ -500,15 +537,17 @@ END_TEST
 
 START_TEST(test_dag_big_file)
 {
-    size_t size = 2 * 1024 * 1024;
+    size_t size = DAG_MAX_FILE_SIZE + 1;
     char *text = xmalloc(size + 1);
     memset(text, '#', size);
     text[size] = '\0';
     zlist_t *errors;
     ck_assert_ptr_null(s_parse(text, &errors));
-    ck_assert_str_eq(zlist_first(errors),
-                     "t.yaml:1:1: the file is 2097152 bytes, over the limit "
-                     "of 1048576; split the DAG into smaller files");
+    char *want = xasprintf("t.yaml:1:1: the file is %zu bytes, over the limit "
+                           "of %d; split the DAG into smaller files",
+                           size, DAG_MAX_FILE_SIZE);
+    ck_assert_str_eq(zlist_first(errors), want);
+    free(want);
     zlist_destroy(&errors);
 
     /* The same from a file, read no further than the limit. */
@@ -586,6 +625,7 @@ dag_suite(void)
     tcase_add_test(tc, test_dag_wrong_types);
     tcase_add_test(tc, test_dag_missing_parts);
     tcase_add_test(tc, test_dag_duplicate_id);
+    tcase_add_test(tc, test_dag_after_repeats_and_many_unknown);
     tcase_add_test(tc, test_dag_cycle_in_order);
     tcase_add_test(tc, test_dag_bad_values);
     tcase_add_test(tc, test_dag_templates);

@@ -162,8 +162,15 @@ START_TEST(test_plan_usage)
     fixture_t f;
     s_setup(&f);
     uint64_t run = s_trigger(&f);
+    uint32_t counts[TASK_STATE_COUNT];
+    ck_assert(plan_run_counts(f.plan, run, counts));
+    ck_assert_uint_eq(counts[TASK_QUEUED], 1);
+    ck_assert_uint_eq(counts[TASK_PENDING], 3);
     char command[256];
     uint64_t a = s_dispatch(&f, "start", command);
+    ck_assert(plan_run_counts(f.plan, run, counts));
+    ck_assert_uint_eq(counts[TASK_RUNNING], 1);
+    ck_assert_uint_eq(counts[TASK_QUEUED], 0);
     char expect[64];
     snprintf(expect, sizeof expect, "echo sluice %llu",
              (unsigned long long) run);
@@ -173,12 +180,18 @@ START_TEST(test_plan_usage)
     uint64_t l = s_dispatch(&f, "left", NULL);
     uint64_t r = s_dispatch(&f, "right", NULL);
     s_finish(&f, l, ATTEMPT_SUCCESS, 0);
+    /* The counts the planner keeps, which run show reports, as it goes. */
+    ck_assert(plan_run_counts(f.plan, run, counts));
+    ck_assert_uint_eq(counts[TASK_SUCCESS], 2);
+    ck_assert_uint_eq(counts[TASK_RUNNING], 1);
+    ck_assert_uint_eq(counts[TASK_PENDING], 1);
     ck_assert_uint_eq(s_dispatch(&f, NULL, NULL), 0); /* join waits */
     s_finish(&f, r, ATTEMPT_SUCCESS, 0);
     uint64_t j = s_dispatch(&f, "join", command);
     ck_assert_str_eq(command, "echo join 1");
     s_finish(&f, j, ATTEMPT_SUCCESS, 0);
     ck_assert_uint_eq(plan_run_count(f.plan), 0); /* finished: left memory */
+    ck_assert(!plan_run_counts(f.plan, run, counts));
     s_teardown(&f);
 }
 
@@ -419,11 +432,13 @@ START_TEST(test_plan_restore)
     /* After a restart the plan picks up where the store left off. */
     fixture_t f;
     s_setup(&f);
-    s_trigger(&f);
+    uint64_t run = s_trigger(&f);
     uint64_t a = s_dispatch(&f, "start", NULL);
     s_finish(&f, a, ATTEMPT_SUCCESS, 0);
     uint64_t l = s_dispatch(&f, "left", NULL);
     errbuf_t err;
+    uint32_t before[TASK_STATE_COUNT], after[TASK_STATE_COUNT];
+    ck_assert(plan_run_counts(f.plan, run, before));
     ck_assert(plan_attempt_log(f.plan, l, 1, 3, 0));
     ck_assert_int_eq(store_log_append(f.store, l, 1, 1, 0, "ab\n", 3, &err), 0);
     ck_assert(plan_attempt_log(f.plan, l, 2, 3, 0));
@@ -434,6 +449,8 @@ START_TEST(test_plan_restore)
     ck_assert_int_eq(store_begin(f.store, &err), 0);
     ck_assert_int_eq(store_load_active(f.store, s_restore_cb, f.plan, &err), 0);
     ck_assert_uint_eq(plan_run_count(f.plan), 1);
+    ck_assert(plan_run_counts(f.plan, run, after)); /* counted again */
+    ck_assert_mem_eq(before, after, sizeof before);
     ck_assert(plan_attempt_known(f.plan, l));
     ck_assert_str_eq(plan_attempt_worker(f.plan, l), "w1");
     /* The worker sends its kept chunks again: the stored ones are known. */
