@@ -1,0 +1,376 @@
+#!/bin/bash
+# make bench-scale: the scheduler alone at fleet scale. A real scheduler
+# (store_sync: full, every commit durable) serves simulated workers
+# (tests/tools/simfleet: N workers x 4 slots in one process, each with its
+# own keys and connection, answering every task at once), so what is
+# measured is the scheduler's own cost, not process spawning.
+#
+# For each fleet size in FLEETS:
+#   idle     CPU that the fleet's heartbeats cost, idle, over IDLE_S seconds
+#            (percent of one core; target for 1,000 workers: < 5%)
+#   wide     one DAG of TASKS independent tasks: sustained tasks/s (run
+#            created -> ended, from the store; target with 1,000 workers:
+#            >= 10,000/s), scheduler CPU per task, peak RSS (VmHWM, with
+#            all TASKS queued at once; target < 256 MB)
+#   chains   fleet*slots/2 chains of CHAIN_LEN tasks: every task becomes
+#            ready while slots are free, so its ready -> dispatched time
+#            (the task's 'queued' transition to its attempt's creation, in
+#            the store) is the scheduler's own latency; p50 and p99
+#            (target p99 < 50 ms)
+# Then the growth table, on one scheduler with GROWTH_FLEET workers:
+# scheduler CPU per task for one DAG of each size in GROWTH_SIZES, and for
+# a DAG of GROWTH_MID tasks with EARLIER runs already in the store (made
+# with 'sluice backfill' of a one-task DAG that simfleet answers); they
+# should stay within 20% of each other. It also times 'sluice dag apply' of
+# the largest DAG (target < 2 s) and 'sluice run show' of its run (< 1 s).
+#
+# Prints a table with the targets marked ok/MISSED, writes it as JSON to
+# $BENCH_OUT/bench-scale.json and draws $BENCH_OUT/bench-scale.svg (gnuplot).
+# A quick run: FLEETS="100" TASKS=5000 GROWTH_SIZES="1000 5000"
+# GROWTH_MID=1000 EARLIER="10 100" IDLE_S=3 make bench-scale
+# Numbers from a shared or busy machine are noisy: say so with them.
+set -u
+
+BUILD=${BUILD:-build/release}
+ROOT=$(pwd)
+SLUICE=$ROOT/sluice
+SIMFLEET=$ROOT/$BUILD/tests/tools/simfleet
+FLEETS=${FLEETS:-100 1000 2000}
+SLOTS=${SLOTS:-4}
+PREFETCH=${PREFETCH:-1}
+TASKS=${TASKS:-100000}
+CHAIN_LEN=${CHAIN_LEN:-10}
+IDLE_S=${IDLE_S:-10}
+GROWTH_FLEET=${GROWTH_FLEET:-100}
+GROWTH_SIZES=${GROWTH_SIZES:-1000 10000 100000}
+GROWTH_MID=${GROWTH_MID:-10000}
+EARLIER=${EARLIER:-10 10000}
+RUN_TIMEOUT_S=${RUN_TIMEOUT_S:-300}
+CLI_TIMEOUT_S=${CLI_TIMEOUT_S:-60}
+SCHED_ARGS=${SCHED_ARGS:-}
+SIMFLEET_ARGS=${SIMFLEET_ARGS:-}
+BENCH_OUT=${BENCH_OUT:-$ROOT/build/bench-scale}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench-scale.XXXXXX") || exit 1
+SCHED_PID=""
+FLEET_PID=""
+RESULTS=$T/results.tsv # one "section key value" line per number
+: >"$RESULTS"
+
+stop_pid() {
+    pid=$1
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    return 0
+}
+
+stop_all() {
+    stop_pid "$FLEET_PID"
+    FLEET_PID=""
+    stop_pid "$SCHED_PID"
+    SCHED_PID=""
+}
+
+cleanup() {
+    stop_all
+    if [ "${KEEP:-0}" = 1 ]; then
+        echo "bench-scale: kept $T (KEEP=1)"
+    else
+        rm -rf "$T"
+    fi
+}
+trap 'cleanup' EXIT
+trap 'echo "bench-scale: interrupted" >&2; exit 130' INT TERM
+
+fail() {
+    echo "bench-scale: $*" >&2
+    for f in "$T"/*.log "$T"/*.err; do
+        [ -f "$f" ] && { echo "---- $f"; tail -n 15 "$f"; } >&2
+    done
+    exit 1
+}
+
+note() {
+    echo "$1 $2 $3" >>"$RESULTS"
+}
+
+free_port() {
+    used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }')
+    for _ in $(seq 20); do
+        p=$(awk -v s="$$$(date +%N)" 'BEGIN { srand(s); print 20000 + int(rand() * 12000) }')
+        if ! echo "$used" | grep -qx "$p" && [ "$p" != "${P1:-}" ]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# CPU seconds (utime + stime) of a process; fields counted after the
+# command name's closing parenthesis, which may hold spaces.
+cpu_s() {
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null |
+        awk -v hz="$(getconf CLK_TCK)" '{ printf "%.4f\n", ($12 + $13) / hz }'
+}
+
+hwm_kb() {
+    awk '/^VmHWM:/ { print $2 }' "/proc/$SCHED_PID/status"
+}
+
+now_s() {
+    date +%s.%N
+}
+
+cli() {
+    timeout "$CLI_TIMEOUT_S" "$SLUICE" "$@" --dir "$STATE"
+}
+
+sql() {
+    sqlite3 -readonly -cmd '.timeout 5000' "$STATE/store.db" "$1"
+}
+
+# start_cluster NAME WORKERS: a fresh state directory, a scheduler with
+# room for the fleet's connections, and simfleet; waits until every
+# simulated worker is registered.
+start_cluster() {
+    name=$1
+    workers=$2
+    STATE=$T/$name
+    P1=$(free_port) || fail "no free TCP port on 127.0.0.1"
+    P2=$(free_port) || fail "no free TCP port on 127.0.0.1"
+    "$SLUICE" init --dir "$STATE" --listen "tcp://127.0.0.1:$P1" \
+        --client-listen "tcp://127.0.0.1:$P2" --advertise "127.0.0.1:$P1" \
+        >"$T/$name-init.log" 2>&1 || fail "sluice init failed"
+    (
+        ulimit -n "$(ulimit -Hn)" 2>/dev/null
+        exec "$SLUICE" scheduler --dir "$STATE" --store-sync full \
+            --log-level warn $SCHED_ARGS
+    ) >"$T/$name-scheduler.log" 2>&1 &
+    SCHED_PID=$!
+    JOIN=$("$SLUICE" join-line --dir "$STATE" | grep -o 'sluice://[^ ]*' |
+        tail -n 1)
+    [ -n "$JOIN" ] || fail "sluice join-line printed no sluice:// line"
+    i=0
+    until TOKEN=$("$SLUICE" token create --dir "$STATE" --uses "$workers" \
+        --ttl 10m 2>/dev/null); do
+        i=$((i + 1))
+        [ $i -ge 50 ] && fail "the scheduler did not answer within 10 s"
+        sleep 0.2
+    done
+    (
+        ulimit -n "$(ulimit -Hn)" 2>/dev/null
+        exec "$SIMFLEET" --join "$JOIN" --token "$TOKEN" --workers "$workers" \
+            --slots "$SLOTS" --prefetch "$PREFETCH" --progress-ms 5000 \
+            $SIMFLEET_ARGS
+    ) >"$T/$name-simfleet.out" 2>"$T/$name-simfleet.err" &
+    FLEET_PID=$!
+    wait_s=$((30 + workers / 20))
+    i=0
+    until grep -q 'workers registered' "$T/$name-simfleet.err"; do
+        kill -0 "$FLEET_PID" 2>/dev/null || fail "simfleet exited"
+        i=$((i + 1))
+        [ $i -ge $((wait_s * 5)) ] &&
+            fail "$workers simulated workers did not register in $wait_s s"
+        sleep 0.2
+    done
+}
+
+gen_wide() { # NAME COUNT
+    printf 'dag: %s\ndefaults:\n  retries: 0\ntasks:\n' "$1"
+    awk -v n="$2" 'BEGIN { for (i = 0; i < n; i++)
+        printf "  - id: t%d\n    run: \"true\"\n", i }'
+}
+
+gen_chains() { # NAME CHAINS LENGTH
+    printf 'dag: %s\ndefaults:\n  retries: 0\ntasks:\n' "$1"
+    awk -v c="$2" -v l="$3" 'BEGIN { for (i = 0; i < c; i++)
+        for (j = 0; j < l; j++) {
+            printf "  - id: c%d_%d\n    run: \"true\"\n", i, j
+            if (j > 0) printf "    after: [c%d_%d]\n", i, j - 1 } }'
+}
+
+# run_dag NAME: triggers it and waits for its end by reading the store
+# (not by 'trigger --wait', whose polling would cost the scheduler CPU).
+# Sets RUN, SECS (run created -> ended), CPU (scheduler seconds).
+run_dag() {
+    c0=$(cpu_s "$SCHED_PID")
+    RUN=$(cli trigger "$1") || fail "sluice trigger $1 failed"
+    deadline=$(($(date +%s) + RUN_TIMEOUT_S))
+    while :; do
+        st=$(sql "SELECT state FROM runs WHERE id = $RUN")
+        case "$st" in
+            success) break ;;
+            failed | cancelled) fail "run $RUN of $1 ended $st" ;;
+        esac
+        [ "$(date +%s)" -ge "$deadline" ] &&
+            fail "run $RUN of $1 did not end within $RUN_TIMEOUT_S s"
+        sleep 0.25
+    done
+    CPU=$(awk -v a="$c0" -v b="$(cpu_s "$SCHED_PID")" 'BEGIN { print b - a }')
+    SECS=$(sql "SELECT (ended_at - created_at) / 1000.0 FROM runs WHERE id = $RUN")
+}
+
+# Milliseconds from each task's 'queued' transition to its first attempt.
+ready_ms() {
+    sql "SELECT a.created_at - q.at FROM attempts a
+         JOIN (SELECT task_id, MIN(at) AS at FROM transitions
+               WHERE run_id = $1 AND state = 'queued' GROUP BY task_id) q
+         ON q.task_id = a.task_id
+         WHERE a.run_id = $1 AND a.number = 1" >"$T/ready.txt"
+    sort -n "$T/ready.txt" | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "nan nan"; exit }
+        p50 = v[int((NR - 1) * 0.50) + 1]; p99 = v[int((NR - 1) * 0.99) + 1]
+        print p50, p99 }'
+}
+
+# ------------------------------------------------------------ fleet sizes
+
+bench_fleet() {
+    workers=$1
+    start_cluster "fleet$workers" "$workers"
+    echo "== $workers simulated workers x $SLOTS slots (prefetch $PREFETCH)"
+    sleep 2 # the registrations' turns settle
+    c0=$(cpu_s "$SCHED_PID")
+    sleep "$IDLE_S"
+    c1=$(cpu_s "$SCHED_PID")
+    idle=$(awk -v a="$c0" -v b="$c1" -v s="$IDLE_S" 'BEGIN { printf "%.2f", 100 * (b - a) / s }')
+    note "fleet$workers" workers "$workers"
+    note "fleet$workers" idle_cpu_pct "$idle"
+
+    gen_wide wide "$TASKS" >"$T/wide.yaml"
+    cli dag apply "$T/wide.yaml" >/dev/null || fail "dag apply wide failed"
+    f0=$(cpu_s "$FLEET_PID")
+    run_dag wide
+    f1=$(cpu_s "$FLEET_PID")
+    note "fleet$workers" tasks "$TASKS"
+    note "fleet$workers" seconds "$SECS"
+    note "fleet$workers" tasks_per_s "$(awk -v n="$TASKS" -v s="$SECS" 'BEGIN { printf "%.0f", n / s }')"
+    note "fleet$workers" cpu_us_per_task "$(awk -v c="$CPU" -v n="$TASKS" 'BEGIN { printf "%.1f", c * 1e6 / n }')"
+    note "fleet$workers" simfleet_cpu_us_per_task "$(awk -v a="$f0" -v b="$f1" -v n="$TASKS" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')"
+    note "fleet$workers" peak_rss_mb "$(awk -v k="$(hwm_kb)" 'BEGIN { printf "%.1f", k / 1024 }')"
+
+    chains=$((workers * SLOTS / 2))
+    gen_chains chains "$chains" "$CHAIN_LEN" >"$T/chains.yaml"
+    cli dag apply "$T/chains.yaml" >/dev/null || fail "dag apply chains failed"
+    run_dag chains
+    read -r p50 p99 <<EOF
+$(ready_ms "$RUN")
+EOF
+    note "fleet$workers" chain_tasks "$((chains * CHAIN_LEN))"
+    note "fleet$workers" ready_p50_ms "$p50"
+    note "fleet$workers" ready_p99_ms "$p99"
+    grep -h '^simfleet:' "$T/fleet$workers-simfleet.err" | tail -n 1
+    stop_all
+}
+
+# ------------------------------------------------------------------ growth
+
+# earlier_runs N: N more finished one-task runs in the store, by a backfill
+# of an hourly DAG that simfleet answers.
+EARLIER_DONE=0
+earlier_runs() {
+    want=$1
+    more=$((want - EARLIER_DONE))
+    [ "$more" -gt 0 ] || return 0
+    if [ "$EARLIER_DONE" -eq 0 ]; then
+        printf 'dag: history\nschedule: "0 * * * *"\nstart_date: 2000-01-01\ntasks:\n  - id: one\n    run: "true"\n' >"$T/history.yaml"
+        cli dag apply "$T/history.yaml" >/dev/null || fail "dag apply history failed"
+        cli dag pause history >/dev/null || fail "dag pause history failed"
+    fi
+    from=$(date -u -d "2001-01-01 +$EARLIER_DONE hours" '+%Y-%m-%dT%H:00:00Z')
+    to=$(date -u -d "2001-01-01 +$((want - 1)) hours" '+%Y-%m-%dT%H:00:00Z')
+    timeout "$RUN_TIMEOUT_S" "$SLUICE" backfill history --from "$from" \
+        --to "$to" --max-active 1000 --dir "$STATE" >"$T/backfill.log" 2>&1 ||
+        fail "sluice backfill history failed"
+    deadline=$(($(date +%s) + RUN_TIMEOUT_S))
+    while :; do
+        done_n=$(sql "SELECT COUNT(*) FROM runs WHERE dag = 'history' AND state = 'success'")
+        [ "$done_n" -ge "$want" ] && break
+        [ "$(date +%s)" -ge "$deadline" ] &&
+            fail "$want earlier runs not done within $RUN_TIMEOUT_S s ($done_n)"
+        sleep 0.5
+    done
+    EARLIER_DONE=$want
+}
+
+# growth_row LABEL DAG TASKS: runs an applied DAG, notes its CPU per task.
+growth_row() {
+    run_dag "$2"
+    key=$1
+    note "$key" tasks "$3"
+    note "$key" earlier_runs "$(sql "SELECT COUNT(*) - 1 FROM runs")"
+    note "$key" tasks_per_s "$(awk -v n="$3" -v s="$SECS" 'BEGIN { printf "%.0f", n / s }')"
+    note "$key" cpu_us_per_task "$(awk -v c="$CPU" -v n="$3" 'BEGIN { printf "%.1f", c * 1e6 / n }')"
+}
+
+bench_growth() {
+    start_cluster growth "$GROWTH_FLEET"
+    echo "== growth: $GROWTH_FLEET simulated workers x $SLOTS slots"
+    set -- $EARLIER
+    first_earlier=$1
+    earlier_runs "$first_earlier"
+    gen_wide mid "$GROWTH_MID" >"$T/mid.yaml"
+    cli dag apply "$T/mid.yaml" >/dev/null || fail "dag apply mid failed"
+    growth_row "earlier$first_earlier" mid "$GROWTH_MID"
+    largest=0
+    for n in $GROWTH_SIZES; do
+        gen_wide "size$n" "$n" >"$T/size$n.yaml"
+        t0=$(now_s)
+        cli dag apply "$T/size$n.yaml" >/dev/null || fail "dag apply size$n failed"
+        t1=$(now_s)
+        growth_row "size$n" "size$n" "$n"
+        if [ "$n" -gt "$largest" ]; then
+            largest=$n
+            apply_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+            t0=$(now_s)
+            cli run show "$RUN" >"$T/runshow.out" 2>&1 ||
+                echo "bench-scale: sluice run show $RUN failed or timed out" >&2
+            t1=$(now_s)
+            show_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+        fi
+    done
+    note cli apply_tasks "$largest"
+    note cli apply_s "$apply_s"
+    note cli run_show_s "$show_s"
+    for e in $EARLIER; do
+        [ "$e" = "$first_earlier" ] && continue
+        earlier_runs "$e"
+        growth_row "earlier$e" mid "$GROWTH_MID"
+    done
+    stop_all
+}
+
+# ------------------------------------------------------------------ report
+
+[ -x "$SLUICE" ] || fail "'$SLUICE' is missing; run 'make sluice' first"
+[ -x "$SIMFLEET" ] || fail "'$SIMFLEET' is missing; run 'make tools' first"
+command -v sqlite3 >/dev/null || fail "sqlite3 is missing (apt-get install sqlite3)"
+mkdir -p "$BENCH_OUT" || fail "cannot create $BENCH_OUT"
+START=$(date +%s)
+echo "bench-scale: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); numbers on a shared machine are noisy"
+for f in $FLEETS; do
+    bench_fleet "$f"
+done
+bench_growth
+cp "$RESULTS" "$BENCH_OUT/bench-scale.tsv"
+FLEETS="$FLEETS" GROWTH_SIZES="$GROWTH_SIZES" EARLIER="$EARLIER" \
+    SLOTS="$SLOTS" TASKS="$TASKS" PREFETCH="$PREFETCH" \
+    ELAPSED=$(($(date +%s) - START)) \
+    awk -f "$ROOT/tests/bench/bench_scale_report.awk" \
+    -v json="$BENCH_OUT/bench-scale.json" -v dat="$BENCH_OUT/bench-scale" \
+    "$RESULTS" || fail "the report failed"
+if command -v gnuplot >/dev/null; then
+    gnuplot -e "dir='$BENCH_OUT'" "$ROOT/tests/bench/bench_scale.gp" ||
+        echo "bench-scale: gnuplot failed; no chart" >&2
+    echo "bench-scale: chart $BENCH_OUT/bench-scale.svg"
+else
+    echo "bench-scale: gnuplot is missing (apt-get install gnuplot-nox); no chart" >&2
+fi
+echo "bench-scale: table $BENCH_OUT/bench-scale.json ($(($(date +%s) - START)) s)"
