@@ -136,12 +136,10 @@ sql() {
     sqlite3 -readonly -cmd '.timeout 5000' "$STATE/store.db" "$1"
 }
 
-# start_cluster NAME WORKERS: a fresh state directory, a scheduler with
-# room for the fleet's connections, and simfleet; waits until every
-# simulated worker is registered.
-start_cluster() {
+# start_scheduler NAME: a fresh state directory and a scheduler with room
+# for the fleet's connections.
+start_scheduler() {
     name=$1
-    workers=$2
     STATE=$T/$name
     P1=$(free_port) || fail "no free TCP port on 127.0.0.1"
     P2=$(free_port) || fail "no free TCP port on 127.0.0.1"
@@ -154,6 +152,14 @@ start_cluster() {
             --log-level warn $SCHED_ARGS
     ) >"$T/$name-scheduler.log" 2>&1 &
     SCHED_PID=$!
+}
+
+# start_fleet NAME WORKERS: simfleet with WORKERS simulated workers; waits
+# until every one is registered.
+start_fleet() {
+    name=$1
+    workers=$2
+    FLEET_N=$workers
     JOIN=$("$SLUICE" join-line --dir "$STATE" | grep -o 'sluice://[^ ]*' |
         tail -n 1)
     [ -n "$JOIN" ] || fail "sluice join-line printed no sluice:// line"
@@ -164,22 +170,41 @@ start_cluster() {
         [ $i -ge 50 ] && fail "the scheduler did not answer within 10 s"
         sleep 0.2
     done
+    FLEET_ERR=$T/$name-simfleet.err
+    : >"$FLEET_ERR"
     (
         ulimit -n "$(ulimit -Hn)" 2>/dev/null
         exec "$SIMFLEET" --join "$JOIN" --token "$TOKEN" --workers "$workers" \
-            --slots "$SLOTS" --prefetch "$PREFETCH" --progress-ms 5000 \
+            --slots "$SLOTS" --prefetch "$PREFETCH" --progress-ms 1000 \
             $SIMFLEET_ARGS
     ) >"$T/$name-simfleet.out" 2>"$T/$name-simfleet.err" &
     FLEET_PID=$!
-    wait_s=$((30 + workers / 20))
+    wait_registered
+}
+
+# Waits until a progress line of simfleet written from now on says that
+# every simulated worker is registered (again: a scheduler that stops
+# answering for longer than its heartbeat window loses them all).
+wait_registered() {
+    seen=$(wc -l <"$FLEET_ERR")
+    wait_s=$((30 + FLEET_N / 20))
     i=0
-    until grep -q 'workers registered' "$T/$name-simfleet.err"; do
+    until tail -n +"$((seen + 1))" "$FLEET_ERR" |
+        grep -q " $FLEET_N/$FLEET_N registered"; do
         kill -0 "$FLEET_PID" 2>/dev/null || fail "simfleet exited"
         i=$((i + 1))
         [ $i -ge $((wait_s * 5)) ] &&
-            fail "$workers simulated workers did not register in $wait_s s"
+            fail "$FLEET_N simulated workers did not register in $wait_s s"
         sleep 0.2
     done
+}
+
+# Links the simulated workers lost so far (silence past the heartbeat
+# window, or the scheduler said goodbye).
+fleet_lost() {
+    n=$(grep ' lost links' "$FLEET_ERR" | tail -n 1 |
+        sed -n 's/.* \([0-9][0-9]*\) lost links.*/\1/p')
+    echo "${n:-0}"
 }
 
 gen_wide() { # NAME COUNT
@@ -234,7 +259,15 @@ ready_ms() {
 
 bench_fleet() {
     workers=$1
-    start_cluster "fleet$workers" "$workers"
+    chains=$((workers * SLOTS / 2))
+    start_scheduler "fleet$workers"
+    # Applied before the fleet joins: a long apply stalls the scheduler's
+    # heartbeats (the growth table times apply on its own).
+    gen_wide wide "$TASKS" >"$T/wide.yaml"
+    gen_chains chains "$chains" "$CHAIN_LEN" >"$T/chains.yaml"
+    cli dag apply "$T/wide.yaml" >/dev/null || fail "dag apply wide failed"
+    cli dag apply "$T/chains.yaml" >/dev/null || fail "dag apply chains failed"
+    start_fleet "fleet$workers" "$workers"
     echo "== $workers simulated workers x $SLOTS slots (prefetch $PREFETCH)"
     sleep 2 # the registrations' turns settle
     c0=$(cpu_s "$SCHED_PID")
@@ -244,11 +277,12 @@ bench_fleet() {
     note "fleet$workers" workers "$workers"
     note "fleet$workers" idle_cpu_pct "$idle"
 
-    gen_wide wide "$TASKS" >"$T/wide.yaml"
-    cli dag apply "$T/wide.yaml" >/dev/null || fail "dag apply wide failed"
+    lost0=$(fleet_lost)
     f0=$(cpu_s "$FLEET_PID")
     run_dag wide
     f1=$(cpu_s "$FLEET_PID")
+    sleep 1.1 # the next progress line
+    note "fleet$workers" lost_links "$(($(fleet_lost) - lost0))"
     note "fleet$workers" tasks "$TASKS"
     note "fleet$workers" seconds "$SECS"
     note "fleet$workers" tasks_per_s "$(awk -v n="$TASKS" -v s="$SECS" 'BEGIN { printf "%.0f", n / s }')"
@@ -256,9 +290,7 @@ bench_fleet() {
     note "fleet$workers" simfleet_cpu_us_per_task "$(awk -v a="$f0" -v b="$f1" -v n="$TASKS" 'BEGIN { printf "%.1f", (b - a) * 1e6 / n }')"
     note "fleet$workers" peak_rss_mb "$(awk -v k="$(hwm_kb)" 'BEGIN { printf "%.1f", k / 1024 }')"
 
-    chains=$((workers * SLOTS / 2))
-    gen_chains chains "$chains" "$CHAIN_LEN" >"$T/chains.yaml"
-    cli dag apply "$T/chains.yaml" >/dev/null || fail "dag apply chains failed"
+    wait_registered
     run_dag chains
     read -r p50 p99 <<EOF
 $(ready_ms "$RUN")
@@ -266,7 +298,7 @@ EOF
     note "fleet$workers" chain_tasks "$((chains * CHAIN_LEN))"
     note "fleet$workers" ready_p50_ms "$p50"
     note "fleet$workers" ready_p99_ms "$p99"
-    grep -h '^simfleet:' "$T/fleet$workers-simfleet.err" | tail -n 1
+    tail -n 1 "$FLEET_ERR"
     stop_all
 }
 
@@ -311,7 +343,8 @@ growth_row() {
 }
 
 bench_growth() {
-    start_cluster growth "$GROWTH_FLEET"
+    start_scheduler growth
+    start_fleet growth "$GROWTH_FLEET"
     echo "== growth: $GROWTH_FLEET simulated workers x $SLOTS slots"
     set -- $EARLIER
     first_earlier=$1
@@ -325,6 +358,7 @@ bench_growth() {
         t0=$(now_s)
         cli dag apply "$T/size$n.yaml" >/dev/null || fail "dag apply size$n failed"
         t1=$(now_s)
+        wait_registered
         growth_row "size$n" "size$n" "$n"
         if [ "$n" -gt "$largest" ]; then
             largest=$n

@@ -26,28 +26,29 @@ END {
     ng = split(ENVIRON["GROWTH_SIZES"], sizes, " ")
     ne = split(ENVIRON["EARLIER"], earlier, " ")
     print ""
-    printf "%-8s %9s %8s %11s %9s %8s %8s %10s %12s\n", "workers", "tasks",
+    printf "%-8s %9s %8s %11s %9s %8s %8s %10s %12s %5s\n", "workers", "tasks",
         "tasks/s", "cpu us/task", "rss MB", "p50 ms", "p99 ms", "idle %cpu",
-        "sim us/task"
+        "sim us/task", "lost"
     fj = ""; worst_p99 = ""; worst_rss = ""; idle1k = ""; rate1k = ""
     printf "" > (dat "-fleet.dat")
     for (i = 1; i <= nf; i++) {
         s = "fleet" fleets[i]
-        printf "%-8s %9s %8s %11s %9s %8s %8s %10s %12s\n", fleets[i],
+        printf "%-8s %9s %8s %11s %9s %8s %8s %10s %12s %5s\n", fleets[i],
             v[s, "tasks"], v[s, "tasks_per_s"], v[s, "cpu_us_per_task"],
             v[s, "peak_rss_mb"], v[s, "ready_p50_ms"], v[s, "ready_p99_ms"],
-            v[s, "idle_cpu_pct"], v[s, "simfleet_cpu_us_per_task"]
+            v[s, "idle_cpu_pct"], v[s, "simfleet_cpu_us_per_task"],
+            v[s, "lost_links"]
         print fleets[i], v[s, "tasks_per_s"], v[s, "cpu_us_per_task"] >> (dat "-fleet.dat")
         if (worst_p99 == "" || v[s, "ready_p99_ms"] + 0 > worst_p99 + 0) worst_p99 = v[s, "ready_p99_ms"]
         if (worst_rss == "" || v[s, "peak_rss_mb"] + 0 > worst_rss + 0) worst_rss = v[s, "peak_rss_mb"]
         per1k = sprintf("%.2f", v[s, "idle_cpu_pct"] * 1000 / fleets[i])
         if (fleets[i] == 1000) { idle1k = v[s, "idle_cpu_pct"]; rate1k = v[s, "tasks_per_s"] }
-        fj = fj (fj == "" ? "" : ",\n") sprintf("    {\"workers\": %s, \"slots\": %s, \"prefetch\": %s, \"tasks\": %s, \"seconds\": %s, \"tasks_per_s\": %s, \"cpu_us_per_task\": %s, \"simfleet_cpu_us_per_task\": %s, \"peak_rss_mb\": %s, \"chain_tasks\": %s, \"ready_p50_ms\": %s, \"ready_p99_ms\": %s, \"idle_cpu_pct\": %s, \"idle_cpu_pct_per_1000\": %s}",
+        fj = fj (fj == "" ? "" : ",\n") sprintf("    {\"workers\": %s, \"slots\": %s, \"prefetch\": %s, \"tasks\": %s, \"seconds\": %s, \"tasks_per_s\": %s, \"cpu_us_per_task\": %s, \"simfleet_cpu_us_per_task\": %s, \"peak_rss_mb\": %s, \"chain_tasks\": %s, \"ready_p50_ms\": %s, \"ready_p99_ms\": %s, \"idle_cpu_pct\": %s, \"idle_cpu_pct_per_1000\": %s, \"lost_links\": %s}",
             fleets[i], ENVIRON["SLOTS"], ENVIRON["PREFETCH"], num(v[s, "tasks"]),
             num(v[s, "seconds"]), num(v[s, "tasks_per_s"]), num(v[s, "cpu_us_per_task"]),
             num(v[s, "simfleet_cpu_us_per_task"]), num(v[s, "peak_rss_mb"]),
             num(v[s, "chain_tasks"]), num(v[s, "ready_p50_ms"]), num(v[s, "ready_p99_ms"]),
-            num(v[s, "idle_cpu_pct"]), num(per1k))
+            num(v[s, "idle_cpu_pct"]), num(per1k), num(v[s, "lost_links"]))
     }
     print ""
     printf "%-22s %9s %12s %8s %11s\n", "growth", "tasks", "runs before", "tasks/s", "cpu us/task"
