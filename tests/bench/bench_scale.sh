@@ -45,6 +45,7 @@ GROWTH_FLEET=${GROWTH_FLEET:-100}
 GROWTH_SIZES=${GROWTH_SIZES:-1000 10000 100000}
 GROWTH_MID=${GROWTH_MID:-10000}
 EARLIER=${EARLIER:-10 10000}
+PART_TASKS=${PART_TASKS:-25000}
 RUN_TIMEOUT_S=${RUN_TIMEOUT_S:-300}
 CLI_TIMEOUT_S=${CLI_TIMEOUT_S:-60}
 SCHED_ARGS=${SCHED_ARGS:-}
@@ -221,25 +222,29 @@ gen_chains() { # NAME CHAINS LENGTH
             if (j > 0) printf "    after: [c%d_%d]\n", i, j - 1 } }'
 }
 
-# run_dag NAME: triggers it and waits for its end by reading the store
-# (not by 'trigger --wait', whose polling would cost the scheduler CPU).
-# Sets RUN, SECS (run created -> ended), CPU (scheduler seconds).
-run_dag() {
+# run_dags NAME...: triggers each DAG (back to back, so that all their
+# tasks are queued at once) and waits for every run's end by reading the
+# store (not by 'trigger --wait', whose polling would cost the scheduler
+# CPU). Sets RUN (the last run), RUNS (all, comma-separated), SECS (first
+# run created -> last run ended) and CPU (scheduler seconds).
+run_dags() {
     c0=$(cpu_s "$SCHED_PID")
-    RUN=$(cli trigger "$1") || fail "sluice trigger $1 failed"
+    RUNS=""
+    for dag in "$@"; do
+        RUN=$(cli trigger "$dag") || fail "sluice trigger $dag failed"
+        RUNS=${RUNS:+$RUNS,}$RUN
+    done
     deadline=$(($(date +%s) + RUN_TIMEOUT_S))
     while :; do
-        st=$(sql "SELECT state FROM runs WHERE id = $RUN")
-        case "$st" in
-            success) break ;;
-            failed | cancelled) fail "run $RUN of $1 ended $st" ;;
-        esac
+        st=$(sql "SELECT SUM(state = 'success'), SUM(state IN ('failed', 'cancelled')) FROM runs WHERE id IN ($RUNS)")
+        [ "${st#*|}" != 0 ] && fail "a run of $* ended failed or cancelled"
+        [ "${st%|*}" = "$#" ] && break
         [ "$(date +%s)" -ge "$deadline" ] &&
-            fail "run $RUN of $1 did not end within $RUN_TIMEOUT_S s"
+            fail "the runs of $* did not end within $RUN_TIMEOUT_S s"
         sleep 0.25
     done
     CPU=$(awk -v a="$c0" -v b="$(cpu_s "$SCHED_PID")" 'BEGIN { print b - a }')
-    SECS=$(sql "SELECT (ended_at - created_at) / 1000.0 FROM runs WHERE id = $RUN")
+    SECS=$(sql "SELECT (MAX(ended_at) - MIN(created_at)) / 1000.0 FROM runs WHERE id IN ($RUNS)")
 }
 
 # Milliseconds from each task's 'queued' transition to its first attempt.
@@ -263,9 +268,20 @@ bench_fleet() {
     start_scheduler "fleet$workers"
     # Applied before the fleet joins: a long apply stalls the scheduler's
     # heartbeats (the growth table times apply on its own).
-    gen_wide wide "$TASKS" >"$T/wide.yaml"
+    # DAG files are limited to 1 MiB of YAML: TASKS come in DAGs of at
+    # most PART_TASKS, triggered together.
+    parts=""
+    left=$TASKS
+    p=0
+    while [ "$left" -gt 0 ]; do
+        p=$((p + 1))
+        n=$((left < PART_TASKS ? left : PART_TASKS))
+        gen_wide "wide$p" "$n" >"$T/wide$p.yaml"
+        cli dag apply "$T/wide$p.yaml" >/dev/null || fail "dag apply wide$p failed"
+        parts="$parts wide$p"
+        left=$((left - n))
+    done
     gen_chains chains "$chains" "$CHAIN_LEN" >"$T/chains.yaml"
-    cli dag apply "$T/wide.yaml" >/dev/null || fail "dag apply wide failed"
     cli dag apply "$T/chains.yaml" >/dev/null || fail "dag apply chains failed"
     start_fleet "fleet$workers" "$workers"
     echo "== $workers simulated workers x $SLOTS slots (prefetch $PREFETCH)"
@@ -279,7 +295,7 @@ bench_fleet() {
 
     lost0=$(fleet_lost)
     f0=$(cpu_s "$FLEET_PID")
-    run_dag wide
+    run_dags $parts
     f1=$(cpu_s "$FLEET_PID")
     sleep 1.1 # the next progress line
     note "fleet$workers" lost_links "$(($(fleet_lost) - lost0))"
@@ -291,7 +307,7 @@ bench_fleet() {
     note "fleet$workers" peak_rss_mb "$(awk -v k="$(hwm_kb)" 'BEGIN { printf "%.1f", k / 1024 }')"
 
     wait_registered
-    run_dag chains
+    run_dags chains
     read -r p50 p99 <<EOF
 $(ready_ms "$RUN")
 EOF
@@ -334,7 +350,7 @@ earlier_runs() {
 
 # growth_row LABEL DAG TASKS: runs an applied DAG, notes its CPU per task.
 growth_row() {
-    run_dag "$2"
+    run_dags "$2"
     key=$1
     note "$key" tasks "$3"
     note "$key" earlier_runs "$(sql "SELECT COUNT(*) - 1 FROM runs")"
@@ -353,10 +369,16 @@ bench_growth() {
     cli dag apply "$T/mid.yaml" >/dev/null || fail "dag apply mid failed"
     growth_row "earlier$first_earlier" mid "$GROWTH_MID"
     largest=0
+    apply_s=""
+    show_s=""
     for n in $GROWTH_SIZES; do
         gen_wide "size$n" "$n" >"$T/size$n.yaml"
         t0=$(now_s)
-        cli dag apply "$T/size$n.yaml" >/dev/null || fail "dag apply size$n failed"
+        if ! cli dag apply "$T/size$n.yaml" >"$T/apply.out" 2>&1; then
+            echo "bench-scale: dag apply of $n tasks failed, no growth row: $(head -c 300 "$T/apply.out")" >&2
+            note cli apply_failed "$n"
+            continue
+        fi
         t1=$(now_s)
         wait_registered
         growth_row "size$n" "size$n" "$n"
