@@ -102,23 +102,10 @@ note() {
     echo "$1 $2 $3" >>"$RESULTS"
 }
 
-free_port() {
-    used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }')
-    for _ in $(seq 20); do
-        p=$(awk -v s="$$$(date +%N)" 'BEGIN { srand(s); print 20000 + int(rand() * 12000) }')
-        if ! echo "$used" | grep -qx "$p" && [ "$p" != "${P1:-}" ]; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
+. "$ROOT/tests/bench/lib.sh"
 
-# CPU seconds (utime + stime) of a process; fields counted after the
-# command name's closing parenthesis, which may hold spaces.
 cpu_s() {
-    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null |
-        awk -v hz="$(getconf CLK_TCK)" '{ printf "%.4f\n", ($12 + $13) / hz }'
+    proc_cpu_s "$1"
 }
 
 hwm_kb() {
@@ -247,13 +234,15 @@ run_dags() {
     SECS=$(sql "SELECT (MAX(ended_at) - MIN(created_at)) / 1000.0 FROM runs WHERE id IN ($RUNS)")
 }
 
-# Milliseconds from each task's 'queued' transition to its first attempt.
+# Milliseconds from each task's 'queued' transition to its first attempt,
+# over the runs $1 (comma-separated); then p50 and p99.
 ready_ms() {
     sql "SELECT a.created_at - q.at FROM attempts a
-         JOIN (SELECT task_id, MIN(at) AS at FROM transitions
-               WHERE run_id = $1 AND state = 'queued' GROUP BY task_id) q
-         ON q.task_id = a.task_id
-         WHERE a.run_id = $1 AND a.number = 1" >"$T/ready.txt"
+         JOIN (SELECT run_id, task_id, MIN(at) AS at FROM transitions
+               WHERE run_id IN ($1) AND state = 'queued'
+               GROUP BY run_id, task_id) q
+         ON q.run_id = a.run_id AND q.task_id = a.task_id
+         WHERE a.run_id IN ($1) AND a.number = 1" >"$T/ready.txt"
     sort -n "$T/ready.txt" | awk '{ v[NR] = $1 } END {
         if (NR == 0) { print "nan nan"; exit }
         p50 = v[int((NR - 1) * 0.50) + 1]; p99 = v[int((NR - 1) * 0.99) + 1]
@@ -281,8 +270,18 @@ bench_fleet() {
         parts="$parts wide$p"
         left=$((left - n))
     done
-    gen_chains chains "$chains" "$CHAIN_LEN" >"$T/chains.yaml"
-    cli dag apply "$T/chains.yaml" >/dev/null || fail "dag apply chains failed"
+    cparts=""
+    per=$((PART_TASKS / 2 / CHAIN_LEN)) # 'after' lines make tasks longer
+    left=$chains
+    p=0
+    while [ "$left" -gt 0 ]; do
+        p=$((p + 1))
+        n=$((left < per ? left : per))
+        gen_chains "chains$p" "$n" "$CHAIN_LEN" >"$T/chains$p.yaml"
+        cli dag apply "$T/chains$p.yaml" >/dev/null || fail "dag apply chains$p failed"
+        cparts="$cparts chains$p"
+        left=$((left - n))
+    done
     start_fleet "fleet$workers" "$workers"
     echo "== $workers simulated workers x $SLOTS slots (prefetch $PREFETCH)"
     sleep 2 # the registrations' turns settle
@@ -307,9 +306,9 @@ bench_fleet() {
     note "fleet$workers" peak_rss_mb "$(awk -v k="$(hwm_kb)" 'BEGIN { printf "%.1f", k / 1024 }')"
 
     wait_registered
-    run_dags chains
+    run_dags $cparts
     read -r p50 p99 <<EOF
-$(ready_ms "$RUN")
+$(ready_ms "$RUNS")
 EOF
     note "fleet$workers" chain_tasks "$((chains * CHAIN_LEN))"
     note "fleet$workers" ready_p50_ms "$p50"
