@@ -209,6 +209,24 @@ gen_chains() { # NAME CHAINS LENGTH
             if (j > 0) printf "    after: [c%d_%d]\n", i, j - 1 } }'
 }
 
+# trigger NAME: sets RUN. A scheduler busy with a fleet's connections may
+# not answer the CLI in time: a run of NAME that appears meanwhile counts
+# (the request did arrive), else the trigger is sent again (3 tries).
+trigger() {
+    before=$(sql "SELECT COALESCE(MAX(id), 0) FROM runs")
+    for _ in 1 2 3; do
+        RUN=$(cli trigger "$1" 2>>"$T/trigger.err") && return 0
+        i=0
+        while [ $i -lt 60 ]; do
+            RUN=$(sql "SELECT MIN(id) FROM runs WHERE dag = '$1' AND id > $before")
+            [ -n "$RUN" ] && return 0
+            sleep 0.5
+            i=$((i + 1))
+        done
+    done
+    fail "sluice trigger $1 failed 3 times: $(tail -n 1 "$T/trigger.err")"
+}
+
 # run_dags NAME...: triggers each DAG (back to back, so that all their
 # tasks are queued at once) and waits for every run's end by reading the
 # store (not by 'trigger --wait', whose polling would cost the scheduler
@@ -218,7 +236,7 @@ run_dags() {
     c0=$(cpu_s "$SCHED_PID")
     RUNS=""
     for dag in "$@"; do
-        RUN=$(cli trigger "$dag") || fail "sluice trigger $dag failed"
+        trigger "$dag"
         RUNS=${RUNS:+$RUNS,}$RUN
     done
     deadline=$(($(date +%s) + RUN_TIMEOUT_S))
