@@ -47,6 +47,7 @@ GROWTH_MID=${GROWTH_MID:-10000}
 EARLIER=${EARLIER:-10 10000}
 PART_TASKS=${PART_TASKS:-25000}
 RUN_TIMEOUT_S=${RUN_TIMEOUT_S:-300}
+BUDGET_S=${BUDGET_S:-720} # the whole bench; a phase left without time fails
 CLI_TIMEOUT_S=${CLI_TIMEOUT_S:-60}
 SCHED_ARGS=${SCHED_ARGS:-}
 SIMFLEET_ARGS=${SIMFLEET_ARGS:-}
@@ -90,12 +91,46 @@ cleanup() {
 trap 'cleanup' EXIT
 trap 'echo "bench-scale: interrupted" >&2; exit 130' INT TERM
 
+# fail MESSAGE: ends the phase (or, outside one, the bench) with the tail of
+# the phase's logs.
+PHASE=""
 fail() {
     echo "bench-scale: $*" >&2
-    for f in "$T"/*.log "$T"/*.err; do
-        [ -f "$f" ] && { echo "---- $f"; tail -n 15 "$f"; } >&2
+    for f in "$T/$PHASE"*.log "$T/$PHASE"*.err; do
+        [ -f "$f" ] && { echo "---- $f"; tail -n 8 "$f"; } >&2
     done
     exit 1
+}
+
+# phase NAME CMD...: runs CMD in a subshell that stops what it started
+# however it ends; a phase that fails or runs out of BUDGET_S is noted as
+# failed (its numbers are missing, its targets MISSED) and the bench goes on.
+phase() {
+    PHASE=$1
+    shift
+    if [ "$(date +%s)" -ge "$END" ]; then
+        echo "bench-scale: $PHASE skipped: the bench's BUDGET_S ($BUDGET_S s) is spent" >&2
+        note "$PHASE" failed 1
+        return 0
+    fi
+    (
+        trap 'stop_all' EXIT
+        trap 'exit 130' INT TERM
+        "$@"
+    )
+    rc=$?
+    [ $rc -eq 130 ] && exit 130
+    if [ $rc -ne 0 ]; then
+        echo "bench-scale: $PHASE did not finish; its numbers are missing" >&2
+        note "$PHASE" failed 1
+    fi
+    PHASE=""
+}
+
+# deadline SECONDS: now + SECONDS, but no later than the bench's end.
+deadline() {
+    d=$(($(date +%s) + $1))
+    echo $((d < END ? d : END))
 }
 
 note() {
@@ -176,13 +211,12 @@ start_fleet() {
 wait_registered() {
     seen=$(wc -l <"$FLEET_ERR")
     wait_s=$((30 + FLEET_N / 20))
-    i=0
+    until_t=$(deadline "$wait_s")
     until tail -n +"$((seen + 1))" "$FLEET_ERR" |
         grep -q " $FLEET_N/$FLEET_N registered"; do
         kill -0 "$FLEET_PID" 2>/dev/null || fail "simfleet exited"
-        i=$((i + 1))
-        [ $i -ge $((wait_s * 5)) ] &&
-            fail "$FLEET_N simulated workers did not register in $wait_s s"
+        [ "$(date +%s)" -ge "$until_t" ] &&
+            fail "$FLEET_N simulated workers did not all register in $wait_s s"
         sleep 0.2
     done
 }
@@ -239,13 +273,13 @@ run_dags() {
         trigger "$dag"
         RUNS=${RUNS:+$RUNS,}$RUN
     done
-    deadline=$(($(date +%s) + RUN_TIMEOUT_S))
+    until_t=$(deadline "$RUN_TIMEOUT_S")
     while :; do
         st=$(sql "SELECT SUM(state = 'success'), SUM(state IN ('failed', 'cancelled')) FROM runs WHERE id IN ($RUNS)")
         [ "${st#*|}" != 0 ] && fail "a run of $* ended failed or cancelled"
         [ "${st%|*}" = "$#" ] && break
-        [ "$(date +%s)" -ge "$deadline" ] &&
-            fail "the runs of $* did not end within $RUN_TIMEOUT_S s"
+        [ "$(date +%s)" -ge "$until_t" ] &&
+            fail "the runs of $* did not end in time (RUN_TIMEOUT_S $RUN_TIMEOUT_S, BUDGET_S $BUDGET_S)"
         sleep 0.25
     done
     CPU=$(awk -v a="$c0" -v b="$(cpu_s "$SCHED_PID")" 'BEGIN { print b - a }')
@@ -354,12 +388,12 @@ earlier_runs() {
     timeout "$RUN_TIMEOUT_S" "$SLUICE" backfill history --from "$from" \
         --to "$to" --max-active 1000 --dir "$STATE" >"$T/backfill.log" 2>&1 ||
         fail "sluice backfill history failed"
-    deadline=$(($(date +%s) + RUN_TIMEOUT_S))
+    until_t=$(deadline "$RUN_TIMEOUT_S")
     while :; do
         done_n=$(sql "SELECT COUNT(*) FROM runs WHERE dag = 'history' AND state = 'success'")
         [ "$done_n" -ge "$want" ] && break
-        [ "$(date +%s)" -ge "$deadline" ] &&
-            fail "$want earlier runs not done within $RUN_TIMEOUT_S s ($done_n)"
+        [ "$(date +%s)" -ge "$until_t" ] &&
+            fail "$want earlier runs not done in time ($done_n done)"
         sleep 0.5
     done
     EARLIER_DONE=$want
@@ -427,11 +461,12 @@ bench_growth() {
 command -v sqlite3 >/dev/null || fail "sqlite3 is missing (apt-get install sqlite3)"
 mkdir -p "$BENCH_OUT" || fail "cannot create $BENCH_OUT"
 START=$(date +%s)
+END=$((START + BUDGET_S))
 echo "bench-scale: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); numbers on a shared machine are noisy"
 for f in $FLEETS; do
-    bench_fleet "$f"
+    phase "fleet$f" bench_fleet "$f"
 done
-bench_growth
+phase growth bench_growth
 cp "$RESULTS" "$BENCH_OUT/bench-scale.tsv"
 FLEETS="$FLEETS" GROWTH_SIZES="$GROWTH_SIZES" EARLIER="$EARLIER" \
     SLOTS="$SLOTS" TASKS="$TASKS" PREFETCH="$PREFETCH" \

@@ -42,17 +42,28 @@ END {
             v[s, "peak_rss_mb"], v[s, "ready_p50_ms"], v[s, "ready_p99_ms"],
             v[s, "idle_cpu_pct"], v[s, "simfleet_cpu_us_per_task"],
             v[s, "lost_links"]
-        print fleets[i], v[s, "tasks_per_s"], v[s, "cpu_us_per_task"] >> (dat "-fleet.dat")
-        if (worst_p99 == "" || v[s, "ready_p99_ms"] + 0 > worst_p99 + 0) worst_p99 = v[s, "ready_p99_ms"]
-        if (worst_rss == "" || v[s, "peak_rss_mb"] + 0 > worst_rss + 0) worst_rss = v[s, "peak_rss_mb"]
-        per1k = sprintf("%.2f", v[s, "idle_cpu_pct"] * 1000 / fleets[i])
-        if (fleets[i] == 1000) { idle1k = v[s, "idle_cpu_pct"]; rate1k = v[s, "tasks_per_s"] }
-        fj = fj (fj == "" ? "" : ",\n") sprintf("    {\"workers\": %s, \"slots\": %s, \"prefetch\": %s, \"tasks\": %s, \"seconds\": %s, \"tasks_per_s\": %s, \"cpu_us_per_task\": %s, \"simfleet_cpu_us_per_task\": %s, \"peak_rss_mb\": %s, \"chain_tasks\": %s, \"ready_p50_ms\": %s, \"ready_p99_ms\": %s, \"idle_cpu_pct\": %s, \"idle_cpu_pct_per_1000\": %s, \"lost_links\": %s}",
+        if (v[s, "failed"]) {
+            printf "%-8s did not finish (see above); the numbers shown are what it measured first\n", ""
+            failed_any = 1
+        }
+        if (v[s, "tasks_per_s"] != "")
+            print fleets[i], v[s, "tasks_per_s"], v[s, "cpu_us_per_task"] >> (dat "-fleet.dat")
+        p99 = v[s, "ready_p99_ms"] == "" ? "failed" : v[s, "ready_p99_ms"]
+        if (worst_p99 != "failed" && (worst_p99 == "" || p99 == "failed" || p99 + 0 > worst_p99 + 0)) worst_p99 = p99
+        rss = v[s, "peak_rss_mb"] == "" ? "failed" : v[s, "peak_rss_mb"]
+        if (worst_rss != "failed" && (worst_rss == "" || rss == "failed" || rss + 0 > worst_rss + 0)) worst_rss = rss
+        per1k = v[s, "idle_cpu_pct"] == "" ? "" : sprintf("%.2f", v[s, "idle_cpu_pct"] * 1000 / fleets[i])
+        if (fleets[i] == 1000) {
+            idle1k = v[s, "idle_cpu_pct"] == "" ? "failed" : v[s, "idle_cpu_pct"]
+            rate1k = v[s, "tasks_per_s"] == "" ? "failed" : v[s, "tasks_per_s"]
+        }
+        fj = fj (fj == "" ? "" : ",\n") sprintf("    {\"workers\": %s, \"slots\": %s, \"prefetch\": %s, \"tasks\": %s, \"seconds\": %s, \"tasks_per_s\": %s, \"cpu_us_per_task\": %s, \"simfleet_cpu_us_per_task\": %s, \"peak_rss_mb\": %s, \"chain_tasks\": %s, \"ready_p50_ms\": %s, \"ready_p99_ms\": %s, \"idle_cpu_pct\": %s, \"idle_cpu_pct_per_1000\": %s, \"lost_links\": %s, \"finished\": %s}",
             fleets[i], ENVIRON["SLOTS"], ENVIRON["PREFETCH"], num(v[s, "tasks"]),
             num(v[s, "seconds"]), num(v[s, "tasks_per_s"]), num(v[s, "cpu_us_per_task"]),
             num(v[s, "simfleet_cpu_us_per_task"]), num(v[s, "peak_rss_mb"]),
             num(v[s, "chain_tasks"]), num(v[s, "ready_p50_ms"]), num(v[s, "ready_p99_ms"]),
-            num(v[s, "idle_cpu_pct"]), num(per1k), num(v[s, "lost_links"]))
+            num(v[s, "idle_cpu_pct"]), num(per1k), num(v[s, "lost_links"]),
+            v[s, "failed"] ? "false" : "true")
     }
     print ""
     printf "%-22s %9s %12s %8s %11s\n", "growth", "tasks", "runs before", "tasks/s", "cpu us/task"
@@ -73,6 +84,11 @@ END {
             num(v[s, "tasks_per_s"]), num(v[s, "cpu_us_per_task"]))
     }
     spread = lo > 0 ? sprintf("%.2f", hi / lo) : ""
+    if (v["growth", "failed"]) {
+        print "growth did not finish (see above): the rows shown are what it measured first"
+        spread = "failed"
+        if (v["cli", "apply_s"] == "") v["cli", "apply_failed"] = sizes[ng]
+    }
     print ""
     print "targets:"
     tj = ""
@@ -95,7 +111,7 @@ END {
         ENVIRON["GROWTH_SIZES"], ENVIRON["EARLIER"], ENVIRON["ELAPSED"] > json
     printf "  \"fleets\": [\n%s\n  ],\n", fj > json
     printf "  \"growth\": [\n%s\n  ],\n", gj > json
-    printf "  \"growth_spread\": %s,\n", num(spread) > json
+    printf "  \"growth_spread\": %s,\n", spread == "failed" ? "null" : num(spread) > json
     printf "  \"cli\": {\"apply_tasks\": %s, \"apply_s\": %s, \"run_show_s\": %s, \"apply_failed_tasks\": %s},\n",
         num(v["cli", "apply_tasks"]), num(v["cli", "apply_s"]), num(v["cli", "run_show_s"]),
         num(v["cli", "apply_failed"]) > json
