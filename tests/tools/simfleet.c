@@ -21,6 +21,12 @@
  * until the scheduler has sent a batch itself, since a scheduler can
  * announce 1.1 before it opens batches; off never sends them.
  *
+ * One thread serves every simulated worker: epoll over the sockets'
+ * ZMQ_FDs, so a loop turn costs what is ready rather than the fleet's
+ * size, and one sweep over all of them at most every SIM_SWEEP_MS for
+ * timed work (heartbeats, delayed results, redials). Run it with an
+ * open-files limit of about 3 per worker (it raises its own soft limit).
+ *
  * It is a load generator, not a worker: it runs nothing, keeps no outbox
  * across restarts and remembers no task nonces (a Task is refused only
  * when misaddressed or expired). Unacknowledged results are sent again
@@ -32,6 +38,7 @@
  * Exit 0 on SIGINT/SIGTERM or --duration-s, 1 when no worker could
  * register (version refused, token refused), 2 on bad usage. */
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -39,7 +46,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/curve.h"
@@ -62,6 +71,7 @@
 #define SIM_SWEEP_MS     5     /* least time between two timed sweeps */
 #define SIM_SAY_REFUSALS 5     /* refusals printed; the rest are counted */
 #define SIM_STALL_MS     500   /* a turn this late: this process stalled */
+#define SIM_EPOLL_MAX    1024  /* readiness events taken per wait */
 
 typedef enum {
     SIM_IDLE = 0,   /* no socket: dials at redial_mono */
@@ -127,6 +137,7 @@ typedef struct {
     int64_t next_hb_mono;
     uint32_t hb_ms, liveness;
     bool active;                 /* got messages this turn: service it */
+    bool queued;                 /* in sim_t.todo */
     SIM_VEC(sim_job_t) running;  /* at most slots */
     SIM_VEC(sim_job_t) held;     /* prefetched, in arrival order */
     SIM_VEC(uint64_t) started;   /* held ones started since last report */
@@ -153,12 +164,12 @@ typedef struct {
 
 typedef struct {
     sim_opts_t o;
-    join_t target;         /* endpoint and pinned keys; owned */
-    sim_worker_t *w;       /* o.workers of them, owned */
-    zmq_pollitem_t *items; /* one per socket, rebuilt when dirty */
-    uint32_t *item_worker; /* items[i] belongs to w[item_worker[i]] */
-    size_t nitems;
-    bool dirty;          /* a socket came or went */
+    join_t target;   /* endpoint and pinned keys; owned */
+    sim_worker_t *w; /* o.workers of them, owned */
+    int epfd;        /* epoll over every socket's ZMQ_FD; owned */
+    uint32_t *todo;  /* workers whose ZMQ_EVENTS to look at next turn */
+    uint32_t *cur;   /* the ones this turn looks at */
+    size_t ntodo;
     uint32_t registered; /* workers in SIM_REGISTERED */
     bool all_said;       /* "all N registered" printed */
     int64_t start_mono;
@@ -349,7 +360,7 @@ s_limits(const sim_opts_t *o)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = s_on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: wakes zmq_poll */
+    sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: wakes epoll_wait */
     sigaction(SIGINT, &sa, NULL);
 }
 
@@ -369,8 +380,10 @@ s_new(const sim_opts_t *o, errbuf_t *err)
     self->o = *o;
     self->target = target;
     self->w = xcalloc(o->workers, sizeof *self->w);
-    self->items = xcalloc(o->workers, sizeof *self->items);
-    self->item_worker = xcalloc(o->workers, sizeof *self->item_worker);
+    self->todo = xcalloc(o->workers, sizeof *self->todo);
+    self->cur = xcalloc(o->workers, sizeof *self->cur);
+    self->epfd = epoll_create1(EPOLL_CLOEXEC);
+    assert(self->epfd >= 0);
     self->sealed = zlistx_new();
     self->start_mono = clock_mono_ms();
     for (uint32_t i = 0; i < o->workers; i++) {
@@ -408,8 +421,9 @@ s_destroy(sim_t **self_p)
         free(w->unacked.at);
     }
     free(self->w);
-    free(self->items);
-    free(self->item_worker);
+    free(self->todo);
+    free(self->cur);
+    close(self->epfd);
     zlistx_destroy(&self->sealed);
     if (self->target.token) {
         sodium_memzero(self->target.token, strlen(self->target.token));
@@ -417,6 +431,32 @@ s_destroy(sim_t **self_p)
     join_clear(&self->target);
     free(self);
     *self_p = NULL;
+}
+
+/* ------------------------------------------------------------ readiness
+ * Each socket's ZMQ_FD is in one epoll set, so a turn costs what is ready,
+ * not the fleet's size. ZMQ_FD only signals that ZMQ_EVENTS may have
+ * changed, and a send or receive can use up that signal: every worker that
+ * was read or sent on is looked at again (ZMQ_EVENTS) the next turn. */
+
+static void
+s_todo(sim_t *self, sim_worker_t *w)
+{
+    if (!w->queued) {
+        w->queued = true;
+        self->todo[self->ntodo++] = (uint32_t) (w - self->w);
+    }
+}
+
+static void
+s_watch(sim_t *self, sim_worker_t *w, int op)
+{
+    struct epoll_event ev = {.events = EPOLLIN,
+                             .data.u32 = (uint32_t) (w - self->w)};
+    if (epoll_ctl(self->epfd, op, zsock_fd(w->sock), &ev) < 0) {
+        fprintf(stderr, "simfleet: %s: epoll_ctl: %s\n", w->name,
+                strerror(errno));
+    }
 }
 
 /* ------------------------------------------------------------- sending */
@@ -460,6 +500,7 @@ s_flush(sim_t *self, sim_worker_t *w)
         }
     }
     zlistx_purge(self->sealed);
+    s_todo(self, w);
 }
 
 static uint64_t *
@@ -577,8 +618,9 @@ s_dial(sim_t *self, sim_worker_t *w, int64_t now)
     }
     w->state = SIM_DIALED;
     w->heard_mono = now;
-    self->dirty = true;
+    s_watch(self, w, EPOLL_CTL_ADD);
     s_send_register(self, w);
+    s_todo(self, w);
 }
 
 /* Drops the socket; dials again after SIM_REDIAL_MS (never when stopped). */
@@ -588,26 +630,12 @@ s_hang_up(sim_t *self, sim_worker_t *w, sim_state_t to, int64_t now)
     if (w->state == SIM_REGISTERED) {
         self->registered--;
     }
+    s_watch(self, w, EPOLL_CTL_DEL);
     zsock_destroy(&w->sock);
     env_batch_destroy(&w->out);
     w->out = env_batch_new();
     w->state = to;
     w->redial_mono = now + SIM_REDIAL_MS + (int64_t) randombytes_uniform(500);
-    self->dirty = true;
-}
-
-static void
-s_poll_rebuild(sim_t *self)
-{
-    self->nitems = 0;
-    for (uint32_t i = 0; i < self->o.workers; i++) {
-        if (self->w[i].sock) {
-            self->items[self->nitems] = (zmq_pollitem_t){
-                zsock_resolve(self->w[i].sock), 0, ZMQ_POLLIN, 0};
-            self->item_worker[self->nitems++] = i;
-        }
-    }
-    self->dirty = false;
 }
 
 /* ----------------------------------------------------------- receiving */
@@ -778,6 +806,9 @@ s_recv(sim_t *self, sim_worker_t *w, int64_t now)
         }
         env_msg_clear(&msg);
     }
+    if (w->sock) {
+        s_todo(self, w); /* more may wait, or the signal was used up */
+    }
 }
 
 /* ------------------------------------------------------------- service */
@@ -903,25 +934,27 @@ s_progress(sim_t *self, int64_t now, bool final)
             self->st.refused, self->st.lost, final ? " (done)" : "");
 }
 
+/* Waits for readiness (not past the next timed work), then reads every
+ * worker that epoll named or that the last turn touched. */
 static void
 s_turn_poll(sim_t *self, int64_t now)
 {
-    if (self->dirty) {
-        s_poll_rebuild(self);
-    }
     int64_t wait = self->wake_mono - now;
-    wait = wait < 0 ? 0 : s_min(wait, SIM_POLL_MAX_MS);
-    int rc = zmq_poll(self->items, (int) self->nitems, (long) wait);
-    if (rc <= 0) {
-        return; /* timeout, or EINTR from a signal */
+    wait = self->ntodo || wait < 0 ? 0 : s_min(wait, SIM_POLL_MAX_MS);
+    struct epoll_event ev[SIM_EPOLL_MAX];
+    int n = epoll_wait(self->epfd, ev, SIM_EPOLL_MAX, (int) wait);
+    for (int i = 0; i < n; i++) {
+        s_todo(self, &self->w[ev[i].data.u32]);
     }
+    size_t ncur = self->ntodo;
+    memcpy(self->cur, self->todo, ncur * sizeof *self->cur);
+    self->ntodo = 0;
     int64_t t = clock_mono_ms();
-    for (size_t i = 0; i < self->nitems; i++) {
-        if (self->items[i].revents & ZMQ_POLLIN) {
-            sim_worker_t *w = &self->w[self->item_worker[i]];
-            if (w->sock) {
-                s_recv(self, w, t);
-            }
+    for (size_t i = 0; i < ncur; i++) {
+        sim_worker_t *w = &self->w[self->cur[i]];
+        w->queued = false;
+        if (w->sock && (zsock_events(w->sock) & ZMQ_POLLIN)) {
+            s_recv(self, w, t);
         }
     }
 }
