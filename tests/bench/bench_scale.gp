@@ -7,7 +7,7 @@ set output dir.'/bench-scale.svg'
 set multiplot layout 1,2 title "sluice make bench-scale (store\\_sync full)"
 set logscale x
 set grid
-set key top left
+set key bottom left opaque box
 set ytics nomirror
 set y2tics
 set ylabel "tasks/s"
