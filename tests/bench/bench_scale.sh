@@ -483,8 +483,10 @@ FLEETS="$FLEETS" GROWTH_SIZES="$GROWTH_SIZES" EARLIER="$EARLIER" \
     -v json="$BENCH_OUT/bench-scale.json" -v dat="$BENCH_OUT/bench-scale" \
     "$RESULTS" || fail "the report failed"
 if command -v gnuplot >/dev/null; then
-    gnuplot -e "dir='$BENCH_OUT'" "$ROOT/tests/bench/bench_scale.gp" ||
-        echo "bench-scale: gnuplot failed; no chart" >&2
+    # One fleet size or one DAG size makes gnuplot warn of an empty range.
+    gnuplot -e "dir='$BENCH_OUT'" "$ROOT/tests/bench/bench_scale.gp" \
+        2>"$T/gnuplot.err" ||
+        { cat "$T/gnuplot.err" >&2; echo "bench-scale: gnuplot failed; no chart" >&2; }
     echo "bench-scale: chart $BENCH_OUT/bench-scale.svg"
 else
     echo "bench-scale: gnuplot is missing (apt-get install gnuplot-nox); no chart" >&2
