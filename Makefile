@@ -10,8 +10,9 @@
 #                   and the integration tests with it
 #   make fuzz       libFuzzer targets (clang) for FUZZ_SECONDS each
 #   make bench      throughput and latency against the machine's spawn limit
-#   make bench-growth  scheduler CPU per task, dag apply and run show times
-#                   for DAGs of 1,000 to 100,000 tasks (HISTORY=N earlier runs)
+#   make bench-scale  the scheduler alone with 100-2,000 simulated workers
+#                   (tests/tools/simfleet): tasks/s, latency, CPU, memory,
+#                   growth with DAG and store size; JSON + SVG chart
 #   make install    installs sluice into $(PREFIX)/bin
 
 PREFIX  ?= /usr/local
@@ -50,7 +51,7 @@ TOOL_BIN := $(TOOL_SRC:%.c=$(BUILD)/%)
 TEST_TOOL_SRC := $(wildcard tests/tools/*.c)
 TEST_TOOL_BIN := $(TEST_TOOL_SRC:%.c=$(BUILD)/%)
 
-.PHONY: all deps test unit integration demo asan bench bench-growth install clean \
+.PHONY: all deps test unit integration demo asan bench bench-scale install clean \
         format format-check fuzz
 
 all: sluice tools
@@ -171,8 +172,10 @@ demo: sluice tools
 bench: sluice tools
 	@BUILD=$(BUILD) sh tests/bench/bench.sh
 
-bench-growth: sluice
-	@sh tests/bench/growth.sh
+# gnuplot draws its chart: a bench-only dependency, installed when missing.
+bench-scale: sluice tools
+	@sh mk/deps.sh $(DEB_PKGS) gnuplot-nox
+	@BUILD=$(BUILD) bash tests/bench/bench_scale.sh
 
 install: sluice
 	install -d $(DESTDIR)$(PREFIX)/bin

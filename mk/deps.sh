@@ -10,10 +10,12 @@ for tool in protoc-c pkg-config sqlite3 gawk ip; do
 done
 # Time zones for schedules (tzdata): no pkg-config name, so look for a zone.
 [ -e /usr/share/zoneinfo/Europe/Berlin ] || missing=yes
-# Optional extras (make fuzz): clang and its runtime, when asked for.
+# Optional extras, when asked for: clang and its runtime (make fuzz),
+# gnuplot (make bench-scale draws its chart).
 for pkg in "$@"; do
     case "$pkg" in
-        clang|libclang-rt-*) dpkg -s "$pkg" >/dev/null 2>&1 || missing=yes ;;
+        clang|libclang-rt-*|gnuplot-nox)
+            dpkg -s "$pkg" >/dev/null 2>&1 || missing=yes ;;
     esac
 done
 [ -z "$missing" ] && exit 0

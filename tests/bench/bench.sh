@@ -68,24 +68,10 @@ fail() {
     exit 1
 }
 
-free_port() {
-    used=$(ss -Htan 2>/dev/null | awk '{ n = split($4, a, ":"); print a[n] }')
-    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-        p=$(awk -v s="$$$(date +%N)" 'BEGIN { srand(s); print 20000 + int(rand() * 12000) }')
-        if ! echo "$used" | grep -qx "$p" && [ "$p" != "${P1:-}" ]; then
-            echo "$p"
-            return 0
-        fi
-    done
-    return 1
-}
+. "$ROOT/tests/bench/lib.sh"
 
-# Scheduler CPU seconds so far (utime + stime). The command name in field 2
-# may hold spaces, so count fields after its closing parenthesis.
 sched_cpu_s() {
-    ticks=$(getconf CLK_TCK)
-    sed 's/.*) //' "/proc/$SCHED_PID/stat" |
-        awk -v hz="$ticks" '{ printf "%.4f\n", ($12 + $13) / hz }'
+    proc_cpu_s "$SCHED_PID"
 }
 
 sched_hwm_kb() {
