@@ -47,7 +47,13 @@ struct fleet_t {
     zhashx_t *by_name;    /* name -> fleet_worker_t, owned */
     zhashx_t *by_routing; /* routing id (hex) -> worker, borrowed */
     zhashx_t *by_key;     /* signing key (hex) -> worker, borrowed */
+    zhashx_t *open; /* workers that take work and have room (a free slot or
+                       prefetch room): what placement looks at, so that its
+                       cost follows the idle workers, not the fleet; keyed
+                       by the worker's address, borrowed */
 };
+
+static void s_refresh(fleet_worker_t *worker);
 
 #define ID_KEY(id) IDMAP_KEY(id)
 
@@ -92,6 +98,7 @@ s_set_routing(fleet_worker_t *worker, zframe_t *routing_id)
                             hex),
                       worker);
     }
+    s_refresh(worker);
 }
 
 /* Points the key index at worker for its (new) signing key. */
@@ -150,6 +157,7 @@ s_hold(fleet_worker_t *worker, uint64_t attempt_id, const fleet_need_t *need)
     worker->used_memory_mb += slot->memory_mb;
     worker->used_gpus += slot->gpus;
     zhashx_update(worker->attempts, ID_KEY(attempt_id), slot);
+    s_refresh(worker);
 }
 
 static fleet_worker_t *
@@ -173,6 +181,7 @@ fleet_new(void)
     zhashx_set_destructor(self->by_name, s_worker_free);
     self->by_routing = zhashx_new();
     self->by_key = zhashx_new();
+    self->open = idmap_new(NULL);
     return self;
 }
 
@@ -181,6 +190,7 @@ fleet_destroy(fleet_t **self_p)
 {
     fleet_t *self = *self_p;
     if (self) {
+        zhashx_destroy(&self->open);
         zhashx_destroy(&self->by_routing);
         zhashx_destroy(&self->by_key);
         zhashx_destroy(&self->by_name);
@@ -340,6 +350,19 @@ s_takes_work(const fleet_worker_t *worker)
            !worker->draining;
 }
 
+/* Whether some worker that takes work, busy or not, could run it. */
+static bool
+s_any_could_fit(fleet_t *self, const fleet_need_t *need)
+{
+    for (fleet_worker_t *w = zhashx_first(self->by_name); w;
+         w = zhashx_next(self->by_name)) {
+        if (s_takes_work(w) && s_could_fit(w, need)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Says which requirement no connected worker meets. */
 static void
 s_never_fits(fleet_t *self, const fleet_need_t *need, char *why, size_t size)
@@ -386,9 +409,9 @@ fleet_place(fleet_t *self, const fleet_need_t *need, char *why, size_t size)
 {
     fleet_worker_t *best = NULL;
     bool could = false;
-    for (fleet_worker_t *w = zhashx_first(self->by_name); w;
-         w = zhashx_next(self->by_name)) {
-        if (!s_takes_work(w) || !s_could_fit(w, need)) {
+    for (fleet_worker_t *w = zhashx_first(self->open); w;
+         w = zhashx_next(self->open)) {
+        if (!s_could_fit(w, need)) {
             continue;
         }
         could = true;
@@ -398,7 +421,7 @@ fleet_place(fleet_t *self, const fleet_need_t *need, char *why, size_t size)
             best = w;
         }
     }
-    if (!best && could) {
+    if (!best && (could || s_any_could_fit(self, need))) {
         snprintf(why, size, "waiting for room on a worker that fits it");
     } else if (!best) {
         s_never_fits(self, need, why, size);
@@ -422,9 +445,9 @@ fleet_place_prefetch(fleet_t *self, const fleet_need_t *need)
 {
     fleet_worker_t *best = NULL;
     uint32_t best_room = 0;
-    for (fleet_worker_t *w = zhashx_first(self->by_name); w;
-         w = zhashx_next(self->by_name)) {
-        uint32_t room = s_takes_work(w) ? s_prefetch_room(w) : 0;
+    for (fleet_worker_t *w = zhashx_first(self->open); w;
+         w = zhashx_next(self->open)) {
+        uint32_t room = s_prefetch_room(w);
         if (room > best_room && s_could_fit(w, need)) {
             best = w;
             best_room = room;
@@ -437,18 +460,29 @@ void
 fleet_set_prefetch(fleet_worker_t *worker, uint32_t prefetch)
 {
     worker->prefetch = prefetch;
+    s_refresh(worker);
 }
 
 bool
 fleet_any_room(fleet_t *self)
 {
-    for (fleet_worker_t *w = zhashx_first(self->by_name); w;
-         w = zhashx_next(self->by_name)) {
-        if (s_takes_work(w) && (fleet_free(w) > 0 || s_prefetch_room(w) > 0)) {
-            return true;
-        }
+    return zhashx_size(self->open) > 0;
+}
+
+/* Keeps worker in the open index exactly while it takes work and has
+ * room; every change to its state, routing, credit or attempts ends
+ * here. */
+static void
+s_refresh(fleet_worker_t *worker)
+{
+    bool room = s_takes_work(worker) &&
+                (fleet_free(worker) > 0 || s_prefetch_room(worker) > 0);
+    zhashx_t *open = worker->fleet->open;
+    if (room) {
+        zhashx_update(open, IDMAP_KEY(worker), worker);
+    } else {
+        zhashx_delete(open, IDMAP_KEY(worker));
     }
-    return false;
 }
 
 void
@@ -462,6 +496,7 @@ fleet_assign(fleet_worker_t *worker,
      * the worker's heartbeats. */
     s_hold(worker, attempt_id, need);
     worker->sent_since_report++;
+    s_refresh(worker);
 }
 
 void
@@ -475,6 +510,7 @@ fleet_release(fleet_t *self, const char *name, uint64_t attempt_id)
         worker->used_memory_mb -= slot->memory_mb;
         worker->used_gpus -= slot->gpus;
         zhashx_delete(worker->attempts, ID_KEY(attempt_id));
+        s_refresh(worker);
     }
 }
 
@@ -583,6 +619,7 @@ fleet_set_state(fleet_worker_t *worker, fleet_state_t state)
     if (state != FLEET_CONNECTED) {
         s_set_routing(worker, NULL);
     }
+    s_refresh(worker);
 }
 
 size_t
@@ -663,6 +700,7 @@ fleet_report_free(fleet_worker_t *worker, uint32_t free_slots)
 {
     worker->reported_free = free_slots;
     worker->sent_since_report = 0;
+    s_refresh(worker);
 }
 
 /* Credit: what our own count allows, lowered by what the worker last said
@@ -717,6 +755,7 @@ fleet_clear_attempts(fleet_t *self)
         worker->used_cpus = 0;
         worker->used_memory_mb = 0;
         worker->used_gpus = 0;
+        s_refresh(worker);
     }
 }
 
@@ -740,6 +779,7 @@ void
 fleet_drain(fleet_worker_t *worker)
 {
     worker->draining = true;
+    s_refresh(worker);
 }
 
 bool

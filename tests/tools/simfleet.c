@@ -3,7 +3,7 @@
  *
  *   simfleet --join LINE --token TOKEN [--workers 1000] [--slots 4]
  *            [--prefetch 1] [--delay-ms 0] [--name-prefix sim]
- *            [--batch auto|on|off] [--duration-s 0] [--ramp-ms 1000]
+ *            [--batch on|off] [--duration-s 0] [--ramp-ms 1000]
  *            [--progress-ms 2000] [--io-threads 1]
  *
  * Each simulated worker has its own Ed25519 signing key and CURVE key pair
@@ -16,10 +16,10 @@
  * speaks the protocol only through proto/ (envelope.h).
  *
  * Batches: what one simulated worker has ready in one loop turn goes out
- * as one env_batch_seal. --batch on sends batches whenever the Welcome's
- * version says minor >= ENV_MINOR_BATCH; auto (the default) also waits
- * until the scheduler has sent a batch itself, since a scheduler can
- * announce 1.1 before it opens batches; off never sends them.
+ * as one env_batch_seal. --batch on (the default) sends batches whenever
+ * the Welcome's version says minor >= ENV_MINOR_BATCH; off never sends
+ * them (a 1.0 fleet). A heartbeat_ms in the scheduler's Heartbeat is the
+ * interval to beat at from then on, as for a real worker.
  *
  * One thread serves every simulated worker: epoll over the sockets'
  * ZMQ_FDs, so a loop turn costs what is ready rather than the fleet's
@@ -81,7 +81,6 @@ typedef enum {
 } sim_state_t;
 
 typedef enum {
-    SIM_BATCH_AUTO,
     SIM_BATCH_ON,
     SIM_BATCH_OFF
 } sim_batch_t;
@@ -130,7 +129,6 @@ typedef struct {
     zsock_t *sock;  /* owned DEALER; NULL while idle */
     sim_state_t state;
     int peer_minor;      /* the scheduler's minor, from its Welcome */
-    bool peer_batches;   /* the scheduler has sent a batch */
     bool token_done;     /* welcomed once: the token is not sent again */
     int64_t redial_mono; /* SIM_IDLE: when to dial */
     int64_t heard_mono;  /* last valid message from the scheduler */
@@ -215,7 +213,7 @@ s_usage(void)
                     "[--slots N]\n"
                     "                [--prefetch N] [--delay-ms MS] "
                     "[--name-prefix NAME]\n"
-                    "                [--batch auto|on|off] [--duration-s S] "
+                    "                [--batch on|off] [--duration-s S] "
                     "[--ramp-ms MS]\n"
                     "                [--progress-ms MS] [--io-threads N]\n"
                     "  LINE is what 'sluice join-line' prints "
@@ -238,8 +236,8 @@ s_uint(const char *text, uint32_t min, uint32_t max, uint32_t *out)
 static bool
 s_batch_mode(const char *text, sim_batch_t *out)
 {
-    static const char *const names[] = {"auto", "on", "off"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const names[] = {"on", "off"};
+    for (int i = 0; i < 2; i++) {
         if (strcmp(text, names[i]) == 0) {
             *out = (sim_batch_t) i;
             return true;
@@ -465,14 +463,7 @@ s_watch(sim_t *self, sim_worker_t *w, int op)
 static int
 s_seal_minor(const sim_t *self, const sim_worker_t *w)
 {
-    switch (self->o.batch) {
-        case SIM_BATCH_OFF:
-            return 0;
-        case SIM_BATCH_ON:
-            return w->peer_minor;
-        default:
-            return w->peer_batches ? w->peer_minor : 0;
-    }
+    return self->o.batch == SIM_BATCH_OFF ? 0 : w->peer_minor;
 }
 
 /* Sends what w has ready this turn: one batch, or single envelopes. */
@@ -768,8 +759,14 @@ s_on_message(sim_t *self, sim_worker_t *w, const env_msg_t *msg, int64_t now)
         case SLUICE__MSG_TYPE__MSG_REFUSE:
             s_on_refuse(self, w, msg, now);
             break;
+        case SLUICE__MSG_TYPE__MSG_HEARTBEAT: {
+            uint32_t every =
+                ((const Sluice__Heartbeat *) msg->body)->heartbeat_ms;
+            w->hb_ms = every ? every : w->hb_ms;
+            break;
+        }
         default:
-            break; /* heartbeats: being heard is all they say */
+            break;
     }
 }
 
@@ -797,7 +794,6 @@ s_recv(sim_t *self, sim_worker_t *w, int64_t now)
         w->heard_mono = now;
         w->active = true;
         if (msg.type == SLUICE__MSG_TYPE__MSG_BATCH) {
-            w->peer_batches = true;
             for (size_t i = 0; i < msg.nitems && w->sock; i++) {
                 s_on_message(self, w, &msg.items[i], now);
             }
