@@ -47,9 +47,9 @@ static const setting_t s_settings[] = {
     {"liveness", SET_COUNT, offsetof(config_t, liveness), "3",
      "missed heartbeats before a worker is lost"},
     {"max_heartbeats_per_second", SET_COUNT,
-     offsetof(config_t, max_heartbeats_per_second), "250",
+     offsetof(config_t, max_heartbeats_per_second), "200",
      "heartbeats all workers together may send; a bigger fleet is told to "
-     "beat less often than heartbeat_ms (1,000 workers: every 4 s), and a "
+     "beat less often than heartbeat_ms (1,000 workers: every 5 s), and a "
      "lost worker is noticed that much later"},
     {"prefetch", SET_COUNT, offsetof(config_t, prefetch), "1",
      "tasks a worker may hold beyond its free slots, so a finishing slot "

@@ -153,15 +153,23 @@ s_pace_workers(sched_t *self, int64_t now)
     }
 }
 
+/* Every heartbeat_ms: the pace is looked at again; the workers hear from
+ * us at their own pace (they expect us within it, times liveness), and at
+ * once when it changed, so that none waits longer than it was told. */
 static void
 s_heartbeat(sched_t *self, int64_t now)
 {
-    if (now - self->last_heartbeat < (int64_t) self->config->heartbeat_ms) {
+    if (now - self->last_pace < (int64_t) self->config->heartbeat_ms) {
         return;
     }
-    self->last_heartbeat = now;
+    self->last_pace = now;
+    uint32_t told = self->worker_hb_ms;
     s_pace_workers(self, now);
-    sched_heartbeat_all(self);
+    if (now - self->last_heartbeat >= (int64_t) self->worker_hb_ms ||
+        self->worker_hb_ms != told) {
+        self->last_heartbeat = now;
+        sched_heartbeat_all(self);
+    }
 }
 
 /* Re-queues attempts that will never report. */
@@ -450,8 +458,7 @@ static int64_t
 s_wait_ms(sched_t *self)
 {
     int64_t now = clock_mono_ms();
-    int64_t wait =
-        self->last_heartbeat + (int64_t) self->config->heartbeat_ms - now;
+    int64_t wait = self->last_pace + (int64_t) self->config->heartbeat_ms - now;
     int64_t due = plan_next_due(self->plan);
     if (due >= 0 && due - now < wait) {
         wait = due - now;

@@ -88,6 +88,7 @@ struct sched_t {
     zhashx_t *acks;                       /* worker name -> zlistx of ids */
     int64_t started;                      /* monotonic ms */
     int64_t last_heartbeat;               /* monotonic ms */
+    int64_t last_pace;                    /* ... of the last s_pace_workers */
     uint32_t worker_hb_ms;   /* the interval workers are told to beat at */
     uint32_t window_hb_ms;   /* the one liveness counts with: the longest
                                 told within the last window */
