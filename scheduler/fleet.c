@@ -47,11 +47,15 @@ struct fleet_t {
     zhashx_t *by_name;    /* name -> fleet_worker_t, owned */
     zhashx_t *by_routing; /* routing id (hex) -> worker, borrowed */
     zhashx_t *by_key;     /* signing key (hex) -> worker, borrowed */
-    zhashx_t *open; /* workers that take work and have room (a free slot or
-                       prefetch room): what placement looks at, so that its
-                       cost follows the idle workers, not the fleet; keyed
-                       by the worker's address, borrowed */
+    /* What placement looks at, so that its cost follows the workers with
+     * room, not the fleet; keyed by the worker's address, borrowed. */
+    zhashx_t *with_free;     /* take work and have a free slot */
+    zhashx_t *with_prefetch; /* take work and have prefetch room */
 };
+
+/* Placement picks the best of at most this many workers that fit:
+ * spreading as well as a look at all of them, at a fixed cost. */
+#define FLEET_PLACE_LOOK 8
 
 static void s_refresh(fleet_worker_t *worker);
 
@@ -181,7 +185,8 @@ fleet_new(void)
     zhashx_set_destructor(self->by_name, s_worker_free);
     self->by_routing = zhashx_new();
     self->by_key = zhashx_new();
-    self->open = idmap_new(NULL);
+    self->with_free = idmap_new(NULL);
+    self->with_prefetch = idmap_new(NULL);
     return self;
 }
 
@@ -190,7 +195,8 @@ fleet_destroy(fleet_t **self_p)
 {
     fleet_t *self = *self_p;
     if (self) {
-        zhashx_destroy(&self->open);
+        zhashx_destroy(&self->with_free);
+        zhashx_destroy(&self->with_prefetch);
         zhashx_destroy(&self->by_routing);
         zhashx_destroy(&self->by_key);
         zhashx_destroy(&self->by_name);
@@ -408,20 +414,19 @@ fleet_worker_t *
 fleet_place(fleet_t *self, const fleet_need_t *need, char *why, size_t size)
 {
     fleet_worker_t *best = NULL;
-    bool could = false;
-    for (fleet_worker_t *w = zhashx_first(self->open); w;
-         w = zhashx_next(self->open)) {
-        if (!s_could_fit(w, need)) {
+    int looked = 0;
+    for (fleet_worker_t *w = zhashx_first(self->with_free);
+         w && looked < FLEET_PLACE_LOOK; w = zhashx_next(self->with_free)) {
+        if (!s_could_fit(w, need) || !s_fits_now(w, need)) {
             continue;
         }
-        could = true;
+        looked++;
         /* Spread: the fitting worker with the most free slots. */
-        if (s_fits_now(w, need) &&
-            (!best || fleet_free(w) > fleet_free(best))) {
+        if (!best || fleet_free(w) > fleet_free(best)) {
             best = w;
         }
     }
-    if (!best && (could || s_any_could_fit(self, need))) {
+    if (!best && s_any_could_fit(self, need)) {
         snprintf(why, size, "waiting for room on a worker that fits it");
     } else if (!best) {
         s_never_fits(self, need, why, size);
@@ -445,10 +450,15 @@ fleet_place_prefetch(fleet_t *self, const fleet_need_t *need)
 {
     fleet_worker_t *best = NULL;
     uint32_t best_room = 0;
-    for (fleet_worker_t *w = zhashx_first(self->open); w;
-         w = zhashx_next(self->open)) {
+    int looked = 0;
+    for (fleet_worker_t *w = zhashx_first(self->with_prefetch);
+         w && looked < FLEET_PLACE_LOOK; w = zhashx_next(self->with_prefetch)) {
+        if (!s_could_fit(w, need)) {
+            continue;
+        }
+        looked++;
         uint32_t room = s_prefetch_room(w);
-        if (room > best_room && s_could_fit(w, need)) {
+        if (room > best_room) {
             best = w;
             best_room = room;
         }
@@ -466,23 +476,30 @@ fleet_set_prefetch(fleet_worker_t *worker, uint32_t prefetch)
 bool
 fleet_any_room(fleet_t *self)
 {
-    return zhashx_size(self->open) > 0;
+    return zhashx_size(self->with_free) > 0 ||
+           zhashx_size(self->with_prefetch) > 0;
 }
 
-/* Keeps worker in the open index exactly while it takes work and has
- * room; every change to its state, routing, credit or attempts ends
+static void
+s_index(zhashx_t *index, fleet_worker_t *worker, bool in)
+{
+    if (in) {
+        zhashx_update(index, IDMAP_KEY(worker), worker);
+    } else {
+        zhashx_delete(index, IDMAP_KEY(worker));
+    }
+}
+
+/* Keeps worker in the placement indexes exactly while it takes work and
+ * has room; every change to its state, routing, credit or attempts ends
  * here. */
 static void
 s_refresh(fleet_worker_t *worker)
 {
-    bool room = s_takes_work(worker) &&
-                (fleet_free(worker) > 0 || s_prefetch_room(worker) > 0);
-    zhashx_t *open = worker->fleet->open;
-    if (room) {
-        zhashx_update(open, IDMAP_KEY(worker), worker);
-    } else {
-        zhashx_delete(open, IDMAP_KEY(worker));
-    }
+    bool takes = s_takes_work(worker);
+    s_index(worker->fleet->with_free, worker, takes && fleet_free(worker) > 0);
+    s_index(worker->fleet->with_prefetch, worker,
+            takes && s_prefetch_room(worker) > 0);
 }
 
 void

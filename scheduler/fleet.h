@@ -101,15 +101,17 @@ typedef struct {
 
 /* The worker to run a task on: one that takes work, has every label, room
  * for its cpus, memory and GPUs beside what runs there, and a free slot;
- * of those, the one with the most free slots (spread). NULL when none fits
+ * of the first few such (FLEET_PLACE_LOOK), the one with the most free
+ * slots (spread, at a cost that does not grow with the fleet). NULL when
+ * none fits
  * now, with the reason in why: busy workers, or no connected worker that
  * could ever fit it (and which requirement). Never overcommits. */
 fleet_worker_t *
 fleet_place(fleet_t *self, const fleet_need_t *need, char *why, size_t size);
 
 /* The worker to hold a task in its prefetch window: one that takes work,
- * could run the task once idle and has room beyond its slots; of those,
- * the one with the most room. Ask only when fleet_place found no free
+ * could run the task once idle and has room beyond its slots; of the first
+ * few such, the one with the most room. Ask only when fleet_place found no free
  * slot. NULL when none. */
 fleet_worker_t *fleet_place_prefetch(fleet_t *self, const fleet_need_t *need);
 
