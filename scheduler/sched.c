@@ -39,7 +39,7 @@
 
 /* Bounds on one turn, so a flood cannot starve timers or grow a txn: a
  * batch counts its items (the last one taken may go past the bound). */
-#define SCHED_MAX_MSGS_PER_TURN 2000
+#define SCHED_MAX_MSGS_PER_TURN 256
 #define SCHED_MAX_MSG_SIZE      (32 * 1024 * 1024)
 
 /* ---------------------------------------------------------------- trust */
