@@ -73,8 +73,12 @@ s_report_held(fleet_worker_t *worker,
               size_t nqueued)
 {
     uint64_t *all = xcalloc(nrunning + nqueued + 1, sizeof *all);
-    memcpy(all, running, nrunning * sizeof *all);
-    memcpy(all + nrunning, queued, nqueued * sizeof *all);
+    if (nrunning) {
+        memcpy(all, running, nrunning * sizeof *all);
+    }
+    if (nqueued) {
+        memcpy(all + nrunning, queued, nqueued * sizeof *all);
+    }
     fleet_report_running(worker, all, nrunning + nqueued, clock_mono_ms());
     free(all);
 }
