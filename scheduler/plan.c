@@ -1064,6 +1064,21 @@ s_apply_outcome(plan_t *self,
     return s_fail_or_retry(self, run, task, result->cause, final, now, err);
 }
 
+/* The run whose task `attempt_id` is the current attempt of (*task set),
+ * or NULL when that attempt is not in flight or no longer current. */
+static plan_run_t *
+s_current(plan_t *self, uint64_t attempt_id, size_t *task)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    plan_run_t *run =
+        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+    if (!run || run->tis[attempt->task].attempt_id != attempt_id) {
+        return NULL;
+    }
+    *task = attempt->task;
+    return run;
+}
+
 int
 plan_attempt_result(plan_t *self,
                     uint64_t attempt_id,
@@ -1072,10 +1087,9 @@ plan_attempt_result(plan_t *self,
                     int64_t now,
                     errbuf_t *err)
 {
-    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
-    plan_run_t *run =
-        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
-    if (!run || run->tis[attempt->task].attempt_id != attempt_id) {
+    size_t task;
+    plan_run_t *run = s_current(self, attempt_id, &task);
+    if (!run) {
         if (store_attempt_stale(self->store, attempt_id, worker,
                                 state_attempt_name(result->state), now,
                                 err) < 0) {
@@ -1083,7 +1097,6 @@ plan_attempt_result(plan_t *self,
         }
         return PLAN_STALE;
     }
-    size_t task = attempt->task;
     store_attempt_end_t end = {
         .state = result->state,
         .exit_code = result->exit_code,
@@ -1128,19 +1141,18 @@ plan_attempt_started(plan_t *self,
                      int64_t now,
                      errbuf_t *err)
 {
-    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
-    plan_run_t *run =
-        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
-    if (!run || run->tis[attempt->task].attempt_id != attempt_id) {
+    size_t task;
+    plan_run_t *run = s_current(self, attempt_id, &task);
+    if (!run) {
         return PLAN_STALE;
     }
-    if (run->tis[attempt->task].state != TASK_DISPATCHED) {
+    if (run->tis[task].state != TASK_DISPATCHED) {
         return 0; /* started into a free slot, or already reported */
     }
     if (store_attempt_start(self->store, attempt_id, now, err) < 0) {
         return -1;
     }
-    return s_set_task(self, run, attempt->task, TASK_RUNNING, now, err);
+    return s_set_task(self, run, task, TASK_RUNNING, now, err);
 }
 
 int
@@ -1151,13 +1163,11 @@ plan_attempt_lost(plan_t *self,
                   int64_t now,
                   errbuf_t *err)
 {
-    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
-    plan_run_t *run =
-        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
-    if (!run || run->tis[attempt->task].attempt_id != attempt_id) {
+    size_t task;
+    plan_run_t *run = s_current(self, attempt_id, &task);
+    if (!run) {
         return PLAN_STALE;
     }
-    size_t task = attempt->task;
     store_attempt_end_t end = {.state = ATTEMPT_LOST,
                                .exit_code = -1,
                                .ended_at = now,
@@ -1236,11 +1246,9 @@ plan_attempt_known(plan_t *self, uint64_t attempt_id)
 bool
 plan_attempt_held(plan_t *self, uint64_t attempt_id)
 {
-    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
-    plan_run_t *run =
-        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
-    return run && run->tis[attempt->task].attempt_id == attempt_id &&
-           run->tis[attempt->task].state == TASK_DISPATCHED;
+    size_t task;
+    plan_run_t *run = s_current(self, attempt_id, &task);
+    return run && run->tis[task].state == TASK_DISPATCHED;
 }
 
 /* ---------------------------------------------------------------- cancel */
