@@ -183,16 +183,32 @@ s_secret_name(void *arg, const char *name, size_t offset)
     }
 }
 
+/* The run of attempt_id while it is in flight (*task set), else NULL. */
+static plan_run_t *
+s_run_of(plan_t *self, uint64_t attempt_id, size_t *task)
+{
+    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
+    *task = attempt ? attempt->task : 0;
+    return attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+}
+
+/* The same, only while attempt_id is its task's current attempt. */
+static plan_run_t *
+s_current(plan_t *self, uint64_t attempt_id, size_t *task)
+{
+    plan_run_t *run = s_run_of(self, attempt_id, task);
+    return run && run->tis[*task].attempt_id == attempt_id ? run : NULL;
+}
+
 size_t
 plan_attempt_secrets(plan_t *self, uint64_t attempt_id, zlistx_t *names)
 {
-    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
-    plan_run_t *run =
-        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+    size_t task;
+    plan_run_t *run = s_run_of(self, attempt_id, &task);
     if (!run) {
         return 0;
     }
-    const dag_task_t *def = dag_task(run->dag, attempt->task);
+    const dag_task_t *def = dag_task(run->dag, task);
     size_t before = zlistx_size(names);
     for (size_t i = 0; i < def->nenv; i++) {
         errbuf_t err;
@@ -249,11 +265,10 @@ bool
 plan_run_counts(plan_t *self, uint64_t run_id, uint32_t *counts)
 {
     plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(run_id));
-    if (!run) {
-        return false;
+    if (run) {
+        memcpy(counts, run->counts, sizeof run->counts);
     }
-    memcpy(counts, run->counts, sizeof run->counts);
-    return true;
+    return run != NULL;
 }
 
 /* Calls fn for the queued tasks; with `startable`, only for those that no
@@ -857,11 +872,10 @@ s_cache_check(
 int
 plan_cache_result(plan_t *self, uint64_t attempt_id, int64_t now, errbuf_t *err)
 {
-    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
-    plan_run_t *run =
-        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
-    plan_ti_t *ti = run ? &run->tis[attempt->task] : NULL;
-    if (!ti || ti->attempt_id != attempt_id || !ti->cache_key) {
+    size_t task;
+    plan_run_t *run = s_current(self, attempt_id, &task);
+    plan_ti_t *ti = run ? &run->tis[task] : NULL;
+    if (!ti || !ti->cache_key) {
         return 0;
     }
     /* Hashes as they are now, after the attempt wrote them. */
@@ -878,7 +892,7 @@ plan_cache_result(plan_t *self, uint64_t attempt_id, int64_t now, errbuf_t *err)
     }
     char *described = cache_outputs_describe(outputs, n);
     int rc = store_cache_put(self->store, ti->cache_key, attempt_id, run->id,
-                             dag_task(run->dag, attempt->task)->id, described,
+                             dag_task(run->dag, task)->id, described,
                              now, err);
     free(described);
     free(outputs);
@@ -1064,21 +1078,6 @@ s_apply_outcome(plan_t *self,
     return s_fail_or_retry(self, run, task, result->cause, final, now, err);
 }
 
-/* The run whose task `attempt_id` is the current attempt of (*task set),
- * or NULL when that attempt is not in flight or no longer current. */
-static plan_run_t *
-s_current(plan_t *self, uint64_t attempt_id, size_t *task)
-{
-    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
-    plan_run_t *run =
-        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
-    if (!run || run->tis[attempt->task].attempt_id != attempt_id) {
-        return NULL;
-    }
-    *task = attempt->task;
-    return run;
-}
-
 int
 plan_attempt_result(plan_t *self,
                     uint64_t attempt_id,
@@ -1143,11 +1142,8 @@ plan_attempt_started(plan_t *self,
 {
     size_t task;
     plan_run_t *run = s_current(self, attempt_id, &task);
-    if (!run) {
-        return PLAN_STALE;
-    }
-    if (run->tis[task].state != TASK_DISPATCHED) {
-        return 0; /* started into a free slot, or already reported */
+    if (!run || run->tis[task].state != TASK_DISPATCHED) {
+        return run ? 0 : PLAN_STALE; /* into a free slot, or told before */
     }
     if (store_attempt_start(self->store, attempt_id, now, err) < 0) {
         return -1;
@@ -1203,9 +1199,8 @@ plan_attempt_lost(plan_t *self,
 const char *
 plan_attempt_dag(plan_t *self, uint64_t attempt_id)
 {
-    plan_attempt_t *attempt = zhashx_lookup(self->attempts, ID_KEY(attempt_id));
-    plan_run_t *run =
-        attempt ? zhashx_lookup(self->runs, ID_KEY(attempt->run_id)) : NULL;
+    size_t task;
+    plan_run_t *run = s_run_of(self, attempt_id, &task);
     return run ? dag_name(run->dag) : NULL;
 }
 
