@@ -34,8 +34,8 @@ typedef struct {
     char *client_listen; /* client socket bind, "tcp://127.0.0.1:7701" */
     char *
         advertise; /* host:port workers dial (join line); "" = hostname:port of listen */
-    uint64_t heartbeat_ms;  /* 1000 */
-    uint32_t liveness;      /* 3 missed heartbeats -> lost */
+    uint64_t heartbeat_ms;              /* 1000 */
+    uint32_t liveness;                  /* 3 missed heartbeats -> lost */
     uint32_t max_heartbeats_per_second; /* 200: from all workers together */
     uint32_t prefetch;      /* 1: tasks a worker holds beyond free slots */
     uint64_t task_ttl_ms;   /* 60000: how long a Task message stays valid */

@@ -244,8 +244,8 @@ s_open_items(env_trust_fn *trust, void *arg, env_msg_t *out, errbuf_t *err)
     out->items = xcalloc(batch->n_items, sizeof *out->items);
     out->nitems = batch->n_items;
     for (size_t i = 0; i < batch->n_items; i++) {
-        int rc = s_open_item(batch->items[i], trust, arg, out, &out->items[i],
-                             err);
+        int rc =
+            s_open_item(batch->items[i], trust, arg, out, &out->items[i], err);
         if (rc != ENV_OK) {
             return rc;
         }

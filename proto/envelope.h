@@ -54,9 +54,9 @@ typedef struct env_msg_t {
     ProtobufCMessage *body;           /* cast by type, e.g. Sluice__Task */
     uint8_t *signed_bytes; /* owned copy of version+type+body as signed */
     size_t signed_size;
-    uint8_t sig[KEYS_SIG_SIZE]; /* the signature over signed_bytes */
-    size_t nitems;              /* a batch: how many items */
-    struct env_msg_t *items;    /* ... owned, in the order sealed */
+    uint8_t sig[KEYS_SIG_SIZE];    /* the signature over signed_bytes */
+    size_t nitems;                 /* a batch: how many items */
+    struct env_msg_t *items;       /* ... owned, in the order sealed */
     const struct env_msg_t *batch; /* an item: its batch, borrowed */
 } env_msg_t;
 

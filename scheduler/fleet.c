@@ -97,10 +97,9 @@ s_set_routing(fleet_worker_t *worker, zframe_t *routing_id)
     }
     if (routing_id) {
         worker->routing = zframe_dup(routing_id);
-        zhashx_update(index,
-                      s_hex(zframe_data(routing_id), zframe_size(routing_id),
-                            hex),
-                      worker);
+        zhashx_update(
+            index, s_hex(zframe_data(routing_id), zframe_size(routing_id), hex),
+            worker);
     }
     s_refresh(worker);
 }

@@ -892,8 +892,7 @@ plan_cache_result(plan_t *self, uint64_t attempt_id, int64_t now, errbuf_t *err)
     }
     char *described = cache_outputs_describe(outputs, n);
     int rc = store_cache_put(self->store, ti->cache_key, attempt_id, run->id,
-                             dag_task(run->dag, task)->id, described,
-                             now, err);
+                             dag_task(run->dag, task)->id, described, now, err);
     free(described);
     free(outputs);
     free(lines);
@@ -932,8 +931,8 @@ s_dispatch_to(plan_t *self,
     plan_dispatch_t d;
     errbuf_t cannot;
     errbuf_clear(&cannot);
-    int rc = s_dispatch_one(self, run, task, worker, prefetched, now, &d,
-                            &cannot);
+    int rc =
+        s_dispatch_one(self, run, task, worker, prefetched, now, &d, &cannot);
     if (rc == 0) {
         send(arg, worker, &d);
         rc = 1;

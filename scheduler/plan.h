@@ -45,7 +45,7 @@ typedef struct {
     char **inputs;
     size_t noutputs;
     char **outputs;
-    char *validate; /* the task's validate checks, rendered; owned;
+    char *validate;  /* the task's validate checks, rendered; owned;
                        NULL when the task has none */
     bool prefetched; /* into the worker's prefetch window: dispatched, it
                         starts when a slot there frees */
@@ -138,8 +138,8 @@ typedef enum {
     PLAN_PLACED,   /* *worker names where it goes: a free slot */
     PLAN_PREFETCH, /* *worker holds it beyond its free slots until one frees
                       (no worker has a free slot that fits it) */
-    PLAN_WAIT,   /* it fits nowhere now; `why` says what it waits for */
-    PLAN_FULL,   /* no worker has a free slot at all: stop the round */
+    PLAN_WAIT,     /* it fits nowhere now; `why` says what it waits for */
+    PLAN_FULL,     /* no worker has a free slot at all: stop the round */
 } plan_place_t;
 
 typedef plan_place_t(plan_place_fn)(void *arg,

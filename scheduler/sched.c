@@ -138,9 +138,8 @@ s_pace_workers(sched_t *self, int64_t now)
     uint64_t n = fleet_connected_count(self->fleet);
     uint64_t rate = self->config->max_heartbeats_per_second;
     uint64_t paced = rate ? (n * 1000 + rate - 1) / rate : 0;
-    uint64_t want = paced > self->config->heartbeat_ms
-                        ? paced
-                        : self->config->heartbeat_ms;
+    uint64_t want =
+        paced > self->config->heartbeat_ms ? paced : self->config->heartbeat_ms;
     self->worker_hb_ms = (uint32_t) (want > UINT32_MAX ? UINT32_MAX : want);
     if (self->worker_hb_ms >= self->window_hb_ms) {
         self->window_hb_ms = self->worker_hb_ms;

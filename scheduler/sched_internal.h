@@ -84,19 +84,19 @@ struct sched_t {
     zpoller_t *poller;                    /* both sockets and ZAP, owned */
     zlistx_t *outgoing;                   /* per peer, sent after commit */
     zhashx_t *out_peers;                  /* the same, by socket+routing */
-    bool heartbeat_due; /* sched_heartbeat_all: goes at the next flush */
-    zhashx_t *acks;                       /* worker name -> zlistx of ids */
-    int64_t started;                      /* monotonic ms */
-    int64_t last_heartbeat;               /* monotonic ms */
-    int64_t last_pace;                    /* ... of the last s_pace_workers */
-    uint32_t worker_hb_ms;   /* the interval workers are told to beat at */
-    uint32_t window_hb_ms;   /* the one liveness counts with: the longest
+    bool heartbeat_due;       /* sched_heartbeat_all: goes at the next flush */
+    zhashx_t *acks;           /* worker name -> zlistx of ids */
+    int64_t started;          /* monotonic ms */
+    int64_t last_heartbeat;   /* monotonic ms */
+    int64_t last_pace;        /* ... of the last s_pace_workers */
+    uint32_t worker_hb_ms;    /* the interval workers are told to beat at */
+    uint32_t window_hb_ms;    /* the one liveness counts with: the longest
                                 told within the last window */
     int64_t window_shrink_at; /* monotonic ms it may come down; -1 none */
     int64_t upkeep_at; /* monotonic ms of the next liveness and drain pass */
     int64_t expiry_at; /* ... and the first liveness window that ends then;
                           -1 when no worker is live */
-    uint64_t drops[SCHED_DROP_KINDS];     /* dropped messages per ENV_E code */
+    uint64_t drops[SCHED_DROP_KINDS]; /* dropped messages per ENV_E code */
     int64_t drop_logged[SCHED_DROP_KINDS];
     sched_observer_t observers[SCHED_OBSERVERS_MAX]; /* in call order */
     size_t nobservers;

@@ -226,8 +226,8 @@ s_heartbeat_one(sched_t *self,
         return;
     }
     if (!*shared) {
-        *shared = env_seal(SLUICE__MSG_TYPE__MSG_HEARTBEAT, &hb->base,
-                           self->key);
+        *shared =
+            env_seal(SLUICE__MSG_TYPE__MSG_HEARTBEAT, &hb->base, self->key);
     }
     zmsg_t *msg = zmsg_dup(*shared);
     zmsg_pushmem(msg, zframe_data(to), zframe_size(to));

@@ -132,8 +132,8 @@ s_welcome(sched_t *self,
         xcalloc(reg->n_running + reg->n_queued + 1, sizeof *cancel);
     size_t ncancel =
         s_adopt(self, worker, reg->running, reg->n_running, cancel);
-    ncancel += s_adopt(self, worker, reg->queued, reg->n_queued,
-                       cancel + ncancel);
+    ncancel +=
+        s_adopt(self, worker, reg->queued, reg->n_queued, cancel + ncancel);
     s_started(self, worker, reg->running, reg->n_running);
     s_report_held(worker, reg->running, reg->n_running, reg->queued,
                   reg->n_queued);
@@ -221,8 +221,7 @@ s_on_heartbeat(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
     const Sluice__Heartbeat *hb = (const Sluice__Heartbeat *) env->body;
     s_started(self, worker, hb->running, hb->n_running);
-    s_report_held(worker, hb->running, hb->n_running, hb->queued,
-                  hb->n_queued);
+    s_report_held(worker, hb->running, hb->n_running, hb->queued, hb->n_queued);
     fleet_report_free(worker, hb->free_slots);
     fleet_set_prefetch(worker, s_prefetch(self, hb->prefetch));
 }

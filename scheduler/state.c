@@ -6,8 +6,8 @@
 #include "common/log.h"
 
 static const char *const s_task_names[TASK_STATE_COUNT] = {
-    "pending",         "queued",       "running",       "success",
-    "failed",          "up_for_retry", "timed_out",     "cancelled",
+    "pending",         "queued",       "running",        "success",
+    "failed",          "up_for_retry", "timed_out",      "cancelled",
     "upstream_failed", "skipped",      "skipped_cached", "dispatched"};
 
 static const char *const s_attempt_names[ATTEMPT_STATE_COUNT] = {

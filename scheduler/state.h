@@ -52,7 +52,7 @@ typedef enum {
     ATTEMPT_FAILED,
     ATTEMPT_TIMED_OUT,
     ATTEMPT_CANCELLED,
-    ATTEMPT_LOST, /* its worker was lost; re-queued as a new attempt */
+    ATTEMPT_LOST,       /* its worker was lost; re-queued as a new attempt */
     ATTEMPT_DISPATCHED, /* in a worker's prefetch window, not started yet */
     ATTEMPT_STATE_COUNT
 } attempt_state_t;

@@ -39,7 +39,6 @@ typedef struct {
     bool validate; /* kind validate: the built-in validator runs */
 } job_t;
 
-
 struct jobs_t {
     uint32_t slots;
     char *work_root;           /* owned, DIR/work */
@@ -193,15 +192,14 @@ jobs_load(const jobs_t *self, conn_load_t *load)
     for (size_t i = 0; i < self->nheld; i++) {
         ids[self->count + i] = self->held[i]->attempt_id;
     }
-    *load = (conn_load_t){.slots = self->slots,
-                          .free_slots = s_free_slots(self),
-                          .running = ids,
-                          .n_running = self->count,
-                          .prefetch = conn_leaving(self->conn)
-                                          ? 0
-                                          : self->prefetch,
-                          .queued = ids + self->count,
-                          .n_queued = self->nheld};
+    *load =
+        (conn_load_t){.slots = self->slots,
+                      .free_slots = s_free_slots(self),
+                      .running = ids,
+                      .n_running = self->count,
+                      .prefetch = conn_leaving(self->conn) ? 0 : self->prefetch,
+                      .queued = ids + self->count,
+                      .n_queued = self->nheld};
 }
 
 static int64_t

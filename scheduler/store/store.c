@@ -83,8 +83,9 @@ static const char *const s_sql[ST_COUNT] = {
         "INSERT INTO attempts (run_id, task_id, number, worker, state,"
         " created_at, started_at) VALUES (?1, ?2, ?3, ?4, ?6, ?5,"
         " CASE WHEN ?6 = 'running' THEN ?5 ELSE 0 END)",
-    [ST_ATTEMPT_START] = "UPDATE attempts SET state = 'running', started_at = ?2"
-                         " WHERE id = ?1 AND state = 'dispatched'",
+    [ST_ATTEMPT_START] =
+        "UPDATE attempts SET state = 'running', started_at = ?2"
+        " WHERE id = ?1 AND state = 'dispatched'",
     [ST_ATTEMPT_FINISH] =
         "UPDATE attempts SET state = ?2, exit_code = ?3, signal = ?4,"
         " started_at = CASE WHEN ?5 > 0 THEN ?5 ELSE started_at END,"
@@ -120,8 +121,8 @@ static const char *const s_sql[ST_COUNT] = {
         "SELECT t.task_id, t.state, t.tries, t.next_try_at, t.updated_at,"
         " a.id, a.worker, t.waiting FROM task_instances t"
         " LEFT JOIN attempts a"
-        " ON t.state IN ('queued', 'dispatched', 'running') AND a.id = " SQL_LATEST_ATTEMPT
-        " WHERE t.run_id = ?1 ORDER BY t.task_id",
+        " ON t.state IN ('queued', 'dispatched', 'running') AND a.id "
+        "= " SQL_LATEST_ATTEMPT " WHERE t.run_id = ?1 ORDER BY t.task_id",
     [ST_DAG_LIST] = "SELECT d.name, d.current_version, v.source, v.filename,"
                     " d.created_at, d.updated_at,"
                     " (SELECT count(*) FROM runs r WHERE r.dag = d.name),"

@@ -97,14 +97,15 @@ s_fixture(fixture_t *f)
     store_task_create(st, f->run_id, "left", TASK_QUEUED, 3, &err);
     store_task_create(st, f->run_id, "join", TASK_PENDING, 3, &err);
     uint64_t first;
-    store_attempt_create(st, f->run_id, "start", 1, "w1", ATTEMPT_RUNNING, 4, &first, &err);
+    store_attempt_create(st, f->run_id, "start", 1, "w1", ATTEMPT_RUNNING, 4,
+                         &first, &err);
     store_attempt_end_t end = {.state = ATTEMPT_FAILED,
                                .exit_code = 3,
                                .ended_at = 5,
                                .error = "exit 3"};
     store_attempt_finish(st, first, &end, &err);
-    store_attempt_create(st, f->run_id, "start", 2, "w2", ATTEMPT_RUNNING, 6, &f->attempt_id,
-                         &err);
+    store_attempt_create(st, f->run_id, "start", 2, "w2", ATTEMPT_RUNNING, 6,
+                         &f->attempt_id, &err);
     const char *lines[] = {"one\n", "two\n", "three\n"};
     for (uint64_t i = 0; i < 3; i++) {
         ck_assert_int_eq(store_log_append(st, f->attempt_id, i + 1, 1, 7,

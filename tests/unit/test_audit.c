@@ -232,9 +232,10 @@ s_make_attempt(store_t *store)
                      0);
     ck_assert_int_eq(
         store_task_create(store, run_id, "a", TASK_RUNNING, 1, &err), 0);
-    ck_assert_int_eq(
-        store_attempt_create(store, run_id, "a", 1, "w1", ATTEMPT_RUNNING, 1, &attempt_id, &err),
-        0);
+    ck_assert_int_eq(store_attempt_create(store, run_id, "a", 1, "w1",
+                                          ATTEMPT_RUNNING, 1, &attempt_id,
+                                          &err),
+                     0);
     return attempt_id;
 }
 

@@ -185,14 +185,22 @@ START_TEST(test_fleet_prefetch_only_where_no_slot_is_free)
     uint8_t k1[KEYS_PUBLIC_SIZE], k2[KEYS_PUBLIC_SIZE];
     memset(k1, 1, sizeof k1);
     memset(k2, 2, sizeof k2);
-    fleet_info_t info = {.name = "w1", .hostname = "h", .public_key = k1,
-                         .slots = 1, .free_slots = 1, .prefetch = 1,
+    fleet_info_t info = {.name = "w1",
+                         .hostname = "h",
+                         .public_key = k1,
+                         .slots = 1,
+                         .free_slots = 1,
+                         .prefetch = 1,
                          .labels = ""};
     zframe_t *r1 = zframe_new("r1", 2);
     zframe_t *r2 = zframe_new("r2", 2);
     fleet_worker_t *w1 = fleet_register(fleet, &info, r1, 0);
-    info = (fleet_info_t){.name = "w2", .hostname = "h", .public_key = k2,
-                          .slots = 1, .free_slots = 1, .labels = ""};
+    info = (fleet_info_t){.name = "w2",
+                          .hostname = "h",
+                          .public_key = k2,
+                          .slots = 1,
+                          .free_slots = 1,
+                          .labels = ""};
     fleet_worker_t *w2 = fleet_register(fleet, &info, r2, 0);
     fleet_need_t none = {0};
     char why[128];

@@ -133,8 +133,9 @@ START_TEST(test_store_usage)
                                           0, 1002, &err),
                      0);
     uint64_t attempt_id = 0;
-    ck_assert_int_eq(store_attempt_create(store, run_id, "a", 1, "w1", ATTEMPT_RUNNING, 1002,
-                                          &attempt_id, &err),
+    ck_assert_int_eq(store_attempt_create(store, run_id, "a", 1, "w1",
+                                          ATTEMPT_RUNNING, 1002, &attempt_id,
+                                          &err),
                      0);
     ck_assert_int_eq(
         store_log_append(store, attempt_id, 1, 1, 1003, "hello ", 6, &err), 0);
@@ -382,9 +383,10 @@ START_TEST(test_store_duplicate_log_chunk_ignored)
     store_t *store = store_open(s_db, &err);
     uint64_t run_id = s_make_run(store, 1);
     uint64_t attempt_id;
-    ck_assert_int_eq(
-        store_attempt_create(store, run_id, "a", 1, "w1", ATTEMPT_RUNNING, 2, &attempt_id, &err),
-        0);
+    ck_assert_int_eq(store_attempt_create(store, run_id, "a", 1, "w1",
+                                          ATTEMPT_RUNNING, 2, &attempt_id,
+                                          &err),
+                     0);
     ck_assert_int_eq(
         store_log_append(store, attempt_id, 1, 1, 3, "one", 3, &err), 0);
     /* The worker resends after a reconnect: the first copy wins. */
@@ -459,12 +461,15 @@ START_TEST(test_store_load_active)
     /* a: tried on w1 (lost), now running on w2; b: failed once on w3, up for
      * retry, so no current attempt. */
     uint64_t id1, id2, id3;
-    store_attempt_create(store, live, "a", 1, "w1", ATTEMPT_RUNNING, 5, &id1, &err);
+    store_attempt_create(store, live, "a", 1, "w1", ATTEMPT_RUNNING, 5, &id1,
+                         &err);
     store_attempt_end_t lost = {.state = ATTEMPT_LOST, .exit_code = -1};
     store_attempt_finish(store, id1, &lost, &err);
-    store_attempt_create(store, live, "a", 2, "w2", ATTEMPT_RUNNING, 6, &id2, &err);
+    store_attempt_create(store, live, "a", 2, "w2", ATTEMPT_RUNNING, 6, &id2,
+                         &err);
     store_task_set_state(store, live, "a", TASK_RUNNING, 2, 0, 6, &err);
-    store_attempt_create(store, live, "b", 1, "w3", ATTEMPT_RUNNING, 5, &id3, &err);
+    store_attempt_create(store, live, "b", 1, "w3", ATTEMPT_RUNNING, 5, &id3,
+                         &err);
     store_task_set_state(store, live, "b", TASK_UP_FOR_RETRY, 1, 99, 6, &err);
     ck_assert_int_eq(store_commit(store, &err), 0);
 
@@ -497,7 +502,8 @@ START_TEST(test_store_full_disk)
     ck_assert_msg(store, "%s", err.msg);
     uint64_t run_id = s_make_run(store, 1);
     uint64_t attempt_id;
-    store_attempt_create(store, run_id, "a", 1, "w1", ATTEMPT_RUNNING, 2, &attempt_id, &err);
+    store_attempt_create(store, run_id, "a", 1, "w1", ATTEMPT_RUNNING, 2,
+                         &attempt_id, &err);
     ck_assert_int_eq(store_begin(store, &err), 0);
     char data[4096];
     memset(data, 'x', sizeof data);
