@@ -232,8 +232,7 @@ static void
 s_on_log(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
     const Sluice__LogChunk *chunk = (const Sluice__LogChunk *) env->body;
-    const char *owner = plan_attempt_worker(self->plan, chunk->attempt_id);
-    if (!owner || strcmp(owner, fleet_name(worker)) != 0 ||
+    if (!s_owns(self, worker, chunk->attempt_id) ||
         !plan_attempt_log(self->plan, chunk->attempt_id, chunk->seq,
                           chunk->data.len,
                           self->config->log_cap_bytes + 4096)) {
