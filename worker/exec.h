@@ -84,6 +84,10 @@ typedef struct {
     uint32_t attempt;         /* 1-based try number */
     const char *logical_date; /* YYYY-MM-DD */
     const char *command;
+    /* When argc > 0 the child is argv, exec'd directly (command is then
+     * only for messages); else command decides: direct or /bin/sh -c. */
+    const char *const *argv;
+    size_t argc;
     const char *const *env; /* "NAME=VALUE" strings, env_count of them */
     size_t env_count;
     const char *work_root;  /* the attempt dir is created below it */
