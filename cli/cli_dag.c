@@ -61,6 +61,11 @@ s_check_file(const char *path, char **text)
         fprintf(stderr, "%s\n", msg);
     }
     zlist_destroy(&errors);
+    zlist_t *warnings = dag ? dag_warnings(dag) : NULL;
+    for (char *msg = warnings ? zlist_first(warnings) : NULL; msg;
+         msg = zlist_next(warnings)) {
+        fprintf(stderr, "%s\n", msg);
+    }
     int rc = dag ? 0 : -1;
     dag_destroy(&dag);
     if (rc < 0) {

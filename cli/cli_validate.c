@@ -52,6 +52,11 @@ s_print_text(result_t *r)
     for (char *e = zlist_first(r->errors); e; e = zlist_next(r->errors)) {
         fprintf(stderr, "%s\n", e);
     }
+    zlist_t *warnings = r->dag ? dag_warnings(r->dag) : NULL;
+    for (char *w = warnings ? zlist_first(warnings) : NULL; w;
+         w = zlist_next(warnings)) {
+        fprintf(stderr, "%s\n", w);
+    }
     if (r->dag) {
         size_t n = dag_task_count(r->dag);
         printf("%s: ok (DAG '%s', %zu task%s)\n", r->path, dag_name(r->dag), n,
@@ -72,6 +77,14 @@ s_print_json(json_t *json, result_t *r)
     json_array_begin(json);
     for (char *e = zlist_first(r->errors); e; e = zlist_next(r->errors)) {
         json_string(json, e);
+    }
+    json_array_end(json);
+    json_key(json, "warnings");
+    json_array_begin(json);
+    zlist_t *warnings = r->dag ? dag_warnings(r->dag) : NULL;
+    for (char *w = warnings ? zlist_first(warnings) : NULL; w;
+         w = zlist_next(warnings)) {
+        json_string(json, w);
     }
     json_array_end(json);
     json_object_end(json);

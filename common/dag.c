@@ -83,6 +83,8 @@ dag_parse(const char *filename, const char *text, size_t size, zlist_t *errors)
     p.dag->start_date = xstrdup("");
     p.dag->end_date = xstrdup("");
     p.dag->index = zhashx_new();
+    p.dag->warnings = zlist_new();
+    zlist_autofree(p.dag->warnings);
     if (size > DAG_MAX_FILE_SIZE) {
         dagp_err(&p, NULL,
                  "the file is %zu bytes, over the limit of %d; split "
@@ -203,6 +205,7 @@ dag_destroy(dag_t **self_p)
         return;
     }
     dag_t *self = *self_p;
+    zlist_destroy(&self->warnings);
     for (size_t i = 0; i < self->ntasks; i++) {
         s_task_free(&self->tasks[i]);
     }
@@ -235,6 +238,12 @@ const char *
 dag_trigger_dataset(const dag_t *self, size_t index)
 {
     return index < self->ntriggers ? self->triggers[index] : NULL;
+}
+
+zlist_t *
+dag_warnings(const dag_t *self)
+{
+    return self->warnings;
 }
 
 const char *

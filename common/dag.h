@@ -90,6 +90,10 @@ void dag_destroy(dag_t **self_p);
 
 const char *dag_name(const dag_t *self);
 
+/* What a valid file holds that deserves a second look, each as
+ * "FILE:LINE:COL: warning: ...": borrowed, never NULL. */
+zlist_t *dag_warnings(const dag_t *self);
+
 const char *dag_description(const dag_t *self); /* "" when none */
 
 /* When scheduled runs start: a cron expression, a macro (@daily) or

@@ -10,6 +10,7 @@
 
 #include "common/cron.h"
 #include "common/dtime.h"
+#include "common/shell.h"
 #include "common/tmpl.h"
 #include "common/tz.h"
 #include "common/xalloc.h"
@@ -127,22 +128,47 @@ s_tmpl_secret(tcheck_t *t, const char *name, size_t line, size_t col)
     }
 }
 
+/* Where a {{ ... | raw }} is, and whether it may be: raw only means
+ * something in a command, and should carry a declared param, which only
+ * operators supply. */
 static void
-s_tmpl_name(void *arg, const char *name, size_t offset)
+s_tmpl_raw(tcheck_t *t, const tmpl_ref_t *ref, size_t line, size_t col)
+{
+    if (strcmp(t->field, "'run'") != 0) {
+        dagp_err_pos(t->p, line, col,
+                     "%s of %s uses '| raw', which only applies in 'run'; "
+                     "remove it",
+                     t->field, t->label);
+    } else if (strncmp(ref->name, "params.", 7) != 0) {
+        dagp_warn_pos(t->p, line, col,
+                      "%s of %s inserts {{ %s }} unquoted ('| raw'): a "
+                      "value that is not a declared param can run commands "
+                      "in the task's shell; drop '| raw' unless you trust it",
+                      t->field, t->label, ref->name);
+    }
+}
+
+static void
+s_tmpl_name(void *arg, const tmpl_ref_t *ref)
 {
     tcheck_t *t = arg;
+    const char *name = ref->name;
+    size_t offset = ref->offset;
     static const char *const builtins[] = {
         "run_id",           "ds",           "task_id",
         "attempt",          "logical_date", "data_interval_start",
         "data_interval_end"};
     const size_t nbuiltins = sizeof builtins / sizeof builtins[0];
+    size_t line, col;
+    s_tmpl_pos(t->p, t->node, offset, &line, &col);
+    if (ref->raw) {
+        s_tmpl_raw(t, ref, line, col);
+    }
     for (size_t i = 0; i < nbuiltins; i++) {
         if (!strcmp(name, builtins[i])) {
             return;
         }
     }
-    size_t line, col;
-    s_tmpl_pos(t->p, t->node, offset, &line, &col);
     if (!strncmp(name, "secret.", 7)) {
         s_tmpl_secret(t, name + 7, line, col);
         return;
@@ -249,6 +275,54 @@ dagp_check_schedule(parse_t *p)
     tz_destroy(&tz);
 }
 
+/* A command's params where no quoting holds (inside $(...), a comment, a
+ * here-document ...): a value with shell characters is refused there at
+ * dispatch, so say so now. */
+typedef struct {
+    tcheck_t *t;
+    shell_lex_t lex;
+} shellcheck_t;
+
+#define TMPL_ENV_MAX 160
+
+static int
+s_shell_piece(void *arg,
+              const char *text,
+              size_t len,
+              const tmpl_ref_t *ref,
+              errbuf_t *err)
+{
+    (void) err;
+    shellcheck_t *c = arg;
+    shell_lex_feed(&c->lex, text, len);
+    if (!ref) {
+        return 0;
+    }
+    const char *why = NULL;
+    if (ref->raw) {
+        c->lex.sticky = "a value inserted with '| raw'";
+    } else if (shell_lex_at(&c->lex, &why) == SHELL_AT_UNSAFE &&
+               !strncmp(ref->name, "params.", 7)) {
+        char env[TMPL_ENV_MAX];
+        snprintf(env, sizeof env, "%s", ref->name + 7);
+        for (char *e = env; *e; e++) {
+            *e = isalnum((unsigned char) *e)
+                     ? (char) toupper((unsigned char) *e)
+                     : '_';
+        }
+        size_t line, col;
+        s_tmpl_pos(c->t->p, c->t->node, ref->offset, &line, &col);
+        dagp_warn_pos(c->t->p, line, col,
+                      "'run' of %s has {{ %s }} inside %s, where a value "
+                      "cannot be quoted: one that holds shell characters "
+                      "(space, quote, ';', '$' ...) will be refused when the "
+                      "task starts; read \"$SLUICE_PARAM_%s\" instead",
+                      c->t->label, ref->name, why, env);
+    }
+    shell_lex_value(&c->lex);
+    return 0;
+}
+
 void
 dagp_check_tmpl(parse_t *p,
                 size_t task,
@@ -262,6 +336,10 @@ dagp_check_tmpl(parse_t *p,
     errbuf_clear(&err);
     if (tmpl_scan(node->value, s_tmpl_name, &t, &err) != 0) {
         dagp_err(p, node, "%s of %s: %s", field, label, errbuf_msg(&err));
+    } else if (!strcmp(field, "'run'")) {
+        shellcheck_t c = {.t = &t};
+        shell_lex_init(&c.lex);
+        tmpl_walk(node->value, s_shell_piece, &c, &err);
     }
 }
 

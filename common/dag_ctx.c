@@ -50,6 +50,22 @@ dagp_err_pos(parse_t *p, size_t line, size_t col, const char *fmt, ...)
     va_end(ap);
 }
 
+void
+dagp_warn_pos(parse_t *p, size_t line, size_t col, const char *fmt, ...)
+{
+    char *what = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vasprintf(&what, fmt, ap);
+    va_end(ap);
+    if (rc < 0) {
+        abort();
+    }
+    zlist_append(p->dag->warnings, xasprintf("%s:%zu:%zu: warning: %s", p->file,
+                                             line, col, what));
+    free(what);
+}
+
 const char *
 dagp_task_label(parse_t *p, size_t task, char *buf, size_t size)
 {

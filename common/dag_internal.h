@@ -40,6 +40,7 @@ struct dag_t {
     dag_alert_route_t *routes;   /* owned array; `to` lists owned */
     uint64_t deadline_ms;        /* deadline; 0 = none */
     char expect_by[6];           /* expect: success_by "HH:MM"; "" */
+    zlist_t *warnings;           /* "FILE:L:C: warning: ...", owned */
 };
 
 /* Retry and timeout settings as written, before defaults apply. */
@@ -91,6 +92,11 @@ typedef struct {
 /* Records one problem at a node (NULL: the top of the file). */
 void dagp_err(parse_t *p, const yamldoc_node_t *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Records a warning at a line and column: the file is valid, but something
+ * in it deserves a second look. */
+void dagp_warn_pos(parse_t *p, size_t line, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Records one problem at a line and column. */
 void dagp_err_pos(parse_t *p, size_t line, size_t col, const char *fmt, ...)

@@ -175,11 +175,10 @@ plan_set_lost_hook(plan_t *self, plan_lost_fn *fn, void *arg)
 }
 
 static void
-s_secret_name(void *arg, const char *name, size_t offset)
+s_secret_name(void *arg, const tmpl_ref_t *ref)
 {
-    (void) offset;
-    if (strncmp(name, "secret.", 7) == 0) {
-        zlistx_add_end((zlistx_t *) arg, xstrdup(name + 7));
+    if (strncmp(ref->name, "secret.", 7) == 0) {
+        zlistx_add_end((zlistx_t *) arg, xstrdup(ref->name + 7));
     }
 }
 

@@ -36,9 +36,11 @@ typedef struct {
     const char *dag;
     const dag_task_t *task;
     uint32_t attempt; /* 1-based try number */
-    char *command;    /* rendered; owned */
+    char *command;    /* rendered, values quoted for /bin/sh; owned */
+    size_t argc;      /* > 0 when the command needs no shell: */
+    char **argv;      /* its words, one per value; owned */
     size_t nenv;
-    char **env_names;  /* borrowed names, owned array */
+    char **env_names;  /* SLUICE_PARAM_<NAME>s, then the task's; owned */
     char **env_values; /* rendered; owned */
     const char *logical_date;
     size_t ninputs; /* declared inputs and outputs, rendered; owned */

@@ -1,12 +1,18 @@
 #include "scheduler/render.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/pathname.h"
+#include "common/shell.h"
 #include "common/tmpl.h"
 #include "common/xalloc.h"
+
+/* Templates in one declared path: far more than any DAG writes. */
+#define RENDER_PATH_SPANS 32
 
 /* One rendering pass: the lookup's state. */
 typedef struct {
@@ -17,6 +23,15 @@ typedef struct {
     bool secret_error; /* a secret could not be opened ... */
     errbuf_t why;      /* ... and why */
 } render_ctx_t;
+
+static void
+s_put(char **out, size_t *len, const char *bytes, size_t n)
+{
+    *out = xrealloc(*out, *len + n + 1);
+    memcpy(*out + *len, bytes, n);
+    *len += n;
+    (*out)[*len] = '\0';
+}
 
 static void
 s_secret_free(void **item)
@@ -92,10 +107,307 @@ s_ctx_init(render_ctx_t *ctx, const render_vars_t *vars)
     snprintf(ctx->attempt, sizeof ctx->attempt, "%u", vars->attempt);
 }
 
-static char *
-s_command(render_ctx_t *ctx, const dag_task_t *task, errbuf_t *err)
+static const char *
+s_value(render_ctx_t *ctx, const tmpl_ref_t *ref, errbuf_t *err)
 {
-    return tmpl_render(task->run ? task->run : "", s_lookup, ctx, err);
+    const char *value = s_lookup(ctx, ref->name);
+    if (!value) {
+        errbuf_set(err,
+                   "unknown template name '%s'; use run_id, ds, task_id, "
+                   "attempt or params.NAME",
+                   ref->name);
+    }
+    return value;
+}
+
+/* "SLUICE_PARAM_<NAME>": the param's name in upper case, any byte that
+ * is not a letter or digit as '_'. */
+static char *
+s_param_env_name(const char *name)
+{
+    char *env = xasprintf("SLUICE_PARAM_%s", name);
+    for (char *p = env + strlen("SLUICE_PARAM_"); *p; p++) {
+        *p = isalnum((unsigned char) *p) ? (char) toupper((unsigned char) *p)
+                                         : '_';
+    }
+    return env;
+}
+
+/* ------------------------------------------------------- shell command */
+
+/* A command for /bin/sh: the lexer follows the template's own text, and
+ * each value goes in quoted for where it lands. */
+typedef struct {
+    render_ctx_t *ctx;
+    shell_lex_t lex;
+    char *out;
+    size_t len;
+} shell_render_t;
+
+static int
+s_shell_piece(void *arg,
+              const char *text,
+              size_t len,
+              const tmpl_ref_t *ref,
+              errbuf_t *err)
+{
+    shell_render_t *r = arg;
+    s_put(&r->out, &r->len, text, len);
+    shell_lex_feed(&r->lex, text, len);
+    if (!ref) {
+        return 0;
+    }
+    const char *value = s_value(r->ctx, ref, err);
+    if (!value) {
+        return -1;
+    }
+    if (ref->raw) { /* trusted: it is command text now */
+        s_put(&r->out, &r->len, value, strlen(value));
+        shell_lex_feed(&r->lex, value, strlen(value));
+        return 0;
+    }
+    const char *why = NULL;
+    shell_at_t at = shell_lex_at(&r->lex, &why);
+    if (shell_quote_append(&r->out, &r->len, value, at, err) < 0) {
+        bool param = !strncmp(ref->name, "params.", 7);
+        char *env = s_param_env_name(param ? ref->name + 7 : "NAME");
+        errbuf_set(err,
+                   "refused: the value of {{ %s }} holds characters the shell "
+                   "would read, and it sits inside %s, where it cannot be "
+                   "quoted; read it from the environment instead (\"$%s\")",
+                   ref->name, why, env);
+        free(env);
+        return -1;
+    }
+    shell_lex_value(&r->lex);
+    return 0;
+}
+
+/* ------------------------------------------------------ direct command */
+
+/* Whether the template's own text needs a shell: references count as
+ * plain words, and a raw one as shell syntax. */
+static int
+s_syntax_piece(void *arg,
+               const char *text,
+               size_t len,
+               const tmpl_ref_t *ref,
+               errbuf_t *err)
+{
+    (void) err;
+    shell_render_t *r = arg;
+    s_put(&r->out, &r->len, text, len);
+    if (ref) {
+        s_put(&r->out, &r->len, ref->raw ? ";" : "x", 1);
+    }
+    return 0;
+}
+
+static bool
+s_needs_shell(const char *run)
+{
+    shell_render_t r = {0};
+    errbuf_t err;
+    s_put(&r.out, &r.len, "", 0);
+    bool needed =
+        tmpl_walk(run, s_syntax_piece, &r, &err) != 0 || shell_needed(r.out);
+    free(r.out);
+    return needed;
+}
+
+/* The words of a command that needs no shell: split on spaces in the
+ * template's text only, so each value stays inside its word. */
+typedef struct {
+    render_ctx_t *ctx;
+    char **words; /* owned, NULL-terminated */
+    size_t count;
+    size_t len;   /* of the last word */
+    bool in_word; /* the last word is still open */
+} words_t;
+
+static void
+s_word_add(words_t *w, const char *bytes, size_t n)
+{
+    if (!w->in_word) {
+        w->words = xrealloc(w->words, (w->count + 2) * sizeof *w->words);
+        w->words[w->count++] = NULL;
+        w->words[w->count] = NULL;
+        w->len = 0;
+        w->in_word = true;
+    }
+    s_put(&w->words[w->count - 1], &w->len, bytes, n);
+}
+
+static int
+s_word_piece(void *arg,
+             const char *text,
+             size_t len,
+             const tmpl_ref_t *ref,
+             errbuf_t *err)
+{
+    words_t *w = arg;
+    for (size_t i = 0; i < len; i++) {
+        size_t run = strcspn(text + i, " ");
+        run = run < len - i ? run : len - i;
+        if (run > 0) {
+            s_word_add(w, text + i, run);
+            i += run;
+        }
+        if (i < len) {
+            w->in_word = false; /* at a space */
+        }
+    }
+    if (!ref) {
+        return 0;
+    }
+    const char *value = s_value(w->ctx, ref, err);
+    if (!value) {
+        return -1;
+    }
+    s_word_add(w, value, strlen(value));
+    return 0;
+}
+
+/* Frees count owned strings and their array (accepts NULL). */
+static void
+s_words_free(char **words, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(words[i]);
+    }
+    free(words);
+}
+
+/* The command line that shows the words: each quoted as the shell would
+ * need it, so it reads (and runs under a 1.0 worker) as the same words. */
+static char *
+s_words_join(char *const *words, size_t count)
+{
+    char *out = NULL;
+    size_t len = 0;
+    s_put(&out, &len, "", 0);
+    for (size_t i = 0; i < count; i++) {
+        if (i) {
+            s_put(&out, &len, " ", 1);
+        }
+        shell_quote_append(&out, &len, words[i], SHELL_AT_WORD, NULL);
+    }
+    return out;
+}
+
+/* The task's command, and its words when it needs no shell (*argv NULL
+ * otherwise; argv may be NULL when the caller wants only the command). */
+static char *
+s_command(render_ctx_t *ctx,
+          const dag_task_t *task,
+          char ***argv,
+          size_t *argc,
+          errbuf_t *err)
+{
+    const char *run = task->run ? task->run : "";
+    if (!s_needs_shell(run)) {
+        words_t w = {.ctx = ctx};
+        if (tmpl_walk(run, s_word_piece, &w, err) != 0) {
+            s_words_free(w.words, w.count);
+            return NULL;
+        }
+        char *command = s_words_join(w.words, w.count);
+        if (argv) {
+            *argv = w.words;
+            *argc = w.count;
+        } else {
+            s_words_free(w.words, w.count);
+        }
+        return command;
+    }
+    shell_render_t r = {.ctx = ctx};
+    shell_lex_init(&r.lex);
+    s_put(&r.out, &r.len, "", 0);
+    if (tmpl_walk(run, s_shell_piece, &r, err) != 0) {
+        free(r.out);
+        return NULL;
+    }
+    return r.out;
+}
+
+/* ----------------------------------------------------------------- paths */
+
+/* A declared path: the bytes each value put in are remembered, so a '..'
+ * they make can be told from one the DAG's author wrote. */
+typedef struct {
+    render_ctx_t *ctx;
+    char *out;
+    size_t len;
+    size_t nspans;
+    size_t spans[RENDER_PATH_SPANS][2]; /* [from, to) of each value */
+} path_render_t;
+
+static int
+s_path_piece(void *arg,
+             const char *text,
+             size_t len,
+             const tmpl_ref_t *ref,
+             errbuf_t *err)
+{
+    path_render_t *r = arg;
+    s_put(&r->out, &r->len, text, len);
+    if (!ref) {
+        return 0;
+    }
+    const char *value = s_value(r->ctx, ref, err);
+    if (!value) {
+        return -1;
+    }
+    if (r->nspans == RENDER_PATH_SPANS) {
+        errbuf_set(err, "more than %d templates in one path; use fewer",
+                   RENDER_PATH_SPANS);
+        return -1;
+    }
+    r->spans[r->nspans][0] = r->len;
+    s_put(&r->out, &r->len, value, strlen(value));
+    r->spans[r->nspans++][1] = r->len;
+    return 0;
+}
+
+/* Whether a '..' segment of the rendered path has a byte from a value. */
+static bool
+s_dotdot_from_value(const path_render_t *r)
+{
+    for (size_t at = 0; at < r->len;) {
+        size_t seg = strcspn(r->out + at, "/");
+        if (seg == 2 && !memcmp(r->out + at, "..", 2)) {
+            for (size_t i = 0; i < r->nspans; i++) {
+                if (r->spans[i][0] < at + 2 && r->spans[i][1] > at) {
+                    return true;
+                }
+            }
+        }
+        at += seg + 1;
+    }
+    return false;
+}
+
+static char *
+s_path(render_ctx_t *ctx, const char *text, errbuf_t *err)
+{
+    path_render_t r = {.ctx = ctx};
+    s_put(&r.out, &r.len, "", 0);
+    if (tmpl_walk(text, s_path_piece, &r, err) != 0) {
+        free(r.out);
+        return NULL;
+    }
+    if (s_dotdot_from_value(&r)) {
+        errbuf_set(err,
+                   "refused: path '%s' renders to '%s', where a template "
+                   "value put in a '..'; a value may not lead a path out of "
+                   "where the DAG puts it: give one without '..'",
+                   text, r.out);
+        free(r.out);
+        return NULL;
+    }
+    char *path = pathname_normalize(r.out);
+    free(r.out);
+    return path;
 }
 
 static int
@@ -108,7 +420,7 @@ s_paths(render_ctx_t *ctx,
 {
     *out = xcalloc(count + 1, sizeof **out);
     for (size_t i = 0; i < count; i++) {
-        (*out)[i] = tmpl_render(paths[i], s_lookup, ctx, err);
+        (*out)[i] = s_path(ctx, paths[i], err);
         if (!(*out)[i]) {
             return -1;
         }
@@ -122,7 +434,7 @@ render_command(const render_vars_t *vars, const dag_task_t *task, errbuf_t *err)
 {
     render_ctx_t ctx;
     s_ctx_init(&ctx, vars);
-    return s_command(&ctx, task, err);
+    return s_command(&ctx, task, NULL, NULL, err);
 }
 
 int
@@ -138,25 +450,31 @@ render_paths(const render_vars_t *vars,
     return s_paths(&ctx, paths, count, out, nout, err);
 }
 
-/* The only place secrets are opened; each is wiped once rendered in. */
+/* The only place secrets are opened; each is wiped once rendered in.
+ * Params come first, so a task's own env entry of the same name wins. */
 static int
 s_env(render_ctx_t *ctx,
       const dag_task_t *task,
       plan_dispatch_t *out,
       errbuf_t *err)
 {
+    const render_vars_t *vars = ctx->vars;
+    size_t total = vars->nparams + task->nenv;
+    out->env_names = xcalloc(total + 1, sizeof *out->env_names);
+    out->env_values = xcalloc(total + 1, sizeof *out->env_values);
+    for (size_t i = 0; i < vars->nparams; i++) {
+        out->env_names[out->nenv] = s_param_env_name(vars->params[i].name);
+        out->env_values[out->nenv++] = xstrdup(vars->params[i].value);
+    }
     ctx->env = true;
     ctx->opened = zlistx_new();
     zlistx_set_destructor(ctx->opened, s_secret_free);
-    out->nenv = task->nenv;
-    out->env_names = xcalloc(task->nenv + 1, sizeof *out->env_names);
-    out->env_values = xcalloc(task->nenv + 1, sizeof *out->env_values);
     int rc = 0;
     for (size_t i = 0; i < task->nenv && rc == 0; i++) {
-        out->env_names[i] = (char *) task->env[i].name;
-        out->env_values[i] =
+        out->env_names[out->nenv] = xstrdup(task->env[i].name);
+        out->env_values[out->nenv++] =
             tmpl_render(task->env[i].value, s_lookup, ctx, err);
-        if (!out->env_values[i]) {
+        if (!out->env_values[out->nenv - 1]) {
             if (ctx->secret_error) {
                 *err = ctx->why;
             }
@@ -176,7 +494,7 @@ render_dispatch(const render_vars_t *vars,
 {
     render_ctx_t ctx;
     s_ctx_init(&ctx, vars);
-    out->command = s_command(&ctx, task, err);
+    out->command = s_command(&ctx, task, &out->argv, &out->argc, err);
     if (!out->command) {
         return -1;
     }
@@ -200,19 +518,15 @@ void
 render_clear(plan_dispatch_t *out)
 {
     free(out->command);
+    s_words_free(out->argv, out->argc);
     for (size_t i = 0; out->env_values && i < out->nenv; i++) {
         s_secret_free((void **) &out->env_values[i]); /* may hold secrets */
+        free(out->env_names[i]);
     }
     free(out->env_values);
     free(out->env_names);
-    for (size_t i = 0; i < out->ninputs; i++) {
-        free(out->inputs[i]);
-    }
-    free(out->inputs);
-    for (size_t i = 0; i < out->noutputs; i++) {
-        free(out->outputs[i]);
-    }
-    free(out->outputs);
+    s_words_free(out->inputs, out->ninputs);
+    s_words_free(out->outputs, out->noutputs);
     free(out->validate);
     memset(out, 0, sizeof *out);
 }

@@ -249,6 +249,8 @@ s_send_task(sched_t *self, fleet_worker_t *worker, const plan_dispatch_t *d)
     task.task_id = (char *) d->task->id;
     task.attempt = d->attempt;
     task.command = d->command;
+    task.n_argv = d->argc;
+    task.argv = d->argv;
     task.timeout_ms = d->task->timeout_ms;
     task.kill_grace_ms = self->config->kill_grace_ms;
     task.logical_date = (char *) d->logical_date;

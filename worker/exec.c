@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/shell.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
 #include "worker/mem.h"
@@ -184,43 +185,6 @@ s_env_build(s_strv_t *env, const exec_spec_t *spec, const char *work_dir)
     }
 }
 
-static bool
-s_plain_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || (c != '\0' && strchr("_./=:,@%+-", c));
-}
-
-bool
-exec_needs_shell(const char *command)
-{
-    static const char *const builtins[] = {
-        "alias", "break", "case",     "cd",     "command", "continue", "eval",
-        "exec",  "exit",  "export",   "for",    "getopts", "hash",     "if",
-        "local", "read",  "readonly", "return", "set",     "shift",    "source",
-        "times", "trap",  "type",     "ulimit", "umask",   "unalias",  "unset",
-        "until", "wait",  "while",    "."};
-    if (!command) {
-        return true;
-    }
-    for (const char *p = command; *p; p++) {
-        if (*p != ' ' && !s_plain_char(*p)) {
-            return true;
-        }
-    }
-    const char *word = command + strspn(command, " ");
-    size_t len = strcspn(word, " ");
-    if (len == 0 || memchr(word, '=', len)) {
-        return true;
-    }
-    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
-        if (strlen(builtins[i]) == len && memcmp(word, builtins[i], len) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* The PATH entry of the child's environment, or NULL. */
 static const char *
 s_env_path(const s_strv_t *env)
@@ -296,28 +260,36 @@ s_launch_lookup(s_launch_t *launch, const s_strv_t *env, errbuf_t *err)
     return 0;
 }
 
-/* argv and the program; -1 with err when the program is not found. */
+/* argv and the program; -1 with err when the program is not found. The
+ * scheduler's words when it sent them (each value one argument), else the
+ * command, split on spaces when it needs no shell. */
 static int
 s_launch_build(s_launch_t *launch,
-               const char *command,
+               const exec_spec_t *spec,
                const s_strv_t *env,
                errbuf_t *err)
 {
-    if (exec_needs_shell(command)) {
+    const char *command = spec->command;
+    if (spec->argc > 0) {
+        for (size_t i = 0; i < spec->argc; i++) {
+            s_strv_push(&launch->argv, xstrdup(spec->argv[i]));
+        }
+    } else if (shell_needed(command)) {
         s_strv_push(&launch->argv, xstrdup("sh"));
         s_strv_push(&launch->argv, xstrdup("-c"));
         s_strv_push(&launch->argv, xstrdup(command ? command : ""));
         launch->prog = xstrdup("/bin/sh");
         launch->shell = true;
         return 0;
+    } else {
+        char *copy = xstrdup(command);
+        char *save = NULL;
+        for (char *w = strtok_r(copy, " ", &save); w;
+             w = strtok_r(NULL, " ", &save)) {
+            s_strv_push(&launch->argv, xstrdup(w));
+        }
+        free(copy);
     }
-    char *copy = xstrdup(command);
-    char *save = NULL;
-    for (char *w = strtok_r(copy, " ", &save); w;
-         w = strtok_r(NULL, " ", &save)) {
-        s_strv_push(&launch->argv, xstrdup(w));
-    }
-    free(copy);
     if (strchr(launch->argv.items[0], '/')) {
         launch->prog = xstrdup(launch->argv.items[0]);
         return 0;
@@ -759,7 +731,7 @@ s_spawn(exec_t *self, const exec_spec_t *spec, errbuf_t *err)
         goto done;
     }
     s_env_build(&env, spec, work_dir);
-    if (s_launch_build(&launch, spec->command, &env, err) < 0) {
+    if (s_launch_build(&launch, spec, &env, err) < 0) {
         goto done;
     }
     bool fork_path = spec->run_as || spec->limit_nofile || spec->limit_nproc;

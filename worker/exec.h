@@ -3,8 +3,9 @@
  * The child gets a per-attempt work dir (WORK_ROOT/<attempt_id>, 0700), a
  * minimal environment plus the task's and the SLUICE_* variables, stdin from
  * /dev/null, two non-blocking pipes for stdout and stderr and no other fd.
- * A command without shell syntax is exec'd directly (as make does, searched
- * in the child's PATH), anything else runs under /bin/sh -c. Children start
+ * The scheduler's words (Task.argv) are exec'd directly, as is a command
+ * without shell syntax (common/shell.h; as make does, searched in the
+ * child's PATH); anything else runs under /bin/sh -c. Children start
  * with posix_spawn, whose cost does not grow with the worker's memory; each
  * start leaves an empty WORK_ROOT/.spare that the next start renames into
  * place. A task that must change user (run_as) or set rlimits starts
@@ -183,11 +184,6 @@ int exec_pid(const exec_t *self);
  * timeout_ms has passed; for tests and tools. Returns 0 when done, -1 on
  * timeout. */
 int exec_wait(exec_t *self, int64_t timeout_ms);
-
-/* True when command must run under /bin/sh -c: anything but words of
- * [A-Za-z0-9_./=:,@%+-] separated by spaces, an assignment as the first
- * word, or a shell builtin or keyword first. */
-bool exec_needs_shell(const char *command);
 
 /* Human text for an outcome: "exited 3", "killed by signal 9",
  * "timed out", "cancelled", "failed to start", "out of memory". Writes into

@@ -728,27 +728,29 @@ s_job_exec(jobs_t *self, job_t *job, const Sluice__Task *task)
     char **env = s_env_strings(task, job->gpus, &env_count);
     char *validate_cmd =
         job->validate ? s_validate_prepare(task, &env, &env_count) : NULL;
-    exec_spec_t spec = {.attempt_id = task->attempt_id,
-                        .run_id = task->run_id,
-                        .dag = task->dag,
-                        .task_id = task->task_id,
-                        .attempt = task->attempt,
-                        .logical_date = task->logical_date,
-                        .command = validate_cmd ? validate_cmd : task->command,
-                        .env = (const char *const *) env,
-                        .env_count = env_count,
-                        .work_root = self->work_root,
-                        .timeout_ms = task->timeout_ms,
-                        .kill_grace_ms = task->kill_grace_ms,
-                        .log_cap = self->log_cap,
-                        .memory_mb =
-                            task->resources ? task->resources->memory_mb : 0,
-                        .oom_events = self->oom_events,
-                        .on_log = s_on_log,
-                        .arg = job,
-                        .run_as = self->run_as,
-                        .limit_nofile = task->limit_nofile,
-                        .limit_nproc = task->limit_nproc};
+    exec_spec_t spec = {
+        .attempt_id = task->attempt_id,
+        .run_id = task->run_id,
+        .dag = task->dag,
+        .task_id = task->task_id,
+        .attempt = task->attempt,
+        .logical_date = task->logical_date,
+        .command = validate_cmd ? validate_cmd : task->command,
+        .argv = validate_cmd ? NULL : (const char *const *) task->argv,
+        .argc = validate_cmd ? 0 : task->n_argv,
+        .env = (const char *const *) env,
+        .env_count = env_count,
+        .work_root = self->work_root,
+        .timeout_ms = task->timeout_ms,
+        .kill_grace_ms = task->kill_grace_ms,
+        .log_cap = self->log_cap,
+        .memory_mb = task->resources ? task->resources->memory_mb : 0,
+        .oom_events = self->oom_events,
+        .on_log = s_on_log,
+        .arg = job,
+        .run_as = self->run_as,
+        .limit_nofile = task->limit_nofile,
+        .limit_nproc = task->limit_nproc};
     exec_t *exec = exec_start(&spec);
     free(validate_cmd);
     for (size_t i = 0; i < env_count; i++) {

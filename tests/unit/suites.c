@@ -10,6 +10,7 @@ suite_fn *const unit_suites[] = {
     limits_suite,
     ready_suite,
     render_suite,
+    shell_suite,
     fleet_suite,
     keys_suite,
     envelope_suite,

@@ -14,6 +14,7 @@ Suite *plan_suite(void);
 Suite *limits_suite(void);
 Suite *ready_suite(void);
 Suite *render_suite(void);
+Suite *shell_suite(void);
 Suite *fleet_suite(void);
 Suite *keys_suite(void);
 Suite *envelope_suite(void);

@@ -265,30 +265,6 @@ START_TEST(test_exec_big_output_chunks)
 
 END_TEST
 
-START_TEST(test_exec_needs_shell)
-{
-    ck_assert(!exec_needs_shell("echo hi"));
-    ck_assert(!exec_needs_shell("python3 train.py --lr=0.1 --out=a/b,c@d%e+f"));
-    ck_assert(!exec_needs_shell("  ls   -l  "));
-    ck_assert(exec_needs_shell("echo $HOME"));
-    ck_assert(exec_needs_shell("a | b"));
-    ck_assert(exec_needs_shell("a; b"));
-    ck_assert(exec_needs_shell("a && b"));
-    ck_assert(exec_needs_shell("echo 'quoted'"));
-    ck_assert(exec_needs_shell("echo \"x\""));
-    ck_assert(exec_needs_shell("ls *.csv"));
-    ck_assert(exec_needs_shell("cat < in"));
-    ck_assert(exec_needs_shell("ls ~"));
-    ck_assert(exec_needs_shell("echo `x`"));
-    ck_assert(exec_needs_shell("echo a\nb"));
-    ck_assert(exec_needs_shell("FOO=bar env"));
-    ck_assert(exec_needs_shell("exit 3"));
-    ck_assert(exec_needs_shell("cd /tmp"));
-    ck_assert(exec_needs_shell(""));
-}
-
-END_TEST
-
 START_TEST(test_exec_direct_and_shell)
 {
     /* Direct exec passes a '$' free word untouched; sh would expand it. */
@@ -562,7 +538,6 @@ exec_suite(void)
     tcase_add_test(tc, test_exec_cancel);
     tcase_add_test(tc, test_exec_log_cap);
     tcase_add_test(tc, test_exec_big_output_chunks);
-    tcase_add_test(tc, test_exec_needs_shell);
     tcase_add_test(tc, test_exec_direct_and_shell);
     tcase_add_test(tc, test_exec_environment);
     tcase_add_test(tc, test_exec_workdir);

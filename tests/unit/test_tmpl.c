@@ -80,12 +80,13 @@ typedef struct {
 } seen_t;
 
 static void
-s_collect(void *arg, const char *name, size_t offset)
+s_collect(void *arg, const tmpl_ref_t *ref)
 {
     seen_t *seen = arg;
     ck_assert_uint_lt(seen->n, 8);
-    snprintf(seen->names[seen->n], sizeof seen->names[0], "%s", name);
-    seen->offsets[seen->n++] = offset;
+    snprintf(seen->names[seen->n], sizeof seen->names[0], "%s%s", ref->name,
+             ref->raw ? "|raw" : "");
+    seen->offsets[seen->n++] = ref->offset;
 }
 
 START_TEST(test_tmpl_scan)
@@ -99,6 +100,16 @@ START_TEST(test_tmpl_scan)
     ck_assert_int_eq(seen.offsets[0], 2);
     ck_assert_str_eq(seen.names[1], "params.x");
     ck_assert_int_eq(seen.offsets[1], 13);
+    seen.n = 0;
+    ck_assert_int_eq(
+        tmpl_scan("{{params.x|raw}} {{ ds  |  raw }}", s_collect, &seen, &err),
+        0);
+    ck_assert_int_eq(seen.n, 2);
+    ck_assert_str_eq(seen.names[0], "params.x|raw");
+    ck_assert_str_eq(seen.names[1], "ds|raw");
+    ck_assert_int_eq(tmpl_scan("{{ ds | upper }}", s_collect, &seen, &err), -1);
+    ck_assert_ptr_nonnull(strstr(errbuf_msg(&err), "bad template"));
+    ck_assert_int_eq(tmpl_scan("{{ ds | }}", s_collect, &seen, &err), -1);
     seen.n = 0;
     ck_assert_int_eq(
         tmpl_scan("ok {{ ds }} then {{ broken", s_collect, &seen, &err), -1);
