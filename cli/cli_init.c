@@ -122,8 +122,17 @@ s_init_create(s_init_t *init, errbuf_t *err)
                    init->dir, init->dir);
         return -1;
     }
-    if (statedir_create(init->dir, err) < 0 ||
-        s_init_key(init->dir, STATEDIR_SCHEDULER_KEY, STATEDIR_SCHEDULER_PUB,
+    unsigned fixed = 0;
+    if (statedir_create_private(init->dir, &fixed, err) < 0) {
+        return -1;
+    }
+    if (fixed) {
+        fprintf(stderr,
+                "sluice init: '%s' was mode %03o, open to group or others; "
+                "made it 0700\n",
+                init->dir, fixed);
+    }
+    if (s_init_key(init->dir, STATEDIR_SCHEDULER_KEY, STATEDIR_SCHEDULER_PUB,
                    init->pub, err) < 0 ||
         s_init_key(init->dir, STATEDIR_CLIENT_KEY, STATEDIR_CLIENT_PUB, NULL,
                    err) < 0 ||

@@ -63,8 +63,10 @@ typedef struct {
     config_target_t *targets; /* owned array */
     unsigned default_on;      /* ALERT_BIT set of the default route */
     size_t ndefault_to;
-    char **default_to; /* owned target names of that route */
-    char *timezone;    /* "UTC": zone of DAGs that name none (IANA name) */
+    char **default_to;     /* owned target names of that route */
+    char *timezone;        /* "UTC": zone of DAGs that name none (IANA name) */
+    bool trust_client_key; /* --trust-client-key: for this start only, never
+                              read from config.yaml */
 } config_t;
 
 /* Defaults only. Never NULL. */

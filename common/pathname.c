@@ -41,8 +41,8 @@ pathname_normalize(const char *path)
         size_t seg = strcspn(p, "/");
         bool dot = seg == 1 && p[0] == '.';
         bool dotdot = seg == 2 && p[0] == '.' && p[1] == '.';
-        if (seg == 0 || dot || (dotdot && (s_pop(out, &len, floor) ||
-                                           absolute))) {
+        if (seg == 0 || dot ||
+            (dotdot && (s_pop(out, &len, floor) || absolute))) {
             /* nothing to write */
         } else {
             if (len > floor) {

@@ -254,7 +254,7 @@ shell_lex_at(const shell_lex_t *lex, const char **why)
     } else if (!reason && lex->dollar) {
         reason = "a '$'";
     } else if (!reason && lex->kind) {
-        reason = lex->kind == '(' ? "$(...)"
+        reason = lex->kind == '('   ? "$(...)"
                  : lex->kind == '{' ? "${...}"
                                     : "`...`";
     }
@@ -264,7 +264,7 @@ shell_lex_at(const shell_lex_t *lex, const char **why)
     if (reason) {
         return SHELL_AT_UNSAFE;
     }
-    return lex->quote == '\'' ? SHELL_AT_SQUOTE
+    return lex->quote == '\''  ? SHELL_AT_SQUOTE
            : lex->quote == '"' ? SHELL_AT_DQUOTE
                                : SHELL_AT_WORD;
 }
@@ -314,19 +314,19 @@ shell_quote_append(
         return 0;
     }
     switch (at) {
-    case SHELL_AT_WORD:
-        s_put(out, len, "'", 1);
-        s_put_escaped(out, len, value, "'", "'\\''");
-        s_put(out, len, "'", 1);
-        return 0;
-    case SHELL_AT_SQUOTE:
-        s_put_escaped(out, len, value, "'", "'\\''");
-        return 0;
-    case SHELL_AT_DQUOTE:
-        s_put_escaped(out, len, value, "$`\"\\", NULL);
-        return 0;
-    case SHELL_AT_UNSAFE:
-        break;
+        case SHELL_AT_WORD:
+            s_put(out, len, "'", 1);
+            s_put_escaped(out, len, value, "'", "'\\''");
+            s_put(out, len, "'", 1);
+            return 0;
+        case SHELL_AT_SQUOTE:
+            s_put_escaped(out, len, value, "'", "'\\''");
+            return 0;
+        case SHELL_AT_DQUOTE:
+            s_put_escaped(out, len, value, "$`\"\\", NULL);
+            return 0;
+        case SHELL_AT_UNSAFE:
+            break;
     }
     errbuf_set(err, "its value holds characters the shell would read");
     return -1;

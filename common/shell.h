@@ -40,14 +40,14 @@ typedef struct {
     char quote;     /* 0, '\'' or '"' in the innermost frame */
     char kind;      /* innermost frame: 0 top, '(' $(...), '{' ${...}, '`' */
     unsigned depth; /* frames below the innermost */
-    char kinds[SHELL_NEST_MAX];  /* the outer frames' kinds ... */
-    char quotes[SHELL_NEST_MAX]; /* ... and their quotes */
+    char kinds[SHELL_NEST_MAX];          /* the outer frames' kinds ... */
+    char quotes[SHELL_NEST_MAX];         /* ... and their quotes */
     unsigned parens[SHELL_NEST_MAX + 1]; /* open '(' or '{' per frame */
-    bool escaped;       /* the last byte was an unquoted backslash */
-    bool dollar;        /* the last byte was an unquoted '$' */
-    bool comment;       /* inside a # comment */
-    bool word_start;    /* the next byte starts a word */
-    char word[8];       /* the current word's first bytes */
+    bool escaped;    /* the last byte was an unquoted backslash */
+    bool dollar;     /* the last byte was an unquoted '$' */
+    bool comment;    /* inside a # comment */
+    bool word_start; /* the next byte starts a word */
+    char word[8];    /* the current word's first bytes */
     size_t word_len;
     char prev;          /* the last byte fed */
     const char *sticky; /* once set, every later point is unsafe: why */

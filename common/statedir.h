@@ -32,9 +32,21 @@ char *statedir_path(const char *dir, const char *name);
 /* mkdir -p with mode 0700 for the last component (0755 never used). */
 int statedir_create(const char *dir, errbuf_t *err);
 
-/* Refuses (with the chmod to run) a file readable or writable by group or
- * others. */
+/* Refuses (with the chmod or chown to run) a file readable or writable by
+ * group or others, or owned by another user than this process's (root's
+ * files are accepted too). */
 int statedir_check_private(const char *path, errbuf_t *err);
+
+/* Refuses, as sshd does, a state directory that is not a directory, that
+ * group or others can write, or that another user owns: whoever can write
+ * it can swap the keys in it. Says which chmod/chown fixes it. */
+int statedir_check_dir(const char *dir, errbuf_t *err);
+
+/* For 'sluice init': makes dir (0700) or takes an existing one, fixing a
+ * mode that lets group or others in (*fixed_mode gets the old mode, else
+ * 0); refuses one that another user owns. */
+int
+statedir_create_private(const char *dir, unsigned *fixed_mode, errbuf_t *err);
 
 /* True when path exists. */
 int statedir_exists(const char *path);

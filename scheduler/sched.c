@@ -580,6 +580,16 @@ s_bind(sched_t *self,
     return 0;
 }
 
+/* store.db, when there is one, is private like the keys. */
+static int
+s_check_store_file(const char *dir, errbuf_t *err)
+{
+    char *db = statedir_path(dir, STATEDIR_STORE);
+    int rc = statedir_exists(db) ? statedir_check_private(db, err) : 0;
+    free(db);
+    return rc;
+}
+
 static int
 s_load_keys(sched_t *self, errbuf_t *err)
 {
@@ -591,6 +601,9 @@ s_load_keys(sched_t *self, errbuf_t *err)
                    "no scheduler key in '%s'; run 'sluice init --dir %s' "
                    "first",
                    self->dir, self->dir);
+    } else if (statedir_check_dir(self->dir, err) < 0 ||
+               s_check_store_file(self->dir, err) < 0) {
+        /* err says what to fix */
     } else if ((self->key = keys_load(key_path, err)) &&
                keys_load_public(client_path, self->client_key, err) == 0) {
         rc = 0;
@@ -806,6 +819,9 @@ s_usage(FILE *out)
             "  --dir DIR          state directory (default $SLUICE_DIR, else "
             "./.sluice)\n"
             "  --print-config     print the effective settings and exit\n"
+            "  --trust-client-key trust DIR/client.pub as the local operator "
+            "although\n"
+            "                     it changed since the last start (audited)\n"
             "  --SETTING VALUE    override a setting of config.yaml, e.g.\n"
             "                     --listen tcp://*:7700 --client-listen "
             "tcp://127.0.0.1:7701\n"
@@ -821,7 +837,8 @@ s_parse_settings(config_t *config, int argc, char **argv)
 {
     errbuf_t err;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--print-config") == 0) {
+        if (strcmp(argv[i], "--print-config") == 0 ||
+            strcmp(argv[i], "--trust-client-key") == 0) {
             continue;
         }
         if (strcmp(argv[i], "--dir") == 0) {
@@ -878,6 +895,11 @@ s_parse_args(int argc, char **argv, char **dir_p, config_t **config_p)
     }
     if (s_parse_settings(*config_p, argc, argv) < 0) {
         return -1;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--trust-client-key") == 0) {
+            (*config_p)->trust_client_key = true;
+        }
     }
     if (print) {
         config_print(*config_p, stdout);

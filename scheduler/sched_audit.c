@@ -20,6 +20,44 @@
 
 /* ------------------------------------------------------------- roles */
 
+#define S_LOCAL_CLI "local CLI"
+
+/* client.pub is trusted as an operator once, at the first start after
+ * 'sluice init'. A different one later was swapped in: by whom cannot be
+ * known, so it is refused until the person starting the scheduler says
+ * --trust-client-key, which the audit log records. */
+static int
+s_trust_local_client(sched_t *self, const char *hex, int64_t now, errbuf_t *err)
+{
+    char known[KEYS_HEX_SIZE];
+    int rc = store_client_by_name(self->store, S_LOCAL_CLI, known, err);
+    if (rc < 0) {
+        return -1;
+    }
+    if (rc == 1 && strcmp(known, hex) != 0) {
+        if (!self->config->trust_client_key) {
+            errbuf_set(err,
+                       "'%s/client.pub' is not the client key trusted before "
+                       "(was %.16s..., now %.16s...); if you replaced it on "
+                       "purpose, start once with 'sluice scheduler "
+                       "--trust-client-key', else restore it",
+                       self->dir, known, hex);
+            return -1;
+        }
+        char detail[160];
+        snprintf(detail, sizeof detail, "was %.16s, now %.16s", known, hex);
+        log_warn("trusting a new client.pub as the local operator (%s)",
+                 detail);
+        if (store_client_remove(self->store, known, err) < 0 ||
+            store_event(self->store, now, "scheduler", "local_client_trusted",
+                        "client.pub", detail, err) < 0) {
+            return -1;
+        }
+    }
+    return store_client_put(self->store, hex, "operator", S_LOCAL_CLI, now,
+                            NULL, err);
+}
+
 int
 sched_audit_start(sched_t *self, errbuf_t *err)
 {
@@ -27,8 +65,7 @@ sched_audit_start(sched_t *self, errbuf_t *err)
     keys_public_hex(self->client_key, hex);
     int64_t now = clock_wall_ms();
     if (store_begin(self->store, err) < 0 ||
-        store_client_put(self->store, hex, "operator", "local CLI", now, NULL,
-                         err) < 0 ||
+        s_trust_local_client(self, hex, now, err) < 0 ||
         store_commit(self->store, err) < 0) {
         store_rollback(self->store);
         return -1;

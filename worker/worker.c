@@ -474,6 +474,7 @@ s_new(const options_t *o, errbuf_t *err)
     self->work_root = statedir_path(dir, STATEDIR_WORK);
     join_t target;
     if (options_target(o, &target, err) < 0 || statedir_create(dir, err) < 0 ||
+        statedir_check_dir(dir, err) < 0 ||
         !(self->keys = s_load_key(dir, err)) ||
         !(self->curve = curve_ensure(dir, STATEDIR_WORKER_CURVE, NULL, err)) ||
         !(self->outbox = outbox_open(outbox_dir, err)) ||

@@ -101,6 +101,44 @@ store_client_role(store_t *self,
     return rc == SQLITE_ROW ? 1 : 0;
 }
 
+int
+store_client_by_name(store_t *self,
+                     const char *name,
+                     char *public_hex,
+                     errbuf_t *err)
+{
+    sqlite3_stmt *stmt =
+        store_priv_sql(self,
+                       "SELECT public_hex FROM client_keys WHERE name = ?1"
+                       " ORDER BY added_at DESC LIMIT 1",
+                       err);
+    if (!stmt) {
+        return -1;
+    }
+    store_priv_bind_text(stmt, 1, name);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        snprintf(public_hex, 65, "%s", store_priv_text(stmt, 0));
+    }
+    store_priv_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return store_priv_fail(self, rc, "read a client key", err);
+    }
+    return rc == SQLITE_ROW ? 1 : 0;
+}
+
+int
+store_client_remove(store_t *self, const char *public_hex, errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_sql(
+        self, "DELETE FROM client_keys WHERE public_hex = ?1", err);
+    if (!stmt) {
+        return -1;
+    }
+    store_priv_bind_text(stmt, 1, public_hex);
+    return store_priv_exec(self, stmt, "forget a client key", err);
+}
+
 /* ------------------------------------------------------- signed results */
 
 int

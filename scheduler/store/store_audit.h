@@ -33,6 +33,16 @@ int store_client_role(store_t *self,
                       size_t size,
                       errbuf_t *err);
 
+/* The key of the client named `name` ("local CLI") into public_hex (65
+ * bytes): 1 when there is one, 0 when not, -1 with err set. */
+int store_client_by_name(store_t *self,
+                         const char *name,
+                         char *public_hex,
+                         errbuf_t *err);
+
+/* Forgets client key public_hex (it is no longer trusted). */
+int store_client_remove(store_t *self, const char *public_hex, errbuf_t *err);
+
 /* Keeps the signed Result of attempt `attempt_id`: the bytes exactly as
  * signed (version, type, body), the signature and the signer's key (hex).
  * The first one stored stays: a later one changes nothing. */

@@ -72,14 +72,15 @@ START_TEST(test_shell_lex_places)
         {"echo $(case x in x) ;; esac) ", SHELL_AT_UNSAFE},
         {"case x in x) echo ", SHELL_AT_WORD},
     };
+
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         shell_lex_t lex;
         shell_lex_init(&lex);
         shell_lex_feed(&lex, cases[i].text, strlen(cases[i].text));
         const char *why = NULL;
         shell_at_t at = shell_lex_at(&lex, &why);
-        ck_assert_msg(at == cases[i].at, "[%s]: %d, want %d", cases[i].text,
-                      at, cases[i].at);
+        ck_assert_msg(at == cases[i].at, "[%s]: %d, want %d", cases[i].text, at,
+                      cases[i].at);
         ck_assert(at == SHELL_AT_UNSAFE ? why != NULL : why == NULL);
     }
 }
@@ -122,6 +123,7 @@ START_TEST(test_shell_quote)
         {"$a`b\"c\\d'e", SHELL_AT_DQUOTE, "\\$a\\`b\\\"c\\\\d'e"},
         {"plain", SHELL_AT_UNSAFE, "plain"},
     };
+
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out = NULL;
         size_t len = 0;
