@@ -7,7 +7,10 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -28,42 +31,41 @@ s_hex(const uint8_t *hash, char hex[DATAHASH_HEX_SIZE])
     sodium_bin2hex(hex, DATAHASH_HEX_SIZE, hash, S_HASH_BYTES);
 }
 
+/* Hashes what fd reads, to its end; closes fd. */
 static int
-s_hash_file(const char *path,
-            char hex[DATAHASH_HEX_SIZE],
-            uint64_t *size,
-            errbuf_t *err)
+s_hash_fd(int fd,
+          const char *path,
+          char hex[DATAHASH_HEX_SIZE],
+          uint64_t *size,
+          errbuf_t *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        errbuf_set(err, "cannot read '%s': %s", path, strerror(errno));
-        return -1;
-    }
     crypto_generichash_state state;
     crypto_generichash_init(&state, NULL, 0, S_HASH_BYTES);
     uint8_t *buf = xmalloc(DATAHASH_BLOCK);
     uint64_t total = 0;
     ssize_t n;
+    int rc = 0;
     while ((n = read(fd, buf, DATAHASH_BLOCK)) != 0) {
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0) {
             errbuf_set(err, "cannot read '%s': %s", path, strerror(errno));
-            free(buf);
-            close(fd);
-            return -1;
+            rc = -1;
+            break;
         }
         crypto_generichash_update(&state, buf, (unsigned long long) n);
         total += (uint64_t) n;
     }
     free(buf);
     close(fd);
-    uint8_t hash[S_HASH_BYTES];
-    crypto_generichash_final(&state, hash, sizeof hash);
-    s_hex(hash, hex);
-    *size = total;
-    return 0;
+    if (rc == 0) {
+        uint8_t hash[S_HASH_BYTES];
+        crypto_generichash_final(&state, hash, sizeof hash);
+        s_hex(hash, hex);
+        *size = total;
+    }
+    return rc;
 }
 
 static void
@@ -76,23 +78,83 @@ s_manifest_add(s_manifest_t *m, char *line)
     m->lines[m->count++] = line;
 }
 
+/* Opens name in directory dirfd as it is, never through a symbolic link,
+ * and without blocking on a FIFO. */
 static int
-s_walk(const char *root,
+s_open_at(int dirfd, const char *name)
+{
+    return openat(dirfd, name,
+                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+}
+
+static int s_walk(int fd,
+                  const char *path,
+                  const char *rel,
+                  int depth,
+                  s_manifest_t *m,
+                  errbuf_t *err);
+
+/* One entry of a directory: a file is hashed, a directory walked; links,
+ * FIFOs, devices and sockets are left out of the dataset. */
+static int
+s_walk_entry(int dirfd,
+             const char *path,
+             const char *sub,
+             const char *name,
+             int depth,
+             s_manifest_t *m,
+             errbuf_t *err)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+        !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+        return 0;
+    }
+    int fd = s_open_at(dirfd, name);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        errbuf_set(err, "cannot read '%s/%s': %s", path, sub, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return s_walk(fd, path, sub, depth + 1, m, err);
+    }
+    if (!S_ISREG(st.st_mode)) { /* swapped since fstatat */
+        close(fd);
+        return 0;
+    }
+    char hex[DATAHASH_HEX_SIZE];
+    uint64_t size;
+    if (s_hash_fd(fd, path, hex, &size, err) < 0) {
+        return -1;
+    }
+    s_manifest_add(
+        m, xasprintf("%s\t%llu\t%s\n", sub, (unsigned long long) size, hex));
+    m->size += size;
+    return 0;
+}
+
+/* Walks the directory open as fd (taken: closed here). */
+static int
+s_walk(int fd,
+       const char *path,
        const char *rel,
        int depth,
        s_manifest_t *m,
        errbuf_t *err)
 {
     if (depth > DATAHASH_MAX_DEPTH) {
-        errbuf_set(err, "'%s/%s' is nested over %d directories deep", root, rel,
+        errbuf_set(err, "'%s/%s' is nested over %d directories deep", path, rel,
                    DATAHASH_MAX_DEPTH);
+        close(fd);
         return -1;
     }
-    char *dir = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
-    DIR *d = opendir(dir);
+    DIR *d = fdopendir(fd);
     if (!d) {
-        errbuf_set(err, "cannot list '%s': %s", dir, strerror(errno));
-        free(dir);
+        errbuf_set(err, "cannot list '%s/%s': %s", path, rel, strerror(errno));
+        close(fd);
         return -1;
     }
     int rc = 0;
@@ -101,30 +163,12 @@ s_walk(const char *root,
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
             continue;
         }
-        char *path = xasprintf("%s/%s", dir, e->d_name);
         char *sub =
             *rel ? xasprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
-        struct stat st;
-        if (lstat(path, &st) < 0) {
-            errbuf_set(err, "cannot stat '%s': %s", path, strerror(errno));
-            rc = -1;
-        } else if (S_ISDIR(st.st_mode)) {
-            rc = s_walk(root, sub, depth + 1, m, err);
-        } else if (S_ISREG(st.st_mode)) {
-            char hex[DATAHASH_HEX_SIZE];
-            uint64_t size;
-            rc = s_hash_file(path, hex, &size, err);
-            if (rc == 0) {
-                s_manifest_add(m, xasprintf("%s\t%llu\t%s\n", sub,
-                                            (unsigned long long) size, hex));
-                m->size += size;
-            }
-        }
+        rc = s_walk_entry(dirfd(d), path, sub, e->d_name, depth, m, err);
         free(sub);
-        free(path);
     }
     closedir(d);
-    free(dir);
     return rc;
 }
 
@@ -134,14 +178,16 @@ s_line_cmp(const void *a, const void *b)
     return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* Hashes the directory open as fd (taken). */
 static int
-s_hash_dir(const char *path,
+s_hash_dir(int fd,
+           const char *path,
            char hex[DATAHASH_HEX_SIZE],
            uint64_t *size,
            errbuf_t *err)
 {
     s_manifest_t m = {0};
-    int rc = s_walk(path, "", 0, &m, err);
+    int rc = s_walk(fd, path, "", 0, &m, err);
     if (rc == 0) {
         qsort(m.lines, m.count, sizeof *m.lines, s_line_cmp);
         crypto_generichash_state state;
@@ -162,6 +208,103 @@ s_hash_dir(const char *path,
     return rc;
 }
 
+/* Why opening `name` in dirfd failed when it is a symbolic link, else
+ * NULL. */
+static const char *
+s_link_refused(int dirfd, const char *name, bool last)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISLNK(st.st_mode)) {
+        return last ? "it is a symbolic link"
+                    : "a directory on its way is a symbolic link";
+    }
+    return NULL;
+}
+
+/* Opens one component below dirfd: a directory on the way (O_PATH), or
+ * the last one for reading. *why is set when it was refused. */
+static int
+s_open_component(int dirfd, const char *name, bool last, const char **why)
+{
+    if (!strcmp(name, "..")) {
+        *why = "it leads out with '..'";
+        errno = EPERM;
+        return -1;
+    }
+    int fd = last ? s_open_at(dirfd, name)
+                  : openat(dirfd, name,
+                           O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int saved = errno;
+        *why = s_link_refused(dirfd, name, last);
+        errno = *why ? ELOOP : saved; /* a link is there: not missing */
+    }
+    return fd;
+}
+
+/* Opens an absolute path one component at a time, never following a
+ * symbolic link anywhere in it (as openat2's RESOLVE_NO_SYMLINKS would,
+ * on any kernel). -1 with err (and errno) set. */
+static int
+s_open_nofollow(const char *path, errbuf_t *err)
+{
+    int dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    char *copy = xstrdup(path);
+    char *save = NULL;
+    char *name = strtok_r(copy, "/", &save);
+    const char *why = NULL;
+    while (dirfd >= 0 && name) {
+        char *next = strtok_r(NULL, "/", &save);
+        int fd = strcmp(name, ".") ? s_open_component(dirfd, name, !next, &why)
+                                   : dup(dirfd);
+        int saved = errno;
+        close(dirfd);
+        errno = saved;
+        dirfd = fd;
+        name = next;
+    }
+    int saved = errno; /* what the caller tells a missing path by */
+    if (dirfd < 0 && why) {
+        errbuf_set(err,
+                   "cannot read '%s': %s; sluice follows no links and no "
+                   "'..' in declared paths: declare the real path",
+                   path, why);
+    } else if (dirfd < 0) {
+        errbuf_set(err, "cannot read '%s': %s", path, strerror(saved));
+    }
+    free(copy);
+    errno = saved;
+    return dirfd;
+}
+
+/* Only regular files and directories are data; /proc and /sys are not,
+ * whatever their files look like. */
+static int
+s_check_kind(int fd, const char *path, const struct stat *st, errbuf_t *err)
+{
+    struct statfs fs;
+    if (fstatfs(fd, &fs) == 0 &&
+        (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC)) {
+        errbuf_set(err,
+                   "'%s' is on /proc or /sys, which hold no data; declare "
+                   "files and directories only",
+                   path);
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
+        errbuf_set(err,
+                   "'%s' is a %s, not a file or directory; only files and "
+                   "directories are hashed",
+                   path,
+                   S_ISFIFO(st->st_mode)   ? "FIFO"
+                   : S_ISSOCK(st->st_mode) ? "socket"
+                                           : "device");
+        return -1;
+    }
+    return 0;
+}
+
 int
 datahash_path(const char *path,
               char hex[DATAHASH_HEX_SIZE],
@@ -170,20 +313,28 @@ datahash_path(const char *path,
               errbuf_t *err)
 {
     *missing = false;
+    if (path[0] != '/') {
+        errbuf_set(err, "'%s' is not an absolute path", path);
+        return -1;
+    }
+    errbuf_t why;
+    int fd = s_open_nofollow(path, &why);
     struct stat st;
-    if (stat(path, &st) < 0) {
+    if (fd < 0) {
         *missing = errno == ENOENT || errno == ENOTDIR;
-        errbuf_set(err, "cannot stat '%s': %s", path, strerror(errno));
+        if (err) {
+            *err = why;
+        }
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || s_check_kind(fd, path, &st, err) < 0) {
+        close(fd);
         return -1;
     }
     if (S_ISDIR(st.st_mode)) {
-        return s_hash_dir(path, hex, size, err);
+        return s_hash_dir(fd, path, hex, size, err);
     }
-    if (!S_ISREG(st.st_mode)) {
-        errbuf_set(err, "'%s' is neither a file nor a directory", path);
-        return -1;
-    }
-    return s_hash_file(path, hex, size, err);
+    return s_hash_fd(fd, path, hex, size, err);
 }
 
 char *

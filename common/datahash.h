@@ -7,7 +7,12 @@
  * RELPATH with '/' separators), sorted bytewise; its size is the sum of its
  * files. Symbolic links below a directory, sockets and the like are
  * skipped, so a link cannot pull files from elsewhere into a dataset.
- * Hashing runs in the worker's loop: about 1 s per GB. */
+ *
+ * The path itself is opened one component at a time without following a
+ * symbolic link or '..' anywhere in it, and it must be a regular file or a
+ * directory: a FIFO, socket or device, or anything on /proc or /sys, is
+ * refused with the reason, so a task cannot point the hashing (which may
+ * run as root) at another's files or at something that blocks. */
 #ifndef SLUICE_DATAHASH_H
 #define SLUICE_DATAHASH_H
 
@@ -28,8 +33,8 @@ typedef struct {
     uint64_t size; /* bytes */
 } datahash_ref_t;
 
-/* Hashes the file or directory at path into hex and *size. -1 with err
- * set (*missing true when path does not exist). */
+/* Hashes the file or directory at path (absolute) into hex and *size. -1
+ * with err set (*missing true when path does not exist). */
 int datahash_path(const char *path,
                   char hex[DATAHASH_HEX_SIZE],
                   uint64_t *size,

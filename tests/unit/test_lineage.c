@@ -124,6 +124,63 @@ START_TEST(test_hash_dir)
 
 END_TEST
 
+START_TEST(test_hash_refuses_what_is_not_data)
+{
+    /* A link anywhere in the path, '..', a FIFO, a socket-like device,
+     * /proc and /sys, a link loop: each refused with the path named,
+     * never followed or opened for reading. */
+    char *real = s_write("real.csv", "abc", 3);
+    char *dir = xasprintf("%s/d", s_dir);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    char *cmd = xasprintf("cd '%s' && ln -s real.csv link.csv && ln -s d "
+                          "dlink && echo x > d/f && mkfifo fifo && ln -s "
+                          "loop1 loop2 && ln -s loop2 loop1 && ln -s /etc etc",
+                          s_dir);
+    ck_assert_int_eq(system(cmd), 0);
+
+    static const struct {
+        const char *rel; /* below s_dir; NULL: absolute in abs */
+        const char *abs;
+        const char *says;
+    } cases[] = {
+        {"link.csv", NULL, "symbolic link"},
+        {"dlink/f", NULL, "on its way is a symbolic link"},
+        {"etc/shadow", NULL, "on its way is a symbolic link"},
+        {"d/../real.csv", NULL, "'..'"},
+        {"fifo", NULL, "is a FIFO"},
+        {"loop1", NULL, "symbolic link"},
+        {NULL, "/proc/version", "/proc or /sys"},
+        {NULL, "/sys/kernel/mm", "/proc or /sys"},
+        {NULL, "/dev/null", "is a device"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *path = cases[i].rel ? xasprintf("%s/%s", s_dir, cases[i].rel)
+                                  : xstrdup(cases[i].abs);
+        char hex[DATAHASH_HEX_SIZE];
+        uint64_t size = 0;
+        bool missing = true;
+        errbuf_t err;
+        ck_assert_int_eq(datahash_path(path, hex, &size, &missing, &err), -1);
+        ck_assert(!missing);
+        ck_assert_msg(strstr(err.msg, cases[i].says) && strstr(err.msg, path),
+                      "%s: %s", path, err.msg);
+        free(path);
+    }
+    /* Inside a directory, links and the FIFO are left out, not followed. */
+    char hex[DATAHASH_HEX_SIZE];
+    uint64_t size = 0;
+    bool missing = false;
+    errbuf_t err;
+    ck_assert_int_eq(datahash_path(s_dir, hex, &size, &missing, &err), 0);
+    ck_assert_uint_eq(size, 3 + 2); /* real.csv and d/f only */
+    free(cmd);
+    free(dir);
+    free(real);
+}
+
+END_TEST
+
 START_TEST(test_refs_and_resolve)
 {
     free(s_write("out.csv", "abc", 3));
@@ -256,6 +313,7 @@ lineage_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_add_test(tc, test_hash_file);
     tcase_add_test(tc, test_hash_dir);
+    tcase_add_test(tc, test_hash_refuses_what_is_not_data);
     tcase_add_test(tc, test_refs_and_resolve);
     tcase_add_test(tc, test_store_lineage);
     suite_add_tcase(s, tc);
