@@ -18,6 +18,8 @@
 #include "scheduler/store/store_priv.h"
 
 #include <assert.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -603,6 +605,12 @@ store_open(const char *path, errbuf_t *err)
     assert(path);
     store_t *self = xcalloc(1, sizeof *self);
     self->path = xstrdup(path);
+    /* Private whatever the umask: SQLite gives its -wal and -shm files
+     * the mode of the database file. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        close(fd);
+    }
     int rc = sqlite3_open_v2(
         path, &self->db,
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
