@@ -376,10 +376,61 @@ s_show_header(const Sluice__DagShowRep *rep)
     } else {
         printf("runs:         none yet\n");
     }
-    printf("params:%s\n", rep->n_params ? "" : "       none");
-    for (size_t i = 0; i < rep->n_params; i++) {
-        printf("  %s = %s\n", rep->params[i]->name, rep->params[i]->value);
+}
+
+/* A param's rules in one line: "1 <= N <= 100000", "one of a, b",
+ * "matches '^x$'"; "-" when none. Caller owns. */
+static char *
+s_param_rules(const Sluice__ParamDef *param)
+{
+    char *rules = xstrdup("");
+    if (*param->min || *param->max) {
+        char *next =
+            xasprintf("%s%s%s%s%s", param->min, *param->min ? " <= " : "",
+                      "value", *param->max ? " <= " : "", param->max);
+        free(rules);
+        rules = next;
     }
+    for (size_t i = 0; i < param->n_enum_; i++) {
+        char *next = xasprintf("%s%s%s", rules,
+                               i ? ", " : (*rules ? "; one of " : "one of "),
+                               param->enum_[i]);
+        free(rules);
+        rules = next;
+    }
+    if (*param->pattern) {
+        char *next = xasprintf("%s%smatches '%s'", rules, *rules ? "; " : "",
+                               param->pattern);
+        free(rules);
+        rules = next;
+    }
+    if (!*rules) {
+        free(rules);
+        rules = xstrdup("-");
+    }
+    return rules;
+}
+
+static void
+s_show_params(const Sluice__DagShowRep *rep)
+{
+    if (rep->n_params == 0) {
+        printf("params:       none\n");
+        return;
+    }
+    static const char *const headers[] = {"PARAM", "TYPE", "DEFAULT", "RULES",
+                                          NULL};
+    table_t *table = table_new(headers);
+    for (size_t i = 0; i < rep->n_params; i++) {
+        const Sluice__ParamDef *param = rep->params[i];
+        char *rules = s_param_rules(param);
+        table_row(table, param->name, *param->type ? param->type : "string",
+                  param->required ? "(required)" : param->default_, rules);
+        free(rules);
+    }
+    printf("\nparams:\n");
+    table_print(table, stdout);
+    table_destroy(&table);
 }
 
 static void
@@ -428,6 +479,7 @@ s_show_print(const args_t *args, const void *body)
         return;
     }
     s_show_header(rep);
+    s_show_params(rep);
     s_show_tasks(rep);
     s_graph_t graph = {0};
     s_graph_build(&graph, rep);

@@ -17,12 +17,12 @@
 static int
 s_check_name(const char *name)
 {
-    if (dag_secret_name_ok(name)) {
+    if (dag_name_ok(name)) {
         return 0;
     }
     fprintf(stderr,
-            "sluice: '%s' is not a secret name; use letters, digits and "
-            "'_', not starting with a digit (e.g. DB_PASSWORD)\n",
+            "sluice: '%.128s' is not a secret name; a secret name may only "
+            "use " DAG_NAME_RULE " (e.g. DB_PASSWORD)\n",
             name);
     return -1;
 }

@@ -85,6 +85,7 @@ dag_parse(const char *filename, const char *text, size_t size, zlist_t *errors)
     p.dag->index = zhashx_new();
     p.dag->warnings = zlist_new();
     zlist_autofree(p.dag->warnings);
+    p.dag->file = xstrdup(p.file);
     if (size > DAG_MAX_FILE_SIZE) {
         dagp_err(&p, NULL,
                  "the file is %zu bytes, over the limit of %d; split "
@@ -101,6 +102,7 @@ dag_parse(const char *filename, const char *text, size_t size, zlist_t *errors)
         } else {
             dagp_read_document(&p, root);
             dagp_check_schedule(&p);
+            dagp_check_params(&p);
             if (p.src) {
                 dagp_check_tasks(&p);
             }
@@ -210,15 +212,12 @@ dag_destroy(dag_t **self_p)
         s_task_free(&self->tasks[i]);
     }
     free(self->tasks);
-    for (size_t i = 0; i < self->nparams; i++) {
-        free((void *) self->params[i].name);
-        free((void *) self->params[i].value);
-    }
-    free(self->params);
+    dagp_free_params(self);
     dagp_free_strings(self->triggers, self->ntriggers);
     dagp_free_alerts(self);
     zhashx_destroy(&self->index);
     free(self->name);
+    free(self->file);
     free(self->description);
     free(self->schedule);
     free(self->timezone);
@@ -316,6 +315,13 @@ dag_version(const dag_t *self)
     return self->version;
 }
 
+const char *
+dag_file(const dag_t *self)
+{
+    assert(self);
+    return self->file;
+}
+
 size_t
 dag_param_count(const dag_t *self)
 {
@@ -323,7 +329,7 @@ dag_param_count(const dag_t *self)
     return self->nparams;
 }
 
-const dag_kv_t *
+const dag_param_t *
 dag_param(const dag_t *self, size_t index)
 {
     assert(self && index < self->nparams);

@@ -132,10 +132,57 @@ uint32_t dag_max_active_tasks(const dag_t *self);
  * DAG's version. */
 const char *dag_version(const dag_t *self);
 
-/* The declared params with their default values, in file order. */
+/* The name of the file the DAG was parsed from, as given to dag_parse
+ * ("<dag>" when none): messages cite declarations as FILE:LINE. */
+const char *dag_file(const dag_t *self);
+
+/* What a param's values must look like. */
+typedef enum {
+    DAG_PARAM_STRING, /* any text without NUL (the plain form) */
+    DAG_PARAM_INT,    /* a decimal whole number that fits int64 */
+    DAG_PARAM_FLOAT,  /* a finite decimal number, e.g. 0.5 or 1e-3 */
+    DAG_PARAM_BOOL,   /* true or false */
+    DAG_PARAM_DATE    /* YYYY-MM-DD, a real calendar date */
+} dag_param_type_t;
+
+/* A declared param, read-only: `name: value` (a string with that
+ * default) or `name: {type: T, default: V, min: .., max: .., enum: [..],
+ * pattern: ".."}`. Strings are as written in the file. */
+typedef struct {
+    const char *name;  /* an identifier: [A-Za-z_][A-Za-z0-9_]* */
+    const char *value; /* the default; "" when required */
+    bool required;     /* declared without a default: a run needs a value */
+    dag_param_type_t type;
+    const char *min; /* int and float: the least value allowed; NULL = none */
+    const char *max; /* int and float: the greatest; NULL = none */
+    size_t nenum;
+    const char *const *enums; /* the only values allowed; none when 0 */
+    const char *pattern;      /* string: a POSIX extended regex a value must
+                                 match (anchored as written); NULL = none */
+    size_t line, col;         /* where its name is in dag_file() */
+} dag_param_t;
+
+/* The declared params, in file order. */
 size_t dag_param_count(const dag_t *self);
 
-const dag_kv_t *dag_param(const dag_t *self, size_t index);
+const dag_param_t *dag_param(const dag_t *self, size_t index);
+
+/* "string", "int", "float", "bool" or "date". */
+const char *dag_param_type_name(dag_param_type_t type);
+
+/* The params of a new run: the given values (names and values borrowed,
+ * NULL when ngiven is 0) over the declared defaults, written into out,
+ * which holds dag_param_count() entries, in declaration order, borrowing
+ * from given and self. Every value is checked against its declaration.
+ * -1 with err set ("param 'limit' = '0': below min 1 (declared at
+ * FILE:LINE); give --param limit=N with ...") when a name is not
+ * declared, a required param has no value, or a value breaks its rules;
+ * a run must then not be created. */
+int dag_params_resolve(const dag_t *self,
+                       const dag_kv_t *given,
+                       size_t ngiven,
+                       dag_kv_t *out,
+                       errbuf_t *err);
 
 size_t dag_task_count(const dag_t *self);
 
@@ -174,11 +221,17 @@ long dag_task_index(const dag_t *self, const char *id);
 /* The name of one DAG_CAUSE_* bit ("oom"), "?" for anything else. */
 const char *dag_cause_name(unsigned cause);
 
-/* A secret's name, as `{{ secret.NAME }}` and `sluice secret set NAME`
- * take it: [A-Za-z_][A-Za-z0-9_]*, at most DAG_SECRET_NAME_MAX bytes. */
-#define DAG_SECRET_NAME_MAX 128
+/* Whether name may name a DAG, a task, a pool or a secret: 1 to
+ * DAG_NAME_MAX bytes of letters, digits, '_', '-' and '.', and not "." or
+ * "..", so that it is safe as one path segment. The one check for all of
+ * them, at `dag validate` and wherever the scheduler takes such a name. */
+#define DAG_NAME_MAX 128
 
-bool dag_secret_name_ok(const char *name);
+bool dag_name_ok(const char *name);
+
+/* What dag_name_ok allows, for messages ("... may only use " DAG_NAME_RULE). */
+#define DAG_NAME_RULE                                                          \
+    "letters, digits, '_', '-' and '.' (at most 128 bytes, not '.' or '..')"
 
 /* Parses a cause name into its bit; -1 when unknown. */
 int dag_cause_parse(const char *name, unsigned *cause);

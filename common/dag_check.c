@@ -19,14 +19,15 @@
 #define DEFAULT_MAX_RETRY_DELAY_MS (3600 * 1000ULL)
 
 bool
-dagp_name_ok(const char *s)
+dag_name_ok(const char *name)
 {
-    if (!*s) {
+    size_t len = name ? strlen(name) : 0;
+    if (len == 0 || len > DAG_NAME_MAX || !strcmp(name, ".") ||
+        !strcmp(name, "..")) {
         return false;
     }
-    for (; *s; s++) {
-        if (!isalnum((unsigned char) *s) && *s != '_' && *s != '.' &&
-            *s != '-') {
+    for (const char *c = name; *c; c++) {
+        if (!isalnum((unsigned char) *c) && !strchr("_.-", *c)) {
             return false;
         }
     }
@@ -48,16 +49,6 @@ dag_cause_parse(const char *name, unsigned *cause)
         }
     }
     return -1;
-}
-
-bool
-dag_secret_name_ok(const char *name)
-{
-    bool ok = name && (isalpha((unsigned char) *name) || *name == '_');
-    for (const char *c = ok ? name : ""; ok && *c; c++) {
-        ok = isalnum((unsigned char) *c) || *c == '_';
-    }
-    return ok && strlen(name) <= DAG_SECRET_NAME_MAX;
 }
 
 const char *
@@ -114,10 +105,10 @@ s_tmpl_pos(parse_t *p,
 static void
 s_tmpl_secret(tcheck_t *t, const char *name, size_t line, size_t col)
 {
-    if (!dag_secret_name_ok(name)) {
+    if (!dag_name_ok(name)) {
         dagp_err_pos(t->p, line, col,
-                     "%s of %s uses a bad secret name '%s'; a secret name is "
-                     "letters, digits and '_', not starting with a digit",
+                     "%s of %s uses a bad secret name '%s'; a secret name may "
+                     "only use " DAG_NAME_RULE,
                      t->field, t->label, name);
     } else if (strcmp(t->field, "'env'") != 0) {
         dagp_err_pos(t->p, line, col,

@@ -5,6 +5,7 @@
  *   dag.c        the dag_t object: dag_parse, dag_parse_file, accessors
  *   dag_read.c   reads the YAML keys of the file into a dag_t
  *   dag_check.c  checks names, templates and the task graph
+ *   dag_params.c reads param declarations and checks values against them
  *   dag_ctx.c    the parse context: problems with their positions
  * Functions shared between the files are named dagp_ (the dag parser). */
 #ifndef SLUICE_DAG_INTERNAL_H
@@ -27,8 +28,9 @@ struct dag_t {
     char *end_date;    /* owned, as written, "" when none */
     bool catchup;      /* run every missed interval, not just the last */
     char version[65];  /* BLAKE2b-256 of the source, hex */
+    char *file;        /* owned: the file name given to dag_parse */
     size_t nparams;
-    dag_kv_t *params; /* owned array; names and values owned */
+    dag_param_t *params; /* owned array; every string inside owned */
     size_t ntasks;
     dag_task_t *tasks;           /* owned array; every pointer inside owned */
     zhashx_t *index;             /* id -> index + 1, keys copied */
@@ -113,10 +115,6 @@ void dagp_free_strings(const char *const *list, size_t n);
 
 /* ---- dag_check.c ---- */
 
-/* Whether s is a name for a DAG, task or param: letters, digits, '_',
- * '.' and '-', at least one. */
-bool dagp_name_ok(const char *s);
-
 /* The cause name closest to a misspelt one, or NULL. */
 const char *dagp_cause_hint(const char *name);
 
@@ -148,6 +146,17 @@ void dagp_check_tasks(parse_t *p);
 /* Reads the whole document into p->dag. p->src is set when the tasks
  * were read and dagp_check_tasks can run. */
 void dagp_read_document(parse_t *p, const yamldoc_node_t *root);
+
+/* ---- dag_params.c ---- */
+
+/* params: {NAME: DEFAULT | {type: .., default: .., ...}, ...} */
+void dagp_read_params(parse_t *p, const yamldoc_node_t *val);
+
+/* After the whole file was read: a required param needs a manual
+ * trigger, so a DAG with a schedule or dataset trigger must not have one. */
+void dagp_check_params(parse_t *p);
+
+void dagp_free_params(dag_t *dag);
 
 /* ---- dag_alerts.c ---- */
 

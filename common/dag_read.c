@@ -644,10 +644,10 @@ s_task_limit(parse_t *p,
     uint64_t v = 0;
     if (!strcmp(key->value, "pool")) {
         const char *name = s_string(p, val, "'pool'");
-        if (name && !dagp_name_ok(name)) {
+        if (name && !dag_name_ok(name)) {
             dagp_err(p, val,
-                     "pool name '%s' may only use letters, digits, '_', "
-                     "'.' and '-'; rename it",
+                     "pool name '%.128s' may only use " DAG_NAME_RULE
+                     "; rename it",
                      name);
         } else if (name) {
             free((void *) t->pool);
@@ -705,10 +705,10 @@ s_task_read_id(parse_t *p, size_t task)
         if (!id) {
             return;
         }
-        if (!dagp_name_ok(id)) {
+        if (!dag_name_ok(id)) {
             dagp_err(p, val,
-                     "task id '%s' may only use letters, digits, '_', "
-                     "'.' and '-'; rename it",
+                     "task id '%.128s' may only use " DAG_NAME_RULE
+                     "; rename it",
                      id);
         }
         TASK(p, task)->id = xstrdup(id);
@@ -782,10 +782,9 @@ s_top_dag(parse_t *p,
     if (!name) {
         return;
     }
-    if (!dagp_name_ok(name)) {
+    if (!dag_name_ok(name)) {
         dagp_err(p, val,
-                 "DAG name '%s' may only use letters, digits, '_', '.' "
-                 "and '-'; rename it",
+                 "DAG name '%.128s' may only use " DAG_NAME_RULE "; rename it",
                  name);
     }
     p->dag->name = xstrdup(name);
@@ -892,38 +891,7 @@ s_top_params(parse_t *p,
              const yamldoc_node_t *val)
 {
     (void) task, (void) key;
-    if (yamldoc_is_null(val)) {
-        return;
-    }
-    if (val->type != YAMLDOC_MAP) {
-        dagp_err(p, val,
-                 "'params' must be a mapping, not %s; write 'name: "
-                 "default' lines under it",
-                 yamldoc_type_name(val));
-        return;
-    }
-    dag_t *dag = p->dag;
-    dag->params = xcalloc(val->count + 1, sizeof *dag->params);
-    for (size_t i = 0; i < val->count; i++) {
-        const yamldoc_node_t *k = val->items[2 * i];
-        const yamldoc_node_t *v = val->items[2 * i + 1];
-        if (k->type != YAMLDOC_SCALAR || !dagp_name_ok(k->value)) {
-            dagp_err(p, k,
-                     "param names may only use letters, digits, '_', '.' "
-                     "and '-'; rename this one");
-            continue;
-        }
-        if (v->type != YAMLDOC_SCALAR) {
-            dagp_err(p, v,
-                     "param '%s' must be a single value, not %s; quote it "
-                     "as a string",
-                     k->value, yamldoc_type_name(v));
-            continue;
-        }
-        dag->params[dag->nparams].name = xstrdup(k->value);
-        dag->params[dag->nparams++].value =
-            xstrdup(yamldoc_is_null(v) ? "" : v->value);
-    }
+    dagp_read_params(p, val);
 }
 
 static void

@@ -104,6 +104,29 @@ s_param(const dag_kv_t *kv)
     return param;
 }
 
+/* A declared param with its type and rules, for `dag show`. */
+static Sluice__ParamDef *
+s_param_def(const dag_t *dag, const dag_param_t *decl)
+{
+    Sluice__ParamDef *param = xmalloc(sizeof *param);
+    sluice__param_def__init(param);
+    param->name = s_str(decl->name);
+    param->default_ = s_str(decl->value);
+    param->type = s_str(dag_param_type_name(decl->type));
+    param->required = decl->required;
+    param->min = s_str(decl->min ? decl->min : "");
+    param->max = s_str(decl->max ? decl->max : "");
+    param->n_enum_ = decl->nenum;
+    param->enum_ =
+        decl->nenum ? xcalloc(decl->nenum, sizeof *param->enum_) : NULL;
+    for (size_t i = 0; i < decl->nenum; i++) {
+        param->enum_[i] = s_str(decl->enums[i]);
+    }
+    param->pattern = s_str(decl->pattern ? decl->pattern : "");
+    param->declared_at = xasprintf("%s:%zu", dag_file(dag), decl->line);
+    return param;
+}
+
 /* Parses a stored DAG source; NULL (logged) if it no longer parses, e.g.
  * after the parser grew stricter. */
 static dag_t *
@@ -202,7 +225,7 @@ s_on_dag_show(void *arg, const store_dag_row_t *row)
     }
     size_t nparams = dag ? dag_param_count(dag) : 0;
     for (size_t i = 0; i < nparams; i++) {
-        PUSH(show->params, show->n_params, s_param(dag_param(dag, i)));
+        PUSH(show->params, show->n_params, s_param_def(dag, dag_param(dag, i)));
     }
     dag_destroy(&dag);
     return 0;

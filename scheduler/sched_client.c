@@ -97,34 +97,23 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
 
 /* --------------------------------------------------------------- trigger */
 
-/* The DAG's params overridden by the request's; -1 when the request names
- * a param the DAG does not declare. params gets borrowed pointers. */
+/* The DAG's params, the request's over the defaults, each checked
+ * against its declaration (dag_params_resolve); -1 with err set when the
+ * request names an undeclared param or gives a value its rules refuse. */
 static int
 s_effective_params(const dag_t *dag,
                    const Sluice__TriggerReq *trigger,
                    dag_kv_t *params,
                    errbuf_t *err)
 {
-    size_t n = dag_param_count(dag);
-    for (size_t i = 0; i < n; i++) {
-        params[i] = *dag_param(dag, i);
-    }
+    dag_kv_t *given = xcalloc(trigger->n_params + 1, sizeof *given);
     for (size_t j = 0; j < trigger->n_params; j++) {
-        const Sluice__Param *p = trigger->params[j];
-        size_t i = 0;
-        while (i < n && strcmp(params[i].name, p->name) != 0) {
-            i++;
-        }
-        if (i == n) {
-            errbuf_set(err,
-                       "DAG '%s' has no param '%s'; declare it under "
-                       "'params:' in the DAG file or drop --param %s",
-                       dag_name(dag), p->name, p->name);
-            return -1;
-        }
-        params[i].value = p->value;
+        given[j].name = trigger->params[j]->name;
+        given[j].value = trigger->params[j]->value;
     }
-    return 0;
+    int rc = dag_params_resolve(dag, given, trigger->n_params, params, err);
+    free(given);
+    return rc;
 }
 
 static Sluice__Reply *
@@ -196,21 +185,17 @@ s_trigger(sched_t *self, const Sluice__Request *req)
 {
     const Sluice__TriggerReq *trigger = req->trigger;
     errbuf_t err;
-    char *source =
-        store_dag_source(self->store, trigger->dag, NULL, NULL, &err);
-    if (!source) {
+    dag_t *dag = NULL;
+    int found = sched_dag_current(self, trigger->dag, &dag, &err);
+    if (found == STORE_ENOTFOUND) {
         return api_error(req->request_id, API_E_NOT_FOUND,
                          "DAG '%s' is not applied; apply it with 'sluice dag "
                          "apply FILE' (see 'sluice dag list')",
                          trigger->dag);
     }
-    dag_t *dag = dag_parse(trigger->dag, source, strlen(source), NULL);
-    free(source);
-    if (!dag) {
-        return api_error(req->request_id, API_E_INTERNAL,
-                         "the stored DAG '%s' no longer parses; apply it "
-                         "again",
-                         trigger->dag);
+    if (found != 0) {
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
     }
     trigger_time_t when;
     int code = s_trigger_time(self, dag, trigger, &when, &err);

@@ -503,6 +503,16 @@ int64_t sched_schedule_free_logical(sched_t *self,
 /* Gives a run rebuilt after a restart its time templates. */
 void sched_schedule_restored(sched_t *self, const store_run_row_t *row);
 
+/* The current version of stored DAG `name`, parsed under the file name
+ * it was applied from, so that messages about it (a param's declaration)
+ * cite that file. 0 and *dag_out (caller owns); STORE_ENOTFOUND when
+ * there is no such DAG; -1 when the store fails or it no longer parses;
+ * err set either way. */
+int sched_dag_current(sched_t *self,
+                      const char *name,
+                      dag_t **dag_out,
+                      errbuf_t *err);
+
 /* Makes one run of DAG `name` for interval iv (trigger "scheduled" or
  * "backfill"): its current version, default params. */
 int sched_schedule_run(sched_t *self,

@@ -1,11 +1,11 @@
 /* sched_pools — the pool verbs: set, list, rm. Pools are stored
  * (store_pools.h) and counted by the planner's limits (limits.h), which
  * say how many slots are in use now. */
-#include <ctype.h>
 #include <inttypes.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/dag.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scheduler/api.h"
@@ -13,24 +13,7 @@
 #include "scheduler/sched_internal.h"
 #include "scheduler/store/store_pools.h"
 
-#define POOL_NAME_MAX  128
 #define POOL_SLOTS_MAX 1000000 /* as 'sluice pool set' checks */
-
-/* The same rule as DAG and task names: letters, digits, '_', '.', '-'. */
-static bool
-s_name_ok(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > POOL_NAME_MAX) {
-        return false;
-    }
-    for (const char *c = name; *c; c++) {
-        if (!isalnum((unsigned char) *c) && !strchr("_.-", *c)) {
-            return false;
-        }
-    }
-    return true;
-}
 
 typedef struct {
     const char *pool;
@@ -94,11 +77,11 @@ Sluice__Reply *
 sched_pool_set(sched_t *self, const Sluice__Request *req)
 {
     const Sluice__PoolSetReq *set = req->pool_set;
-    if (!s_name_ok(set->name)) {
+    if (!dag_name_ok(set->name)) {
         return api_error(req->request_id, API_E_BAD_REQUEST,
-                         "pool name '%s' may only use letters, digits, '_', "
-                         "'.' and '-' (at most %d); choose another",
-                         set->name, POOL_NAME_MAX);
+                         "pool name '%.128s' may only use " DAG_NAME_RULE
+                         "; choose another",
+                         set->name);
     }
     if (set->slots > POOL_SLOTS_MAX) {
         return api_error(req->request_id, API_E_BAD_REQUEST,

@@ -91,6 +91,44 @@ sched_schedule_restored(sched_t *self, const store_run_row_t *row)
     tz_destroy(&tz);
 }
 
+typedef struct {
+    dag_t *dag;
+    bool parsed; /* the row was found */
+} s_current_t;
+
+static int
+s_on_current(void *arg, const store_dag_row_t *row)
+{
+    s_current_t *current = arg;
+    const char *file =
+        row->filename && *row->filename ? row->filename : row->name;
+    current->dag = dag_parse(file, row->source, strlen(row->source), NULL);
+    current->parsed = true;
+    return 0;
+}
+
+int
+sched_dag_current(sched_t *self,
+                  const char *name,
+                  dag_t **dag_out,
+                  errbuf_t *err)
+{
+    s_current_t current = {NULL, false};
+    *dag_out = NULL;
+    int rc = store_dag_get(self->store, name, s_on_current, &current, err);
+    if (rc != 0) {
+        dag_destroy(&current.dag);
+        return rc;
+    }
+    if (!current.dag) {
+        errbuf_set(err, "the stored DAG '%s' no longer parses; apply it again",
+                   name);
+        return -1;
+    }
+    *dag_out = current.dag;
+    return 0;
+}
+
 /* Makes one run of `name` at its current version with its default params
  * for interval iv; trigger says why ("scheduled", "backfill"). */
 int
@@ -102,18 +140,16 @@ sched_schedule_run(sched_t *self,
                    uint64_t *run_id,
                    errbuf_t *err)
 {
-    char *source = store_dag_source(self->store, name, NULL, NULL, err);
-    dag_t *dag = source ? dag_parse(name, source, strlen(source), NULL) : NULL;
-    free(source);
-    if (!dag) {
-        errbuf_set(err, "the stored DAG '%s' no longer parses; apply it again",
-                   name);
+    dag_t *dag = NULL;
+    if (sched_dag_current(self, name, &dag, err) != 0) {
         return -1;
     }
     size_t n = dag_param_count(dag);
     dag_kv_t *params = xcalloc(n + 1, sizeof *params);
-    for (size_t i = 0; i < n; i++) {
-        params[i] = *dag_param(dag, i);
+    if (dag_params_resolve(dag, NULL, 0, params, err) < 0) {
+        free(params);
+        dag_destroy(&dag);
+        return -1;
     }
     char ds[16];
     tz_format_date(tz, iv->start, ds, sizeof ds);

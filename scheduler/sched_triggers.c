@@ -46,21 +46,16 @@ s_trigger(sched_t *self,
           uint64_t *run_id,
           errbuf_t *err)
 {
-    char *source = store_dag_source(self->store, name, NULL, NULL, err);
-    if (!source) {
-        return -1;
-    }
-    dag_t *dag = dag_parse(name, source, strlen(source), NULL);
-    free(source);
-    if (!dag) {
-        errbuf_set(err, "the stored DAG '%s' no longer parses; apply it again",
-                   name);
+    dag_t *dag = NULL;
+    if (sched_dag_current(self, name, &dag, err) != 0) {
         return -1;
     }
     size_t n = dag_param_count(dag);
     dag_kv_t *params = xcalloc(n + 1, sizeof *params);
-    for (size_t i = 0; i < n; i++) {
-        params[i] = *dag_param(dag, i);
+    if (dag_params_resolve(dag, NULL, 0, params, err) < 0) {
+        free(params);
+        dag_destroy(&dag);
+        return -1;
     }
     char date[16];
     int64_t now = clock_wall_ms();

@@ -163,10 +163,10 @@ secrets_set(secrets_t *self,
             bool *replaced,
             errbuf_t *err)
 {
-    if (!dag_secret_name_ok(name)) {
+    if (!dag_name_ok(name)) {
         errbuf_set(err,
-                   "'%s' is not a secret name; use letters, digits and '_', "
-                   "not starting with a digit",
+                   "'%.128s' is not a secret name; a secret name may only "
+                   "use " DAG_NAME_RULE,
                    name ? name : "");
         return -1;
     }

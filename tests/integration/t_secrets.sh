@@ -55,7 +55,7 @@ t_secrets_list_shows_names_only() {
     rc=0; "$SLUICE" secret rm --dir "$IT_STATE" A_TWO 2>"$IT_DIR/rm.err" || rc=$?
     it_check "rm of a missing one fails" [ "$rc" = 4 ]
     it_check "and says so" grep -q "no secret 'A_TWO'" "$IT_DIR/rm.err"
-    rc=0; printf 'x' | "$SLUICE" secret set --dir "$IT_STATE" 9bad 2>"$IT_DIR/bad.err" || rc=$?
+    rc=0; printf 'x' | "$SLUICE" secret set --dir "$IT_STATE" bad/name 2>"$IT_DIR/bad.err" || rc=$?
     it_check "bad name refused (rc $rc)" [ "$rc" = 2 ]
     rc=0; printf '\n' | "$SLUICE" secret set --dir "$IT_STATE" EMPTY 2>"$IT_DIR/empty.err" || rc=$?
     it_check "empty value refused (rc $rc)" [ "$rc" = 2 ]

@@ -22,6 +22,7 @@ suite_fn *const unit_suites[] = {
     store_suite,
     api_suite,
     dag_suite,
+    dag_params_suite,
     duration_suite,
     tmpl_suite,
     config_suite,

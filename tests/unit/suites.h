@@ -26,6 +26,7 @@ Suite *xzmq_suite(void);
 Suite *store_suite(void);
 Suite *api_suite(void);
 Suite *dag_suite(void);
+Suite *dag_params_suite(void);
 Suite *duration_suite(void);
 Suite *tmpl_suite(void);
 Suite *config_suite(void);

@@ -272,7 +272,8 @@ START_TEST(test_dag_limit_keys)
            "t.yaml:7:15: 'priority' must be a whole number from -10000 to "
            "10000, not 'high'; write it like '5'",
            "t.yaml:8:11: pool name 'g p u' may only use letters, digits, "
-           "'_', '.' and '-'; rename it");
+           "'_', '-' and '.' (at most 128 bytes, not '.' or '..'); rename "
+           "it");
 }
 
 END_TEST
@@ -411,7 +412,7 @@ START_TEST(test_dag_bad_values)
            "    timeout: 10x\n"
            "    resources: {memory: lots}\n",
            "t.yaml:1:6: DAG name 'my dag' may only use letters, digits, '_', "
-           "'.' and '-'; rename it",
+           "'-' and '.' (at most 128 bytes, not '.' or '..'); rename it",
            "t.yaml:2:11: 'schedule' cron expression 'daily' has 1 field; "
            "write 5 fields (minute hour day-of-month month day-of-week), "
            "like '0 2 * * *', or a macro like '@daily' or '@every 15m'",

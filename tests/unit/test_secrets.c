@@ -111,15 +111,16 @@ START_TEST(test_secrets_bad_input)
     store_t *store = s_store();
     errbuf_t err;
     secrets_t *secrets = secrets_open(s_dir, store, &err);
-    ck_assert_int_eq(secrets_set(secrets, "1ABC", "x", 1, 0, NULL, &err), -1);
+    ck_assert_int_eq(secrets_set(secrets, "A B", "x", 1, 0, NULL, &err), -1);
     ck_assert_ptr_nonnull(strstr(errbuf_msg(&err), "not a secret name"));
-    ck_assert_int_eq(secrets_set(secrets, "A-B", "x", 1, 0, NULL, &err), -1);
+    ck_assert_int_eq(secrets_set(secrets, "A/B", "x", 1, 0, NULL, &err), -1);
+    ck_assert_int_eq(secrets_set(secrets, "..", "x", 1, 0, NULL, &err), -1);
     ck_assert_int_eq(secrets_set(secrets, "EMPTY", "", 0, 0, NULL, &err), -1);
     ck_assert_ptr_nonnull(strstr(errbuf_msg(&err), "is empty"));
     ck_assert_int_eq(secrets_set(secrets, "NUL", "a\0b", 3, 0, NULL, &err), -1);
-    ck_assert(dag_secret_name_ok("_x9"));
-    ck_assert(!dag_secret_name_ok(""));
-    ck_assert(!dag_secret_name_ok("a.b"));
+    ck_assert(dag_name_ok("_x9"));
+    ck_assert(!dag_name_ok(""));
+    ck_assert(dag_name_ok("a.b"));
     secrets_destroy(&secrets);
     store_destroy(&store);
 }
@@ -317,7 +318,7 @@ START_TEST(test_secrets_dag_env_only)
                           "tasks:\n"
                           "  - id: a\n"
                           "    run: x\n"
-                          "    env: {T: '{{ secret.9bad }}'}\n"
+                          "    env: {T: '{{ secret.. }}'}\n"
                           "    limits: {nofile: lots, cores: 1}\n");
     ck_assert_int_eq(zlist_size(errors), 3);
     ck_assert_ptr_nonnull(strstr(zlist_first(errors), "bad secret name"));
