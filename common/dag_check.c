@@ -274,6 +274,30 @@ typedef struct {
     shell_lex_t lex;
 } shellcheck_t;
 
+/* Whether every value the param may take is a plain shell word: its type
+ * allows nothing else (int, float, bool, date), or its enum lists only
+ * such words. */
+static bool
+s_param_always_plain(const dag_t *dag, const char *name)
+{
+    for (size_t i = 0; i < dag->nparams; i++) {
+        const dag_param_t *param = &dag->params[i];
+        if (strcmp(param->name, name) != 0) {
+            continue;
+        }
+        if (param->type != DAG_PARAM_STRING) {
+            return true;
+        }
+        for (size_t j = 0; j < param->nenum; j++) {
+            if (!shell_plain(param->enums[j])) {
+                return false;
+            }
+        }
+        return param->nenum > 0;
+    }
+    return false;
+}
+
 #define TMPL_ENV_MAX 160
 
 static int
@@ -293,7 +317,8 @@ s_shell_piece(void *arg,
     if (ref->raw) {
         c->lex.sticky = "a value inserted with '| raw'";
     } else if (shell_lex_at(&c->lex, &why) == SHELL_AT_UNSAFE &&
-               !strncmp(ref->name, "params.", 7)) {
+               !strncmp(ref->name, "params.", 7) &&
+               !s_param_always_plain(c->t->p->dag, ref->name + 7)) {
         char env[TMPL_ENV_MAX];
         snprintf(env, sizeof env, "%s", ref->name + 7);
         for (char *e = env; *e; e++) {

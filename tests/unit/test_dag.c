@@ -1,4 +1,5 @@
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -613,6 +614,46 @@ START_TEST(test_dag_errors_list_may_be_null)
 
 END_TEST
 
+START_TEST(test_dag_warns_about_unquotable_values)
+{
+    /* A string param inside $(...) and '| raw' on a builtin are warnings
+     * at their line and column; typed params, which can only be plain
+     * words, and '| raw' on a param are not. '| raw' outside 'run' is an
+     * error. */
+    const char *yaml =
+        "dag: w\n"
+        "params:\n"
+        "  n: {type: int, default: 3}\n"
+        "  mode: {type: string, enum: [full, delta], default: full}\n"
+        "  name: x\n"
+        "tasks:\n"
+        "  - id: t\n"
+        "    run: echo $(seq {{ params.n }}) $(echo {{ params.mode }}) "
+        "$(echo {{ params.name }}) {{ ds | raw }} {{ params.name | raw }}\n";
+    dag_t *dag = dag_parse("w.yaml", yaml, strlen(yaml), NULL);
+    ck_assert_ptr_nonnull(dag);
+    zlist_t *w = dag_warnings(dag);
+    ck_assert_uint_eq(zlist_size(w), 2);
+    bool raw = false, sub = false;
+    for (char *m = zlist_first(w); m; m = zlist_next(w)) {
+        raw |= !strncmp(m, "w.yaml:8:89: warning: ", 22) &&
+               strstr(m, "{{ ds }} unquoted") != NULL;
+        sub |= !strncmp(m, "w.yaml:8:70: warning: ", 22) &&
+               strstr(m, "inside $(...)") && strstr(m, "$SLUICE_PARAM_NAME");
+    }
+    ck_assert(raw && sub);
+    dag_destroy(&dag);
+    const char *env = "dag: e\nparams: {x: a}\ntasks:\n  - id: t\n"
+                      "    run: 'true'\n    env: {X: '{{ params.x | raw }}'}\n";
+    zlist_t *errors = zlist_new();
+    zlist_autofree(errors);
+    ck_assert_ptr_null(dag_parse("e.yaml", env, strlen(env), errors));
+    ck_assert_ptr_nonnull(strstr(zlist_first(errors), "only applies in 'run'"));
+    zlist_destroy(&errors);
+}
+
+END_TEST
+
 Suite *
 dag_suite(void)
 {
@@ -633,6 +674,7 @@ dag_suite(void)
     tcase_add_test(tc, test_dag_many_errors_all_reported);
     tcase_add_test(tc, test_dag_yaml_syntax);
     tcase_add_test(tc, test_dag_errors_list_may_be_null);
+    tcase_add_test(tc, test_dag_warns_about_unquotable_values);
     suite_add_tcase(s, tc);
     TCase *hostile = tcase_create("hostile");
     tcase_set_timeout(hostile, 10);
