@@ -483,3 +483,36 @@ store_events_verify(store_t *self, store_chain_t *out, errbuf_t *err)
     }
     return out->first_bad ? 0 : s_check_tail(self, &walk, err);
 }
+
+/* --------------------------------------------------------------- events */
+
+int
+store_event(store_t *self,
+            int64_t now,
+            const char *actor,
+            const char *kind,
+            const char *subject,
+            const char *detail,
+            errbuf_t *err)
+{
+    assert(self && actor && kind);
+    /* Each row carries the hash of the one before it (store_audit.c), so
+     * a row changed, inserted or deleted later breaks the chain. */
+    char prev[STORE_HASH_HEX], hash[STORE_HASH_HEX];
+    if (store_priv_event_link(self, now, actor, kind, subject, detail, prev,
+                              hash, err) < 0) {
+        return -1;
+    }
+    sqlite3_stmt *stmt = store_priv_stmt(self, ST_EVENT_ADD, err);
+    if (!stmt) {
+        return -1;
+    }
+    sqlite3_bind_int64(stmt, 1, now);
+    store_priv_bind_text(stmt, 2, actor);
+    store_priv_bind_text(stmt, 3, kind);
+    store_priv_bind_text(stmt, 4, subject);
+    store_priv_bind_text(stmt, 5, detail);
+    store_priv_bind_text(stmt, 6, prev);
+    store_priv_bind_text(stmt, 7, hash);
+    return store_priv_exec(self, stmt, "record an event", err);
+}
