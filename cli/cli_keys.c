@@ -140,8 +140,9 @@ static const args_flag_t s_token_flags[] = {
 
 static const args_spec_t s_token_spec = {
     .usage = "sluice token create [--ttl 1h] [--uses N]",
-    .summary = "make a join token: a worker started with --token TOKEN is "
-               "admitted without 'sluice keys accept'; it is shown once",
+    .summary = "make a join token: a worker given it (--token-file FILE or "
+               "SLUICE_JOIN_TOKEN) is admitted without 'sluice keys "
+               "accept'; it is shown once",
     .flags = s_token_flags,
     .min_args = 1,
     .max_args = 1,
@@ -180,6 +181,11 @@ s_token_print(const args_t *args, const void *body)
 {
     (void) args;
     printf("%s\n", ((const Sluice__TokenCreateRep *) body)->token);
+    fprintf(stderr,
+            "give it to workers off the command line (ps shows arguments): "
+            "'sluice worker --join LINE --token-file FILE' with the token "
+            "in a 0600 FILE, or SLUICE_JOIN_TOKEN=TOKEN in the worker's "
+            "environment\n");
 }
 
 static const cli_simple_t s_token = {

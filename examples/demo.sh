@@ -117,7 +117,8 @@ until TOKEN=$("$SLUICE" token create --dir "$STATE" --uses 2 --ttl 10m \
     sleep 0.2
 done
 for w in w1 w2; do
-    "$SLUICE" worker --join "$JOIN" --token "$TOKEN" --dir "$T/$w" \
+    # The token goes in the environment: a command line is visible in ps.
+    SLUICE_JOIN_TOKEN=$TOKEN "$SLUICE" worker --join "$JOIN" --dir "$T/$w" \
         --name "$w" --slots 2 >"$T/$w.log" 2>&1 &
     PIDS="$PIDS $!"
 done

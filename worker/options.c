@@ -5,11 +5,15 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sodium.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/curve.h"
 #include "common/dag.h"
 #include "common/keys.h"
+#include "common/log.h"
+#include "common/statedir.h"
 #include "common/xalloc.h"
 #include "worker/gpus.h"
 
@@ -32,9 +36,15 @@ options_usage(FILE *out)
             "file)\n"
             "  --scheduler-curve-key HEX  its transport key (hex or "
             "scheduler.curve.pub)\n"
-            "  --token TOKEN        a join token ('sluice token create'): "
-            "admits this\n"
-            "                       worker's key without an operator\n"
+            "  --token-file PATH    a file (mode 0600) holding a join token "
+            "('sluice token\n"
+            "                       create'): admits this worker's key "
+            "without an operator;\n"
+            "                       SLUICE_JOIN_TOKEN works too. --token TOKEN "
+            "still\n"
+            "                       works but every local user sees it in "
+            "ps\n"
+            "                       (SLUICE_JOIN may hold the --join line)\n"
             "  --dir DIR            state directory (default $SLUICE_DIR, "
             "else ./.sluice)\n"
             "  --slots N            attempts run at once (default: cores)\n"
@@ -116,13 +126,118 @@ s_opt_u32(const char *flag,
     return 0;
 }
 
+/* ------------------------------------------------------------ join token */
+
+static void
+s_free_token(options_t *o)
+{
+    if (o->token) {
+        sodium_memzero(o->token, strlen(o->token));
+    }
+    xfree(&o->token);
+}
+
+/* Overwrites an argument in place: /proc/PID/cmdline reads this memory. */
+static void
+s_scrub(char *arg, const char *flag)
+{
+    memset(arg, 'x', strlen(arg));
+    log_warn("%s put a join token on the command line, where every local "
+             "user can read it (ps); it is wiped from this process's "
+             "arguments now, but give it with --token-file FILE or "
+             "SLUICE_JOIN_TOKEN instead",
+             flag);
+}
+
+/* A --join line "sluice://...?token=T": T is wiped from argv. */
+static void
+s_scrub_line_token(char *line)
+{
+    char *token = strstr(line, "token=");
+    if (token && token[6]) {
+        s_scrub(token + 6, "a --join line with ?token=");
+    }
+}
+
+/* Takes NAME out of the environment (a copy, owned, or NULL), so that
+ * nothing this worker starts inherits it. */
+static char *
+s_take_env(const char *name)
+{
+    char *value = getenv(name);
+    char *copy = value && *value ? xstrdup(value) : NULL;
+    if (value) {
+        sodium_memzero(value, strlen(value));
+        unsetenv(name);
+    }
+    return copy;
+}
+
+/* A token file must be private, like a key: one line, the token. */
 static int
-s_opt_one(options_t *o, int c, const char *arg, errbuf_t *err)
+s_read_token_file(options_t *o, errbuf_t *err)
+{
+    if (statedir_check_private(o->token_file, err) < 0) {
+        errbuf_prefix(err, "--token-file");
+        return -1;
+    }
+    FILE *f = fopen(o->token_file, "r");
+    char line[512] = "";
+    bool ok = f && fgets(line, sizeof line, f);
+    if (f) {
+        fclose(f);
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!ok || !*line) {
+        errbuf_set(err,
+                   "--token-file '%s' holds no token; write the one "
+                   "'sluice token create' printed into it",
+                   o->token_file);
+        return -1;
+    }
+    o->token = xstrdup(line);
+    sodium_memzero(line, sizeof line);
+    return 0;
+}
+
+/* The join line and token a launcher gave through the environment, and
+ * --token-file; flags given win. */
+static int
+s_from_environment(options_t *o, errbuf_t *err)
+{
+    char *join = s_take_env("SLUICE_JOIN");
+    char *token = s_take_env("SLUICE_JOIN_TOKEN");
+    if (!o->join && !o->endpoint) {
+        o->join = join;
+        join = NULL;
+    }
+    int rc = 0;
+    if (!o->token && o->token_file) {
+        rc = s_read_token_file(o, err);
+    } else if (!o->token) {
+        o->token = token;
+        token = NULL;
+    }
+    if (join) {
+        sodium_memzero(join, strlen(join));
+    }
+    if (token) {
+        sodium_memzero(token, strlen(token));
+    }
+    free(join);
+    free(token);
+    return rc;
+}
+
+static int
+s_opt_one(options_t *o, int c, char *arg, errbuf_t *err)
 {
     uint64_t v = 0;
     switch (c) {
         case 'j':
-            o->join = arg;
+            free(o->join);
+            o->join = xstrdup(arg);
+            s_scrub_line_token(arg);
             return 0;
         case 's':
             o->endpoint = xstrdup(arg);
@@ -143,7 +258,12 @@ s_opt_one(options_t *o, int c, const char *arg, errbuf_t *err)
             o->help = true;
             return 0;
         case 'T':
-            o->token = arg;
+            s_free_token(o);
+            o->token = xstrdup(arg);
+            s_scrub(arg, "--token");
+            return 0;
+        case 'F':
+            o->token_file = arg;
             return 0;
         case 'C':
             o->scheduler_curve = arg;
@@ -205,6 +325,7 @@ options_parse(options_t *o, int argc, char **argv, errbuf_t *err)
         {"gpus", required_argument, NULL, 'G'},
         {"run-as", required_argument, NULL, 'u'},
         {"token", required_argument, NULL, 'T'},
+        {"token-file", required_argument, NULL, 'F'},
         {"scheduler-curve-key", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -231,7 +352,7 @@ options_parse(options_t *o, int argc, char **argv, errbuf_t *err)
                    argv[optind]);
         return -1;
     }
-    return 0;
+    return s_from_environment(o, err);
 }
 
 void
@@ -239,6 +360,11 @@ options_clear(options_t *o)
 {
     free(o->endpoint);
     o->endpoint = NULL;
+    if (o->join) {
+        sodium_memzero(o->join, strlen(o->join)); /* may hold a token */
+    }
+    xfree(&o->join);
+    s_free_token(o);
 }
 
 /* The endpoint and the pinned keys from --join; a --token wins over the

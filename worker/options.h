@@ -10,9 +10,9 @@
 #include "common/join.h"
 
 /* Settings from the command line. Strings are borrowed from argv except
- * endpoint (owned: free with options_clear). */
+ * join, endpoint and token (owned: free with options_clear). */
 typedef struct {
-    const char *join;
+    char *join; /* --join, else $SLUICE_JOIN */
     char *endpoint;
     const char *scheduler_key;
     const char *dir;
@@ -27,7 +27,10 @@ typedef struct {
     bool gpus_set;         /* else: count what nvidia-smi lists */
     /* --run-as USER; NULL: nobody when root, else the worker itself */
     const char *run_as;
-    const char *token;           /* --token: a join token */
+    /* A join token: --token, else --token-file's, else
+     * $SLUICE_JOIN_TOKEN; wiped by options_clear. */
+    char *token;
+    const char *token_file;      /* --token-file PATH */
     const char *scheduler_curve; /* --scheduler-curve-key HEX or file */
     bool help;
 } options_t;
@@ -35,9 +38,12 @@ typedef struct {
 /* Prints the usage text to out. */
 void options_usage(FILE *out);
 
-/* Fills *o from argv (defaults for what is not given); -1 with err on an
- * unknown flag, a bad value or a stray argument. Call options_clear after
- * either result. */
+/* Fills *o from argv (defaults for what is not given) and the
+ * environment; -1 with err on an unknown flag, a bad value or a stray
+ * argument. A join token given on the command line (--token, or in a
+ * --join line) is wiped from argv, so ps no longer shows it, with a
+ * warning; SLUICE_JOIN and SLUICE_JOIN_TOKEN are taken out of the
+ * environment. Call options_clear after either result. */
 int options_parse(options_t *o, int argc, char **argv, errbuf_t *err);
 
 /* Frees what options_parse allocated; accepts a cleared *o. */

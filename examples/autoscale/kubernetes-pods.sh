@@ -33,9 +33,9 @@ spec:
   containers:
     - name: worker
       image: $IMAGE
-      command: [sh, -c, 'exec sluice worker --join "\$JOIN" --name $pod --slots $SLUICE_SHAPE_SLOTS --dir /var/lib/sluice']
+      command: [sh, -c, 'exec sluice worker --name $pod --slots $SLUICE_SHAPE_SLOTS --dir /var/lib/sluice']
       env:
-        - name: JOIN
+        - name: SLUICE_JOIN
           valueFrom: {secretKeyRef: {name: $pod-join, key: join}}
       resources:
         requests: {cpu: "$SLUICE_SHAPE_CPUS", memory: "${SLUICE_SHAPE_MEMORY_MB}Mi"}

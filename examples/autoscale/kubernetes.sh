@@ -29,7 +29,7 @@
 #     while [ ! -s "$f" ] && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done;
 #     read -r name join < "$f" 2>/dev/null || exec sleep infinity;
 #     [ "$name" = retired ] && exec sleep infinity;
-#     exec sluice worker --join "$join" --name "$name" --dir /var/lib/sluice']
+#     SLUICE_JOIN=$join exec sluice worker --name "$name" --dir /var/lib/sluice']
 #   volumeMounts: [{name: join, mountPath: /etc/sluice-join, readOnly: true}]
 #   volumes: [{name: join, secret: {secretName: sluice-worker-SHAPE-join}}]
 #

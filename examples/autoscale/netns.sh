@@ -78,7 +78,9 @@ up() {
     # Its own session, stdio away from ours: sluice waits only for this
     # script, not for the worker it leaves running.
     # shellcheck disable=SC2086  # labels is words
-    ip netns exec "$ns" setsid "$SLUICE" worker --join "$join" \
+    # The join line (and its token) stays in the environment: SLUICE_JOIN
+    # is what the worker reads when --join is not given, and ps shows none.
+    SLUICE_JOIN=$join ip netns exec "$ns" setsid "$SLUICE" worker \
         --name "$worker" --slots "${SLUICE_SHAPE_SLOTS:-1}" $labels \
         --dir "$dir/worker.d" </dev/null >>"$dir/worker.log" 2>&1 &
     echo "started worker $worker in $ns ($NET.$((100 + n)))"

@@ -8,6 +8,7 @@
 #include "scheduler/autoscale/autoscale.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -67,11 +70,44 @@ s_reap(local_t *self)
     }
 }
 
+/* The scheduler's environment plus SLUICE_JOIN: the join line, token
+ * included, reaches the worker where ps does not show it. Built before
+ * fork (the child may only make system calls). Owned, NULL-terminated. */
+static char **
+s_child_env(const char *join)
+{
+    size_t n = 0;
+    while (environ[n]) {
+        n++;
+    }
+    char **env = xcalloc(n + 2, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "SLUICE_JOIN=", 12) != 0) {
+            env[k++] = environ[i];
+        }
+    }
+    env[k] = xasprintf("SLUICE_JOIN=%s", join);
+    return env;
+}
+
+static void
+s_env_free(char **env)
+{
+    size_t k = 0;
+    while (env[k + 1]) {
+        k++;
+    }
+    sodium_memzero(env[k], strlen(env[k]));
+    free(env[k]); /* the only string owned */
+    free(env);
+}
+
 static void
 s_exec(local_t *self,
        const autoscale_shape_t *shape,
        const char *worker,
-       const char *join,
+       char **env,
        const char *dir)
 {
     setsid();
@@ -81,8 +117,6 @@ s_exec(local_t *self,
     size_t n = 0;
     argv[n++] = self->sluice;
     argv[n++] = "worker";
-    argv[n++] = "--join";
-    argv[n++] = join;
     argv[n++] = "--name";
     argv[n++] = worker;
     argv[n++] = "--dir";
@@ -102,7 +136,7 @@ s_exec(local_t *self,
     }
     argv[n] = NULL;
     /* The worker's log goes where the scheduler's goes (stderr). */
-    execv(self->sluice, (char *const *) argv);
+    execve(self->sluice, (char *const *) argv, env);
     _exit(127);
 }
 
@@ -123,15 +157,18 @@ s_up(autoscale_provider_t *provider,
         free(dir);
         return -1;
     }
+    char **env = s_child_env(join);
     pid_t pid = fork();
     if (pid < 0) {
         errbuf_set(err, "cannot start a worker process: %s", strerror(errno));
+        s_env_free(env);
         free(dir);
         return -1;
     }
     if (pid == 0) {
-        s_exec(self, shape, worker, join, dir);
+        s_exec(self, shape, worker, env, dir);
     }
+    s_env_free(env);
     free(dir);
     local_child_t *c = xmalloc(sizeof *c);
     c->name = xstrdup(worker);

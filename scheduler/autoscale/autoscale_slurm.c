@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,13 +53,9 @@ s_quote(const char *s)
 
 /* The job's command line: `sluice worker` with the shape's offer. */
 static char *
-s_wrap(slurm_t *self,
-       const autoscale_shape_t *shape,
-       const char *worker,
-       const char *join)
+s_wrap(slurm_t *self, const autoscale_shape_t *shape, const char *worker)
 {
     char *exe = s_quote(self->sluice);
-    char *qjoin = s_quote(join);
     char *qname = s_quote(worker);
     char *extra = xstrdup("");
     if (shape->gpus) {
@@ -73,12 +70,14 @@ s_wrap(slurm_t *self,
         free(extra);
         extra = next;
     }
+    /* The join line (a token in it) reaches the job as SLUICE_JOIN in
+     * sbatch's environment, which Slurm passes on (--export=ALL), not in
+     * the job's command line. */
     char *wrap =
-        xasprintf("exec %s worker --join %s --name %s --slots %" PRIu32
+        xasprintf("exec %s worker --name %s --slots %" PRIu32
                   " --dir \"${TMPDIR:-/tmp}/sluice-worker-$SLURM_JOB_ID\"%s",
-                  exe, qjoin, qname, shape->slots ? shape->slots : 1, extra);
+                  exe, qname, shape->slots ? shape->slots : 1, extra);
     free(exe);
-    free(qjoin);
     free(qname);
     free(extra);
     return wrap;
@@ -98,7 +97,9 @@ s_up(autoscale_provider_t *provider,
     snprintf(cpus, sizeof cpus, "%" PRIu32, shape->cpus ? shape->cpus : 1);
     snprintf(mem, sizeof mem, "%" PRIu64, shape->memory_mb);
     snprintf(gres, sizeof gres, "gpu:%" PRIu32, shape->gpus);
-    char *wrap = s_wrap(self, shape, worker, join);
+    char *wrap = s_wrap(self, shape, worker);
+    char *join_env = xasprintf("SLUICE_JOIN=%s", join);
+    const char *env[] = {join_env, NULL};
     const char *argv[16];
     size_t n = 0;
     argv[n++] = "sbatch";
@@ -124,7 +125,9 @@ s_up(autoscale_provider_t *provider,
     argv[n] = NULL;
     char *out = NULL;
     int rc =
-        autoscale_exec_run(argv, NULL, AUTOSCALE_EXEC_TIMEOUT_MS, &out, err);
+        autoscale_exec_run(argv, env, AUTOSCALE_EXEC_TIMEOUT_MS, &out, err);
+    sodium_memzero(join_env, strlen(join_env));
+    free(join_env);
     free(wrap);
     free(name);
     if (rc < 0) {

@@ -140,3 +140,38 @@ t_admission_unlisted_client_cannot_talk() {
     it_check "the local CLI is an operator key" \
         [ "$(it_sql "SELECT role FROM transport_keys WHERE kind='client' AND state='accepted'")" = operator ]
 }
+
+t_admission_join_token_stays_off_command_lines() {
+    it_cluster 0
+    plain=$(admission_plain_join)
+    t1=$("$SLUICE" token create --dir "$IT_STATE" --uses 1 2>/dev/null)
+    t2=$("$SLUICE" token create --dir "$IT_STATE" --uses 1 2>/dev/null)
+    t3=$("$SLUICE" token create --dir "$IT_STATE" --uses 1 2>/dev/null)
+    # --token still works, but is wiped from the arguments with a warning.
+    it_start_worker flagged --join "$plain" --token "$t1"
+    it_wait 15 it_connected 1
+    it_check "--token admits" it_connected 1
+    it_check "the token is not in its command line" \
+        sh -c "! tr '\0' ' ' </proc/$IT_PID_flagged/cmdline | grep -q '$t1'"
+    it_check "it warned" grep -q "put a join token on the command line" "$IT_DIR/flagged.log"
+    # --token-file: private files only.
+    (umask 022; printf '%s\n' "$t2" >"$IT_DIR/open.token")
+    rc=0; timeout 10 "$SLUICE" worker --join "$plain" --token-file "$IT_DIR/open.token" \
+        --dir "$IT_DIR/open" --name open >"$IT_DIR/open.out" 2>&1 || rc=$?
+    it_check "a world-readable token file is refused (rc $rc)" [ "$rc" != 0 ] && [ "$rc" != 124 ]
+    it_check "with the chmod" grep -q "chmod 600 $IT_DIR/open.token" "$IT_DIR/open.out"
+    chmod 600 "$IT_DIR/open.token"
+    "$SLUICE" worker --join "$plain" --token-file "$IT_DIR/open.token" \
+        --dir "$IT_DIR/filed" --name filed >>"$IT_DIR/filed.log" 2>&1 &
+    IT_PIDS="$IT_PIDS $!"
+    it_check "--token-file admits" it_wait 15 it_connected 2
+    # The whole join line and the token from the environment, then out of it.
+    SLUICE_JOIN="$plain" SLUICE_JOIN_TOKEN="$t3" "$SLUICE" worker \
+        --dir "$IT_DIR/envd" --name envd >>"$IT_DIR/envd.log" 2>&1 &
+    pid=$!
+    IT_PIDS="$IT_PIDS $pid"
+    it_check "SLUICE_JOIN and SLUICE_JOIN_TOKEN admit" it_wait 15 it_connected 3
+    it_check "the token is not left in its environment" \
+        sh -c "! tr '\0' '\n' </proc/$pid/environ | grep -q '$t3'"
+    it_check "no warning for the environment" sh -c "! grep -q 'command line' '$IT_DIR/envd.log'"
+}

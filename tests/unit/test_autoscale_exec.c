@@ -270,6 +270,7 @@ START_TEST(test_slurm_fake_commands)
 {
     free(s_script("sbatch",
                   "printf '%s\\n' \"$@\" >\"$(dirname \"$0\")/args\"\n"
+                  "printf '%s' \"$SLUICE_JOIN\" >\"$(dirname \"$0\")/join\"\n"
                   "echo '4242;cluster'\n"));
     free(s_script("scancel", "[ \"$1\" = 4242 ] || exit 1\n"));
     free(s_script("squeue",
@@ -300,9 +301,18 @@ START_TEST(test_slurm_fake_commands)
                                        "--cpus-per-task\n2\n--mem\n4096\n"
                                        "--gres\ngpu:1\n--partition\nbatch\n"
                                        "--wrap\nexec '"));
-    ck_assert_ptr_nonnull(strstr(args, " worker --join 'tcp://h:1 K "
-                                       "C?token=it'\\''s' --name 'as-1' "
-                                       "--slots 2"));
+    /* The join line, token and all, travels in sbatch's environment, never
+     * in the job's command line. */
+    ck_assert_ptr_nonnull(strstr(args, " worker --name 'as-1' --slots 2"));
+    ck_assert_ptr_null(strstr(args, "token"));
+    char *join_path = xasprintf("%s/join", s_dir);
+    FILE *jf = fopen(join_path, "r");
+    ck_assert_ptr_nonnull(jf);
+    char join[256] = "";
+    ck_assert_ptr_nonnull(fgets(join, sizeof join, jf));
+    fclose(jf);
+    ck_assert_str_eq(join, "tcp://h:1 K C?token=it's");
+    free(join_path);
     ck_assert_ptr_nonnull(strstr(args, "--gpus 1 --labels 'ssd,fast'"));
     zlistx_t *list = s_list_new();
     ck_assert_int_eq(p->ops->list(p, list, &err), 0);
