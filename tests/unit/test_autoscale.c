@@ -397,8 +397,8 @@ START_TEST(test_autoscale_local_provider)
     FILE *f = fopen(script, "w");
     ck_assert_ptr_nonnull(f);
     /* Records its arguments, then waits like a worker. */
-    fprintf(f, "#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/args\"\n"
-               "exec sleep 30\n");
+    fprintf(f, "#!/bin/sh\necho \"$SLUICE_JOIN\" \"$@\" > "
+               "\"$(dirname \"$0\")/args\"\nexec sleep 30\n");
     fclose(f);
     chmod(script, 0700);
     char *work = xasprintf("%s/work", dir);
@@ -429,8 +429,11 @@ START_TEST(test_autoscale_local_provider)
     ck_assert_ptr_nonnull(f);
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
     fclose(f);
-    ck_assert_msg(strstr(line, "worker --join sluice://x?token=t --name "
-                               "as-small-1 --dir ") &&
+    /* The join line comes in SLUICE_JOIN, never as an argument. */
+    ck_assert_msg(!strncmp(line,
+                           "sluice://x?token=t worker --name "
+                           "as-small-1 --dir ",
+                           47) &&
                       strstr(line, "--slots 3 --gpus 1 --labels a,b"),
                   "%s", line);
     ck_assert_int_eq(p->ops->down(p, "as-small-1", handle, &err), 0);
