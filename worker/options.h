@@ -10,7 +10,7 @@
 #include "common/join.h"
 
 /* Settings from the command line. Strings are borrowed from argv except
- * endpoint (owned: free with options_clear). */
+ * endpoint and the data_roots array (owned: free with options_clear). */
 typedef struct {
     const char *join;
     char *endpoint;
@@ -25,8 +25,13 @@ typedef struct {
     uint32_t heartbeat_ms; /* 0 = the scheduler's */
     uint32_t gpus;         /* --gpus, when gpus_set */
     bool gpus_set;         /* else: count what nvidia-smi lists */
-    /* --run-as USER; NULL: nobody when root, else the worker itself */
+    /* --run-as USER: a root worker runs every task as USER; NULL: a root
+     * worker gives each attempt its own uid from run_as_range, any other
+     * runs tasks as itself */
     const char *run_as;
+    const char *run_as_range; /* --run-as-range FIRST-LAST, or NULL */
+    const char **data_roots;  /* --data-root DIR, repeatable */
+    size_t ndata_roots;
     const char *token;           /* --token: a join token */
     const char *scheduler_curve; /* --scheduler-curve-key HEX or file */
     bool help;
