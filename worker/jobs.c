@@ -1023,7 +1023,7 @@ s_paths_refused(jobs_t *self, const Sluice__Task *task)
     res->outcome = SLUICE__OUTCOME__OUTCOME_REFUSED;
     res->exit_code = -1;
     res->ended_ms = (uint64_t) clock_wall_ms();
-    res->error = xasprintf("refused by the worker: %s", errbuf_msg(&err));
+    res->error = xstrdup(errbuf_msg(&err));
     res->free_slots = s_free_slots(self);
     s_result_send(self, res);
     return true;

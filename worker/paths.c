@@ -118,11 +118,14 @@ paths_check(const char *path,
     }
     if (!ok && real && dir) {
         char *list = s_roots_text(roots, nroots);
+        char *via = strcmp(real, abs) ? xasprintf(" leads to '%s', which", real)
+                                      : xstrdup("");
         errbuf_set(err,
-                   "declared path '%s' leads to '%s', which is outside this "
-                   "worker's data roots (%s) and the attempt's work dir; "
-                   "use a path under one of them",
-                   path, real, list);
+                   "declared path '%s'%s is outside this worker's data roots "
+                   "(%s) and the attempt's work dir; use a path under one of "
+                   "them",
+                   path, via, list);
+        free(via);
         free(list);
     }
     free(dir);
