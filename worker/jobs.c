@@ -39,7 +39,8 @@ typedef struct {
     datahash_ref_t *inputs; /* hashed before the start; owned */
     size_t ninputs;
     bool validate; /* kind validate: the built-in validator runs */
-    exec_user_t user; /* its own uid (own_uid), given back when it ends */
+    /* Its own uid (when own_uid), given back when it ends. */
+    exec_user_t user;
     bool own_uid;
 } job_t;
 
@@ -49,7 +50,7 @@ struct jobs_t {
     const exec_user_t *run_as; /* borrowed: who tasks run as; NULL = us */
     uids_t *uids;              /* borrowed: per-attempt uids, or NULL */
     char **data_roots;         /* owned, resolved */
-    size_t ndata_roots;
+    size_t ndata_roots;        /* 0: declared paths may lie anywhere */
     char *oom_events;          /* owned: the cgroup's OOM counter, or NULL */
     uint64_t log_cap;          /* in force for attempts started now */
     gpus_t *gpus;              /* borrowed */
@@ -107,8 +108,7 @@ jobs_new(const jobs_config_t *config)
     self->uids = config->uids;
     self->data_roots = xcalloc(config->ndata_roots + 1, sizeof(char *));
     for (size_t i = 0; i < config->ndata_roots; i++) {
-        self->data_roots[self->ndata_roots++] =
-            xstrdup(config->data_roots[i]);
+        self->data_roots[self->ndata_roots++] = xstrdup(config->data_roots[i]);
     }
     self->oom_events = config->oom_events ? xstrdup(config->oom_events) : NULL;
     self->log_cap = config->log_cap;
@@ -795,9 +795,8 @@ s_job_exec(jobs_t *self, job_t *job, const Sluice__Task *task)
     return exec;
 }
 
-static void s_send_task_refused(jobs_t *self,
-                                uint64_t attempt_id,
-                                const char *reason);
+static void
+s_send_task_refused(jobs_t *self, uint64_t attempt_id, const char *reason);
 
 /* Starts the task; false when no uid is free for it, which gives it back
  * to the scheduler to run later or elsewhere. */

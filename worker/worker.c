@@ -61,8 +61,8 @@ typedef struct {
     /* owned: who every task runs as (--run-as); NULL = as this process,
      * or each attempt as its own uid from uids */
     exec_user_t *run_as;
-    uids_t *uids;       /* owned: a root worker's per-attempt uids, or NULL */
-    char **data_roots;  /* owned, resolved: --data-root */
+    uids_t *uids;      /* owned: a root worker's per-attempt uids, or NULL */
+    char **data_roots; /* owned, resolved: --data-root */
     size_t ndata_roots;
     keys_t *keys;       /* owned */
     curve_t *curve;     /* owned: our transport key */
