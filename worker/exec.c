@@ -598,7 +598,8 @@ s_child(const char *work_dir,
      * every thread of the worker, whose memory this child shares. */
     if (spec->run_as) {
         gid_t gid = spec->run_as->gid;
-        if (syscall(SYS_setgroups, 1, &gid) < 0) {
+        gid_t groups = spec->run_as->per_attempt ? spec->run_as->shared : gid;
+        if (syscall(SYS_setgroups, 1, &groups) < 0) {
             s_child_fail(report, 5);
         }
         if (syscall(SYS_setgid, gid) < 0) {
@@ -608,7 +609,7 @@ s_child(const char *work_dir,
             s_child_fail(report, 7);
         }
         if (spec->run_as->per_attempt) {
-            umask(022);
+            umask(002);
         }
     }
     /* Everything but stdio and the report pipe (close-on-exec) goes. */

@@ -47,10 +47,13 @@ typedef struct {
     uid_t uid;
     gid_t gid;
     char name[64];
-    /* One attempt's own uid (uids.h): the task starts with umask 022, so
-     * that the tasks after it, each under another uid, can read the files
-     * it leaves in shared data dirs (its work dir stays 0700). */
+    /* One attempt's own uid (uids.h): its only supplementary group is
+     * `shared`, the group every attempt's uid belongs to, and it starts
+     * with umask 002, so that in a data dir of that group (setgid) the
+     * tasks after it, each under another uid, can read and rewrite what it
+     * wrote. Its work dir stays 0700. */
     bool per_attempt;
+    gid_t shared;
 } exec_user_t;
 
 /* Looks up a user by name (or a numeric uid); -1 with err when unknown. */

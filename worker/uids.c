@@ -57,12 +57,13 @@ uids_parse_range(const char *text, uid_t *first, uid_t *last, errbuf_t *err)
     if (ok) {
         const char *rest = end + 1;
         b = strtoul(rest, &end, 10);
-        ok = !errno && !*end && a > 0 && a <= b && b < UIDS_MAX;
+        ok = !errno && !*end && a > 0 && a < b && b < UIDS_MAX;
     }
     if (!ok) {
         errbuf_set(err,
-                   "--run-as-range wants FIRST-LAST, uids from 1 to %u with "
-                   "FIRST <= LAST (e.g. %u-%u), not '%s'",
+                   "--run-as-range wants FIRST-LAST, numbers from 1 to %u "
+                   "with FIRST < LAST (FIRST is the tasks' group, the rest "
+                   "their uids; e.g. %u-%u), not '%s'",
                    UIDS_MAX - 1, UIDS_DEFAULT_FIRST, UIDS_DEFAULT_LAST, text);
         return -1;
     }
@@ -112,7 +113,7 @@ s_lock_dir_make(const char *dir, errbuf_t *err)
 uids_t *
 uids_new(uid_t first, uid_t last, const char *lock_dir, errbuf_t *err)
 {
-    assert(first > 0 && first <= last);
+    assert(first > 0 && first < last);
     const char *dir = lock_dir ? lock_dir : UIDS_LOCK_DIR;
     if (s_lock_dir_make(dir, err) < 0) {
         return NULL;
@@ -120,7 +121,7 @@ uids_new(uid_t first, uid_t last, const char *lock_dir, errbuf_t *err)
     uids_t *self = xcalloc(1, sizeof *self);
     self->first = first;
     self->last = last;
-    self->next = first;
+    self->next = first + 1;
     self->lock_dir = xstrdup(dir);
     snprintf(self->range, sizeof self->range, "%u-%u", (unsigned) first,
              (unsigned) last);
@@ -304,12 +305,13 @@ int
 uids_take(uids_t *self, exec_user_t *user, errbuf_t *err)
 {
     s_sweep(self);
-    size_t n = (size_t) (self->last - self->first) + 1;
-    unsigned char *busy = xcalloc(n, 1);
+    uid_t base = self->first + 1; /* first is the group */
+    size_t n = (size_t) (self->last - base) + 1;
+    unsigned char *busy = xcalloc(n + 1, 1);
     s_scan(self->first, self->last, busy);
     int rc = -1;
     for (size_t i = 0; i < n && rc < 0; i++) {
-        uid_t uid = self->first + (uid_t) ((self->next - self->first + i) % n);
+        uid_t uid = base + (uid_t) ((self->next - base + i) % n);
         if (!s_candidate(self, uid, busy)) {
             continue;
         }
@@ -326,9 +328,11 @@ uids_take(uids_t *self, exec_user_t *user, errbuf_t *err)
         self->held =
             xrealloc(self->held, (self->nheld + 1) * sizeof *self->held);
         self->held[self->nheld++] = (s_held_t){.uid = uid, .fd = fd};
-        self->next = uid == self->last ? self->first : uid + 1;
-        *user =
-            (exec_user_t){.uid = uid, .gid = (gid_t) uid, .per_attempt = true};
+        self->next = uid == self->last ? base : uid + 1;
+        *user = (exec_user_t){.uid = uid,
+                              .gid = (gid_t) uid,
+                              .per_attempt = true,
+                              .shared = (gid_t) self->first};
         snprintf(user->name, sizeof user->name, "sluice-%u", (unsigned) uid);
         rc = 0;
     }
@@ -363,6 +367,12 @@ const char *
 uids_range(const uids_t *self)
 {
     return self->range;
+}
+
+gid_t
+uids_group(const uids_t *self)
+{
+    return (gid_t) self->first;
 }
 
 size_t

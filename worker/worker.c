@@ -494,10 +494,11 @@ s_users(worker_t *self, const options_t *o, errbuf_t *err)
         uids_parse_range(o->run_as_range, &first, &last, err) < 0) {
         return -1;
     }
-    if ((uint64_t) last - first + 1 < self->slots) {
+    if ((uint64_t) last - first < self->slots) {
         errbuf_set(err,
-                   "--run-as-range %u-%u has fewer uids than the %u slots; "
-                   "widen it or lower --slots",
+                   "--run-as-range %u-%u has fewer uids than the %u slots "
+                   "(its first number is the tasks' group); widen it or "
+                   "lower --slots",
                    (unsigned) first, (unsigned) last, self->slots);
         return -1;
     }
@@ -632,8 +633,10 @@ s_log_start(const worker_t *self)
                  self->run_as->name, (unsigned) self->run_as->uid);
     }
     if (self->uids) {
-        log_info("worker '%s': each attempt runs as its own uid from %s",
-                 s_name(self), uids_range(self->uids));
+        log_info("worker '%s': each attempt runs as its own uid from %s, "
+                 "in group %u",
+                 s_name(self), uids_range(self->uids),
+                 (unsigned) uids_group(self->uids));
     }
     for (size_t i = 0; i < self->ndata_roots; i++) {
         log_info("worker '%s': data root '%s'", s_name(self),

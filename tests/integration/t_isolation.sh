@@ -68,7 +68,7 @@ YAML
         it_check "$t: evidence written" [ -s "$ev" ]
         me=$(awk '/^me / {print $2}' "$ev")
         other=$(awk '/^other / {print $2}' "$ev")
-        it_check "$t: its own uid in the range ($me)" sh -c "[ '$me' -ge 61000 ] && [ '$me' -le 61999 ]"
+        it_check "$t: its own uid in the range ($me)" sh -c "[ '$me' -ge 61001 ] && [ '$me' -le 61999 ]"
         it_check "$t: gid is the uid" grep -qx "me $me $me" "$ev"
         it_check "$t: the other runs as another uid ($other)" sh -c "[ -n '$other' ] && [ '$other' != '$me' ]"
         it_check "$t: environ refused" grep -q "environ: Permission denied" "$ev"

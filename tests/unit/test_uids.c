@@ -14,9 +14,10 @@
 #include "tests/unit/suites.h"
 #include "worker/uids.h"
 
-/* A range that no account uses on a test machine. */
+/* A range that no account uses on a test machine: the group, then three
+ * uids. */
 #define T_FIRST 61990
-#define T_LAST  61992
+#define T_LAST  61993
 
 static char s_dir[64];
 
@@ -79,7 +80,9 @@ START_TEST(test_uids_usage)
     ck_assert_uint_ne(a.uid, b.uid);
     ck_assert_uint_eq(a.gid, a.uid);
     ck_assert(a.per_attempt);
-    ck_assert_uint_ge(a.uid, T_FIRST);
+    ck_assert_uint_eq(a.shared, T_FIRST);
+    ck_assert_uint_eq(uids_group(uids), T_FIRST);
+    ck_assert_uint_gt(a.uid, T_FIRST); /* the first number is the group */
     ck_assert_uint_le(a.uid, T_LAST);
     char name[32];
     snprintf(name, sizeof name, "sluice-%u", (unsigned) a.uid);
@@ -154,12 +157,12 @@ START_TEST(test_uids_busy_uid_skipped)
     }
     /* A process already runs as the first uid (a worker that crashed left
      * it): that uid is not handed out. */
-    pid_t stray = s_sleeper(T_FIRST);
+    pid_t stray = s_sleeper(T_FIRST + 1);
     uids_t *uids = s_new();
     exec_user_t a;
     errbuf_t err;
     ck_assert_int_eq(uids_take(uids, &a, &err), 0);
-    ck_assert_uint_ne(a.uid, T_FIRST);
+    ck_assert_uint_eq(a.uid, T_FIRST + 2);
     kill(stray, SIGKILL);
     waitpid(stray, NULL, 0);
     uids_destroy(&uids);
@@ -174,10 +177,10 @@ START_TEST(test_uids_parse_range)
     ck_assert_int_eq(uids_parse_range("61000-61999", &first, &last, &err), 0);
     ck_assert_uint_eq(first, 61000);
     ck_assert_uint_eq(last, 61999);
-    ck_assert_int_eq(uids_parse_range("7-7", &first, &last, &err), 0);
-    static const char *const bad[] = {"",     "61000",        "61999-61000",
-                                      "0-10", "-5-10",        "a-b",
-                                      "1-2x", "1-4294967295", " 1-2"};
+    ck_assert_int_eq(uids_parse_range("7-8", &first, &last, &err), 0);
+    static const char *const bad[] = {
+        "7-7", "61000", "61999-61000",  "0-10", "-5-10",
+        "a-b", "1-2x",  "1-4294967295", " 1-2", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_msg(uids_parse_range(bad[i], &first, &last, &err) == -1,
                       "'%s' accepted", bad[i]);
