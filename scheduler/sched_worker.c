@@ -289,6 +289,8 @@ s_cause(const Sluice__Result *result)
             return "cancelled";
         case SLUICE__OUTCOME__OUTCOME_OOM:
             return "oom";
+        case SLUICE__OUTCOME__OUTCOME_REFUSED:
+            return "refused";
         default:
             return "spawn";
     }

@@ -480,16 +480,15 @@ exec_run_as(const char *flag, exec_user_t **user, errbuf_t *err)
 int
 exec_work_root_prepare(const char *state_dir,
                        const char *work_root,
-                       const exec_user_t *user,
+                       const char *who,
                        errbuf_t *err)
 {
     if (statedir_create(work_root, err) < 0) {
         return -1;
     }
-    if (user && (chmod(state_dir, 0711) < 0 || chmod(work_root, 0711) < 0)) {
-        errbuf_set(err,
-                   "cannot let user '%s' reach its work dirs under '%s': %s",
-                   user->name, work_root, strerror(errno));
+    if (who && (chmod(state_dir, 0711) < 0 || chmod(work_root, 0711) < 0)) {
+        errbuf_set(err, "cannot let %s reach their work dirs under '%s': %s",
+                   who, work_root, strerror(errno));
         return -1;
     }
     return 0;
@@ -571,7 +570,8 @@ s_child(const char *work_dir,
      * every thread of the worker, whose memory this child shares. */
     if (spec->run_as) {
         gid_t gid = spec->run_as->gid;
-        if (syscall(SYS_setgroups, 1, &gid) < 0) {
+        gid_t groups = spec->run_as->per_attempt ? spec->run_as->shared : gid;
+        if (syscall(SYS_setgroups, 1, &groups) < 0) {
             s_child_fail(report, 5);
         }
         if (syscall(SYS_setgid, gid) < 0) {
@@ -579,6 +579,9 @@ s_child(const char *work_dir,
         }
         if (syscall(SYS_setuid, spec->run_as->uid) < 0) {
             s_child_fail(report, 7);
+        }
+        if (spec->run_as->per_attempt) {
+            umask(002);
         }
     }
     /* Everything but stdio and the report pipe (close-on-exec) goes. */

@@ -48,6 +48,13 @@ typedef struct {
     uid_t uid;
     gid_t gid;
     char name[64];
+    /* One attempt's own uid (uids.h): its only supplementary group is
+     * `shared`, the group every attempt's uid belongs to, and it starts
+     * with umask 002, so that in a data dir of that group (setgid) the
+     * tasks after it, each under another uid, can read and rewrite what it
+     * wrote. Its work dir stays 0700. */
+    bool per_attempt;
+    gid_t shared;
 } exec_user_t;
 
 /* Looks up a user by name (or a numeric uid); -1 with err when unknown. */
@@ -59,12 +66,13 @@ int exec_user_lookup(const char *name, exec_user_t *user, errbuf_t *err);
  * the worker, else owned by the caller. */
 int exec_run_as(const char *flag, exec_user_t **user, errbuf_t *err);
 
-/* Creates work_root, and when tasks run as another user lets that user
- * reach its own work dirs: state_dir and work_root become 0711 (enter,
- * not list); everything in them stays private to its owner. */
+/* Creates work_root, and when tasks run as other users (who names them
+ * for messages; NULL: as the worker) lets them reach their own work dirs:
+ * state_dir and work_root become 0711 (enter, not list); everything in
+ * them stays private to its owner. */
 int exec_work_root_prepare(const char *state_dir,
                            const char *work_root,
-                           const exec_user_t *user,
+                           const char *who,
                            errbuf_t *err);
 
 /* Called for every chunk read: stream 1 stdout, 2 stderr, 3 sluice notes;
@@ -101,7 +109,8 @@ typedef struct {
     exec_log_fn *on_log;    /* may be NULL */
     void *arg;              /* passed to on_log */
     /* NULL: as the worker; else the child drops to this uid/gid (the
-     * worker must be root) and owns its work dir. */
+     * worker must be root) and owns its work dir: a fixed account
+     * (--run-as) or the attempt's own uid (uids.h). */
     const exec_user_t *run_as;
     /* RLIMIT_NOFILE and RLIMIT_NPROC for the child; 0 = the worker's. */
     uint32_t limit_nofile;

@@ -1,6 +1,7 @@
 /* jobs — see jobs.h. */
 #include "worker/jobs.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "common/xalloc.h"
 #include "proto/msg.h"
 #include "worker/mem.h"
+#include "worker/paths.h"
 #include "worker/validate.h"
 
 #define JOBS_NONCE_SIZE 16
@@ -37,12 +39,18 @@ typedef struct {
     datahash_ref_t *inputs; /* hashed before the start; owned */
     size_t ninputs;
     bool validate; /* kind validate: the built-in validator runs */
+    /* Its own uid (when own_uid), given back when it ends. */
+    exec_user_t user;
+    bool own_uid;
 } job_t;
 
 struct jobs_t {
     uint32_t slots;
     char *work_root;           /* owned, DIR/work */
     const exec_user_t *run_as; /* borrowed: who tasks run as; NULL = us */
+    uids_t *uids;              /* borrowed: per-attempt uids, or NULL */
+    char **data_roots;         /* owned, resolved */
+    size_t ndata_roots;        /* 0: declared paths may lie anywhere */
     char *oom_events;          /* owned: the cgroup's OOM counter, or NULL */
     uint64_t log_cap;          /* in force for attempts started now */
     gpus_t *gpus;              /* borrowed */
@@ -97,6 +105,11 @@ jobs_new(const jobs_config_t *config)
     self->slots = config->slots;
     self->work_root = xstrdup(config->work_root);
     self->run_as = config->run_as;
+    self->uids = config->uids;
+    self->data_roots = xcalloc(config->ndata_roots + 1, sizeof(char *));
+    for (size_t i = 0; i < config->ndata_roots; i++) {
+        self->data_roots[self->ndata_roots++] = xstrdup(config->data_roots[i]);
+    }
     self->oom_events = config->oom_events ? xstrdup(config->oom_events) : NULL;
     self->log_cap = config->log_cap;
     self->gpus = config->gpus;
@@ -124,6 +137,25 @@ s_job_io_free(job_t *job)
     free(job->work_dir);
 }
 
+/* Gives the attempt's own uid back once its child is reaped: its work dir
+ * goes to root first (the files in it stay for the operator, out of reach
+ * of the next attempt under that uid), then every process still running
+ * as the uid is killed (uids_release). */
+static void
+s_job_uid_release(job_t *job)
+{
+    if (!job->own_uid) {
+        return;
+    }
+    if (job->work_dir && lchown(job->work_dir, 0, 0) < 0 && errno != ENOENT) {
+        log_warn("attempt %" PRIu64 ": cannot give its work dir '%s' back to "
+                 "root: %s",
+                 job->attempt_id, job->work_dir, strerror(errno));
+    }
+    uids_release(job->owner->uids, job->user.uid);
+    job->own_uid = false;
+}
+
 static void
 s_job_destroy(job_t **job_p)
 {
@@ -131,6 +163,7 @@ s_job_destroy(job_t **job_p)
         return;
     }
     exec_destroy(&(*job_p)->exec);
+    s_job_uid_release(*job_p);
     free((*job_p)->task_id);
     free((*job_p)->gpus);
     s_job_io_free(*job_p);
@@ -156,6 +189,10 @@ jobs_destroy(jobs_t **self_p)
     zhashx_destroy(&self->nonces);
     zhashx_destroy(&self->recent_set);
     free(self->oom_events);
+    for (size_t i = 0; i < self->ndata_roots; i++) {
+        free(self->data_roots[i]);
+    }
+    free(self->data_roots);
     free(self->work_root);
     free(self);
     *self_p = NULL;
@@ -748,7 +785,7 @@ s_job_exec(jobs_t *self, job_t *job, const Sluice__Task *task)
         .oom_events = self->oom_events,
         .on_log = s_on_log,
         .arg = job,
-        .run_as = self->run_as,
+        .run_as = job->own_uid ? &job->user : self->run_as,
         .limit_nofile = task->limit_nofile,
         .limit_nproc = task->limit_nproc};
     exec_t *exec = exec_start(&spec);
@@ -761,10 +798,25 @@ s_job_exec(jobs_t *self, job_t *job, const Sluice__Task *task)
 }
 
 static void
+s_send_task_refused(jobs_t *self, uint64_t attempt_id, const char *reason);
+
+/* Starts the task; false when no uid is free for it, which gives it back
+ * to the scheduler to run later or elsewhere. */
+static bool
 s_job_start(jobs_t *self, const Sluice__Task *task)
 {
+    exec_user_t user = {0};
+    errbuf_t err;
+    if (self->uids && uids_take(self->uids, &user, &err) < 0) {
+        log_warn("worker '%s': attempt %" PRIu64 " given back: %s",
+                 conn_name(self->conn), task->attempt_id, errbuf_msg(&err));
+        s_send_task_refused(self, task->attempt_id, errbuf_msg(&err));
+        return false;
+    }
     job_t *job = xcalloc(1, sizeof *job);
     job->owner = self;
+    job->user = user;
+    job->own_uid = self->uids != NULL;
     job->attempt_id = task->attempt_id;
     job->run_id = task->run_id;
     job->attempt = task->attempt;
@@ -775,9 +827,11 @@ s_job_start(jobs_t *self, const Sluice__Task *task)
     job->exec = s_job_exec(self, job, task);
     self->jobs[self->count++] = job;
     log_info("worker '%s': attempt %" PRIu64 " (run %" PRIu64
-             " task '%s' try %u) started%s%s",
+             " task '%s' try %u) started%s%s%s%s",
              conn_name(self->conn), job->attempt_id, job->run_id, job->task_id,
-             job->attempt, *job->gpus ? " on GPUs " : "", job->gpus);
+             job->attempt, *job->gpus ? " on GPUs " : "", job->gpus,
+             job->own_uid ? " as " : "", job->own_uid ? job->user.name : "");
+    return true;
 }
 
 /* ------------------------------------------------------------ checks */
@@ -920,6 +974,62 @@ s_send_task_refused(jobs_t *self, uint64_t attempt_id, const char *reason)
     conn_send_free(self->conn, SLUICE__MSG_TYPE__MSG_TASK_REFUSED, &msg->base);
 }
 
+/* The first declared input or output outside the data roots and the
+ * attempt's work dir, with why; false when all are inside (or no root is
+ * set). */
+static bool
+s_paths_outside(const jobs_t *self,
+                const Sluice__Task *task,
+                const char *work_dir,
+                errbuf_t *err)
+{
+    if (self->ndata_roots == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < task->n_inputs + task->n_outputs; i++) {
+        const char *path = i < task->n_inputs
+                               ? task->inputs[i]
+                               : task->outputs[i - task->n_inputs];
+        if (paths_check(path, work_dir, self->data_roots, self->ndata_roots,
+                        err) < 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A task whose declared paths leave the data roots never starts: it ends
+ * at once as refused, through the outbox like any result, and the
+ * scheduler fails the attempt with cause `refused` (retried as its policy
+ * says). */
+static bool
+s_paths_refused(jobs_t *self, const Sluice__Task *task)
+{
+    char *work_dir =
+        xasprintf("%s/%" PRIu64, self->work_root, task->attempt_id);
+    errbuf_t err;
+    bool outside = s_paths_outside(self, task, work_dir, &err);
+    free(work_dir);
+    if (!outside) {
+        return false;
+    }
+    log_warn("worker '%s': refused attempt %" PRIu64 " (run %" PRIu64
+             " task '%s'): %s",
+             conn_name(self->conn), task->attempt_id, task->run_id,
+             task->task_id ? task->task_id : "", errbuf_msg(&err));
+    s_recent_add(self, task->attempt_id);
+    Sluice__Result *res = xmalloc(sizeof *res);
+    *res = (Sluice__Result) SLUICE__RESULT__INIT;
+    res->attempt_id = task->attempt_id;
+    res->outcome = SLUICE__OUTCOME__OUTCOME_REFUSED;
+    res->exit_code = -1;
+    res->ended_ms = (uint64_t) clock_wall_ms();
+    res->error = xstrdup(errbuf_msg(&err));
+    res->free_slots = s_free_slots(self);
+    s_result_send(self, res);
+    return true;
+}
+
 void
 jobs_on_task(jobs_t *self, const Sluice__Task *task)
 {
@@ -944,6 +1054,9 @@ jobs_on_task(jobs_t *self, const Sluice__Task *task)
         s_send_task_refused(self, task->attempt_id, why);
         return;
     }
+    if (s_paths_refused(self, task)) {
+        return;
+    }
     if (s_free_slots(self) == 0) {
         self->held[self->nheld++] = msg_task_copy(task);
         log_flag(PROTO, "worker '%s': attempt %" PRIu64 " held (prefetch)",
@@ -963,8 +1076,7 @@ s_start_held(jobs_t *self)
         errbuf_t err;
         if (gpus_check(self->gpus, s_task_gpus(task), &err) < 0) {
             s_send_task_refused(self, task->attempt_id, errbuf_msg(&err));
-        } else {
-            s_job_start(self, task);
+        } else if (s_job_start(self, task)) {
             self->started[self->nstarted++] = task->attempt_id;
         }
         protobuf_c_message_free_unpacked(&task->base, NULL);

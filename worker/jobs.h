@@ -17,6 +17,7 @@
 #include "worker/gpus.h"
 #include "worker/logkeep.h"
 #include "worker/outbox.h"
+#include "worker/uids.h"
 
 typedef struct jobs_t jobs_t;
 
@@ -43,7 +44,11 @@ typedef struct {
     uint32_t prefetch;         /* tasks held beyond the slots, started as
                                   slots free (0: none) */
     const char *work_root;     /* DIR/work: each attempt gets its own dir */
-    const exec_user_t *run_as; /* who tasks run as; NULL = this process */
+    const exec_user_t *run_as; /* who every task runs as; NULL = this
+                                  process, or each attempt its own uid */
+    uids_t *uids;              /* per-attempt uids (a root worker), or NULL */
+    char *const *data_roots;   /* resolved --data-root dirs (copied) */
+    size_t ndata_roots;        /* 0: declared paths may lie anywhere */
     const char *oom_events;    /* the cgroup's OOM-kill counter, or NULL */
     uint64_t log_cap;          /* log bytes forwarded per attempt */
     gpus_t *gpus;              /* which attempt holds which device */
@@ -69,7 +74,9 @@ jobs_check_t
 jobs_check(jobs_t *self, const Sluice__Task *task, char *why, size_t size);
 
 /* A Task from the scheduler: acknowledges the results it names, then
- * starts it, refuses it, or counts it as a replay. */
+ * starts it, refuses it, or counts it as a replay. A task that declares
+ * an input or output outside the data roots ends at once as
+ * OUTCOME_REFUSED (the scheduler's cause `refused`). */
 void jobs_on_task(jobs_t *self, const Sluice__Task *task);
 
 /* The scheduler committed these results: forget them. */

@@ -27,7 +27,9 @@ options_usage(FILE *out)
             "[--labels a,b]\n"
             "                     [--gpus N] [--grace DURATION] "
             "[--log-cap BYTES] [--heartbeat-ms N]\n"
-            "                     [--run-as USER] [--prefetch N]\n\n"
+            "                     [--run-as USER | --run-as-range FIRST-LAST] "
+            "[--prefetch N]\n"
+            "                     [--data-root DIR ...]\n\n"
             "  --join LINE          the line 'sluice init' or 'sluice "
             "join-line' printed\n"
             "  --scheduler EP       scheduler worker endpoint (with "
@@ -67,9 +69,19 @@ options_usage(FILE *out)
             "k/m suffix)\n"
             "  --heartbeat-ms N     heartbeat interval (default: the "
             "scheduler's)\n"
-            "  --run-as USER        a root worker runs tasks as USER "
-            "(default nobody);\n"
-            "                       any other worker runs them as itself\n");
+            "  --run-as-range A-B   a root worker runs each attempt as its "
+            "own uid and\n"
+            "                       gid from A-B, no account's (default "
+            "61000-61999);\n"
+            "                       any other worker runs tasks as itself\n"
+            "  --run-as USER        a root worker runs every task as USER "
+            "instead\n"
+            "  --data-root DIR      declared inputs and outputs must lie under "
+            "DIR (after\n"
+            "                       symlinks) or in the attempt's work dir, "
+            "else the\n"
+            "                       attempt is refused; repeat for more "
+            "roots\n");
 }
 
 static int
@@ -271,6 +283,14 @@ s_opt_one(options_t *o, int c, char *arg, errbuf_t *err)
         case 'u':
             o->run_as = arg;
             return 0;
+        case 'U':
+            o->run_as_range = arg;
+            return 0;
+        case 'D':
+            o->data_roots = xrealloc(o->data_roots, (o->ndata_roots + 1) *
+                                                        sizeof *o->data_roots);
+            o->data_roots[o->ndata_roots++] = arg;
+            return 0;
         case 'N':
             if (s_opt_number("--slots", arg, 4096, &v, err) < 0 || v == 0) {
                 errbuf_set(err,
@@ -324,6 +344,8 @@ options_parse(options_t *o, int argc, char **argv, errbuf_t *err)
         {"heartbeat-ms", required_argument, NULL, 'b'},
         {"gpus", required_argument, NULL, 'G'},
         {"run-as", required_argument, NULL, 'u'},
+        {"run-as-range", required_argument, NULL, 'U'},
+        {"data-root", required_argument, NULL, 'D'},
         {"token", required_argument, NULL, 'T'},
         {"token-file", required_argument, NULL, 'F'},
         {"scheduler-curve-key", required_argument, NULL, 'C'},
@@ -365,6 +387,9 @@ options_clear(options_t *o)
     }
     xfree(&o->join);
     s_free_token(o);
+    free(o->data_roots);
+    o->data_roots = NULL;
+    o->ndata_roots = 0;
 }
 
 /* The endpoint and the pinned keys from --join; a --token wins over the

@@ -10,7 +10,8 @@
 #include "common/join.h"
 
 /* Settings from the command line. Strings are borrowed from argv except
- * join, endpoint and token (owned: free with options_clear). */
+ * join, endpoint, token and the data_roots array (owned: free with
+ * options_clear). */
 typedef struct {
     char *join; /* --join, else $SLUICE_JOIN */
     char *endpoint;
@@ -25,8 +26,13 @@ typedef struct {
     uint32_t heartbeat_ms; /* 0 = the scheduler's */
     uint32_t gpus;         /* --gpus, when gpus_set */
     bool gpus_set;         /* else: count what nvidia-smi lists */
-    /* --run-as USER; NULL: nobody when root, else the worker itself */
+    /* --run-as USER: a root worker runs every task as USER; NULL: a root
+     * worker gives each attempt its own uid from run_as_range, any other
+     * runs tasks as itself */
     const char *run_as;
+    const char *run_as_range; /* --run-as-range FIRST-LAST, or NULL */
+    const char **data_roots;  /* --data-root DIR, repeatable */
+    size_t ndata_roots;
     /* A join token: --token, else --token-file's, else
      * $SLUICE_JOIN_TOKEN; wiped by options_clear. */
     char *token;

@@ -8,6 +8,7 @@
 #include "worker/worker.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sodium.h>
@@ -35,6 +36,7 @@
 #include "worker/mem.h"
 #include "worker/options.h"
 #include "worker/outbox.h"
+#include "worker/uids.h"
 
 #define WORKER_EXIT_OK     0
 #define WORKER_EXIT_FAIL   1
@@ -56,8 +58,12 @@ typedef struct {
     gpus_t *gpus;     /* owned: which attempt holds which device */
     char *oom_events; /* owned: the cgroup's OOM-kill counter, or NULL */
     char *work_root;  /* owned, DIR/work */
-    /* owned: who tasks run as; NULL = as this process */
+    /* owned: who every task runs as (--run-as); NULL = as this process,
+     * or each attempt as its own uid from uids */
     exec_user_t *run_as;
+    uids_t *uids;      /* owned: a root worker's per-attempt uids, or NULL */
+    char **data_roots; /* owned, resolved: --data-root */
+    size_t ndata_roots;
     keys_t *keys;       /* owned */
     curve_t *curve;     /* owned: our transport key */
     outbox_t *outbox;   /* owned */
@@ -447,6 +453,9 @@ s_parts_new(worker_t *self, const options_t *o, const join_t *target)
                         .prefetch = o->prefetch,
                         .work_root = self->work_root,
                         .run_as = self->run_as,
+                        .uids = self->uids,
+                        .data_roots = self->data_roots,
+                        .ndata_roots = self->ndata_roots,
                         .oom_events = self->oom_events,
                         .log_cap = o->log_cap,
                         .gpus = self->gpus,
@@ -457,6 +466,80 @@ s_parts_new(worker_t *self, const options_t *o, const join_t *target)
 }
 
 static void s_destroy(worker_t **self_p);
+
+/* Who tasks run as: a root worker gives each attempt its own uid from
+ * --run-as-range unless --run-as names one account for all; any other
+ * worker runs them as itself. */
+static int
+s_users(worker_t *self, const options_t *o, errbuf_t *err)
+{
+    if (o->run_as && o->run_as_range) {
+        errbuf_set(err, "--run-as and --run-as-range exclude each other; "
+                        "give one of them");
+        return -1;
+    }
+    if (geteuid() != 0 && o->run_as_range) {
+        errbuf_set(err,
+                   "--run-as-range needs a worker started as root; this one "
+                   "runs as uid %u and runs its tasks as itself, so drop "
+                   "--run-as-range or start the worker as root",
+                   (unsigned) geteuid());
+        return -1;
+    }
+    if (geteuid() != 0 || o->run_as) {
+        return exec_run_as(o->run_as, &self->run_as, err);
+    }
+    uid_t first = UIDS_DEFAULT_FIRST, last = UIDS_DEFAULT_LAST;
+    if (o->run_as_range &&
+        uids_parse_range(o->run_as_range, &first, &last, err) < 0) {
+        return -1;
+    }
+    if ((uint64_t) last - first < self->slots) {
+        errbuf_set(err,
+                   "--run-as-range %u-%u has fewer uids than the %u slots "
+                   "(its first number is the tasks' group); widen it or "
+                   "lower --slots",
+                   (unsigned) first, (unsigned) last, self->slots);
+        return -1;
+    }
+    self->uids = uids_new(first, last, NULL, err);
+    return self->uids ? 0 : -1;
+}
+
+/* Resolves every --data-root (each must exist): the paths of attempts are
+ * compared with what the roots really are. */
+static int
+s_data_roots(worker_t *self, const options_t *o, errbuf_t *err)
+{
+    self->data_roots = xcalloc(o->ndata_roots + 1, sizeof *self->data_roots);
+    for (size_t i = 0; i < o->ndata_roots; i++) {
+        char *real = realpath(o->data_roots[i], NULL);
+        if (!real) {
+            errbuf_set(err, "--data-root '%s': %s; create it or name another",
+                       o->data_roots[i], strerror(errno));
+            return -1;
+        }
+        self->data_roots[self->ndata_roots++] = real;
+    }
+    return 0;
+}
+
+/* The users tasks run as, and the work root they can reach. */
+static int
+s_isolation(worker_t *self, const options_t *o, const char *dir, errbuf_t *err)
+{
+    if (s_users(self, o, err) < 0 || s_data_roots(self, o, err) < 0) {
+        return -1;
+    }
+    char who[96];
+    if (self->run_as) {
+        snprintf(who, sizeof who, "user '%s'", self->run_as->name);
+    } else {
+        snprintf(who, sizeof who, "the attempts' uids");
+    }
+    return exec_work_root_prepare(dir, self->work_root,
+                                  self->run_as || self->uids ? who : NULL, err);
+}
 
 static worker_t *
 s_new(const options_t *o, errbuf_t *err)
@@ -478,8 +561,7 @@ s_new(const options_t *o, errbuf_t *err)
         !(self->keys = s_load_key(dir, err)) ||
         !(self->curve = curve_ensure(dir, STATEDIR_WORKER_CURVE, NULL, err)) ||
         !(self->outbox = outbox_open(outbox_dir, err)) ||
-        exec_run_as(o->run_as, &self->run_as, err) < 0 ||
-        exec_work_root_prepare(dir, self->work_root, self->run_as, err) < 0) {
+        s_isolation(self, o, dir, err) < 0) {
         s_destroy(&self);
     } else {
         s_parts_new(self, o, &target);
@@ -513,6 +595,11 @@ s_destroy(worker_t **self_p)
     keys_destroy(&self->keys);
     curve_destroy(&self->curve);
     free(self->run_as);
+    uids_destroy(&self->uids);
+    for (size_t i = 0; i < self->ndata_roots; i++) {
+        free(self->data_roots[i]);
+    }
+    free(self->data_roots);
     free(self->work_root);
     free(self->name);
     free(self);
@@ -545,6 +632,16 @@ s_log_start(const worker_t *self)
     if (self->run_as) {
         log_info("worker '%s': tasks run as user '%s' (uid %u)", s_name(self),
                  self->run_as->name, (unsigned) self->run_as->uid);
+    }
+    if (self->uids) {
+        log_info("worker '%s': each attempt runs as its own uid from %s, "
+                 "in group %u",
+                 s_name(self), uids_range(self->uids),
+                 (unsigned) uids_group(self->uids));
+    }
+    for (size_t i = 0; i < self->ndata_roots; i++) {
+        log_info("worker '%s': data root '%s'", s_name(self),
+                 self->data_roots[i]);
     }
 }
 

@@ -80,14 +80,27 @@ it_connected() {
     [ "$(it_sql "SELECT count(*) FROM workers WHERE state='connected'")" -ge "$1" ]
 }
 
+# it_shared_dir DIR...: a data dir that every task may write. A root
+# worker runs each attempt as its own uid, all of them in group 61000 (the
+# first number of --run-as-range) with umask 002: a dir of that group with
+# the setgid bit gives what one task writes to that group, so the tasks
+# after it, under other uids, can rewrite it.
+it_shared_dir() {
+    for d in "$@"; do
+        mkdir -p "$d"
+        chmod 1777 "$d"
+        if [ "$(id -u)" = 0 ]; then chgrp 61000 "$d" && chmod 3777 "$d"; fi
+    done
+}
+
 # it_cluster N [SCHEDULER ARGS...]: init, scheduler, N workers (w1..wN) with
 # 2 slots each; waits until all are connected.
 it_cluster() {
     n=$1; shift
     IT_DIR=$(mktemp -d /tmp/sluice-it.XXXXXX)
-    # As root, workers run tasks as nobody (--run-as): let tasks reach and
-    # write the test dir, as they would /tmp.
-    if [ "$(id -u)" = 0 ]; then chmod 1777 "$IT_DIR"; fi
+    # As root, workers run each attempt as its own uid: let tasks reach and
+    # write the test dir, and rewrite what earlier tasks wrote there.
+    it_shared_dir "$IT_DIR"
     IT_STATE="$IT_DIR/state"
     wp=$(it_free_port); cp=$(it_free_port)
     "$SLUICE" init --dir "$IT_STATE" --listen "tcp://127.0.0.1:$wp" \

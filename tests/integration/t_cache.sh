@@ -4,8 +4,7 @@
 # a changed input runs it again; `trigger --no-cache` runs everything.
 
 it_cache_dag() {
-    mkdir -p "$IT_DIR/data"
-    chmod 1777 "$IT_DIR/data"
+    it_shared_dir "$IT_DIR/data"
     D="$IT_DIR/data"
     echo "a,b" >"$D/in.csv"
     chmod 666 "$D/in.csv"

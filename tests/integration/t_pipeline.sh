@@ -16,7 +16,7 @@ it_pipeline_trigger() {
 
 t_pipeline_day_one_trains_a_model_that_learns() {
     it_cluster 2
-    mkdir -m 1777 "$IT_DIR/data"
+    it_shared_dir "$IT_DIR/data"
     "$SLUICE" dag apply --dir "$IT_STATE" examples/ai-pipeline/daily.yaml >/dev/null
     "$SLUICE" dag apply --dir "$IT_STATE" examples/ai-pipeline/pipeline.yaml >/dev/null
     it_check "ai-daily succeeds on day 1" \
@@ -50,7 +50,7 @@ t_pipeline_day_one_trains_a_model_that_learns() {
 
 t_pipeline_shifted_day_fails_the_drift_check() {
     it_cluster 1
-    mkdir -m 1777 "$IT_DIR/data"
+    it_shared_dir "$IT_DIR/data"
     "$SLUICE" dag apply --dir "$IT_STATE" examples/ai-pipeline/daily.yaml >/dev/null
     it_check "day 1 passes" it_pipeline_trigger ai-daily --date 2024-01-01
     rc=0

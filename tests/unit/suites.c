@@ -46,6 +46,8 @@ suite_fn *const unit_suites[] = {
     tz_suite,
     cron_suite,
     schedule_suite,
+    paths_suite,
+    uids_suite,
     NULL,
 };
 // clang-format on

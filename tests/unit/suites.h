@@ -50,5 +50,7 @@ Suite *sched_suite(void);
 Suite *tz_suite(void);
 Suite *cron_suite(void);
 Suite *schedule_suite(void);
+Suite *paths_suite(void);
+Suite *uids_suite(void);
 
 #endif
