@@ -241,16 +241,32 @@ s_from_environment(options_t *o, errbuf_t *err)
     return rc;
 }
 
+/* --join, --token and --token-file; false for any other flag. */
+static bool
+s_opt_join(options_t *o, int c, char *arg)
+{
+    if (c == 'j') {
+        free(o->join);
+        o->join = xstrdup(arg);
+        s_scrub_line_token(arg);
+    } else if (c == 'T') {
+        s_free_token(o);
+        o->token = xstrdup(arg);
+        s_scrub(arg, "--token");
+    } else if (c == 'F') {
+        o->token_file = arg;
+    }
+    return c == 'j' || c == 'T' || c == 'F';
+}
+
 static int
 s_opt_one(options_t *o, int c, char *arg, errbuf_t *err)
 {
     uint64_t v = 0;
+    if (s_opt_join(o, c, arg)) {
+        return 0;
+    }
     switch (c) {
-        case 'j':
-            free(o->join);
-            o->join = xstrdup(arg);
-            s_scrub_line_token(arg);
-            return 0;
         case 's':
             o->endpoint = xstrdup(arg);
             return 0;
@@ -268,14 +284,6 @@ s_opt_one(options_t *o, int c, char *arg, errbuf_t *err)
             return 0;
         case 'h':
             o->help = true;
-            return 0;
-        case 'T':
-            s_free_token(o);
-            o->token = xstrdup(arg);
-            s_scrub(arg, "--token");
-            return 0;
-        case 'F':
-            o->token_file = arg;
             return 0;
         case 'C':
             o->scheduler_curve = arg;
