@@ -93,8 +93,12 @@ static const char *const s_sql[ST_COUNT] = {
         " started_at = CASE WHEN ?5 > 0 THEN ?5 ELSE started_at END,"
         " ended_at = ?6, duration_ms = ?7, peak_rss_kb = ?8, error = ?9,"
         " cause = ?10 WHERE id = ?1",
+    /* One row per attempt that exists: results for made-up ids, or the
+     * same one sent again, add nothing. */
     [ST_STALE_ADD] = "INSERT INTO stale_results (attempt_id, worker, detail,"
-                     " at) VALUES (?1, ?2, ?3, ?4)",
+                     " at) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM"
+                     " attempts WHERE id = ?1) AND NOT EXISTS (SELECT 1 FROM"
+                     " stale_results WHERE attempt_id = ?1)",
     [ST_LOG_ADD] = "INSERT OR IGNORE INTO log_chunks (attempt_id, seq,"
                    " stream, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_EVENT_ADD] = "INSERT INTO events (at, actor, kind, subject, detail,"

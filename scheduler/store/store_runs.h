@@ -185,7 +185,9 @@ int store_attempt_finish(store_t *self,
                          errbuf_t *err);
 
 /* Records a result that arrived for an attempt that is no longer current
- * (fencing): kept for audit, changes no task state. */
+ * (fencing): kept for audit, changes no task state. At most one row per
+ * attempt, and none for an id that names no attempt, so a flood of them
+ * cannot grow the store. */
 int store_attempt_stale(store_t *self,
                         uint64_t attempt_id,
                         const char *worker,

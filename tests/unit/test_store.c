@@ -449,6 +449,40 @@ s_on_active(void *arg, const store_run_row_t *run)
     return 0;
 }
 
+START_TEST(test_store_stale_results_are_bounded)
+{
+    /* One row per attempt however often it comes, none for made-up ids. */
+    errbuf_t err;
+    store_t *store = store_open(s_db, &err);
+    uint64_t run_id = s_make_run(store, 1);
+    uint64_t attempt_id;
+    ck_assert_int_eq(store_attempt_create(store, run_id, "a", 1, "w1",
+                                          ATTEMPT_RUNNING, 2, &attempt_id,
+                                          &err),
+                     0);
+    for (uint64_t i = 0; i < 100; i++) {
+        ck_assert_int_eq(
+            store_attempt_stale(store, attempt_id, "w2", "late", 3, &err), 0);
+        ck_assert_int_eq(
+            store_attempt_stale(store, 100000 + i, "w2", "made up", 3, &err),
+            0);
+    }
+    store_destroy(&store);
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(s_db, &db), SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM stale_results",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(stmt), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(stmt, 0), 1);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+}
+
+END_TEST
+
 START_TEST(test_store_load_active)
 {
     errbuf_t err;
@@ -606,6 +640,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_migrates_from_v1);
     tcase_add_test(tc, test_store_wal_and_append_only_events);
     tcase_add_test(tc, test_store_duplicate_log_chunk_ignored);
+    tcase_add_test(tc, test_store_stale_results_are_bounded);
     tcase_add_test(tc, test_store_load_active);
     tcase_add_test(tc, test_store_full_disk);
     tcase_add_test(tc, test_store_not_found);
