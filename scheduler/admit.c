@@ -475,23 +475,15 @@ s_curve_fp_of(admit_t *self, const char *sign_hex, char *fp)
 }
 
 /* Whether signing key sign_hex may register as `name`: 0 when the name is
- * bound to it, 1 when neither is bound yet (bind them), ADMIT_ENAMED when
- * the key has another name, ADMIT_ETAKEN when the name has another key. */
+ * bound to it, 1 when neither is bound yet (bind them), ADMIT_ETAKEN when
+ * the name has another key (first: taking a name is the graver claim),
+ * ADMIT_ENAMED when the key has another name. */
 static int
 s_check_name(admit_t *self,
              const char *sign_hex,
              const char *name,
              errbuf_t *err)
 {
-    const char *bound = zhashx_lookup(self->named, sign_hex);
-    if (bound && strcmp(bound, name) != 0) {
-        errbuf_set(err,
-                   "this worker's key is bound to the name '%s'; start it "
-                   "with --name %s, or have an operator run 'sluice keys "
-                   "rename %s %s' on the scheduler host",
-                   bound, bound, bound, name);
-        return ADMIT_ENAMED;
-    }
     const char *owner = zhashx_lookup(self->names, name);
     if (owner && strcmp(owner, sign_hex) != 0) {
         char fp[KEYS_FP_SIZE];
@@ -503,6 +495,15 @@ s_check_name(admit_t *self,
                    "%s' on the scheduler host first",
                    name, *fp ? fp : "FINGERPRINT");
         return ADMIT_ETAKEN;
+    }
+    const char *bound = zhashx_lookup(self->named, sign_hex);
+    if (bound && strcmp(bound, name) != 0) {
+        errbuf_set(err,
+                   "this worker's key is bound to the name '%s'; start it "
+                   "with --name %s, or have an operator run 'sluice keys "
+                   "rename %s %s' on the scheduler host",
+                   bound, bound, bound, name);
+        return ADMIT_ENAMED;
     }
     return bound ? 0 : 1;
 }
