@@ -786,7 +786,9 @@ admit_decide(admit_t *self,
 
 /* The transport keys that carry signing key sign_hex show `name`. */
 static int
-s_rename_keys(admit_t *self, const char *sign_hex, const char *name,
+s_rename_keys(admit_t *self,
+              const char *sign_hex,
+              const char *name,
               errbuf_t *err)
 {
     for (s_key_t *key = zhashx_first(self->keys); key;
@@ -834,11 +836,11 @@ admit_rename(admit_t *self,
     snprintf(sign_hex, KEYS_HEX_SIZE, "%s", bound);
     char *detail = xasprintf("worker '%s' renamed '%s' by operator", from, to);
     int rc = store_name_release(self->store, sign_hex, now, err) < 0 ||
-                     store_name_bind(self->store, to, sign_hex, "operator",
-                                     now, err) < 0 ||
+                     store_name_bind(self->store, to, sign_hex, "operator", now,
+                                     err) < 0 ||
                      s_rename_keys(self, sign_hex, to, err) < 0 ||
-                     store_event(self->store, now, "operator",
-                                 "worker_renamed", from, detail, err) < 0
+                     store_event(self->store, now, "operator", "worker_renamed",
+                                 from, detail, err) < 0
                  ? -1
                  : 0;
     free(detail);

@@ -88,8 +88,8 @@ sched_identity_refused(sched_t *self,
                             : xstrdup(detail);
     log_warn("worker key %s: %s", fp, text);
     errbuf_t err;
-    if (store_event(self->store, clock_wall_ms(), "worker",
-                    s_kinds[kind].event, fp, text, &err) < 0) {
+    if (store_event(self->store, clock_wall_ms(), "worker", s_kinds[kind].event,
+                    fp, text, &err) < 0) {
         sched_fail_turn(self, &err);
     }
     free(text);
@@ -105,8 +105,7 @@ Sluice__Reply *
 sched_identity_metrics(sched_t *self, const Sluice__Request *req)
 {
     const Sluice__MetricsReq *op = req->metrics;
-    if ((op->dag && *op->dag) || (op->task_id && *op->task_id) ||
-        op->run_id) {
+    if ((op->dag && *op->dag) || (op->task_id && *op->task_id) || op->run_id) {
         return api_read(self->store, req);
     }
     Sluice__Reply *rep =
@@ -135,8 +134,7 @@ s_restore_one(void *arg, const store_worker_admin_t *row)
         return 0; /* cordoned, removed: no verb sets them yet */
     }
     fleet_drain(fleet_known(self->fleet, row->name, clock_mono_ms()));
-    log_info("worker '%s' is still draining, as before the restart",
-             row->name);
+    log_info("worker '%s' is still draining, as before the restart", row->name);
     return 0;
 }
 

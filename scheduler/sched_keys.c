@@ -390,11 +390,8 @@ sched_keys_decide(sched_t *self, const Sluice__Request *req)
 /* Whether worker `from` cannot be renamed now (connected, or attempts
  * still count on it); why into why. */
 static bool
-s_rename_busy(sched_t *self,
-              const char *from,
-              const char *to,
-              char *why,
-              size_t size)
+s_rename_busy(
+    sched_t *self, const char *from, const char *to, char *why, size_t size)
 {
     fleet_worker_t *worker = fleet_by_name(self->fleet, from);
     if (!worker) {

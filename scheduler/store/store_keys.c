@@ -205,11 +205,11 @@ store_name_release(store_t *self,
                    int64_t now,
                    errbuf_t *err)
 {
-    sqlite3_stmt *stmt = store_priv_sql(
-        self,
-        "UPDATE worker_names SET released_at = ?2"
-        " WHERE sign_hex = ?1 AND released_at = 0",
-        err);
+    sqlite3_stmt *stmt =
+        store_priv_sql(self,
+                       "UPDATE worker_names SET released_at = ?2"
+                       " WHERE sign_hex = ?1 AND released_at = 0",
+                       err);
     if (!stmt) {
         return -1;
     }

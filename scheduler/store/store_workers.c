@@ -59,8 +59,9 @@ store_worker_set_state(store_t *self,
     sqlite3_bind_int64(stmt, 3, now);
     int rc = store_priv_exec(self, stmt, "set a worker's state", err);
     if (rc == 0 && sqlite3_changes(self->db) == 0) {
-        errbuf_set(err, "cannot set a worker's state: worker '%s' does not "
-                        "exist in the store",
+        errbuf_set(err,
+                   "cannot set a worker's state: worker '%s' does not "
+                   "exist in the store",
                    name);
         rc = -1;
     }
@@ -71,11 +72,11 @@ int
 store_workers_reset(store_t *self, int64_t now, errbuf_t *err)
 {
     assert(self);
-    sqlite3_stmt *stmt = store_priv_sql(
-        self,
-        "UPDATE workers SET state = 'lost', state_at = ?1"
-        " WHERE state NOT IN ('gone', 'lost')",
-        err);
+    sqlite3_stmt *stmt =
+        store_priv_sql(self,
+                       "UPDATE workers SET state = 'lost', state_at = ?1"
+                       " WHERE state NOT IN ('gone', 'lost')",
+                       err);
     if (!stmt) {
         return -1;
     }
@@ -97,8 +98,9 @@ store_worker_set_admin(store_t *self,
     }
     store_priv_bind_text(stmt, 1, name);
     store_priv_bind_text(stmt, 2, admin);
-    return store_priv_exec(self, stmt, "record an operator's decision about "
-                                       "a worker",
+    return store_priv_exec(self, stmt,
+                           "record an operator's decision about "
+                           "a worker",
                            err);
 }
 
@@ -120,10 +122,7 @@ s_admin_row(sqlite3_stmt *stmt, void *arg)
 }
 
 int
-store_workers_admin(store_t *self,
-                    store_admin_fn *fn,
-                    void *arg,
-                    errbuf_t *err)
+store_workers_admin(store_t *self, store_admin_fn *fn, void *arg, errbuf_t *err)
 {
     assert(self && fn);
     sqlite3_stmt *stmt = store_priv_sql(

@@ -56,10 +56,9 @@ typedef struct {
 static void
 s_usage(void)
 {
-    fprintf(stderr,
-            "usage: impostor --join LINE --dir WORKER_DIR --name NAME "
-            "register|refuse|result|log|heartbeat [--attempt ID]\n"
-            "       impostor --dir WORKER_DIR --sign-result ID\n");
+    fprintf(stderr, "usage: impostor --join LINE --dir WORKER_DIR --name NAME "
+                    "register|refuse|result|log|heartbeat [--attempt ID]\n"
+                    "       impostor --dir WORKER_DIR --sign-result ID\n");
 }
 
 static void
