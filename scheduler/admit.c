@@ -534,7 +534,13 @@ admit_bind_worker(admit_t *self,
     }
     int rc = s_check_name(self, hex, name, err);
     if (rc == 1) {
+        char fp[KEYS_FP_SIZE];
+        keys_fingerprint(sign, fp);
         rc = store_name_bind(self->store, name, hex, "register", now, err);
+        if (rc == 0) {
+            rc = store_event(self->store, now, "scheduler", "worker_name_bound",
+                             name, fp, err);
+        }
         if (rc == 0) {
             s_name_put(self, name, hex);
             log_info("worker name '%s' bound to its signing key", name);
