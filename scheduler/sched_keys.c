@@ -305,6 +305,9 @@ s_cut_off(sched_t *self,
     zlistx_t *ids = zlistx_new();
     fleet_worker_attempts(worker, ids);
     int rc = store_worker_set_state(self->store, name, "gone", now, err);
+    if (rc == 0) { /* gone for good: no drain left to end */
+        rc = store_worker_set_admin(self->store, name, "", err);
+    }
     for (void *id = zlistx_first(ids); id && rc == 0; id = zlistx_next(ids)) {
         uint64_t attempt_id = (uint64_t) (uintptr_t) id;
         rc = plan_attempt_lost(self->plan, attempt_id, "lost",
