@@ -1,5 +1,6 @@
-/* sluice keys list|accept|reject|revoke, sluice token create: admission of
- * worker and client transport keys, and join tokens. `keys add-client` and
+/* sluice keys list|accept|reject|revoke|rename, sluice token create:
+ * admission of worker and client transport keys, the names bound to worker
+ * keys, and join tokens. `keys add-client` and
  * `keys client-key` live in cli_clients.c; this file routes to them. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,46 @@ static const cli_simple_t s_keys_decide = {
     .show = {.print = s_decide_print},
 };
 
+/* -------------------------------------------------------------- rename */
+
+static const args_spec_t s_rename_spec = {
+    .usage = "sluice keys rename OLD NEW",
+    .summary = "bind the key of the worker named OLD to the name NEW (a "
+               "worker's name is bound to its key when it is first "
+               "admitted); stop the worker first, then start it with "
+               "--name NEW",
+    .flags = NULL,
+    .min_args = 2,
+    .max_args = 2,
+};
+
+static int
+s_rename_fill(const args_t *args, void *op)
+{
+    Sluice__KeysRenameReq *rename = op;
+    rename->from = xstrdup(args_get(args, 0));
+    rename->to = xstrdup(args_get(args, 1));
+    return CLI_OK;
+}
+
+static void
+s_rename_print(const args_t *args, const void *body)
+{
+    (void) args;
+    const Sluice__KeysRenameRep *r = body;
+    printf("worker '%s' is now '%s' (signing key %s); start it with --name "
+           "%s\n",
+           r->from, r->to, r->sign_fingerprint, r->to);
+}
+
+static const cli_simple_t s_keys_rename = {
+    .spec = &s_rename_spec,
+    .op = SLUICE__REQUEST__OP_KEYS_RENAME,
+    .expect = SLUICE__REPLY__OP_KEYS_RENAME,
+    .fill = s_rename_fill,
+    .show = {.print = s_rename_print},
+};
+
 /* ---------------------------------------------------------------- keys */
 
 static const cli_verb_t s_keys_verbs[] = {
@@ -112,8 +153,12 @@ static const cli_verb_t s_keys_verbs[] = {
     {"accept", NULL, "admit a pending key: accept FINGERPRINT", &s_keys_decide},
     {"reject", NULL, "refuse a pending key: reject FINGERPRINT",
      &s_keys_decide},
-    {"revoke", NULL, "cut off an accepted key at once: revoke FINGERPRINT",
+    {"revoke", NULL,
+     "cut off an accepted key at once and free its worker name: revoke "
+     "FINGERPRINT",
      &s_keys_decide},
+    {"rename", NULL, "move a worker key's bound name: rename OLD NEW",
+     &s_keys_rename},
     {"add-client", cli_keys_add_client,
      "trust a client: add-client PUBKEY --role viewer|operator", NULL},
     {"client-key", cli_keys_client_key,

@@ -1,5 +1,6 @@
 /* sluice metrics DAG TASK [--limit N]: a task's metrics across runs, beside
- * the params and input dataset versions of each run. */
+ * the params and input dataset versions of each run. sluice metrics alone:
+ * the scheduler's own counters. */
 #include "cli/cli_metrics.h"
 
 #include <czmq.h>
@@ -103,11 +104,29 @@ s_join_inputs(const Sluice__MetricsRow *row)
 
 #define MAX_METRIC_COLS 12 /* metric columns shown; --json has them all */
 
+/* The scheduler's counters, one per line. */
+static void
+s_print_scheduler(const Sluice__MetricsRep *rep)
+{
+    static const char *const headers[] = {"COUNTER", "VALUE", NULL};
+    table_t *table = table_new(headers);
+    for (size_t i = 0; i < rep->n_scheduler; i++) {
+        char v[64];
+        s_number(rep->scheduler[i]->value, v, sizeof v);
+        table_row(table, rep->scheduler[i]->name, v);
+    }
+    table_print(table, stdout);
+    table_destroy(&table);
+}
+
 static void
 s_print(const args_t *args, const void *body)
 {
-    (void) args;
     const Sluice__MetricsRep *rep = body;
+    if (args_count(args) == 0) {
+        s_print_scheduler(rep);
+        return;
+    }
     if (rep->n_rows == 0) {
         printf("no runs of that task yet\n");
         return;
@@ -174,12 +193,12 @@ static const args_flag_t s_flags[] = {
 };
 
 static const args_spec_t s_spec = {
-    .usage = "sluice metrics DAG TASK [--limit N]",
+    .usage = "sluice metrics [DAG TASK] [--limit N]",
     .summary = "compare the metrics task TASK wrote to $SLUICE_METRICS across "
                "the latest runs of DAG, beside each run's params and input "
-               "dataset versions",
+               "dataset versions; with no DAG, the scheduler's own counters",
     .flags = s_flags,
-    .min_args = 2,
+    .min_args = 0,
     .max_args = 2,
 };
 
@@ -187,6 +206,13 @@ static int
 s_fill(const args_t *args, void *op)
 {
     Sluice__MetricsReq *metrics = op;
+    if (args_count(args) == 0) {
+        return CLI_OK; /* naming nothing: the scheduler's counters */
+    }
+    if (args_count(args) == 1) {
+        fprintf(stderr, "usage: %s\n", s_spec.usage);
+        return CLI_USAGE;
+    }
     uint64_t limit = args_uint(args, "limit", 0);
     metrics->dag = xstrdup(args_get(args, 0));
     metrics->task_id = xstrdup(args_get(args, 1));

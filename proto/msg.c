@@ -35,3 +35,18 @@ msg_task_copy(const Sluice__Task *task)
     assert(copy); /* what we packed ourselves decodes */
     return copy;
 }
+
+bool
+msg_name_ok(const char *name)
+{
+    size_t n = 0;
+    for (const char *p = name; p && *p; p++, n++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+                  *p == '-';
+        if (!ok || n >= MSG_NAME_MAX) {
+            return false;
+        }
+    }
+    return n > 0;
+}

@@ -5,6 +5,7 @@
 #ifndef SLUICE_MSG_H
 #define SLUICE_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,5 +23,12 @@ Sluice__Result *msg_result_unpack(const uint8_t *data, size_t len);
  * holds a prefetched task until a slot frees). Caller frees it with
  * protobuf_c_message_free_unpacked. */
 Sluice__Task *msg_task_copy(const Sluice__Task *task);
+
+/* The longest worker name a Register may carry. */
+#define MSG_NAME_MAX 64
+
+/* True when name is a worker name the protocol allows: 1 to MSG_NAME_MAX
+ * of [A-Za-z0-9._-], so that it prints safely wherever it is shown. */
+bool msg_name_ok(const char *name);
 
 #endif

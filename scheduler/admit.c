@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "common/xzmq.h"
+#include "proto/msg.h"
 #include "scheduler/store/store_keys.h"
 
 #define S_ZAP_PER_SERVE 256
@@ -39,6 +40,8 @@ struct admit_t {
     store_t *store;   /* borrowed */
     zsock_t *zap;     /* REP on ADMIT_ZAP_ENDPOINT, owned */
     zhashx_t *keys;   /* curve hex -> s_key_t, owned */
+    zhashx_t *names;  /* worker name -> signing key hex bound to it, owned */
+    zhashx_t *named;  /* signing key hex -> the worker name bound, owned */
     size_t pending;   /* keys in state pending */
     uint64_t refused; /* handshakes refused */
     int64_t refused_logged;
@@ -145,6 +148,29 @@ s_set_state(admit_t *self, s_key_t *key, const char *state)
     self->pending += strcmp(key->state, "pending") == 0;
 }
 
+/* Both directions of one name binding, in memory. */
+static void
+s_name_put(admit_t *self, const char *name, const char *sign_hex)
+{
+    zhashx_update(self->names, name, xstrdup(sign_hex));
+    zhashx_update(self->named, sign_hex, xstrdup(name));
+}
+
+static int
+s_load_name(void *arg, const char *name, const char *sign_hex)
+{
+    s_name_put(arg, name, sign_hex);
+    return 0;
+}
+
+static zhashx_t *
+s_strings(void)
+{
+    zhashx_t *hash = zhashx_new();
+    zhashx_set_destructor(hash, (zhashx_destructor_fn *) zstr_free);
+    return hash;
+}
+
 admit_t *
 admit_new(store_t *store, errbuf_t *err)
 {
@@ -152,7 +178,10 @@ admit_new(store_t *store, errbuf_t *err)
     self->store = store;
     self->keys = zhashx_new();
     zhashx_set_destructor(self->keys, s_key_free);
-    if (store_key_list(store, s_load_one, self, err) < 0) {
+    self->names = s_strings();
+    self->named = s_strings();
+    if (store_key_list(store, s_load_one, self, err) < 0 ||
+        store_name_list(store, s_load_name, self, err) < 0) {
         admit_destroy(&self);
     }
     return self;
@@ -171,6 +200,8 @@ admit_destroy(admit_t **self_p)
         }
         zsock_destroy(&self->zap);
         zhashx_destroy(&self->keys);
+        zhashx_destroy(&self->names);
+        zhashx_destroy(&self->named);
         free(self);
         *self_p = NULL;
     }
@@ -426,6 +457,57 @@ admit_signer_ok(admit_t *self, const uint8_t *curve, const uint8_t *sign)
            strcmp(key->kind, "worker") == 0 && strcmp(key->sign_hex, hex) == 0;
 }
 
+/* The CURVE fingerprint of the worker key bound to signing key sign_hex
+ * (what 'sluice keys revoke' takes), "" when none. */
+static void
+s_curve_fp_of(admit_t *self, const char *sign_hex, char *fp)
+{
+    fp[0] = '\0';
+    for (s_key_t *key = zhashx_first(self->keys); key;
+         key = zhashx_next(self->keys)) {
+        uint8_t curve[CURVE_KEY_SIZE];
+        if (strcmp(key->sign_hex, sign_hex) == 0 &&
+            strcmp(key->state, "accepted") == 0 &&
+            curve_from_hex(key->curve_hex, curve) == 0) {
+            keys_fingerprint(curve, fp);
+        }
+    }
+}
+
+/* Whether signing key sign_hex may register as `name`: 0 when the name is
+ * bound to it, 1 when neither is bound yet (bind them), ADMIT_ETAKEN when
+ * the name has another key (first: taking a name is the graver claim),
+ * ADMIT_ENAMED when the key has another name. */
+static int
+s_check_name(admit_t *self,
+             const char *sign_hex,
+             const char *name,
+             errbuf_t *err)
+{
+    const char *owner = zhashx_lookup(self->names, name);
+    if (owner && strcmp(owner, sign_hex) != 0) {
+        char fp[KEYS_FP_SIZE];
+        s_curve_fp_of(self, owner, fp);
+        errbuf_set(err,
+                   "worker name '%s' belongs to another worker's key; start "
+                   "this worker with another --name, or, if it replaces "
+                   "that worker, have an operator run 'sluice keys revoke "
+                   "%s' on the scheduler host first",
+                   name, *fp ? fp : "FINGERPRINT");
+        return ADMIT_ETAKEN;
+    }
+    const char *bound = zhashx_lookup(self->named, sign_hex);
+    if (bound && strcmp(bound, name) != 0) {
+        errbuf_set(err,
+                   "this worker's key is bound to the name '%s'; start it "
+                   "with --name %s, or have an operator run 'sluice keys "
+                   "rename %s %s' on the scheduler host",
+                   bound, bound, bound, name);
+        return ADMIT_ENAMED;
+    }
+    return bound ? 0 : 1;
+}
+
 int
 admit_bind_worker(admit_t *self,
                   const uint8_t *curve,
@@ -449,6 +531,23 @@ admit_bind_worker(admit_t *self,
                    "with, or have this one admitted",
                    fp);
         return ADMIT_EMISMATCH;
+    }
+    int rc = s_check_name(self, hex, name, err);
+    if (rc == 1) {
+        char fp[KEYS_FP_SIZE];
+        keys_fingerprint(sign, fp);
+        rc = store_name_bind(self->store, name, hex, "register", now, err);
+        if (rc == 0) {
+            rc = store_event(self->store, now, "scheduler", "worker_name_bound",
+                             name, fp, err);
+        }
+        if (rc == 0) {
+            s_name_put(self, name, hex);
+            log_info("worker name '%s' bound to its signing key", name);
+        }
+    }
+    if (rc < 0) {
+        return rc;
     }
     bool same = *key->sign_hex && strcmp(key->name, name) == 0 &&
                 strcmp(key->host, host) == 0;
@@ -626,6 +725,24 @@ s_transition(const s_key_t *key,
     return NULL;
 }
 
+/* A revoked key's name is free for another key (a machine that replaces
+ * it); the binding stays in the store's history. */
+static int
+s_release_name(admit_t *self, const char *sign_hex, int64_t now, errbuf_t *err)
+{
+    char *name = zhashx_lookup(self->named, sign_hex);
+    if (!*sign_hex || !name) {
+        return 0;
+    }
+    if (store_name_release(self->store, sign_hex, now, err) < 0) {
+        return -1;
+    }
+    log_info("worker name '%s' released: its key was revoked", name);
+    zhashx_delete(self->names, name); /* before name is freed below */
+    zhashx_delete(self->named, sign_hex);
+    return 0;
+}
+
 int
 admit_decide(admit_t *self,
              const char *fp,
@@ -660,10 +777,82 @@ admit_decide(admit_t *self,
             ? -1
             : 0;
     free(what);
+    if (rc == 0 && strcmp(state, "revoked") == 0) {
+        rc = s_release_name(self, key->sign_hex, now, err);
+    }
     if (rc == 0) {
         log_info("%s key %s%s%s%s %s by %s", key->kind, kfp,
                  *key->name ? " ('" : "", key->name, *key->name ? "')" : "",
                  state, by);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------- rename */
+
+/* The transport keys that carry signing key sign_hex show `name`. */
+static int
+s_rename_keys(admit_t *self,
+              const char *sign_hex,
+              const char *name,
+              errbuf_t *err)
+{
+    for (s_key_t *key = zhashx_first(self->keys); key;
+         key = zhashx_next(self->keys)) {
+        if (strcmp(key->sign_hex, sign_hex) == 0) {
+            s_set(&key->name, name);
+            if (s_save(self, key, err) < 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int
+admit_rename(admit_t *self,
+             const char *from,
+             const char *to,
+             int64_t now,
+             char *sign_hex,
+             errbuf_t *err)
+{
+    const char *bound = zhashx_lookup(self->names, from);
+    if (!bound) {
+        errbuf_set(err,
+                   "no worker key is bound to the name '%s'; see 'sluice "
+                   "workers' and 'sluice keys list'",
+                   from);
+        return ADMIT_ENOTFOUND;
+    }
+    if (!msg_name_ok(to)) {
+        errbuf_set(err,
+                   "a worker name is 1 to %d letters, digits, '.', '_' or "
+                   "'-'; choose another than '%s'",
+                   MSG_NAME_MAX, to);
+        return ADMIT_EINVALID;
+    }
+    if (zhashx_lookup(self->names, to)) {
+        errbuf_set(err,
+                   "the name '%s' is bound to another worker's key; revoke "
+                   "that key first ('sluice keys revoke FINGERPRINT')",
+                   to);
+        return ADMIT_EINVALID;
+    }
+    snprintf(sign_hex, KEYS_HEX_SIZE, "%s", bound);
+    char *detail = xasprintf("worker '%s' renamed '%s' by operator", from, to);
+    int rc = store_name_release(self->store, sign_hex, now, err) < 0 ||
+                     store_name_bind(self->store, to, sign_hex, "operator", now,
+                                     err) < 0 ||
+                     s_rename_keys(self, sign_hex, to, err) < 0 ||
+                     store_event(self->store, now, "operator", "worker_renamed",
+                                 from, detail, err) < 0
+                 ? -1
+                 : 0;
+    free(detail);
+    if (rc == 0) {
+        zhashx_delete(self->names, from);
+        s_name_put(self, to, sign_hex);
     }
     return rc;
 }

@@ -55,6 +55,8 @@ typedef enum {
 #define ADMIT_EINVALID   -5 /* the decision makes no sense in its state */
 #define ADMIT_ETOKEN     -6 /* unknown, expired or used-up token */
 #define ADMIT_EMISMATCH  -7 /* the key is bound to another signing key */
+#define ADMIT_ENAMED     -8 /* the signing key is bound to another name */
+#define ADMIT_ETAKEN     -9 /* the name is bound to another signing key */
 
 typedef struct admit_t admit_t;
 
@@ -100,8 +102,11 @@ const char *admit_role(admit_t *self, const uint8_t *curve);
 bool admit_signer_ok(admit_t *self, const uint8_t *curve, const uint8_t *sign);
 
 /* At an accepted worker's Register: binds the signing key `sign` to the
- * CURVE key (first time), records name and host. ADMIT_EMISMATCH when the
- * key is already bound to another signing key. */
+ * CURVE key (first time) and `name` (a msg_name_ok name) to the signing
+ * key (first time, stored), records name and host. ADMIT_EMISMATCH when
+ * the CURVE key is bound to another signing key, ADMIT_ENAMED when the
+ * signing key is bound to another name, ADMIT_ETAKEN when the name is
+ * bound to another signing key; err says what the operator can do. */
 int admit_bind_worker(admit_t *self,
                       const uint8_t *curve,
                       const uint8_t *sign,
@@ -140,6 +145,18 @@ int admit_decide(admit_t *self,
                  const char *by,
                  int64_t now,
                  uint8_t *curve,
+                 errbuf_t *err);
+
+/* An operator's rename: the signing key bound to worker name `from` is
+ * bound to `to` from now on (the worker must register as `to`). Fills
+ * sign_hex (KEYS_HEX_SIZE) with that key and records the event. 0, -1 on
+ * a store failure, ADMIT_ENOTFOUND (no such name) or ADMIT_EINVALID (`to`
+ * is not a worker name, or is bound) with err. */
+int admit_rename(admit_t *self,
+                 const char *from,
+                 const char *to,
+                 int64_t now,
+                 char *sign_hex,
                  errbuf_t *err);
 
 /* A new join token valid for ttl_ms (0 = no expiry) and `uses` workers

@@ -1,5 +1,6 @@
 #include "scheduler/fleet.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -241,12 +242,10 @@ fleet_register(fleet_t *self,
     return worker;
 }
 
-void
-fleet_expect(fleet_t *self, const char *name, uint64_t attempt_id, int64_t now)
+fleet_worker_t *
+fleet_known(fleet_t *self, const char *name, int64_t now)
 {
-    if (!name || !*name) {
-        return;
-    }
+    assert(name && *name);
     fleet_worker_t *worker = zhashx_lookup(self->by_name, name);
     if (!worker) {
         worker = s_worker_new(self, name);
@@ -254,8 +253,17 @@ fleet_expect(fleet_t *self, const char *name, uint64_t attempt_id, int64_t now)
         worker->last_heard = now;
         zhashx_insert(self->by_name, name, worker);
     }
+    return worker;
+}
+
+void
+fleet_expect(fleet_t *self, const char *name, uint64_t attempt_id, int64_t now)
+{
+    if (!name || !*name) {
+        return;
+    }
     /* What it holds is unknown after a restart; slots are what count. */
-    s_hold(worker, attempt_id, NULL);
+    s_hold(fleet_known(self, name, now), attempt_id, NULL);
 }
 
 fleet_worker_t *
@@ -809,6 +817,9 @@ fleet_status(const fleet_worker_t *worker)
 {
     if (worker->draining && worker->state == FLEET_CONNECTED) {
         return "draining";
+    }
+    if (worker->draining && worker->state == FLEET_EXPECTED) {
+        return "draining (not back yet)";
     }
     return fleet_state_name(worker->state);
 }

@@ -55,6 +55,11 @@ fleet_worker_t *fleet_register(fleet_t *self,
                                zframe_t *routing_id,
                                int64_t now);
 
+/* The worker called `name`, made a placeholder (FLEET_EXPECTED) when it
+ * is not known yet: after a restart, one the store says something about.
+ * It is lost if it does not come back within the liveness window. */
+fleet_worker_t *fleet_known(fleet_t *self, const char *name, int64_t now);
+
 /* A placeholder for a worker that had attempt_id running before a restart;
  * it is lost if it does not come back within the liveness window. */
 void
@@ -159,12 +164,14 @@ void fleet_overdue(fleet_t *self, int64_t now, int64_t window, zlistx_t *ids);
 void fleet_set_state(fleet_worker_t *worker, fleet_state_t state);
 
 /* Draining: the worker gets no new task and is asked to leave once idle.
- * It stays draining across reconnects. */
+ * It stays draining across reconnects; the scheduler stores it, so that it
+ * also stays draining across a restart until it has left. */
 void fleet_drain(fleet_worker_t *worker);
 
 bool fleet_draining(const fleet_worker_t *worker);
 
-/* What `sluice workers` shows: the state, or "draining". */
+/* What `sluice workers` shows: the state, or "draining" (with "(not back
+ * yet)" for a draining worker expected after a restart). */
 const char *fleet_status(const fleet_worker_t *worker);
 
 /* A connected draining worker with nothing running that has not been asked

@@ -637,7 +637,8 @@ s_start(sched_t *self, errbuf_t *err)
         return -1;
     }
     sched_schedule_start(self);
-    if (sched_audit_start(self, err) < 0 || s_reload(self, err) < 0) {
+    if (sched_audit_start(self, err) < 0 || s_reload(self, err) < 0 ||
+        sched_identity_restore(self, err) < 0) {
         return -1;
     }
     if (sched_keys_start(self, err) < 0 ||

@@ -224,6 +224,34 @@ s_check_result(const env_msg_t *env,
     return why;
 }
 
+/* Why the signer of a stored Result is not the key of the worker its
+ * attempt was sent to (some other admitted key signed it); NULL when it
+ * is. */
+static const char *
+s_check_signer(const store_signed_row_t *row,
+               const uint8_t *signer,
+               char *why,
+               size_t size)
+{
+    uint8_t bound[KEYS_PUBLIC_SIZE];
+    if (keys_public_from_hex(row->worker_hex, bound) < 0) {
+        snprintf(why, size, "no signing key is known for worker '%s'",
+                 row->worker);
+        return why;
+    }
+    if (memcmp(bound, signer, KEYS_PUBLIC_SIZE) != 0) {
+        char fp[KEYS_FP_SIZE], sfp[KEYS_FP_SIZE];
+        keys_fingerprint(bound, fp);
+        keys_fingerprint(signer, sfp);
+        snprintf(why, size,
+                 "signed by key %s, not by the key of worker '%s' (%s) "
+                 "it was sent to",
+                 sfp, row->worker, fp);
+        return why;
+    }
+    return NULL;
+}
+
 /* Why a stored signed Result does not hold for its attempt; NULL when it
  * does. env_reopen verifies before it decodes, as on the wire. */
 static const char *
@@ -244,7 +272,7 @@ s_check_signed(const store_signed_row_t *row, char *why, size_t size)
     }
     const char *problem = s_check_result(&env, row->attempt_id, why, size);
     env_msg_clear(&env);
-    return problem;
+    return problem ? problem : s_check_signer(row, signer, why, size);
 }
 
 static int
@@ -264,7 +292,7 @@ s_verify_row(void *arg, const store_signed_row_t *row)
         keys_fingerprint(signer, fp);
     }
     check->signer = xstrdup(fp);
-    char why[128];
+    char why[192];
     const char *problem =
         check->has_result ? s_check_signed(row, why, sizeof why) : NULL;
     check->ok = check->has_result && !problem;

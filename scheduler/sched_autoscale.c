@@ -56,10 +56,10 @@ s_drain_worker(void *arg, const char *name)
     }
     errbuf_t err;
     if (store_worker_set_state(self->store, name, "draining", clock_wall_ms(),
-                               &err) < 0) {
+                               &err) < 0 ||
+        sched_identity_drain(self, worker, &err) < 0) {
         sched_fail_turn(self, &err);
     }
-    fleet_drain(worker);
     sched_return_held(self, worker);
 }
 

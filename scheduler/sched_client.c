@@ -367,12 +367,12 @@ s_drain(sched_t *self, const Sluice__Request *req)
     int64_t now = clock_wall_ms();
     errbuf_t err;
     if (store_worker_set_state(self->store, name, "draining", now, &err) < 0 ||
-        store_event(self->store, now, "client", "drain", name, "", &err) < 0) {
+        store_event(self->store, now, "client", "drain", name, "", &err) < 0 ||
+        sched_identity_drain(self, worker, &err) < 0) {
         sched_fail_turn(self, &err);
         return api_error(req->request_id, API_E_INTERNAL, "%s",
                          errbuf_msg(&err));
     }
-    fleet_drain(worker);
     sched_return_held(self, worker);
     zlistx_t *ids = zlistx_new();
     fleet_worker_attempts(worker, ids);
@@ -454,7 +454,7 @@ static const struct {
     {SLUICE__REQUEST__OP_RUNS, SCHED_VIEWER, NULL, api_read},
     {SLUICE__REQUEST__OP_RUN_SHOW, SCHED_VIEWER, s_run_show, NULL},
     {SLUICE__REQUEST__OP_LOGS, SCHED_VIEWER, NULL, api_read},
-    {SLUICE__REQUEST__OP_METRICS, SCHED_VIEWER, NULL, api_read},
+    {SLUICE__REQUEST__OP_METRICS, SCHED_VIEWER, sched_identity_metrics, NULL},
     {SLUICE__REQUEST__OP_VERIFY, SCHED_VIEWER, NULL, sched_verify},
     {SLUICE__REQUEST__OP_VERIFY_EVENTS, SCHED_VIEWER, NULL,
      sched_verify_events},
@@ -477,6 +477,7 @@ static const struct {
     {SLUICE__REQUEST__OP_SECRET_RM, SCHED_OPERATOR, sched_secret_rm, NULL},
     {SLUICE__REQUEST__OP_KEYS_LIST, SCHED_OPERATOR, sched_keys_list, NULL},
     {SLUICE__REQUEST__OP_KEYS_DECIDE, SCHED_OPERATOR, sched_keys_decide, NULL},
+    {SLUICE__REQUEST__OP_KEYS_RENAME, SCHED_OPERATOR, sched_keys_rename, NULL},
     {SLUICE__REQUEST__OP_TOKEN_CREATE, SCHED_OPERATOR, sched_token_create,
      NULL},
     {SLUICE__REQUEST__OP_CLIENT_ADD, SCHED_OPERATOR, sched_client_add, NULL},

@@ -5,6 +5,7 @@
  *   sched_worker.c     worker messages; calls the result observers
  *   sched_client.c     client requests, routed through one table
  *   sched_audit.c  sched_keys.c  sched_secrets.c  sched_triggers.c
+ *   sched_identity.c
  *   sched_metrics.c  sched_autoscale.c              features
  *   sched_lineage.c  sched_reports.c    features that need only the store
  *   sched_out.c        what a turn produces: sends, acks, failure, drops
@@ -32,6 +33,14 @@
 #include "scheduler/store/store.h"
 
 #define SCHED_DROP_KINDS 8
+
+/* What sched_identity counts: messages from an admitted worker's key
+ * that tried to act for another worker. */
+typedef enum {
+    SCHED_ID_NOT_OWN = 0, /* about an attempt in flight on another worker */
+    SCHED_ID_NAME,        /* a Register under a name not bound to the key */
+    SCHED_ID_KINDS
+} sched_identity_kind_t;
 
 /* Result observers at most (see sched_observe). */
 #define SCHED_OBSERVERS_MAX 16
@@ -98,6 +107,9 @@ struct sched_t {
                           -1 when no worker is live */
     uint64_t drops[SCHED_DROP_KINDS]; /* dropped messages per ENV_E code */
     int64_t drop_logged[SCHED_DROP_KINDS];
+    uint64_t identity[SCHED_ID_KINDS]; /* refused per kind (sched_identity) */
+    zhashx_t *identity_audit;          /* signing key hex -> when it was last
+                                 audited and what was suppressed; owned */
     sched_observer_t observers[SCHED_OBSERVERS_MAX]; /* in call order */
     size_t nobservers;
     secrets_t *secrets; /* sealed secrets (sched_secrets.c), owned */
@@ -327,6 +339,38 @@ Sluice__Reply *sched_keys_list(sched_t *self, const Sluice__Request *req);
 Sluice__Reply *sched_keys_decide(sched_t *self, const Sluice__Request *req);
 
 Sluice__Reply *sched_token_create(sched_t *self, const Sluice__Request *req);
+
+/* keys rename FROM TO (operator). Caller owns the reply. */
+Sluice__Reply *sched_keys_rename(sched_t *self, const Sluice__Request *req);
+
+/* -------------------------------------------------------- sched_identity
+ * A worker acts only for itself. */
+
+/* A message from admitted signing key `signer` that tried to act for
+ * another worker changed nothing: counts it under `kind`, and writes
+ * `detail` to the audit log (events) and the log at most once per key a
+ * minute, with the count suppressed since. */
+void sched_identity_refused(sched_t *self,
+                            const uint8_t *signer,
+                            sched_identity_kind_t kind,
+                            const char *detail);
+
+/* After a restart: the workers an operator drained (stored) are draining
+ * again, shown by 'sluice workers' before they come back. */
+int sched_identity_restore(sched_t *self, errbuf_t *err);
+
+/* Drains worker and stores it (a Register never changes that); the drain
+ * ends when the worker leaves. -1 with err on a store failure. */
+int sched_identity_drain(sched_t *self, fleet_worker_t *worker, errbuf_t *err);
+
+/* Frees what sched_identity_refused keeps. */
+void sched_identity_stop(sched_t *self);
+
+/* metrics: a request naming no DAG, task or run gets the scheduler's own
+ * counters; any other is read from the store (api_read). Caller owns the
+ * reply. */
+Sluice__Reply *sched_identity_metrics(sched_t *self,
+                                      const Sluice__Request *req);
 
 /* --------------------------------------------------------- sched_lineage
  * Needs only the store. */

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
+#include "proto/msg.h"
 #include "scheduler/api.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/store/store_keys.h"
@@ -65,6 +66,7 @@ sched_keys_start(sched_t *self, errbuf_t *err)
 void
 sched_keys_stop(sched_t *self)
 {
+    sched_identity_stop(self);
     admit_destroy(&self->admit);
     curve_destroy(&self->curve);
 }
@@ -164,6 +166,13 @@ sched_keys_admit_worker(sched_t *self, zframe_t *from, env_msg_t *env)
                    "register on a connection with no transport key");
         return false;
     }
+    if (!msg_name_ok(reg->name)) {
+        /* Not echoed: it may hold anything. */
+        s_refuse(self, from, REFUSE_E_MALFORMED,
+                 "a worker name is 1 to 64 letters, digits, '.', '_' or '-'; "
+                 "start the worker with such a --name");
+        return false;
+    }
     if (strcmp(state, "pending") == 0 && !s_admit_pending(self, from, reg)) {
         return false;
     }
@@ -180,6 +189,14 @@ sched_keys_admit_worker(sched_t *self, zframe_t *from, env_msg_t *env)
         reg->hostname ? reg->hostname : "", clock_wall_ms(), &err);
     if (rc == ADMIT_EMISMATCH) {
         log_warn("worker '%s' refused: %s", reg->name, errbuf_msg(&err));
+        s_refuse(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(&err));
+        return false;
+    }
+    if (rc == ADMIT_ENAMED || rc == ADMIT_ETAKEN) {
+        char *detail = xasprintf("register as '%s' refused: %s", reg->name,
+                                 errbuf_msg(&err));
+        sched_identity_refused(self, env->signer, SCHED_ID_NAME, detail);
+        free(detail);
         s_refuse(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(&err));
         return false;
     }
@@ -288,6 +305,9 @@ s_cut_off(sched_t *self,
     zlistx_t *ids = zlistx_new();
     fleet_worker_attempts(worker, ids);
     int rc = store_worker_set_state(self->store, name, "gone", now, err);
+    if (rc == 0) { /* gone for good: no drain left to end */
+        rc = store_worker_set_admin(self->store, name, "", err);
+    }
     for (void *id = zlistx_first(ids); id && rc == 0; id = zlistx_next(ids)) {
         uint64_t attempt_id = (uint64_t) (uintptr_t) id;
         rc = plan_attempt_lost(self->plan, attempt_id, "lost",
@@ -365,6 +385,78 @@ sched_keys_decide(sched_t *self, const Sluice__Request *req)
     Sluice__Reply *rep =
         sched_reply(req->request_id, SLUICE__REPLY__OP_KEYS_DECIDE);
     rep->keys_decide = out;
+    return rep;
+}
+
+/* -------------------------------------------------------------- rename */
+
+/* Whether worker `from` cannot be renamed now (connected, or attempts
+ * still count on it); why into why. */
+static bool
+s_rename_busy(
+    sched_t *self, const char *from, const char *to, char *why, size_t size)
+{
+    fleet_worker_t *worker = fleet_by_name(self->fleet, from);
+    if (!worker) {
+        return false;
+    }
+    zlistx_t *ids = zlistx_new();
+    fleet_worker_attempts(worker, ids);
+    size_t n = zlistx_size(ids);
+    zlistx_destroy(&ids);
+    if (fleet_state(worker) == FLEET_CONNECTED) {
+        snprintf(why, size,
+                 "worker '%s' is connected; stop it first ('sluice drain "
+                 "%s'), rename it, then start it with --name %s",
+                 from, from, to);
+    } else if (n) {
+        snprintf(why, size,
+                 "worker '%s' still has %zu attempts that wait for it to "
+                 "come back; rename it once they are re-queued",
+                 from, n);
+    }
+    return fleet_state(worker) == FLEET_CONNECTED || n;
+}
+
+Sluice__Reply *
+sched_keys_rename(sched_t *self, const Sluice__Request *req)
+{
+    const char *from = req->keys_rename->from ? req->keys_rename->from : "";
+    const char *to = req->keys_rename->to ? req->keys_rename->to : "";
+    char why[256];
+    if (s_rename_busy(self, from, to, why, sizeof why)) {
+        return api_error(req->request_id, API_E_REFUSED, "%s", why);
+    }
+    char sign_hex[KEYS_HEX_SIZE];
+    errbuf_t err;
+    errbuf_clear(&err);
+    int rc =
+        admit_rename(self->admit, from, to, clock_wall_ms(), sign_hex, &err);
+    if (rc == -1) {
+        sched_fail_turn(self, &err);
+        return api_error(req->request_id, API_E_INTERNAL, "%s",
+                         errbuf_msg(&err));
+    }
+    if (rc < 0) {
+        return api_error(req->request_id,
+                         rc == ADMIT_ENOTFOUND ? API_E_NOT_FOUND
+                                               : API_E_REFUSED,
+                         "%s", errbuf_msg(&err));
+    }
+    log_info("worker '%s' renamed '%s' by an operator", from, to);
+    Sluice__KeysRenameRep *out = xmalloc(sizeof *out);
+    sluice__keys_rename_rep__init(out);
+    out->from = xstrdup(from);
+    out->to = xstrdup(to);
+    uint8_t sign[KEYS_PUBLIC_SIZE];
+    char fp[KEYS_FP_SIZE] = "";
+    if (keys_public_from_hex(sign_hex, sign) == 0) {
+        keys_fingerprint(sign, fp);
+    }
+    out->sign_fingerprint = xstrdup(fp);
+    Sluice__Reply *rep =
+        sched_reply(req->request_id, SLUICE__REPLY__OP_KEYS_RENAME);
+    rep->keys_rename = out;
     return rep;
 }
 

@@ -36,12 +36,29 @@ s_sender(sched_t *self, zframe_t *from, const env_msg_t *env)
     return worker;
 }
 
-/* True when attempt_id is in flight on this worker. */
+/* True when attempt_id is in flight on this worker, as `what` (a message
+ * that came in env) says. One about an attempt in flight on another worker
+ * is another worker's business: it is counted and audited (sched_identity)
+ * and changes nothing. One about an attempt no longer in flight is the
+ * caller's to handle as stale. */
 static bool
-s_owns(sched_t *self, const fleet_worker_t *worker, uint64_t attempt_id)
+s_mine(sched_t *self,
+       const fleet_worker_t *worker,
+       const env_msg_t *env,
+       uint64_t attempt_id,
+       const char *what)
 {
     const char *owner = plan_attempt_worker(self->plan, attempt_id);
-    return owner && strcmp(owner, fleet_name(worker)) == 0;
+    if (!owner || strcmp(owner, fleet_name(worker)) == 0) {
+        return owner != NULL;
+    }
+    char detail[256];
+    snprintf(detail, sizeof detail,
+             "worker '%s' sent %s about attempt %" PRIu64 ", which runs on "
+             "worker '%s'; ignored",
+             fleet_name(worker), what, attempt_id, owner);
+    sched_identity_refused(self, env->signer, SCHED_ID_NOT_OWN, detail);
+    return false;
 }
 
 /* The worker started these attempts: the prefetched ones among them leave
@@ -49,12 +66,13 @@ s_owns(sched_t *self, const fleet_worker_t *worker, uint64_t attempt_id)
 static void
 s_started(sched_t *self,
           const fleet_worker_t *worker,
+          const env_msg_t *env,
           const uint64_t *ids,
           size_t n)
 {
     errbuf_t err;
     for (size_t i = 0; i < n; i++) {
-        if (s_owns(self, worker, ids[i]) &&
+        if (s_mine(self, worker, env, ids[i], "a running list") &&
             plan_attempt_started(self->plan, ids[i], clock_wall_ms(), &err) <
                 0) {
             sched_fail_turn(self, &err);
@@ -107,14 +125,18 @@ s_labels_join(const Sluice__Resources *res, char *buf, size_t size)
 static size_t
 s_adopt(sched_t *self,
         fleet_worker_t *worker,
+        const env_msg_t *env,
         const uint64_t *ids,
         size_t n,
         uint64_t *cancel)
 {
     size_t ncancel = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!s_owns(self, worker, ids[i])) {
-            cancel[ncancel++] = ids[i];
+        const char *owner = plan_attempt_worker(self->plan, ids[i]);
+        if (!owner) {
+            cancel[ncancel++] = ids[i]; /* no longer current */
+        } else if (!s_mine(self, worker, env, ids[i], "a register")) {
+            continue; /* another worker's: nothing to cancel here */
         } else if (!fleet_has_attempt(worker, ids[i])) {
             fleet_assign(worker, ids[i], NULL, clock_mono_ms());
         }
@@ -126,15 +148,16 @@ static void
 s_welcome(sched_t *self,
           zframe_t *to,
           fleet_worker_t *worker,
-          const Sluice__Register *reg)
+          const env_msg_t *env)
 {
+    const Sluice__Register *reg = (const Sluice__Register *) env->body;
     uint64_t *cancel =
         xcalloc(reg->n_running + reg->n_queued + 1, sizeof *cancel);
     size_t ncancel =
-        s_adopt(self, worker, reg->running, reg->n_running, cancel);
-    ncancel +=
-        s_adopt(self, worker, reg->queued, reg->n_queued, cancel + ncancel);
-    s_started(self, worker, reg->running, reg->n_running);
+        s_adopt(self, worker, env, reg->running, reg->n_running, cancel);
+    ncancel += s_adopt(self, worker, env, reg->queued, reg->n_queued,
+                       cancel + ncancel);
+    s_started(self, worker, env, reg->running, reg->n_running);
     s_report_held(worker, reg->running, reg->n_running, reg->queued,
                   reg->n_queued);
     Sluice__Welcome welcome = SLUICE__WELCOME__INIT;
@@ -211,7 +234,7 @@ s_on_register(sched_t *self, zframe_t *from, env_msg_t *env)
              " MB, clock skew %+" PRId64 " ms, %zu attempts still running",
              reg->name, reg->hostname, reg->slots, info.memory_mb, skew,
              reg->n_running);
-    s_welcome(self, from, worker, reg);
+    s_welcome(self, from, worker, env);
 }
 
 /* ------------------------------------------------------------- heartbeat */
@@ -220,7 +243,7 @@ static void
 s_on_heartbeat(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
     const Sluice__Heartbeat *hb = (const Sluice__Heartbeat *) env->body;
-    s_started(self, worker, hb->running, hb->n_running);
+    s_started(self, worker, env, hb->running, hb->n_running);
     s_report_held(worker, hb->running, hb->n_running, hb->queued, hb->n_queued);
     fleet_report_free(worker, hb->free_slots);
     fleet_set_prefetch(worker, s_prefetch(self, hb->prefetch));
@@ -232,7 +255,7 @@ static void
 s_on_log(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
     const Sluice__LogChunk *chunk = (const Sluice__LogChunk *) env->body;
-    if (!s_owns(self, worker, chunk->attempt_id) ||
+    if (!s_mine(self, worker, env, chunk->attempt_id, "a log chunk") ||
         !plan_attempt_log(self->plan, chunk->attempt_id, chunk->seq,
                           chunk->data.len,
                           self->config->log_cap_bytes + 4096)) {
@@ -395,8 +418,15 @@ static void
 s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
 {
     const Sluice__Result *res = (const Sluice__Result *) env->body;
-    s_started(self, worker, res->started, res->n_started);
-    bool mine = s_owns(self, worker, res->attempt_id);
+    s_started(self, worker, env, res->started, res->n_started);
+    const char *owner = plan_attempt_worker(self->plan, res->attempt_id);
+    if (owner && !s_mine(self, worker, env, res->attempt_id, "a result")) {
+        /* Acked so that it is not sent again; recorded nowhere. */
+        fleet_report_free(worker, res->free_slots);
+        sched_ack_later(self, fleet_name(worker), res->attempt_id);
+        return;
+    }
+    bool mine = owner != NULL;
     errbuf_t err;
     int rc = mine ? s_apply_result(self, worker, env, &err)
                   : store_attempt_stale(self->store, res->attempt_id,
@@ -447,10 +477,12 @@ s_on_task_refused(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     const Sluice__TaskRefused *refused =
         (const Sluice__TaskRefused *) env->body;
     fleet_report_free(worker, refused->free_slots);
-    if (!s_owns(self, worker, refused->attempt_id)) {
-        /* Only the worker an attempt was sent to may give it back. */
-        log_warn("worker '%s' refused attempt %" PRIu64 ", which is not "
-                 "its own; ignored",
+    if (!s_mine(self, worker, env, refused->attempt_id, "a task refusal")) {
+        /* Only the worker an attempt was sent to may give it back; one no
+         * longer in flight is already settled. */
+        log_flag(PROTO,
+                 "worker '%s' refused attempt %" PRIu64 ", which is not in "
+                 "flight there; ignored",
                  fleet_name(worker), refused->attempt_id);
         return;
     }
@@ -482,6 +514,10 @@ s_on_goodbye(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     if (rc == 0) {
         rc = store_event(self->store, now, "worker", "worker_left", name,
                          bye->reason, &err);
+    }
+    if (rc == 0 && fleet_draining(worker)) {
+        /* The drain is over: started again later, it takes work. */
+        rc = store_worker_set_admin(self->store, name, "", &err);
     }
     for (void *id = zlistx_first(ids); id && rc == 0; id = zlistx_next(ids)) {
         uint64_t attempt_id = (uint64_t) (uintptr_t) id;

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
+#include "proto/msg.h"
 #include "worker/gpus.h"
 
 void
@@ -277,6 +278,13 @@ s_opt_one(options_t *o, int c, char *arg, errbuf_t *err)
             o->dir = arg;
             return 0;
         case 'n':
+            if (!msg_name_ok(arg)) {
+                errbuf_set(err,
+                           "--name wants 1 to %d letters, digits, '.', '_' "
+                           "or '-', not '%s'",
+                           MSG_NAME_MAX, arg);
+                return -1;
+            }
             o->name = arg;
             return 0;
         case 'l':

@@ -14,7 +14,6 @@
 #include "scheduler/store/store_dags.h"
 #include "scheduler/store/store_logs.h"
 #include "scheduler/store/store_runs.h"
-#include "scheduler/store/store_workers.h"
 #include "scheduler/store/store_priv.h"
 
 #include <assert.h>
@@ -103,21 +102,6 @@ static const char *const s_sql[ST_COUNT] = {
                    " stream, at, data) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_EVENT_ADD] = "INSERT INTO events (at, actor, kind, subject, detail,"
                      " prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_WORKER_UPSERT] =
-        "INSERT INTO workers (name, hostname, public_hex, state, slots, cpus,"
-        " memory_mb, gpus, labels, first_seen, last_seen, state_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10)"
-        " ON CONFLICT (name) DO UPDATE SET hostname = excluded.hostname,"
-        " public_hex = excluded.public_hex,"
-        " state_at = CASE WHEN state = excluded.state THEN state_at"
-        " ELSE excluded.state_at END, state = excluded.state,"
-        " slots = excluded.slots, cpus = excluded.cpus,"
-        " memory_mb = excluded.memory_mb, gpus = excluded.gpus,"
-        " labels = excluded.labels, last_seen = excluded.last_seen",
-    [ST_WORKER_SET_STATE] =
-        "UPDATE workers SET state = ?2, state_at = ?3 WHERE name = ?1",
-    [ST_WORKERS_RESET] = "UPDATE workers SET state = 'lost', state_at = ?1"
-                         " WHERE state NOT IN ('gone', 'lost')",
     [ST_ACTIVE_RUNS] = "SELECT id FROM runs WHERE state IN"
                        " ('queued', 'running') ORDER BY id",
     [ST_RUN_GET] = "SELECT " SQL_RUN_COLS " FROM runs WHERE id = ?1",
@@ -452,6 +436,31 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     " error TEXT NOT NULL DEFAULT '',"
     " UNIQUE (dedupe, target));"
     "CREATE INDEX alerts_due ON alerts (state, next_at);",
+    /* 13: a worker's name bound to its signing key (store_keys.c), with
+     * the bindings that ended kept so that an old result can be checked
+     * against the key its attempt was sent to; and what an operator
+     * decided about a worker (draining), which a Register never changes.
+     * Bindings start from each accepted key's last name, one name per key
+     * and one key per name, most recently seen first. */
+    "CREATE TABLE worker_names ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " sign_hex TEXT NOT NULL,"
+    " bound_at INTEGER NOT NULL,"
+    " released_at INTEGER NOT NULL DEFAULT 0," /* 0: bound now */
+    " bound_by TEXT NOT NULL DEFAULT '');"
+    "CREATE UNIQUE INDEX worker_names_name ON worker_names (name)"
+    " WHERE released_at = 0;"
+    "CREATE UNIQUE INDEX worker_names_key ON worker_names (sign_hex)"
+    " WHERE released_at = 0;"
+    "CREATE INDEX worker_names_history ON worker_names (name, bound_at);"
+    "INSERT OR IGNORE INTO worker_names (name, sign_hex, bound_at, bound_by)"
+    " SELECT name, sign_hex, 0, 'upgrade' FROM transport_keys"
+    " WHERE kind = 'worker' AND state = 'accepted' AND sign_hex != ''"
+    " AND name != '' ORDER BY last_seen DESC;"
+    "ALTER TABLE workers ADD COLUMN admin TEXT NOT NULL DEFAULT ''"
+    " CHECK (admin IN ('', 'draining', 'cordoned', 'removed'));"
+    "UPDATE workers SET admin = 'draining' WHERE state = 'draining';",
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -1201,50 +1210,6 @@ store_log_last_seq(store_t *self,
                : store_priv_fail(self, rc, "read a log's end", err);
 }
 
-/* -------------------------------------------------------------- workers */
-
-int
-store_worker_upsert(store_t *self, const store_worker_t *worker, errbuf_t *err)
-{
-    assert(self && worker && worker->name);
-    sqlite3_stmt *stmt = store_priv_stmt(self, ST_WORKER_UPSERT, err);
-    if (!stmt) {
-        return -1;
-    }
-    store_priv_bind_text(stmt, 1, worker->name);
-    store_priv_bind_text(stmt, 2, worker->hostname);
-    store_priv_bind_text(stmt, 3, worker->public_hex);
-    store_priv_bind_text(stmt, 4, worker->state ? worker->state : "connected");
-    sqlite3_bind_int64(stmt, 5, worker->slots);
-    sqlite3_bind_int64(stmt, 6, worker->cpus);
-    sqlite3_bind_int64(stmt, 7, (int64_t) worker->memory_mb);
-    sqlite3_bind_int64(stmt, 8, worker->gpus);
-    store_priv_bind_text(stmt, 9, worker->labels);
-    sqlite3_bind_int64(stmt, 10, worker->now);
-    return store_priv_exec(self, stmt, "record a worker", err);
-}
-
-int
-store_worker_set_state(store_t *self,
-                       const char *name,
-                       const char *state,
-                       int64_t now,
-                       errbuf_t *err)
-{
-    assert(self && name && state);
-    sqlite3_stmt *stmt = store_priv_stmt(self, ST_WORKER_SET_STATE, err);
-    if (!stmt) {
-        return -1;
-    }
-    store_priv_bind_text(stmt, 1, name);
-    store_priv_bind_text(stmt, 2, state);
-    sqlite3_bind_int64(stmt, 3, now);
-    int rc = store_priv_exec(self, stmt, "set a worker's state", err);
-    if (rc == 0) {
-        rc = s_expect_change(self, "set a worker's state", err);
-    }
-    return rc;
-}
 
 /* -------------------------------------------------------------- recovery */
 
@@ -1462,16 +1427,4 @@ store_load_run(store_t *self,
         return STORE_ENOTFOUND;
     }
     return rc;
-}
-
-int
-store_workers_reset(store_t *self, int64_t now, errbuf_t *err)
-{
-    assert(self);
-    sqlite3_stmt *stmt = store_priv_stmt(self, ST_WORKERS_RESET, err);
-    if (!stmt) {
-        return -1;
-    }
-    sqlite3_bind_int64(stmt, 1, now);
-    return store_priv_exec(self, stmt, "mark workers lost", err);
 }

@@ -34,7 +34,7 @@
 #include "common/errbuf.h"
 
 /* Latest schema version store_open migrates to. */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 /* Returned (negated) when the disk or database is full, so callers can tell
  * the user to free space instead of reporting a generic failure. */

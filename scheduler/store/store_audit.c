@@ -245,8 +245,14 @@ store_run_signed(store_t *self,
     }
     sqlite3_stmt *stmt = store_priv_sql(
         self,
-        "SELECT id, task_id, number, worker, result_signed, result_sig,"
-        " result_signer FROM attempts WHERE run_id = ?1 ORDER BY id",
+        "SELECT a.id, a.task_id, a.number, a.worker, a.result_signed,"
+        " a.result_sig, a.result_signer, COALESCE((SELECT n.sign_hex"
+        " FROM worker_names n WHERE n.name = a.worker"
+        " AND n.bound_at <= a.created_at AND (n.released_at = 0"
+        " OR n.released_at >= a.created_at) ORDER BY n.bound_at DESC"
+        " LIMIT 1), (SELECT w.public_hex FROM workers w"
+        " WHERE w.name = a.worker), '') FROM attempts a WHERE a.run_id = ?1"
+        " ORDER BY a.id",
         err);
     if (!stmt) {
         return -1;
@@ -264,6 +270,7 @@ store_run_signed(store_t *self,
             .sig = sqlite3_column_blob(stmt, 5),
             .sig_size = (size_t) sqlite3_column_bytes(stmt, 5),
             .signer_hex = store_priv_text(stmt, 6),
+            .worker_hex = store_priv_text(stmt, 7),
         };
         rc = fn(arg, &row) < 0 ? -1 : 0;
     }

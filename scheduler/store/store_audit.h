@@ -89,6 +89,8 @@ typedef struct {
     const uint8_t *sig;
     size_t sig_size;
     const char *signer_hex; /* "" when none */
+    const char *worker_hex; /* the signing key bound to `worker` when the
+                               attempt was sent; "" when none is known */
 } store_signed_row_t;
 
 typedef int(store_signed_fn)(void *arg, const store_signed_row_t *row);

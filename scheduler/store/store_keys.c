@@ -173,3 +173,79 @@ store_key_client_role(
                ? 0
                : store_priv_fail(self, rc, "read client keys", err);
 }
+
+/* ------------------------------------------------------------ names */
+
+int
+store_name_bind(store_t *self,
+                const char *name,
+                const char *sign_hex,
+                const char *by,
+                int64_t now,
+                errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_sql(
+        self,
+        "INSERT INTO worker_names (name, sign_hex, bound_at, bound_by)"
+        " VALUES (?1, ?2, ?3, ?4)",
+        err);
+    if (!stmt) {
+        return -1;
+    }
+    store_priv_bind_text(stmt, 1, name);
+    store_priv_bind_text(stmt, 2, sign_hex);
+    sqlite3_bind_int64(stmt, 3, now);
+    store_priv_bind_text(stmt, 4, by);
+    return store_priv_exec(self, stmt, "bind a worker name to its key", err);
+}
+
+int
+store_name_release(store_t *self,
+                   const char *sign_hex,
+                   int64_t now,
+                   errbuf_t *err)
+{
+    sqlite3_stmt *stmt =
+        store_priv_sql(self,
+                       "UPDATE worker_names SET released_at = ?2"
+                       " WHERE sign_hex = ?1 AND released_at = 0",
+                       err);
+    if (!stmt) {
+        return -1;
+    }
+    store_priv_bind_text(stmt, 1, sign_hex);
+    /* 0 means bound now: a release is never at 0. */
+    sqlite3_bind_int64(stmt, 2, now > 0 ? now : 1);
+    return store_priv_exec(self, stmt, "release a worker name", err);
+}
+
+typedef struct {
+    store_name_fn *fn;
+    void *arg;
+} s_name_ctx_t;
+
+static int
+s_name_row(sqlite3_stmt *stmt, void *arg)
+{
+    s_name_ctx_t *ctx = arg;
+    return ctx->fn(ctx->arg, store_priv_text(stmt, 0),
+                   store_priv_text(stmt, 1)) < 0
+               ? -1
+               : 0;
+}
+
+int
+store_name_list(store_t *self, store_name_fn *fn, void *arg, errbuf_t *err)
+{
+    sqlite3_stmt *stmt = store_priv_sql(
+        self,
+        "SELECT name, sign_hex FROM worker_names WHERE released_at = 0"
+        " ORDER BY name",
+        err);
+    if (!stmt) {
+        return -1;
+    }
+    s_name_ctx_t ctx = {.fn = fn, .arg = arg};
+    return store_priv_each(self, stmt, s_name_row, &ctx,
+                           "read worker name bindings", err);
+}

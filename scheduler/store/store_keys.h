@@ -63,4 +63,29 @@ int store_key_client_role(store_t *self,
                           size_t size,
                           errbuf_t *err);
 
+/* Worker names (migration 13): at its first admission a worker's name is
+ * bound to its signing key; one name per key and one key per name at a
+ * time. A binding that ends (revoke, rename) is kept with its end, so a
+ * result can be checked against the key its attempt was sent to. */
+
+/* Binds name to signing key sign_hex (64 hex digits) from now on; by says
+ * who ("register", "operator"). Fails when either is bound already. */
+int store_name_bind(store_t *self,
+                    const char *name,
+                    const char *sign_hex,
+                    const char *by,
+                    int64_t now,
+                    errbuf_t *err);
+
+/* Ends the binding of key sign_hex, if it has one. */
+int store_name_release(store_t *self,
+                       const char *sign_hex,
+                       int64_t now,
+                       errbuf_t *err);
+
+/* Calls fn for every name bound now; fn returns 0 to go on. */
+typedef int(store_name_fn)(void *arg, const char *name, const char *sign_hex);
+
+int store_name_list(store_t *self, store_name_fn *fn, void *arg, errbuf_t *err);
+
 #endif

@@ -243,6 +243,91 @@ START_TEST(test_signing_key_is_bound_at_first_register)
 
 END_TEST
 
+/* An accepted worker key with its own signing key, as at a Register. */
+static keys_t *
+s_admitted_worker(uint8_t *curve)
+{
+    uint8_t got[CURVE_KEY_SIZE];
+    errbuf_t err;
+    s_random_key(curve);
+    admit_zap(s_admit, "worker", curve, "h", 1, &err);
+    char hex[CURVE_HEX_SIZE];
+    curve_hex(curve, hex);
+    ck_assert_int_eq(admit_decide(s_admit, hex, "accept", "op", 2, got, &err),
+                     0);
+    return keys_generate();
+}
+
+START_TEST(test_worker_name_is_bound_to_its_key)
+{
+    uint8_t ca[CURVE_KEY_SIZE], cb[CURVE_KEY_SIZE], got[CURVE_KEY_SIZE];
+    keys_t *a = s_admitted_worker(ca);
+    keys_t *b = s_admitted_worker(cb);
+    errbuf_t err;
+    ck_assert_int_eq(
+        admit_bind_worker(s_admit, ca, keys_public(a), "w1", "h", 3, &err), 0);
+    /* The name is a's, whether or not a is connected. */
+    ck_assert_int_eq(
+        admit_bind_worker(s_admit, cb, keys_public(b), "w1", "h", 4, &err),
+        ADMIT_ETAKEN);
+    ck_assert_ptr_nonnull(strstr(errbuf_msg(&err), "sluice keys revoke"));
+    /* One name per key. */
+    ck_assert_int_eq(
+        admit_bind_worker(s_admit, ca, keys_public(a), "w2", "h", 5, &err),
+        ADMIT_ENAMED);
+    ck_assert_ptr_nonnull(strstr(errbuf_msg(&err), "sluice keys rename w1 w2"));
+    ck_assert_int_eq(
+        admit_bind_worker(s_admit, ca, keys_public(a), "w1", "h", 6, &err), 0);
+    /* Bindings are stored: a new cache (a restart) knows them. */
+    admit_t *again = admit_new(s_store, &err);
+    ck_assert_int_eq(
+        admit_bind_worker(again, cb, keys_public(b), "w1", "h", 7, &err),
+        ADMIT_ETAKEN);
+    admit_destroy(&again);
+    /* Revoking a's key frees its name for the machine that replaces it. */
+    char hex[CURVE_HEX_SIZE];
+    curve_hex(ca, hex);
+    ck_assert_int_eq(admit_decide(s_admit, hex, "revoke", "op", 8, got, &err),
+                     0);
+    ck_assert_int_eq(
+        admit_bind_worker(s_admit, cb, keys_public(b), "w1", "h", 9, &err), 0);
+    keys_destroy(&a);
+    keys_destroy(&b);
+}
+
+END_TEST
+
+START_TEST(test_rename_moves_a_keys_name)
+{
+    uint8_t ca[CURVE_KEY_SIZE], cb[CURVE_KEY_SIZE];
+    keys_t *a = s_admitted_worker(ca);
+    keys_t *b = s_admitted_worker(cb);
+    errbuf_t err;
+    admit_bind_worker(s_admit, ca, keys_public(a), "w1", "h", 3, &err);
+    admit_bind_worker(s_admit, cb, keys_public(b), "w2", "h", 3, &err);
+    char sign[KEYS_HEX_SIZE];
+    ck_assert_int_eq(admit_rename(s_admit, "w9", "w3", 4, sign, &err),
+                     ADMIT_ENOTFOUND);
+    ck_assert_int_eq(admit_rename(s_admit, "w1", "w2", 4, sign, &err),
+                     ADMIT_EINVALID);
+    ck_assert_int_eq(admit_rename(s_admit, "w1", "bad name", 4, sign, &err),
+                     ADMIT_EINVALID);
+    ck_assert_int_eq(admit_rename(s_admit, "w1", "w1-new", 4, sign, &err), 0);
+    char want[KEYS_HEX_SIZE];
+    keys_public_hex(keys_public(a), want);
+    ck_assert_str_eq(sign, want);
+    ck_assert_int_eq(
+        admit_bind_worker(s_admit, ca, keys_public(a), "w1", "h", 5, &err),
+        ADMIT_ENAMED);
+    ck_assert_int_eq(
+        admit_bind_worker(s_admit, ca, keys_public(a), "w1-new", "h", 5, &err),
+        0);
+    keys_destroy(&a);
+    keys_destroy(&b);
+}
+
+END_TEST
+
 START_TEST(test_clients_need_a_listed_key)
 {
     uint8_t local[CURVE_KEY_SIZE], stranger[CURVE_KEY_SIZE];
@@ -375,6 +460,8 @@ admit_suite(void)
     tcase_add_test(tc, test_rejected_and_revoked_keys_are_refused);
     tcase_add_test(tc, test_fingerprint_prefix_must_be_unique);
     tcase_add_test(tc, test_signing_key_is_bound_at_first_register);
+    tcase_add_test(tc, test_worker_name_is_bound_to_its_key);
+    tcase_add_test(tc, test_rename_moves_a_keys_name);
     tcase_add_test(tc, test_clients_need_a_listed_key);
     tcase_add_test(tc, test_tokens_are_hashed_expire_and_run_out);
     tcase_add_test(tc, test_zap_handler_guards_a_curve_socket);

@@ -235,6 +235,28 @@ START_TEST(test_fleet_prefetch_only_where_no_slot_is_free)
 
 END_TEST
 
+/* After a restart a stored drain makes a placeholder that its worker's
+ * Register does not undo. */
+START_TEST(test_fleet_drain_known_before_register)
+{
+    fleet_t *fleet = fleet_new();
+    fleet_worker_t *known = fleet_known(fleet, "w1", 0);
+    ck_assert_int_eq(fleet_state(known), FLEET_EXPECTED);
+    fleet_drain(known);
+    ck_assert_str_eq(fleet_status(known), "draining (not back yet)");
+    ck_assert_ptr_eq(fleet_known(fleet, "w1", 5), known);
+    fleet_worker_t *w1 = s_register(fleet, "w1", 1, 2, 10);
+    ck_assert_ptr_eq(w1, known);
+    ck_assert(fleet_draining(w1));
+    ck_assert_str_eq(fleet_status(w1), "draining");
+    fleet_need_t none = {0};
+    char why[128];
+    ck_assert_ptr_null(fleet_place(fleet, &none, why, sizeof why));
+    fleet_destroy(&fleet);
+}
+
+END_TEST
+
 Suite *
 fleet_suite(void)
 {
@@ -246,6 +268,7 @@ fleet_suite(void)
     tcase_add_test(tc, test_fleet_name_needs_same_key);
     tcase_add_test(tc, test_fleet_placement_fits_and_never_overcommits);
     tcase_add_test(tc, test_fleet_prefetch_only_where_no_slot_is_free);
+    tcase_add_test(tc, test_fleet_drain_known_before_register);
     suite_add_tcase(s, tc);
     return s;
 }

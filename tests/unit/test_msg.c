@@ -91,6 +91,28 @@ START_TEST(test_msg_garbage_refused)
 
 END_TEST
 
+START_TEST(test_msg_worker_names)
+{
+    ck_assert(msg_name_ok("w1"));
+    ck_assert(msg_name_ok("gpu-node_07.example.org"));
+    char longest[MSG_NAME_MAX + 2];
+    memset(longest, 'a', MSG_NAME_MAX);
+    longest[MSG_NAME_MAX] = '\0';
+    ck_assert(msg_name_ok(longest));
+    longest[MSG_NAME_MAX] = 'a';
+    longest[MSG_NAME_MAX + 1] = '\0';
+    ck_assert(!msg_name_ok(longest));
+    ck_assert(!msg_name_ok(""));
+    ck_assert(!msg_name_ok(NULL));
+    ck_assert(!msg_name_ok("a b"));
+    ck_assert(!msg_name_ok("w1\nforged"));
+    ck_assert(!msg_name_ok("w\x1b[31m"));
+    ck_assert(!msg_name_ok("w/1"));
+    ck_assert(!msg_name_ok("w\xc3\xa9"));
+}
+
+END_TEST
+
 Suite *
 msg_suite(void)
 {
@@ -100,6 +122,7 @@ msg_suite(void)
     tcase_add_test(tc, test_msg_empty_result_packs);
     tcase_add_test(tc, test_msg_truncated_result_refused);
     tcase_add_test(tc, test_msg_garbage_refused);
+    tcase_add_test(tc, test_msg_worker_names);
     suite_add_tcase(s, tc);
     return s;
 }

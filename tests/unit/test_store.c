@@ -7,9 +7,11 @@
 
 #include "common/xalloc.h"
 #include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_keys.h"
 #include "scheduler/store/store_logs.h"
 #include "scheduler/store/store_query.h"
 #include "scheduler/store/store_runs.h"
+#include "scheduler/store/store_workers.h"
 #include "tests/unit/suites.h"
 
 /* A fresh temp dir per test, holding store.db and its WAL files. */
@@ -334,6 +336,66 @@ START_TEST(test_store_migrates_from_v1)
 
 END_TEST
 
+static int
+s_name_row(void *arg, const char *name, const char *sign_hex)
+{
+    char *out = arg;
+    size_t len = strlen(out);
+    snprintf(out + len, 256 - len, "%s=%s;", name, sign_hex);
+    return 0;
+}
+
+static int
+s_admin_row(void *arg, const store_worker_admin_t *row)
+{
+    char *out = arg;
+    size_t len = strlen(out);
+    snprintf(out + len, 256 - len, "%s:%s;", row->name, row->admin);
+    return 0;
+}
+
+/* Migration 13 binds each accepted worker key's last name (one key per
+ * name: the most recently seen wins) and keeps a stored drain. */
+START_TEST(test_store_migration_binds_worker_names)
+{
+    errbuf_t err;
+    store_t *store = store_open(s_db, &err);
+    ck_assert_msg(store, "%s", err.msg);
+    store_destroy(&store);
+    sqlite3 *db = NULL;
+    ck_assert_int_eq(sqlite3_open(s_db, &db), SQLITE_OK);
+    const char *v12 =
+        "DROP TABLE worker_names;"
+        "ALTER TABLE workers DROP COLUMN admin;"
+        "PRAGMA user_version = 12;"
+        "INSERT INTO transport_keys (curve_hex, kind, state, name, sign_hex,"
+        " first_seen, last_seen) VALUES"
+        " ('c1', 'worker', 'accepted', 'w1', 'k1', 1, 10),"
+        " ('c2', 'worker', 'accepted', 'w1', 'k2', 1, 20),"
+        " ('c3', 'worker', 'accepted', 'w3', 'k3', 1, 5),"
+        " ('c4', 'worker', 'revoked', 'w4', 'k4', 1, 5),"
+        " ('c5', 'worker', 'pending', 'w5', '', 1, 5);"
+        "INSERT INTO workers (name, state, first_seen, last_seen) VALUES"
+        " ('w1', 'draining', 1, 1), ('w3', 'lost', 1, 1);";
+    ck_assert_int_eq(sqlite3_exec(db, v12, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    store = store_open(s_db, &err);
+    ck_assert_msg(store, "%s", err.msg);
+    char names[256] = "", admin[256] = "";
+    ck_assert_int_eq(store_name_list(store, s_name_row, names, &err), 0);
+    ck_assert_str_eq(names, "w1=k2;w3=k3;");
+    ck_assert_int_eq(store_workers_admin(store, s_admin_row, admin, &err), 0);
+    ck_assert_str_eq(admin, "w1:draining;");
+    /* One name per key and one key per name, from now on too. */
+    ck_assert_int_lt(store_name_bind(store, "w9", "k3", "t", 30, &err), 0);
+    ck_assert_int_lt(store_name_bind(store, "w3", "k9", "t", 30, &err), 0);
+    ck_assert_int_eq(store_name_release(store, "k3", 30, &err), 0);
+    ck_assert_int_eq(store_name_bind(store, "w3", "k9", "t", 31, &err), 0);
+    store_destroy(&store);
+}
+
+END_TEST
+
 /* Runs one SQL statement on a second connection; returns the SQLite code
  * and the first column of the first row in out (if any). */
 static int
@@ -638,6 +700,7 @@ store_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_store_usage);
     tcase_add_test(tc, test_store_migrates_from_v1);
+    tcase_add_test(tc, test_store_migration_binds_worker_names);
     tcase_add_test(tc, test_store_wal_and_append_only_events);
     tcase_add_test(tc, test_store_duplicate_log_chunk_ignored);
     tcase_add_test(tc, test_store_stale_results_are_bounded);
