@@ -1210,7 +1210,6 @@ store_log_last_seq(store_t *self,
                : store_priv_fail(self, rc, "read a log's end", err);
 }
 
-
 /* -------------------------------------------------------------- recovery */
 
 /* Ids of the runs in queued or running state, oldest first. Collected
