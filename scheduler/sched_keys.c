@@ -130,8 +130,8 @@ s_token_refused(sched_t *self,
                  "refused: %s",
                  reg->name ? reg->name : "", fp, detail);
         errbuf_t ev;
-        if (store_event(self->store, clock_wall_ms(), "worker",
-                        "token_refused", fp, detail, &ev) < 0) {
+        if (store_event(self->store, clock_wall_ms(), "worker", "token_refused",
+                        fp, detail, &ev) < 0) {
             sched_fail_turn(self, &ev);
         }
         free(detail);
