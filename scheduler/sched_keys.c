@@ -215,8 +215,14 @@ sched_keys_admit_worker(sched_t *self, zframe_t *from, env_msg_t *env)
         self->admit, self->peer_curve, env->signer, reg->name ? reg->name : "",
         reg->hostname ? reg->hostname : "", clock_wall_ms(), &err);
     if (rc == ADMIT_EMISMATCH) {
-        log_warn("worker '%s' refused: %s", reg->name, errbuf_msg(&err));
-        s_refuse(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(&err));
+        uint64_t quiet;
+        if (admit_report(self->admit, self->peer_curve, "key_mismatch",
+                         ADMIT_REPORT_MS, clock_mono_ms(), &quiet)) {
+            log_warn("worker '%s' refused: %s (%" PRIu64 " more refusals "
+                     "of this key not logged)",
+                     reg->name, errbuf_msg(&err), quiet);
+        }
+        s_answer_stranger(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(&err));
         return false;
     }
     if (rc < 0) {
