@@ -20,13 +20,27 @@
  *     shows this key accepted, everything before it was read.
  * Prints "stranger: key FINGERPRINT" first, waits until all of it left (or
  * 60 s), and exits 0; 1 when the connection never came up, 2 on bad
- * usage. */
+ * usage.
+ *
+ *   stranger --join LINE --handshake N --size BYTES [--hold SECONDS]
+ *
+ * Opens N plain TCP connections to the worker endpoint, sends on each a
+ * ZMTP 3.0 greeting for CURVE and then the header of a handshake command
+ * of BYTES bytes and all of its body but the last byte, holds them open
+ * for SECONDS (default 3), prints "stranger: holding N" while it does, and
+ * closes them: what a peer whose key no one knows yet can make the
+ * scheduler read before the handshake decides anything. */
+#include <arpa/inet.h>
 #include <czmq.h>
+#include <endian.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/curve.h"
@@ -40,7 +54,7 @@
 
 typedef struct {
     const char *join, *name, *hostname, *token, *then_token;
-    long frames, messages, registers;
+    long frames, messages, registers, handshakes, hold;
     size_t size;
 } stranger_opts_t;
 
@@ -93,6 +107,93 @@ s_send_register(zsock_t *sock,
     xzmq_send(&msg, sock);
 }
 
+/* Writes all of data; false when the connection failed. */
+static bool
+s_write_all(int fd, const void *data, size_t size)
+{
+    const char *p = data;
+    while (size > 0) {
+        ssize_t n = write(fd, p, size);
+        if (n <= 0) {
+            return false;
+        }
+        p += n;
+        size -= (size_t) n;
+    }
+    return true;
+}
+
+/* A TCP connection to "tcp://HOST:PORT"; -1 on failure. */
+static int
+s_dial(const char *endpoint)
+{
+    char host[256];
+    const char *colon = strrchr(endpoint, ':');
+    if (strncmp(endpoint, "tcp://", 6) != 0 || !colon ||
+        (size_t) (colon - endpoint - 6) >= sizeof host) {
+        return -1;
+    }
+    snprintf(host, sizeof host, "%.*s", (int) (colon - endpoint - 6),
+             endpoint + 6);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0) {
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* One connection stopped inside its CURVE handshake: the greeting, then
+ * a command of `size` bytes with its last byte missing. */
+static int
+s_half_handshake(const char *endpoint, size_t size, const char *body)
+{
+    int fd = s_dial(endpoint);
+    uint8_t greeting[64] = {0xff, [9] = 0x7f, [10] = 3, [11] = 0};
+    memcpy(greeting + 12, "CURVE", 5);
+    uint8_t peer[64];
+    uint8_t head[9] = {0x06}; /* a command, long size */
+    uint64_t be = htobe64(size);
+    memcpy(head + 1, &be, sizeof be);
+    if (fd < 0 || !s_write_all(fd, greeting, sizeof greeting) ||
+        recv(fd, peer, sizeof peer, MSG_WAITALL) != (ssize_t) sizeof peer ||
+        !s_write_all(fd, head, sizeof head) ||
+        !s_write_all(fd, body, size - 1)) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    return fd;
+}
+
+static int
+s_handshakes(const char *endpoint, const stranger_opts_t *o)
+{
+    char *body = xcalloc(1, o->size);
+    int *fds = xcalloc((size_t) o->handshakes, sizeof *fds);
+    long open = 0;
+    for (long i = 0; i < o->handshakes; i++) {
+        fds[i] = s_half_handshake(endpoint, o->size, body);
+        open += fds[i] >= 0;
+    }
+    printf("stranger: holding %ld\n", open);
+    sleep((unsigned) o->hold);
+    for (long i = 0; i < o->handshakes; i++) {
+        if (fds[i] >= 0) {
+            close(fds[i]);
+        }
+    }
+    free(fds);
+    free(body);
+    return open == o->handshakes ? 0 : 1;
+}
+
 static int
 s_run(const stranger_opts_t *o)
 {
@@ -101,6 +202,11 @@ s_run(const stranger_opts_t *o)
     if (join_parse(o->join, &join, &err) < 0) {
         fprintf(stderr, "stranger: %s\n", errbuf_msg(&err));
         return 2;
+    }
+    if (o->handshakes > 0) {
+        int rc = s_handshakes(join.endpoint, o);
+        join_clear(&join);
+        return rc;
     }
     curve_t *curve = curve_generate();
     keys_t *key = keys_generate();
@@ -140,9 +246,12 @@ s_opts(int argc, char **argv, stranger_opts_t *o)
         {"hostname", required_argument, NULL, 'h'},
         {"token", required_argument, NULL, 't'},
         {"then-token", required_argument, NULL, 'T'},
+        {"handshake", required_argument, NULL, 'H'},
+        {"hold", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     o->messages = 1;
+    o->hold = 3;
     o->name = "stranger";
     o->hostname = "stranger";
     int c;
@@ -175,11 +284,19 @@ s_opts(int argc, char **argv, stranger_opts_t *o)
             case 'T':
                 o->then_token = optarg;
                 break;
+            case 'H':
+                o->handshakes = atol(optarg);
+                break;
+            case 'o':
+                o->hold = atol(optarg);
+                break;
             default:
                 return -1;
         }
     }
-    return o->join && o->frames >= 0 && o->messages >= 0 && o->registers >= 0
+    bool handshake_ok = o->handshakes == 0 || (o->size > 1 && o->hold >= 0);
+    return o->join && o->frames >= 0 && o->messages >= 0 && o->registers >= 0 &&
+                   o->handshakes >= 0 && handshake_ok
                ? 0
                : -1;
 }
@@ -191,7 +308,9 @@ main(int argc, char **argv)
     if (s_opts(argc, argv, &o) < 0 || sodium_init() < 0) {
         fprintf(stderr, "usage: stranger --join LINE [--frames N --size BYTES "
                         "--messages M] [--register N --name TEXT --hostname "
-                        "TEXT --token TOKEN] [--then-token TOKEN]\n");
+                        "TEXT --token TOKEN] [--then-token TOKEN]\n"
+                        "       stranger --join LINE --handshake N --size "
+                        "BYTES [--hold SECONDS]\n");
         return 2;
     }
     zsys_handler_set(NULL);
