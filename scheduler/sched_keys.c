@@ -108,9 +108,9 @@ s_answer_stranger(sched_t *self, zframe_t *to, uint32_t code, const char *why)
     }
 }
 
-/* A refused join token: the worker is told every time, the log and the
- * event table once per key a minute (admit_report), so that a flood of
- * bad tokens grows neither. */
+/* A refused join token: the worker is told why (s_answer_stranger's
+ * pace), the log and the event table once per key a minute
+ * (admit_report), so that a flood of bad tokens grows neither. */
 static void
 s_token_refused(sched_t *self,
                 zframe_t *from,
