@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/dag.h"
+#include "common/escape.h"
 #include "common/table.h"
 #include "common/xalloc.h"
 #include "cli/cli.h"
@@ -89,9 +90,10 @@ s_decide_print(const args_t *args, const void *body)
     if (!d->key) {
         return;
     }
+    char *name = escape_dup(d->key->name); /* the worker chose it */
     printf("%s key %s%s%s%s is %s\n", d->key->kind, d->key->fingerprint,
-           *d->key->name ? " ('" : "", d->key->name, *d->key->name ? "')" : "",
-           d->key->state);
+           *name ? " ('" : "", name, *name ? "')" : "", d->key->state);
+    free(name);
     if (d->disconnected) {
         printf("the worker was cut off; %u running attempt%s re-queued\n",
                d->requeued, d->requeued == 1 ? "" : "s");

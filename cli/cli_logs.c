@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/escape.h"
 #include "common/json.h"
 #include "common/xalloc.h"
 #include "proto/pbjson.h"
@@ -45,9 +46,15 @@ s_print_chunk(s_logs_t *self, const Sluice__LogChunkInfo *c)
         pbjson_write(self->json, &c->base);
     } else if (c->stream == STREAM_SLUICE) {
         /* A note starts its own line, even after a partial task line. */
-        bool nl = c->data.len > 0 && c->data.data[c->data.len - 1] == '\n';
-        printf("%s[sluice] %.*s%s", self->mid_line ? "\n" : "",
-               (int) c->data.len, (const char *) c->data.data, nl ? "" : "\n");
+        /* Written by the worker, a peer: escaped, unlike the task's own
+         * bytes, which the user asked for as they are. */
+        size_t len = c->data.len;
+        len -= len > 0 && c->data.data[len - 1] == '\n';
+        char *raw = xstrndup((const char *) c->data.data, len);
+        char *note = escape_dup(raw);
+        printf("%s[sluice] %s\n", self->mid_line ? "\n" : "", note);
+        free(note);
+        free(raw);
         self->mid_line = false;
     } else if (c->data.len > 0) {
         fwrite(c->data.data, 1, c->data.len, stdout);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/escape.h"
 #include "common/xalloc.h"
 #include "proto/pbjson.h"
 #include "cli/cli.h"
@@ -131,7 +132,10 @@ cli_call(client_t *client,
         return CLI_OK;
     }
     if (rep->op_case == SLUICE__REPLY__OP_ERROR && rep->error) {
-        fprintf(stderr, "sluice: %s\n", rep->error->message);
+        /* It may quote what a peer chose (a worker's name, a reason). */
+        char *text = escape_dup(rep->error->message);
+        fprintf(stderr, "sluice: %s\n", text);
+        free(text);
     } else {
         fprintf(stderr,
                 "sluice: the scheduler sent an unexpected reply "

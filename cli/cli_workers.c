@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "common/clock.h"
+#include "common/escape.h"
 #include "common/table.h"
 #include "common/xalloc.h"
 #include "cli/cli.h"
@@ -97,9 +98,11 @@ s_drain_print(const args_t *args, const void *body)
 {
     (void) args;
     const Sluice__DrainRep *d = body;
+    char *name = escape_dup(d->worker);
     printf("worker '%s' is %s: no new tasks; it leaves when its %u "
            "running attempt%s end\n",
-           d->worker, d->state, d->running, d->running == 1 ? "" : "s");
+           name, d->state, d->running, d->running == 1 ? "" : "s");
+    free(name);
 }
 
 static const cli_simple_t s_drain = {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/escape.h"
 #include "common/xalloc.h"
 
 /* One open container. */
@@ -130,38 +131,6 @@ json_array_end(json_t *self)
     s_close(self, false);
 }
 
-/* Length of the valid UTF-8 sequence at p (at most left bytes), 0 when the
- * bytes there are not one: overlong forms, surrogates and values past
- * U+10FFFF are refused, as RFC 3629 requires. */
-static size_t
-s_utf8_len(const unsigned char *p, size_t left)
-{
-    size_t len;
-    uint32_t min, cp;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        len = 2, min = 0x80, cp = p[0] & 0x1f;
-    } else if ((p[0] & 0xf0) == 0xe0) {
-        len = 3, min = 0x800, cp = p[0] & 0x0f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        len = 4, min = 0x10000, cp = p[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (left < len) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    return len;
-}
-
 static void
 s_escape_byte(FILE *out, unsigned char c)
 {
@@ -206,7 +175,7 @@ s_write_string(FILE *out, const char *data, size_t size)
             fputc(c, out);
             i++;
         } else {
-            size_t len = s_utf8_len(p + i, size - i);
+            size_t len = escape_utf8_len(p + i, size - i);
             if (len == 0) {
                 fputs("\\ufffd", out);
                 i++;

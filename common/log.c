@@ -5,6 +5,8 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "common/escape.h"
+
 /* Log settings are process-wide by design (STYLE.md 6). */
 static char s_name[32] = "sluice";
 static log_level_t s_level = LOG_LEVEL_INFO;
@@ -98,7 +100,11 @@ log_write(log_level_t level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* Messages quote what peers chose (names, reasons): escaped, so that a
+     * newline cannot forge a line nor an ESC reach the reader's terminal. */
+    char safe[sizeof line * 2];
+    escape_text(safe, sizeof safe, line);
     fprintf(out, "%s.%03ldZ %-5s [%s] %s\n", when, (long) tv.tv_usec / 1000,
-            s_level_names[level], s_name, line);
+            s_level_names[level], s_name, safe);
     fflush(out);
 }

@@ -6,6 +6,7 @@
 
 #include <czmq.h>
 
+#include "common/escape.h"
 #include "common/xalloc.h"
 
 struct table_t {
@@ -57,7 +58,8 @@ table_row(table_t *self, ...)
     char **row = xcalloc(self->ncols, sizeof *row);
     for (size_t i = 0; i < self->ncols; i++) {
         const char *cell = va_arg(ap, const char *);
-        row[i] = xstrdup(cell ? cell : "-");
+        /* Cells often hold what a peer chose (names, labels, reasons). */
+        row[i] = cell ? escape_dup(cell) : xstrdup("-");
     }
     va_end(ap);
     zlist_append(self->rows, row);

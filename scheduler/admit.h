@@ -38,6 +38,20 @@
  * refused without a trace, so a key-generating flood cannot fill the store. */
 #define ADMIT_PENDING_MAX 1000
 
+/* What a key that is not admitted does wrong (a refused token, a message
+ * it may not send) is reported, in the log and as a stored event, at most
+ * once per key, kind and ADMIT_REPORT_MS, with the count of what was left
+ * unsaid since; at most ADMIT_REPORT_KEYS keys are tracked (past it, keys
+ * share one slot), so a flood grows neither the store nor the log nor
+ * memory past a fixed amount. */
+#define ADMIT_REPORT_MS   60000
+#define ADMIT_REPORT_KEYS 4096
+/* Answers to a key that is not admitted: at most one per key per
+ * ADMIT_ANSWER_MS (a worker asks again after a second at the soonest),
+ * so that one that sends without reading cannot fill the
+ * scheduler's send queue with refusals. */
+#define ADMIT_ANSWER_MS 500
+
 /* A join token as printed: "sjt_" + 64 hex digits, + NUL. */
 #define ADMIT_TOKEN_SIZE 69
 
@@ -158,6 +172,16 @@ int admit_rename(admit_t *self,
                  int64_t now,
                  char *sign_hex,
                  errbuf_t *err);
+
+/* Whether to report `kind` (e.g. "token_refused") for CURVE key `curve` now
+ * (monotonic ms): true once per key and kind per window_ms, with
+ * *suppressed set to the reports left out since the last one. */
+bool admit_report(admit_t *self,
+                  const uint8_t *curve,
+                  const char *kind,
+                  int64_t window_ms,
+                  int64_t now,
+                  uint64_t *suppressed);
 
 /* A new join token valid for ttl_ms (0 = no expiry) and `uses` workers
  * (at least 1), written into token (ADMIT_TOKEN_SIZE bytes); only its hash

@@ -97,6 +97,50 @@ s_refuse(sched_t *self, zframe_t *to, uint32_t code, const char *reason)
     sched_refuse(self, self->workers, to, code, reason);
 }
 
+/* Refuses a connection whose key is not admitted, at most once per key per
+ * ADMIT_ANSWER_MS: a worker asks again no sooner, and one that never
+ * reads cannot pile refusals up in the send queue. */
+static void
+s_answer_stranger(sched_t *self, zframe_t *to, uint32_t code, const char *why)
+{
+    uint64_t quiet;
+    if (admit_report(self->admit, self->peer_curve, "answer", ADMIT_ANSWER_MS,
+                     clock_mono_ms(), &quiet)) {
+        s_refuse(self, to, code, why);
+    }
+}
+
+/* A refused join token: the worker is told why (s_answer_stranger's
+ * pace), the log and the event table once per key a minute
+ * (admit_report), so that a flood of bad tokens grows neither. */
+static void
+s_token_refused(sched_t *self,
+                zframe_t *from,
+                const Sluice__Register *reg,
+                const char *fp,
+                const errbuf_t *why)
+{
+    uint64_t quiet = 0;
+    if (admit_report(self->admit, self->peer_curve, "token_refused",
+                     ADMIT_REPORT_MS, clock_mono_ms(), &quiet)) {
+        char *detail =
+            quiet ? xasprintf("%s (and %" PRIu64 " more refusals of this key "
+                              "not recorded)",
+                              errbuf_msg(why), quiet)
+                  : xstrdup(errbuf_msg(why));
+        log_warn("worker '%s' (key %s) presented a join token that was "
+                 "refused: %s",
+                 reg->name ? reg->name : "", fp, detail);
+        errbuf_t ev;
+        if (store_event(self->store, clock_wall_ms(), "worker", "token_refused",
+                        fp, detail, &ev) < 0) {
+            sched_fail_turn(self, &ev);
+        }
+        free(detail);
+    }
+    s_answer_stranger(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(why));
+}
+
 /* A pending key's Register: admitted when it carries a valid token. */
 static bool
 s_admit_pending(sched_t *self, zframe_t *from, const Sluice__Register *reg)
@@ -117,21 +161,13 @@ s_admit_pending(sched_t *self, zframe_t *from, const Sluice__Register *reg)
             "scheduler host run 'sluice keys accept %s', or start the worker "
             "with --token from 'sluice token create'",
             fp, fp);
-        s_refuse(self, from, REFUSE_E_PENDING, reason);
+        s_answer_stranger(self, from, REFUSE_E_PENDING, reason);
         free(reason);
         return false;
     }
     int rc = admit_token_redeem(self->admit, reg->token, now, &err);
     if (rc == ADMIT_ETOKEN) {
-        log_warn("worker '%s' (key %s) presented a join token that was "
-                 "refused: %s",
-                 reg->name, fp, errbuf_msg(&err));
-        errbuf_t ev;
-        if (store_event(self->store, now, "worker", "token_refused", fp,
-                        errbuf_msg(&err), &ev) < 0) {
-            sched_fail_turn(self, &ev);
-        }
-        s_refuse(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(&err));
+        s_token_refused(self, from, reg, fp, &err);
         return false;
     }
     uint8_t curve[CURVE_KEY_SIZE];
@@ -178,8 +214,8 @@ sched_keys_admit_worker(sched_t *self, zframe_t *from, env_msg_t *env)
     }
     state = admit_state(self->admit, self->peer_curve);
     if (strcmp(state, "accepted") != 0) {
-        s_refuse(self, from, REFUSE_E_NOT_ADMITTED,
-                 "this worker's transport key is not admitted");
+        s_answer_stranger(self, from, REFUSE_E_NOT_ADMITTED,
+                          "this worker's transport key is not admitted");
         return false;
     }
     errbuf_t err;
@@ -188,8 +224,14 @@ sched_keys_admit_worker(sched_t *self, zframe_t *from, env_msg_t *env)
         self->admit, self->peer_curve, env->signer, reg->name ? reg->name : "",
         reg->hostname ? reg->hostname : "", clock_wall_ms(), &err);
     if (rc == ADMIT_EMISMATCH) {
-        log_warn("worker '%s' refused: %s", reg->name, errbuf_msg(&err));
-        s_refuse(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(&err));
+        uint64_t quiet;
+        if (admit_report(self->admit, self->peer_curve, "key_mismatch",
+                         ADMIT_REPORT_MS, clock_mono_ms(), &quiet)) {
+            log_warn("worker '%s' refused: %s (%" PRIu64 " more refusals "
+                     "of this key not logged)",
+                     reg->name, errbuf_msg(&err), quiet);
+        }
+        s_answer_stranger(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(&err));
         return false;
     }
     if (rc == ADMIT_ENAMED || rc == ADMIT_ETAKEN) {

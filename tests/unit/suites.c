@@ -15,6 +15,7 @@ suite_fn *const unit_suites[] = {
     keys_suite,
     envelope_suite,
     json_suite,
+    escape_suite,
     exec_suite,
     outbox_suite,
     logkeep_suite,

@@ -19,6 +19,7 @@ Suite *fleet_suite(void);
 Suite *keys_suite(void);
 Suite *envelope_suite(void);
 Suite *json_suite(void);
+Suite *escape_suite(void);
 Suite *exec_suite(void);
 Suite *outbox_suite(void);
 Suite *logkeep_suite(void);

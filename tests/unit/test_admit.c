@@ -446,6 +446,41 @@ START_TEST(test_zap_handler_guards_a_curve_socket)
 
 END_TEST
 
+/* What a key does wrong is reported once per window, with the count of
+ * what was left out; a full table makes new keys share one slot. */
+START_TEST(test_reports_are_once_per_key_and_window)
+{
+    uint8_t a[CURVE_KEY_SIZE], b[CURVE_KEY_SIZE];
+    s_random_key(a);
+    s_random_key(b);
+    uint64_t quiet = 99;
+    ck_assert(admit_report(s_admit, a, "token_refused", 1000, 0, &quiet));
+    ck_assert_uint_eq(quiet, 0);
+    ck_assert(!admit_report(s_admit, a, "token_refused", 1000, 10, &quiet));
+    ck_assert(!admit_report(s_admit, a, "token_refused", 1000, 999, &quiet));
+    ck_assert(admit_report(s_admit, a, "other", 1000, 999, &quiet));
+    ck_assert(admit_report(s_admit, b, "token_refused", 1000, 999, &quiet));
+    ck_assert(admit_report(s_admit, a, "token_refused", 1000, 1000, &quiet));
+    ck_assert_uint_eq(quiet, 2);
+    /* Fill the table with keys reported just now: new keys then share the
+     * overflow slot, which reports once per window too. */
+    for (int i = 0; i < ADMIT_REPORT_KEYS; i++) {
+        uint8_t k[CURVE_KEY_SIZE];
+        s_random_key(k);
+        admit_report(s_admit, k, "flood", 60000, 5000, &quiet);
+    }
+    uint8_t c[CURVE_KEY_SIZE], d[CURVE_KEY_SIZE];
+    s_random_key(c);
+    s_random_key(d);
+    admit_report(s_admit, c, "flood", 60000, 5000, &quiet);
+    ck_assert(!admit_report(s_admit, c, "flood", 60000, 5001, &quiet));
+    ck_assert(!admit_report(s_admit, d, "flood", 60000, 5001, &quiet));
+    /* Once the window has passed, old slots make room again. */
+    ck_assert(admit_report(s_admit, d, "flood", 60000, 70000, &quiet));
+}
+
+END_TEST
+
 Suite *
 admit_suite(void)
 {
@@ -465,6 +500,7 @@ admit_suite(void)
     tcase_add_test(tc, test_clients_need_a_listed_key);
     tcase_add_test(tc, test_tokens_are_hashed_expire_and_run_out);
     tcase_add_test(tc, test_zap_handler_guards_a_curve_socket);
+    tcase_add_test(tc, test_reports_are_once_per_key_and_window);
     suite_add_tcase(s, tc);
     return s;
 }
