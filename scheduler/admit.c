@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/keys.h"
 #include "common/log.h"
+#include "common/reportlimit.h"
 #include "common/xalloc.h"
 #include "common/xzmq.h"
 #include "proto/msg.h"
@@ -45,21 +46,8 @@ struct admit_t {
     size_t pending;   /* keys in state pending */
     uint64_t refused; /* handshakes refused */
     int64_t refused_logged;
-    zhashx_t *reports; /* "kind/curve hex" -> s_report_t, owned */
+    reportlimit_t *reports; /* per kind and CURVE key, owned */
 };
-
-/* When one key's kind of wrong was last reported, and what was not. */
-typedef struct {
-    int64_t at;
-    uint64_t suppressed;
-} s_report_t;
-
-static void
-s_report_free(void **item)
-{
-    free(*item);
-    *item = NULL;
-}
 
 /* --------------------------------------------------------------- keys */
 
@@ -194,8 +182,7 @@ admit_new(store_t *store, errbuf_t *err)
     zhashx_set_destructor(self->keys, s_key_free);
     self->names = s_strings();
     self->named = s_strings();
-    self->reports = zhashx_new();
-    zhashx_set_destructor(self->reports, s_report_free);
+    self->reports = reportlimit_new(ADMIT_REPORT_KEYS);
     if (store_key_list(store, s_load_one, self, err) < 0 ||
         store_name_list(store, s_load_name, self, err) < 0) {
         admit_destroy(&self);
@@ -218,7 +205,7 @@ admit_destroy(admit_t **self_p)
         zhashx_destroy(&self->keys);
         zhashx_destroy(&self->names);
         zhashx_destroy(&self->named);
-        zhashx_destroy(&self->reports);
+        reportlimit_destroy(&self->reports);
         free(self);
         *self_p = NULL;
     }
@@ -876,27 +863,6 @@ admit_rename(admit_t *self,
 
 /* ------------------------------------------------------------ reports */
 
-/* Forgets reports older than the window; true when there is room. */
-static bool
-s_reports_room(admit_t *self, int64_t now)
-{
-    if (zhashx_size(self->reports) < ADMIT_REPORT_KEYS) {
-        return true;
-    }
-    zlistx_t *old = zlistx_new();
-    for (s_report_t *r = zhashx_first(self->reports); r;
-         r = zhashx_next(self->reports)) {
-        if (now - r->at >= ADMIT_REPORT_MS) {
-            zlistx_add_end(old, (void *) zhashx_cursor(self->reports));
-        }
-    }
-    for (const char *k = zlistx_first(old); k; k = zlistx_next(old)) {
-        zhashx_delete(self->reports, k);
-    }
-    zlistx_destroy(&old);
-    return zhashx_size(self->reports) < ADMIT_REPORT_KEYS;
-}
-
 bool
 admit_report(admit_t *self,
              const uint8_t *curve,
@@ -907,27 +873,8 @@ admit_report(admit_t *self,
 {
     char hex[CURVE_HEX_SIZE];
     curve_hex(curve, hex);
-    char *slot = xasprintf("%s/%s", kind, hex);
-    s_report_t *r = zhashx_lookup(self->reports, slot);
-    if (!r && !s_reports_room(self, now)) {
-        free(slot); /* full of keys seen within the window: they share */
-        slot = xasprintf("%s/*", kind);
-        r = zhashx_lookup(self->reports, slot);
-    }
-    bool report = !r || now - r->at >= window_ms;
-    if (!r) {
-        r = xcalloc(1, sizeof *r);
-        zhashx_insert(self->reports, slot, r);
-    }
-    free(slot);
-    *suppressed = report ? r->suppressed : 0;
-    if (report) {
-        r->at = now;
-        r->suppressed = 0;
-    } else {
-        r->suppressed++;
-    }
-    return report;
+    return reportlimit_due(self->reports, kind, hex, window_ms, now,
+                           suppressed);
 }
 
 /* ------------------------------------------------------------- tokens */

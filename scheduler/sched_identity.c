@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/reportlimit.h"
 #include "common/xalloc.h"
 #include "scheduler/api.h"
 #include "scheduler/sched_internal.h"
@@ -17,13 +18,7 @@
 
 /* One audit event and log line per key at most this often. */
 #define S_AUDIT_EVERY_MS 60000
-
-/* Per signing key: when its last refusal was audited, and how many were
- * not since. */
-typedef struct {
-    int64_t last; /* monotonic ms */
-    uint64_t suppressed;
-} s_audit_t;
+#define S_AUDIT_KEYS     4096 /* keys tracked; past it they share a slot */
 
 /* The event kind and the counter's name of each sched_identity_kind_t. */
 static const struct {
@@ -34,37 +29,17 @@ static const struct {
     [SCHED_ID_NAME] = {"worker_name_refused", "worker_registers_refused_name"},
 };
 
-static void
-s_audit_free(void **item)
-{
-    free(*item);
-    *item = NULL;
-}
-
 /* The key's audit slot; true when this refusal is to be audited now. */
 static bool
 s_audit_due(sched_t *self, const uint8_t *signer, uint64_t *suppressed)
 {
     if (!self->identity_audit) {
-        self->identity_audit = zhashx_new();
-        zhashx_set_destructor(self->identity_audit, s_audit_free);
+        self->identity_audit = reportlimit_new(S_AUDIT_KEYS);
     }
     char hex[KEYS_HEX_SIZE];
     keys_public_hex(signer, hex);
-    s_audit_t *audit = zhashx_lookup(self->identity_audit, hex);
-    int64_t now = clock_mono_ms();
-    if (audit && now - audit->last < S_AUDIT_EVERY_MS) {
-        audit->suppressed++;
-        return false;
-    }
-    if (!audit) {
-        audit = xcalloc(1, sizeof *audit);
-        zhashx_insert(self->identity_audit, hex, audit);
-    }
-    *suppressed = audit->suppressed;
-    audit->suppressed = 0;
-    audit->last = now;
-    return true;
+    return reportlimit_due(self->identity_audit, "identity", hex,
+                           S_AUDIT_EVERY_MS, clock_mono_ms(), suppressed);
 }
 
 void
@@ -98,7 +73,7 @@ sched_identity_refused(sched_t *self,
 void
 sched_identity_stop(sched_t *self)
 {
-    zhashx_destroy(&self->identity_audit);
+    reportlimit_destroy(&self->identity_audit);
 }
 
 Sluice__Reply *

@@ -108,8 +108,8 @@ struct sched_t {
     uint64_t drops[SCHED_DROP_KINDS]; /* dropped messages per ENV_E code */
     int64_t drop_logged[SCHED_DROP_KINDS];
     uint64_t identity[SCHED_ID_KINDS]; /* refused per kind (sched_identity) */
-    zhashx_t *identity_audit;          /* signing key hex -> when it was last
-                                 audited and what was suppressed; owned */
+    struct reportlimit_t *identity_audit; /* per signing key: when it was
+                                             last audited; owned */
     sched_observer_t observers[SCHED_OBSERVERS_MAX]; /* in call order */
     size_t nobservers;
     secrets_t *secrets; /* sealed secrets (sched_secrets.c), owned */
