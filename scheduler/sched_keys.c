@@ -141,6 +141,34 @@ s_token_refused(sched_t *self,
     s_answer_stranger(self, from, REFUSE_E_NOT_ADMITTED, errbuf_msg(why));
 }
 
+/* A Register whose name is not a worker name: the name is never echoed
+ * (it may hold anything); the log and the event table hear of it once per
+ * key a minute, the peer at s_answer_stranger's pace. */
+static void
+s_name_refused(sched_t *self, zframe_t *from)
+{
+    uint64_t quiet = 0;
+    if (admit_report(self->admit, self->peer_curve, "name_refused",
+                     ADMIT_REPORT_MS, clock_mono_ms(), &quiet)) {
+        char fp[KEYS_FP_SIZE];
+        keys_fingerprint(self->peer_curve, fp);
+        char *detail = xasprintf("a Register's name is not 1 to %d letters, "
+                                 "digits, '.', '_' or '-' (%" PRIu64 " more "
+                                 "from this key not recorded)",
+                                 MSG_NAME_MAX, quiet);
+        log_warn("worker key %s: %s", fp, detail);
+        errbuf_t ev;
+        if (store_event(self->store, clock_wall_ms(), "worker", "name_refused",
+                        fp, detail, &ev) < 0) {
+            sched_fail_turn(self, &ev);
+        }
+        free(detail);
+    }
+    s_answer_stranger(self, from, REFUSE_E_MALFORMED,
+                      "a worker name is 1 to 64 letters, digits, '.', '_' or "
+                      "'-'; start the worker with such a --name");
+}
+
 /* A pending key's Register: admitted when it carries a valid token. */
 static bool
 s_admit_pending(sched_t *self, zframe_t *from, const Sluice__Register *reg)
@@ -203,10 +231,7 @@ sched_keys_admit_worker(sched_t *self, zframe_t *from, env_msg_t *env)
         return false;
     }
     if (!msg_name_ok(reg->name)) {
-        /* Not echoed: it may hold anything. */
-        s_refuse(self, from, REFUSE_E_MALFORMED,
-                 "a worker name is 1 to 64 letters, digits, '.', '_' or '-'; "
-                 "start the worker with such a --name");
+        s_name_refused(self, from);
         return false;
     }
     if (strcmp(state, "pending") == 0 && !s_admit_pending(self, from, reg)) {
