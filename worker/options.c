@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/statedir.h"
 #include "common/xalloc.h"
+#include "common/yamldoc.h"
 #include "proto/msg.h"
 #include "worker/gpus.h"
 
@@ -82,7 +83,10 @@ options_usage(FILE *out)
             "                       symlinks) or in the attempt's work dir, "
             "else the\n"
             "                       attempt is refused; repeat for more "
-            "roots\n");
+            "roots\n\n"
+            "DIR/config.yaml may hold data_roots: [DIR, ...], run_as_range "
+            "and run_as;\n"
+            "flags win over it.\n");
 }
 
 static int
@@ -390,7 +394,16 @@ options_parse(options_t *o, int argc, char **argv, errbuf_t *err)
                    argv[optind]);
         return -1;
     }
-    return s_from_environment(o, err);
+    if (s_from_environment(o, err) < 0) {
+        return -1;
+    }
+    if (o->help) {
+        return 0;
+    }
+    char *dir = statedir_resolve(o->dir);
+    int rc = options_load_file(o, dir, err);
+    free(dir);
+    return rc;
 }
 
 void
@@ -406,6 +419,7 @@ options_clear(options_t *o)
     free(o->data_roots);
     o->data_roots = NULL;
     o->ndata_roots = 0;
+    yamldoc_destroy(&o->file);
 }
 
 /* The endpoint and the pinned keys from --join; a --token wins over the

@@ -39,18 +39,26 @@ typedef struct {
     const char *token_file;      /* --token-file PATH */
     const char *scheduler_curve; /* --scheduler-curve-key HEX or file */
     bool help;
+    struct yamldoc_node_t *file; /* DIR/config.yaml, owned; strings above may
+                                    be borrowed from it */
 } options_t;
 
 /* Prints the usage text to out. */
 void options_usage(FILE *out);
 
-/* Fills *o from argv (defaults for what is not given) and the
- * environment; -1 with err on an unknown flag, a bad value or a stray
+/* Fills *o from argv (defaults for what is not given), the environment and
+ * the state directory's config.yaml (options_load_file); -1 with err on an unknown flag, a bad value or a stray
  * argument. A join token given on the command line (--token, or in a
  * --join line) is wiped from argv, so ps no longer shows it, with a
  * warning; SLUICE_JOIN and SLUICE_JOIN_TOKEN are taken out of the
  * environment. Call options_clear after either result. */
 int options_parse(options_t *o, int argc, char **argv, errbuf_t *err);
+
+/* Reads DIR/config.yaml of the worker's state directory, when there is
+ * one: `data_roots: [DIR, ...]`, `run_as_range: FIRST-LAST` and `run_as:
+ * USER`, each used unless a flag said otherwise. -1 with err
+ * ("FILE:LINE:COL: ...") on a malformed file or an unknown setting. */
+int options_load_file(options_t *o, const char *dir, errbuf_t *err);
 
 /* Frees what options_parse allocated; accepts a cleared *o. */
 void options_clear(options_t *o);

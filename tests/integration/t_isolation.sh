@@ -181,3 +181,31 @@ YAML
     it_check "a missing root is refused at start (rc $rc)" [ "$rc" != 0 ]
     it_check "naming it" grep -q "data-root '$IT_DIR/missing'" "$IT_DIR/missing.out"
 }
+
+t_isolation_data_root_from_worker_config() {
+    it_cluster 0
+    mkdir -m 1777 "$IT_DIR/data" "$IT_DIR/outside"
+    mkdir -m 0700 "$IT_DIR/w1"
+    printf 'data_roots: [%s]\n' "$IT_DIR/data" >"$IT_DIR/w1/config.yaml"
+    iso_worker w1 --slots 2
+    it_apply roots <<YAML
+dag: roots
+tasks:
+  - id: inside
+    run: 'echo x >$IT_DIR/data/ok.txt'
+    outputs: [$IT_DIR/data/ok.txt]
+  - id: outside
+    run: 'echo ran >$IT_DIR/outside/out.txt'
+    outputs: [$IT_DIR/outside/out.txt]
+YAML
+    run=$("$SLUICE" trigger --dir "$IT_STATE" roots)
+    it_check "run ends" it_wait 30 it_run_final "$run"
+    it_check "a path under the configured root runs" [ "$(it_task_state "$run" inside)" = success ]
+    it_check "outside it is refused" [ "$(it_sql "SELECT group_concat(DISTINCT cause) FROM attempts WHERE run_id=$run AND task_id='outside'")" = refused ]
+    mkdir -m 0700 "$IT_DIR/w2"
+    printf 'data_root: [/data]\n' >"$IT_DIR/w2/config.yaml"
+    rc=0
+    "$SLUICE" worker --join "$IT_JOIN" --dir "$IT_DIR/w2" >"$IT_DIR/typo.out" 2>&1 || rc=$?
+    it_check "a misspelt setting stops the worker (rc $rc)" [ "$rc" != 0 ]
+    it_check "with its line and a suggestion" grep -q "w2/config.yaml:1:1: unknown setting 'data_root'; did you mean 'data_roots'" "$IT_DIR/typo.out"
+}
