@@ -137,7 +137,7 @@ asan:
 # their own), each run for FUZZ_SECONDS after replaying its regressions.
 FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := envelope dag
+FUZZ_TARGETS := envelope dag values peertext
 FUZZ_FLAGS   := -fsanitize=fuzzer-no-link,address,undefined \
                 -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_RUN     := -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=16384 \

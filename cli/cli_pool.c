@@ -17,7 +17,7 @@
 static const args_flag_t s_set_flags[] = {
     {"description", 0, ARGS_STRING, "TEXT",
      "what the pool is for (kept when not given)"},
-    {NULL},
+    {NULL, 0, 0, NULL, NULL},
 };
 
 static const args_spec_t s_set_spec = {

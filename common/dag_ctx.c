@@ -61,8 +61,9 @@ dagp_warn_pos(parse_t *p, size_t line, size_t col, const char *fmt, ...)
     if (rc < 0) {
         abort();
     }
-    zlist_append(p->dag->warnings, xasprintf("%s:%zu:%zu: warning: %s", p->file,
-                                             line, col, what));
+    char *msg = xasprintf("%s:%zu:%zu: warning: %s", p->file, line, col, what);
+    zlist_append(p->dag->warnings, msg); /* autofree: the list keeps a copy */
+    free(msg);
     free(what);
 }
 

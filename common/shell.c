@@ -309,6 +309,7 @@ int
 shell_quote_append(
     char **out, size_t *len, const char *value, shell_at_t at, errbuf_t *err)
 {
+    s_put(out, len, "", 0); /* *out is a string, even for an empty value */
     if (shell_plain(value) && at != SHELL_AT_SQUOTE) {
         s_put(out, len, value, strlen(value));
         return 0;

@@ -67,7 +67,8 @@ void shell_lex_value(shell_lex_t *lex);
 shell_at_t shell_lex_at(const shell_lex_t *lex, const char **why);
 
 /* Appends value, quoted for `at`, to *out (an owned, growing string of
- * *len bytes). -1 with err when at is SHELL_AT_UNSAFE and the value is not
+ * *len bytes; a string afterwards, also when nothing was appended). -1
+ * with err when at is SHELL_AT_UNSAFE and the value is not
  * shell_plain. */
 int shell_quote_append(
     char **out, size_t *len, const char *value, shell_at_t at, errbuf_t *err);

@@ -31,8 +31,9 @@ s_read(const char *path, char **text, size_t *size, errbuf_t *err)
     *size = fread(*text, 1, OPTIONS_FILE_MAX + 1, f);
     fclose(f);
     if (*size > OPTIONS_FILE_MAX) {
-        errbuf_set(err, "'%s' is over %d bytes; a worker's config is a few "
-                        "lines",
+        errbuf_set(err,
+                   "'%s' is over %d bytes; a worker's config is a few "
+                   "lines",
                    path, OPTIONS_FILE_MAX);
         xfree(text);
         return -1;
@@ -59,8 +60,9 @@ s_data_roots(options_t *o,
              errbuf_t *err)
 {
     if (value->type != YAMLDOC_SEQ) {
-        return s_bad(path, value, "'data_roots' is a list of directories, "
-                                  "e.g. [/data, /scratch]",
+        return s_bad(path, value,
+                     "'data_roots' is a list of directories, "
+                     "e.g. [/data, /scratch]",
                      err);
     }
     for (size_t i = 0; i < value->count; i++) {
@@ -89,16 +91,16 @@ s_key(options_t *o,
     if (!strcmp(key->value, "data_roots")) {
         return s_data_roots(o, path, value, err);
     }
-    bool known = !strcmp(key->value, "run_as_range") ||
-                 !strcmp(key->value, "run_as");
+    bool known =
+        !strcmp(key->value, "run_as_range") || !strcmp(key->value, "run_as");
     if (!known) {
         const char *hint = yamldoc_suggest(key->value, s_keys, 3);
         char what[256];
-        snprintf(what, sizeof what,
-                 "unknown setting '%s'; %s%s%s", key->value,
-                 hint ? "did you mean '" : "a worker's config.yaml knows "
-                                           "data_roots, run_as_range and "
-                                           "run_as",
+        snprintf(what, sizeof what, "unknown setting '%s'; %s%s%s", key->value,
+                 hint ? "did you mean '"
+                      : "a worker's config.yaml knows "
+                        "data_roots, run_as_range and "
+                        "run_as",
                  hint ? hint : "", hint ? "'?" : "");
         return s_bad(path, key, what, err);
     }

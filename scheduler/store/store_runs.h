@@ -44,7 +44,7 @@ int store_run_set_interval(store_t *self,
                            int64_t logical_at,
                            int64_t start,
                            int64_t end,
-                           const char *timezone,
+                           const char *zone,
                            errbuf_t *err);
 
 /* The run of DAG `dag` with logical date logical_at: sets *run_id and

@@ -14,10 +14,10 @@ store_run_set_interval(store_t *self,
                        int64_t logical_at,
                        int64_t start,
                        int64_t end,
-                       const char *timezone,
+                       const char *zone,
                        errbuf_t *err)
 {
-    assert(self && timezone);
+    assert(self && zone);
     sqlite3_stmt *stmt =
         store_priv_sql(self,
                        "UPDATE runs SET logical_at = ?2, interval_start = ?3,"
@@ -30,7 +30,7 @@ store_run_set_interval(store_t *self,
     sqlite3_bind_int64(stmt, 2, logical_at);
     sqlite3_bind_int64(stmt, 3, start);
     sqlite3_bind_int64(stmt, 4, end);
-    store_priv_bind_text(stmt, 5, timezone);
+    store_priv_bind_text(stmt, 5, zone);
     int rc = sqlite3_step(stmt);
     int ret = 0;
     if (rc == SQLITE_CONSTRAINT ||
