@@ -16,6 +16,8 @@
 #include "common/statedir.h"
 #include "common/xalloc.h"
 #include "worker/gpus.h"
+#include "worker/hashjob.h"
+#include "worker/workdirs.h"
 
 void
 options_usage(FILE *out)
@@ -29,7 +31,10 @@ options_usage(FILE *out)
             "[--log-cap BYTES] [--heartbeat-ms N]\n"
             "                     [--run-as USER | --run-as-range FIRST-LAST] "
             "[--prefetch N]\n"
-            "                     [--data-root DIR ...]\n\n"
+            "                     [--data-root DIR ...] [--hash-timeout "
+            "DURATION]\n"
+            "                     [--keep-failed DURATION] "
+            "[--keep-failed-max N]\n\n"
             "  --join LINE          the line 'sluice init' or 'sluice "
             "join-line' printed\n"
             "  --scheduler EP       scheduler worker endpoint (with "
@@ -81,7 +86,21 @@ options_usage(FILE *out)
             "                       symlinks) or in the attempt's work dir, "
             "else the\n"
             "                       attempt is refused; repeat for more "
-            "roots\n");
+            "roots\n"
+            "  --hash-timeout DURATION  hashing one attempt's inputs or "
+            "outputs (as its\n"
+            "                       uid, in a child) may take this long, "
+            "else the attempt\n"
+            "                       fails (default 10m)\n"
+            "  --keep-failed DURATION  a failed attempt's work dir is kept "
+            "this long for\n"
+            "                       debugging (default 24h; 0: removed at "
+            "once); other\n"
+            "                       work dirs are removed when their "
+            "attempt ends\n"
+            "  --keep-failed-max N  keep at most N failed attempts' work "
+            "dirs, the oldest\n"
+            "                       go first (default 100)\n");
 }
 
 static int
@@ -260,11 +279,56 @@ s_opt_join(options_t *o, int c, char *arg)
 }
 
 static int
+s_opt_duration(const char *flag, const char *arg, uint64_t *ms, errbuf_t *err)
+{
+    if (dag_parse_duration(arg, ms) < 0) {
+        errbuf_set(err,
+                   "%s wants a duration like '30s', '10m' or '24h', not "
+                   "'%s'",
+                   flag, arg);
+        return -1;
+    }
+    return 0;
+}
+
+/* --hash-timeout, --keep-failed and --keep-failed-max; 1 for any other
+ * flag. */
+static int
+s_opt_files(options_t *o, int c, const char *arg, errbuf_t *err)
+{
+    switch (c) {
+        case 'H':
+            if (s_opt_duration("--hash-timeout", arg, &o->hash_timeout_ms,
+                               err) < 0) {
+                return -1;
+            }
+            if (o->hash_timeout_ms == 0) {
+                errbuf_set(err, "--hash-timeout must be above 0, not '%s'",
+                           arg);
+                return -1;
+            }
+            return 0;
+        case 'K':
+            return s_opt_duration("--keep-failed", arg, &o->keep_failed_ms,
+                                  err);
+        case 'M':
+            return s_opt_u32("--keep-failed-max", arg, 1000000,
+                             &o->keep_failed_max, err);
+        default:
+            return 1;
+    }
+}
+
+static int
 s_opt_one(options_t *o, int c, char *arg, errbuf_t *err)
 {
     uint64_t v = 0;
     if (s_opt_join(o, c, arg)) {
         return 0;
+    }
+    int files = s_opt_files(o, c, arg, err);
+    if (files <= 0) {
+        return files;
     }
     switch (c) {
         case 's':
@@ -357,9 +421,17 @@ options_parse(options_t *o, int argc, char **argv, errbuf_t *err)
         {"token", required_argument, NULL, 'T'},
         {"token-file", required_argument, NULL, 'F'},
         {"scheduler-curve-key", required_argument, NULL, 'C'},
+        {"hash-timeout", required_argument, NULL, 'H'},
+        {"keep-failed", required_argument, NULL, 'K'},
+        {"keep-failed-max", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    *o = (options_t){.prefetch = 1, .grace_ms = 30000, .log_cap = 1048576};
+    *o = (options_t){.prefetch = 1,
+                     .grace_ms = 30000,
+                     .log_cap = 1048576,
+                     .hash_timeout_ms = HASHJOB_DEFAULT_TIMEOUT_MS,
+                     .keep_failed_ms = WORKDIRS_DEFAULT_KEEP_MS,
+                     .keep_failed_max = WORKDIRS_DEFAULT_KEEP_MAX};
     optind = 1;
     opterr = 0;
     int c;
