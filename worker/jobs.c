@@ -752,6 +752,11 @@ s_step_running(jobs_t *self, size_t index)
     }
     const exec_result_t *r = exec_result(job->exec);
     if (r->outcome == EXEC_EXITED && r->exit_code == 0 && job->noutputs > 0) {
+        /* What the task left running would write on under the hasher,
+         * and could trace it: its own uid's processes go first. */
+        if (job->own_uid) {
+            uids_kill(self->uids, job->user.uid);
+        }
         job->phase = JOB_OUTPUTS;
         job->hasher = s_hasher_start(self, job, HASHJOB_OUTPUTS, job->outputs,
                                      job->noutputs);
