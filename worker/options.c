@@ -87,20 +87,16 @@ options_usage(FILE *out)
             "else the\n"
             "                       attempt is refused; repeat for more "
             "roots\n"
-            "  --hash-timeout DURATION  hashing one attempt's inputs or "
-            "outputs (as its\n"
-            "                       uid, in a child) may take this long, "
-            "else the attempt\n"
-            "                       fails (default 10m)\n"
-            "  --keep-failed DURATION  a failed attempt's work dir is kept "
-            "this long for\n"
-            "                       debugging (default 24h; 0: removed at "
-            "once); other\n"
-            "                       work dirs are removed when their "
-            "attempt ends\n"
-            "  --keep-failed-max N  keep at most N failed attempts' work "
-            "dirs, the oldest\n"
-            "                       go first (default 100)\n");
+            "  --hash-timeout DUR   hashing an attempt's inputs or outputs "
+            "(as its uid, in\n"
+            "                       a child) may take DUR, else the attempt "
+            "fails (10m)\n"
+            "  --keep-failed DUR    keep a failed attempt's work dir DUR "
+            "(24h; 0: not at\n"
+            "                       all); others go when their attempt "
+            "ends\n"
+            "  --keep-failed-max N  and at most N of them, the oldest go "
+            "first (100)\n");
 }
 
 static int
