@@ -130,6 +130,9 @@ s_on_output(void *arg,
         take = size < take ? size : take;
         memcpy(self->errtext + self->nerr, data, take);
         self->nerr += take;
+        while (self->nerr > 0 && self->errtext[self->nerr - 1] == '\n') {
+            self->nerr--; /* one line in a message */
+        }
         self->errtext[self->nerr] = '\0';
     }
 }

@@ -73,7 +73,8 @@ s_remove_entries(s_rm_t *rm, int fd, int depth)
 /* Removes name below dirfd: a file or link is unlinked (a link is never
  * followed), a directory is emptied through a descriptor opened with
  * O_NOFOLLOW, then removed. One too deep is moved up to rm->top to be
- * removed by a later pass. 0 when something was done. */
+ * removed by a later pass. 0 when it is gone (or moved up), 1 when a
+ * directory stays because something in it does, -1 on an error. */
 static int
 s_remove_at(s_rm_t *rm, int dirfd, const char *name, int depth)
 {
@@ -101,12 +102,14 @@ s_remove_at(s_rm_t *rm, int dirfd, const char *name, int depth)
         return -1;
     }
     s_remove_entries(rm, fd, depth + 1);
-    if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT &&
-        errno != ENOTEMPTY) { /* not empty: an entry moved up is left */
-        s_rm_fail(rm, name, "remove");
-        return -1;
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT) {
+        return 0;
     }
-    return 0;
+    if (errno == ENOTEMPTY) {
+        return 1; /* what could not go, or went up, is for the next pass */
+    }
+    s_rm_fail(rm, name, "remove");
+    return -1;
 }
 
 /* One pass over the top: *left gets whether it had entries. */
@@ -123,6 +126,7 @@ s_pass(s_rm_t *rm, bool *left)
         return false;
     }
     bool progress = false;
+    unsigned moved = rm->moved;
     *left = false;
     for (struct dirent *e = readdir(d); e; e = readdir(d)) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) {
@@ -132,7 +136,7 @@ s_pass(s_rm_t *rm, bool *left)
         progress |= s_remove_at(rm, rm->top, e->d_name, 0) == 0;
     }
     closedir(d);
-    return progress;
+    return progress || rm->moved != moved;
 }
 
 int
