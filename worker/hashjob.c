@@ -137,16 +137,22 @@ s_on_output(void *arg,
     }
 }
 
-/* The worker's own executable, which holds `__hash`. */
+/* The worker's own executable, which holds `__hash`: by its name, for
+ * ps, unless an upgrade replaced the file since the worker started; then
+ * through /proc/self/exe, which the child (a copy of the worker until it
+ * execs) resolves to the very binary that runs. */
 static char *
 s_self_exe(void)
 {
+    static const char deleted[] = " (deleted)";
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        return xstrdup("sluice");
+    exe[n > 0 ? n : 0] = '\0';
+    size_t len = strlen(exe);
+    if (n <= 0 || (len >= sizeof deleted - 1 &&
+                   !strcmp(exe + len - (sizeof deleted - 1), deleted))) {
+        return xstrdup("/proc/self/exe");
     }
-    exe[n] = '\0';
     return xstrdup(exe);
 }
 
