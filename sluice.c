@@ -5,6 +5,7 @@
 #include "common/version.h"
 #include "cli/cli.h"
 #include "scheduler/sched.h"
+#include "worker/hashjob.h"
 #include "worker/outbox_verb.h"
 #include "worker/validate.h"
 #include "worker/worker.h"
@@ -79,6 +80,9 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "__validate") == 0) {
         return validate_main(argc - 1, argv + 1); /* a worker's child */
+    }
+    if (strcmp(argv[1], "__hash") == 0) {
+        return hashjob_main(argc - 1, argv + 1); /* a worker's child */
     }
     for (size_t i = 0; i < VERB_COUNT; i++) {
         if (strcmp(argv[1], s_verbs[i].name) == 0) {

@@ -16,6 +16,7 @@
 #include "common/metrics.h"
 #include "common/xalloc.h"
 #include "proto/msg.h"
+#include "worker/hashjob.h"
 #include "worker/mem.h"
 #include "worker/paths.h"
 #include "worker/validate.h"
@@ -24,21 +25,37 @@
 #define JOBS_NONCE_MAX  8192 /* remembered task nonces */
 #define JOBS_RECENT_MAX 4096 /* remembered finished attempt ids */
 
-/* One running attempt. */
+/* Where an attempt is: its inputs hashed (before its task starts), its
+ * task running, its outputs hashed (after the task succeeded). The
+ * result goes only once all of it is over. */
+typedef enum {
+    JOB_INPUTS = 0,
+    JOB_RUNNING,
+    JOB_OUTPUTS,
+} job_phase_t;
+
+/* One attempt that holds a slot. */
 typedef struct {
     jobs_t *owner; /* borrowed back pointer for the log callback */
     uint64_t attempt_id;
     uint64_t run_id;
     uint32_t attempt;
-    char *task_id;  /* owned */
-    char *gpus;     /* owned: the device indices it holds, "0,2" or "" */
-    exec_t *exec;   /* owned */
-    char *work_dir; /* owned; declared paths are relative to it */
-    char **outputs; /* declared outputs, rendered; owned */
+    char *task_id; /* owned */
+    char *gpus;    /* owned: the device indices it holds, "0,2" or "" */
+    job_phase_t phase;
+    Sluice__Task *task; /* owned while its inputs are hashed, then NULL */
+    exec_t *exec;       /* owned: its task, once started */
+    hashjob_t *hasher;  /* owned: hashing its inputs or outputs, or NULL */
+    char *work_dir;     /* owned; declared paths are relative to it */
+    char **outputs;     /* declared outputs, rendered; owned */
     size_t noutputs;
     datahash_ref_t *inputs; /* hashed before the start; owned */
     size_t ninputs;
-    bool validate; /* kind validate: the built-in validator runs */
+    datahash_ref_t *written; /* outputs hashed after a success; owned */
+    size_t nwritten;
+    char *data_error; /* owned: why an input or output failed, or NULL */
+    char *cancelled;  /* owned: the reason of a cancel while hashing */
+    bool validate;    /* kind validate: the built-in validator runs */
     /* Its own uid (when own_uid), given back when it ends. */
     exec_user_t user;
     bool own_uid;
@@ -47,6 +64,8 @@ typedef struct {
 struct jobs_t {
     uint32_t slots;
     char *work_root;           /* owned, DIR/work */
+    workdirs_t *workdirs;      /* borrowed: removes or keeps ended dirs */
+    uint64_t hash_timeout_ms;  /* hashing one attempt's inputs or outputs */
     const exec_user_t *run_as; /* borrowed: who tasks run as; NULL = us */
     uids_t *uids;              /* borrowed: per-attempt uids, or NULL */
     char **data_roots;         /* owned, resolved */
@@ -104,6 +123,8 @@ jobs_new(const jobs_config_t *config)
     jobs_t *self = xcalloc(1, sizeof *self);
     self->slots = config->slots;
     self->work_root = xstrdup(config->work_root);
+    self->workdirs = config->workdirs;
+    self->hash_timeout_ms = config->hash_timeout_ms;
     self->run_as = config->run_as;
     self->uids = config->uids;
     self->data_roots = xcalloc(config->ndata_roots + 1, sizeof(char *));
@@ -134,7 +155,10 @@ s_job_io_free(job_t *job)
     }
     free(job->outputs);
     datahash_refs_free(&job->inputs, job->ninputs);
+    datahash_refs_free(&job->written, job->nwritten);
     free(job->work_dir);
+    free(job->data_error);
+    free(job->cancelled);
 }
 
 /* Gives the attempt's own uid back once its child is reaped: its work dir
@@ -163,7 +187,11 @@ s_job_destroy(job_t **job_p)
         return;
     }
     exec_destroy(&(*job_p)->exec);
+    hashjob_destroy(&(*job_p)->hasher); /* before its uid goes */
     s_job_uid_release(*job_p);
+    if ((*job_p)->task) {
+        protobuf_c_message_free_unpacked(&(*job_p)->task->base, NULL);
+    }
     free((*job_p)->task_id);
     free((*job_p)->gpus);
     s_job_io_free(*job_p);
@@ -250,7 +278,13 @@ jobs_next_deadline(const jobs_t *self)
 {
     int64_t next = -1;
     for (size_t i = 0; i < self->count; i++) {
-        next = s_min_deadline(next, exec_next_deadline(self->jobs[i]->exec));
+        const job_t *job = self->jobs[i];
+        if (job->exec) {
+            next = s_min_deadline(next, exec_next_deadline(job->exec));
+        }
+        if (job->hasher) {
+            next = s_min_deadline(next, hashjob_next_deadline(job->hasher));
+        }
     }
     return next;
 }
@@ -259,8 +293,15 @@ size_t
 jobs_fds(const jobs_t *self, int *fds, size_t cap)
 {
     size_t n = 0;
+    /* A job has one child with open pipes at a time: its task or its
+     * hasher (the task's pipes are closed before its outputs are hashed). */
     for (size_t i = 0; i < self->count && n + 2 <= cap; i++) {
-        n += (size_t) exec_fds(self->jobs[i]->exec, fds + n);
+        const job_t *job = self->jobs[i];
+        if (job->hasher) {
+            n += (size_t) hashjob_fds(job->hasher, fds + n);
+        } else if (job->exec) {
+            n += (size_t) exec_fds(job->exec, fds + n);
+        }
     }
     return n;
 }
@@ -384,7 +425,8 @@ s_dataset_ref(const datahash_ref_t *ref)
 }
 
 /* The inputs hashed at the start and, after a success, the outputs: one
- * that was not written fails the attempt (cause exit). */
+ * that was not written, or could not be hashed, fails the attempt (cause
+ * exit); a cancel while they were hashed cancels it. */
 static void
 s_result_data(const jobs_t *self, const job_t *job, Sluice__Result *res)
 {
@@ -392,26 +434,23 @@ s_result_data(const jobs_t *self, const job_t *job, Sluice__Result *res)
     for (size_t i = 0; i < job->ninputs; i++) {
         res->inputs[res->n_inputs++] = s_dataset_ref(&job->inputs[i]);
     }
-    bool ok =
-        res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED && res->exit_code == 0;
-    errbuf_t err;
-    datahash_ref_t *outputs = NULL;
-    size_t noutputs = 0;
-    if (ok && datahash_refs(job->outputs, job->noutputs, job->work_dir, false,
-                            &outputs, &noutputs, &err) < 0) {
+    if (job->cancelled) {
+        res->outcome = SLUICE__OUTCOME__OUTCOME_CANCELLED;
+        free(res->error);
+        res->error = xstrdup(job->cancelled);
+    } else if (job->data_error) {
         res->outputs_missing = true;
         free(res->error);
-        res->error = xstrdup(errbuf_msg(&err));
+        res->error = xstrdup(job->data_error);
         log_warn("worker '%s': attempt %" PRIu64 " failed: %s",
-                 conn_name(self->conn), job->attempt_id, errbuf_msg(&err));
+                 conn_name(self->conn), job->attempt_id, job->data_error);
     }
-    if (noutputs > 0) {
-        res->outputs = xcalloc(noutputs, sizeof *res->outputs);
-        for (size_t i = 0; i < noutputs; i++) {
-            res->outputs[res->n_outputs++] = s_dataset_ref(&outputs[i]);
+    if (job->nwritten > 0) {
+        res->outputs = xcalloc(job->nwritten, sizeof *res->outputs);
+        for (size_t i = 0; i < job->nwritten; i++) {
+            res->outputs[res->n_outputs++] = s_dataset_ref(&job->written[i]);
         }
     }
-    datahash_refs_free(&outputs, noutputs);
 }
 
 /* A file the validator wrote into the attempt's work dir, or "". */
@@ -465,9 +504,32 @@ s_result_validation(const jobs_t *self, const job_t *job, Sluice__Result *res)
     }
 }
 
+/* An attempt that never ran: an input was refused, or it was cancelled
+ * while its inputs were hashed. */
+static Sluice__Result *
+s_result_unstarted(const jobs_t *self, const job_t *job)
+{
+    Sluice__Result *res = xmalloc(sizeof *res);
+    *res = (Sluice__Result) SLUICE__RESULT__INIT;
+    res->attempt_id = job->attempt_id;
+    res->outcome = job->cancelled ? SLUICE__OUTCOME__OUTCOME_CANCELLED
+                                  : SLUICE__OUTCOME__OUTCOME_REFUSED;
+    res->exit_code = -1;
+    res->ended_ms = (uint64_t) clock_wall_ms();
+    res->error = xstrdup(job->cancelled    ? job->cancelled
+                         : job->data_error ? job->data_error
+                                           : "its inputs were not hashed");
+    res->free_slots = s_free_slots(self);
+    res->inputs = xcalloc(1, sizeof *res->inputs);
+    return res;
+}
+
 static Sluice__Result *
 s_result_new(const jobs_t *self, const job_t *job)
 {
+    if (!job->exec) {
+        return s_result_unstarted(self, job);
+    }
     const exec_result_t *r = exec_result(job->exec);
     Sluice__Result *res = xmalloc(sizeof *res);
     *res = (Sluice__Result) SLUICE__RESULT__INIT;
@@ -525,8 +587,36 @@ s_result_send(jobs_t *self, Sluice__Result *res)
     conn_send_free(self->conn, SLUICE__MSG_TYPE__MSG_RESULT, &res->base);
 }
 
+static bool
+s_result_ok(const Sluice__Result *res)
+{
+    return res->outcome == SLUICE__OUTCOME__OUTCOME_EXITED &&
+           res->exit_code == 0 && !res->outputs_missing;
+}
+
+static void
+s_job_log_end(const jobs_t *self, const job_t *job, const char *error)
+{
+    if (!job->exec) {
+        log_info("worker '%s': attempt %" PRIu64 " (run %" PRIu64
+                 " task '%s' try %u) ended before it ran: %s",
+                 conn_name(self->conn), job->attempt_id, job->run_id,
+                 job->task_id, job->attempt, error);
+        return;
+    }
+    const exec_result_t *r = exec_result(job->exec);
+    char what[320], took[32];
+    log_info("worker '%s': attempt %" PRIu64 " (run %" PRIu64
+             " task '%s' try %u) %s in %s",
+             conn_name(self->conn), job->attempt_id, job->run_id, job->task_id,
+             job->attempt, exec_describe(r, what, sizeof what),
+             clock_fmt_duration(r->duration_ms, took, sizeof took));
+}
+
 /* The freed slot takes the next held task before the result goes, so
- * that the result tells the scheduler it started. */
+ * that the result tells the scheduler it started. Then the attempt's uid
+ * is given back (nothing runs as it any more) and its work dir removed,
+ * or kept when it failed. */
 static void
 s_job_finish(jobs_t *self, size_t index)
 {
@@ -535,20 +625,26 @@ s_job_finish(jobs_t *self, size_t index)
     gpus_release(self->gpus, job->attempt_id);
     s_recent_add(self, job->attempt_id);
     Sluice__Result *res = s_result_new(self, job);
+    bool ok = s_result_ok(res);
+    s_job_log_end(self, job, res->error ? res->error : "");
     s_start_held(self);
     res->free_slots = s_free_slots(self);
     s_result_send(self, res);
-    const exec_result_t *r = exec_result(job->exec);
-    char what[320], took[32];
-    log_info("worker '%s': attempt %" PRIu64 " (run %" PRIu64
-             " task '%s' try %u) %s in %s",
-             conn_name(self->conn), job->attempt_id, job->run_id, job->task_id,
-             job->attempt, exec_describe(r, what, sizeof what),
-             clock_fmt_duration(r->duration_ms, took, sizeof took));
+    s_job_uid_release(job);
+    if (self->workdirs) {
+        workdirs_ended(self->workdirs, job->attempt_id, !ok);
+    }
     s_job_destroy(&job);
 }
 
 /* ------------------------------------------------------------- service */
+
+/* When the job's task is due for a memory sample; 0 when none runs. */
+static int64_t
+s_sample_at(const job_t *job)
+{
+    return job->phase == JOB_RUNNING ? exec_sample_at(job->exec) : 0;
+}
 
 /* Samples the memory of every attempt under a limit once one is due: one
  * pass over /proc serves them all (its cost grows with the processes on the
@@ -559,7 +655,7 @@ s_jobs_sample(jobs_t *self)
     int64_t now = clock_mono_ms();
     bool due = false;
     for (size_t i = 0; i < self->count && !due; i++) {
-        int64_t at = exec_sample_at(self->jobs[i]->exec);
+        int64_t at = s_sample_at(self->jobs[i]);
         due = at && at <= now;
     }
     if (!due) {
@@ -570,7 +666,7 @@ s_jobs_sample(jobs_t *self)
     uint64_t *rss_kb = xcalloc(self->count, sizeof *rss_kb);
     size_t n = 0;
     for (size_t i = 0; i < self->count; i++) {
-        if (exec_sample_at(self->jobs[i]->exec)) {
+        if (s_sample_at(self->jobs[i])) {
             execs[n] = self->jobs[i]->exec;
             pgids[n++] = exec_pid(self->jobs[i]->exec);
         }
@@ -584,16 +680,127 @@ s_jobs_sample(jobs_t *self)
     free(rss_kb);
 }
 
+/* Starts hashing the attempt's declared paths as the user its task runs
+ * as, in a child (hashjob.h). */
+static hashjob_t *
+s_hasher_start(const jobs_t *self,
+               const job_t *job,
+               hashjob_kind_t kind,
+               char *const *declared,
+               size_t ndeclared)
+{
+    hashjob_spec_t spec = {.kind = kind,
+                           .attempt_id = job->attempt_id,
+                           .task_id = job->task_id,
+                           .work_root = self->work_root,
+                           .declared = declared,
+                           .ndeclared = ndeclared,
+                           .user = job->own_uid ? &job->user : self->run_as,
+                           .timeout_ms = self->hash_timeout_ms};
+    return hashjob_start(&spec);
+}
+
+/* The hasher ended: its refs go to *refs, its failure to data_error. */
+static void
+s_hasher_end(job_t *job, datahash_ref_t **refs, size_t *count)
+{
+    errbuf_t err;
+    if (hashjob_result(job->hasher, refs, count, &err) < 0 && !job->cancelled) {
+        job->data_error = xstrdup(errbuf_msg(&err));
+    }
+    hashjob_destroy(&job->hasher);
+}
+
+static void s_job_run(jobs_t *self, job_t *job, const Sluice__Task *task);
+static bool s_step_running(jobs_t *self, size_t index);
+
+/* Inputs hashed: the task starts, unless one was refused. */
+static bool
+s_step_inputs(jobs_t *self, size_t index)
+{
+    job_t *job = self->jobs[index];
+    hashjob_service(job->hasher);
+    if (!hashjob_done(job->hasher)) {
+        return false;
+    }
+    s_hasher_end(job, &job->inputs, &job->ninputs);
+    if (job->data_error || job->cancelled) {
+        if (!job->cancelled) {
+            log_warn("worker '%s': refused attempt %" PRIu64 " (run %" PRIu64
+                     " task '%s'): %s",
+                     conn_name(self->conn), job->attempt_id, job->run_id,
+                     job->task_id, job->data_error);
+        }
+        s_job_finish(self, index);
+        return true;
+    }
+    s_job_run(self, job, job->task);
+    protobuf_c_message_free_unpacked(&job->task->base, NULL);
+    job->task = NULL;
+    return s_step_running(self, index);
+}
+
+/* The task ended: a success with declared outputs has them hashed. */
+static bool
+s_step_running(jobs_t *self, size_t index)
+{
+    job_t *job = self->jobs[index];
+    exec_read(job->exec);
+    exec_tick(job->exec);
+    if (!exec_done(job->exec)) {
+        return false;
+    }
+    const exec_result_t *r = exec_result(job->exec);
+    if (r->outcome == EXEC_EXITED && r->exit_code == 0 && job->noutputs > 0) {
+        /* What the task left running would write on under the hasher,
+         * and could trace it: its own uid's processes go first. */
+        if (job->own_uid) {
+            uids_kill(self->uids, job->user.uid);
+        }
+        job->phase = JOB_OUTPUTS;
+        job->hasher = s_hasher_start(self, job, HASHJOB_OUTPUTS, job->outputs,
+                                     job->noutputs);
+        return false;
+    }
+    s_job_finish(self, index);
+    return true;
+}
+
+static bool
+s_step_outputs(jobs_t *self, size_t index)
+{
+    job_t *job = self->jobs[index];
+    hashjob_service(job->hasher);
+    if (!hashjob_done(job->hasher)) {
+        return false;
+    }
+    s_hasher_end(job, &job->written, &job->nwritten);
+    s_job_finish(self, index);
+    return true;
+}
+
+/* Moves job `index` on; true when it ended, which moves the last job into
+ * index. */
+static bool
+s_job_step(jobs_t *self, size_t index)
+{
+    switch (self->jobs[index]->phase) {
+        case JOB_INPUTS:
+            return s_step_inputs(self, index);
+        case JOB_RUNNING:
+            return s_step_running(self, index);
+        case JOB_OUTPUTS:
+        default:
+            return s_step_outputs(self, index);
+    }
+}
+
 void
 jobs_service(jobs_t *self)
 {
     s_jobs_sample(self);
     for (size_t i = 0; i < self->count;) {
-        exec_read(self->jobs[i]->exec);
-        exec_tick(self->jobs[i]->exec);
-        if (exec_done(self->jobs[i]->exec)) {
-            s_job_finish(self, i); /* moves the last job into i */
-        } else {
+        if (!s_job_step(self, i)) {
             i++;
         }
     }
@@ -654,6 +861,20 @@ s_held_cancel(jobs_t *self, size_t index, const char *reason)
     s_result_send(self, res);
 }
 
+/* Its task, or its hasher: the attempt then ends as cancelled. */
+static void
+s_job_cancel(job_t *job, const char *reason)
+{
+    if (job->phase == JOB_RUNNING) {
+        exec_cancel(job->exec, reason);
+        return;
+    }
+    if (!job->cancelled) {
+        job->cancelled = xstrdup(reason);
+    }
+    hashjob_cancel(job->hasher, reason);
+}
+
 void
 jobs_cancel(jobs_t *self, uint64_t attempt_id, const char *reason)
 {
@@ -671,14 +892,14 @@ jobs_cancel(jobs_t *self, uint64_t attempt_id, const char *reason)
     }
     log_info("worker '%s': cancelling attempt %" PRIu64 ": %s",
              conn_name(self->conn), attempt_id, reason);
-    exec_cancel(self->jobs[at]->exec, reason);
+    s_job_cancel(self->jobs[at], reason);
 }
 
 void
 jobs_cancel_all(jobs_t *self, const char *reason)
 {
     for (size_t i = 0; i < self->count; i++) {
-        exec_cancel(self->jobs[i]->exec, reason);
+        s_job_cancel(self->jobs[i], reason);
     }
 }
 
@@ -719,8 +940,7 @@ s_job_gpus(jobs_t *self, const Sluice__Task *task)
     return xstrdup(list);
 }
 
-/* Keeps the declared outputs and hashes the inputs before the task
- * starts, so the lineage names the versions it read. */
+/* Keeps the declared outputs, hashed once the task succeeded. */
 static void
 s_job_io(jobs_t *self, job_t *job, const Sluice__Task *task)
 {
@@ -729,9 +949,6 @@ s_job_io(jobs_t *self, job_t *job, const Sluice__Task *task)
     for (size_t i = 0; i < task->n_outputs; i++) {
         job->outputs[job->noutputs++] = xstrdup(task->outputs[i]);
     }
-    errbuf_t err;
-    datahash_refs(task->inputs, task->n_inputs, job->work_dir, true,
-                  &job->inputs, &job->ninputs, &err);
 }
 
 /* A validate task runs this executable's built-in validator
@@ -824,14 +1041,31 @@ s_job_start(jobs_t *self, const Sluice__Task *task)
     job->gpus = s_job_gpus(self, task);
     s_job_io(self, job, task);
     job->validate = task->kind && !strcmp(task->kind, "validate");
-    job->exec = s_job_exec(self, job, task);
     self->jobs[self->count++] = job;
+    if (task->n_inputs == 0) {
+        s_job_run(self, job, task);
+        return true;
+    }
+    /* Its inputs are hashed first, so the lineage names the versions it
+     * read; the task starts when that is done. */
+    job->phase = JOB_INPUTS;
+    job->task = msg_task_copy(task);
+    job->hasher =
+        s_hasher_start(self, job, HASHJOB_INPUTS, task->inputs, task->n_inputs);
+    return true;
+}
+
+/* Starts the attempt's task. */
+static void
+s_job_run(jobs_t *self, job_t *job, const Sluice__Task *task)
+{
+    job->phase = JOB_RUNNING;
+    job->exec = s_job_exec(self, job, task);
     log_info("worker '%s': attempt %" PRIu64 " (run %" PRIu64
              " task '%s' try %u) started%s%s%s%s",
              conn_name(self->conn), job->attempt_id, job->run_id, job->task_id,
              job->attempt, *job->gpus ? " on GPUs " : "", job->gpus,
              job->own_uid ? " as " : "", job->own_uid ? job->user.name : "");
-    return true;
 }
 
 /* ------------------------------------------------------------ checks */

@@ -18,6 +18,7 @@
 #include "worker/logkeep.h"
 #include "worker/outbox.h"
 #include "worker/uids.h"
+#include "worker/workdirs.h"
 
 typedef struct jobs_t jobs_t;
 
@@ -44,6 +45,10 @@ typedef struct {
     uint32_t prefetch;         /* tasks held beyond the slots, started as
                                   slots free (0: none) */
     const char *work_root;     /* DIR/work: each attempt gets its own dir */
+    workdirs_t *workdirs;      /* removes (or keeps, when it failed) an
+                                  ended attempt's dir; NULL: left there */
+    uint64_t hash_timeout_ms;  /* hashing one attempt's inputs or outputs
+                                  (0: HASHJOB_DEFAULT_TIMEOUT_MS) */
     const exec_user_t *run_as; /* who every task runs as; NULL = this
                                   process, or each attempt its own uid */
     uids_t *uids;              /* per-attempt uids (a root worker), or NULL */
@@ -76,7 +81,11 @@ jobs_check(jobs_t *self, const Sluice__Task *task, char *why, size_t size);
 /* A Task from the scheduler: acknowledges the results it names, then
  * starts it, refuses it, or counts it as a replay. A task that declares
  * an input or output outside the data roots ends at once as
- * OUTCOME_REFUSED (the scheduler's cause `refused`). */
+ * OUTCOME_REFUSED (the scheduler's cause `refused`); so does one whose
+ * declared input is refused when it is hashed (a link on its path, a
+ * FIFO, /proc: datahash.h), before its command starts. Inputs are hashed
+ * and outputs after a success, each in a child (hashjob.h) that holds
+ * the attempt's slot; the Result goes when that is done. */
 void jobs_on_task(jobs_t *self, const Sluice__Task *task);
 
 /* The scheduler committed these results: forget them. */

@@ -18,6 +18,8 @@
 #include "common/yamldoc.h"
 #include "proto/msg.h"
 #include "worker/gpus.h"
+#include "worker/hashjob.h"
+#include "worker/workdirs.h"
 
 void
 options_usage(FILE *out)
@@ -31,7 +33,10 @@ options_usage(FILE *out)
             "[--log-cap BYTES] [--heartbeat-ms N]\n"
             "                     [--run-as USER | --run-as-range FIRST-LAST] "
             "[--prefetch N]\n"
-            "                     [--data-root DIR ...]\n\n"
+            "                     [--data-root DIR ...] [--hash-timeout "
+            "DURATION]\n"
+            "                     [--keep-failed DURATION] "
+            "[--keep-failed-max N]\n\n"
             "  --join LINE          the line 'sluice init' or 'sluice "
             "join-line' printed\n"
             "  --scheduler EP       scheduler worker endpoint (with "
@@ -83,7 +88,17 @@ options_usage(FILE *out)
             "                       symlinks) or in the attempt's work dir, "
             "else the\n"
             "                       attempt is refused; repeat for more "
-            "roots\n\n"
+            "roots\n"
+            "  --hash-timeout DUR   hashing an attempt's inputs or outputs "
+            "(as its uid, in\n"
+            "                       a child) may take DUR, else the attempt "
+            "fails (10m)\n"
+            "  --keep-failed DUR    keep a failed attempt's work dir DUR "
+            "(24h; 0: not at\n"
+            "                       all); others go when their attempt "
+            "ends\n"
+            "  --keep-failed-max N  and at most N of them, the oldest go "
+            "first (100)\n\n"
             "DIR/config.yaml may hold data_roots: [DIR, ...], run_as_range "
             "and run_as;\n"
             "flags win over it.\n");
@@ -265,11 +280,72 @@ s_opt_join(options_t *o, int c, char *arg)
 }
 
 static int
+s_opt_duration(const char *flag, const char *arg, uint64_t *ms, errbuf_t *err)
+{
+    if (dag_parse_duration(arg, ms) < 0) {
+        errbuf_set(err,
+                   "%s wants a duration like '30s', '10m' or '24h', not "
+                   "'%s'",
+                   flag, arg);
+        return -1;
+    }
+    return 0;
+}
+
+/* --hash-timeout, --keep-failed and --keep-failed-max; 1 for any other
+ * flag. */
+static int
+s_opt_files(options_t *o, int c, const char *arg, errbuf_t *err)
+{
+    switch (c) {
+        case 'H':
+            if (s_opt_duration("--hash-timeout", arg, &o->hash_timeout_ms,
+                               err) < 0) {
+                return -1;
+            }
+            if (o->hash_timeout_ms == 0) {
+                errbuf_set(err, "--hash-timeout must be above 0, not '%s'",
+                           arg);
+                return -1;
+            }
+            return 0;
+        case 'K':
+            return s_opt_duration("--keep-failed", arg, &o->keep_failed_ms,
+                                  err);
+        case 'M':
+            return s_opt_u32("--keep-failed-max", arg, 1000000,
+                             &o->keep_failed_max, err);
+        default:
+            return 1;
+    }
+}
+
+/* --run-as, --run-as-range and --data-root; false for any other flag. */
+static bool
+s_opt_isolation(options_t *o, int c, char *arg)
+{
+    if (c == 'u') {
+        o->run_as = arg;
+    } else if (c == 'U') {
+        o->run_as_range = arg;
+    } else if (c == 'D') {
+        o->data_roots = xrealloc(o->data_roots,
+                                 (o->ndata_roots + 1) * sizeof *o->data_roots);
+        o->data_roots[o->ndata_roots++] = arg;
+    }
+    return c == 'u' || c == 'U' || c == 'D';
+}
+
+static int
 s_opt_one(options_t *o, int c, char *arg, errbuf_t *err)
 {
     uint64_t v = 0;
-    if (s_opt_join(o, c, arg)) {
+    if (s_opt_join(o, c, arg) || s_opt_isolation(o, c, arg)) {
         return 0;
+    }
+    int files = s_opt_files(o, c, arg, err);
+    if (files <= 0) {
+        return files;
     }
     switch (c) {
         case 's':
@@ -299,17 +375,6 @@ s_opt_one(options_t *o, int c, char *arg, errbuf_t *err)
             return 0;
         case 'C':
             o->scheduler_curve = arg;
-            return 0;
-        case 'u':
-            o->run_as = arg;
-            return 0;
-        case 'U':
-            o->run_as_range = arg;
-            return 0;
-        case 'D':
-            o->data_roots = xrealloc(o->data_roots, (o->ndata_roots + 1) *
-                                                        sizeof *o->data_roots);
-            o->data_roots[o->ndata_roots++] = arg;
             return 0;
         case 'N':
             if (s_opt_number("--slots", arg, 4096, &v, err) < 0 || v == 0) {
@@ -369,9 +434,17 @@ options_parse(options_t *o, int argc, char **argv, errbuf_t *err)
         {"token", required_argument, NULL, 'T'},
         {"token-file", required_argument, NULL, 'F'},
         {"scheduler-curve-key", required_argument, NULL, 'C'},
+        {"hash-timeout", required_argument, NULL, 'H'},
+        {"keep-failed", required_argument, NULL, 'K'},
+        {"keep-failed-max", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    *o = (options_t){.prefetch = 1, .grace_ms = 30000, .log_cap = 1048576};
+    *o = (options_t){.prefetch = 1,
+                     .grace_ms = 30000,
+                     .log_cap = 1048576,
+                     .hash_timeout_ms = HASHJOB_DEFAULT_TIMEOUT_MS,
+                     .keep_failed_ms = WORKDIRS_DEFAULT_KEEP_MS,
+                     .keep_failed_max = WORKDIRS_DEFAULT_KEEP_MAX};
     optind = 1;
     opterr = 0;
     int c;

@@ -38,6 +38,12 @@ typedef struct {
     char *token;
     const char *token_file;      /* --token-file PATH */
     const char *scheduler_curve; /* --scheduler-curve-key HEX or file */
+    uint64_t hash_timeout_ms;    /* --hash-timeout: hashing one attempt's
+                                    inputs or outputs (default 10m) */
+    uint64_t keep_failed_ms;     /* --keep-failed: a failed attempt's work
+                                    dir stays this long (default 24h) */
+    uint32_t keep_failed_max;    /* --keep-failed-max: at most this many
+                                    (default 100) */
     bool help;
     struct yamldoc_node_t *file; /* DIR/config.yaml, owned; strings above may
                                     be borrowed from it */

@@ -363,6 +363,21 @@ uids_release(uids_t *self, uid_t uid)
     return left;
 }
 
+int
+uids_kill(uids_t *self, uid_t uid)
+{
+    if (s_find(self, uid) < 0) {
+        return 0;
+    }
+    int left = (int) uids_processes(uid);
+    if (left > 0) {
+        log_info("uid %u: stopping %d processes the attempt left behind",
+                 (unsigned) uid, left);
+        s_stop_all(uid);
+    }
+    return left;
+}
+
 const char *
 uids_range(const uids_t *self)
 {

@@ -58,6 +58,11 @@ int uids_take(uids_t *self, exec_user_t *user, errbuf_t *err);
  * processes that were still running as uid before the kill. */
 int uids_release(uids_t *self, uid_t uid);
 
+/* Kills every process still running as uid, which stays held: its
+ * attempt goes on without them (its outputs are hashed next, as uid, by
+ * nothing the task left behind). Returns how many were running. */
+int uids_kill(uids_t *self, uid_t uid);
+
 /* "FIRST-LAST", for messages. Borrowed. */
 const char *uids_range(const uids_t *self);
 

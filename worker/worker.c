@@ -37,6 +37,7 @@
 #include "worker/options.h"
 #include "worker/outbox.h"
 #include "worker/uids.h"
+#include "worker/workdirs.h"
 
 #define WORKER_EXIT_OK     0
 #define WORKER_EXIT_FAIL   1
@@ -64,12 +65,13 @@ typedef struct {
     uids_t *uids;      /* owned: a root worker's per-attempt uids, or NULL */
     char **data_roots; /* owned, resolved: --data-root */
     size_t ndata_roots;
-    keys_t *keys;       /* owned */
-    curve_t *curve;     /* owned: our transport key */
-    outbox_t *outbox;   /* owned */
-    logkeep_t *logkeep; /* owned: log chunks of unacknowledged attempts */
-    conn_t *conn;       /* owned: the connection and its state */
-    jobs_t *jobs;       /* owned: the attempts running here */
+    keys_t *keys;         /* owned */
+    curve_t *curve;       /* owned: our transport key */
+    outbox_t *outbox;     /* owned */
+    logkeep_t *logkeep;   /* owned: log chunks of unacknowledged attempts */
+    conn_t *conn;         /* owned: the connection and its state */
+    jobs_t *jobs;         /* owned: the attempts running here */
+    workdirs_t *workdirs; /* owned: ended attempts' dirs, removed or kept */
 
     int64_t stop_deadline; /* grace end, monotonic, while draining */
     bool killed_rest;      /* the grace ended: running attempts cancelled */
@@ -306,6 +308,7 @@ s_poll_timeout(const worker_t *self)
     int64_t next = now + 1000;
     next = s_min_deadline(next, conn_next_deadline(self->conn));
     next = s_min_deadline(next, jobs_next_deadline(self->jobs));
+    next = s_min_deadline(next, workdirs_next_deadline(self->workdirs));
     if (conn_state(self->conn) == CONN_DRAINING) {
         next = s_min_deadline(next, self->stop_deadline);
         if (self->ack_deadline) {
@@ -350,6 +353,7 @@ s_loop(worker_t *self)
         s_recv_all(self);
         exec_wake_drain();
         jobs_service(self->jobs);
+        workdirs_service(self->workdirs);
         if (!conn_done(self->conn)) {
             s_conn_tick(self);
             s_stop_progress(self);
@@ -452,6 +456,8 @@ s_parts_new(worker_t *self, const options_t *o, const join_t *target)
     jobs_config_t jc = {.slots = self->slots,
                         .prefetch = o->prefetch,
                         .work_root = self->work_root,
+                        .workdirs = self->workdirs,
+                        .hash_timeout_ms = o->hash_timeout_ms,
                         .run_as = self->run_as,
                         .uids = self->uids,
                         .data_roots = self->data_roots,
@@ -564,6 +570,8 @@ s_new(const options_t *o, errbuf_t *err)
         s_isolation(self, o, dir, err) < 0) {
         s_destroy(&self);
     } else {
+        self->workdirs = workdirs_new(self->work_root, o->keep_failed_ms,
+                                      o->keep_failed_max);
         s_parts_new(self, o, &target);
     }
     if (target.token) {
@@ -583,6 +591,7 @@ s_destroy(worker_t **self_p)
     }
     worker_t *self = *self_p;
     jobs_destroy(&self->jobs);
+    workdirs_destroy(&self->workdirs);
     conn_destroy(&self->conn);
     gpus_destroy(&self->gpus);
     free(self->oom_events);

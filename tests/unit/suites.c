@@ -49,6 +49,7 @@ suite_fn *const unit_suites[] = {
     schedule_suite,
     paths_suite,
     uids_suite,
+    workdirs_suite,
     NULL,
 };
 // clang-format on

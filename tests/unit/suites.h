@@ -53,5 +53,6 @@ Suite *cron_suite(void);
 Suite *schedule_suite(void);
 Suite *paths_suite(void);
 Suite *uids_suite(void);
+Suite *workdirs_suite(void);
 
 #endif
