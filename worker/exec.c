@@ -440,8 +440,8 @@ exec_user_lookup(const char *name, exec_user_t *user, errbuf_t *err)
                    name);
         return -1;
     }
-    user->uid = pw->pw_uid;
-    user->gid = pw->pw_gid;
+    /* A fixed account: its own groups only, nothing per attempt. */
+    *user = (exec_user_t){.uid = pw->pw_uid, .gid = pw->pw_gid};
     snprintf(user->name, sizeof user->name, "%s", pw->pw_name);
     return 0;
 }

@@ -215,7 +215,9 @@ s_scan(workdirs_t *self)
                    st.st_mtim.tv_nsec / 1000000);
     }
     closedir(d);
-    qsort(self->kept, self->nkept, sizeof *self->kept, s_kept_cmp);
+    if (self->nkept > 1) { /* qsort wants an array, even of none */
+        qsort(self->kept, self->nkept, sizeof *self->kept, s_kept_cmp);
+    }
 }
 
 workdirs_t *
@@ -332,9 +334,11 @@ workdirs_service(workdirs_t *self)
     for (size_t i = 0; i < due; i++) {
         s_discard(self, self->kept[i].attempt_id);
     }
-    memmove(self->kept, self->kept + due,
-            (self->nkept - due) * sizeof *self->kept);
-    self->nkept -= due;
+    if (due > 0) { /* kept may be NULL when nothing is */
+        memmove(self->kept, self->kept + due,
+                (self->nkept - due) * sizeof *self->kept);
+        self->nkept -= due;
+    }
     if (!self->pending || self->remover > 0) {
         return;
     }

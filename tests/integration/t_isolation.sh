@@ -124,12 +124,14 @@ t_isolation_fixed_run_as_account() {
 dag: who
 tasks:
   - id: a
-    run: 'id -u; stat -c "%u %a" "$SLUICE_OUTPUT_DIR"'
+    run: 'id -u; stat -c "%u %a" "$SLUICE_OUTPUT_DIR"; echo "groups=$(id -G)"'
 YAML
     run=$("$SLUICE" trigger --dir "$IT_STATE" who)
     it_check "run ends" it_wait 20 it_run_final "$run"
     "$SLUICE" logs --dir "$IT_STATE" "$run" a >"$IT_DIR/who.out" 2>&1
     it_check "task ran as nobody" grep -qx 65534 "$IT_DIR/who.out"
+    it_check "in nobody's group only, no group of the uid range" \
+        grep -qx "groups=$(id -g nobody)" "$IT_DIR/who.out"
     it_check "its work dir is its own, 0700" grep -qx "65534 700" "$IT_DIR/who.out"
     it_check "worker said so" grep -q "tasks run as user 'nobody'" "$IT_DIR/w1.log"
     rc=0

@@ -67,10 +67,14 @@ s_keep(void *data, void *hint)
 }
 
 /* M messages of N frames of `size` bytes, without copying any of them. */
+/* The one buffer every frame points into; freed once the context that
+ * sent them is gone. */
+static char *s_zeros;
+
 static int
 s_send_frames(void *sock, const stranger_opts_t *o)
 {
-    char *zeros = xcalloc(1, o->size ? o->size : 1);
+    char *zeros = s_zeros = xcalloc(1, o->size ? o->size : 1);
     int rc = 0;
     for (long m = 0; m < o->messages && rc == 0; m++) {
         for (long f = 0; f < o->frames && rc == 0; f++) {
@@ -85,7 +89,7 @@ s_send_frames(void *sock, const stranger_opts_t *o)
             }
         }
     }
-    /* The buffer must outlive the frames in flight: freed at exit. */
+    /* The buffer must outlive the frames in flight: s_run frees it. */
     return rc;
 }
 
@@ -227,6 +231,8 @@ s_run(const stranger_opts_t *o)
                         o->then_token);
     }
     zsock_destroy(&sock); /* lingers until everything left */
+    zsys_shutdown();      /* no frame of s_zeros is in flight after this */
+    xfree(&s_zeros);
     keys_destroy(&key);
     curve_destroy(&curve);
     join_clear(&join);
