@@ -124,6 +124,10 @@ YAML
     cl_sl cancel "$run" >&2
     # shellcheck disable=SC2046  # one pid per word
     cl_check "grandchildren gone" cl_wait 10 cl_all_gone $(cat "$CL_DIR"/gc.t*.pid)
+    # The workers report the cancelled attempts once every process of their
+    # uids is gone, which may be just after the grandchildren.
+    cl_check "cancelled attempts reported" cl_wait 10 cl_sql_is 0 "
+        SELECT count(*) FROM attempts WHERE run_id=$run AND state='running'"
     cl_check_run "$run" cancelled
     touch "$CL_DIR/m"
     cl_sl retry "$run" >&2
