@@ -29,17 +29,26 @@ static const struct {
     [SCHED_ID_NAME] = {"worker_name_refused", "worker_registers_refused_name"},
 };
 
-/* The key's audit slot; true when this refusal is to be audited now. */
-static bool
-s_audit_due(sched_t *self, const uint8_t *signer, uint64_t *suppressed)
+bool
+sched_identity_say(sched_t *self,
+                   const char *kind,
+                   const char *who,
+                   uint64_t *suppressed)
 {
     if (!self->identity_audit) {
         self->identity_audit = reportlimit_new(S_AUDIT_KEYS);
     }
+    return reportlimit_due(self->identity_audit, kind, who, S_AUDIT_EVERY_MS,
+                           clock_mono_ms(), suppressed);
+}
+
+/* The key's audit slot; true when this refusal is to be audited now. */
+static bool
+s_audit_due(sched_t *self, const uint8_t *signer, uint64_t *suppressed)
+{
     char hex[KEYS_HEX_SIZE];
     keys_public_hex(signer, hex);
-    return reportlimit_due(self->identity_audit, "identity", hex,
-                           S_AUDIT_EVERY_MS, clock_mono_ms(), suppressed);
+    return sched_identity_say(self, "identity", hex, suppressed);
 }
 
 void

@@ -355,6 +355,13 @@ void sched_identity_refused(sched_t *self,
                             sched_identity_kind_t kind,
                             const char *detail);
 
+/* Whether to log `kind` about `who` now: once a minute per kind and who,
+ * with *suppressed set to what was left unsaid since. */
+bool sched_identity_say(sched_t *self,
+                        const char *kind,
+                        const char *who,
+                        uint64_t *suppressed);
+
 /* After a restart: the workers an operator drained (stored) are draining
  * again, shown by 'sluice workers' before they come back. */
 int sched_identity_restore(sched_t *self, errbuf_t *err);

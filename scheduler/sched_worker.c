@@ -439,10 +439,13 @@ s_on_result(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
         sched_fail_turn(self, &err);
         return;
     }
-    if (!mine || rc == PLAN_STALE) {
+    uint64_t quiet = 0;
+    if ((!mine || rc == PLAN_STALE) &&
+        sched_identity_say(self, "stale_result", fleet_name(worker), &quiet)) {
         log_info("stale result for attempt %" PRIu64 " from worker '%s' "
-                 "recorded; it changes nothing",
-                 res->attempt_id, fleet_name(worker));
+                 "recorded; it changes nothing (%" PRIu64 " more from this "
+                 "worker not logged in the minute before)",
+                 res->attempt_id, fleet_name(worker), quiet);
     }
     fleet_release(self->fleet, fleet_name(worker), res->attempt_id);
     fleet_report_free(worker, res->free_slots);
