@@ -22,9 +22,13 @@ WAIT_WORKERS_S=${WAIT_WORKERS_S:-30}
 RUN_TIMEOUT_S=${RUN_TIMEOUT_S:-600}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-demo.XXXXXX") || exit 1
-# Workers started as root run tasks as 'nobody' (least privilege): give the
-# tasks a data folder they can write.
+# Workers started as root run each attempt as its own uid, all of them in
+# group 61000 (the first of --run-as-range): the steps share a data folder
+# of that group, setgid, so each can rewrite what the one before it wrote.
 mkdir -m 1777 "$T/data" || exit 1
+if [ "$(id -u)" = 0 ]; then
+    chgrp 61000 "$T/data" && chmod 2775 "$T/data" || exit 1
+fi
 chmod 711 "$T"
 PIDS=""
 

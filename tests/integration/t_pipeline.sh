@@ -65,3 +65,16 @@ t_pipeline_shifted_day_fails_the_drift_check() {
     it_check "age did not drift" \
         sh -c "! echo \"\$1\" | grep \"drift *'age'\" | grep -q FAILED" _ "$report"
 }
+
+# The README's first command runs examples/demo.sh: it must pass as it is,
+# as root too (where each attempt runs as its own uid).
+t_pipeline_readme_demo_runs() {
+    IT_DIR=$(mktemp -d /tmp/sluice-it.XXXXXX)
+    chmod 711 "$IT_DIR" # tasks pass through it, as through /tmp
+    rc=0
+    BUILD=$BUILD TMPDIR=$IT_DIR timeout 300 sh examples/demo.sh \
+        >"$IT_DIR/demo.out" 2>&1 || rc=$?
+    tail -n 20 "$IT_DIR/demo.out"
+    it_check "the demo ends with status 0 (rc $rc)" [ "$rc" = 0 ]
+    it_check "both days ran" grep -q "== demo: done" "$IT_DIR/demo.out"
+}
