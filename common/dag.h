@@ -170,6 +170,11 @@ const dag_param_t *dag_param(const dag_t *self, size_t index);
 /* "string", "int", "float", "bool" or "date". */
 const char *dag_param_type_name(dag_param_type_t type);
 
+/* The environment variable a task finds param `name` in:
+ * "SLUICE_PARAM_" and the name in upper case, any byte that is not a
+ * letter or digit as '_'. Caller owns the result. */
+char *dag_param_env_name(const char *name);
+
 /* The params of a new run: the given values (names and values borrowed,
  * NULL when ngiven is 0) over the declared defaults, written into out,
  * which holds dag_param_count() entries, in declaration order, borrowing

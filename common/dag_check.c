@@ -298,8 +298,6 @@ s_param_always_plain(const dag_t *dag, const char *name)
     return false;
 }
 
-#define TMPL_ENV_MAX 160
-
 static int
 s_shell_piece(void *arg,
               const char *text,
@@ -319,21 +317,16 @@ s_shell_piece(void *arg,
     } else if (shell_lex_at(&c->lex, &why) == SHELL_AT_UNSAFE &&
                !strncmp(ref->name, "params.", 7) &&
                !s_param_always_plain(c->t->p->dag, ref->name + 7)) {
-        char env[TMPL_ENV_MAX];
-        snprintf(env, sizeof env, "%s", ref->name + 7);
-        for (char *e = env; *e; e++) {
-            *e = isalnum((unsigned char) *e)
-                     ? (char) toupper((unsigned char) *e)
-                     : '_';
-        }
+        char *env = dag_param_env_name(ref->name + 7);
         size_t line, col;
         s_tmpl_pos(c->t->p, c->t->node, ref->offset, &line, &col);
         dagp_warn_pos(c->t->p, line, col,
                       "'run' of %s has {{ %s }} inside %s, where a value "
                       "cannot be quoted: one that holds shell characters "
                       "(space, quote, ';', '$' ...) will be refused when the "
-                      "task starts; read \"$SLUICE_PARAM_%s\" instead",
+                      "task starts; read \"$%s\" instead",
                       c->t->label, ref->name, why, env);
+        free(env);
     }
     shell_lex_value(&c->lex);
     return 0;

@@ -36,6 +36,17 @@ s_a_type(dag_param_type_t type)
     return named[type];
 }
 
+char *
+dag_param_env_name(const char *name)
+{
+    char *env = xasprintf("SLUICE_PARAM_%s", name);
+    for (char *p = env + strlen("SLUICE_PARAM_"); *p; p++) {
+        *p = isalnum((unsigned char) *p) ? (char) toupper((unsigned char) *p)
+                                         : '_';
+    }
+    return env;
+}
+
 const char *
 dag_param_type_name(dag_param_type_t type)
 {

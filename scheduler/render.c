@@ -120,19 +120,6 @@ s_value(render_ctx_t *ctx, const tmpl_ref_t *ref, errbuf_t *err)
     return value;
 }
 
-/* "SLUICE_PARAM_<NAME>": the param's name in upper case, any byte that
- * is not a letter or digit as '_'. */
-static char *
-s_param_env_name(const char *name)
-{
-    char *env = xasprintf("SLUICE_PARAM_%s", name);
-    for (char *p = env + strlen("SLUICE_PARAM_"); *p; p++) {
-        *p = isalnum((unsigned char) *p) ? (char) toupper((unsigned char) *p)
-                                         : '_';
-    }
-    return env;
-}
-
 /* ------------------------------------------------------- shell command */
 
 /* A command for /bin/sh: the lexer follows the template's own text, and
@@ -170,7 +157,7 @@ s_shell_piece(void *arg,
     shell_at_t at = shell_lex_at(&r->lex, &why);
     if (shell_quote_append(&r->out, &r->len, value, at, err) < 0) {
         bool param = !strncmp(ref->name, "params.", 7);
-        char *env = s_param_env_name(param ? ref->name + 7 : "NAME");
+        char *env = dag_param_env_name(param ? ref->name + 7 : "NAME");
         errbuf_set(err,
                    "refused: the value of {{ %s }} holds characters the shell "
                    "would read, and it sits inside %s, where it cannot be "
@@ -463,7 +450,7 @@ s_env(render_ctx_t *ctx,
     out->env_names = xcalloc(total + 1, sizeof *out->env_names);
     out->env_values = xcalloc(total + 1, sizeof *out->env_values);
     for (size_t i = 0; i < vars->nparams; i++) {
-        out->env_names[out->nenv] = s_param_env_name(vars->params[i].name);
+        out->env_names[out->nenv] = dag_param_env_name(vars->params[i].name);
         out->env_values[out->nenv++] = xstrdup(vars->params[i].value);
     }
     ctx->env = true;
