@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -43,6 +44,10 @@ struct uids_t {
     uid_t next;     /* where the next search starts: uids are reused last */
     s_held_t *held; /* owned, nheld of them */
     size_t nheld;
+    /* accounts[uid - first]: an account or group of that number exists
+     * (read once at start: the passwd and group databases are slow to ask
+     * for every attempt). */
+    unsigned char *accounts;
 };
 
 int
@@ -110,6 +115,26 @@ s_lock_dir_make(const char *dir, errbuf_t *err)
     return rc;
 }
 
+/* Marks the numbers in the range that an account or a group has. */
+static void
+s_accounts(uids_t *self)
+{
+    setpwent();
+    for (struct passwd *pw = getpwent(); pw; pw = getpwent()) {
+        if (pw->pw_uid >= self->first && pw->pw_uid <= self->last) {
+            self->accounts[pw->pw_uid - self->first] = 1;
+        }
+    }
+    endpwent();
+    setgrent();
+    for (struct group *gr = getgrent(); gr; gr = getgrent()) {
+        if (gr->gr_gid >= self->first && gr->gr_gid <= self->last) {
+            self->accounts[gr->gr_gid - self->first] = 1;
+        }
+    }
+    endgrent();
+}
+
 uids_t *
 uids_new(uid_t first, uid_t last, const char *lock_dir, errbuf_t *err)
 {
@@ -125,6 +150,8 @@ uids_new(uid_t first, uid_t last, const char *lock_dir, errbuf_t *err)
     self->lock_dir = xstrdup(dir);
     snprintf(self->range, sizeof self->range, "%u-%u", (unsigned) first,
              (unsigned) last);
+    self->accounts = xcalloc((size_t) (last - first) + 1, 1);
+    s_accounts(self);
     return self;
 }
 
@@ -221,24 +248,62 @@ s_kill_all(uid_t uid)
     }
 }
 
+/* Whether any process (a zombie included) has uid as its real uid, asked
+ * of the kernel's count per user instead of reading every
+ * /proc/PID/status (a millisecond or more on a busy host, at every
+ * attempt): a helper becomes uid, so it is counted there, lowers its
+ * RLIMIT_NPROC to 2 and starts a probe; that fails exactly when a process
+ * of uid other than the helper exists. Both are vforked, as in
+ * s_kill_all: a fork of the worker costs milliseconds, and they make raw
+ * system calls only. */
+static bool
+s_uid_busy(uid_t uid)
+{
+    pid_t pid = vfork();
+    if (pid == 0) {
+        struct rlimit two = {2, 2};
+        if (syscall(SYS_setgroups, 0, NULL) < 0 ||
+            syscall(SYS_setgid, (gid_t) uid) < 0 ||
+            syscall(SYS_setuid, uid) < 0 || setrlimit(RLIMIT_NPROC, &two) < 0) {
+            _exit(2);
+        }
+        pid_t probe = vfork();
+        if (probe == 0) {
+            _exit(0);
+        }
+        if (probe < 0) {
+            _exit(errno == EAGAIN ? 1 : 2);
+        }
+        waitpid(probe, NULL, 0);
+        _exit(0);
+    }
+    int status = 0;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 2) {
+        return uids_processes(uid) > 0; /* could not ask: count instead */
+    }
+    return WEXITSTATUS(status) == 1;
+}
+
 /* Kills what runs as uid and waits a little for it to vanish (killed
  * processes linger until their parent reaps them); true once none is
  * left. */
 static bool
 s_stop_all(uid_t uid)
 {
-    if (uids_processes(uid) == 0) {
+    if (!s_uid_busy(uid)) {
         return true;
     }
     s_kill_all(uid);
     struct timespec step = {0, UIDS_WAIT_STEP * 1000000L};
     for (int waited = 0; waited < UIDS_WAIT_MS; waited += UIDS_WAIT_STEP) {
-        if (uids_processes(uid) == 0) {
+        if (!s_uid_busy(uid)) {
             return true;
         }
         nanosleep(&step, NULL);
     }
-    return uids_processes(uid) == 0;
+    return !s_uid_busy(uid);
 }
 
 /* ------------------------------------------------------ held uids */
@@ -295,10 +360,9 @@ s_lock(const uids_t *self, uid_t uid)
 /* Whether uid may be handed out: not ours already, no account or group
  * of that number, no process (busy, from one scan of /proc). */
 static bool
-s_candidate(const uids_t *self, uid_t uid, const unsigned char *busy)
+s_candidate(const uids_t *self, uid_t uid)
 {
-    return s_find(self, uid) < 0 && !busy[uid - self->first] &&
-           !getpwuid(uid) && !getgrgid((gid_t) uid);
+    return s_find(self, uid) < 0 && !self->accounts[uid - self->first];
 }
 
 int
@@ -307,18 +371,16 @@ uids_take(uids_t *self, exec_user_t *user, errbuf_t *err)
     s_sweep(self);
     uid_t base = self->first + 1; /* first is the group */
     size_t n = (size_t) (self->last - base) + 1;
-    unsigned char *busy = xcalloc(n + 1, 1);
-    s_scan(self->first, self->last, busy);
     int rc = -1;
     for (size_t i = 0; i < n && rc < 0; i++) {
         uid_t uid = base + (uid_t) ((self->next - base + i) % n);
-        if (!s_candidate(self, uid, busy)) {
+        if (!s_candidate(self, uid)) {
             continue;
         }
         int fd = s_lock(self, uid);
-        /* Checked again under the lock: a worker that held it until now
-         * may have started a process after the scan. */
-        if (fd >= 0 && uids_processes(uid) > 0) {
+        /* Asked under the lock: no other worker starts a process as it
+         * from now on, and none may run as it already. */
+        if (fd >= 0 && s_uid_busy(uid)) {
             close(fd);
             fd = -1;
         }
@@ -336,7 +398,6 @@ uids_take(uids_t *self, exec_user_t *user, errbuf_t *err)
         snprintf(user->name, sizeof user->name, "sluice-%u", (unsigned) uid);
         rc = 0;
     }
-    free(busy);
     if (rc < 0) {
         errbuf_set(err,
                    "every uid of %s is in use (by attempts, accounts or "
@@ -353,12 +414,14 @@ uids_release(uids_t *self, uid_t uid)
     if (at < 0) {
         return 0;
     }
-    int left = (int) uids_processes(uid);
-    self->held[at].draining = true;
-    if (left > 0) {
-        log_info("uid %u: stopping %d processes the attempt left behind",
-                 (unsigned) uid, left);
+    int left = s_uid_busy(uid) ? (int) uids_processes(uid) : 0;
+    if (left == 0) {
+        s_unhold(self, (size_t) at); /* nothing of it runs: free now */
+        return 0;
     }
+    self->held[at].draining = true;
+    log_info("uid %u: stopping %d processes the attempt left behind",
+             (unsigned) uid, left);
     s_sweep(self);
     return left;
 }
@@ -369,7 +432,7 @@ uids_kill(uids_t *self, uid_t uid)
     if (s_find(self, uid) < 0) {
         return 0;
     }
-    int left = (int) uids_processes(uid);
+    int left = s_uid_busy(uid) ? (int) uids_processes(uid) : 0;
     if (left > 0) {
         log_info("uid %u: stopping %d processes the attempt left behind",
                  (unsigned) uid, left);
@@ -408,6 +471,7 @@ uids_destroy(uids_t **self_p)
         close(self->held[i].fd);
     }
     free(self->held);
+    free(self->accounts);
     free(self->lock_dir);
     free(self);
     *self_p = NULL;

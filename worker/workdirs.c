@@ -28,9 +28,14 @@ struct workdirs_t {
     uint32_t keep_max;     /* how many stay at most */
     workdirs_kept_t *kept; /* owned, nkept, oldest first */
     size_t nkept;
-    pid_t remover; /* the child emptying the trash, or 0 */
-    bool pending;  /* the trash got something since it started */
+    pid_t remover;      /* the child emptying the trash, or 0 */
+    bool pending;       /* the trash got something since it started */
+    int64_t remover_at; /* monotonic ms the last remover started */
 };
+
+/* A remover starts at most this often: a fork of the worker costs
+ * milliseconds, so the dirs of many short attempts go in one. */
+#define WORKDIRS_REMOVE_EVERY_MS 1000
 
 /* ------------------------------------------------------------ removal */
 
@@ -339,9 +344,11 @@ workdirs_service(workdirs_t *self)
                 (self->nkept - due) * sizeof *self->kept);
         self->nkept -= due;
     }
-    if (!self->pending || self->remover > 0) {
+    if (!self->pending || self->remover > 0 ||
+        clock_mono_ms() < self->remover_at + WORKDIRS_REMOVE_EVERY_MS) {
         return;
     }
+    self->remover_at = clock_mono_ms();
     pid_t pid = fork();
     if (pid == 0) {
         s_remover_child(self->trash);
@@ -359,7 +366,8 @@ workdirs_next_deadline(const workdirs_t *self)
 {
     int64_t now = clock_mono_ms();
     if (self->pending && self->remover <= 0) {
-        return now;
+        int64_t at = self->remover_at + WORKDIRS_REMOVE_EVERY_MS;
+        return at > now ? at : now;
     }
     if (self->nkept == 0) {
         return -1;

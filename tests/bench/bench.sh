@@ -15,6 +15,7 @@
 #
 # usage: BUILD=build/release sh tests/bench/bench.sh   (what `make bench` runs)
 #        SCHED_ARGS="--store-sync normal" make bench  (scheduler flags)
+#        BENCH_WORKER_ARGS="--run-as nobody" make bench (worker flags)
 # Not part of `make test`: speed is measured here, never by a timed test.
 set -u
 
@@ -171,8 +172,9 @@ until TOKEN=$("$SLUICE" token create --dir "$STATE" --uses 2 --ttl 10m \
     sleep 0.2
 done
 for w in w1 w2; do
-    "$SLUICE" worker --join "$JOIN" --token "$TOKEN" --dir "$T/$w" \
-        --name "$w" --slots 1 >"$T/$w.log" 2>&1 &
+    # shellcheck disable=SC2086  # BENCH_WORKER_ARGS is words
+    SLUICE_JOIN_TOKEN=$TOKEN "$SLUICE" worker --join "$JOIN" --dir "$T/$w" \
+        --name "$w" --slots 1 ${BENCH_WORKER_ARGS:-} >"$T/$w.log" 2>&1 &
     PIDS="$PIDS $!"
 done
 i=0
