@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -253,9 +254,20 @@ s_kill_all(uid_t uid)
  * /proc/PID/status (a millisecond or more on a busy host, at every
  * attempt): a helper becomes uid, so it is counted there, lowers its
  * RLIMIT_NPROC to 2 and starts a probe; that fails exactly when a process
- * of uid other than the helper exists. Both are vforked, as in
- * s_kill_all: a fork of the worker costs milliseconds, and they make raw
+ * of uid other than the helper exists. The helper is vforked, as in
+ * s_kill_all (a fork of the worker costs milliseconds) and makes raw
  * system calls only. */
+/* The probe of s_uid_busy: born and gone. */
+static char s_probe_stack[16384] __attribute__((aligned(16)));
+
+static int
+s_probe(void *arg)
+{
+    (void) arg;
+    syscall(SYS_exit, 0);
+    return 0;
+}
+
 static bool
 s_uid_busy(uid_t uid)
 {
@@ -267,10 +279,10 @@ s_uid_busy(uid_t uid)
             syscall(SYS_setuid, uid) < 0 || setrlimit(RLIMIT_NPROC, &two) < 0) {
             _exit(2);
         }
-        pid_t probe = vfork();
-        if (probe == 0) {
-            _exit(0);
-        }
+        /* The probe shares memory and has a stack of its own: a nested
+         * vfork would upset sanitizers, a fork would copy the worker. */
+        pid_t probe = clone(s_probe, s_probe_stack + sizeof s_probe_stack,
+                            CLONE_VM | SIGCHLD, NULL);
         if (probe < 0) {
             _exit(errno == EAGAIN ? 1 : 2);
         }
