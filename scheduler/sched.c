@@ -814,7 +814,7 @@ s_usage(FILE *out)
 {
     fprintf(out,
             "usage: sluice scheduler [--dir DIR] [--print-config] "
-            "[--SETTING VALUE]...\n\n"
+            "[--trust-client-key] [--SETTING VALUE]...\n\n"
             "Runs the scheduler daemon in the foreground until SIGINT or "
             "SIGTERM.\n\n"
             "  --dir DIR          state directory (default $SLUICE_DIR, else "

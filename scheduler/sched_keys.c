@@ -187,7 +187,7 @@ s_admit_pending(sched_t *self, zframe_t *from, const Sluice__Register *reg)
         char *reason = xasprintf(
             "this worker's transport key %s is waiting for approval: on the "
             "scheduler host run 'sluice keys accept %s', or start the worker "
-            "with --token from 'sluice token create'",
+            "with --token-file FILE holding a token from 'sluice token create'",
             fp, fp);
         s_answer_stranger(self, from, REFUSE_E_PENDING, reason);
         free(reason);

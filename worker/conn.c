@@ -621,7 +621,8 @@ s_wait_for_admission(conn_t *self)
         keys_fingerprint(curve_public(self->curve), fp); /* as keys list */
         log_info("worker '%s': waiting for admission: on the scheduler host "
                  "run 'sluice keys accept %s', or restart this worker with "
-                 "--token TOKEN (from 'sluice token create')",
+                 "--token-file FILE (a 0600 file holding a token from 'sluice "
+                 "token create')",
                  self->name, fp);
         s_set_state(self, CONN_WAITING);
     }

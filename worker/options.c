@@ -26,7 +26,7 @@ options_usage(FILE *out)
 {
     fprintf(out,
             "usage: sluice worker [--join LINE | --scheduler tcp://HOST:PORT "
-            "--scheduler-key HEX]\n"
+            "--scheduler-key HEX] [--token-file PATH]\n"
             "                     [--dir DIR] [--slots N] [--name NAME] "
             "[--labels a,b]\n"
             "                     [--gpus N] [--grace DURATION] "

@@ -338,15 +338,21 @@ s_unhold(uids_t *self, size_t index)
     self->held[index] = self->held[--self->nheld];
 }
 
-/* Frees the draining uids whose processes are all gone now. */
+/* Frees the draining uids whose processes are all gone now, and signals
+ * again those of the rest (one may have forked while it was killed). It
+ * never waits: it runs at every attempt's start and end, in the worker's
+ * loop, and a process stuck in the kernel must not slow every attempt. */
 static void
 s_sweep(uids_t *self)
 {
     for (size_t i = 0; i < self->nheld;) {
-        if (self->held[i].draining && s_stop_all(self->held[i].uid)) {
+        if (!self->held[i].draining) {
+            i++;
+        } else if (!s_uid_busy(self->held[i].uid)) {
             log_debug("uid %u is free again", (unsigned) self->held[i].uid);
             s_unhold(self, i);
         } else {
+            s_kill_all(self->held[i].uid);
             i++;
         }
     }
@@ -434,6 +440,7 @@ uids_release(uids_t *self, uid_t uid)
     self->held[at].draining = true;
     log_info("uid %u: stopping %d processes the attempt left behind",
              (unsigned) uid, left);
+    s_stop_all(uid); /* waits a little, once, for this uid only */
     s_sweep(self);
     return left;
 }
