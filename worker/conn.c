@@ -53,6 +53,7 @@ struct conn_t {
     int64_t drop_logged[CONN_DROP_REASONS];
     uint64_t send_failures;      /* xzmq_send refused a message */
     int64_t send_failure_logged; /* monotonic ms of the last warning */
+    int64_t resend_mono; /* a send failed: resend what is kept then; 0 = no */
 
     env_batch_t *pending; /* owned: what this loop turn sends (conn_flush) */
     int peer_minor;       /* the scheduler's minor (its Welcome); 0 before */
@@ -288,6 +289,10 @@ conn_flush(conn_t *self)
                      count);
             s_send_failed(self, what);
             zmsg_destroy(&msg);
+            if (!self->resend_mono) {
+                self->resend_mono =
+                    clock_mono_ms() + (self->hb_ms ? self->hb_ms : 1000);
+            }
         }
     }
     zlistx_purge(self->sealed);
@@ -483,8 +488,20 @@ conn_next_deadline(const conn_t *self)
     int64_t next = s_liveness_deadline(self);
     if (conn_registered(self)) {
         next = s_min_deadline(next, self->next_hb_mono);
+        next = s_min_deadline(next, self->resend_mono ? self->resend_mono : -1);
     }
     return next;
+}
+
+bool
+conn_resend_due(conn_t *self)
+{
+    if (!self->resend_mono || !self->sock || !conn_registered(self) ||
+        clock_mono_ms() < self->resend_mono) {
+        return false;
+    }
+    self->resend_mono = 0;
+    return true;
 }
 
 void *
@@ -598,6 +615,7 @@ conn_welcomed(conn_t *self, const Sluice__Welcome *w)
         s_set_state(self, CONN_REGISTERED);
     }
     self->welcomed_mono = clock_mono_ms();
+    self->resend_mono = 0; /* the Welcome's resend covers it */
     self->backoff_ms = CONN_BACKOFF_MIN;
     if (self->token) {
         /* Our key is accepted now: the token is not needed again. */

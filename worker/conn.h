@@ -121,6 +121,11 @@ void conn_send(conn_t *self, int type, const ProtobufCMessage *body);
  * is counted and logged once per interval. */
 void conn_flush(conn_t *self);
 
+/* True once, a heartbeat after a send failed on a socket that stays up
+ * (a full queue): what the outbox and logkeep hold must go again, since no
+ * new Welcome will ask for it. */
+bool conn_resend_due(conn_t *self);
+
 /* conn_send, then frees the heap-built body. */
 void conn_send_free(conn_t *self, int type, ProtobufCMessage *body);
 

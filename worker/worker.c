@@ -358,6 +358,9 @@ s_loop(worker_t *self)
             s_conn_tick(self);
             s_stop_progress(self);
         }
+        if (conn_resend_due(self->conn)) {
+            jobs_resend(self->jobs);
+        }
         conn_flush(self->conn); /* what this turn made ready, together */
     }
 }

@@ -509,14 +509,41 @@ s_recv_worker(junk_t *self, zsock_t *router, int timeout_ms, env_msg_t *out)
     return out->type;
 }
 
-/* Waits for a message of `type` from the worker; 0 when it came. */
+/* The message of `type` in what came: itself, or an item of its batch (a
+ * Result may travel with a heartbeat or log chunks). Borrowed from m. */
+static const env_msg_t *
+s_find_type(const env_msg_t *m, int type)
+{
+    if (m->type == type) {
+        return m;
+    }
+    for (size_t i = 0; m->type == SLUICE__MSG_TYPE__MSG_BATCH && i < m->nitems;
+         i++) {
+        if (m->items[i].type == type) {
+            return &m->items[i];
+        }
+    }
+    return NULL;
+}
+
+/* Waits for a message of `type` from the worker: out holds what came and
+ * *found (when not NULL) the message of that type in it. 0 when it came. */
 static int
-s_await(junk_t *self, zsock_t *router, int type, int64_t ms, env_msg_t *out)
+s_await(junk_t *self,
+        zsock_t *router,
+        int type,
+        int64_t ms,
+        env_msg_t *out,
+        const env_msg_t **found)
 {
     int64_t end = clock_mono_ms() + ms;
     while (clock_mono_ms() < end) {
-        int got = s_recv_worker(self, router, 200, out);
-        if (got == type) {
+        s_recv_worker(self, router, 200, out);
+        const env_msg_t *hit = s_find_type(out, type);
+        if (hit) {
+            if (found) {
+                *found = hit;
+            }
             return 0;
         }
         env_msg_clear(out);
@@ -555,7 +582,8 @@ s_fake_oversized(junk_t *self, zsock_t *router, const char *worker)
     zmsg_append(msg, &big);
     s_send(router, self->peer, &msg);
     env_msg_t m;
-    int rc = s_await(self, router, SLUICE__MSG_TYPE__MSG_REGISTER, 20000, &m);
+    int rc =
+        s_await(self, router, SLUICE__MSG_TYPE__MSG_REGISTER, 20000, &m, NULL);
     env_msg_clear(&m);
     printf("oversized: %s\n", rc == 0 ? "the worker registered again"
                                       : "the worker did not come back");
@@ -597,11 +625,13 @@ s_fake_valid(junk_t *self, zsock_t *router, const junk_opts_t *o)
     zmsg_t *msg = s_task(self->trusted, o->worker, command);
     s_send(router, self->peer, &msg);
     env_msg_t m;
-    if (s_await(self, router, SLUICE__MSG_TYPE__MSG_RESULT, 60000, &m) < 0) {
+    const env_msg_t *found = NULL;
+    if (s_await(self, router, SLUICE__MSG_TYPE__MSG_RESULT, 60000, &m, &found) <
+        0) {
         printf("valid task: no result within 60 s\n");
         return -1;
     }
-    const Sluice__Result *r = (const Sluice__Result *) m.body;
+    const Sluice__Result *r = (const Sluice__Result *) found->body;
     printf("valid task: result outcome %d exit %d\n", r->outcome, r->exit_code);
     uint64_t id = r->attempt_id;
     bool ok =
@@ -641,7 +671,8 @@ s_fake_scheduler(junk_t *self, const junk_opts_t *o)
     }
     int rc = 1;
     env_msg_t m;
-    if (s_await(self, router, SLUICE__MSG_TYPE__MSG_REGISTER, 10000, &m) < 0) {
+    if (s_await(self, router, SLUICE__MSG_TYPE__MSG_REGISTER, 10000, &m, NULL) <
+        0) {
         fprintf(stderr, "junk: no Register within 10 s\n");
     } else {
         env_msg_clear(&m);
