@@ -20,9 +20,10 @@ BUILD   ?= build/release
 OPT     ?= -O2 -g
 SANITIZE ?=
 
-PKGS    := libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c libcurl check
+PKGS    := libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c libcurl \
+           libmicrohttpd libgvc check
 DEB_PKGS := libzmq3-dev libczmq-dev libsodium-dev libsqlite3-dev check \
-            libcurl4-openssl-dev \
+            libcurl4-openssl-dev libmicrohttpd-dev libgraphviz-dev \
             libyaml-dev libprotobuf-c-dev protobuf-c-compiler pkg-config \
             sqlite3 gawk iproute2 procps nftables faketime \
             slurm-wlm munge util-linux tzdata
@@ -31,7 +32,8 @@ WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2
 # Recursive (=) so pkg-config runs only in recipes, after `deps` has run.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c libcurl)
+PKG_LIBS   = $(shell pkg-config --libs libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c libcurl \
+                                    libmicrohttpd libgvc)
 CHECK_LIBS = $(shell pkg-config --libs check)
 CPPFLAGS := -I. -I$(BUILD)/gen -D_GNU_SOURCE
 CFLAGS_ALL = $(WARN) $(OPT) $(SANITIZE) $(PKG_CFLAGS) $(CPPFLAGS)
