@@ -25,7 +25,7 @@ PKGS    := libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c libcurl \
 DEB_PKGS := libzmq3-dev libczmq-dev libsodium-dev libsqlite3-dev check \
             libcurl4-openssl-dev libmicrohttpd-dev libgraphviz-dev \
             libyaml-dev libprotobuf-c-dev protobuf-c-compiler pkg-config \
-            sqlite3 gawk iproute2 procps nftables faketime \
+            sqlite3 gawk iproute2 procps nftables faketime curl openssl \
             slurm-wlm munge util-linux tzdata
 
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

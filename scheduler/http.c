@@ -28,7 +28,7 @@
 #define HTTP_IDLE_SECONDS 60
 #define HTTP_CALL_MS      30000
 #define HTTP_MAX_PARAMS   4
-#define HTTP_MAX_EXTRA    4 /* headers a handler adds (Set-Cookie) */
+#define HTTP_MAX_EXTRA    4     /* headers a handler adds (Set-Cookie) */
 #define HTTP_STREAM_WAIT  250   /* ms between asks of a stream with nothing */
 #define HTTP_KEEPALIVE_MS 15000 /* a comment line keeps proxies from closing */
 
@@ -39,7 +39,7 @@ typedef struct {
 } s_table_t;
 
 struct http_t {
-    http_config_t cfg;  /* strings owned (copies) */
+    http_config_t cfg; /* strings owned (copies) */
     struct MHD_Daemon *daemon;
     struct sockaddr_storage addr;
     char *listening; /* owned: HOST:PORT as configured */
@@ -102,8 +102,9 @@ s_parse_listen(http_t *self, const char *listen, errbuf_t *err)
     char host[256] = "";
     const char *colon = strrchr(listen, ':');
     if (!colon || !colon[1] || (size_t) (colon - listen) >= sizeof host) {
-        errbuf_set(err, "http_listen '%s' is not HOST:PORT (e.g. "
-                        "127.0.0.1:7702); empty turns the HTTP server off",
+        errbuf_set(err,
+                   "http_listen '%s' is not HOST:PORT (e.g. "
+                   "127.0.0.1:7702); empty turns the HTTP server off",
                    listen);
         return -1;
     }
@@ -352,8 +353,7 @@ s_queue(http_req_t *req, unsigned status, struct MHD_Response *resp)
     }
     s_common_headers(resp);
     for (size_t i = 0; i < req->nextra; i++) {
-        MHD_add_response_header(resp, req->extra[2 * i],
-                                req->extra[2 * i + 1]);
+        MHD_add_response_header(resp, req->extra[2 * i], req->extra[2 * i + 1]);
     }
     req->result = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
@@ -431,9 +431,8 @@ http_reply_error(http_req_t *req, unsigned status, const char *fmt, ...)
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
     char *escaped = s_json_escape(message);
-    char *json =
-        xasprintf("{\"error\":{\"status\":%u,\"message\":\"%s\"}}\n", status,
-                  escaped);
+    char *json = xasprintf("{\"error\":{\"status\":%u,\"message\":\"%s\"}}\n",
+                           status, escaped);
     free(escaped);
     return http_reply_json(req, status, &json);
 }
@@ -520,8 +519,8 @@ s_token(const http_req_t *req, bool *from_cookie)
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0) {
         return auth + 7 + strspn(auth + 7, " ");
     }
-    const char *cookie = MHD_lookup_connection_value(
-        req->conn, MHD_COOKIE_KIND, HTTP_SESSION_COOKIE);
+    const char *cookie = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND,
+                                                     HTTP_SESSION_COOKIE);
     *from_cookie = cookie != NULL;
     return cookie;
 }
@@ -726,9 +725,8 @@ http_start(http_t *self, errbuf_t *err)
         (struct sockaddr *) &self->addr, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned) HTTP_MAX_CONNS, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned) HTTP_IDLE_SECONDS, MHD_OPTION_NOTIFY_COMPLETED, s_completed,
-        self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1,
-        MHD_OPTION_ARRAY, self->tls_cert ? tls : tls + 2, MHD_OPTION_END);
+        self, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, self, MHD_OPTION_ARRAY,
+        self->tls_cert ? tls : tls + 2, MHD_OPTION_END);
     if (!self->daemon) {
         errbuf_set(err,
                    "cannot serve HTTP on %s (in use, or not an address of "
