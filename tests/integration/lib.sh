@@ -103,8 +103,11 @@ it_cluster() {
     it_shared_dir "$IT_DIR"
     IT_STATE="$IT_DIR/state"
     wp=$(it_free_port); cp=$(it_free_port)
+    # The HTTP API of this test's scheduler: http://$IT_HTTP
+    IT_HTTP="127.0.0.1:$(it_free_port)"
     "$SLUICE" init --dir "$IT_STATE" --listen "tcp://127.0.0.1:$wp" \
         --client-listen "tcp://127.0.0.1:$cp" --advertise "127.0.0.1:$wp" \
+        --http-listen "$IT_HTTP" \
         >"$IT_DIR/init.log" 2>&1 || { cat "$IT_DIR/init.log" >&2; return 1; }
     IT_JOIN=$("$SLUICE" join-line --dir "$IT_STATE" | sed 's/.*--join //')
     it_start_scheduler --heartbeat-ms 300 "$@" || { it_log "scheduler did not start"; return 1; }
