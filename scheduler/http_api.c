@@ -35,7 +35,7 @@ static const http_route_t s_routes[] = {
     {"GET", API "/events", V, http_api_events},
 };
 
-/* The live streams, whose arg is the store's path. */
+/* The live streams, whose arg is the state directory. */
 static const http_route_t s_streams[] = {
     {"GET", API "/runs/{run}/stream", V, http_api_run_stream},
     {"GET", API "/runs/{run}/tasks/{task}/logs/stream", V, http_api_log_stream},

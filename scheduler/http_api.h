@@ -14,8 +14,9 @@
 #include "scheduler/http.h"
 
 /* Adds every /api/v1 route of this module to http, before http_start.
- * arg: the store's path (const char *, borrowed for the server's life):
- * each live stream opens its own read-only connection to it. */
+ * arg: the scheduler's state directory (const char *, borrowed for the
+ * server's life): each live stream opens its own read-only connection to
+ * the store in it. */
 void http_api_routes(http_t *http, void *arg);
 
 #endif

@@ -295,7 +295,10 @@ http_api_dag_grid(http_req_t *req, void *arg)
         return http_api_bad(req, &err);
     }
     const char *dag = http_req_param(req, "dag");
-    store_t *store = http_req_store(req);
+    store_t *store = http_api_store(req);
+    if (!store) {
+        return 0;
+    }
     int rc = store_dag_get(store, dag, NULL, NULL, &err);
     if (rc != 0) {
         return http_reply_error(req, rc == STORE_ENOTFOUND ? 404 : 500, "%s",

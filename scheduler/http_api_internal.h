@@ -54,6 +54,10 @@ int http_api_call(http_req_t *req, Sluice__Request *call);
 typedef Sluice__Reply *(http_api_read_fn) (store_t *store,
                                            const Sluice__Request *req);
 
+/* req's read-only store connection; NULL when the thread has none, after
+ * answering 503. */
+store_t *http_api_store(http_req_t *req);
+
 /* Answers call with fn on req's store connection. */
 int http_api_read(http_req_t *req, http_api_read_fn *fn, Sluice__Request *call);
 
@@ -143,7 +147,7 @@ int http_api_openapi(http_req_t *req, void *arg);
 
 /* -------------------------------------------------- http_api_stream.c */
 
-/* arg: the store's path. */
+/* arg: the state directory (see http_api_routes). */
 int http_api_run_stream(http_req_t *req, void *arg);
 int http_api_log_stream(http_req_t *req, void *arg);
 

@@ -7,10 +7,7 @@
 #include "scheduler/http_api_internal.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/store/store_web.h"
-#if __has_include("scheduler/webui.h")
 #include "scheduler/webui.h"
-#define HTTP_API_HAS_WEBUI 1
-#endif
 
 int
 http_api_workers(http_req_t *req, void *arg)
@@ -210,13 +207,17 @@ http_api_events(http_req_t *req, void *arg)
             0) {
         return http_api_bad(req, &err);
     }
+    store_t *store = http_api_store(req);
+    if (!store) {
+        return 0;
+    }
     http_api_out_t out;
     events_ctx_t ctx = {http_api_out_open(&out), 0, 0};
     json_object_begin(ctx.json);
     json_key(ctx.json, "events");
     json_array_begin(ctx.json);
-    int rc = store_web_events(http_req_store(req), before, (uint32_t) limit,
-                              s_event, &ctx, &err);
+    int rc =
+        store_web_events(store, before, (uint32_t) limit, s_event, &ctx, &err);
     json_array_end(ctx.json);
     json_key(ctx.json, "next");
     /* A full page may have more behind it; ids start at 1. */
@@ -237,12 +238,10 @@ int
 http_api_openapi(http_req_t *req, void *arg)
 {
     (void) arg;
-#ifdef HTTP_API_HAS_WEBUI
     const webui_file_t *file = webui_find("/api/openapi.json");
     if (file) {
         return http_reply(req, 200, file->content_type, file->data, file->size);
     }
-#endif
     return http_reply_error(req, 404,
                             "this build has no OpenAPI document; build it "
                             "from a tree with web/api/openapi.json");

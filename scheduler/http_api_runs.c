@@ -99,7 +99,10 @@ http_api_run_list(http_req_t *req, void *arg)
     if (s_run_query(req, &dag, &state, &limit, &before, &err) != 0) {
         return http_api_bad(req, &err);
     }
-    store_t *store = http_req_store(req);
+    store_t *store = http_api_store(req);
+    if (!store) {
+        return 0;
+    }
     run_ids_t ids = {xcalloc(limit + 1, sizeof *ids.ids), 0};
     http_api_out_t out;
     json_t *json = http_api_out_open(&out);
@@ -261,7 +264,10 @@ http_api_run_logs(http_req_t *req, void *arg)
             0) {
         return http_api_bad(req, &err);
     }
-    store_t *store = http_req_store(req);
+    store_t *store = http_api_store(req);
+    if (!store) {
+        return 0;
+    }
     store_attempt_row_t attempt;
     task_state_t task_state;
     int rc = store_attempt_find(store, run_id, http_req_param(req, "task"),

@@ -107,10 +107,23 @@ http_api_call(http_req_t *req, Sluice__Request *call)
     return http_api_reply(req, rep);
 }
 
+store_t *
+http_api_store(http_req_t *req)
+{
+    store_t *store = http_req_store(req);
+    if (!store) {
+        http_reply_error(req, 503,
+                         "the scheduler cannot read its store now; see its "
+                         "log");
+    }
+    return store;
+}
+
 int
 http_api_read(http_req_t *req, http_api_read_fn *fn, Sluice__Request *call)
 {
-    return http_api_reply(req, fn(http_req_store(req), call));
+    store_t *store = http_api_store(req);
+    return store ? http_api_reply(req, fn(store, call)) : 0;
 }
 
 int
