@@ -42,6 +42,7 @@ api_tokens() {
 api_dag() {
     it_apply web <<'YAML'
 dag: web
+schedule: "0 3 * * *"
 params:
   greeting: hi
 tasks:
@@ -69,7 +70,7 @@ t_http_api_roles_reads_and_writes() {
             /api/v1/dags/web/grid /api/v1/runs "/api/v1/runs/$run" \
             "/api/v1/runs/$run/tasks/hello/logs" /api/v1/workers \
             /api/v1/autoscaler /api/v1/pools /api/v1/datasets /api/v1/events \
-            "/api/v1/reports?run=$run" /api/v1/metrics "/api/v1/metrics?dag=web" \
+            "/api/v1/reports?run=$run" /api/v1/metrics "/api/v1/metrics?dag=web&task=hello" \
             /api/v1/openapi.json; do
             it_check "$who reads $path" api_is "$who" GET "$path" 200
         done
@@ -200,6 +201,7 @@ t_http_api_matches_openapi() {
     it_shared_dir "$D"
     it_apply web <<YAML
 dag: web
+schedule: "0 3 * * *"
 tasks:
   - id: hello
     run: sh -c 'echo hello > $D/out.txt'
