@@ -56,16 +56,20 @@ s_queue_event(s_queue_t *q, const char *event, http_api_out_t *out)
     free(json);
 }
 
-/* Hands out queued bytes into buf; 0 when none are queued. */
+/* Hands out queued bytes into buf, noting when in *last_sent; 0 when none
+ * are queued. */
 static long
-s_queue_take(s_queue_t *q, char *buf, size_t size)
+s_queue_take(s_queue_t *q, char *buf, size_t size, int64_t *last_sent)
 {
     size_t n = q->len - q->off;
     if (n > size) {
         n = size;
     }
-    memcpy(buf, q->data + q->off, n);
-    q->off += n;
+    if (n > 0) {
+        memcpy(buf, q->data + q->off, n);
+        q->off += n;
+        *last_sent = clock_mono_ms();
+    }
     return (long) n;
 }
 
@@ -173,8 +177,7 @@ s_run_next(void *arg, char *buf, size_t size)
 {
     run_stream_t *s = arg;
     if (s->queue.off < s->queue.len) {
-        s->last_sent = clock_mono_ms();
-        return s_queue_take(&s->queue, buf, size);
+        return s_queue_take(&s->queue, buf, size, &s->last_sent);
     }
     if (s->ended) {
         return -1;
@@ -183,7 +186,7 @@ s_run_next(void *arg, char *buf, size_t size)
         s_run_poll(s) != 0) {
         return -1;
     }
-    return s_queue_take(&s->queue, buf, size);
+    return s_queue_take(&s->queue, buf, size, &s->last_sent);
 }
 
 static void
@@ -286,8 +289,7 @@ s_log_next(void *arg, char *buf, size_t size)
 {
     log_stream_t *s = arg;
     if (s->queue.off < s->queue.len) {
-        s->last_sent = clock_mono_ms();
-        return s_queue_take(&s->queue, buf, size);
+        return s_queue_take(&s->queue, buf, size, &s->last_sent);
     }
     if (s->ended) {
         return -1;
@@ -296,7 +298,7 @@ s_log_next(void *arg, char *buf, size_t size)
         s_log_poll(s) != 0) {
         return -1;
     }
-    return s_queue_take(&s->queue, buf, size);
+    return s_queue_take(&s->queue, buf, size, &s->last_sent);
 }
 
 static void

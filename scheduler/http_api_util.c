@@ -234,6 +234,19 @@ http_api_body(http_req_t *req, errbuf_t *err)
     return v;
 }
 
+/* "'a', 'b' or 'c'" for the names in allowed (NULL-terminated). */
+static void
+s_names(const char *const *allowed, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t k = 0; allowed[k] && len < size; k++) {
+        const char *sep = k == 0 ? "" : allowed[k + 1] ? ", " : " or ";
+        int n = snprintf(out + len, size - len, "%s'%s'", sep, allowed[k]);
+        len += n > 0 ? (size_t) n : 0;
+    }
+}
+
 int
 http_api_body_only(const jsonval_t *body,
                    const char *const *allowed,
@@ -246,11 +259,10 @@ http_api_body_only(const jsonval_t *body,
             k++;
         }
         if (!allowed[k]) {
-            errbuf_set(err, "the body has an unknown member '%s'; %s%s%s%s",
-                       key, allowed[0] ? "it may have " : "it takes none",
-                       allowed[0] ? allowed[0] : "",
-                       allowed[0] && allowed[1] ? ", " : "",
-                       allowed[0] && allowed[1] ? allowed[1] : "");
+            char names[256];
+            s_names(allowed, names, sizeof names);
+            errbuf_set(err, "the body has an unknown member '%s'; %s%s", key,
+                       allowed[0] ? "it may have " : "send no body", names);
             return -1;
         }
     }
