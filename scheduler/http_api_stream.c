@@ -269,6 +269,9 @@ s_log_poll(log_stream_t *s)
                  errbuf_msg(&err));
         return -1;
     }
+    if (more) {
+        s->next_poll = 0; /* a long log: the rest at once, not in 300 ms */
+    }
     bool final =
         attempt.state != ATTEMPT_RUNNING && attempt.state != ATTEMPT_DISPATCHED;
     if (final && !more) {
