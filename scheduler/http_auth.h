@@ -58,6 +58,16 @@ int http_auth_token(store_t *ro,
                     http_auth_t *out,
                     errbuf_t *err);
 
+/* http_config_t's authenticate callback: http_auth_token at the wall
+ * clock's now, the role into *role and the actor ("api token 'NAME'")
+ * into actor (actor_size bytes); -1 with err set on any refusal. */
+int http_auth_authenticate(store_t *ro,
+                           const char *token,
+                           http_role_t *role,
+                           char *actor,
+                           size_t actor_size,
+                           errbuf_t *err);
+
 /* http_auth_token on the token of an Authorization header value
  * ("Bearer sat_..."; NULL = no header). */
 int http_auth_bearer(store_t *ro,

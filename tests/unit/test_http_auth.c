@@ -83,6 +83,32 @@ START_TEST(test_http_auth_usage)
 
 END_TEST
 
+/* The HTTP threads read through read-only connections: the check works
+ * there and sees a revocation the writer commits. */
+START_TEST(test_http_auth_read_only)
+{
+    char token[HTTP_AUTH_TOKEN_SIZE];
+    uint64_t id = s_add("ro", "operator", 0, token);
+    errbuf_t err;
+    store_t *ro = store_open_readonly(s_db, &err);
+    ck_assert_msg(ro, "%s", errbuf_msg(&err));
+    http_role_t role = HTTP_ROLE_NONE;
+    char actor[96];
+    ck_assert_int_eq(
+        http_auth_authenticate(ro, token, &role, actor, sizeof actor, &err), 0);
+    ck_assert_int_eq(role, HTTP_ROLE_OPERATOR);
+    ck_assert_str_eq(actor, "api token 'ro'");
+    ck_assert_int_eq(store_apitoken_revoke(s_store, id, s_now, &err), 0);
+    ck_assert_int_eq(
+        http_auth_authenticate(ro, token, &role, actor, sizeof actor, &err),
+        -1);
+    ck_assert_int_eq(role, HTTP_ROLE_NONE);
+    ck_assert_ptr_nonnull(strstr(errbuf_msg(&err), "'ro' was revoked"));
+    store_destroy(&ro);
+}
+
+END_TEST
+
 START_TEST(test_http_auth_roles)
 {
     char viewer[HTTP_AUTH_TOKEN_SIZE], operator[HTTP_AUTH_TOKEN_SIZE];
@@ -289,6 +315,7 @@ http_auth_suite(void)
     tcase_add_checked_fixture(tc, s_setup, s_teardown);
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_http_auth_usage);
+    tcase_add_test(tc, test_http_auth_read_only);
     tcase_add_test(tc, test_http_auth_roles);
     tcase_add_test(tc, test_http_auth_expired);
     tcase_add_test(tc, test_http_auth_revoked);
