@@ -90,3 +90,40 @@ t_apitokens_viewer_refused() {
     it_check "the refusals are events" [ "$(it_sql "SELECT count(*) FROM events
         WHERE kind='refused' AND subject LIKE 'api_token%'")" = 3 ]
 }
+
+# apitokens_http PATH [CURL ARGS...]: the status of a GET, the body in
+# $IT_DIR/body.
+apitokens_http() {
+    path=$1; shift
+    curl -sS -o "$IT_DIR/body" -w '%{http_code}' "$@" "http://$IT_HTTP$path" ||
+        echo 000
+}
+
+# The HTTP server takes a live token and refuses an unknown, expired or
+# revoked one with a message that says what to do. Needs the server to
+# check tokens with http_auth_authenticate (scheduler/sched_http.c).
+t_apitokens_http_bearer() {
+    if ! grep -q http_auth_authenticate scheduler/sched_http.c; then
+        echo "skipped: the HTTP server does not check API tokens yet"
+        return 0
+    fi
+    it_cluster 0 --http-open-metrics false
+    tok=$("$SLUICE" token create --api --role viewer --name dash --dir "$IT_STATE" 2>/dev/null)
+    short=$("$SLUICE" token create --api --role viewer --name short --ttl 1s \
+        --dir "$IT_STATE" 2>/dev/null)
+    it_check "a live token opens /healthz" \
+        [ "$(apitokens_http /healthz -H "Authorization: Bearer $tok")" = 200 ]
+    code=$(apitokens_http /healthz -H "Authorization: Bearer sat_$(printf '%064d' 0)")
+    it_check "an unknown token is a 401 ($code)" [ "$code" = 401 ]
+    it_check "that says how to make one" grep -q "not known.*sluice token create --api" "$IT_DIR/body"
+    it_check "a token past its ttl is refused" it_wait 5 sh -c \
+        "[ \$(curl -s -o /dev/null -w '%{http_code}' \
+           -H 'Authorization: Bearer $short' http://$IT_HTTP/healthz) = 401 ]"
+    apitokens_http /healthz -H "Authorization: Bearer $short" >/dev/null
+    it_check "and says when it expired and what to do" grep -q \
+        "API token 'short' expired at .*sluice token create --api --role viewer" "$IT_DIR/body"
+    "$SLUICE" token revoke dash --dir "$IT_STATE" >/dev/null
+    code=$(apitokens_http /healthz -H "Authorization: Bearer $tok")
+    it_check "a revoked token is refused at once ($code)" [ "$code" = 401 ]
+    it_check "and says it was revoked" grep -q "API token 'dash' was revoked at" "$IT_DIR/body"
+}
