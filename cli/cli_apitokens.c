@@ -10,6 +10,7 @@
 #include "common/dag.h"
 #include "common/table.h"
 #include "common/xalloc.h"
+#include "proto/pbjson.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 
@@ -87,12 +88,22 @@ s_create_print(const args_t *args, const void *body)
             rep->name);
 }
 
+/* --json: the reply, token included, and the same warning on stderr. */
+static void
+s_create_json(const args_t *args, const void *body)
+{
+    (void) args;
+    pbjson_print(body);
+    fprintf(stderr, "the token is shown only now; keep it in a 0600 file or "
+                    "a secret store\n");
+}
+
 static const cli_simple_t s_create = {
     .spec = &s_create_spec,
     .op = SLUICE__REQUEST__OP_API_TOKEN_CREATE,
     .expect = SLUICE__REPLY__OP_API_TOKEN_CREATE,
     .fill = s_create_fill,
-    .show = {.print = s_create_print},
+    .show = {.print = s_create_print, .json = s_create_json},
 };
 
 int

@@ -27,7 +27,8 @@ s_name_problem(const char *name)
         return "is longer than 64 bytes";
     }
     if (!dag_name_ok(name)) {
-        return "may only use " DAG_NAME_RULE;
+        return "may only use letters, digits, '_', '-' and '.' (not '.' "
+               "or '..')";
     }
     size_t digits = strspn(name, "0123456789");
     return name[digits] ? NULL : "is all digits, which reads as an id";
