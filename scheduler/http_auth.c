@@ -178,14 +178,14 @@ http_auth_bearer(store_t *ro,
 bool
 http_auth_cookie(const char *cookie_header, char *out, size_t size)
 {
-    size_t len = strlen(HTTP_AUTH_COOKIE);
+    size_t len = strlen(HTTP_SESSION_COOKIE);
     const char *at = cookie_header;
     while (at && *at) {
         while (*at == ' ' || *at == ';') {
             at++;
         }
         size_t pair = strcspn(at, ";");
-        if (pair > len && strncmp(at, HTTP_AUTH_COOKIE, len) == 0 &&
+        if (pair > len && strncmp(at, HTTP_SESSION_COOKIE, len) == 0 &&
             at[len] == '=') {
             size_t value = pair - len - 1;
             while (value && at[len + 1 + value - 1] == ' ') {
@@ -207,7 +207,7 @@ char *
 http_auth_set_cookie(const char *token, bool secure, char *out, size_t size)
 {
     int n = snprintf(out, size, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s",
-                     HTTP_AUTH_COOKIE, token ? token : "",
+                     HTTP_SESSION_COOKIE, token ? token : "",
                      token ? "" : "; Max-Age=0", secure ? "; Secure" : "");
     return n >= 0 && (size_t) n < size ? out : NULL;
 }

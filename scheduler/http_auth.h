@@ -5,8 +5,9 @@
  *
  * Pure functions over a store connection and strings: no HTTP library.
  * The server (http.c) takes the token from "Authorization: Bearer ..." or
- * from the cookie, checks it with http_auth_token, and for a write that
- * came with the cookie checks X-CSRF-Token with http_auth_csrf_ok. */
+ * from the cookie HTTP_SESSION_COOKIE, checks it with http_auth_token (or
+ * its callback form http_auth_authenticate), and for a write that came
+ * with the cookie checks HTTP_CSRF_HEADER with http_auth_csrf_ok. */
 #ifndef SLUICE_HTTP_AUTH_H
 #define SLUICE_HTTP_AUTH_H
 
@@ -23,7 +24,6 @@
 #define HTTP_AUTH_HASH_SIZE   (64 + 1)     /* hex, NUL */
 #define HTTP_AUTH_CSRF_SIZE   (64 + 1)     /* hex, NUL */
 #define HTTP_AUTH_SECRET_SIZE 32
-#define HTTP_AUTH_COOKIE      "sluice_session"
 
 /* http_auth_token's refusals: the request gets 401 for DENIED (err says
  * what to do), 500 for STORE. */
