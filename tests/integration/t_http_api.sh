@@ -205,8 +205,9 @@ YAML
     cat "$IT_DIR/log.sse" "$IT_DIR/run.sse"
 }
 
-# The routes in the C tables are the routes of the OpenAPI document, and
-# every documented GET answers 2xx for an operator.
+# The routes in the C tables (scheduler/*http*.c: this module's, the
+# session's, the graphs') are the routes of the OpenAPI document, and every
+# documented GET answers 2xx for an operator.
 t_http_api_matches_openapi() {
     api_checks_tokens || return 0
     it_cluster 1
@@ -224,7 +225,7 @@ YAML
     api_is OPERATOR POST /api/v1/dags/web/trigger 200 -d '{}'
     run=$(api_json "d['run_id']")
     it_check "run $run ends" it_wait 30 it_run_final "$run"
-    grep -h '{"\(GET\|POST\|DELETE\)", *"/api/v1' scheduler/http_*.c |
+    grep -h '{"\(GET\|POST\|DELETE\)", *"/api/v1' scheduler/*http*.c |
         sed 's/.*{"\([A-Z]*\)", *"\([^"]*\)".*/\1 \2/' | sort -u >"$IT_DIR/c_routes"
     python3 - web/api/openapi.json >"$IT_DIR/doc_routes" <<'PY'
 import json, sys
