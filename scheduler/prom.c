@@ -40,8 +40,7 @@ static const s_metric_t s_metrics[PROM_METRIC_COUNT] = {
     {"sluice_attempts_failed_total", "counter",
      "Attempts that ended without success, by cause.", "cause", S_L_CAUSE},
     {"sluice_runs_finished_total", "counter",
-     "Runs that reached a final state, by that state.", "state",
-     S_L_RUN_FINAL},
+     "Runs that reached a final state, by that state.", "state", S_L_RUN_FINAL},
     {"sluice_messages_dropped_total", "counter",
      "Messages the scheduler dropped unhandled, by reason.", "reason",
      S_L_DROP},
@@ -53,14 +52,12 @@ static const s_metric_t s_metrics[PROM_METRIC_COUNT] = {
      NULL, S_L_NONE},
     {"sluice_alerts_failed_total", "counter",
      "Alert deliveries that failed (each try counts).", NULL, S_L_NONE},
-    {"sluice_runs", "gauge", "Active runs, by state.", "state",
-     S_L_RUN_ACTIVE},
+    {"sluice_runs", "gauge", "Active runs, by state.", "state", S_L_RUN_ACTIVE},
     {"sluice_tasks_queued", "gauge",
      "Task instances ready to run, waiting for a worker or a limit.", NULL,
      S_L_NONE},
     {"sluice_tasks_running", "gauge",
-     "Task instances out on a worker (dispatched or running).", NULL,
-     S_L_NONE},
+     "Task instances out on a worker (dispatched or running).", NULL, S_L_NONE},
     {"sluice_workers", "gauge", "Workers the scheduler knows, by state.",
      "state", S_L_WORKER},
     {"sluice_worker_slots", "gauge", "Slots of the connected workers.", NULL,
@@ -71,8 +68,8 @@ static const s_metric_t s_metrics[PROM_METRIC_COUNT] = {
 };
 
 static const char *const s_causes[PROM_CAUSE_COUNT] = {
-    "exit", "signal",    "oom",  "timeout", "spawn",
-    "cancelled", "lost", "refused", "other",
+    "exit",      "signal", "oom",     "timeout", "spawn",
+    "cancelled", "lost",   "refused", "other",
 };
 
 /* By -ENV_E* code; NULL: no such code. */
@@ -96,17 +93,16 @@ typedef struct {
 } s_hist_def_t;
 
 static const uint64_t s_dispatch_bounds[] = {
-    1000,    5000,    10000,    25000,    50000,    100000,  250000,
-    500000,  1000000, 2500000,  5000000,  10000000, 30000000, 60000000,
-    300000000};
+    1000,    5000,    10000,   25000,    50000,    100000,   250000,   500000,
+    1000000, 2500000, 5000000, 10000000, 30000000, 60000000, 300000000};
 
 static const uint64_t s_duration_bounds[] = {
-    100000,     500000,     1000000,     5000000,     10000000,
-    30000000,   60000000,   300000000,   600000000,   1800000000,
+    100000,     500000,     1000000,     5000000,    10000000,
+    30000000,   60000000,   300000000,   600000000,  1800000000,
     3600000000, 7200000000, 21600000000, 86400000000};
 
 static const uint64_t s_commit_bounds[] = {
-    100,   250,    500,    1000,   2500,    5000,    10000,
+    100,   250,   500,    1000,   2500,   5000,    10000,
     25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
 
 #define S_N(a) (sizeof(a) / sizeof((a)[0]))
@@ -142,10 +138,10 @@ struct prom_t {
     _Atomic int64_t values[PROM_METRIC_COUNT][PROM_LABELS_MAX];
     s_hist_t hists[PROM_HIST_COUNT];
     s_pool_t pools[PROM_POOLS_MAX];
-    _Atomic size_t npools;   /* entries published; only grows */
-    _Atomic uint64_t shown;  /* pools set at this publication or later are
+    _Atomic size_t npools;     /* entries published; only grows */
+    _Atomic uint64_t shown;    /* pools set at this publication or later are
                                 shown */
-    uint64_t working;        /* the publication going on (loop only) */
+    uint64_t working;          /* the publication going on (loop only) */
     pthread_mutex_t pool_lock; /* taken to register a pool name */
 };
 
@@ -424,8 +420,8 @@ s_render_hist(FILE *out, const prom_t *self, prom_hist_t h)
                     cumulative);
         }
     }
-    uint64_t sum = atomic_load_explicit(&mut->hists[h].sum_us,
-                                        memory_order_relaxed);
+    uint64_t sum =
+        atomic_load_explicit(&mut->hists[h].sum_us, memory_order_relaxed);
     fprintf(out, "%s_sum %.6f\n%s_count %" PRIu64 "\n", def->name,
             (double) sum / 1e6, def->name, cumulative);
 }
@@ -443,9 +439,8 @@ s_render_pools(FILE *out, const prom_t *self, bool used)
     uint64_t shown = atomic_load_explicit(&mut->shown, memory_order_relaxed);
     for (size_t i = 0; i < n; i++) {
         const s_pool_t *p = &self->pools[i];
-        if (shown == 0 ||
-            atomic_load_explicit(&mut->pools[i].gen, memory_order_relaxed) <
-                shown) {
+        if (shown == 0 || atomic_load_explicit(&mut->pools[i].gen,
+                                               memory_order_relaxed) < shown) {
             continue;
         }
         fprintf(out, "%s{pool=\"", name);

@@ -23,20 +23,20 @@ typedef struct prom_t prom_t;
 
 /* Counters and gauges; the label each one has is in prom.c's table. */
 typedef enum {
-    PROM_TASKS_FINISHED,     /* counter {state}: task_state_t, final ones */
-    PROM_ATTEMPTS_FAILED,    /* counter {cause}: prom_cause_t */
-    PROM_RUNS_FINISHED,      /* counter {state}: run_state_t, final ones */
-    PROM_MESSAGES_DROPPED,   /* counter {reason}: -ENV_E* code, 0 = other */
-    PROM_AUTOSCALER_LAUNCHES,        /* counter */
+    PROM_TASKS_FINISHED,      /* counter {state}: task_state_t, final ones */
+    PROM_ATTEMPTS_FAILED,     /* counter {cause}: prom_cause_t */
+    PROM_RUNS_FINISHED,       /* counter {state}: run_state_t, final ones */
+    PROM_MESSAGES_DROPPED,    /* counter {reason}: -ENV_E* code, 0 = other */
+    PROM_AUTOSCALER_LAUNCHES, /* counter */
     PROM_AUTOSCALER_LAUNCH_FAILURES, /* counter */
     PROM_ALERTS_SENT,                /* counter */
     PROM_ALERTS_FAILED,              /* counter: tries that failed */
-    PROM_RUNS,               /* gauge {state}: RUN_QUEUED, RUN_RUNNING */
-    PROM_TASKS_QUEUED,       /* gauge */
-    PROM_TASKS_RUNNING,      /* gauge: dispatched or running */
-    PROM_WORKERS,            /* gauge {state}: fleet_state_t */
-    PROM_WORKER_SLOTS,       /* gauge: slots of connected workers */
-    PROM_WORKER_SLOTS_FREE,  /* gauge: ... free as last reported */
+    PROM_RUNS,              /* gauge {state}: RUN_QUEUED, RUN_RUNNING */
+    PROM_TASKS_QUEUED,      /* gauge */
+    PROM_TASKS_RUNNING,     /* gauge: dispatched or running */
+    PROM_WORKERS,           /* gauge {state}: fleet_state_t */
+    PROM_WORKER_SLOTS,      /* gauge: slots of connected workers */
+    PROM_WORKER_SLOTS_FREE, /* gauge: ... free as last reported */
     PROM_METRIC_COUNT
 } prom_metric_t;
 
@@ -111,10 +111,8 @@ uint64_t prom_clock_us(void);
  * or the name longer than PROM_POOL_NAME - 1. Loop only. */
 void prom_pools_begin(prom_t *self);
 
-int prom_pool_set(prom_t *self,
-                  const char *pool,
-                  uint32_t used,
-                  uint32_t slots);
+int
+prom_pool_set(prom_t *self, const char *pool, uint32_t used, uint32_t slots);
 
 void prom_pools_end(prom_t *self);
 

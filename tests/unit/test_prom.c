@@ -80,6 +80,7 @@ START_TEST(test_prom_usage)
     prom_add(NULL, PROM_ALERTS_SENT, 0, 1);
     prom_observe(NULL, PROM_H_STORE_COMMIT, 10);
 }
+
 END_TEST
 
 START_TEST(test_prom_histogram)
@@ -113,6 +114,7 @@ START_TEST(test_prom_histogram)
     free(text);
     prom_destroy(&prom);
 }
+
 END_TEST
 
 START_TEST(test_prom_pools_escaped)
@@ -153,6 +155,7 @@ START_TEST(test_prom_pools_escaped)
     ck_assert_int_eq(refused, 2 + 3 + 1); /* "gpu" and "a..." hold two */
     prom_destroy(&prom);
 }
+
 END_TEST
 
 #define S_ROUNDS 200000
@@ -192,6 +195,7 @@ START_TEST(test_prom_threads)
     free(text);
     prom_destroy(&prom);
 }
+
 END_TEST
 
 Suite *
