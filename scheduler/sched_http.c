@@ -9,6 +9,7 @@
 #include "common/xalloc.h"
 #include "scheduler/http.h"
 #include "scheduler/http_loop.h"
+#include "scheduler/http_metrics.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/webui.h"
 
@@ -18,8 +19,8 @@ static int
 s_healthz(http_req_t *req, void *arg)
 {
     (void) arg;
-    char *json = xasprintf("{\"status\":\"ok\",\"version\":\"%s\"}\n",
-                           SLUICE_VERSION);
+    char *json =
+        xasprintf("{\"status\":\"ok\",\"version\":\"%s\"}\n", SLUICE_VERSION);
     return http_reply_json(req, 200, &json);
 }
 
@@ -34,6 +35,7 @@ s_routes_add(sched_t *self)
     http_add_routes(self->http, s_routes, sizeof s_routes / sizeof s_routes[0],
                     self);
     /* routes */
+    http_metrics_routes(self->http, self->prom);
     webui_routes(self->http);
 }
 
