@@ -72,10 +72,10 @@ static const char *const s_causes[PROM_CAUSE_COUNT] = {
     "cancelled", "lost",   "refused", "other",
 };
 
-/* By -ENV_E* code; NULL: no such code. */
+/* By -ENV_E* code, then PROM_DROP_*; NULL: no such code. */
 static const char *const s_drops[] = {
     "other",         NULL,          "malformed", "version", "untrusted",
-    "bad_signature", "undecodable", "replayed",
+    "bad_signature", "undecodable", "replayed",  "not_own", "name_refused",
 };
 
 #define S_DROPS (sizeof s_drops / sizeof s_drops[0])

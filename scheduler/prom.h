@@ -55,6 +55,11 @@ typedef enum {
     PROM_CAUSE_COUNT
 } prom_cause_t;
 
+/* Drop reasons past the ENV_E* codes (prom_drop): a message of an
+ * admitted worker that tried to act for another worker (sched_identity). */
+#define PROM_DROP_NOT_OWN      8 /* about another worker's attempt */
+#define PROM_DROP_NAME_REFUSED 9 /* a Register under a name not its own */
+
 /* Histograms, observed in microseconds and shown in seconds. */
 typedef enum {
     PROM_H_DISPATCH_LATENCY, /* a task queued (ready) -> sent to a worker */

@@ -45,6 +45,8 @@ START_TEST(test_prom_usage)
     prom_attempt_failed(prom, "oom");
     prom_attempt_failed(prom, "no such cause");
     prom_drop(prom, -5);
+    prom_drop(prom, -99);
+    prom_add(prom, PROM_MESSAGES_DROPPED, PROM_DROP_NOT_OWN, 1);
     ck_assert_int_eq(prom_get(prom, PROM_TASKS_FINISHED, TASK_SUCCESS), 2);
     char *text = NULL;
     size_t size = prom_render(prom, &text);
@@ -65,6 +67,9 @@ START_TEST(test_prom_usage)
     s_has(text, "sluice_attempts_failed_total{cause=\"oom\"} 1");
     s_has(text, "sluice_attempts_failed_total{cause=\"other\"} 1");
     s_has(text, "sluice_messages_dropped_total{reason=\"bad_signature\"} 1");
+    s_has(text, "sluice_messages_dropped_total{reason=\"other\"} 1");
+    s_has(text, "sluice_messages_dropped_total{reason=\"not_own\"} 1");
+    s_has(text, "sluice_messages_dropped_total{reason=\"name_refused\"} 0");
     s_has(text, "sluice_runs{state=\"queued\"} 0");
     s_has(text, "sluice_workers{state=\"connected\"} 0");
     s_has(text, "# TYPE sluice_store_commit_seconds histogram");
