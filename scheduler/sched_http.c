@@ -8,8 +8,10 @@
 #include "common/version.h"
 #include "common/xalloc.h"
 #include "scheduler/http.h"
+#include "scheduler/http_api.h"
 #include "scheduler/http_loop.h"
 #include "scheduler/http_metrics.h"
+#include "scheduler/http_session.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/webui.h"
 
@@ -19,8 +21,8 @@ static int
 s_healthz(http_req_t *req, void *arg)
 {
     (void) arg;
-    char *json = xasprintf("{\"status\":\"ok\",\"version\":\"%s\"}\n",
-                           SLUICE_VERSION);
+    char *json =
+        xasprintf("{\"status\":\"ok\",\"version\":\"%s\"}\n", SLUICE_VERSION);
     return http_reply_json(req, 200, &json);
 }
 
@@ -36,6 +38,8 @@ s_routes_add(sched_t *self)
                     self);
     /* routes */
     http_metrics_routes(self->http, self->prom);
+    http_session_routes(self->http);
+    http_api_routes(self->http, self->dir);
     webui_routes(self->http);
 }
 

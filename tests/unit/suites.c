@@ -44,6 +44,8 @@ suite_fn *const unit_suites[] = {
     args_suite,
     table_suite,
     pbjson_suite,
+    jsonval_suite,
+    store_web_suite,
     sched_suite,
     tz_suite,
     cron_suite,
@@ -52,6 +54,7 @@ suite_fn *const unit_suites[] = {
     uids_suite,
     workdirs_suite,
     http_loop_suite,
+    http_auth_suite,
     NULL,
 };
 // clang-format on

@@ -47,6 +47,8 @@ Suite *jobs_suite(void);
 Suite *args_suite(void);
 Suite *table_suite(void);
 Suite *pbjson_suite(void);
+Suite *jsonval_suite(void);
+Suite *store_web_suite(void);
 Suite *sched_suite(void);
 Suite *tz_suite(void);
 Suite *cron_suite(void);
@@ -56,5 +58,6 @@ Suite *uids_suite(void);
 Suite *workdirs_suite(void);
 Suite *prom_suite(void);
 Suite *http_loop_suite(void);
+Suite *http_auth_suite(void);
 
 #endif
