@@ -110,4 +110,10 @@ t_prometheus_metrics_closed_needs_a_token() {
     it_start_scheduler --heartbeat-ms 300 || return 1
     code=$(curl -s -o /dev/null -w '%{http_code}' "http://$IT_HTTP/metrics")
     it_check "/metrics without a token is refused (got $code)" [ "$code" = 401 ]
+    token=$("$SLUICE" token create --api --role viewer --name prometheus \
+        --dir "$IT_STATE" 2>/dev/null)
+    it_check "a viewer token was made" [ -n "$token" ]
+    it_check "/metrics with a viewer token answers" \
+        sh -c "curl -sf -H 'Authorization: Bearer $token' 'http://$IT_HTTP/metrics' |
+            grep -q '^sluice_tasks_queued 0\$'"
 }
