@@ -48,9 +48,9 @@ typedef struct {
     size_t noutputs;
     char **outputs;
     char *validate;      /* the task's validate checks, rendered; owned;
-                       NULL when the task has none */
+                            NULL when the task has none */
     bool prefetched;     /* into the worker's prefetch window: dispatched, it
-                        starts when a slot there frees */
+                            starts when a slot there frees */
     int64_t queued_mono; /* when it was queued (monotonic ms) */
 } plan_dispatch_t;
 
