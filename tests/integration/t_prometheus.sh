@@ -117,3 +117,27 @@ t_prometheus_metrics_closed_needs_a_token() {
         sh -c "curl -sf -H 'Authorization: Bearer $token' 'http://$IT_HTTP/metrics' |
             grep -q '^sluice_tasks_queued 0\$'"
 }
+
+# Junk on the client socket (tests/tools/junk, as t_hostile.sh sends it) is
+# counted by reason, as junk says the scheduler should count it.
+t_prometheus_dropped_messages_by_reason() {
+    it_cluster 0
+    curve=""
+    if [ -s "$IT_STATE/scheduler.curve.pub" ]; then
+        curve="--curve-server-key $IT_STATE/scheduler.curve.pub"
+    fi
+    rc=0
+    # shellcheck disable=SC2086  # curve is zero or two words
+    "$BUILD/tests/tools/junk" attack --connect "tcp://127.0.0.1:$cp" \
+        --socket client --client-key "$IT_STATE/client.key" --count 50 \
+        $curve >"$IT_DIR/junk.out" 2>&1 || rc=$?
+    it_check "junk finished (rc $rc)" [ "$rc" = 0 ]
+    expect=$(grep '^expect ' "$IT_DIR/junk.out")
+    it_check "junk says what to expect" [ -n "$expect" ]
+    for kv in ${expect#expect }; do
+        reason=${kv%%=*}
+        n=${kv#*=}
+        it_check "/metrics counts $n dropped as $reason" it_wait 5 \
+            it_prom_line "sluice_messages_dropped_total{reason=\"$reason\"} $n"
+    done
+}
