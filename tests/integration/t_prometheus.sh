@@ -141,3 +141,41 @@ t_prometheus_dropped_messages_by_reason() {
             it_prom_line "sluice_messages_dropped_total{reason=\"$reason\"} $n"
     done
 }
+
+# The gauges follow a task in a pool while it runs; when its worker dies the
+# attempt counts as failed (lost) and the worker as lost.
+t_prometheus_gauges_and_a_lost_worker() {
+    it_cluster 1
+    "$SLUICE" pool set --dir "$IT_STATE" gpu 2 >/dev/null
+    it_apply promlost <<YAML
+dag: promlost
+tasks:
+  - id: long
+    run: echo \$\$ >$IT_DIR/long.pid; exec sleep 30
+    pool: gpu
+    retry_on: [oom]
+YAML
+    r=$("$SLUICE" trigger --dir "$IT_STATE" promlost)
+    it_check "the task runs" it_wait 20 sh -c \
+        "[ \"\$(sqlite3 -readonly $IT_STATE/store.db \"SELECT state FROM task_instances WHERE run_id=$r\")\" = running ]"
+    it_check "one task running" it_wait 5 it_prom_line 'sluice_tasks_running 1'
+    it_check "one run running" grep -qxF 'sluice_runs{state="running"} 1' "$IT_DIR/metrics.txt"
+    it_check "the pool's slot in use" \
+        it_wait 5 it_prom_line 'sluice_pool_slots_used{pool="gpu"} 1'
+    it_check "the pool's slots" grep -qxF 'sluice_pool_slots{pool="gpu"} 2' "$IT_DIR/metrics.txt"
+    it_check "one worker slot free" grep -qxF 'sluice_worker_slots_free 1' "$IT_DIR/metrics.txt"
+    it_wait 10 test -s "$IT_DIR/long.pid"
+    kill -KILL "$IT_PID_w1"
+    it_check "run ends" it_wait 30 it_run_final "$r"
+    # The worker died, its task did not (at-least-once): end it here.
+    kill -KILL "$(cat "$IT_DIR/long.pid")" 2>/dev/null || true
+    it_check "the attempt counts as lost" \
+        it_wait 5 it_prom_line 'sluice_attempts_failed_total{cause="lost"} 1'
+    it_check "the task as failed" \
+        grep -qxF 'sluice_tasks_finished_total{state="failed"} 1' "$IT_DIR/metrics.txt"
+    it_check "nothing running" grep -qxF 'sluice_tasks_running 0' "$IT_DIR/metrics.txt"
+    it_check "the pool is free" \
+        grep -qxF 'sluice_pool_slots_used{pool="gpu"} 0' "$IT_DIR/metrics.txt"
+    it_check "the worker is lost" \
+        it_wait 5 it_prom_line 'sluice_workers{state="lost"} 1'
+}
