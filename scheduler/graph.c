@@ -6,19 +6,25 @@
  * Graphviz writes every '-' as an entity so that no "--" reaches an XML
  * comment; in an attribute it is plain text).
  *
- * Layout times measured on this machine's CPU (graphviz 2.43, one thread):
+ * Layout and render times measured on this machine (2 cores of an AMD
+ * EPYC, graphviz 2.43), tests/unit/test_graph.c with GRAPH_BENCH=1:
  *
- *   tasks   shape                  dot, defaults   dot, cheap settings
- *   1,000   wide (1 -> 998 -> 1)   1.2 s           0.5 s
- *   1,000   layered (20 ranks)     0.8 s           0.4 s
- *   10,000  wide                   -               296 s
- *   10,000  layered (100 ranks)    -               257 s
+ *   tasks   shape                    dot, defaults  dot, cheap  by rank
+ *   1,000   wide (1 -> 998 -> 1)     1.2 s          0.3-0.5 s   -
+ *   1,000   layered (50 wide)        0.8 s          0.5 s       -
+ *   2,000   wide                     -              2.4 s       0.23 s
+ *   2,000   layered (50 wide)        -              6.0 s       0.29 s
+ *   10,000  wide                     -              296 s       0.9 s
+ *   10,000  layered (100 wide)       -              257 s       1.4 s
  *
- * (cheap: splines=false nslimit=1 mclimit=0.1 searchsize=10.) dot's
+ * (cheap: splines=false nslimit=1 mclimit=0.1 searchsize=10; 10,000
+ * layered with nslimit=nslimit1=mclimit=0.01 still ran past 150 s.) dot's
  * crossing minimisation and network simplex grow far faster than the
  * graph, so past GRAPH_DOT_MAX_NODES we place nodes ourselves by rank and
- * let Graphviz only draw them (the "nop" engine, straight edges); the
- * numbers for that path are in graph_bench's output (tests/unit). */
+ * let Graphviz only draw them (the "nop" engine, straight edges); most of
+ * what is left is Graphviz printing the SVG. A DAG is drawn once per
+ * version while cached; states are applied to the text.
+ */
 #include <assert.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -494,23 +500,56 @@ s_entry_clear(s_entry_t *e)
     memset(e, 0, sizeof *e);
 }
 
+/* The least recently used entry; NULL when the cache is empty. */
+static s_entry_t *
+s_cache_oldest(graph_t *self)
+{
+    s_entry_t *victim = NULL;
+    for (size_t i = 0; i < GRAPH_CACHE_SIZE; i++) {
+        s_entry_t *e = &self->cache[i];
+        if (e->name && (!victim || e->used < victim->used)) {
+            victim = e;
+        }
+    }
+    return victim;
+}
+
+/* A free slot, else the least recently used. */
+static s_entry_t *
+s_cache_lru(graph_t *self)
+{
+    for (size_t i = 0; i < GRAPH_CACHE_SIZE; i++) {
+        if (!self->cache[i].name) {
+            return &self->cache[i];
+        }
+    }
+    return s_cache_oldest(self);
+}
+
+static size_t
+s_cache_bytes(const graph_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < GRAPH_CACHE_SIZE; i++) {
+        n += self->cache[i].len;
+    }
+    return n;
+}
+
 /* Keeps svg (taken) for (name, version) in the least recently used slot. */
 static s_entry_t *
 s_cache_put(
     graph_t *self, const char *name, const char *version, char *svg, size_t len)
 {
-    s_entry_t *victim = &self->cache[0];
-    for (size_t i = 0; i < GRAPH_CACHE_SIZE; i++) {
-        s_entry_t *e = &self->cache[i];
-        if (!e->name) {
-            victim = e;
-            break;
-        }
-        if (e->used < victim->used) {
-            victim = e;
-        }
-    }
+    s_entry_t *victim = s_cache_lru(self);
     s_entry_clear(victim);
+    /* A few huge DAGs must not hold hundreds of MiB: the oldest go too
+     * (each turn empties one slot, so this ends). */
+    s_entry_t *old;
+    while (s_cache_bytes(self) + len > GRAPH_CACHE_BYTES &&
+           (old = s_cache_oldest(self)) != NULL) {
+        s_entry_clear(old);
+    }
     victim->name = xstrdup(name);
     victim->version = xstrdup(version);
     victim->svg = svg;
@@ -581,6 +620,13 @@ graph_dag_svg(graph_t *self,
     assert(self);
     assert(dag);
     assert(len);
+    if (dag_task_count(dag) > GRAPH_MAX_NODES) {
+        errbuf_set(err,
+                   "DAG '%s' has %zu tasks and graphs are drawn for at most "
+                   "%d; use the grid view, or split the DAG",
+                   dag_name(dag), dag_task_count(dag), GRAPH_MAX_NODES);
+        return NULL;
+    }
     pthread_mutex_lock(&s_lock);
     s_entry_t *e = s_cache_find(self, dag_name(dag), dag_version(dag));
     if (e) {

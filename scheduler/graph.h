@@ -20,13 +20,19 @@
 #include "common/errbuf.h"
 #include "proto/sluice.pb-c.h"
 
-/* DAG layouts kept per graph_t. */
-#define GRAPH_CACHE_SIZE 16
+/* DAG layouts kept per graph_t, and the most bytes of SVG they hold
+ * together (a 10,000-task DAG is about 9 MiB). */
+#define GRAPH_CACHE_SIZE  16
+#define GRAPH_CACHE_BYTES (64 * 1024 * 1024)
 
 /* Above this many nodes dot is not used: nodes are placed by rank
  * (longest path from a root) with straight edges, which takes well under a
  * second where dot takes minutes (numbers in graph.c). */
-#define GRAPH_DOT_MAX_NODES 2000
+#define GRAPH_DOT_MAX_NODES 1000
+
+/* The most tasks a DAG graph is drawn with (about 1.4 s and 9 MiB of SVG
+ * at 10,000); a bigger DAG is refused with a message. */
+#define GRAPH_MAX_NODES 20000
 
 typedef struct graph_t graph_t;
 
