@@ -650,6 +650,30 @@ graph_dag_svg(graph_t *self,
     return out;
 }
 
+char *
+graph_dag_svg_cached(graph_t *self,
+                     const char *name,
+                     const char *version,
+                     const graph_state_t *states,
+                     size_t nstates,
+                     size_t *len)
+{
+    assert(self);
+    assert(name);
+    assert(version);
+    assert(len);
+    pthread_mutex_lock(&s_lock);
+    s_entry_t *e = s_cache_find(self, name, version);
+    char *out = NULL;
+    if (e) {
+        self->hits++;
+        e->used = ++self->tick;
+        out = s_apply_states(e->svg, states, nstates, len);
+    }
+    pthread_mutex_unlock(&s_lock);
+    return out;
+}
+
 size_t
 graph_cache_count(const graph_t *self)
 {

@@ -122,32 +122,44 @@ s_run_read(store_t *store, uint64_t run_id, s_run_t *run, errbuf_t *err)
     return rc < 0 ? 500 : 0;
 }
 
-/* DAG `name` at `version` (NULL = current), parsed. NULL with *status
- * and err set. */
-static dag_t *
-s_dag_read(store_t *store,
+/* DAG `name` at `version` (NULL = current) as SVG with the given states:
+ * from the cache when it has that version, else parsed from the stored
+ * source and laid out. NULL with *status and err set. */
+static char *
+s_dag_draw(store_t *store,
            const char *name,
            const char *version,
+           const s_run_t *run,
+           size_t *len,
            unsigned *status,
            errbuf_t *err)
 {
-    char *source = store_dag_source(store, name, version, NULL, err);
+    char *current = NULL;
+    char *source = store_dag_source(store, name, version, &current, err);
     if (!source) {
         *status = 404;
         errbuf_set(err, "no DAG '%s'%s%s; 'GET /api/v1/dags' lists them", name,
                    version ? " at version " : "", version ? version : "");
         return NULL;
     }
-    dag_t *dag = dag_parse(name, source, strlen(source), NULL);
-    free(source);
-    if (!dag) {
+    graph_t *graph = s_renderer();
+    char *svg = graph_dag_svg_cached(graph, name, current, run->states,
+                                     run->count, len);
+    dag_t *dag = svg ? NULL : dag_parse(name, source, strlen(source), NULL);
+    if (!svg && dag) {
+        svg = graph_dag_svg(graph, dag, run->states, run->count, len, err);
+        *status = 500;
+    } else if (!svg) {
         *status = 500;
         errbuf_set(err,
                    "the stored source of DAG '%s' does not parse with this "
                    "scheduler; apply the file again ('sluice dag apply')",
                    name);
     }
-    return dag;
+    dag_destroy(&dag);
+    free(source);
+    free(current);
+    return svg;
 }
 
 static int
@@ -183,16 +195,12 @@ s_dag_svg(http_req_t *req, void *arg)
         }
     }
     unsigned status = 500;
-    dag_t *dag = s_dag_read(store, name, run.version, &status, &err);
-    if (!dag) {
-        s_run_clear(&run);
+    size_t len = 0;
+    char *svg = s_dag_draw(store, name, run.version, &run, &len, &status, &err);
+    s_run_clear(&run);
+    if (!svg) {
         return http_reply_error(req, status, "%s", errbuf_msg(&err));
     }
-    size_t len = 0;
-    char *svg =
-        graph_dag_svg(s_renderer(), dag, run.states, run.count, &len, &err);
-    dag_destroy(&dag);
-    s_run_clear(&run);
     return s_reply_svg(req, svg, len, &err);
 }
 

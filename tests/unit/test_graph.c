@@ -2,6 +2,8 @@
  * by, state classes and colours, escaping, the layout cache, big DAGs.
  * GRAPH_BENCH=1 also times 1,000 and 10,000 tasks (minutes with dot). */
 #include <check.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +82,8 @@ START_TEST(test_dag_svg)
     dag_t *dag = s_parse(s_three);
     errbuf_t err;
     size_t len = 0;
+    ck_assert_ptr_null(
+        graph_dag_svg_cached(graph, "three", dag_version(dag), NULL, 0, &len));
     char *svg = graph_dag_svg(graph, dag, NULL, 0, &len, &err);
     s_expect_svg(svg, len);
     /* Each task is a group the UI finds by id and restyles by class. */
@@ -96,6 +100,15 @@ START_TEST(test_dag_svg)
     ck_assert_uint_eq(graph_cache_count(graph), 1);
     ck_assert_uint_eq(len2, len);
     ck_assert_str_eq(again, svg);
+    free(again);
+    /* Without parsing, by name and version, states applied. */
+    graph_state_t done = {"a", "success"};
+    again =
+        graph_dag_svg_cached(graph, "three", dag_version(dag), &done, 1, &len2);
+    ck_assert_ptr_nonnull(again);
+    ck_assert_ptr_nonnull(strstr(again, "state-success"));
+    ck_assert_ptr_null(
+        graph_dag_svg_cached(graph, "three", "other", NULL, 0, &len2));
     free(again);
     free(svg);
     dag_destroy(&dag);
@@ -225,6 +238,54 @@ START_TEST(test_lineage)
 
 END_TEST
 
+/* Renders its own DAG (arg: an index) a few times, with states. */
+static void *
+s_thread(void *arg)
+{
+    graph_t *graph = ((void **) arg)[0];
+    int index = (int) (intptr_t) ((void **) arg)[1];
+    char *text = xasprintf("dag: t%d\ntasks: [{id: a, run: x}, "
+                           "{id: b, run: x, after: [a]}]\n",
+                           index % 3);
+    dag_t *dag = s_parse(text);
+    free(text);
+    graph_state_t st = {"b", "running"};
+    for (int i = 0; i < 5; i++) {
+        errbuf_t err;
+        size_t len = 0;
+        char *svg = graph_dag_svg(graph, dag, &st, 1, &len, &err);
+        ck_assert_ptr_nonnull(svg);
+        ck_assert_ptr_nonnull(strstr(svg, "class=\"node task state-running\""));
+        free(svg);
+    }
+    dag_destroy(&dag);
+    return NULL;
+}
+
+/* The HTTP server's threads share one renderer (and Graphviz). */
+START_TEST(test_threads)
+{
+    graph_t *graph = graph_new();
+    graph_t *other = graph_new(); /* a second context, same Graphviz */
+    pthread_t threads[6];
+    void *args[6][2];
+    for (int i = 0; i < 6; i++) {
+        args[i][0] = i % 2 ? graph : other;
+        args[i][1] = (void *) (intptr_t) i;
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, s_thread, args[i]),
+                         0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    ck_assert_uint_eq(graph_cache_count(graph), 3);
+    ck_assert_uint_ge(graph_cache_hits(graph), 15 - 3);
+    graph_destroy(&graph);
+    graph_destroy(&other);
+}
+
+END_TEST
+
 /* count tasks: "wide" is one root, count - 2 children, one sink;
  * "layered" is ranks of `width`, each task after two of the rank before. */
 static char *
@@ -329,6 +390,7 @@ graph_suite(void)
     tcase_add_test(tc, test_cache_lru);
     tcase_add_test(tc, test_lineage);
     tcase_add_test(tc, test_big);
+    tcase_add_test(tc, test_threads);
     suite_add_tcase(s, tc);
     TCase *bench = tcase_create("bench");
     tcase_set_timeout(bench, 3600);
