@@ -26,6 +26,7 @@
  * version while cached; states are applied to the text.
  */
 #include <assert.h>
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -56,8 +57,16 @@ typedef struct {
     uint64_t used; /* tick of the last use: the least is evicted */
 } s_entry_t;
 
+/* The Graphviz plugins we use: the SVG renderer and two layouts. */
+static const char *const s_plugins[] = {"core", "dot_layout", "neato_layout"};
+
+#define S_NPLUGINS (sizeof s_plugins / sizeof s_plugins[0])
+
 struct graph_t {
     GVC_t *gvc;                        /* owned, for the graph_t's life */
+    void *plugins[S_NPLUGINS];         /* their dlopen handles, never
+                                          closed: the layouts keep buffers
+                                          in statics for the next call */
     s_entry_t cache[GRAPH_CACHE_SIZE]; /* DAG layouts by (name, version) */
     uint64_t tick;                     /* bumped on every cache use */
     size_t hits;                       /* renders served from the cache */
@@ -110,7 +119,7 @@ s_build_init(s_build_t *b, const char *name)
     agattr(g, AGNODE, "style", "rounded,filled");
     agattr(g, AGNODE, "fillcolor", S_PLAIN_FILL);
     agattr(g, AGNODE, "penwidth", "1");
-    agattr(g, AGNODE, "fontname", "Helvetica,Arial,sans-serif");
+    agattr(g, AGNODE, "fontname", "Helvetica");
     agattr(g, AGNODE, "fontsize", "11");
     agattr(g, AGNODE, "pos", "");
     agattr(g, AGEDGE, "arrowsize", "0.6");
@@ -369,6 +378,12 @@ s_render(graph_t *self, s_build_t *b, size_t *len, errbuf_t *err)
                    b->nnodes);
         return NULL;
     }
+    if (b->nnodes > GRAPH_DOT_MAX_NODES) {
+        /* graphviz 2.43's nop layout never frees its node list (8 bytes a
+         * node per call; found by ASan); nothing reads it after layout. */
+        free(GD_neato_nlist(b->g));
+        GD_neato_nlist(b->g) = NULL;
+    }
     char *data = NULL;
     unsigned int size = 0;
     int rc = gvRenderData(self->gvc, b->g, "svg", &data, &size);
@@ -559,16 +574,53 @@ s_cache_put(
 
 /* ------------------------------------------------------------ public */
 
+/* Loads plugin `name` from Graphviz's plugin folder, "graphviz/" beside
+ * libgvc (where Graphviz itself looks), into gvc. The handle, or NULL. */
+static void *
+s_plugin(GVC_t *gvc, const char *name)
+{
+    Dl_info info;
+    if (!dladdr((void *) gvContextPlugins, &info) || !info.dli_fname) {
+        return NULL;
+    }
+    const char *slash = strrchr(info.dli_fname, '/');
+    int dirlen = slash ? (int) (slash - info.dli_fname) : 1;
+    char *file = xasprintf("%.*s/graphviz/libgvplugin_%s.so.6", dirlen,
+                           slash ? info.dli_fname : ".", name);
+    void *handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    free(file);
+    char *symbol = xasprintf("gvplugin_%s_LTX_library", name);
+    void *lib = handle ? dlsym(handle, symbol) : NULL;
+    free(symbol);
+    if (!lib) {
+        if (handle) {
+            dlclose(handle);
+        }
+        return NULL;
+    }
+    gvAddLibrary(gvc, lib);
+    return handle;
+}
+
+/* Only the plugins we name, not every one Graphviz's config lists: the
+ * config reader and pango's text layout (through fontconfig) leave memory
+ * behind at exit that the ASan builds report, and Graphviz's own font
+ * metrics size our labels well enough, faster. */
 graph_t *
 graph_new(void)
 {
+    static const lt_symlist_t none[] = {{NULL, NULL}};
     graph_t *self = xcalloc(1, sizeof *self);
     pthread_mutex_lock(&s_lock);
-    self->gvc = gvContext();
+    self->gvc = gvContextPlugins(none, 0);
+    bool ok = self->gvc != NULL;
+    for (size_t i = 0; ok && i < S_NPLUGINS; i++) {
+        self->plugins[i] = s_plugin(self->gvc, s_plugins[i]);
+        ok = self->plugins[i] != NULL;
+    }
     pthread_mutex_unlock(&s_lock);
-    if (!self->gvc) {
-        free(self);
-        return NULL;
+    if (!ok) {
+        graph_destroy(&self);
     }
     return self;
 }
@@ -581,7 +633,9 @@ graph_destroy(graph_t **self_p)
     }
     graph_t *self = *self_p;
     pthread_mutex_lock(&s_lock);
-    gvFreeContext(self->gvc);
+    if (self->gvc) {
+        gvFreeContext(self->gvc);
+    }
     pthread_mutex_unlock(&s_lock);
     for (size_t i = 0; i < GRAPH_CACHE_SIZE; i++) {
         s_entry_clear(&self->cache[i]);
