@@ -31,10 +31,18 @@ s_graph_make(void)
     s_graph = graph_new();
 }
 
+/* The renderer; NULL after answering req when Graphviz cannot be used. */
 static graph_t *
-s_renderer(void)
+s_renderer(http_req_t *req)
 {
     pthread_once(&s_graph_once, s_graph_make);
+    if (!s_graph) {
+        http_reply_error(req, 500,
+                         "Graphviz's plugins (libgvplugin_core, "
+                         "libgvplugin_dot_layout, libgvplugin_neato_layout) "
+                         "could not be loaded; install the graphviz "
+                         "package on the scheduler's host");
+    }
     return s_graph;
 }
 
@@ -126,7 +134,8 @@ s_run_read(store_t *store, uint64_t run_id, s_run_t *run, errbuf_t *err)
  * from the cache when it has that version, else parsed from the stored
  * source and laid out. NULL with *status and err set. */
 static char *
-s_dag_draw(store_t *store,
+s_dag_draw(graph_t *graph,
+           store_t *store,
            const char *name,
            const char *version,
            const s_run_t *run,
@@ -142,7 +151,6 @@ s_dag_draw(store_t *store,
                    version ? " at version " : "", version ? version : "");
         return NULL;
     }
-    graph_t *graph = s_renderer();
     char *svg = graph_dag_svg_cached(graph, name, current, run->states,
                                      run->count, len);
     dag_t *dag = svg ? NULL : dag_parse(name, source, strlen(source), NULL);
@@ -175,6 +183,10 @@ s_dag_svg(http_req_t *req, void *arg)
                                 "an id that 'GET /api/v1/runs' lists",
                                 run_text);
     }
+    graph_t *graph = s_renderer(req);
+    if (!graph) {
+        return 0;
+    }
     store_t *store = http_req_store(req);
     errbuf_t err = {{0}};
     s_run_t run = {0};
@@ -196,7 +208,8 @@ s_dag_svg(http_req_t *req, void *arg)
     }
     unsigned status = 500;
     size_t len = 0;
-    char *svg = s_dag_draw(store, name, run.version, &run, &len, &status, &err);
+    char *svg =
+        s_dag_draw(graph, store, name, run.version, &run, &len, &status, &err);
     s_run_clear(&run);
     if (!svg) {
         return http_reply_error(req, status, "%s", errbuf_msg(&err));
@@ -260,6 +273,11 @@ s_lineage_svg(http_req_t *req, void *arg)
             "given, is 1 to %d task levels",
             S_MAX_DEPTH);
     }
+    graph_t *graph = s_renderer(req);
+    if (!graph) {
+        free(target);
+        return 0;
+    }
     Sluice__LineageReq q = SLUICE__LINEAGE_REQ__INIT;
     q.target = target ? target : "";
     q.depth = (uint32_t) depth;
@@ -280,8 +298,7 @@ s_lineage_svg(http_req_t *req, void *arg)
                                             reps[1] ? reps[1]->lineage : NULL};
     errbuf_t err = {{0}};
     size_t len = 0;
-    char *svg =
-        graph_lineage_svg(s_renderer(), lineage, reps[1] ? 2 : 1, &len, &err);
+    char *svg = graph_lineage_svg(graph, lineage, reps[1] ? 2 : 1, &len, &err);
     for (size_t i = 0; i < 2; i++) {
         if (reps[i]) {
             protobuf_c_message_free_unpacked(&reps[i]->base, NULL);
