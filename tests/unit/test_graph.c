@@ -119,6 +119,25 @@ START_TEST(test_dag_svg)
 
 END_TEST
 
+/* A task id goes into an id attribute unescaped past Graphviz, and may:
+ * dag_parse allows only letters, digits, '_', '-' and '.' in one. */
+START_TEST(test_task_ids_are_safe)
+{
+    static const char *bad[] = {"a\"b", "a&b", "a<b", "a'b", "a b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *text = xasprintf("dag: d\ntasks: [{id: '%s', run: x}]\n", bad[i]);
+        if (strchr(bad[i], '\'')) {
+            free(text);
+            text = xasprintf("dag: d\ntasks: [{id: \"%s\", run: x}]\n", bad[i]);
+        }
+        ck_assert_msg(!dag_parse("t.yaml", text, strlen(text), NULL),
+                      "task id '%s' was accepted", bad[i]);
+        free(text);
+    }
+}
+
+END_TEST
+
 START_TEST(test_dag_states)
 {
     graph_t *graph = graph_new();
@@ -386,6 +405,7 @@ graph_suite(void)
     TCase *tc = tcase_create("graph");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_dag_svg);
+    tcase_add_test(tc, test_task_ids_are_safe);
     tcase_add_test(tc, test_dag_states);
     tcase_add_test(tc, test_cache_lru);
     tcase_add_test(tc, test_lineage);
