@@ -21,19 +21,25 @@ OPT     ?= -O2 -g
 SANITIZE ?=
 
 PKGS    := libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c libcurl \
-           libmicrohttpd libgvc check
+           libmicrohttpd libgvc jansson check
 DEB_PKGS := libzmq3-dev libczmq-dev libsodium-dev libsqlite3-dev check \
             libcurl4-openssl-dev libmicrohttpd-dev libgraphviz-dev \
+            libjansson-dev \
             libyaml-dev libprotobuf-c-dev protobuf-c-compiler pkg-config \
             sqlite3 gawk iproute2 procps nftables faketime curl openssl \
             slurm-wlm munge util-linux tzdata
+
+# Only some tests drive these (a real browser for the web UI, a real
+# Prometheus for /metrics); `make test` skips those tests, saying why, when
+# they are missing, and CI (.ci/run) installs them.
+TEST_PKGS := chromium prometheus
 
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2
 # Recursive (=) so pkg-config runs only in recipes, after `deps` has run.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c libcurl \
-                                    libmicrohttpd libgvc)
+                                    libmicrohttpd libgvc jansson)
 CHECK_LIBS = $(shell pkg-config --libs check)
 CPPFLAGS := -I. -I$(BUILD)/gen -D_GNU_SOURCE
 CFLAGS_ALL = $(WARN) $(OPT) $(SANITIZE) $(PKG_CFLAGS) $(CPPFLAGS)

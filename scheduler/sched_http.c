@@ -8,8 +8,10 @@
 #include "common/version.h"
 #include "common/xalloc.h"
 #include "scheduler/http.h"
+#include "scheduler/http_api.h"
 #include "scheduler/http_graph.h"
 #include "scheduler/http_loop.h"
+#include "scheduler/http_session.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/webui.h"
 
@@ -35,6 +37,8 @@ s_routes_add(sched_t *self)
     http_add_routes(self->http, s_routes, sizeof s_routes / sizeof s_routes[0],
                     self);
     /* routes */
+    http_session_routes(self->http);
+    http_api_routes(self->http, self->dir);
     http_graph_routes(self->http, NULL);
     webui_routes(self->http);
 }
