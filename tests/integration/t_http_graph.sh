@@ -94,24 +94,27 @@ t_http_graph_pipeline_states_and_lineage() {
 }
 
 # A 10,000-task DAG: drawn by rank (dot would take minutes), then served
-# from the cache without parsing the file again.
+# from the cache without parsing the file again. Under make asan (-O0)
+# 10,000 take about 85 s: 2,000 there, still past dot's limit.
 t_http_graph_big_dag() {
+    big_n=10000
+    [ -n "${SANITIZER_LOG_DIR:-}" ] && big_n=2000
     it_cluster 0
     GRAPH_TOKEN=$("$SLUICE" token create --api --role viewer --name g --dir "$IT_STATE" 2>/dev/null)
-    awk 'BEGIN { print "dag: big"; print "tasks:";
-        for (i = 0; i < 10000; i++) {
+    awk -v n="$big_n" 'BEGIN { print "dag: big"; print "tasks:";
+        for (i = 0; i < n; i++) {
             if (i < 100) printf "  - {id: t%d, run: x}\n", i;
             else printf "  - {id: t%d, run: x, after: [t%d, t%d]}\n", i, i - 100, i - 100 + (i * 7) % 100 - (i % 100);
         } }' | it_apply big
     t0=$(date +%s.%N)
     it_check "the big DAG's graph" graph_ok /api/v1/dags/big/graph.svg
     t1=$(date +%s.%N)
-    it_check "has all 10,000 nodes" [ "$(grep -c 'class="node task"' "$IT_DIR/body")" = 10000 ]
+    it_check "has all $big_n nodes" [ "$(grep -c 'class="node task"' "$IT_DIR/body")" = "$big_n" ]
     it_check "again" graph_ok /api/v1/dags/big/graph.svg
     t2=$(date +%s.%N)
     first=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     again=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')
-    echo "10,000 tasks: first GET ${first} s, cached ${again} s"
+    echo "$big_n tasks: first GET ${first} s, cached ${again} s"
     it_check "drawn in under 60 s (${first} s)" awk -v t="$first" 'BEGIN { exit !(t < 60) }'
     it_check "the cached one is quicker (${again} s)" awk -v a="$again" -v f="$first" \
         'BEGIN { exit !(a < f) }'
