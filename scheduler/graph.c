@@ -10,23 +10,25 @@
  * EPYC, graphviz 2.43), tests/unit/test_graph.c with GRAPH_BENCH=1:
  *
  *   tasks   shape                    dot, defaults  dot, cheap  by rank
- *   1,000   wide (1 -> 998 -> 1)     1.2 s          0.3-1.3 s   -
- *   1,000   layered (50 wide)        0.8 s          0.5-1.3 s   -
- *   2,000   wide                     -              2.4 s       0.1-0.2 s
- *   2,000   layered (50 wide)        -              6.0 s       0.3 s
- *   10,000  wide                     -              296 s       0.9-1.2 s
- *   10,000  layered (100 wide)       -              257 s       1.4-1.5 s
+ *   1,000   wide (1 -> 998 -> 1)     1.2 s          0.26 s      -
+ *   1,000   layered (50 wide)        0.8 s          0.46 s      -
+ *   2,000   wide                     -              2.4 s       0.16 s
+ *   2,000   layered (50 wide)        -              6.0 s       0.22 s
+ *   10,000  wide                     -              296 s       0.77 s
+ *   10,000  layered (100 wide)       -              257 s       0.89 s
+ *   20,000  layered (100 wide)       -              -           1.3 s
  *
  * (cheap: splines=false nslimit=1 mclimit=0.1 searchsize=10; 10,000
  * layered with nslimit=nslimit1=mclimit=0.01 still ran past 150 s.) dot's
  * crossing minimisation and network simplex grow far faster than the
  * graph, so past GRAPH_DOT_MAX_NODES we place nodes ourselves by rank and
  * let Graphviz only draw them (the "nop" engine, straight edges); most of
- * what is left is Graphviz printing the SVG. Ranges: the same runs on a
- * quiet and on a busy machine. Under make asan (-O0) 10,000 tasks take
- * 85 s, 2,000 take 3-6 s. A DAG is drawn once per version while cached;
- * states are applied to the text (a pass over it), and parsing its file
- * (0.6 s at 10,000 tasks) is skipped too (graph_dag_svg_cached).
+ * what is left is Graphviz printing the SVG. On a busy machine (load 15
+ * on the 2 cores) the same runs took up to twice as long. Under make asan
+ * (-O0) 10,000 tasks take 21-26 s, 2,000 about 1 s. A DAG is drawn once
+ * per version while cached; states are applied to the text (a pass over
+ * it), and parsing its file (0.05-0.6 s at 10,000 tasks) is skipped too
+ * (graph_dag_svg_cached).
  */
 #include <assert.h>
 #include <dlfcn.h>
@@ -387,19 +389,23 @@ s_render(graph_t *self, s_build_t *b, size_t *len, errbuf_t *err)
         free(GD_neato_nlist(b->g));
         GD_neato_nlist(b->g) = NULL;
     }
+    /* To a memory stream, not gvRenderData: that one grows its buffer a
+     * page at a time, which costs a copy per page wherever realloc cannot
+     * grow in place (10,000 tasks took 85 s under ASan). */
     char *data = NULL;
-    unsigned int size = 0;
-    int rc = gvRenderData(self->gvc, b->g, "svg", &data, &size);
+    size_t size = 0;
+    FILE *f = open_memstream(&data, &size);
+    assert(f);
+    int rc = gvRender(self->gvc, b->g, "svg", f);
+    fclose(f);
     char *svg = NULL;
-    if (rc == 0 && data) {
+    if (rc == 0 && size > 0) {
         svg = s_fix_ids(data, size, len);
     } else {
         errbuf_set(err, "graphviz could not render the graph as SVG; "
                         "is its core plugin (libgvplugin_core) installed?");
     }
-    if (data) {
-        gvFreeRenderData(data);
-    }
+    free(data);
     gvFreeLayout(self->gvc, b->g);
     return svg;
 }

@@ -95,7 +95,7 @@ t_http_graph_pipeline_states_and_lineage() {
 
 # A 10,000-task DAG: drawn by rank (dot would take minutes), then served
 # from the cache without parsing the file again. Under make asan (-O0)
-# 10,000 take about 85 s: 2,000 there, still past dot's limit.
+# 10,000 take 20-30 s: 2,000 there, still past dot's limit.
 t_http_graph_big_dag() {
     big_n=10000
     [ -n "${SANITIZER_LOG_DIR:-}" ] && big_n=2000
