@@ -112,8 +112,11 @@ $(BUILD)/tests/unit_tests: $(UNIT_OBJ) $(LIB_OBJ)
 unit: $(BUILD)/tests/unit_tests sluice
 	$(BUILD)/tests/unit_tests
 
+# Integration tests at once: most of a test's time is waiting on clocks.
+IT_JOBS ?= 3
+
 integration: sluice tools
-	@BUILD=$(BUILD) bash tests/integration/run.sh
+	@IT_JOBS=$(IT_JOBS) BUILD=$(BUILD) bash tests/integration/run.sh
 
 test: check-layout unit integration cluster-or-skip
 
@@ -150,7 +153,7 @@ asan:
 	@if ls $(ASAN_LOGS)/*.* >/dev/null 2>&1; then cat $(ASAN_LOGS)/*.*; \
 	    echo "asan: the unit suites left sanitizer reports"; exit 1; fi
 	$(ASAN_ENV) BUILD=build/asan SLUICE=$(CURDIR)/build/asan/sluice \
-	    bash tests/integration/run.sh
+	    IT_JOBS=2 bash tests/integration/run.sh
 
 # libFuzzer targets, built with clang into build/fuzz (a library build of
 # their own), each run for FUZZ_SECONDS after replaying its regressions.

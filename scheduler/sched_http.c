@@ -11,6 +11,7 @@
 #include "scheduler/http_api.h"
 #include "scheduler/http_graph.h"
 #include "scheduler/http_loop.h"
+#include "scheduler/http_metrics.h"
 #include "scheduler/http_session.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/webui.h"
@@ -37,6 +38,7 @@ s_routes_add(sched_t *self)
     http_add_routes(self->http, s_routes, sizeof s_routes / sizeof s_routes[0],
                     self);
     /* routes */
+    http_metrics_routes(self->http, self->prom);
     http_session_routes(self->http);
     http_api_routes(self->http, self->dir);
     http_graph_routes(self->http, NULL);
