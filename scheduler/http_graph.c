@@ -151,8 +151,9 @@ s_dag_draw(graph_t *graph,
                    version ? " at version " : "", version ? version : "");
         return NULL;
     }
-    char *svg = graph_dag_svg_cached(graph, name, current, run->states,
-                                     run->count, len);
+    char *svg = current ? graph_dag_svg_cached(graph, name, current,
+                                               run->states, run->count, len)
+                        : NULL;
     dag_t *dag = svg ? NULL : dag_parse(name, source, strlen(source), NULL);
     if (!svg && dag) {
         svg = graph_dag_svg(graph, dag, run->states, run->count, len, err);
