@@ -55,8 +55,9 @@ s_login(http_req_t *req, void *arg)
     if (rc < 0) {
         jsonval_destroy(&body);
         return rc == HTTP_AUTH_ESTORE
-                   ? http_reply_error(req, 503, "the store cannot be read "
-                                                "now; try again")
+                   ? http_reply_error(req, 503,
+                                      "the store cannot be read "
+                                      "now; try again")
                    : http_reply_error(req, 401, "%s", errbuf_msg(&err));
     }
     char cookie[256];
@@ -78,8 +79,9 @@ s_whoami(http_req_t *req, void *arg)
     store_t *ro = http_req_store(req);
     if (!ro || !token ||
         http_auth_token(ro, token, clock_wall_ms(), &who, &err) < 0) {
-        return http_reply_error(req, 503, "the store cannot be read now; "
-                                          "try again");
+        return http_reply_error(req, 503,
+                                "the store cannot be read now; "
+                                "try again");
     }
     return s_reply_session(req, token, &who);
 }
@@ -106,6 +108,5 @@ static const http_route_t s_routes[] = {
 void
 http_session_routes(http_t *http)
 {
-    http_add_routes(http, s_routes, sizeof s_routes / sizeof s_routes[0],
-                    NULL);
+    http_add_routes(http, s_routes, sizeof s_routes / sizeof s_routes[0], NULL);
 }

@@ -104,8 +104,9 @@ sched_apitoken_create(sched_t *self, const Sluice__Request *req)
     char detail[64];
     snprintf(detail, sizeof detail, "%s, expires %" PRId64, row.role,
              row.expires_at);
-    if (rc < 0 || store_event(self->store, now, "client", "api_token_created",
-                              row.name, detail, &err) < 0) {
+    if (rc < 0 ||
+        store_event(self->store, now, sched_actor(self), "api_token_created",
+                    row.name, detail, &err) < 0) {
         sodium_memzero(token, sizeof token);
         return s_internal(self, req, &err);
     }
@@ -178,8 +179,8 @@ sched_apitoken_revoke(sched_t *self, const Sluice__Request *req)
     int64_t now = clock_wall_ms();
     if (!already &&
         (store_apitoken_revoke(self->store, row.id, now, &err) < 0 ||
-         store_event(self->store, now, "client", "api_token_revoked", row.name,
-                     row.role, &err) < 0 ||
+         store_event(self->store, now, sched_actor(self), "api_token_revoked",
+                     row.name, row.role, &err) < 0 ||
          store_apitoken_find(self->store, row.id, NULL, &row, &err) != 1)) {
         return s_internal(self, req, &err);
     }

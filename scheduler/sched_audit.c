@@ -172,8 +172,8 @@ sched_client_add(sched_t *self, const Sluice__Request *req)
     errbuf_t err;
     if (store_client_put(self->store, hex, add->role, add->name, now, &replaced,
                          &err) < 0 ||
-        store_event(self->store, now, "client", "client_added", fp, add->role,
-                    &err) < 0) {
+        store_event(self->store, now, sched_actor(self), "client_added", fp,
+                    add->role, &err) < 0) {
         sched_fail_turn(self, &err);
         return api_error(req->request_id, API_E_INTERNAL, "%s",
                          errbuf_msg(&err));

@@ -69,8 +69,9 @@ s_dag_apply(sched_t *self, const Sluice__Request *req)
     if (store_dag_put(self->store, dag_name(dag), dag_version(dag),
                       apply->source, apply->filename, now, &changed,
                       &err) < 0 ||
-        (changed && store_event(self->store, now, "client", "dag_applied",
-                                dag_name(dag), dag_version(dag), &err) < 0) ||
+        (changed &&
+         store_event(self->store, now, sched_actor(self), "dag_applied",
+                     dag_name(dag), dag_version(dag), &err) < 0) ||
         sched_triggers_dag_applied(self->store, dag, &err) < 0 ||
         store_alert_dag_put(self->store, dag_name(dag), dag, &err) < 0) {
         sched_fail_turn(self, &err);
@@ -226,8 +227,8 @@ s_trigger(sched_t *self, const Sluice__Request *req)
         snprintf(subject, sizeof subject, "run %" PRIu64, run_id);
         if (sched_schedule_tag(self, run_id, when.tz, when.logical,
                                when.logical, when.logical, &err) < 0 ||
-            store_event(self->store, now, "client", "trigger", subject, name,
-                        &err) < 0 ||
+            store_event(self->store, now, sched_actor(self), "trigger", subject,
+                        name, &err) < 0 ||
             (trigger->no_cache &&
              store_run_extras_put(self->store, run_id, true, "", &err) < 0)) {
             sched_fail_turn(self, &err);
@@ -279,8 +280,8 @@ s_cancel(sched_t *self, const Sluice__Request *req)
         s_send_cancels(self, running);
         char subject[32];
         snprintf(subject, sizeof subject, "run %" PRIu64, run_id);
-        if (store_event(self->store, now, "client", "cancel", subject, "",
-                        &err) < 0) {
+        if (store_event(self->store, now, sched_actor(self), "cancel", subject,
+                        "", &err) < 0) {
             sched_fail_turn(self, &err);
         }
         log_info("run %" PRIu64 " cancelled: %u tasks, %zu running attempts "
@@ -367,7 +368,8 @@ s_drain(sched_t *self, const Sluice__Request *req)
     int64_t now = clock_wall_ms();
     errbuf_t err;
     if (store_worker_set_state(self->store, name, "draining", now, &err) < 0 ||
-        store_event(self->store, now, "client", "drain", name, "", &err) < 0 ||
+        store_event(self->store, now, sched_actor(self), "drain", name, "",
+                    &err) < 0 ||
         sched_identity_drain(self, worker, &err) < 0) {
         sched_fail_turn(self, &err);
         return api_error(req->request_id, API_E_INTERNAL, "%s",
@@ -409,7 +411,7 @@ s_retry(sched_t *self, const Sluice__Request *req)
     }
     char subject[32];
     snprintf(subject, sizeof subject, "run %" PRIu64, retry->run_id);
-    if (store_event(self->store, now, "client", "retry", subject,
+    if (store_event(self->store, now, sched_actor(self), "retry", subject,
                     retry->task_id, &err) < 0) {
         sched_fail_turn(self, &err);
     }
@@ -537,8 +539,18 @@ sched_answer_as(sched_t *self,
                          "this needs the operator role and %s is a viewer",
                          actor);
     }
-    return s_requests[i].handle ? s_requests[i].handle(self, req)
-                                : s_requests[i].read(self->store, req);
+    self->actor = actor;
+    Sluice__Reply *rep = s_requests[i].handle
+                             ? s_requests[i].handle(self, req)
+                             : s_requests[i].read(self->store, req);
+    self->actor = NULL;
+    return rep;
+}
+
+const char *
+sched_actor(const sched_t *self)
+{
+    return self->actor ? self->actor : "client";
 }
 
 void

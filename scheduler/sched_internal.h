@@ -133,6 +133,8 @@ struct sched_t {
     struct prom_t *prom;  /* Prometheus metrics (sched_prom.c), owned */
     bool turn_error;      /* a handler failed to write */
     errbuf_t turn_err;    /* ... and why */
+    const char *actor;    /* who sent the request being handled, for audit
+                             lines (sched_actor); borrowed, NULL between */
     struct http_t *http;  /* the HTTP server, NULL when off; owned */
     struct http_loop_t *http_loop; /* its calls to this loop; owned */
 };
@@ -193,6 +195,10 @@ void sched_http_release(sched_t *self, const char *failure);
 
 /* Stops the server (its threads end) and frees the loop socket. */
 void sched_http_stop(sched_t *self);
+
+/* Who sent the request being handled, for audit lines: "client" for the
+ * CLI's (its key is in the refusal lines), "api token 'NAME'" for HTTP. */
+const char *sched_actor(const sched_t *self);
 
 /* Answers req for an HTTP caller of role, by the same request table and
  * role rule as the CLI's requests. Caller owns the reply. */

@@ -102,8 +102,8 @@ sched_pool_set(sched_t *self, const Sluice__Request *req)
     if (limits_pool_set(plan_limits(self->plan), set->name, set->slots,
                         set->has_description ? set->description : NULL, now,
                         &err) < 0 ||
-        store_event(self->store, now, "client", "pool_set", set->name, detail,
-                    &err) < 0 ||
+        store_event(self->store, now, sched_actor(self), "pool_set", set->name,
+                    detail, &err) < 0 ||
         store_pool_list(self->store, s_list_row, &ctx, &err) < 0 ||
         found.n_pools != 1) {
         for (size_t i = 0; i < found.n_pools; i++) {
@@ -159,8 +159,8 @@ sched_pool_rm(sched_t *self, const Sluice__Request *req)
         return s_internal(self, req, &err);
     }
     int64_t now = clock_wall_ms();
-    if (store_event(self->store, now, "client", "pool_removed", name, "",
-                    &err) < 0) {
+    if (store_event(self->store, now, sched_actor(self), "pool_removed", name,
+                    "", &err) < 0) {
         return s_internal(self, req, &err);
     }
     log_info("pool '%s' removed", name);

@@ -99,14 +99,14 @@ sched_dag_pause(sched_t *self, const Sluice__Request *req)
     bool changed = false;
     errbuf_t err;
     int64_t now = clock_wall_ms();
-    int rc = store_dag_set_paused(self->store, op->name, op->paused, "client",
-                                  now, &changed, &err);
+    int rc = store_dag_set_paused(self->store, op->name, op->paused,
+                                  sched_actor(self), now, &changed, &err);
     if (rc == STORE_ENOTFOUND) {
         return api_error(req->request_id, API_E_NOT_FOUND, "%s",
                          errbuf_msg(&err));
     }
     if (rc == 0 && changed) {
-        rc = store_event(self->store, now, "client",
+        rc = store_event(self->store, now, sched_actor(self),
                          op->paused ? "dag_paused" : "dag_unpaused", op->name,
                          "", &err);
     }
@@ -596,7 +596,7 @@ s_backfill_start(sched_t *self, const Sluice__Request *req, spec_ctx_t *ctx)
     if (store_backfill_add(self->store, &b, now, &rep->backfill->backfill_id,
                            &err) < 0 ||
         store_event(
-            self->store, now, "client", "backfill", op->dag,
+            self->store, now, sched_actor(self), "backfill", op->dag,
             (snprintf(subject, sizeof subject, "%s to %s", op->from, op->to),
              subject),
             &err) < 0) {

@@ -180,8 +180,8 @@ sched_secret_set(sched_t *self, const Sluice__Request *req)
         return api_error(req->request_id, API_E_BAD_REQUEST, "%s",
                          errbuf_msg(&err));
     }
-    if (store_event(self->store, now, "client", "secret_set", set->name,
-                    replaced ? "replaced" : "created", &err) < 0) {
+    if (store_event(self->store, now, sched_actor(self), "secret_set",
+                    set->name, replaced ? "replaced" : "created", &err) < 0) {
         sched_fail_turn(self, &err);
         return api_error(req->request_id, API_E_INTERNAL, "%s",
                          errbuf_msg(&err));
@@ -237,8 +237,8 @@ sched_secret_rm(sched_t *self, const Sluice__Request *req)
         return api_error(req->request_id, API_E_NOT_FOUND, "%s",
                          errbuf_msg(&err));
     }
-    if (store_event(self->store, now, "client", "secret_removed", name, "",
-                    &err) < 0) {
+    if (store_event(self->store, now, sched_actor(self), "secret_removed", name,
+                    "", &err) < 0) {
         sched_fail_turn(self, &err);
         return api_error(req->request_id, API_E_INTERNAL, "%s",
                          errbuf_msg(&err));

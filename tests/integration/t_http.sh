@@ -114,6 +114,8 @@ YAML
     it_check "with the right one it is done ($(http_status))" [ "$(http_status)" = 200 ]
     it_check "and the DAG is paused" \
         sh -c "'$SLUICE' dag list --dir '$IT_STATE' --json | grep -q '\"paused\": *true'"
+    it_check "and audited as the token that did it" \
+        [ "$(it_sql "SELECT actor FROM events WHERE kind='dag_paused'")" = "api token 'ui'" ]
     http_get /api/v1/session -X POST -d '{"token":"sat_nope"}' >/dev/null
     it_check "a login with a made-up token is a 401 ($(http_status))" [ "$(http_status)" = 401 ]
     head -c 2000000 /dev/zero | tr '\0' 'x' >"$IT_DIR/big"
