@@ -655,13 +655,36 @@
       }
       if (follow.checked) pre.scrollTop = pre.scrollHeight;
     };
-    const es = stream('/api/v1/runs/' + enc(run) + '/tasks/' + enc(task) + '/logs/stream' +
-      (attempt ? '?attempt=' + enc(attempt) : ''), {
-      log: (chunk) => { st.textContent = 'following live'; add(typeof chunk === 'string' ? chunk : (chunk && chunk.data) || ''); },
-      end: (ev, s) => { s.close(); st.textContent = 'finished' + (ev && ev.state ? ': ' + ev.state : ''); },
-    });
-    es.onopen = () => { st.textContent = 'following live'; };
-    es.onerror = () => { if (es.readyState === EventSource.CLOSED) st.textContent = 'the stream ended'; };
+    /* A task that has not started has no attempt (the server answers 404):
+     * ask again every 2 s while the page is open. */
+    let got = false;
+    let ended = false;
+    const open = () => {
+      if (!current(gen)) return;
+      const es = stream('/api/v1/runs/' + enc(run) + '/tasks/' + enc(task) + '/logs/stream' +
+        (attempt ? '?attempt=' + enc(attempt) : ''), {
+        log: (chunk) => {
+          got = true;
+          st.textContent = 'following live';
+          add(typeof chunk === 'string' ? chunk : (chunk && chunk.data) || '');
+        },
+        end: (ev, s) => {
+          ended = true;
+          s.close();
+          st.textContent = 'finished' + (ev && ev.state ? ': ' + ev.state : '') +
+            (ev && ev.attempt ? ' (attempt ' + ev.attempt + ')' : '');
+        },
+      });
+      es.onopen = () => { st.textContent = 'following live'; };
+      es.onerror = () => {
+        if (ended || es.readyState !== EventSource.CLOSED) return;
+        if (got) { st.textContent = 'the stream ended'; return; }
+        st.textContent = 'no log yet (the task has not started); asking again…';
+        const t = setTimeout(open, 2000);
+        onLeave(() => clearTimeout(t));
+      };
+    };
+    open();
   }
 
   /* ------------------------------------------------------------ lineage */
