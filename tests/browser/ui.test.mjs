@@ -246,6 +246,7 @@ if (WIDE_RUN) {
       const t0 = performance.now();
       location.hash = '#/dags/wide';
       while (!document.getElementById('grid-info') || !document.querySelector('#grid .gr')) {
+        if (performance.now() - t0 > 120000) throw new Error('no grid after 120 s: ' + document.getElementById('main').innerText.slice(0, 200));
         await new Promise((r) => setTimeout(r, 5));
       }
       const loaded = performance.now() - t0;
@@ -263,6 +264,7 @@ if (WIDE_RUN) {
       const t0 = performance.now();
       location.hash = '#/dags/wide?view=graph&run=' + run;
       while (!document.querySelector('#graph svg g.node')) {
+        if (performance.now() - t0 > 120000) throw new Error('no graph after 120 s: ' + document.getElementById('main').innerText.slice(0, 200));
         await new Promise((r) => setTimeout(r, 5));
       }
       const loaded = performance.now() - t0;
