@@ -26,7 +26,7 @@ PKGS    := libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c libcurl \
 DEB_PKGS := libzmq3-dev libczmq-dev libsodium-dev libsqlite3-dev check \
             libcurl4-openssl-dev libmicrohttpd-dev libgraphviz-dev \
             libyaml-dev libprotobuf-c-dev protobuf-c-compiler pkg-config \
-            sqlite3 gawk iproute2 procps nftables faketime \
+            sqlite3 gawk iproute2 procps nftables faketime curl openssl \
             slurm-wlm munge util-linux tzdata
 
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -44,7 +44,11 @@ GEN_C   := $(BUILD)/gen/proto/sluice.pb-c.c
 GEN_H   := $(BUILD)/gen/proto/sluice.pb-c.h
 LIB_SRC := $(wildcard common/*.c proto/*.c scheduler/*.c scheduler/store/*.c \
                     scheduler/autoscale/*.c worker/*.c cli/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/proto/sluice.pb-c.o
+# The web UI's files, compiled in (mk/embed.sh; scheduler/webui.h).
+WEB_SRC := $(sort $(wildcard web/*.* web/*/*.*))
+WEB_GEN := $(BUILD)/gen/web_assets.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/proto/sluice.pb-c.o \
+           $(BUILD)/gen/web_assets.o
 MAIN_OBJ := $(BUILD)/sluice.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -81,6 +85,13 @@ $(GEN_C) $(GEN_H): proto/sluice.proto | deps
 # Generated code is not ours: compile it without -Werror's strictest bits.
 $(BUILD)/gen/proto/sluice.pb-c.o: $(GEN_C)
 	$(CC) -std=gnu11 $(OPT) $(SANITIZE) $(PKG_CFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+$(WEB_GEN): $(WEB_SRC) mk/embed.sh
+	@mkdir -p $(dir $@)
+	sh mk/embed.sh $(WEB_SRC) >$@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/web_assets.o: $(WEB_GEN) scheduler/webui.h
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/%.o: %.c $(GEN_H) | deps
 	@mkdir -p $(dir $@)

@@ -25,7 +25,8 @@ typedef struct {
     char *join;                    /* owned: "sluice://HOST:PORT/HEX" */
 } s_init_t;
 
-/* Applies --listen, --client-listen and --advertise to the config. */
+/* Applies --listen, --client-listen, --advertise and --http-listen to the
+ * config. */
 static int
 s_init_config(s_init_t *init, const args_t *args, errbuf_t *err)
 {
@@ -33,6 +34,7 @@ s_init_config(s_init_t *init, const args_t *args, errbuf_t *err)
         {"listen", "listen"},
         {"client-listen", "client_listen"},
         {"advertise", "advertise"},
+        {"http-listen", "http_listen"},
     };
     init->config = config_new();
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
@@ -205,12 +207,14 @@ static const args_flag_t s_init_flags[] = {
      "where the CLI connects (default tcp://127.0.0.1:7701)"},
     {"advertise", 0, ARGS_STRING, "HOST:PORT",
      "the address workers dial, put in the join line"},
+    {"http-listen", 0, ARGS_STRING, "HOST:PORT",
+     "the HTTP API and web UI (default 127.0.0.1:7702; \"\" = off)"},
     {NULL, 0, 0, NULL, NULL},
 };
 
 static const args_spec_t s_init_spec = {
     .usage = "sluice init [--dir DIR] [--listen EP] [--client-listen EP] "
-             "[--advertise HOST:PORT]",
+             "[--advertise HOST:PORT] [--http-listen HOST:PORT]",
     .summary = "create a state directory with the scheduler's keys and config, "
                "and print the line workers join with",
     .flags = s_init_flags,

@@ -23,6 +23,7 @@ typedef enum {
     SET_BYTES,    /* uint64_t: "1048576", "64K", "1M", "1G" */
     SET_LEVEL,    /* char *, one of error|warn|info|debug */
     SET_SYNC,     /* char *, full or normal */
+    SET_BOOL,     /* bool: true or false */
 } set_type_t;
 
 typedef struct {
@@ -96,6 +97,15 @@ static const setting_t s_settings[] = {
      "24h", "alerts: how long a failing delivery is retried"},
     {"timezone", SET_STRING, offsetof(config_t, timezone), "UTC",
      "time zone (IANA name) of DAG schedules that name none"},
+    {"http_listen", SET_STRING, offsetof(config_t, http_listen),
+     "127.0.0.1:7702",
+     "HTTP API, web UI and /metrics: HOST:PORT to listen on; empty = off"},
+    {"http_tls_cert", SET_STRING, offsetof(config_t, http_tls_cert), "",
+     "HTTP over TLS: PEM certificate file (with http_tls_key); empty = plain"},
+    {"http_tls_key", SET_STRING, offsetof(config_t, http_tls_key), "",
+     "HTTP over TLS: PEM private key file"},
+    {"http_open_metrics", SET_BOOL, offsetof(config_t, http_open_metrics),
+     "true", "serve /metrics and /healthz without a token (for scrapers)"},
 };
 
 #define SETTING_COUNT (sizeof s_settings / sizeof s_settings[0])
@@ -159,6 +169,7 @@ static const char *const s_type_hint[] = {
     [SET_BYTES] = "a size like 1048576, 64K or 1M",
     [SET_LEVEL] = "one of error, warn, info, debug",
     [SET_SYNC] = "full or normal",
+    [SET_BOOL] = "true or false",
 };
 
 static int
@@ -205,6 +216,12 @@ s_apply(config_t *self, const setting_t *s, const char *value)
                 return -1;
             }
             *(uint64_t *) field = n;
+            return 0;
+        case SET_BOOL:
+            if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+                return -1;
+            }
+            *(bool *) field = value[0] == 't';
             return 0;
     }
     return -1;
@@ -399,6 +416,8 @@ config_print(const config_t *self, FILE *out)
             s_print_string(*(char *const *) field, out);
         } else if (s->type == SET_COUNT) {
             fprintf(out, "%u", *(const uint32_t *) field);
+        } else if (s->type == SET_BOOL) {
+            fprintf(out, "%s", *(const bool *) field ? "true" : "false");
         } else {
             fprintf(out, "%llu",
                     (unsigned long long) *(const uint64_t *) field);

@@ -63,9 +63,13 @@ typedef struct {
     config_target_t *targets; /* owned array */
     unsigned default_on;      /* ALERT_BIT set of the default route */
     size_t ndefault_to;
-    char **default_to;     /* owned target names of that route */
-    char *timezone;        /* "UTC": zone of DAGs that name none (IANA name) */
-    bool trust_client_key; /* --trust-client-key: for this start only, never
+    char **default_to;      /* owned target names of that route */
+    char *timezone;         /* "UTC": zone of DAGs that name none (IANA name) */
+    char *http_listen;      /* "127.0.0.1:7702"; "" = no HTTP server */
+    char *http_tls_cert;    /* PEM file; "" = plain HTTP */
+    char *http_tls_key;     /* PEM file, with http_tls_cert */
+    bool http_open_metrics; /* /metrics and /healthz need no token */
+    bool trust_client_key;  /* --trust-client-key: for this start only, never
                               read from config.yaml */
 } config_t;
 

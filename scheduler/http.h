@@ -20,6 +20,11 @@
 #include "proto/sluice.pb-c.h"
 #include "scheduler/store/store.h"
 
+/* The web UI's session: the cookie that carries its token (HttpOnly,
+ * SameSite=Strict), and the header a write with it must carry. */
+#define HTTP_SESSION_COOKIE "sluice_session"
+#define HTTP_CSRF_HEADER    "X-CSRF-Token"
+
 typedef struct http_t http_t;
 typedef struct http_req_t http_req_t; /* one request; borrowed by handlers */
 
@@ -44,20 +49,25 @@ typedef struct {
     http_handler_fn *fn;
 } http_route_t;
 
-/* Answers a request on the loop's thread, inside its turn's transaction:
- * the scheduler's request table, with the role already checked by the
- * server. Caller (the loop) owns the reply. Set by the scheduler. */
-typedef Sluice__Reply *(http_loop_fn)(void *loop,
-                                      const Sluice__Request *req,
-                                      http_role_t role,
-                                      const char *actor);
-
 typedef struct {
-    const char *listen;   /* "127.0.0.1:7702", "[::1]:7702", ":7702" */
-    const char *tls_cert; /* PEM file, NULL or "" = plain HTTP */
-    const char *tls_key;  /* PEM file, with tls_cert */
-    bool open_metrics;    /* /metrics without a token */
-    const char *db_path;  /* the store, opened read-only per thread */
+    const char *listen;        /* "127.0.0.1:7702", "[::1]:7702", ":7702" */
+    const char *tls_cert;      /* PEM file, NULL or "" = plain HTTP */
+    const char *tls_key;       /* PEM file, with tls_cert */
+    bool open_metrics;         /* /metrics without a token */
+    const char *db_path;       /* the store, opened read-only per thread */
+    const char *loop_endpoint; /* http_loop_endpoint: where calls go */
+    /* Who a token belongs to: sets *role and actor (e.g. "api token
+     * 'ci'"); -1 with err saying what to do when it is unknown, expired or
+     * revoked. ro is the calling thread's read-only store. */
+    int (*authenticate)(store_t *ro,
+                        const char *token,
+                        http_role_t *role,
+                        char *actor,
+                        size_t actor_size,
+                        errbuf_t *err);
+    /* Whether header (may be NULL) is the CSRF value for token: asked of
+     * writes that came with the session cookie only. */
+    bool (*csrf_ok)(const char *token, const char *header);
 } http_config_t;
 
 /* A server for cfg, not yet listening. NULL with err set when cfg is
@@ -75,13 +85,8 @@ void http_add_routes(http_t *self,
  * which setting to change). */
 int http_start(http_t *self, errbuf_t *err);
 
-/* The inproc endpoint that http_req_call sends to, for the loop to bind
- * (a ZMQ_ROUTER) before http_start; borrowed. */
-const char *http_loop_endpoint(const http_t *self);
-
-/* The loop's side: answers every call waiting on sock (the ROUTER bound
- * at http_loop_endpoint) with fn(loop, ...). Returns how many. */
-size_t http_loop_serve(void *sock, http_loop_fn *fn, void *loop);
+/* The address it listens on ("127.0.0.1:7702"), for logs; borrowed. */
+const char *http_listening(const http_t *self);
 
 /* Stops listening and waits for the server's threads; frees and nulls. */
 void http_destroy(http_t **self_p);
@@ -121,6 +126,10 @@ Sluice__Reply *
 http_req_call(http_req_t *req, const Sluice__Request *call, errbuf_t *err);
 
 /* ------------------------------------------------------------- replies */
+
+/* Adds a header (Set-Cookie, Location) to this request's answer; call it
+ * before the http_reply_* call, at most 4 times. */
+void http_reply_header(http_req_t *req, const char *name, const char *value);
 
 /* Answers with body (copied) as content_type; status as HTTP's. */
 int http_reply(http_req_t *req,

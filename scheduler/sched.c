@@ -32,6 +32,7 @@
 #include "scheduler/fleet.h"
 #include "scheduler/limits.h"
 #include "scheduler/plan.h"
+#include "scheduler/http_loop.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/store/store_dags.h"
 #include "scheduler/store/store_runs.h"
@@ -434,6 +435,7 @@ s_turn_failed(sched_t *self, const errbuf_t *why)
     log_error("store commit failed: %s", errbuf_msg(why));
     store_rollback(self->store);
     sched_out_discard(self, why);
+    sched_http_release(self, errbuf_msg(why));
     errbuf_t err;
     if (s_reload(self, &err) < 0) {
         log_error("cannot reload state from the store: %s", errbuf_msg(&err));
@@ -514,6 +516,7 @@ s_turn(sched_t *self)
     budget = SCHED_MAX_MSGS_PER_TURN;
     s_drain(self, self->clients, "client", s_trust_client, sched_on_client,
             &budget);
+    sched_http_take(self);
     int64_t now = clock_mono_ms();
     int64_t now_wall = clock_wall_ms();
     int rc = sched_turn_failed(self, &err) ? -1 : 0;
@@ -549,6 +552,7 @@ s_turn(sched_t *self)
     (void) sched_turn_failed(self, &late);
     if (rc == 0 && store_commit(self->store, &err) == 0) {
         sched_out_flush(self);
+        sched_http_release(self, NULL);
         return 0;
     }
     s_turn_failed(self, &err);
@@ -647,7 +651,7 @@ s_start(sched_t *self, errbuf_t *err)
         s_bind(self, &self->clients, self->config->client_listen,
                ADMIT_DOMAIN_CLIENT, err) < 0 ||
         sched_autoscale_start(self, err) < 0 ||
-        sched_alerts_start(self, err) < 0) {
+        sched_alerts_start(self, err) < 0 || sched_http_start(self, err) < 0) {
         return -1;
     }
     return 0;
@@ -723,6 +727,9 @@ sched_new(const char *dir, config_t **config_p, errbuf_t *err)
     s_observe_results(self);
     self->poller = zpoller_new(self->workers, self->clients,
                                admit_socket(self->admit), NULL);
+    if (self->http_loop) {
+        zpoller_add(self->poller, http_loop_socket(self->http_loop));
+    }
     return self;
 }
 
@@ -734,6 +741,7 @@ sched_destroy(sched_t **self_p)
     if (!self) {
         return;
     }
+    sched_http_stop(self);
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->workers);
     zsock_destroy(&self->clients);
@@ -827,7 +835,10 @@ s_usage(FILE *out)
             "                     --listen tcp://*:7700 --client-listen "
             "tcp://127.0.0.1:7701\n"
             "                     --heartbeat-ms 1000 --liveness 3 "
-            "--log-level debug\n\n"
+            "--log-level debug\n"
+            "                     --http-listen 127.0.0.1:7702 (the HTTP "
+            "API, web UI and\n"
+            "                     /metrics; \"\" turns them off)\n\n"
             "exit status: 0 stopped cleanly, 1 failed to start, 2 usage\n");
 }
 

@@ -511,6 +511,30 @@ s_answer(sched_t *self, const env_msg_t *env, const Sluice__Request *req)
                                 : s_requests[i].read(self->store, req);
 }
 
+Sluice__Reply *
+sched_answer_as(sched_t *self,
+                const Sluice__Request *req,
+                sched_role_t role,
+                const char *actor)
+{
+    size_t i = 0;
+    size_t count = sizeof s_requests / sizeof s_requests[0];
+    while (i < count && s_requests[i].op != req->op_case) {
+        i++;
+    }
+    if (i == count) {
+        return api_error(req->request_id, API_E_BAD_REQUEST, "unknown request");
+    }
+    if (s_requests[i].role == SCHED_OPERATOR && role != SCHED_OPERATOR) {
+        log_warn("refused a request from %s: needs the operator role", actor);
+        return api_error(req->request_id, API_E_REFUSED,
+                         "this needs the operator role and %s is a viewer",
+                         actor);
+    }
+    return s_requests[i].handle ? s_requests[i].handle(self, req)
+                                : s_requests[i].read(self->store, req);
+}
+
 void
 sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
 {

@@ -131,6 +131,8 @@ struct sched_t {
     int64_t backfill_at;  /* wall ms to look at backfills; -1 = none go on */
     bool turn_error;      /* a handler failed to write */
     errbuf_t turn_err;    /* ... and why */
+    struct http_t *http;  /* the HTTP server, NULL when off; owned */
+    struct http_loop_t *http_loop; /* its calls to this loop; owned */
 };
 
 /* ------------------------------------------------------------ sched_out
@@ -171,6 +173,31 @@ int64_t sched_liveness_window(const sched_t *self);
  * else as one envelope sealed once for all of them (its body names no
  * worker), so that an idle fleet costs one signature per interval. */
 void sched_heartbeat_all(sched_t *self);
+
+/* ------------------------------------------------------------ sched_http
+ * The HTTP server (scheduler/http.h) beside the loop (sched_http.c). */
+
+/* Starts it when http_listen is set, and adds its loop socket to the
+ * poller; -1 with err (the port is taken: the message says what to set). */
+int sched_http_start(sched_t *self, errbuf_t *err);
+
+/* Inside the turn: answers the HTTP server's waiting calls; their replies
+ * go at sched_http_release. */
+void sched_http_take(sched_t *self);
+
+/* After the turn: sends those replies, or failure (not NULL: the commit
+ * failed) instead. */
+void sched_http_release(sched_t *self, const char *failure);
+
+/* Stops the server (its threads end) and frees the loop socket. */
+void sched_http_stop(sched_t *self);
+
+/* Answers req for an HTTP caller of role, by the same request table and
+ * role rule as the CLI's requests. Caller owns the reply. */
+Sluice__Reply *sched_answer_as(sched_t *self,
+                               const Sluice__Request *req,
+                               sched_role_t role,
+                               const char *actor);
 
 /* The turn committed: seals what it queued, per peer and in order, and
  * sends it. */

@@ -648,6 +648,34 @@ store_open(const char *path, errbuf_t *err)
     return self;
 }
 
+store_t *
+store_open_readonly(const char *path, errbuf_t *err)
+{
+    assert(path);
+    store_t *self = xcalloc(1, sizeof *self);
+    self->path = xstrdup(path);
+    int rc = sqlite3_open_v2(path, &self->db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        errbuf_set(err, "cannot open the store '%s' for reading: %s", path,
+                   self->db ? sqlite3_errmsg(self->db) : sqlite3_errstr(rc));
+        store_destroy(&self);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(self->db, 1);
+    sqlite3_busy_timeout(self->db, 5000);
+    int version = s_user_version(self);
+    if (version != STORE_SCHEMA_VERSION) {
+        errbuf_set(err,
+                   "the store '%s' has schema %d, this sluice reads %d; "
+                   "start the scheduler of this version first",
+                   path, version, STORE_SCHEMA_VERSION);
+        store_destroy(&self);
+        return NULL;
+    }
+    return self;
+}
+
 void
 store_destroy(store_t **self_p)
 {

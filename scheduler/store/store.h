@@ -54,6 +54,12 @@ typedef struct store_t store_t;
  * schema. NULL with err set on failure. */
 store_t *store_open(const char *path, errbuf_t *err);
 
+/* Opens the database at path for reading only, as the HTTP server's
+ * threads do beside the scheduler (WAL lets them read while it writes):
+ * no migration; NULL with err set when it is missing or of another schema
+ * version. Every store_* read works on it; a write fails. */
+store_t *store_open_readonly(const char *path, errbuf_t *err);
+
 /* Closes and nulls *self_p; accepts NULL. Rolls back an open transaction. */
 void store_destroy(store_t **self_p);
 

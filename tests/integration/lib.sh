@@ -13,18 +13,22 @@ it_log() { printf '  %s\n' "$*" >&2; }
 # handed out before in this run (callers use $(...), a subshell: the list
 # of ports given lives in a file; $$ is run.sh's pid in every subshell).
 IT_PORTS_GIVEN="${TMPDIR:-/tmp}/sluice-it-ports.$$"
+# Tests running at once (IT_JOBS) take the list's lock in turn.
 it_free_port() {
-    low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
-    span=$(( ${low:-32768} - 20000 ))
-    while :; do
-        port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % span ))
-        grep -qx "$port" "$IT_PORTS_GIVEN" 2>/dev/null && continue
-        if ! ss -Hatn "( sport = :$port )" 2>/dev/null | grep -q .; then
-            echo "$port" >>"$IT_PORTS_GIVEN"
-            echo "$port"
-            return
-        fi
-    done
+    (
+        flock 9
+        low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+        span=$(( ${low:-32768} - 20000 ))
+        while :; do
+            port=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % span ))
+            grep -qx "$port" "$IT_PORTS_GIVEN" 2>/dev/null && continue
+            if ! ss -Hatn "( sport = :$port )" 2>/dev/null | grep -q .; then
+                echo "$port" >>"$IT_PORTS_GIVEN"
+                echo "$port"
+                exit 0
+            fi
+        done
+    ) 9>>"$IT_PORTS_GIVEN.lock"
 }
 
 # it_wait SECONDS CMD...: runs CMD every 0.1 s until it succeeds; 1 on timeout.
@@ -103,8 +107,11 @@ it_cluster() {
     it_shared_dir "$IT_DIR"
     IT_STATE="$IT_DIR/state"
     wp=$(it_free_port); cp=$(it_free_port)
+    # The HTTP API of this test's scheduler: http://$IT_HTTP
+    IT_HTTP="127.0.0.1:$(it_free_port)"
     "$SLUICE" init --dir "$IT_STATE" --listen "tcp://127.0.0.1:$wp" \
         --client-listen "tcp://127.0.0.1:$cp" --advertise "127.0.0.1:$wp" \
+        --http-listen "$IT_HTTP" \
         >"$IT_DIR/init.log" 2>&1 || { cat "$IT_DIR/init.log" >&2; return 1; }
     IT_JOIN=$("$SLUICE" join-line --dir "$IT_STATE" | sed 's/.*--join //')
     it_start_scheduler --heartbeat-ms 300 "$@" || { it_log "scheduler did not start"; return 1; }

@@ -50,6 +50,7 @@ suite_fn *const unit_suites[] = {
     paths_suite,
     uids_suite,
     workdirs_suite,
+    http_loop_suite,
     NULL,
 };
 // clang-format on

@@ -54,5 +54,6 @@ Suite *schedule_suite(void);
 Suite *paths_suite(void);
 Suite *uids_suite(void);
 Suite *workdirs_suite(void);
+Suite *http_loop_suite(void);
 
 #endif
