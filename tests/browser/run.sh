@@ -40,11 +40,10 @@ BIN=$PWD/$BUILD/examples/ai-pipeline
 trap 'it_teardown; rm -f "$IT_PORTS_GIVEN"' EXIT
 mkdir -p "$OUT_DIR"
 
-hp=$(it_free_port)
-it_cluster 2 --http-listen "127.0.0.1:$hp" ||
-    { it_dump; broken "the scheduler and its two workers did not start"; }
-it_wait 10 curl -sf "http://127.0.0.1:$hp/healthz" ||
-    { it_dump; broken "the scheduler does not answer HTTP on 127.0.0.1:$hp"; }
+# it_cluster gives the scheduler its own HTTP port: $IT_HTTP.
+it_cluster 2 || { it_dump; broken "the scheduler and its two workers did not start"; }
+it_wait 10 curl -sf "http://$IT_HTTP/healthz" ||
+    { it_dump; broken "the scheduler does not answer HTTP on $IT_HTTP"; }
 token=$("$SLUICE" token create --dir "$IT_STATE" --api --role operator) ||
     broken "sluice token create --api failed"
 token=$(printf '%s\n' "$token" | grep -o 'sat_[A-Za-z0-9_-]*' | head -n 1)
@@ -83,7 +82,7 @@ if [ "$WIDE_TASKS" -gt 0 ]; then
     fi
 fi
 
-SLUICE_URL="http://127.0.0.1:$hp" SLUICE_TOKEN=$token DATA_DIR="$IT_DIR/data" \
+SLUICE_URL="http://$IT_HTTP" SLUICE_TOKEN=$token DATA_DIR="$IT_DIR/data" \
     BIN_DIR="$BIN" WIDE_RUN="$WIDE_RUN" WIDE_TASKS="$WIDE_TASKS" \
     timeout 900 node tests/browser/ui.test.mjs
 rc=$?
