@@ -36,7 +36,9 @@ static const verb_t s_verbs[] = {
     {"autoscale", cli_autoscale,
      "show the autoscaler's demand, capacity and decisions"},
     {"keys", cli_keys, "list, accept, reject and revoke worker/client keys"},
-    {"token", cli_token, "create a join token that admits workers"},
+    {"token", cli_token,
+     "create join tokens (workers) and API tokens (HTTP API); list and "
+     "revoke API tokens"},
     {"verify", cli_verify,
      "re-check a run's signed results or the event chain"},
     {"alerts", cli_alerts, "list alert deliveries, send a test alert"},

@@ -55,8 +55,15 @@ int cli_drain(int argc, char **argv);
 int cli_workers(int argc, char **argv);
 /* sluice keys list|accept|reject|revoke FP | add-client | client-key */
 int cli_keys(int argc, char **argv);
-/* sluice token create [--ttl 1h] [--uses N] */
+/* sluice token create [--ttl 1h] [--uses N] (join tokens) |
+ * create --api | list | revoke (API tokens, cli_apitokens.c) */
 int cli_token(int argc, char **argv);
+/* sluice token create --api --role viewer|operator [--ttl D] [--name N] */
+int cli_apitoken_create(int argc, char **argv);
+/* sluice token list [--api] */
+int cli_apitoken_list(int argc, char **argv);
+/* sluice token revoke [--api] ID|NAME */
+int cli_apitoken_revoke(int argc, char **argv);
 /* sluice verify RUN_ID | sluice verify --events (cli_clients.c) */
 int cli_verify(int argc, char **argv);
 /* sluice keys add-client PUBKEY --role viewer|operator [--name NAME];

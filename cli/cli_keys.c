@@ -1,6 +1,6 @@
 /* sluice keys list|accept|reject|revoke|rename, sluice token create:
  * admission of worker and client transport keys, the names bound to worker
- * keys, and join tokens. `keys add-client` and
+ * keys, and join tokens (API tokens: cli_apitokens.c). `keys add-client` and
  * `keys client-key` live in cli_clients.c; this file routes to them. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +182,9 @@ static const args_flag_t s_token_flags[] = {
      "how long the token is valid, e.g. 30m, 1h (default 1h; 0 = never "
      "expires)"},
     {"uses", 0, ARGS_UINT, "N", "how many workers it admits (default 1)"},
+    {"api", 0, ARGS_BOOL, NULL,
+     "make an API token for the HTTP API instead; see 'sluice token "
+     "create --api --help'"},
     {NULL, 0, 0, NULL, NULL},
 };
 
@@ -191,8 +194,8 @@ static const args_spec_t s_token_spec = {
                "SLUICE_JOIN_TOKEN) is admitted without 'sluice keys "
                "accept'; it is shown once",
     .flags = s_token_flags,
-    .min_args = 1,
-    .max_args = 1,
+    .min_args = 0,
+    .max_args = 0,
 };
 
 static int
@@ -202,10 +205,6 @@ s_token_fill(const args_t *args, void *op)
     const char *ttl_text = args_string(args, "ttl");
     uint64_t ttl = 3600 * 1000;
     uint64_t uses = args_uint(args, "uses", 1);
-    if (strcmp(args_get(args, 0), "create") != 0) {
-        fprintf(stderr, "usage: %s\n", s_token_spec.usage);
-        return CLI_USAGE;
-    }
     if (ttl_text && dag_parse_duration(ttl_text, &ttl) < 0) {
         fprintf(stderr,
                 "sluice token: --ttl wants a duration like '30m' or '1h', "
@@ -243,8 +242,35 @@ static const cli_simple_t s_token = {
     .show = {.print = s_token_print},
 };
 
+/* create: a join token, or with --api an API token (cli_apitokens.c). */
+static int
+s_token_create(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--api") == 0) {
+            return cli_apitoken_create(argc, argv);
+        }
+    }
+    return cli_simple(&s_token, argc, argv);
+}
+
+static const cli_verb_t s_token_verbs[] = {
+    {"create", s_token_create,
+     "make a join token for workers, or with --api an API token for the "
+     "HTTP API",
+     NULL},
+    {"list", cli_apitoken_list, "list API tokens (--api)", NULL},
+    {"revoke", cli_apitoken_revoke, "revoke an API token: revoke ID|NAME",
+     NULL},
+};
+
 int
 cli_token(int argc, char **argv)
 {
-    return cli_simple(&s_token, argc, argv);
+    return cli_dispatch("token", s_token_verbs,
+                        sizeof s_token_verbs / sizeof s_token_verbs[0],
+                        "Join tokens admit workers; API tokens ('sluice "
+                        "token create --api --role viewer') open the HTTP "
+                        "API and web UI.",
+                        argc, argv);
 }

@@ -13,7 +13,12 @@
 
 /* A call's life: the caller may give up only while it is PENDING; once
  * the loop TOOK it, the loop answers it in the same turn. */
-enum { S_PENDING, S_TOOK, S_ANSWERED, S_ABANDONED };
+enum {
+    S_PENDING,
+    S_TOOK,
+    S_ANSWERED,
+    S_ABANDONED
+};
 
 typedef struct {
     const Sluice__Request *req; /* borrowed from the caller */
@@ -42,8 +47,8 @@ http_loop_t *
 http_loop_new(errbuf_t *err)
 {
     http_loop_t *self = xcalloc(1, sizeof *self);
-    self->endpoint = xasprintf("inproc://sluice-http-%u",
-                               atomic_fetch_add(&s_instances, 1));
+    self->endpoint =
+        xasprintf("inproc://sluice-http-%u", atomic_fetch_add(&s_instances, 1));
     self->sock = zsock_new(ZMQ_ROUTER);
     if (!self->sock || zsock_bind(self->sock, "%s", self->endpoint) < 0) {
         errbuf_set(err, "cannot bind the HTTP server's loop socket %s",
@@ -244,8 +249,9 @@ http_loop_call(const char *endpoint,
         return NULL;
     }
     if (!s_wait(sock, call, timeout_ms, stopping)) {
-        errbuf_set(err, "the scheduler did not answer within %d s; it may be "
-                        "overloaded or stopping, try again",
+        errbuf_set(err,
+                   "the scheduler did not answer within %d s; it may be "
+                   "overloaded or stopping, try again",
                    timeout_ms / 1000);
         return NULL; /* the loop frees an abandoned call */
     }

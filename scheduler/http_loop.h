@@ -22,10 +22,10 @@ typedef struct http_loop_t http_loop_t;
 /* Answers req on the loop's thread, inside its turn's transaction, for a
  * caller of the given role; actor names it in audit lines. Caller (the
  * loop) owns the reply. */
-typedef Sluice__Reply *(http_loop_fn)(void *loop,
-                                      const Sluice__Request *req,
-                                      http_role_t role,
-                                      const char *actor);
+typedef Sluice__Reply *(http_loop_fn) (void *loop,
+                                       const Sluice__Request *req,
+                                       http_role_t role,
+                                       const char *actor);
 
 /* Binds the loop's side on an inproc endpoint of its own. NULL with err. */
 http_loop_t *http_loop_new(errbuf_t *err);

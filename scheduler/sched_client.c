@@ -485,6 +485,12 @@ static const struct {
     {SLUICE__REQUEST__OP_POOL_LIST, SCHED_VIEWER, sched_pool_list, NULL},
     {SLUICE__REQUEST__OP_POOL_RM, SCHED_OPERATOR, sched_pool_rm, NULL},
     {SLUICE__REQUEST__OP_ALERTS_TEST, SCHED_OPERATOR, sched_alerts_test, NULL},
+    {SLUICE__REQUEST__OP_API_TOKEN_CREATE, SCHED_OPERATOR,
+     sched_apitoken_create, NULL},
+    {SLUICE__REQUEST__OP_API_TOKEN_LIST, SCHED_OPERATOR, sched_apitoken_list,
+     NULL},
+    {SLUICE__REQUEST__OP_API_TOKEN_REVOKE, SCHED_OPERATOR,
+     sched_apitoken_revoke, NULL},
 };
 
 /* Authorizes req against its entry (NULL: not listed), then answers it.

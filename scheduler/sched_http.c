@@ -18,8 +18,8 @@ static int
 s_healthz(http_req_t *req, void *arg)
 {
     (void) arg;
-    char *json = xasprintf("{\"status\":\"ok\",\"version\":\"%s\"}\n",
-                           SLUICE_VERSION);
+    char *json =
+        xasprintf("{\"status\":\"ok\",\"version\":\"%s\"}\n", SLUICE_VERSION);
     return http_reply_json(req, 200, &json);
 }
 

@@ -296,6 +296,15 @@ Sluice__Reply *sched_pool_list(sched_t *self, const Sluice__Request *req);
 
 Sluice__Reply *sched_pool_rm(sched_t *self, const Sluice__Request *req);
 
+/* ------------------------------------------------------- sched_apitokens
+ * API tokens of the HTTP API: create, list, revoke (operator). Caller
+ * owns the reply. */
+Sluice__Reply *sched_apitoken_create(sched_t *self, const Sluice__Request *req);
+
+Sluice__Reply *sched_apitoken_list(sched_t *self, const Sluice__Request *req);
+
+Sluice__Reply *sched_apitoken_revoke(sched_t *self, const Sluice__Request *req);
+
 /* ----------------------------------------------------------- sched_audit
  * Client roles and signed results. The local CLI's key is an operator
  * from start; other client keys are trusted with their role. */

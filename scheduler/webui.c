@@ -23,8 +23,9 @@ s_serve(http_req_t *req, void *arg)
     (void) arg;
     const webui_file_t *file = webui_find(http_req_path(req));
     if (!file) {
-        return http_reply_error(req, 404, "no such page: %s; the web UI "
-                                          "starts at /",
+        return http_reply_error(req, 404,
+                                "no such page: %s; the web UI "
+                                "starts at /",
                                 http_req_path(req));
     }
     return http_reply(req, 200, file->content_type, file->data, file->size);
@@ -38,6 +39,5 @@ static const http_route_t s_routes[] = {
 void
 webui_routes(http_t *http)
 {
-    http_add_routes(http, s_routes, sizeof s_routes / sizeof s_routes[0],
-                    NULL);
+    http_add_routes(http, s_routes, sizeof s_routes / sizeof s_routes[0], NULL);
 }

@@ -8,8 +8,8 @@
 #include "scheduler/http.h"
 
 typedef struct {
-    const char *path;         /* served at, e.g. "/app.js" */
-    const char *content_type; /* e.g. "text/javascript; charset=utf-8" */
+    const char *path;          /* served at, e.g. "/app.js" */
+    const char *content_type;  /* e.g. "text/javascript; charset=utf-8" */
     const unsigned char *data; /* size bytes, then a NUL */
     size_t size;
 } webui_file_t;

@@ -461,6 +461,17 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     "ALTER TABLE workers ADD COLUMN admin TEXT NOT NULL DEFAULT ''"
     " CHECK (admin IN ('', 'draining', 'cordoned', 'removed'));"
     "UPDATE workers SET admin = 'draining' WHERE state = 'draining';",
+    /* 14: API tokens for the HTTP API (store_apitokens.c), kept by the
+     * hash of the token only; a revoked one is kept for the audit. */
+    "CREATE TABLE api_tokens ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " hash TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL CHECK (role IN ('viewer', 'operator')),"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER NOT NULL DEFAULT 0," /* 0: never */
+    " revoked_at INTEGER NOT NULL DEFAULT 0," /* 0: live */
+    " last_used_at INTEGER NOT NULL DEFAULT 0);",
 };
 
 /* ------------------------------------------------------------ helpers */

@@ -20,6 +20,7 @@
  *   store_lineage.h  dataset versions, who read and wrote them
  *   store_metrics.h  task metrics, the task cache, dataset triggers
  *   store_reports.h  validation reports and drift profiles
+ *   store_apitokens.h  API tokens of the HTTP API, by their hash
  *
  * Queries that pass rows to a callback: every pointer in a row is borrowed
  * for the duration of that call only (copy what you keep). A callback
@@ -34,7 +35,7 @@
 #include "common/errbuf.h"
 
 /* Latest schema version store_open migrates to. */
-#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION 14
 
 /* Returned (negated) when the disk or database is full, so callers can tell
  * the user to free space instead of reporting a generic failure. */

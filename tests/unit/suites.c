@@ -51,6 +51,7 @@ suite_fn *const unit_suites[] = {
     uids_suite,
     workdirs_suite,
     http_loop_suite,
+    http_auth_suite,
     NULL,
 };
 // clang-format on

@@ -55,5 +55,6 @@ Suite *paths_suite(void);
 Suite *uids_suite(void);
 Suite *workdirs_suite(void);
 Suite *http_loop_suite(void);
+Suite *http_auth_suite(void);
 
 #endif
