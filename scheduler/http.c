@@ -13,6 +13,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "scheduler/http_auth.h"
 #include "scheduler/http_loop.h"
 
 #define HTTP_MAX_BODY     (1024 * 1024) /* a POST's JSON, at most */
@@ -49,6 +51,7 @@ struct http_t {
     size_t ntables;
     volatile bool stopping;
     pthread_key_t store_key; /* this thread's read-only store */
+    uint8_t csrf_secret[HTTP_AUTH_SECRET_SIZE]; /* this process's, random */
 };
 
 struct http_req_t {
@@ -64,6 +67,7 @@ struct http_req_t {
     size_t nparams;
     http_role_t role;
     char actor[128];
+    const char *token; /* borrowed from MHD: bearer or cookie; NULL = none */
     char *extra[2 * HTTP_MAX_EXTRA]; /* owned header names and values */
     size_t nextra;
     bool answered;
@@ -142,6 +146,7 @@ http_new(const http_config_t *cfg, errbuf_t *err)
     self->cfg.loop_endpoint = xstrdup(cfg->loop_endpoint);
     self->listening = xstrdup(cfg->listen);
     pthread_key_create(&self->store_key, s_store_free);
+    http_auth_secret_new(self->csrf_secret);
     bool tls = cfg->tls_cert && *cfg->tls_cert;
     if (s_parse_listen(self, cfg->listen, err) < 0) {
         http_destroy(&self);
@@ -299,6 +304,24 @@ const char *
 http_req_actor(const http_req_t *req)
 {
     return req->actor;
+}
+
+const char *
+http_req_token(const http_req_t *req)
+{
+    return req->token;
+}
+
+void
+http_csrf_value(const http_req_t *req, const char *token, char *out)
+{
+    http_auth_csrf(req->http->csrf_secret, token, out);
+}
+
+bool
+http_req_tls(const http_req_t *req)
+{
+    return req->http->tls_cert != NULL;
 }
 
 store_t *
@@ -558,21 +581,28 @@ s_authorize(http_req_t *req, const http_route_t *route)
     }
     errbuf_t err;
     store_t *ro = http_req_store(req);
-    if (!ro || !http->cfg.authenticate ||
-        http->cfg.authenticate(ro, token, &req->role, req->actor,
-                               sizeof req->actor, &err) < 0) {
-        req->role = HTTP_ROLE_NONE;
+    http_auth_t who;
+    int rc = ro ? http_auth_token(ro, token, clock_wall_ms(), &who, &err)
+                : HTTP_AUTH_ESTORE;
+    if (rc == HTTP_AUTH_ESTORE) {
+        http_reply_error(req, 503, "the store cannot be read now; try again");
+        return false;
+    }
+    if (rc < 0) {
         if (needed == HTTP_ROLE_NONE) {
-            return true;
+            return true; /* an open route: a bad token changes nothing */
         }
         http_reply_header(req, "WWW-Authenticate",
                           "Bearer realm=\"sluice\", error=\"invalid_token\"");
-        http_reply_error(req, 401, "%s",
-                         ro ? errbuf_msg(&err) : "the store cannot be read");
+        http_reply_error(req, 401, "%s", errbuf_msg(&err));
         return false;
     }
-    if (from_cookie && !s_is_read(req->method) && http->cfg.csrf_ok &&
-        !http->cfg.csrf_ok(token, http_req_header(req, HTTP_CSRF_HEADER))) {
+    req->token = token;
+    req->role = who.role;
+    snprintf(req->actor, sizeof req->actor, "%s", who.actor);
+    if (from_cookie && !s_is_read(req->method) &&
+        !http_auth_csrf_ok(http->csrf_secret, token,
+                           http_req_header(req, HTTP_CSRF_HEADER))) {
         http_reply_error(req, 403,
                          "a write with the session cookie needs the "
                          "%s header the login returned; reload the page",
@@ -762,6 +792,7 @@ http_destroy(http_t **self_p)
     free(self->tls_cert);
     free(self->tls_key);
     free(self->tables);
+    sodium_memzero(self->csrf_secret, sizeof self->csrf_secret);
     free(self);
     *self_p = NULL;
 }

@@ -56,18 +56,6 @@ typedef struct {
     bool open_metrics;         /* /metrics without a token */
     const char *db_path;       /* the store, opened read-only per thread */
     const char *loop_endpoint; /* http_loop_endpoint: where calls go */
-    /* Who a token belongs to: sets *role and actor (e.g. "api token
-     * 'ci'"); -1 with err saying what to do when it is unknown, expired or
-     * revoked. ro is the calling thread's read-only store. */
-    int (*authenticate)(store_t *ro,
-                        const char *token,
-                        http_role_t *role,
-                        char *actor,
-                        size_t actor_size,
-                        errbuf_t *err);
-    /* Whether header (may be NULL) is the CSRF value for token: asked of
-     * writes that came with the session cookie only. */
-    bool (*csrf_ok)(const char *token, const char *header);
 } http_config_t;
 
 /* A server for cfg, not yet listening. NULL with err set when cfg is
@@ -115,6 +103,17 @@ const char *http_req_header(const http_req_t *req, const char *name);
  * ("api token 'grafana'"). */
 http_role_t http_req_role(const http_req_t *req);
 const char *http_req_actor(const http_req_t *req);
+
+/* The token the request came with (bearer or session cookie), NULL when
+ * none; borrowed for the request's life. */
+const char *http_req_token(const http_req_t *req);
+
+/* The CSRF value a write with the session cookie of token must carry in
+ * HTTP_CSRF_HEADER (hex, HTTP_AUTH_CSRF_SIZE bytes with the NUL). */
+void http_csrf_value(const http_req_t *req, const char *token, char *out);
+
+/* Whether the server speaks TLS (cookies then get Secure). */
+bool http_req_tls(const http_req_t *req);
 
 /* This thread's read-only connection to the store; borrowed. */
 store_t *http_req_store(http_req_t *req);

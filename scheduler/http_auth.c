@@ -134,24 +134,6 @@ http_auth_token(store_t *ro,
 }
 
 int
-http_auth_authenticate(store_t *ro,
-                       const char *token,
-                       http_role_t *role,
-                       char *actor,
-                       size_t actor_size,
-                       errbuf_t *err)
-{
-    http_auth_t who;
-    if (http_auth_token(ro, token, clock_wall_ms(), &who, err) < 0) {
-        *role = HTTP_ROLE_NONE;
-        return -1;
-    }
-    *role = who.role;
-    snprintf(actor, actor_size, "%s", who.actor);
-    return 0;
-}
-
-int
 http_auth_bearer(store_t *ro,
                  const char *authorization,
                  int64_t now,

@@ -5,9 +5,9 @@
  *
  * Pure functions over a store connection and strings: no HTTP library.
  * The server (http.c) takes the token from "Authorization: Bearer ..." or
- * from the cookie HTTP_SESSION_COOKIE, checks it with http_auth_token (or
- * its callback form http_auth_authenticate), and for a write that came
- * with the cookie checks HTTP_CSRF_HEADER with http_auth_csrf_ok. */
+ * from the cookie HTTP_SESSION_COOKIE, checks it with http_auth_token, and
+ * for a write that came with the cookie checks HTTP_CSRF_HEADER with
+ * http_auth_csrf_ok. */
 #ifndef SLUICE_HTTP_AUTH_H
 #define SLUICE_HTTP_AUTH_H
 
@@ -57,16 +57,6 @@ int http_auth_token(store_t *ro,
                     int64_t now,
                     http_auth_t *out,
                     errbuf_t *err);
-
-/* http_config_t's authenticate callback: http_auth_token at the wall
- * clock's now, the role into *role and the actor ("api token 'NAME'")
- * into actor (actor_size bytes); -1 with err set on any refusal. */
-int http_auth_authenticate(store_t *ro,
-                           const char *token,
-                           http_role_t *role,
-                           char *actor,
-                           size_t actor_size,
-                           errbuf_t *err);
 
 /* http_auth_token on the token of an Authorization header value
  * ("Bearer sat_..."; NULL = no header). */

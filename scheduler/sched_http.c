@@ -8,6 +8,7 @@
 #include "common/version.h"
 #include "common/xalloc.h"
 #include "scheduler/http.h"
+#include "scheduler/http_api.h"
 #include "scheduler/http_loop.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/webui.h"
@@ -34,6 +35,7 @@ s_routes_add(sched_t *self)
     http_add_routes(self->http, s_routes, sizeof s_routes / sizeof s_routes[0],
                     self);
     /* routes */
+    http_api_routes(self->http, self->dir);
     webui_routes(self->http);
 }
 

@@ -43,6 +43,8 @@ suite_fn *const unit_suites[] = {
     args_suite,
     table_suite,
     pbjson_suite,
+    jsonval_suite,
+    store_web_suite,
     sched_suite,
     tz_suite,
     cron_suite,

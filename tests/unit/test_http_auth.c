@@ -92,17 +92,13 @@ START_TEST(test_http_auth_read_only)
     errbuf_t err;
     store_t *ro = store_open_readonly(s_db, &err);
     ck_assert_msg(ro, "%s", errbuf_msg(&err));
-    http_role_t role = HTTP_ROLE_NONE;
-    char actor[96];
-    ck_assert_int_eq(
-        http_auth_authenticate(ro, token, &role, actor, sizeof actor, &err), 0);
-    ck_assert_int_eq(role, HTTP_ROLE_OPERATOR);
-    ck_assert_str_eq(actor, "api token 'ro'");
+    http_auth_t who;
+    ck_assert_int_eq(http_auth_token(ro, token, s_now, &who, &err), 0);
+    ck_assert_int_eq(who.role, HTTP_ROLE_OPERATOR);
+    ck_assert_str_eq(who.actor, "api token 'ro'");
     ck_assert_int_eq(store_apitoken_revoke(s_store, id, s_now, &err), 0);
-    ck_assert_int_eq(
-        http_auth_authenticate(ro, token, &role, actor, sizeof actor, &err),
-        -1);
-    ck_assert_int_eq(role, HTTP_ROLE_NONE);
+    ck_assert_int_eq(http_auth_token(ro, token, s_now, &who, &err),
+                     HTTP_AUTH_EDENIED);
     ck_assert_ptr_nonnull(strstr(errbuf_msg(&err), "'ro' was revoked"));
     store_destroy(&ro);
 }
