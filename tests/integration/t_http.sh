@@ -81,3 +81,45 @@ t_http_tls() {
     it_check "with a message naming both settings" \
         grep -q "http_tls_cert is set but http_tls_key is not" "$IT_DIR/nokey.log"
 }
+
+# The web UI's login: a token becomes an HttpOnly, SameSite=Strict cookie;
+# a write with that cookie needs the CSRF value the login returned.
+t_http_session_cookie_and_csrf() {
+    it_cluster 0
+    cat >"$IT_DIR/d.yaml" <<'YAML'
+dag: d
+tasks:
+  - {id: a, run: "true"}
+YAML
+    "$SLUICE" dag apply --dir "$IT_STATE" "$IT_DIR/d.yaml" >/dev/null
+    tok=$("$SLUICE" token create --api --role operator --name ui --dir "$IT_STATE" 2>/dev/null)
+    jar="$IT_DIR/jar"
+    curl -sS -c "$jar" -D "$IT_DIR/h" -o "$IT_DIR/login" -H 'Content-Type: application/json' \
+        -d "{\"token\":\"$tok\"}" "http://$IT_HTTP/api/v1/session"
+    it_check "the login sets an HttpOnly, SameSite=Strict cookie" \
+        grep -qi '^Set-Cookie: sluice_session=sat_.*HttpOnly.*SameSite=Strict' "$IT_DIR/h"
+    it_check "and answers with the role and a CSRF value" \
+        grep -q '"role":"operator".*"csrf":"[0-9a-f]\{64\}"' "$IT_DIR/login"
+    csrf=$(sed 's/.*"csrf":"\([0-9a-f]*\)".*/\1/' "$IT_DIR/login")
+    http_get /api/v1/session -b "$jar" >/dev/null
+    it_check "the cookie alone reads ($(http_status))" [ "$(http_status)" = 200 ]
+    http_get /api/v1/dags/d/pause -b "$jar" -X POST -d '{"paused":true}' >/dev/null
+    it_check "a write with the cookie and no CSRF header is a 403 ($(http_status))" \
+        [ "$(http_status)" = 403 ]
+    http_get /api/v1/dags/d/pause -b "$jar" -X POST -d '{"paused":true}' \
+        -H "X-CSRF-Token: 00$csrf" >/dev/null
+    it_check "and with a wrong one too ($(http_status))" [ "$(http_status)" = 403 ]
+    http_get /api/v1/dags/d/pause -b "$jar" -X POST -d '{"paused":true}' \
+        -H "X-CSRF-Token: $csrf" >/dev/null
+    it_check "with the right one it is done ($(http_status))" [ "$(http_status)" = 200 ]
+    it_check "and the DAG is paused" \
+        sh -c "'$SLUICE' dag list --dir '$IT_STATE' --json | grep -q '\"paused\": *true'"
+    http_get /api/v1/session -X POST -d '{"token":"sat_nope"}' >/dev/null
+    it_check "a login with a made-up token is a 401 ($(http_status))" [ "$(http_status)" = 401 ]
+    head -c 2000000 /dev/zero | tr '\0' 'x' >"$IT_DIR/big"
+    http_get /api/v1/session -X POST --data-binary @"$IT_DIR/big" >/dev/null
+    it_check "a 2 MB body is a 413 ($(http_status))" [ "$(http_status)" = 413 ]
+    curl -sS -b "$jar" -c "$jar" -D "$IT_DIR/h2" -o /dev/null -X DELETE \
+        -H "X-CSRF-Token: $csrf" "http://$IT_HTTP/api/v1/session"
+    it_check "logging out ends the cookie" grep -qi '^Set-Cookie: sluice_session=;' "$IT_DIR/h2"
+}
