@@ -38,7 +38,7 @@ BIN=$PWD/$BUILD/examples/ai-pipeline
 
 . tests/integration/lib.sh
 trap 'it_teardown; rm -f "$IT_PORTS_GIVEN"' EXIT
-mkdir -p "$OUT_DIR"
+mkdir -p "$OUT_DIR" && rm -f "$OUT_DIR"/*.png
 
 # it_cluster gives the scheduler its own HTTP port: $IT_HTTP.
 it_cluster 2 || { it_dump; broken "the scheduler and its two workers did not start"; }
