@@ -249,6 +249,7 @@ if (WIDE_RUN) {
         if (performance.now() - t0 > 120000) throw new Error('no grid after 120 s: ' + document.getElementById('main').innerText.slice(0, 200));
         await new Promise((r) => setTimeout(r, 5));
       }
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
       const loaded = performance.now() - t0;
       const wrap = document.getElementById('grid');
       const s0 = performance.now();
@@ -267,6 +268,8 @@ if (WIDE_RUN) {
         if (performance.now() - t0 > 120000) throw new Error('no graph after 120 s: ' + document.getElementById('main').innerText.slice(0, 200));
         await new Promise((r) => setTimeout(r, 5));
       }
+      // Drawn: two frames later the SVG has been laid out and painted.
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
       const loaded = performance.now() - t0;
       const svg = performance.getEntriesByType('resource').filter((e) => e.name.includes('/wide/graph.svg')).pop();
       return { loaded, nodes: document.querySelectorAll('#graph g.node').length, fetch: svg ? svg.duration : 0,
