@@ -473,9 +473,13 @@
     return svg;
   }
 
+  /* A stream starts with every task's state, which the SVG already shows:
+   * a node whose class is right is left alone (no style recalculation). */
   function setNodeState(el, state) {
+    const want = stateClass(state);
+    if (el.classList.contains(want)) return;
     for (const c of Array.from(el.classList)) if (c.startsWith('state-')) el.classList.remove(c);
-    el.classList.add(stateClass(state));
+    el.classList.add(want);
   }
 
   function followGraph(wrap, run) {
