@@ -50,6 +50,7 @@
     t.textContent = msg;
     t.className = 'toast' + (bad ? ' bad' : '');
     t.hidden = false;
+    toast.gen = page.gen;
     clearTimeout(toast.timer);
     toast.timer = setTimeout(() => { t.hidden = true; }, bad ? 8000 : 3500);
   }
@@ -830,17 +831,18 @@
       '<h2>Checks</h2><table class="t checks"><thead><tr><th>check</th><th class="num">passed</th>' +
       '<th class="num">failed</th></tr></thead><tbody>' + checks.map((c) => '<tr><td>' + esc(c.check) +
       '</td><td class="num">' + esc(c.passed) + '</td><td class="num">' + esc(c.failed) + '</td></tr>').join('') +
-      '</tbody></table>' + (bad.length ? '<h2>Quarantined rows (samples)</h2><table class="t"><thead><tr>' +
-      '<th>check</th><th class="num">line</th><th>column</th><th>value</th><th>why</th></tr></thead><tbody>' +
-      bad.map((b) => '<tr><td>' + esc(b.check) + '</td><td class="num">' + esc(b.line) + '</td><td>' +
-        esc(b.column) + '</td><td class="mono">' + esc(b.value) + '</td><td>' + esc(b.why) + '</td></tr>').join('') +
-      '</tbody></table>' : '') + (drift.length ? '<h2>Drift per column</h2><table class="t drift"><thead><tr>' +
+      '</tbody></table>' + (drift.length ? '<h2>Drift per column</h2><table class="t drift"><thead><tr>' +
       '<th>column</th><th class="num">mean</th><th class="num">previous mean</th><th class="num">PSI</th>' +
       '<th class="num">mean z</th><th>result</th></tr></thead><tbody>' + drift.map((d) => '<tr><td>' +
         esc(d.column) + '</td><td class="num">' + f(d.mean) + '</td><td class="num">' + f(d.previous_mean) +
         '</td><td class="num">' + f(d.psi) + '</td><td class="num">' + f(d.mean_z) + '</td><td>' +
         (!d.compared ? '<span class="muted">first version</span>' : d.passed ? '<span class="passed">ok</span>'
           : '<span class="notpassed">drifted</span>') + '</td></tr>').join('') + '</tbody></table>' : '') +
+      (bad.length ? '<h2>Quarantined rows (samples)</h2><table class="t"><thead><tr>' +
+      '<th>check</th><th class="num">line</th><th>column</th><th>value</th><th>why</th></tr></thead><tbody>' +
+      bad.slice(0, 25).map((b) => '<tr><td>' + esc(b.check) + '</td><td class="num">' + esc(b.line) + '</td><td>' +
+        esc(b.column) + '</td><td class="mono">' + esc(b.value) + '</td><td>' + esc(b.why) + '</td></tr>').join('') +
+      '</tbody></table>' + (bad.length > 25 ? '<p class="muted">' + (bad.length - 25) + ' more samples in the report (<code>sluice report RUN TASK</code>)</p>' : '') : '') +
       '</div>';
   }
 
@@ -1034,6 +1036,9 @@
 
   async function route() {
     leave();
+    // A note outlives the page it was shown on by one page (a trigger's
+    // note shows on the run's graph), never more.
+    if (toast.gen !== undefined && page.gen - toast.gen > 1) document.getElementById('toast').hidden = true;
     const r = parseHash();
     for (const a of document.querySelectorAll('#nav a')) {
       a.classList.toggle('on', a.dataset.nav === r.parts[0]);
