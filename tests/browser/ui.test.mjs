@@ -206,9 +206,27 @@ await test('the validation report shows per-check counts', async () => {
   await page.waitForSelector('.report table.checks tbody tr', { timeout: 10000 });
   const text = await page.$eval('.report', (e) => e.innerText);
   check(/schema/.test(text) && /unique/.test(text), 'checks missing: ' + text.slice(0, 200));
-  const daily = await apiGet('/api/v1/runs?dag=ai-daily&limit=1');
-  await go('#/reports?run=' + daily.runs[0].run_id);
+});
+
+await test('a shifted day triggered from the form fails its drift check; the report names the columns', async () => {
+  await go('#/dags');
+  await page.waitForSelector('tr[data-dag="ai-daily"] button[data-act="trigger"]', { timeout: 10000 });
+  await page.click('tr[data-dag="ai-daily"] button[data-act="trigger"]');
+  const form = 'form.trigger[data-dag="ai-daily"]';
+  await page.waitForSelector(form + ' input[name="shift"]', { timeout: 10000 });
+  await page.fill(form + ' input[name="data"]', DATA);
+  await page.fill(form + ' input[name="bin"]', BIN);
+  await page.fill(form + ' input[name="shift"]', '1');
+  await page.fill(form + ' input[name="__logical_date"]', '2024-01-02');
+  await page.click(form + ' button[type=submit]');
+  await page.waitForFunction(() => /dags\/ai-daily\?view=graph&run=\d+/.test(location.hash), null, { timeout: 10000 });
+  const run = (await page.evaluate(() => location.hash)).match(/run=(\d+)/)[1];
+  const rep = await waitRun(run, (r) => ['success', 'failed'].includes((r.run || {}).state), PIPELINE_TIMEOUT);
+  check(rep.run.state === 'failed', 'the shifted day ' + rep.run.state);
+  await go('#/reports?run=' + run);
   await page.waitForSelector('.report table.drift tbody tr', { timeout: 10000 });
+  const drift = await page.$eval('.report table.drift', (e) => e.innerText);
+  check(/amount[^\n]*drifted/.test(drift), 'amount is not marked drifted: ' + drift);
   await shot(page, 'reports');
 });
 
