@@ -44,10 +44,12 @@ mkdir -p "$OUT_DIR" && rm -f "$OUT_DIR"/*.png
 it_cluster 2 || { it_dump; broken "the scheduler and its two workers did not start"; }
 it_wait 10 curl -sf "http://$IT_HTTP/healthz" ||
     { it_dump; broken "the scheduler does not answer HTTP on $IT_HTTP"; }
-token=$("$SLUICE" token create --dir "$IT_STATE" --api --role operator) ||
+token=$("$SLUICE" token create --dir "$IT_STATE" --api --role operator 2>/dev/null) ||
     broken "sluice token create --api failed"
 token=$(printf '%s\n' "$token" | grep -o 'sat_[A-Za-z0-9_-]*' | head -n 1)
 [ -n "$token" ] || broken "sluice token create --api printed no sat_ token"
+viewer=$("$SLUICE" token create --dir "$IT_STATE" --api --role viewer --name viewer 2>/dev/null |
+    grep -o 'sat_[A-Za-z0-9_-]*' | head -n 1)
 
 # Day 1's feed lands first (by the CLI): the UI then trains on it.
 it_shared_dir "$IT_DIR/data"
@@ -82,7 +84,7 @@ if [ "$WIDE_TASKS" -gt 0 ]; then
     fi
 fi
 
-SLUICE_URL="http://$IT_HTTP" SLUICE_TOKEN=$token DATA_DIR="$IT_DIR/data" \
+SLUICE_URL="http://$IT_HTTP" SLUICE_TOKEN=$token SLUICE_VIEWER_TOKEN=$viewer DATA_DIR="$IT_DIR/data" \
     BIN_DIR="$BIN" WIDE_RUN="$WIDE_RUN" WIDE_TASKS="$WIDE_TASKS" \
     timeout 900 node tests/browser/ui.test.mjs
 rc=$?

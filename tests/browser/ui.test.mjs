@@ -11,6 +11,7 @@ import path from 'node:path';
 const env = (k, d) => process.env[k] || d;
 const URL_ = env('SLUICE_URL', 'http://127.0.0.1:7702');
 const TOKEN = env('SLUICE_TOKEN', '');
+const VIEWER_TOKEN = env('SLUICE_VIEWER_TOKEN', '');
 const DATA = env('DATA_DIR', '/tmp/sluice-demo/data');
 const BIN = env('BIN_DIR', '/usr/local/lib/sluice/ai-pipeline');
 const OUT = env('OUT_DIR', 'build/browser-shots');
@@ -246,12 +247,43 @@ await test('the workers page lists both workers with their slots', async () => {
   await shot(page, 'workers');
 });
 
+await test('pause and unpause a DAG from its toggle (a write with the CSRF header)', async () => {
+  await go('#/dags');
+  const b = 'tr[data-dag="ai-pipeline"] button[data-act="pause"]';
+  await page.waitForSelector(b, { timeout: 10000 });
+  await page.click(b);
+  await page.waitForFunction((s) => document.querySelector(s).dataset.paused === '1', b, { timeout: 10000 });
+  check((await apiGet('/api/v1/dags')).dags.find((d) => d.name === 'ai-pipeline').paused, 'the API says not paused');
+  await page.click(b);
+  await page.waitForFunction((s) => document.querySelector(s).dataset.paused === '0', b, { timeout: 10000 });
+  check(!(await apiGet('/api/v1/dags')).dags.find((d) => d.name === 'ai-pipeline').paused, 'the API says still paused');
+});
+
 await test('no reload, no script error and no Content-Security-Policy violation in the whole session', async () => {
   const [navs, marker] = await page.evaluate(() => [
     performance.getEntriesByType('navigation').length, window.sluiceTestMarker]);
   check(navs === 1 && marker === 'alive', 'the page was reloaded');
   check(!pageErrors.length, 'script errors: ' + pageErrors.join('; '));
   check(!cspErrors.length, 'CSP violations: ' + cspErrors.join('; '));
+});
+
+await test('log out; a viewer sees the pages but its writes are refused with the reason', async () => {
+  await page.click('#logout');
+  await page.waitForSelector('#token', { timeout: 10000 });
+  check(!(await ctx.cookies()).some((c) => c.name === 'sluice_session' && c.value), 'the cookie is still set');
+  await go('#/workers');
+  await page.waitForSelector('#token', { timeout: 10000 });
+  check(VIEWER_TOKEN.startsWith('sat_'), 'run.sh passed no viewer token');
+  await page.fill('#token', VIEWER_TOKEN);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#workers tbody tr', { timeout: 10000 });
+  await go('#/runs/' + state.run1);
+  await page.waitForSelector('#tasks tr[data-task="infer"]', { timeout: 10000 });
+  check(!(await page.$('button[data-act="cancel"]')), 'a viewer is offered cancel');
+  await go('#/dags');
+  await page.waitForSelector('tr[data-dag="ai-pipeline"] button[data-act="pause"]', { timeout: 10000 });
+  await page.click('tr[data-dag="ai-pipeline"] button[data-act="pause"]');
+  await page.waitForFunction(() => /operator/.test(document.getElementById('toast').textContent), null, { timeout: 10000 });
 });
 
 // Load times of a big run, measured from the hash change to the rows (or
