@@ -60,6 +60,17 @@ it_shared_dir "$IT_DIR/data"
     --param "data=$IT_DIR/data" --param "bin=$BIN" --wait >/dev/null ||
     { it_dump; broken "ai-daily did not land the feed"; }
 
+# A task that prints for a few seconds: its log is followed while it runs.
+cat >"$IT_DIR/ticker.yaml" <<'EOF'
+dag: ticker
+description: prints a line every 300 ms for 3 seconds
+tasks:
+  - id: tick
+    run: "for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; sleep 0.3; done"
+EOF
+"$SLUICE" dag apply --dir "$IT_STATE" "$IT_DIR/ticker.yaml" >/dev/null ||
+    broken "the ticker DAG was not applied"
+
 # A wide DAG for the load-time measurement: one run, cancelled at once, so
 # that its grid and graph hold WIDE_TASKS coloured tasks.
 WIDE_RUN=""

@@ -178,6 +178,27 @@ await test('a second training run (epochs 20) and its train log followed live', 
   await waitRun(state.run2, (rep) => (rep.run || {}).state === 'success', PIPELINE_TIMEOUT);
 });
 
+await test('a log followed while its task prints: lines arrive before the attempt ends', async () => {
+  await go('#/dags');
+  await page.waitForSelector('tr[data-dag="ticker"] button[data-act="trigger"]', { timeout: 10000 });
+  await page.click('tr[data-dag="ticker"] button[data-act="trigger"]');
+  await page.waitForSelector('form.trigger[data-dag="ticker"] button[type=submit]', { timeout: 10000 });
+  await page.click('form.trigger[data-dag="ticker"] button[type=submit]');
+  await page.waitForFunction(() => /dags\/ticker\?view=graph&run=\d+/.test(location.hash), null, { timeout: 10000 });
+  const run = (await page.evaluate(() => location.hash)).match(/run=(\d+)/)[1];
+  await go('#/runs/' + run + '/tasks/tick/log');
+  await page.waitForFunction(() => /tick 1\b/.test(document.getElementById('log')?.textContent || ''),
+    null, { timeout: 30000, polling: 50 });
+  const early = await page.evaluate(() => [document.getElementById('log').textContent,
+    document.getElementById('log-state').textContent]);
+  check(!/tick 10/.test(early[0]) && !/finished/.test(early[1]),
+    'the whole log came at once (' + early[1] + '), not while the task ran');
+  await page.waitForFunction(() => /finished/.test(document.getElementById('log-state')?.textContent || ''),
+    null, { timeout: 30000 });
+  const text = await page.$eval('#log', (e) => e.textContent);
+  check(/tick 10/.test(text) && (text.match(/tick \d+/g) || []).length === 10, 'the log is not every line once: ' + text);
+});
+
 await test('the lineage of the predictions file shows its producer and inputs', async () => {
   check(state.run1, 'no run');
   const file = `${DATA}/${DAY}/${state.run1}/predictions.csv`;
