@@ -22,19 +22,25 @@ OPT     ?= -O2 -g
 SANITIZE ?=
 
 PKGS    := libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c libcurl \
-           libmicrohttpd libgvc check
+           libmicrohttpd libgvc jansson check
 DEB_PKGS := libzmq3-dev libczmq-dev libsodium-dev libsqlite3-dev check \
             libcurl4-openssl-dev libmicrohttpd-dev libgraphviz-dev \
+            libjansson-dev \
             libyaml-dev libprotobuf-c-dev protobuf-c-compiler pkg-config \
             sqlite3 gawk iproute2 procps nftables faketime curl openssl \
             slurm-wlm munge util-linux tzdata
+
+# Only some tests drive these (a real browser for the web UI, a real
+# Prometheus for /metrics); `make test` skips those tests, saying why, when
+# they are missing, and CI (.ci/run) installs them.
+TEST_PKGS := chromium prometheus
 
 WARN    := -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2
 # Recursive (=) so pkg-config runs only in recipes, after `deps` has run.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs libczmq libzmq libsodium sqlite3 yaml-0.1 libprotobuf-c libcurl \
-                                    libmicrohttpd libgvc)
+                                    libmicrohttpd libgvc jansson)
 CHECK_LIBS = $(shell pkg-config --libs check)
 CPPFLAGS := -I. -I$(BUILD)/gen -D_GNU_SOURCE
 CFLAGS_ALL = $(WARN) $(OPT) $(SANITIZE) $(PKG_CFLAGS) $(CPPFLAGS)
@@ -107,8 +113,11 @@ $(BUILD)/tests/unit_tests: $(UNIT_OBJ) $(LIB_OBJ)
 unit: $(BUILD)/tests/unit_tests sluice
 	$(BUILD)/tests/unit_tests
 
+# Integration tests at once: most of a test's time is waiting on clocks.
+IT_JOBS ?= 3
+
 integration: sluice tools
-	@BUILD=$(BUILD) bash tests/integration/run.sh
+	@IT_JOBS=$(IT_JOBS) BUILD=$(BUILD) bash tests/integration/run.sh
 
 test: check-layout unit integration cluster-or-skip test-browser
 
@@ -151,7 +160,7 @@ asan:
 	@if ls $(ASAN_LOGS)/*.* >/dev/null 2>&1; then cat $(ASAN_LOGS)/*.*; \
 	    echo "asan: the unit suites left sanitizer reports"; exit 1; fi
 	$(ASAN_ENV) BUILD=build/asan SLUICE=$(CURDIR)/build/asan/sluice \
-	    bash tests/integration/run.sh
+	    IT_JOBS=2 bash tests/integration/run.sh
 
 # libFuzzer targets, built with clang into build/fuzz (a library build of
 # their own), each run for FUZZ_SECONDS after replaying its regressions.

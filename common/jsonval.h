@@ -1,5 +1,5 @@
-/* jsonval — a small strict JSON reader, for the bodies of the HTTP API's
- * POST requests ({"paused": true}, {"params": {"k": "v"}}).
+/* jsonval — reading the JSON bodies of the HTTP API's POST requests
+ * ({"paused": true}, {"params": {"k": "v"}}), parsed by Jansson.
  *
  * The whole document is read into a tree at once; strings come back as
  * UTF-8 with their escapes undone. Input is untrusted: anything that is not
