@@ -37,7 +37,7 @@ BIN=$PWD/$BUILD/examples/ai-pipeline
 [ -x "$BIN/train" ] || broken "no AI pipeline programs in $BIN; run 'make tools'"
 
 . tests/integration/lib.sh
-trap 'it_teardown; rm -f "$IT_PORTS_GIVEN"' EXIT
+trap 'it_teardown; rm -f "$IT_PORTS_GIVEN" "$IT_PORTS_GIVEN.lock"' EXIT
 mkdir -p "$OUT_DIR" && rm -f "$OUT_DIR"/*.png
 
 # it_cluster gives the scheduler its own HTTP port: $IT_HTTP.
