@@ -64,9 +64,16 @@ it_shared_dir "$IT_DIR/data"
 cat >"$IT_DIR/ticker.yaml" <<'EOF'
 dag: ticker
 description: prints a line every 300 ms for 3 seconds
+schedule: "0 3 * * *"
+timezone: Europe/Paris
+params:
+  lines: {type: int, default: 10, min: 1, max: 100}
+  delay: {type: float, default: 0.3, min: 0, max: 5}
+  word: {type: string, enum: [tick, tock], default: tick}
+  loud: {type: bool, default: false}
 tasks:
   - id: tick
-    run: "for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; sleep 0.3; done"
+    run: "for i in $(seq 1 {{ params.lines }}); do echo {{ params.word }} $i; sleep {{ params.delay }}; done"
 EOF
 "$SLUICE" dag apply --dir "$IT_STATE" "$IT_DIR/ticker.yaml" >/dev/null ||
     broken "the ticker DAG was not applied"

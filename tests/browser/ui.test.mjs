@@ -182,8 +182,19 @@ await test('a log followed while its task prints: lines arrive before the attemp
   await go('#/dags');
   await page.waitForSelector('tr[data-dag="ticker"] button[data-act="trigger"]', { timeout: 10000 });
   await page.click('tr[data-dag="ticker"] button[data-act="trigger"]');
-  await page.waitForSelector('form.trigger[data-dag="ticker"] button[type=submit]', { timeout: 10000 });
-  await page.click('form.trigger[data-dag="ticker"] button[type=submit]');
+  const form = 'form.trigger[data-dag="ticker"]';
+  await page.waitForSelector(form + ' button[type=submit]', { timeout: 10000 });
+  // The form is typed from the DAG's params: bounds, choices, booleans.
+  const fields = await page.$eval(form, (f) => ['lines', 'delay', 'word', 'loud'].map((n) => {
+    const e = f.elements[n];
+    return e ? [e.tagName, e.type, e.min, e.max].join(' ') : 'none';
+  }));
+  check(fields[0] === 'INPUT number 1 100' && fields[1] === 'INPUT number 0 5' &&
+    fields[2].startsWith('SELECT') && fields[3].startsWith('SELECT'), 'the form is not typed: ' + fields.join(' | '));
+  const next = await page.$eval('tr[data-dag="ticker"]', (tr) => tr.innerText);
+  check(/0 3 \* \* \*/.test(next) && /Europe\/Paris/.test(next) && /T03:00:00/.test(next),
+    'the schedule or the next run is missing: ' + next);
+  await page.click(form + ' button[type=submit]');
   await page.waitForFunction(() => /dags\/ticker\?view=graph&run=\d+/.test(location.hash), null, { timeout: 10000 });
   const run = (await page.evaluate(() => location.hash)).match(/run=(\d+)/)[1];
   await go('#/runs/' + run + '/tasks/tick/log');
