@@ -114,7 +114,7 @@ await test('trigger the AI pipeline from its form; the graph turns green without
   await page.fill(form + ' input[name="data"]', DATA);
   await page.fill(form + ' input[name="bin"]', BIN);
   await page.fill(form + ' input[name="__logical_date"]', DAY);
-  await shot(page, 'trigger');
+  await shot(page, 'trigger-pipeline');
   await page.click(form + ' button[type=submit]');
   await page.waitForFunction(() => /view=graph&run=\d+/.test(location.hash), null, { timeout: 10000 });
   state.run1 = (await page.evaluate(() => location.hash)).match(/run=(\d+)/)[1];
@@ -194,6 +194,7 @@ await test('a log followed while its task prints: lines arrive before the attemp
   const next = await page.$eval('tr[data-dag="ticker"]', (tr) => tr.innerText);
   check(/0 3 \* \* \*/.test(next) && /Europe\/Paris/.test(next) && /T03:00:00/.test(next),
     'the schedule or the next run is missing: ' + next);
+  await shot(page, 'trigger');
   await page.click(form + ' button[type=submit]');
   await page.waitForFunction(() => /dags\/ticker\?view=graph&run=\d+/.test(location.hash), null, { timeout: 10000 });
   const run = (await page.evaluate(() => location.hash)).match(/run=(\d+)/)[1];
