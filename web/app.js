@@ -167,7 +167,7 @@
         const rep = await api('POST', '/api/v1/session', { token });
         sessionStorage.setItem(SESSION_KEY, rep.csrf || '');
         sessionStorage.setItem(ROLE_KEY, rep.role || '');
-        showWho(rep.role);
+        showWho(rep.role, rep.name);
         location.hash = '#' + (r.query.get('next') || '/dags');
       } catch (e) {
         document.getElementById('login-error').textContent = e.message;
@@ -175,8 +175,8 @@
     };
   }
 
-  function showWho(role) {
-    document.getElementById('who').textContent = role ? 'role: ' + role : '';
+  function showWho(role, name) {
+    document.getElementById('who').textContent = role ? (name ? name + ' · ' : '') + role : '';
     document.getElementById('logout').hidden = !role;
   }
   function isOperator() { return sessionStorage.getItem(ROLE_KEY) === 'operator'; }
@@ -186,7 +186,7 @@
       const rep = await get('/api/v1/session');
       if (rep && rep.csrf) sessionStorage.setItem(SESSION_KEY, rep.csrf);
       if (rep && rep.role) sessionStorage.setItem(ROLE_KEY, rep.role);
-      showWho(rep && rep.role);
+      showWho(rep && rep.role, rep && rep.name);
     } catch (e) {
       showWho('');
     }
