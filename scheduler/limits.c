@@ -9,19 +9,23 @@
 
 #include "common/xalloc.h"
 #include "scheduler/store/store_pools.h"
+#include "scheduler/prom.h"
 
 /* Counts are kept in hashes of name -> count (the count is the item,
  * cast; a count of 0 is no entry). */
 struct limits_t {
-    store_t *store;     /* borrowed */
-    zhashx_t *pools;    /* pool name -> slots + 1, as defined (a pool of
+    store_t *store;         /* borrowed */
+    zhashx_t *pools;        /* pool name -> slots + 1, as defined (a pool of
                            0 slots is paused, not absent) */
-    zhashx_t *used;     /* pool name -> slots in use */
-    zhashx_t *dag_runs; /* DAG name -> runs running */
-    zhashx_t *dag_task; /* DAG name -> tasks running */
-    zhashx_t *per_task; /* "DAG\x1ftask" -> instances running */
-    zhashx_t *queued;   /* DAG name -> zlistx_t of queued run ids, oldest
+    zhashx_t *used;         /* pool name -> slots in use */
+    zhashx_t *dag_runs;     /* DAG name -> runs running */
+    zhashx_t *dag_task;     /* DAG name -> tasks running */
+    zhashx_t *per_task;     /* "DAG\x1ftask" -> instances running */
+    zhashx_t *queued;       /* DAG name -> zlistx_t of queued run ids, oldest
                            first; owned */
+    limits_totals_t totals; /* over every DAG */
+    prom_t *prom;           /* told of finished tasks and runs; borrowed,
+                               NULL: none */
 };
 
 #define COUNT(p)   ((uint32_t) (uintptr_t) (p))
@@ -178,6 +182,16 @@ limits_pool_used(limits_t *self, const char *pool)
     return s_get(self->used, pool);
 }
 
+void
+limits_pool_each(limits_t *self, limits_pool_fn *fn, void *arg)
+{
+    for (void *item = zhashx_first(self->pools); item;
+         item = zhashx_next(self->pools)) {
+        const char *name = zhashx_cursor(self->pools);
+        fn(arg, name, COUNT(item) - 1, s_get(self->used, name));
+    }
+}
+
 /* ------------------------------------------------------------------ runs */
 
 static int
@@ -222,8 +236,10 @@ limits_run_added(limits_t *self,
 {
     if (state == RUN_QUEUED) {
         s_queued_add(self, dag, run_id, backfill);
+        self->totals.runs_queued++;
     } else if (state == RUN_RUNNING) {
         s_add(self->dag_runs, dag, 1);
+        self->totals.runs_running++;
     }
 }
 
@@ -240,10 +256,13 @@ limits_run_moved(limits_t *self,
     }
     if (from == RUN_QUEUED) {
         s_queued_remove(self, dag, run_id, backfill);
+        self->totals.runs_queued--;
     } else if (from == RUN_RUNNING) {
         s_add(self->dag_runs, dag, -1);
+        self->totals.runs_running--;
     }
     limits_run_added(self, dag, run_id, backfill, to);
+    prom_run_moved(self->prom, from, to);
 }
 
 uint32_t
@@ -270,6 +289,7 @@ s_task_count(limits_t *self,
     s_task_key(key, sizeof key, dag, task->id);
     s_add(self->dag_task, dag, delta);
     s_add(self->per_task, key, delta);
+    self->totals.in_flight += (uint32_t) delta;
     if (task->pool) {
         s_add(self->used, task->pool, delta * (int64_t) task->pool_slots);
     }
@@ -293,6 +313,19 @@ limits_task_moved(limits_t *self,
     if (!state_task_in_flight(from) && state_task_in_flight(to)) {
         s_task_count(self, dag, task, 1);
     }
+    prom_task_moved(self->prom, from, to);
+}
+
+limits_totals_t
+limits_totals(const limits_t *self)
+{
+    return self->totals;
+}
+
+void
+limits_set_prom(limits_t *self, prom_t *prom)
+{
+    self->prom = prom;
 }
 
 /* ----------------------------------------------------------------- admit */

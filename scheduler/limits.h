@@ -21,6 +21,7 @@
 #include "scheduler/store/store.h"
 
 typedef struct limits_t limits_t;
+typedef struct prom_t prom_t;
 
 /* Waiting this long raises a ready task's priority by one. */
 #define LIMITS_AGING_MS 60000
@@ -66,6 +67,14 @@ bool limits_pool_get(limits_t *self,
 /* Slots in use of `pool`, whether or not it exists (0 when none). */
 uint32_t limits_pool_used(limits_t *self, const char *pool);
 
+/* Calls fn for every pool defined: its slots and the slots in use. */
+typedef void(limits_pool_fn)(void *arg,
+                             const char *pool,
+                             uint32_t slots,
+                             uint32_t used);
+
+void limits_pool_each(limits_t *self, limits_pool_fn *fn, void *arg);
+
 /* A run of `dag` appeared in memory in `state` (created, or loaded).
  * Queued runs start in order of creation, backfill runs after the others. */
 void limits_run_added(limits_t *self,
@@ -89,6 +98,19 @@ void limits_task_moved(limits_t *self,
                        const dag_task_t *task,
                        task_state_t from,
                        task_state_t to);
+
+/* What is active over every DAG, for the metrics. */
+typedef struct {
+    uint32_t in_flight;    /* tasks dispatched or running */
+    uint32_t runs_queued;  /* runs not started */
+    uint32_t runs_running; /* runs started, not final */
+} limits_totals_t;
+
+limits_totals_t limits_totals(const limits_t *self);
+
+/* Tells prom (borrowed, must outlive the limits; NULL: none) of every task
+ * and run that reaches a final state from now on. */
+void limits_set_prom(limits_t *self, prom_t *prom);
 
 /* Runs of `dag` running now, and tasks of it running now. */
 uint32_t limits_dag_runs(limits_t *self, const char *dag);

@@ -919,7 +919,7 @@ s_held_back(plan_t *self,
 static int
 s_dispatch_to(plan_t *self,
               plan_run_t *run,
-              size_t task,
+              const limits_ready_t *entry,
               const char *worker,
               bool prefetched,
               plan_send_fn *send,
@@ -930,9 +930,10 @@ s_dispatch_to(plan_t *self,
     plan_dispatch_t d;
     errbuf_t cannot;
     errbuf_clear(&cannot);
-    int rc =
-        s_dispatch_one(self, run, task, worker, prefetched, now, &d, &cannot);
+    int rc = s_dispatch_one(self, run, entry->task, worker, prefetched, now, &d,
+                            &cannot);
     if (rc == 0) {
+        d.queued_mono = entry->queued_mono;
         send(arg, worker, &d);
         rc = 1;
     } else if (rc > 0) {
@@ -987,8 +988,8 @@ plan_dispatch_round(plan_t *self,
             }
             continue;
         }
-        int rc = s_dispatch_to(self, run, task, worker, where == PLAN_PREFETCH,
-                               send, arg, now, err);
+        int rc = s_dispatch_to(self, run, &entry, worker,
+                               where == PLAN_PREFETCH, send, arg, now, err);
         if (rc < 0) {
             return -1;
         }

@@ -47,10 +47,11 @@ typedef struct {
     char **inputs;
     size_t noutputs;
     char **outputs;
-    char *validate;  /* the task's validate checks, rendered; owned;
-                       NULL when the task has none */
-    bool prefetched; /* into the worker's prefetch window: dispatched, it
-                        starts when a slot there frees */
+    char *validate;      /* the task's validate checks, rendered; owned;
+                            NULL when the task has none */
+    bool prefetched;     /* into the worker's prefetch window: dispatched, it
+                            starts when a slot there frees */
+    int64_t queued_mono; /* when it was queued (monotonic ms) */
 } plan_dispatch_t;
 
 /* How an attempt ended, as the worker reported it. */

@@ -184,8 +184,8 @@ s_lose_attempts(sched_t *self,
         uint64_t attempt_id = (uint64_t) (uintptr_t) id;
         const char *worker = plan_attempt_worker(self->plan, attempt_id);
         char *name = xstrdup(worker);
-        int rc = plan_attempt_lost(self->plan, attempt_id, "lost", reason,
-                                   now_wall, err);
+        int rc =
+            sched_attempt_lost(self, attempt_id, "lost", reason, now_wall, err);
         fleet_release(self->fleet, name, attempt_id);
         free(name);
         if (rc < 0) {
@@ -339,7 +339,9 @@ s_send(void *arg, const char *name, const plan_dispatch_t *d)
     sched_t *self = arg;
     fleet_worker_t *worker = fleet_by_name(self->fleet, name);
     fleet_need_t need = s_need(d->task);
-    fleet_assign(worker, d->attempt_id, &need, clock_mono_ms());
+    int64_t now = clock_mono_ms();
+    fleet_assign(worker, d->attempt_id, &need, now);
+    sched_prom_dispatched(self, d, now);
     s_send_task(self, worker, d);
 }
 
@@ -416,6 +418,7 @@ s_reload(sched_t *self, errbuf_t *err)
     self->plan = plan_new(self->store);
     sched_secrets_plan(self);
     plan_set_lost_hook(self->plan, sched_alerts_on_lost, self);
+    sched_prom_plan(self);
     fleet_clear_attempts(self->fleet);
     sched_schedule_invalidate(self);
     if (store_begin(self->store, err) < 0 ||
@@ -550,7 +553,9 @@ s_turn(sched_t *self)
      * autoscaler's hooks could not write is dropped here. */
     errbuf_t late;
     (void) sched_turn_failed(self, &late);
+    uint64_t commit_at = prom_clock_us();
     if (rc == 0 && store_commit(self->store, &err) == 0) {
+        sched_prom_committed(self, commit_at, upkeep);
         sched_out_flush(self);
         sched_http_release(self, NULL);
         return 0;
@@ -707,6 +712,7 @@ sched_new(const char *dir, config_t **config_p, errbuf_t *err)
     self->config = *config_p;
     *config_p = NULL;
     self->fleet = fleet_new();
+    sched_prom_start(self);
     sched_deadlines_start(self);
     sched_out_start(self);
     self->started = clock_mono_ms();
@@ -751,6 +757,7 @@ sched_destroy(sched_t **self_p)
     sched_schedule_stop(self);
     plan_destroy(&self->plan);
     fleet_destroy(&self->fleet);
+    sched_prom_stop(self);
     sched_secrets_stop(self);
     sched_keys_stop(self);
     store_destroy(&self->store);

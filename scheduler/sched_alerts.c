@@ -344,6 +344,7 @@ s_record(sched_t *self,
     uint32_t tries = f ? f->tries + 1 : 1;
     int64_t created = f ? f->created_at : now;
     zhashx_delete(self->alert_inflight, key);
+    prom_add(self->prom, ok ? PROM_ALERTS_SENT : PROM_ALERTS_FAILED, 0, 1);
     if (ok) {
         log_info("alert %" PRIu64 " delivered", id);
         return store_alert_outcome(self->store, id, true, NULL, 0, now, err);

@@ -10,6 +10,7 @@
 #include "scheduler/http.h"
 #include "scheduler/http_api.h"
 #include "scheduler/http_loop.h"
+#include "scheduler/http_metrics.h"
 #include "scheduler/http_session.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/webui.h"
@@ -36,6 +37,7 @@ s_routes_add(sched_t *self)
     http_add_routes(self->http, s_routes, sizeof s_routes / sizeof s_routes[0],
                     self);
     /* routes */
+    http_metrics_routes(self->http, self->prom);
     http_session_routes(self->http);
     http_api_routes(self->http, self->dir);
     webui_routes(self->http);

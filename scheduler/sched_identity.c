@@ -59,6 +59,10 @@ sched_identity_refused(sched_t *self,
 {
     assert(kind < SCHED_ID_KINDS);
     self->identity[kind]++;
+    prom_add(self->prom, PROM_MESSAGES_DROPPED,
+             kind == SCHED_ID_NOT_OWN ? PROM_DROP_NOT_OWN
+                                      : PROM_DROP_NAME_REFUSED,
+             1);
     uint64_t suppressed = 0;
     if (!s_audit_due(self, signer, &suppressed)) {
         return;

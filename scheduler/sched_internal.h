@@ -27,6 +27,7 @@
 #include "scheduler/admit.h"
 #include "scheduler/fleet.h"
 #include "scheduler/plan.h"
+#include "scheduler/prom.h"
 #include "scheduler/sched.h"
 #include "scheduler/schedule.h"
 #include "scheduler/secrets.h"
@@ -129,6 +130,7 @@ struct sched_t {
     zhashx_t *expects;    /* DAG -> its resolved schedule (sched_deadlines.c) */
     schedule_t *schedule; /* scheduled DAGs (sched_schedule.c) */
     int64_t backfill_at;  /* wall ms to look at backfills; -1 = none go on */
+    struct prom_t *prom;  /* Prometheus metrics (sched_prom.c), owned */
     bool turn_error;      /* a handler failed to write */
     errbuf_t turn_err;    /* ... and why */
     struct http_t *http;  /* the HTTP server, NULL when off; owned */
@@ -414,6 +416,38 @@ void sched_identity_stop(sched_t *self);
  * reply. */
 Sluice__Reply *sched_identity_metrics(sched_t *self,
                                       const Sluice__Request *req);
+
+/* ------------------------------------------------------------ sched_prom
+ * The Prometheus registry (prom.h): created with the scheduler, read by
+ * the HTTP server's threads. */
+void sched_prom_start(sched_t *self);
+
+void sched_prom_stop(sched_t *self);
+
+/* A new plan: its limits count finished tasks and runs into the registry. */
+void sched_prom_plan(sched_t *self);
+
+/* A turn committed (its commit began at prom_clock_us()
+ * commit_started_us): the commit time and the queue and run gauges; with
+ * walk, the workers, pools and autoscaler too. */
+void sched_prom_committed(sched_t *self, uint64_t commit_started_us, bool walk);
+
+/* d was sent at monotonic ms now: how long it waited queued. */
+void
+sched_prom_dispatched(sched_t *self, const plan_dispatch_t *d, int64_t now);
+
+/* The plan applied a worker's result: its run time, and its cause when it
+ * failed. */
+void sched_prom_result(sched_t *self, const plan_result_t *result);
+
+/* plan_attempt_lost, counted as a failed attempt of `cause` ("lost",
+ * "refused") when the attempt was current. */
+int sched_attempt_lost(sched_t *self,
+                       uint64_t attempt_id,
+                       const char *cause,
+                       const char *reason,
+                       int64_t now,
+                       errbuf_t *err);
 
 /* --------------------------------------------------------- sched_lineage
  * Needs only the store. */

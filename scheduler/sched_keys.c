@@ -377,8 +377,8 @@ s_cut_off(sched_t *self,
     }
     for (void *id = zlistx_first(ids); id && rc == 0; id = zlistx_next(ids)) {
         uint64_t attempt_id = (uint64_t) (uintptr_t) id;
-        rc = plan_attempt_lost(self->plan, attempt_id, "lost",
-                               "worker's key was revoked", now, err) < 0
+        rc = sched_attempt_lost(self, attempt_id, "lost",
+                                "worker's key was revoked", now, err) < 0
                  ? -1
                  : 0;
         fleet_release(self->fleet, name, attempt_id);

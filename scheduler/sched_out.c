@@ -329,6 +329,7 @@ sched_drop(sched_t *self, const char *socket_name, int code, const char *detail)
         slot = 0;
     }
     self->drops[slot]++;
+    prom_drop(self->prom, code);
     int64_t now = clock_mono_ms();
     if (now - self->drop_logged[slot] >= S_DROP_LOG_MS) {
         self->drop_logged[slot] = now;

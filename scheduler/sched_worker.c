@@ -408,6 +408,7 @@ s_apply_result(sched_t *self,
                                 &result, clock_wall_ms(), err);
     }
     if (rc == 0) {
+        sched_prom_result(self, &result);
         rc = s_notify(self, SCHED_AFTER_APPLY, &observed, err);
     }
     free(producer);
@@ -496,8 +497,8 @@ s_on_task_refused(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     snprintf(reason, sizeof reason, "refused by worker '%s': %s",
              fleet_name(worker), refused->reason);
     errbuf_t err;
-    if (plan_attempt_lost(self->plan, refused->attempt_id, "refused", reason,
-                          clock_wall_ms(), &err) < 0) {
+    if (sched_attempt_lost(self, refused->attempt_id, "refused", reason,
+                           clock_wall_ms(), &err) < 0) {
         sched_fail_turn(self, &err);
     }
     fleet_release(self->fleet, fleet_name(worker), refused->attempt_id);
@@ -524,8 +525,8 @@ s_on_goodbye(sched_t *self, fleet_worker_t *worker, env_msg_t *env)
     }
     for (void *id = zlistx_first(ids); id && rc == 0; id = zlistx_next(ids)) {
         uint64_t attempt_id = (uint64_t) (uintptr_t) id;
-        rc = plan_attempt_lost(self->plan, attempt_id, "lost", "worker left",
-                               now, &err) < 0
+        rc = sched_attempt_lost(self, attempt_id, "lost", "worker left", now,
+                                &err) < 0
                  ? -1
                  : 0;
         fleet_release(self->fleet, name, attempt_id);

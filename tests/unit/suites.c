@@ -8,6 +8,7 @@ suite_fn *const unit_suites[] = {
     state_suite,
     plan_suite,
     limits_suite,
+    prom_suite,
     ready_suite,
     render_suite,
     shell_suite,

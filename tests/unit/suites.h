@@ -56,6 +56,7 @@ Suite *schedule_suite(void);
 Suite *paths_suite(void);
 Suite *uids_suite(void);
 Suite *workdirs_suite(void);
+Suite *prom_suite(void);
 Suite *http_loop_suite(void);
 Suite *http_auth_suite(void);
 

@@ -8,6 +8,7 @@
 #include "common/dag.h"
 #include "scheduler/limits.h"
 #include "scheduler/plan.h"
+#include "scheduler/prom.h"
 #include "scheduler/store/store_dags.h"
 #include "scheduler/store/store_runs.h"
 #include "tests/unit/suites.h"
@@ -175,6 +176,12 @@ s_finish(fixture_t *f, uint64_t attempt, attempt_state_t state)
         plan_attempt_result(f->plan, attempt, "w1", &result, 3, &err), 0);
 }
 
+static void
+s_pool_seen(void *arg, const char *pool, uint32_t slots, uint32_t used)
+{
+    prom_pool_set(arg, pool, used, slots);
+}
+
 static uint32_t
 s_used(fixture_t *f)
 {
@@ -218,6 +225,51 @@ START_TEST(test_limits_pool_never_over)
     zlistx_destroy(&running);
     ck_assert_uint_eq(s_used(&f), 0);
     s_teardown(&f);
+}
+
+END_TEST
+
+START_TEST(test_limits_totals_and_metrics)
+{
+    /* The totals over every DAG follow the runs and tasks; the registry
+     * counts each task and run that reaches a final state, once; the pool
+     * walk sees the pool with its slots in use. */
+    fixture_t f;
+    s_setup(&f, s_pooled);
+    prom_t *prom = prom_new();
+    limits_t *limits = plan_limits(f.plan);
+    limits_set_prom(limits, prom);
+    errbuf_t err;
+    ck_assert_int_eq(limits_pool_set(limits, "gpu", 2, NULL, 1, &err), 0);
+    s_trigger(&f);
+    limits_totals_t t = limits_totals(limits);
+    ck_assert_uint_eq(t.runs_queued + t.runs_running, 1);
+    s_sent_t sent = s_round(&f, 10);
+    ck_assert_uint_eq(sent.n, 2);
+    t = limits_totals(limits);
+    ck_assert_uint_eq(t.in_flight, 2);
+    ck_assert_uint_eq(t.runs_running, 1);
+    ck_assert_uint_eq(t.runs_queued, 0);
+    char *text = NULL;
+    prom_pools_begin(prom);
+    limits_pool_each(limits, s_pool_seen, prom);
+    prom_pools_end(prom);
+    prom_render(prom, &text);
+    ck_assert_ptr_nonnull(
+        strstr(text, "sluice_pool_slots_used{pool=\"gpu\"} 2\n"));
+    free(text);
+    s_finish(&f, sent.attempts[0], ATTEMPT_SUCCESS);
+    s_finish(&f, sent.attempts[1], ATTEMPT_FAILED);
+    sent = s_round(&f, 10);
+    s_finish(&f, sent.attempts[0], ATTEMPT_SUCCESS);
+    t = limits_totals(limits);
+    ck_assert_uint_eq(t.in_flight, 0);
+    ck_assert_uint_eq(t.runs_running, 0);
+    ck_assert_int_eq(prom_get(prom, PROM_TASKS_FINISHED, TASK_SUCCESS), 2);
+    ck_assert_int_eq(prom_get(prom, PROM_TASKS_FINISHED, TASK_FAILED), 1);
+    ck_assert_int_eq(prom_get(prom, PROM_RUNS_FINISHED, RUN_FAILED), 1);
+    s_teardown(&f);
+    prom_destroy(&prom);
 }
 
 END_TEST
@@ -478,6 +530,7 @@ limits_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_limits_pool_never_over);
     tcase_add_test(tc, test_limits_pool_missing_and_rm);
+    tcase_add_test(tc, test_limits_totals_and_metrics);
     tcase_add_test(tc, test_limits_pool_after_restart);
     tcase_add_test(tc, test_limits_max_active_runs);
     tcase_add_test(tc, test_limits_max_active_tasks);
