@@ -9,6 +9,7 @@
 #include "common/xalloc.h"
 #include "scheduler/http.h"
 #include "scheduler/http_api.h"
+#include "scheduler/http_graph.h"
 #include "scheduler/http_loop.h"
 #include "scheduler/http_metrics.h"
 #include "scheduler/http_session.h"
@@ -40,6 +41,7 @@ s_routes_add(sched_t *self)
     http_metrics_routes(self->http, self->prom);
     http_session_routes(self->http);
     http_api_routes(self->http, self->dir);
+    http_graph_routes(self->http, NULL);
     webui_routes(self->http);
 }
 

@@ -55,6 +55,7 @@ suite_fn *const unit_suites[] = {
     workdirs_suite,
     http_loop_suite,
     http_auth_suite,
+    graph_suite,
     NULL,
 };
 // clang-format on

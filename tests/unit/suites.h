@@ -59,5 +59,6 @@ Suite *workdirs_suite(void);
 Suite *prom_suite(void);
 Suite *http_loop_suite(void);
 Suite *http_auth_suite(void);
+Suite *graph_suite(void);
 
 #endif
