@@ -291,6 +291,7 @@
       }
       const hint = [p.type || 'string', p.required ? 'required' : '',
         p.min || p.max ? '[' + esc(p.min) + ', ' + esc(p.max) + ']' : '',
+        p.enum && p.enum.length ? 'one of ' + p.enum.map(esc).join(', ') : '',
         p.pattern ? 'matches ' + esc(p.pattern) : ''].filter(Boolean).join(', ');
       html += label + input + '<span class="hint">' + hint + '</span>';
     }
