@@ -682,7 +682,14 @@
             (ev && ev.attempt ? ' (attempt ' + ev.attempt + ')' : '');
         },
       });
-      es.onopen = () => { st.textContent = 'following live'; };
+      // Each connection sends the log from its start: after a reconnect
+      // (the browser's own, on a dropped connection) begin again.
+      let opened = false;
+      es.onopen = () => {
+        if (opened) { pre.textContent = ''; size = 0; }
+        opened = true;
+        st.textContent = 'following live';
+      };
       es.onerror = () => {
         if (ended || es.readyState !== EventSource.CLOSED) return;
         if (got) { st.textContent = 'the stream ended'; return; }
