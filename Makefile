@@ -5,6 +5,7 @@
 #                   loopback
 #                   + cluster tests when root (else skipped, with the reason)
 #   make test-cluster  cluster tests: hosts in network namespaces (root)
+#   make test-browser  the web UI in headless chromium (tests/browser)
 #   make demo       scheduler + 2 workers on loopback, runs the AI pipeline
 #   make asan       ASan+UBSan build in build/asan, runs the unit suites
 #                   and the integration tests with it
@@ -118,7 +119,13 @@ IT_JOBS ?= 3
 integration: sluice tools
 	@IT_JOBS=$(IT_JOBS) BUILD=$(BUILD) bash tests/integration/run.sh
 
-test: check-layout unit integration cluster-or-skip
+test: check-layout unit integration cluster-or-skip test-browser
+
+# The web UI in headless chromium (tests/browser/run.sh); skipped, with the
+# reason, when chromium, node or playwright-core (npm ci) is missing.
+.PHONY: test-browser
+test-browser: sluice tools
+	@BUILD=$(BUILD) bash tests/browser/run.sh
 
 # The include rules and module loops of docs/architecture.md, checked.
 .PHONY: check-layout
