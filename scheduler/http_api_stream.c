@@ -5,7 +5,7 @@
  * per-thread one belongs to the request's handler only), opened in the
  * state directory the routes were given, every
  * S_POLL_MS, queues what changed as events and hands them out as the
- * client takes them; its state is freed by s_*_done however it ends. */
+ * client takes them; its state is freed by s_done however it ends. */
 #include <czmq.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -22,8 +22,7 @@
 #include "scheduler/store/store_query.h"
 #include "scheduler/store/store_web.h"
 
-#define S_POLL_MS      300
-#define S_KEEPALIVE_MS 15000 /* a comment line, so proxies keep it open */
+#define S_POLL_MS 300
 
 /* Events queued for the client. */
 typedef struct {
@@ -56,38 +55,52 @@ s_queue_event(s_queue_t *q, const char *event, http_api_out_t *out)
     free(json);
 }
 
-/* Hands out queued bytes into buf, noting when in *last_sent; 0 when none
- * are queued. */
+/* What both streams share: their store, their queue, and when to poll
+ * next. It is the first member of each, so a stream is its base. The
+ * server sends keepalive comments while a stream has nothing. */
+typedef struct s_stream_t {
+    store_t *store; /* owned, read-only */
+    s_queue_t queue;
+    int64_t next_poll; /* monotonic ms */
+    bool ended;        /* the last event is queued */
+    /* Queues what changed since the last poll; -1 ends the stream. */
+    int (*poll)(struct s_stream_t *self);
+    void (*free_rest)(struct s_stream_t *self); /* NULL: nothing more */
+} s_stream_t;
+
+/* http_stream_fn of every stream: queued bytes first, then a poll when one
+ * is due; -1 once the last event went. */
 static long
-s_queue_take(s_queue_t *q, char *buf, size_t size, int64_t *last_sent)
+s_next(void *arg, char *buf, size_t size)
 {
-    size_t n = q->len - q->off;
-    if (n > size) {
-        n = size;
+    s_stream_t *s = arg;
+    int64_t now = clock_mono_ms();
+    if (s->queue.off == s->queue.len && !s->ended && now >= s->next_poll) {
+        s->next_poll = now + S_POLL_MS;
+        if (s->poll(s) != 0) {
+            return -1;
+        }
     }
-    if (n > 0) {
-        memcpy(buf, q->data + q->off, n);
-        q->off += n;
-        *last_sent = clock_mono_ms();
+    size_t n = s->queue.len - s->queue.off;
+    if (n == 0) {
+        return s->ended ? -1 : 0;
     }
+    n = n < size ? n : size;
+    memcpy(buf, s->queue.data + s->queue.off, n);
+    s->queue.off += n;
     return (long) n;
 }
 
-/* Whether a stream should poll now (its last poll was S_POLL_MS ago);
- * queues a keepalive when it has been quiet for long. */
-static bool
-s_poll_due(int64_t *next_poll, int64_t *last_sent, s_queue_t *q)
+static void
+s_done(void *arg)
 {
-    int64_t now = clock_mono_ms();
-    if (now < *next_poll) {
-        return false;
+    s_stream_t *s = arg;
+    if (s->free_rest) {
+        s->free_rest(s);
     }
-    *next_poll = now + S_POLL_MS;
-    if (now - *last_sent >= S_KEEPALIVE_MS) {
-        s_queue_add(q, ": keepalive\n\n", 13);
-        *last_sent = now;
-    }
-    return true;
+    store_destroy(&s->store);
+    free(s->queue.data);
+    free(s);
 }
 
 /* A read-only connection of the stream's own to the store in state dir
@@ -112,13 +125,9 @@ s_open(http_req_t *req, const char *dir)
 /* ------------------------------------------------------------ run tasks */
 
 typedef struct {
-    store_t *store; /* owned, read-only */
+    s_stream_t base;
     uint64_t run_id;
     zhashx_t *seen; /* task id -> "state/tries" last sent (owned strings) */
-    s_queue_t queue;
-    int64_t next_poll;
-    int64_t last_sent;
-    bool ended; /* the run's final event is queued */
 } run_stream_t;
 
 static int
@@ -139,21 +148,22 @@ s_run_task(void *arg, const store_web_task_t *task)
     json_kv_string(json, "state", task->state);
     json_kv_uint(json, "attempt", task->tries);
     json_object_end(json);
-    s_queue_event(&s->queue, "task", &out);
+    s_queue_event(&s->base.queue, "task", &out);
     return 0;
 }
 
 /* Queues what changed since the last poll; the run's state is read first,
  * so a final run's tasks read after it are final too. */
 static int
-s_run_poll(run_stream_t *s)
+s_run_poll(s_stream_t *base)
 {
+    run_stream_t *s = (run_stream_t *) base;
     errbuf_t err = {{0}};
     char state[32];
     run_state_t run_state;
-    if (store_web_run_state(s->store, s->run_id, state, sizeof state, &err) !=
-            0 ||
-        store_web_tasks(s->store, s->run_id, s_run_task, s, &err) != 0) {
+    if (store_web_run_state(s->base.store, s->run_id, state, sizeof state,
+                            &err) != 0 ||
+        store_web_tasks(s->base.store, s->run_id, s_run_task, s, &err) != 0) {
         log_warn("http: run %" PRIu64 " stream: %s", s->run_id,
                  errbuf_msg(&err));
         return -1;
@@ -166,37 +176,16 @@ s_run_poll(run_stream_t *s)
         json_kv_uint(json, "run", s->run_id);
         json_kv_string(json, "state", state);
         json_object_end(json);
-        s_queue_event(&s->queue, "run", &out);
-        s->ended = true;
+        s_queue_event(&s->base.queue, "run", &out);
+        s->base.ended = true;
     }
     return 0;
 }
 
-static long
-s_run_next(void *arg, char *buf, size_t size)
-{
-    run_stream_t *s = arg;
-    if (s->queue.off < s->queue.len) {
-        return s_queue_take(&s->queue, buf, size, &s->last_sent);
-    }
-    if (s->ended) {
-        return -1;
-    }
-    if (s_poll_due(&s->next_poll, &s->last_sent, &s->queue) &&
-        s_run_poll(s) != 0) {
-        return -1;
-    }
-    return s_queue_take(&s->queue, buf, size, &s->last_sent);
-}
-
 static void
-s_run_done(void *arg)
+s_run_free(s_stream_t *base)
 {
-    run_stream_t *s = arg;
-    store_destroy(&s->store);
-    zhashx_destroy(&s->seen);
-    free(s->queue.data);
-    free(s);
+    zhashx_destroy(&((run_stream_t *) base)->seen);
 }
 
 int
@@ -222,24 +211,20 @@ http_api_run_stream(http_req_t *req, void *arg)
         return 0;
     }
     run_stream_t *s = xcalloc(1, sizeof *s);
-    s->store = store;
+    s->base = (s_stream_t){
+        .store = store, .poll = s_run_poll, .free_rest = s_run_free};
     s->run_id = run_id;
     s->seen = zhashx_new();
     zhashx_set_destructor(s->seen, (zhashx_destructor_fn *) zstr_free);
-    s->last_sent = clock_mono_ms();
-    return http_reply_stream(req, s_run_next, s_run_done, s);
+    return http_reply_stream(req, s_next, s_done, s);
 }
 
 /* ------------------------------------------------------------ task logs */
 
 typedef struct {
-    store_t *store; /* owned, read-only */
+    s_stream_t base;
     uint64_t attempt_id;
     uint64_t last_seq; /* the last chunk queued */
-    s_queue_t queue;
-    int64_t next_poll;
-    int64_t last_sent;
-    bool ended; /* "end" is queued */
 } log_stream_t;
 
 static int
@@ -248,7 +233,7 @@ s_log_chunk(void *arg, const store_log_row_t *chunk)
     log_stream_t *s = arg;
     http_api_out_t out;
     json_string_len(http_api_out_open(&out), chunk->data, chunk->size);
-    s_queue_event(&s->queue, "log", &out);
+    s_queue_event(&s->base.queue, "log", &out);
     s->last_seq = chunk->seq;
     return 0;
 }
@@ -257,20 +242,21 @@ s_log_chunk(void *arg, const store_log_row_t *chunk)
  * attempt has ended and its last chunk went: the attempt's state is read
  * first, so chunks read after a final state are all there are. */
 static int
-s_log_poll(log_stream_t *s)
+s_log_poll(s_stream_t *base)
 {
+    log_stream_t *s = (log_stream_t *) base;
     errbuf_t err = {{0}};
     store_attempt_row_t attempt;
     bool more = false;
-    if (store_attempt_get(s->store, s->attempt_id, &attempt, &err) != 0 ||
-        store_log_read(s->store, s->attempt_id, s->last_seq,
+    if (store_attempt_get(s->base.store, s->attempt_id, &attempt, &err) != 0 ||
+        store_log_read(s->base.store, s->attempt_id, s->last_seq,
                        API_LOG_REPLY_BYTES, s_log_chunk, s, &more, &err) != 0) {
         log_warn("http: attempt %" PRIu64 " log stream: %s", s->attempt_id,
                  errbuf_msg(&err));
         return -1;
     }
     if (more) {
-        s->next_poll = 0; /* a long log: the rest at once, not in 300 ms */
+        s->base.next_poll = 0; /* a long log: the rest at once, not in 300 ms */
     }
     bool final =
         attempt.state != ATTEMPT_RUNNING && attempt.state != ATTEMPT_DISPATCHED;
@@ -281,36 +267,10 @@ s_log_poll(log_stream_t *s)
         json_kv_uint(json, "attempt", attempt.number);
         json_kv_string(json, "state", state_attempt_name(attempt.state));
         json_object_end(json);
-        s_queue_event(&s->queue, "end", &out);
-        s->ended = true;
+        s_queue_event(&s->base.queue, "end", &out);
+        s->base.ended = true;
     }
     return 0;
-}
-
-static long
-s_log_next(void *arg, char *buf, size_t size)
-{
-    log_stream_t *s = arg;
-    if (s->queue.off < s->queue.len) {
-        return s_queue_take(&s->queue, buf, size, &s->last_sent);
-    }
-    if (s->ended) {
-        return -1;
-    }
-    if (s_poll_due(&s->next_poll, &s->last_sent, &s->queue) &&
-        s_log_poll(s) != 0) {
-        return -1;
-    }
-    return s_queue_take(&s->queue, buf, size, &s->last_sent);
-}
-
-static void
-s_log_done(void *arg)
-{
-    log_stream_t *s = arg;
-    store_destroy(&s->store);
-    free(s->queue.data);
-    free(s);
 }
 
 int
@@ -340,8 +300,7 @@ http_api_log_stream(http_req_t *req, void *arg)
         return 0;
     }
     log_stream_t *s = xcalloc(1, sizeof *s);
-    s->store = store;
+    s->base = (s_stream_t){.store = store, .poll = s_log_poll};
     s->attempt_id = attempt.attempt_id;
-    s->last_sent = clock_mono_ms();
-    return http_reply_stream(req, s_log_next, s_log_done, s);
+    return http_reply_stream(req, s_next, s_done, s);
 }
