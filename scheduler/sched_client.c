@@ -547,12 +547,6 @@ sched_answer_as(sched_t *self,
     return rep;
 }
 
-const char *
-sched_actor(const sched_t *self)
-{
-    return self->actor ? self->actor : "client";
-}
-
 void
 sched_on_client(sched_t *self, zframe_t *from, env_msg_t *env)
 {

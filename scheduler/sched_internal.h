@@ -198,7 +198,11 @@ void sched_http_stop(sched_t *self);
 
 /* Who sent the request being handled, for audit lines: "client" for the
  * CLI's (its key is in the refusal lines), "api token 'NAME'" for HTTP. */
-const char *sched_actor(const sched_t *self);
+static inline const char *
+sched_actor(const sched_t *self)
+{
+    return self->actor ? self->actor : "client";
+}
 
 /* Answers req for an HTTP caller of role, by the same request table and
  * role rule as the CLI's requests. Caller owns the reply. */
