@@ -34,7 +34,7 @@ static const args_spec_t s_create_spec = {
              "[--name NAME]",
     .summary = "make an API token for the HTTP API and web UI ('Authorization: "
                "Bearer TOKEN'); it is printed once, alone on stdout, and the "
-               "scheduler keeps only its hash. Operator",
+               "scheduler keeps only its hash; needs an operator client key",
     .flags = s_create_flags,
     .min_args = 0,
     .max_args = 0,
