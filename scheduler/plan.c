@@ -269,13 +269,8 @@ plan_trigger(plan_t *self,
             return -1;
         }
     }
-    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        if (run->tis[i].deps_left == 0 &&
-            plan_queue(self, run, i, now, err) < 0) {
-            return -1;
-        }
-    }
-    return 0;
+    /* Roots, and `always` tasks, start now. */
+    return plan_decide_pending(self, run, now, err);
 }
 
 void
@@ -338,7 +333,6 @@ s_restore_task(plan_t *self,
     ti->failures = row->tries; /* conservative: retries left never grow */
     if (state_task_is_final(ti->state)) {
         run->nfinal++;
-        run->failed |= state_task_is_failure(ti->state);
     }
     switch (ti->state) {
         case TASK_QUEUED:
@@ -399,14 +393,10 @@ plan_restore(plan_t *self,
             return -1;
         }
     }
-    /* deps_left counts upstream tasks that have not succeeded yet. */
+    /* Every verdict a parent's end called for was written with it, so
+     * only the counts need rebuilding. */
     for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        const dag_task_t *def = dag_task(run->dag, i);
-        run->tis[i].deps_left = 0;
-        for (size_t j = 0; j < def->nafter; j++) {
-            run->tis[i].deps_left +=
-                !state_task_is_success(run->tis[def->after[j]].state);
-        }
+        plan_count_up(run, i);
     }
     return plan_finish_run(self, run, now, err);
 }
@@ -540,7 +530,7 @@ s_cache_skip(plan_t *self,
                         "", now, err) < 0 ||
         store_event(self->store, now, "scheduler", "task_cached", subject,
                     detail, err) < 0 ||
-        plan_release_children(self, run, task, now, err) < 0) {
+        plan_release(self, run, task, now, err) < 0) {
         return -1;
     }
     return plan_finish_run(self, run, now, err);
@@ -763,7 +753,7 @@ s_retryable(const dag_task_t *def, const char *cause)
 }
 
 /* A failed attempt: retry later if the budget and retry_on allow, else
- * the task ends in `final` and its downstream is upstream_failed. */
+ * the task ends in `final` and its children hear of it. */
 static int
 s_fail_or_retry(plan_t *self,
                 plan_run_t *run,
@@ -784,7 +774,7 @@ s_fail_or_retry(plan_t *self,
     if (plan_set_task(self, run, task, final, now, err) < 0) {
         return -1;
     }
-    return plan_fail_downstream(self, run, task, now, err);
+    return plan_release(self, run, task, now, err);
 }
 
 /* Decides what a finished attempt means for its task instance. */
@@ -796,11 +786,18 @@ s_apply_outcome(plan_t *self,
                 int64_t now,
                 errbuf_t *err)
 {
-    if (result->state == ATTEMPT_SUCCESS) {
-        if (plan_set_task(self, run, task, TASK_SUCCESS, now, err) < 0) {
+    const dag_task_t *def = dag_task(run->dag, task);
+    bool skip = result->state == ATTEMPT_FAILED && result->cause &&
+                strcmp(result->cause, "exit") == 0 && def->skip_exit_code &&
+                result->exit_code == def->skip_exit_code;
+    if (result->state == ATTEMPT_SUCCESS || skip) {
+        /* skip_exit_code: the command said "skip me"; the worker reports
+         * a failed exit, which the scheduler, knowing the DAG, reads. */
+        if (plan_set_task(self, run, task, skip ? TASK_SKIPPED : TASK_SUCCESS,
+                          now, err) < 0) {
             return -1;
         }
-        return plan_release_children(self, run, task, now, err);
+        return plan_release(self, run, task, now, err);
     }
     task_state_t final =
         result->state == ATTEMPT_TIMED_OUT ? TASK_TIMED_OUT : TASK_FAILED;

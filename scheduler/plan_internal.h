@@ -21,6 +21,7 @@
 #include "scheduler/limits.h"
 #include "scheduler/plan.h"
 #include "scheduler/ready.h"
+#include "scheduler/rules.h"
 #include "scheduler/state.h"
 #include "scheduler/store/store.h"
 
@@ -30,7 +31,7 @@ typedef struct {
     task_state_t state;
     uint32_t tries;      /* attempts started (the next one is tries + 1) */
     uint32_t failures;   /* failed attempts, against the retry budget */
-    uint32_t deps_left;  /* upstream tasks not yet succeeded */
+    rules_up_t up;       /* how its direct upstream tasks stand */
     uint64_t attempt_id; /* current attempt, 0 when none */
     int64_t due_mono;    /* up_for_retry: when to queue it again */
     char *cache_key;     /* cache: true, key of the attempt sent; owned */
@@ -48,7 +49,6 @@ typedef struct {
     char id_text[24];   /* run id as text, for templates */
     run_state_t state;
     size_t nfinal;  /* task instances in a final state */
-    bool failed;    /* some task ended in a failure state */
     bool finished;  /* the run's end is recorded */
     bool backfill;  /* made by 'sluice backfill': goes after other runs */
     plan_ti_t *tis; /* owned, one per dag task */
@@ -114,13 +114,22 @@ int plan_set_waiting(
 int plan_queue(
     plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err);
 
-/* Marks every pending descendant of a failed task upstream_failed. */
-int plan_fail_downstream(
+/* Task `task` just reached a final state: counts it for each child and
+ * does what the child's trigger rule now says (queue it, or skip it or
+ * mark it upstream_failed, and so on down). Only its children are looked
+ * at. */
+int plan_release(
     plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err);
 
-/* A task succeeded: queues the children it was the last to wait for. */
-int plan_release_children(
-    plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err);
+/* Recounts how the parents of `task` stand, from their states now (after
+ * a load from the store). */
+void plan_count_up(plan_run_t *run, size_t task);
+
+/* Recounts every task's parents and does what the rule of each pending
+ * task says: at a new run (roots and `always` tasks start), and after a
+ * retry re-opened tasks. */
+int
+plan_decide_pending(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err);
 
 /* Ends the run when every task is final; the run then leaves memory
  * (unless attempts of it still report), so `run` may be freed. */

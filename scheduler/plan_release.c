@@ -10,6 +10,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "scheduler/rules.h"
 #include "scheduler/store/store_runs.h"
 
 /* ------------------------------------------------------- ready queue */
@@ -52,9 +53,6 @@ plan_set_task(plan_t *self,
                       dag_task(run->dag, task), from, state);
     if (!was_final && state_task_is_final(state)) {
         run->nfinal++;
-        if (state_task_is_failure(state)) {
-            run->failed = true;
-        }
     }
     int64_t next_try = 0;
     if (state == TASK_UP_FOR_RETRY) {
@@ -108,41 +106,102 @@ plan_queue(
     return 0;
 }
 
-/* Marks every pending descendant of `task` upstream_failed, in the same
- * transaction as the failure (no scheduler pass needed later). */
+/* What the rule of pending task `task` says now; RULES_WAIT for a task that
+ * is not pending (queued already, or decided). */
+static rules_verdict_t
+s_verdict(const plan_run_t *run, size_t task)
+{
+    if (run->tis[task].state != TASK_PENDING) {
+        return RULES_WAIT;
+    }
+    return rules_verdict(dag_task(run->dag, task)->trigger_rule,
+                         &run->tis[task].up);
+}
+
+/* Acts on a verdict for pending task `task`: queues it, or ends it skipped
+ * or upstream_failed and tells its own children (skips propagate). */
+static int
+s_apply_verdict(plan_t *self,
+                plan_run_t *run,
+                size_t task,
+                rules_verdict_t verdict,
+                int64_t now,
+                errbuf_t *err)
+{
+    switch (verdict) {
+        case RULES_RUN:
+            return plan_queue(self, run, task, now, err);
+        case RULES_SKIP:
+        case RULES_UPSTREAM_FAILED:
+            if (plan_set_task(self, run, task,
+                              verdict == RULES_SKIP ? TASK_SKIPPED
+                                                    : TASK_UPSTREAM_FAILED,
+                              now, err) < 0) {
+                return -1;
+            }
+            return plan_release(self, run, task, now, err);
+        default:
+            return 0;
+    }
+}
+
 int
-plan_fail_downstream(
+plan_release(
     plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err)
 {
     const dag_task_t *def = dag_task(run->dag, task);
+    task_state_t state = run->tis[task].state;
     for (size_t i = 0; i < def->nchildren; i++) {
         size_t child = def->children[i];
-        if (run->tis[child].state != TASK_PENDING) {
-            continue;
-        }
-        if (plan_set_task(self, run, child, TASK_UPSTREAM_FAILED, now, err) <
-                0 ||
-            plan_fail_downstream(self, run, child, now, err) < 0) {
+        rules_count(&run->tis[child].up, state);
+        if (s_apply_verdict(self, run, child, s_verdict(run, child), now, err) <
+            0) {
             return -1;
         }
     }
     return 0;
 }
 
-int
-plan_release_children(
-    plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err)
+void
+plan_count_up(plan_run_t *run, size_t task)
 {
     const dag_task_t *def = dag_task(run->dag, task);
-    for (size_t i = 0; i < def->nchildren; i++) {
-        plan_ti_t *child = &run->tis[def->children[i]];
-        if (child->deps_left > 0 && --child->deps_left == 0 &&
-            child->state == TASK_PENDING &&
-            plan_queue(self, run, def->children[i], now, err) < 0) {
+    rules_up_t *up = &run->tis[task].up;
+    *up = (rules_up_t){.parents = (uint32_t) def->nafter};
+    for (size_t j = 0; j < def->nafter; j++) {
+        rules_count(up, run->tis[def->after[j]].state);
+    }
+}
+
+int
+plan_decide_pending(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
+{
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        plan_count_up(run, i);
+    }
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        if (s_apply_verdict(self, run, i, s_verdict(run, i), now, err) < 0) {
             return -1;
         }
     }
     return 0;
+}
+
+/* The run's end state, read from its leaves (tasks nothing waits for):
+ * failed when a leaf failed, timed out, was cancelled or is
+ * upstream_failed; success when every leaf succeeded or was skipped. So
+ * a failure that an all_done or one_failed task handled does not fail the
+ * run, as in Airflow. */
+static run_state_t
+s_leaves_state(const plan_run_t *run)
+{
+    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
+        if (dag_task(run->dag, i)->nchildren == 0 &&
+            state_task_is_failure(run->tis[i].state)) {
+            return RUN_FAILED;
+        }
+    }
+    return RUN_SUCCESS;
 }
 
 /* Ends the run when every task is final; the run then leaves memory. */
@@ -153,8 +212,7 @@ plan_finish_run(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
         return 0;
     }
     if (!run->finished && run->state != RUN_CANCELLED &&
-        plan_set_run(self, run, run->failed ? RUN_FAILED : RUN_SUCCESS, now,
-                     err) < 0) {
+        plan_set_run(self, run, s_leaves_state(run), now, err) < 0) {
         return -1;
     }
     if (!run->finished) {
@@ -214,7 +272,7 @@ plan_run_new(uint64_t id,
     snprintf(run->id_text, sizeof run->id_text, "%" PRIu64, id);
     run->tis = xcalloc(dag_task_count(run->dag), sizeof *run->tis);
     for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        run->tis[i].deps_left = (uint32_t) dag_task(run->dag, i)->nafter;
+        run->tis[i].up.parents = (uint32_t) dag_task(run->dag, i)->nafter;
     }
     run->counts[TASK_PENDING] = (uint32_t) dag_task_count(run->dag);
     return run;
@@ -302,32 +360,6 @@ s_reopen(plan_t *self,
     return 0;
 }
 
-/* After a retry: what still failed, what waits on what, what can go. */
-static int
-s_requeue_ready(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
-{
-    run->failed = false;
-    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        run->failed |= state_task_is_failure(run->tis[i].state);
-    }
-    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        plan_ti_t *ti = &run->tis[i];
-        if (ti->state != TASK_PENDING) {
-            continue;
-        }
-        const dag_task_t *def = dag_task(run->dag, i);
-        ti->deps_left = 0;
-        for (size_t j = 0; j < def->nafter; j++) {
-            ti->deps_left +=
-                !state_task_is_success(run->tis[def->after[j]].state);
-        }
-        if (ti->deps_left == 0 && plan_queue(self, run, i, now, err) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 /* Brings a finished run back into memory from its store row (states as
  * stored: a load, not a transition). */
 static plan_run_t *
@@ -403,5 +435,5 @@ plan_retry(plan_t *self,
     if (plan_set_run(self, run, RUN_RUNNING, now, err) < 0) {
         return -1;
     }
-    return s_requeue_ready(self, run, now, err);
+    return plan_decide_pending(self, run, now, err);
 }
