@@ -634,6 +634,49 @@ START_TEST(test_plan_skip_propagates_through_a_diamond)
 
 END_TEST
 
+static int
+s_restore_rules_cb(void *arg, const store_run_row_t *row)
+{
+    plan_t *plan = arg;
+    dag_t *dag = dag_parse("r.yaml", s_rules, strlen(s_rules), NULL);
+    errbuf_t err;
+    int rc = plan_restore(plan, &dag, row, NULL, NULL, 5, &err);
+    dag_destroy(&dag);
+    return rc;
+}
+
+START_TEST(test_plan_restore_keeps_what_the_rules_count)
+{
+    /* left was skipped before a restart: after it, right's end still
+     * finds the join's and the alert's parents counted (join runs, the
+     * alert is skipped). */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger_text(&f, "rules", s_rules);
+    s_exit(&f, s_dispatch(&f, "start", NULL), 0);
+    uint64_t l = s_dispatch(&f, "left", NULL);
+    uint64_t r = s_dispatch(&f, "right", NULL);
+    s_exit(&f, l, 99);
+    errbuf_t err;
+    ck_assert_int_eq(store_commit(f.store, &err), 0);
+    plan_destroy(&f.plan);
+    f.plan = plan_new(f.store);
+    ck_assert_int_eq(store_begin(f.store, &err), 0);
+    ck_assert_int_eq(
+        store_load_active(f.store, s_restore_rules_cb, f.plan, &err), 0);
+    s_exit(&f, r, 0);
+    uint32_t counts[TASK_STATE_COUNT];
+    ck_assert(plan_run_counts(f.plan, run, counts));
+    ck_assert_uint_eq(counts[TASK_SKIPPED], 2); /* left, alert */
+    ck_assert_uint_eq(counts[TASK_QUEUED], 1);  /* join */
+    s_exit(&f, s_dispatch(&f, "join", NULL), 0);
+    s_exit(&f, s_dispatch(&f, "tail", NULL), 0);
+    ck_assert_int_eq(s_run_state(&f, run), RUN_SUCCESS);
+    s_teardown(&f);
+}
+
+END_TEST
+
 START_TEST(test_plan_refuses_illegal_run_transition)
 {
     /* A store row that says a run is queued while all its tasks succeeded
@@ -690,6 +733,7 @@ plan_suite(void)
     tcase_add_test(tc, test_plan_skip_exit_code_and_rules);
     tcase_add_test(tc, test_plan_one_failed_fires_early);
     tcase_add_test(tc, test_plan_skip_propagates_through_a_diamond);
+    tcase_add_test(tc, test_plan_restore_keeps_what_the_rules_count);
     suite_add_tcase(s, tc);
     return s;
 }
