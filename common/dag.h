@@ -35,6 +35,21 @@ typedef struct {
     const char *value;
 } dag_kv_t;
 
+/* trigger_rule: when a task may run, read from its direct upstream tasks'
+ * states, as Airflow defines the rules of the same names (docs/flow.md,
+ * "Trigger rules", has the table). */
+typedef enum {
+    DAG_RULE_ALL_SUCCESS = 0, /* the default */
+    DAG_RULE_ALL_FAILED,
+    DAG_RULE_ALL_DONE,
+    DAG_RULE_ONE_SUCCESS,
+    DAG_RULE_ONE_FAILED,
+    DAG_RULE_NONE_FAILED,
+    DAG_RULE_NONE_FAILED_MIN_ONE_SUCCESS,
+    DAG_RULE_ALWAYS,
+    DAG_RULE_COUNT
+} dag_rule_t;
+
 /* A task, read-only. Durations in ms; 0 = not set/none. */
 typedef struct {
     const char *id;
@@ -75,6 +90,9 @@ typedef struct {
     int32_t priority;    /* priority, else defaults, else 0: higher first */
     uint64_t sla_ms;     /* sla: alert when not done this long after its run
                             started; 0 = none */
+    dag_rule_t trigger_rule; /* task, else defaults, else all_success */
+    int skip_exit_code;      /* skip_exit_code: the command exiting with it
+                                makes the task skipped; 0 = none */
 } dag_task_t;
 
 /* Parses and validates YAML text. filename is used in messages only.
@@ -237,6 +255,12 @@ bool dag_name_ok(const char *name);
 /* What dag_name_ok allows, for messages ("... may only use " DAG_NAME_RULE). */
 #define DAG_NAME_RULE                                                          \
     "letters, digits, '_', '-' and '.' (at most 128 bytes, not '.' or '..')"
+
+/* The name of a trigger rule ("all_done"), "?" for anything else. */
+const char *dag_rule_name(dag_rule_t rule);
+
+/* Parses a trigger rule name; -1 when unknown. */
+int dag_rule_parse(const char *name, dag_rule_t *rule);
 
 /* Parses a cause name into its bit; -1 when unknown. */
 int dag_cause_parse(const char *name, unsigned *cause);

@@ -68,6 +68,42 @@ dag_cause_name(unsigned cause)
     return "?";
 }
 
+/* ---- trigger rules ---- */
+
+static const char *const s_rule_names[DAG_RULE_COUNT] = {
+    "all_success",
+    "all_failed",
+    "all_done",
+    "one_success",
+    "one_failed",
+    "none_failed",
+    "none_failed_min_one_success",
+    "always"};
+
+int
+dag_rule_parse(const char *name, dag_rule_t *rule)
+{
+    for (int i = 0; i < DAG_RULE_COUNT; i++) {
+        if (name && !strcmp(name, s_rule_names[i])) {
+            *rule = (dag_rule_t) i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *
+dag_rule_name(dag_rule_t rule)
+{
+    return rule < DAG_RULE_COUNT ? s_rule_names[rule] : "?";
+}
+
+const char *
+dagp_rule_hint(const char *name)
+{
+    return yamldoc_suggest(name, s_rule_names, DAG_RULE_COUNT);
+}
+
 /* ---- templates ---- */
 
 typedef struct {
@@ -599,6 +635,9 @@ s_policies(parse_t *p)
         task->priority = t->has_priority   ? t->priority
                          : d->has_priority ? d->priority
                                            : 0;
+        task->trigger_rule = t->has_rule   ? t->rule
+                             : d->has_rule ? d->rule
+                                           : DAG_RULE_ALL_SUCCESS;
         if (task->pool_slots == 0) {
             task->pool_slots = 1;
         }

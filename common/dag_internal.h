@@ -48,8 +48,9 @@ struct dag_t {
 /* Retry and timeout settings as written, before defaults apply. */
 typedef struct {
     bool has_retries, has_delay, has_max, has_timeout, has_retry_on;
-    bool has_priority;
+    bool has_priority, has_rule;
     int32_t priority;
+    dag_rule_t rule;
     uint32_t retries;
     uint64_t delay_ms, max_ms, timeout_ms;
     unsigned retry_on; /* DAG_CAUSE_* bits */
@@ -117,6 +118,9 @@ void dagp_free_strings(const char *const *list, size_t n);
 
 /* The cause name closest to a misspelt one, or NULL. */
 const char *dagp_cause_hint(const char *name);
+
+/* The trigger rule name closest to a misspelt one, or NULL. */
+const char *dagp_rule_hint(const char *name);
 
 /* Checks the template names in a scalar of a task (field: "'run'", ...):
  * params must be declared, secrets only used in 'env'. */

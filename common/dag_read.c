@@ -436,6 +436,31 @@ s_retry_on(parse_t *p, policy_t *pol, const yamldoc_node_t *val)
     free(nodes);
 }
 
+/* trigger_rule: one of the rule names. */
+static void
+s_trigger_rule(parse_t *p, policy_t *pol, const yamldoc_node_t *val)
+{
+    const char *name = s_string(p, val, "'trigger_rule'");
+    if (!name) {
+        return;
+    }
+    if (dag_rule_parse(name, &pol->rule) == 0) {
+        pol->has_rule = true;
+        return;
+    }
+    const char *hint = dagp_rule_hint(name);
+    if (hint) {
+        dagp_err(p, val, "'%.64s' is not a trigger rule; did you mean '%s'?",
+                 name, hint);
+    } else {
+        dagp_err(p, val,
+                 "'%.64s' is not a trigger rule; use all_success, "
+                 "all_failed, all_done, one_success, one_failed, "
+                 "none_failed, none_failed_min_one_success or always",
+                 name);
+    }
+}
+
 static void
 s_policy_key(parse_t *p,
              policy_t *pol,
@@ -447,6 +472,8 @@ s_policy_key(parse_t *p,
     uint64_t v;
     if (!strcmp(key->value, "retry_on")) {
         s_retry_on(p, pol, val);
+    } else if (!strcmp(key->value, "trigger_rule")) {
+        s_trigger_rule(p, pol, val);
     } else if (!strcmp(key->value, "priority")) {
         pol->has_priority =
             s_int(p, val, what, DAG_PRIORITY_MAX, &pol->priority) == 0;
@@ -614,6 +641,27 @@ s_task_cache(parse_t *p,
     }
 }
 
+/* skip_exit_code: 1 to 255, the exit status that means "skip me". */
+static void
+s_task_skip_exit(parse_t *p,
+                 size_t task,
+                 const yamldoc_node_t *key,
+                 const yamldoc_node_t *val)
+{
+    (void) key;
+    uint64_t v = 0;
+    if (s_uint(p, val, "'skip_exit_code'", 255, &v) < 0) {
+        return;
+    }
+    if (v == 0) {
+        dagp_err(p, val,
+                 "'skip_exit_code' cannot be 0, which means success; pick "
+                 "an exit status from 1 to 255, like 99");
+        return;
+    }
+    TASK(p, task)->skip_exit_code = (int) v;
+}
+
 /* validate: {...}: checked by vspec, kept as canonical JSON. */
 static void
 s_task_validate(parse_t *p,
@@ -682,6 +730,8 @@ static const dagkey_t s_task_keys[] = {
     {"max_retry_delay", s_task_policy},
     {"timeout", s_task_policy},
     {"retry_on", s_task_policy},
+    {"trigger_rule", s_task_policy},
+    {"skip_exit_code", s_task_skip_exit},
     {"resources", s_task_resources},
     {"limits", s_task_limits},
     {"labels", s_res_labels},
@@ -908,6 +958,7 @@ static const dagkey_t s_default_keys[] = {
     {"retries", s_default_key},         {"retry_delay", s_default_key},
     {"max_retry_delay", s_default_key}, {"timeout", s_default_key},
     {"retry_on", s_default_key},        {"priority", s_default_key},
+    {"trigger_rule", s_default_key},
 };
 
 static void
@@ -924,7 +975,8 @@ s_top_defaults(parse_t *p,
                   sizeof s_default_keys / sizeof s_default_keys[0],
                   "'defaults'",
                   "write 'retries', 'retry_delay', 'max_retry_delay', "
-                  "'timeout', 'retry_on' or 'priority' under it");
+                  "'timeout', 'retry_on', 'priority' or 'trigger_rule' "
+                  "under it");
 }
 
 static void

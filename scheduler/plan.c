@@ -1,4 +1,5 @@
 #include "scheduler/plan.h"
+#include "scheduler/plan_internal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,68 +17,6 @@
 #include "scheduler/store/store_logs.h"
 #include "scheduler/store/store_metrics.h"
 #include "scheduler/store/store_runs.h"
-
-/* One task instance of an active run. */
-typedef struct {
-    char *waiting; /* why it waits (a limit, a worker), owned; NULL = not */
-    task_state_t state;
-    uint32_t tries;      /* attempts started (the next one is tries + 1) */
-    uint32_t failures;   /* failed attempts, against the retry budget */
-    uint32_t deps_left;  /* upstream tasks not yet succeeded */
-    uint64_t attempt_id; /* current attempt, 0 when none */
-    int64_t due_mono;    /* up_for_retry: when to queue it again */
-    char *cache_key;     /* cache: true, key of the attempt sent; owned */
-    char *cache_outputs; /* its rendered outputs, one a line; owned */
-} plan_ti_t;
-
-typedef struct {
-    uint64_t id;
-    dag_t *dag;       /* owned */
-    dag_kv_t *params; /* owned array of owned strings */
-    size_t nparams;
-    char *logical_date; /* owned */
-    char *times[3];     /* owned, NULL until set: logical date, data
-                           interval start and end, RFC 3339 */
-    char id_text[24];   /* run id as text, for templates */
-    run_state_t state;
-    size_t nfinal;  /* task instances in a final state */
-    bool failed;    /* some task ended in a failure state */
-    bool finished;  /* the run's end is recorded */
-    bool backfill;  /* made by 'sluice backfill': goes after other runs */
-    plan_ti_t *tis; /* owned, one per dag task */
-    uint32_t counts[TASK_STATE_COUNT]; /* task instances per state */
-} plan_run_t;
-
-/* An attempt in flight: sent, no result yet. */
-typedef struct {
-    uint64_t id;
-    uint64_t run_id;
-    size_t task;
-    char *worker;       /* owned */
-    uint64_t log_bytes; /* log bytes accepted so far */
-    uint64_t log_seq;   /* the last log chunk accepted */
-} plan_attempt_t;
-
-typedef struct {
-    uint64_t run_id;
-    size_t task;
-} plan_ref_t;
-
-struct plan_t {
-    store_t *store;     /* borrowed */
-    zhashx_t *runs;     /* run id -> plan_run_t, owned */
-    zhashx_t *attempts; /* attempt id -> plan_attempt_t, owned */
-    limits_t *limits;   /* concurrency limits and pools, owned */
-    ready_t *ready;     /* tasks in state queued, owned */
-    zlistx_t *retries;  /* plan_ref_t * of up_for_retry tasks, owned */
-    /* Opens {{ secret.NAME }} for env values; NULL = no secrets. */
-    plan_secret_fn *secret;
-    void *secret_arg;
-    plan_lost_fn *lost; /* a lost attempt ended its task; NULL: nobody */
-    void *lost_arg;
-};
-
-#define ID_KEY(id) IDMAP_KEY(id)
 
 static void
 s_run_free(void **item)
@@ -218,21 +157,6 @@ plan_attempt_secrets(plan_t *self, uint64_t attempt_id, zlistx_t *names)
 
 /* ---------------------------------------------------------- ready queue */
 
-/* A new entry for a task queued now. */
-static void
-s_ready_add(plan_t *self, plan_run_t *run, size_t task)
-{
-    limits_ready_t entry = {
-        .run_id = run->id,
-        .task = task,
-        .priority = dag_task(run->dag, task)->priority,
-        .backfill = run->backfill,
-        .queued_mono = clock_mono_ms(),
-        .seq = ready_next_seq(self->ready),
-    };
-    ready_push(self->ready, entry);
-}
-
 /* Pops the next entry that is still a queued task of an active run; stale
  * entries (cancelled since) are skipped. */
 static bool
@@ -313,194 +237,7 @@ plan_run_count(plan_t *self)
     return zhashx_size(self->runs);
 }
 
-/* ------------------------------------------------------ state changes */
-
-static int
-s_set_task(plan_t *self,
-           plan_run_t *run,
-           size_t task,
-           task_state_t state,
-           int64_t now,
-           errbuf_t *err)
-{
-    plan_ti_t *ti = &run->tis[task];
-    const char *task_id = dag_task(run->dag, task)->id;
-    bool was_final = state_task_is_final(ti->state);
-    task_state_t from = ti->state;
-    if (state_task_move(&ti->state, state, run->id, task_id, err) < 0) {
-        return -1;
-    }
-    run->counts[from]--;
-    run->counts[state]++;
-    limits_task_moved(self->limits, dag_name(run->dag),
-                      dag_task(run->dag, task), from, state);
-    if (!was_final && state_task_is_final(state)) {
-        run->nfinal++;
-        if (state_task_is_failure(state)) {
-            run->failed = true;
-        }
-    }
-    int64_t next_try = 0;
-    if (state == TASK_UP_FOR_RETRY) {
-        next_try = now + (ti->due_mono - clock_mono_ms());
-    }
-    return store_task_set_state(self->store, run->id, task_id, state, ti->tries,
-                                next_try, now, err);
-}
-
-static int
-s_set_run(plan_t *self,
-          plan_run_t *run,
-          run_state_t state,
-          int64_t now,
-          errbuf_t *err)
-{
-    run_state_t from = run->state;
-    if (state_run_move(&run->state, state, run->id, err) < 0) {
-        return -1;
-    }
-    limits_run_moved(self->limits, dag_name(run->dag), run->id, run->backfill,
-                     from, state);
-    return store_run_set_state(self->store, run->id, state, now, err);
-}
-
-/* Records why a task waits (a limit, a worker); NULL clears it. The store is
- * written only when the reason changes, not on every turn. */
-static int
-s_set_waiting(
-    plan_t *self, plan_run_t *run, size_t task, const char *why, errbuf_t *err)
-{
-    plan_ti_t *ti = &run->tis[task];
-    if ((!why && !ti->waiting) ||
-        (why && ti->waiting && strcmp(why, ti->waiting) == 0)) {
-        return 0;
-    }
-    free(ti->waiting);
-    ti->waiting = why ? xstrdup(why) : NULL;
-    return store_task_set_waiting(self->store, run->id,
-                                  dag_task(run->dag, task)->id, why, err);
-}
-
-static int
-s_queue(plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err)
-{
-    if (s_set_task(self, run, task, TASK_QUEUED, now, err) < 0) {
-        return -1;
-    }
-    s_ready_add(self, run, task);
-    return 0;
-}
-
-/* Marks every pending descendant of `task` upstream_failed, in the same
- * transaction as the failure (no scheduler pass needed later). */
-static int
-s_fail_downstream(
-    plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err)
-{
-    const dag_task_t *def = dag_task(run->dag, task);
-    for (size_t i = 0; i < def->nchildren; i++) {
-        size_t child = def->children[i];
-        if (run->tis[child].state != TASK_PENDING) {
-            continue;
-        }
-        if (s_set_task(self, run, child, TASK_UPSTREAM_FAILED, now, err) < 0 ||
-            s_fail_downstream(self, run, child, now, err) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int
-s_release_children(
-    plan_t *self, plan_run_t *run, size_t task, int64_t now, errbuf_t *err)
-{
-    const dag_task_t *def = dag_task(run->dag, task);
-    for (size_t i = 0; i < def->nchildren; i++) {
-        plan_ti_t *child = &run->tis[def->children[i]];
-        if (child->deps_left > 0 && --child->deps_left == 0 &&
-            child->state == TASK_PENDING &&
-            s_queue(self, run, def->children[i], now, err) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Ends the run when every task is final; the run then leaves memory. */
-static int
-s_maybe_finish_run(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
-{
-    if (run->nfinal < dag_task_count(run->dag)) {
-        return 0;
-    }
-    if (!run->finished && run->state != RUN_CANCELLED &&
-        s_set_run(self, run, run->failed ? RUN_FAILED : RUN_SUCCESS, now, err) <
-            0) {
-        return -1;
-    }
-    if (!run->finished) {
-        run->finished = true;
-        char subject[32];
-        snprintf(subject, sizeof subject, "run %" PRIu64, run->id);
-        log_info("run %" PRIu64 " (%s) %s", run->id, dag_name(run->dag),
-                 state_run_name(run->state));
-        if (store_event(self->store, now, "scheduler", "run_finished", subject,
-                        state_run_name(run->state), err) < 0) {
-            return -1;
-        }
-    }
-    /* Attempts of a cancelled run may still report: keep the run until
-     * they have, so their results are recorded against it. */
-    bool in_flight = false;
-    for (size_t i = 0; i < dag_task_count(run->dag) && !in_flight; i++) {
-        in_flight = run->tis[i].attempt_id != 0 &&
-                    zhashx_lookup(self->attempts,
-                                  ID_KEY(run->tis[i].attempt_id)) != NULL;
-    }
-    if (!in_flight) {
-        zhashx_delete(self->runs, ID_KEY(run->id));
-    }
-    return 0;
-}
-
-static int
-s_mark_running(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
-{
-    if (run->state != RUN_QUEUED) {
-        return 0;
-    }
-    return s_set_run(self, run, RUN_RUNNING, now, err);
-}
-
 /* ------------------------------------------------------------- trigger */
-
-static plan_run_t *
-s_run_new(uint64_t id,
-          dag_t **dag_p,
-          const dag_kv_t *params,
-          size_t nparams,
-          const char *logical_date)
-{
-    plan_run_t *run = xcalloc(1, sizeof *run);
-    run->id = id;
-    run->dag = *dag_p;
-    *dag_p = NULL;
-    run->nparams = nparams;
-    run->params = xcalloc(nparams ? nparams : 1, sizeof *run->params);
-    for (size_t i = 0; i < nparams; i++) {
-        run->params[i].name = xstrdup(params[i].name);
-        run->params[i].value = xstrdup(params[i].value);
-    }
-    run->logical_date = xstrdup(logical_date);
-    snprintf(run->id_text, sizeof run->id_text, "%" PRIu64, id);
-    run->tis = xcalloc(dag_task_count(run->dag), sizeof *run->tis);
-    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        run->tis[i].deps_left = (uint32_t) dag_task(run->dag, i)->nafter;
-    }
-    run->counts[TASK_PENDING] = (uint32_t) dag_task_count(run->dag);
-    return run;
-}
 
 int
 plan_trigger(plan_t *self,
@@ -519,7 +256,8 @@ plan_trigger(plan_t *self,
                          err) < 0) {
         return -1;
     }
-    plan_run_t *run = s_run_new(*run_id, dag_p, params, nparams, logical_date);
+    plan_run_t *run =
+        plan_run_new(*run_id, dag_p, params, nparams, logical_date);
     run->backfill = strcmp(trigger, PLAN_TRIGGER_BACKFILL) == 0;
     zhashx_insert(self->runs, ID_KEY(run->id), run);
     limits_run_added(self->limits, dag_name(run->dag), run->id, run->backfill,
@@ -531,12 +269,8 @@ plan_trigger(plan_t *self,
             return -1;
         }
     }
-    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        if (run->tis[i].deps_left == 0 && s_queue(self, run, i, now, err) < 0) {
-            return -1;
-        }
-    }
-    return 0;
+    /* Roots, and `always` tasks, start now. */
+    return plan_decide_pending(self, run, now, err);
 }
 
 void
@@ -581,15 +315,6 @@ s_restore_log_seq(plan_t *self, uint64_t attempt_id, errbuf_t *err)
     return store_log_last_seq(self->store, attempt_id, &attempt->log_seq, err);
 }
 
-static void
-s_retry_later(plan_t *self, plan_run_t *run, size_t task, int64_t due_mono)
-{
-    run->tis[task].due_mono = due_mono;
-    plan_ref_t *ref = xmalloc(sizeof *ref);
-    *ref = (plan_ref_t){run->id, task};
-    zlistx_add_end(self->retries, ref);
-}
-
 static int
 s_restore_task(plan_t *self,
                plan_run_t *run,
@@ -608,11 +333,10 @@ s_restore_task(plan_t *self,
     ti->failures = row->tries; /* conservative: retries left never grow */
     if (state_task_is_final(ti->state)) {
         run->nfinal++;
-        run->failed |= state_task_is_failure(ti->state);
     }
     switch (ti->state) {
         case TASK_QUEUED:
-            s_ready_add(self, run, i);
+            plan_ready_add(self, run, i);
             break;
         case TASK_DISPATCHED:
         case TASK_RUNNING:
@@ -621,7 +345,7 @@ s_restore_task(plan_t *self,
             limits_task_moved(self->limits, dag_name(run->dag),
                               dag_task(run->dag, i), TASK_PENDING, ti->state);
             if (row->attempt_id == 0) {
-                return s_queue(self, run, i, now, err);
+                return plan_queue(self, run, i, now, err);
             }
             ti->attempt_id = row->attempt_id;
             s_attempt_track(self, row->attempt_id, run->id, i, row->worker);
@@ -636,7 +360,7 @@ s_restore_task(plan_t *self,
             break;
         case TASK_UP_FOR_RETRY: {
             int64_t wait = row->next_try_at > now ? row->next_try_at - now : 0;
-            s_retry_later(self, run, i, clock_mono_ms() + wait);
+            plan_retry_later(self, run, i, clock_mono_ms() + wait);
             break;
         }
         default:
@@ -654,8 +378,8 @@ plan_restore(plan_t *self,
              int64_t now,
              errbuf_t *err)
 {
-    plan_run_t *run = s_run_new(row->run_id, dag_p, row->params, row->nparams,
-                                row->logical_date);
+    plan_run_t *run = plan_run_new(row->run_id, dag_p, row->params,
+                                   row->nparams, row->logical_date);
     run->state = row->state; /* as stored: a load, not a transition */
     run->backfill =
         row->trigger && strcmp(row->trigger, PLAN_TRIGGER_BACKFILL) == 0;
@@ -669,16 +393,12 @@ plan_restore(plan_t *self,
             return -1;
         }
     }
-    /* deps_left counts upstream tasks that have not succeeded yet. */
+    /* Every verdict a parent's end called for was written with it, so
+     * only the counts need rebuilding. */
     for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        const dag_task_t *def = dag_task(run->dag, i);
-        run->tis[i].deps_left = 0;
-        for (size_t j = 0; j < def->nafter; j++) {
-            run->tis[i].deps_left +=
-                !state_task_is_success(run->tis[def->after[j]].state);
-        }
+        plan_count_up(run, i);
     }
-    return s_maybe_finish_run(self, run, now, err);
+    return plan_finish_run(self, run, now, err);
 }
 
 /* -------------------------------------------------------------- dispatch */
@@ -724,9 +444,9 @@ s_dispatch_one(plan_t *self,
     ti->attempt_id = out->attempt_id;
     out->prefetched = prefetched;
     task_state_t to = prefetched ? TASK_DISPATCHED : TASK_RUNNING;
-    if (s_set_task(self, run, task, to, now, err) < 0 ||
-        s_mark_running(self, run, now, err) < 0 ||
-        s_set_waiting(self, run, task, NULL, err) < 0) {
+    if (plan_set_task(self, run, task, to, now, err) < 0 ||
+        plan_mark_running(self, run, now, err) < 0 ||
+        plan_set_waiting(self, run, task, NULL, err) < 0) {
         return -1;
     }
     s_attempt_track(self, out->attempt_id, run->id, task, worker);
@@ -804,16 +524,16 @@ s_cache_skip(plan_t *self,
              hit->attempt_id, hit->run_id);
     log_info("run %" PRIu64 " task '%s' skipped: cached, %s", run->id, def->id,
              detail);
-    if (s_mark_running(self, run, now, err) < 0 ||
-        s_set_task(self, run, task, TASK_SKIPPED_CACHED, now, err) < 0 ||
+    if (plan_mark_running(self, run, now, err) < 0 ||
+        plan_set_task(self, run, task, TASK_SKIPPED_CACHED, now, err) < 0 ||
         store_cache_put(self->store, hit_key, hit->attempt_id, run->id, def->id,
                         "", now, err) < 0 ||
         store_event(self->store, now, "scheduler", "task_cached", subject,
                     detail, err) < 0 ||
-        s_release_children(self, run, task, now, err) < 0) {
+        plan_release(self, run, task, now, err) < 0) {
         return -1;
     }
-    return s_maybe_finish_run(self, run, now, err);
+    return plan_finish_run(self, run, now, err);
 }
 
 /* 1 when a `cache: true` task was skipped, 0 when it must run (its key is
@@ -912,7 +632,7 @@ s_held_back(plan_t *self,
         return 0;
     }
     ready_push(self->ready, *entry);
-    return s_set_waiting(self, run, entry->task, why, err) < 0 ? -1 : 1;
+    return plan_set_waiting(self, run, entry->task, why, err) < 0 ? -1 : 1;
 }
 
 /* Creates the attempt on `worker` and sends it; 1 when sent. */
@@ -983,7 +703,7 @@ plan_dispatch_round(plan_t *self,
         }
         if (where == PLAN_WAIT) {
             ready_push(self->ready, entry);
-            if (s_set_waiting(self, run, task, why, err) < 0) {
+            if (plan_set_waiting(self, run, task, why, err) < 0) {
                 return -1;
             }
             continue;
@@ -1033,7 +753,7 @@ s_retryable(const dag_task_t *def, const char *cause)
 }
 
 /* A failed attempt: retry later if the budget and retry_on allow, else
- * the task ends in `final` and its downstream is upstream_failed. */
+ * the task ends in `final` and its children hear of it. */
 static int
 s_fail_or_retry(plan_t *self,
                 plan_run_t *run,
@@ -1047,14 +767,14 @@ s_fail_or_retry(plan_t *self,
     const dag_task_t *def = dag_task(run->dag, task);
     ti->failures++;
     if (ti->failures <= def->retries && s_retryable(def, cause)) {
-        s_retry_later(self, run, task,
-                      clock_mono_ms() + s_retry_delay(def, ti->failures));
-        return s_set_task(self, run, task, TASK_UP_FOR_RETRY, now, err);
+        plan_retry_later(self, run, task,
+                         clock_mono_ms() + s_retry_delay(def, ti->failures));
+        return plan_set_task(self, run, task, TASK_UP_FOR_RETRY, now, err);
     }
-    if (s_set_task(self, run, task, final, now, err) < 0) {
+    if (plan_set_task(self, run, task, final, now, err) < 0) {
         return -1;
     }
-    return s_fail_downstream(self, run, task, now, err);
+    return plan_release(self, run, task, now, err);
 }
 
 /* Decides what a finished attempt means for its task instance. */
@@ -1066,11 +786,18 @@ s_apply_outcome(plan_t *self,
                 int64_t now,
                 errbuf_t *err)
 {
-    if (result->state == ATTEMPT_SUCCESS) {
-        if (s_set_task(self, run, task, TASK_SUCCESS, now, err) < 0) {
+    const dag_task_t *def = dag_task(run->dag, task);
+    bool skip = result->state == ATTEMPT_FAILED && result->cause &&
+                strcmp(result->cause, "exit") == 0 && def->skip_exit_code &&
+                result->exit_code == def->skip_exit_code;
+    if (result->state == ATTEMPT_SUCCESS || skip) {
+        /* skip_exit_code: the command said "skip me"; the worker reports
+         * a failed exit, which the scheduler, knowing the DAG, reads. */
+        if (plan_set_task(self, run, task, skip ? TASK_SKIPPED : TASK_SUCCESS,
+                          now, err) < 0) {
             return -1;
         }
-        return s_release_children(self, run, task, now, err);
+        return plan_release(self, run, task, now, err);
     }
     task_state_t final =
         result->state == ATTEMPT_TIMED_OUT ? TASK_TIMED_OUT : TASK_FAILED;
@@ -1112,17 +839,17 @@ plan_attempt_result(plan_t *self,
     }
     if (run->tis[task].state == TASK_DISPATCHED &&
         result->state != ATTEMPT_CANCELLED &&
-        s_set_task(self, run, task, TASK_RUNNING, now, err) < 0) {
+        plan_set_task(self, run, task, TASK_RUNNING, now, err) < 0) {
         return -1; /* its start was not reported before its end */
     }
     if (!state_task_in_flight(run->tis[task].state)) {
         /* Cancelled while it ran: the attempt's end is recorded above. */
-        return s_maybe_finish_run(self, run, now, err);
+        return plan_finish_run(self, run, now, err);
     }
     if (result->state == ATTEMPT_CANCELLED) {
         /* Killed or given back by its worker (shutdown, drain), not by a
          * user: run it again, no retry counted. */
-        if (s_queue(self, run, task, now, err) < 0) {
+        if (plan_queue(self, run, task, now, err) < 0) {
             return -1;
         }
         return 0;
@@ -1130,7 +857,7 @@ plan_attempt_result(plan_t *self,
     if (s_apply_outcome(self, run, task, result, now, err) < 0) {
         return -1;
     }
-    return s_maybe_finish_run(self, run, now, err);
+    return plan_finish_run(self, run, now, err);
 }
 
 int
@@ -1147,7 +874,7 @@ plan_attempt_started(plan_t *self,
     if (store_attempt_start(self->store, attempt_id, now, err) < 0) {
         return -1;
     }
-    return s_set_task(self, run, task, TASK_RUNNING, now, err);
+    return plan_set_task(self, run, task, TASK_RUNNING, now, err);
 }
 
 int
@@ -1174,7 +901,7 @@ plan_attempt_lost(plan_t *self,
     }
     const dag_task_t *def = dag_task(run->dag, task);
     if (!state_task_in_flight(run->tis[task].state)) {
-        return s_maybe_finish_run(self, run, now, err);
+        return plan_finish_run(self, run, now, err);
     }
     /* Losing a worker is not the task's fault: unless the DAG says how to
      * treat it (retry_on), the task simply runs again. */
@@ -1187,12 +914,12 @@ plan_attempt_lost(plan_t *self,
                                       attempt_id, err) < 0)) {
             return -1;
         }
-        return s_maybe_finish_run(self, run, now, err);
+        return plan_finish_run(self, run, now, err);
     }
     log_warn("attempt %" PRIu64 " of run %" PRIu64 " task '%s' %s (%s); "
              "queued again",
              attempt_id, run->id, def->id, cause, reason);
-    return s_queue(self, run, task, now, err);
+    return plan_queue(self, run, task, now, err);
 }
 
 const char *
@@ -1273,192 +1000,15 @@ plan_cancel_run(plan_t *self,
             zhashx_lookup(self->attempts, ID_KEY(ti->attempt_id))) {
             zlistx_add_end(running, ID_KEY(ti->attempt_id));
         }
-        if (s_set_task(self, run, i, TASK_CANCELLED, now, err) < 0) {
+        if (plan_set_task(self, run, i, TASK_CANCELLED, now, err) < 0) {
             return -1;
         }
         (*cancelled)++;
     }
-    if (s_set_run(self, run, RUN_CANCELLED, now, err) < 0) {
+    if (plan_set_run(self, run, RUN_CANCELLED, now, err) < 0) {
         return -1;
     }
-    return s_maybe_finish_run(self, run, now, err);
-}
-
-/* ----------------------------------------------------------------- retry */
-
-/* Marks task and everything downstream of it. */
-static void
-s_mark_downstream(const dag_t *dag, size_t task, bool *marks)
-{
-    if (marks[task]) {
-        return;
-    }
-    marks[task] = true;
-    const dag_task_t *def = dag_task(dag, task);
-    for (size_t i = 0; i < def->nchildren; i++) {
-        s_mark_downstream(dag, def->children[i], marks);
-    }
-}
-
-/* Which tasks a retry re-opens: task_id and its downstream, or every task
- * in a failure state and its downstream. -1 with err for a bad task_id. */
-static int
-s_retry_marks(plan_run_t *run, const char *task_id, bool *marks, errbuf_t *err)
-{
-    if (task_id && *task_id) {
-        long i = dag_task_index(run->dag, task_id);
-        if (i < 0) {
-            errbuf_set(err,
-                       "run %" PRIu64 " has no task '%s'; see 'sluice "
-                       "run show %" PRIu64 "'",
-                       run->id, task_id, run->id);
-            return -1;
-        }
-        if (!state_task_is_final(run->tis[i].state)) {
-            errbuf_set(err,
-                       "task '%s' of run %" PRIu64 " is %s; only a "
-                       "finished task can be retried",
-                       task_id, run->id, state_task_name(run->tis[i].state));
-            return -1;
-        }
-        s_mark_downstream(run->dag, (size_t) i, marks);
-        return 0;
-    }
-    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        if (state_task_is_failure(run->tis[i].state)) {
-            s_mark_downstream(run->dag, i, marks);
-        }
-    }
-    return 0;
-}
-
-/* Sets marked final tasks back to pending with a fresh retry budget. */
-static int
-s_reopen(plan_t *self,
-         plan_run_t *run,
-         const bool *marks,
-         uint32_t *reopened,
-         int64_t now,
-         errbuf_t *err)
-{
-    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        plan_ti_t *ti = &run->tis[i];
-        if (!marks[i] || !state_task_is_final(ti->state)) {
-            continue;
-        }
-        run->nfinal--;
-        ti->failures = 0;
-        ti->attempt_id = 0;
-        if (s_set_task(self, run, i, TASK_PENDING, now, err) < 0) {
-            return -1;
-        }
-        (*reopened)++;
-    }
-    return 0;
-}
-
-/* After a retry: what still failed, what waits on what, what can go. */
-static int
-s_requeue_ready(plan_t *self, plan_run_t *run, int64_t now, errbuf_t *err)
-{
-    run->failed = false;
-    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        run->failed |= state_task_is_failure(run->tis[i].state);
-    }
-    for (size_t i = 0; i < dag_task_count(run->dag); i++) {
-        plan_ti_t *ti = &run->tis[i];
-        if (ti->state != TASK_PENDING) {
-            continue;
-        }
-        const dag_task_t *def = dag_task(run->dag, i);
-        ti->deps_left = 0;
-        for (size_t j = 0; j < def->nafter; j++) {
-            ti->deps_left +=
-                !state_task_is_success(run->tis[def->after[j]].state);
-        }
-        if (ti->deps_left == 0 && s_queue(self, run, i, now, err) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Brings a finished run back into memory from its store row (states as
- * stored: a load, not a transition). */
-static plan_run_t *
-s_adopt(plan_t *self, dag_t **dag_p, const store_run_row_t *row)
-{
-    plan_run_t *run = s_run_new(row->run_id, dag_p, row->params, row->nparams,
-                                row->logical_date);
-    run->state = row->state;
-    run->finished = true;
-    for (size_t r = 0; r < row->ntasks; r++) {
-        long i = dag_task_index(run->dag, row->tasks[r].task_id);
-        if (i < 0) {
-            continue;
-        }
-        run->counts[run->tis[i].state]--;
-        run->counts[row->tasks[r].state]++;
-        run->tis[i].state = row->tasks[r].state;
-        run->tis[i].tries = row->tasks[r].tries;
-        if (state_task_is_final(row->tasks[r].state)) {
-            run->nfinal++;
-        }
-    }
-    run->backfill =
-        row->trigger && strcmp(row->trigger, PLAN_TRIGGER_BACKFILL) == 0;
-    zhashx_insert(self->runs, ID_KEY(run->id), run);
-    limits_run_added(self->limits, dag_name(run->dag), run->id, run->backfill,
-                     run->state);
-    return run;
-}
-
-bool
-plan_has_run(plan_t *self, uint64_t run_id)
-{
-    return zhashx_lookup(self->runs, ID_KEY(run_id)) != NULL;
-}
-
-int
-plan_retry(plan_t *self,
-           uint64_t run_id,
-           const char *task_id,
-           dag_t **dag_p,
-           const store_run_row_t *row,
-           uint32_t *reopened,
-           int64_t now,
-           errbuf_t *err)
-{
-    *reopened = 0;
-    plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(run_id));
-    bool adopted = !run;
-    if (adopted) {
-        run = s_adopt(self, dag_p, row);
-    }
-    bool *marks = xcalloc(dag_task_count(run->dag) + 1, sizeof *marks);
-    int rc = s_retry_marks(run, task_id, marks, err);
-    if (rc == 0) {
-        rc = s_reopen(self, run, marks, reopened, now, err);
-    }
-    free(marks);
-    if (rc == 0 && *reopened == 0) {
-        errbuf_set(err,
-                   "run %" PRIu64 " has nothing to retry: no failed, "
-                   "timed-out, cancelled or upstream_failed task",
-                   run_id);
-        rc = -1;
-    }
-    if (rc < 0) {
-        if (adopted) {
-            zhashx_delete(self->runs, ID_KEY(run_id));
-        }
-        return -1;
-    }
-    run->finished = false;
-    if (s_set_run(self, run, RUN_RUNNING, now, err) < 0) {
-        return -1;
-    }
-    return s_requeue_ready(self, run, now, err);
+    return plan_finish_run(self, run, now, err);
 }
 
 /* ------------------------------------------------------------------ time */
@@ -1471,7 +1021,7 @@ plan_tick(plan_t *self, int64_t now_mono, int64_t now, errbuf_t *err)
         plan_run_t *run = zhashx_lookup(self->runs, ID_KEY(ref->run_id));
         bool gone = !run || run->tis[ref->task].state != TASK_UP_FOR_RETRY;
         if (gone || run->tis[ref->task].due_mono <= now_mono) {
-            if (!gone && s_queue(self, run, ref->task, now, err) < 0) {
+            if (!gone && plan_queue(self, run, ref->task, now, err) < 0) {
                 return -1;
             }
             zlistx_delete(self->retries, zlistx_cursor(self->retries));

@@ -21,8 +21,9 @@ static const char *const s_run_names[RUN_STATE_COUNT] = {
  * Each edge is one thing the plan does; docs/architecture.md says which. */
 #define B(s) (1u << (s))
 static const unsigned s_task_edges[TASK_STATE_COUNT] = {
-    [TASK_PENDING] =
-        B(TASK_QUEUED) | B(TASK_UPSTREAM_FAILED) | B(TASK_CANCELLED),
+    /* -> skipped, upstream_failed: its trigger rule can no longer be met. */
+    [TASK_PENDING] = B(TASK_QUEUED) | B(TASK_UPSTREAM_FAILED) |
+                     B(TASK_SKIPPED) | B(TASK_CANCELLED),
     [TASK_QUEUED] = B(TASK_RUNNING) | B(TASK_DISPATCHED) | B(TASK_CANCELLED) |
                     B(TASK_SKIPPED_CACHED),
     /* -> running: the worker started it; -> queued: returned unstarted
@@ -30,9 +31,11 @@ static const unsigned s_task_edges[TASK_STATE_COUNT] = {
     [TASK_DISPATCHED] = B(TASK_RUNNING) | B(TASK_QUEUED) | B(TASK_CANCELLED) |
                         B(TASK_FAILED) | B(TASK_UP_FOR_RETRY),
     /* -> queued: the attempt was lost, refused, or killed by its worker's
-     * shutdown, or a restart found no attempt for it. */
+     * shutdown, or a restart found no attempt for it; -> skipped: it
+     * exited with its skip_exit_code. */
     [TASK_RUNNING] = B(TASK_SUCCESS) | B(TASK_FAILED) | B(TASK_UP_FOR_RETRY) |
-                     B(TASK_TIMED_OUT) | B(TASK_CANCELLED) | B(TASK_QUEUED),
+                     B(TASK_TIMED_OUT) | B(TASK_CANCELLED) | B(TASK_QUEUED) |
+                     B(TASK_SKIPPED),
     [TASK_UP_FOR_RETRY] = B(TASK_QUEUED) | B(TASK_CANCELLED),
     /* Finals may be re-opened only by an explicit retry of the run. */
     [TASK_SUCCESS] = B(TASK_PENDING),

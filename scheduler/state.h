@@ -5,13 +5,15 @@
  *          (queued -> dispatched -> running: sent into a worker's prefetch
  *          window, it waits there until the worker starts it; dispatched ->
  *          queued | cancelled | failed | up_for_retry as running does;
- *          pending -> upstream_failed | cancelled; queued -> cancelled;
+ *          pending -> upstream_failed | skipped | cancelled (skipped
+ *          and upstream_failed: its trigger rule can no longer be met);
+ *          queued -> cancelled;
  *          queued -> skipped_cached: final, counts as a success;
  *          running -> queued: its attempt was lost, refused or killed by
  *          its worker's shutdown, or a restart found none;
+ *          running -> skipped: it exited with its skip_exit_code;
  *          up_for_retry -> queued | cancelled;
- *          every final state -> pending: a retry of the run;
- *          skipped is final, and nothing leads to it today)
+ *          every final state -> pending: a retry of the run)
  * Attempt: (dispatched ->) running -> success | failed | timed_out |
  *          cancelled | lost
  * Run:     queued -> running -> success | failed | cancelled

@@ -7,6 +7,7 @@
 suite_fn *const unit_suites[] = {
     state_suite,
     plan_suite,
+    rules_suite,
     limits_suite,
     prom_suite,
     ready_suite,

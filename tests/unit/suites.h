@@ -11,6 +11,7 @@ extern suite_fn *const unit_suites[];
 
 Suite *state_suite(void);
 Suite *plan_suite(void);
+Suite *rules_suite(void);
 Suite *limits_suite(void);
 Suite *ready_suite(void);
 Suite *render_suite(void);

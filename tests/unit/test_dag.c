@@ -207,6 +207,46 @@ START_TEST(test_dag_after_typo)
 
 END_TEST
 
+START_TEST(test_dag_trigger_rules)
+{
+    const char *text = "dag: d\n"
+                       "defaults:\n"
+                       "  trigger_rule: none_failed\n"
+                       "tasks:\n"
+                       "  - id: a\n"
+                       "    run: x\n"
+                       "    skip_exit_code: 99\n"
+                       "  - id: b\n"
+                       "    after: [a]\n"
+                       "    trigger_rule: all_done\n"
+                       "    run: x\n";
+    zlist_t *errors;
+    dag_t *dag = s_parse(text, &errors);
+    ck_assert_msg(dag, "%s", (char *) zlist_first(errors));
+    ck_assert_int_eq(dag_task(dag, 0)->trigger_rule, DAG_RULE_NONE_FAILED);
+    ck_assert_int_eq(dag_task(dag, 0)->skip_exit_code, 99);
+    ck_assert_int_eq(dag_task(dag, 1)->trigger_rule, DAG_RULE_ALL_DONE);
+    ck_assert_int_eq(dag_task(dag, 1)->skip_exit_code, 0);
+    dag_destroy(&dag);
+    zlist_destroy(&errors);
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    run: x\n"
+           "    trigger_rule: one_sucess\n",
+           "t.yaml:5:19: 'one_sucess' is not a trigger rule; did you mean "
+           "'one_success'?");
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    run: x\n"
+           "    skip_exit_code: 0\n",
+           "t.yaml:5:21: 'skip_exit_code' cannot be 0, which means success; "
+           "pick an exit status from 1 to 255, like 99");
+}
+
+END_TEST
+
 START_TEST(test_dag_unknown_key)
 {
     EXPECT("dag: d\n"
@@ -682,6 +722,7 @@ dag_suite(void)
     tcase_add_test(hostile, test_dag_deep_nesting);
     tcase_add_test(hostile, test_dag_big_file);
     tcase_add_test(hostile, test_dag_limit_keys);
+    tcase_add_test(hostile, test_dag_trigger_rules);
     tcase_add_test(hostile, test_dag_invalid_utf8);
     tcase_add_test(hostile, test_dag_too_many_tasks);
     suite_add_tcase(s, hostile);

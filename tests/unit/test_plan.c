@@ -473,6 +473,210 @@ s_state_cb(void *arg, const store_run_row_t *row)
     return 0;
 }
 
+static const char *s_rules = "dag: rules\n"
+                             "tasks:\n"
+                             "  - id: start\n"
+                             "    run: 'true'\n"
+                             "  - id: left\n"
+                             "    after: [start]\n"
+                             "    run: 'true'\n"
+                             "    skip_exit_code: 99\n"
+                             "  - id: right\n"
+                             "    after: [start]\n"
+                             "    run: 'true'\n"
+                             "  - id: join\n"
+                             "    after: [left, right]\n"
+                             "    trigger_rule: none_failed_min_one_success\n"
+                             "    run: 'true'\n"
+                             "  - id: alert\n"
+                             "    after: [left, right]\n"
+                             "    trigger_rule: one_failed\n"
+                             "    run: 'true'\n"
+                             "  - id: tail\n"
+                             "    after: [join]\n"
+                             "    run: 'true'\n";
+
+static uint64_t
+s_trigger_text(fixture_t *f, const char *name, const char *text)
+{
+    zlist_t *errors = zlist_new();
+    zlist_autofree(errors);
+    dag_t *dag = dag_parse("r.yaml", text, strlen(text), errors);
+    ck_assert_msg(dag, "%s", (char *) zlist_first(errors));
+    zlist_destroy(&errors);
+    errbuf_t err;
+    bool changed;
+    ck_assert_int_eq(store_dag_put(f->store, name, dag_version(dag), text,
+                                   "r.yaml", 1, &changed, &err),
+                     0);
+    uint64_t run_id = 0;
+    ck_assert_int_eq(plan_trigger(f->plan, &dag, NULL, 0, "2026-11-26",
+                                  "manual", 1, &run_id, &err),
+                     0);
+    return run_id;
+}
+
+/* Ends an attempt with exit status `code` (0: success). */
+static void
+s_exit(fixture_t *f, uint64_t attempt, int code)
+{
+    plan_result_t result = {.state = code ? ATTEMPT_FAILED : ATTEMPT_SUCCESS,
+                            .cause = code ? "exit" : NULL,
+                            .exit_code = code};
+    errbuf_t err;
+    ck_assert_int_eq(
+        plan_attempt_result(f->plan, attempt, "w1", &result, 3, &err), 0);
+}
+
+static int s_state_cb(void *arg, const store_run_row_t *row);
+
+static run_state_t
+s_run_state(fixture_t *f, uint64_t run)
+{
+    run_state_t stored = RUN_QUEUED;
+    errbuf_t err;
+    ck_assert_int_eq(store_load_run(f->store, run, s_state_cb, &stored, &err),
+                     0);
+    return stored;
+}
+
+START_TEST(test_plan_skip_exit_code_and_rules)
+{
+    /* left exits with its skip_exit_code: skipped, not failed. The join
+     * (none_failed_min_one_success) waits for right and runs; the alert
+     * (one_failed) is skipped once both are done without a failure. */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger_text(&f, "rules", s_rules);
+    s_exit(&f, s_dispatch(&f, "start", NULL), 0);
+    uint64_t l = s_dispatch(&f, "left", NULL);
+    uint64_t r = s_dispatch(&f, "right", NULL);
+    s_exit(&f, l, 99);
+    uint32_t counts[TASK_STATE_COUNT];
+    ck_assert(plan_run_counts(f.plan, run, counts));
+    ck_assert_uint_eq(counts[TASK_SKIPPED], 1);
+    ck_assert_uint_eq(counts[TASK_PENDING], 3); /* join, alert, tail */
+    ck_assert_uint_eq(s_dispatch(&f, NULL, NULL), 0);
+    s_exit(&f, r, 0);
+    ck_assert(plan_run_counts(f.plan, run, counts));
+    ck_assert_uint_eq(counts[TASK_SKIPPED], 2); /* left, alert */
+    s_exit(&f, s_dispatch(&f, "join", NULL), 0);
+    s_exit(&f, s_dispatch(&f, "tail", NULL), 0);
+    ck_assert_uint_eq(plan_run_count(f.plan), 0);
+    /* Leaves: tail success, alert skipped. */
+    ck_assert_int_eq(s_run_state(&f, run), RUN_SUCCESS);
+    s_teardown(&f);
+}
+
+END_TEST
+
+START_TEST(test_plan_one_failed_fires_early)
+{
+    /* left fails: the alert runs at once, while right still runs, and the
+     * join and what follows it are upstream_failed; a failed leaf fails
+     * the run. */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger_text(&f, "rules", s_rules);
+    s_exit(&f, s_dispatch(&f, "start", NULL), 0);
+    uint64_t l = s_dispatch(&f, "left", NULL);
+    uint64_t r = s_dispatch(&f, "right", NULL);
+    s_exit(&f, l, 1);
+    uint32_t counts[TASK_STATE_COUNT];
+    ck_assert(plan_run_counts(f.plan, run, counts));
+    ck_assert_uint_eq(counts[TASK_UPSTREAM_FAILED], 2); /* join, tail */
+    ck_assert_uint_eq(counts[TASK_QUEUED], 1);          /* alert */
+    s_exit(&f, s_dispatch(&f, "alert", NULL), 0);
+    s_exit(&f, r, 0);
+    ck_assert_uint_eq(plan_run_count(f.plan), 0);
+    ck_assert_int_eq(s_run_state(&f, run), RUN_FAILED);
+    s_teardown(&f);
+}
+
+END_TEST
+
+START_TEST(test_plan_skip_propagates_through_a_diamond)
+{
+    /* start exits with its skip_exit_code: left and right (all_success)
+     * are skipped, and so is the join below them; the run succeeds. An
+     * all_done cleanup after the join still runs. */
+    const char *text = "dag: skips\n"
+                       "tasks:\n"
+                       "  - id: start\n"
+                       "    run: 'true'\n"
+                       "    skip_exit_code: 3\n"
+                       "  - id: left\n"
+                       "    after: [start]\n"
+                       "    run: 'true'\n"
+                       "  - id: right\n"
+                       "    after: [start]\n"
+                       "    run: 'true'\n"
+                       "  - id: join\n"
+                       "    after: [left, right]\n"
+                       "    run: 'true'\n"
+                       "  - id: cleanup\n"
+                       "    after: [join]\n"
+                       "    trigger_rule: all_done\n"
+                       "    run: 'true'\n";
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger_text(&f, "skips", text);
+    s_exit(&f, s_dispatch(&f, "start", NULL), 3);
+    uint32_t counts[TASK_STATE_COUNT];
+    ck_assert(plan_run_counts(f.plan, run, counts));
+    ck_assert_uint_eq(counts[TASK_SKIPPED], 4);
+    ck_assert_uint_eq(counts[TASK_QUEUED], 1);
+    s_exit(&f, s_dispatch(&f, "cleanup", NULL), 0);
+    ck_assert_uint_eq(plan_run_count(f.plan), 0);
+    ck_assert_int_eq(s_run_state(&f, run), RUN_SUCCESS);
+    s_teardown(&f);
+}
+
+END_TEST
+
+static int
+s_restore_rules_cb(void *arg, const store_run_row_t *row)
+{
+    plan_t *plan = arg;
+    dag_t *dag = dag_parse("r.yaml", s_rules, strlen(s_rules), NULL);
+    errbuf_t err;
+    int rc = plan_restore(plan, &dag, row, NULL, NULL, 5, &err);
+    dag_destroy(&dag);
+    return rc;
+}
+
+START_TEST(test_plan_restore_keeps_what_the_rules_count)
+{
+    /* left was skipped before a restart: after it, right's end still
+     * finds the join's and the alert's parents counted (join runs, the
+     * alert is skipped). */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger_text(&f, "rules", s_rules);
+    s_exit(&f, s_dispatch(&f, "start", NULL), 0);
+    uint64_t l = s_dispatch(&f, "left", NULL);
+    uint64_t r = s_dispatch(&f, "right", NULL);
+    s_exit(&f, l, 99);
+    errbuf_t err;
+    ck_assert_int_eq(store_commit(f.store, &err), 0);
+    plan_destroy(&f.plan);
+    f.plan = plan_new(f.store);
+    ck_assert_int_eq(store_begin(f.store, &err), 0);
+    ck_assert_int_eq(
+        store_load_active(f.store, s_restore_rules_cb, f.plan, &err), 0);
+    s_exit(&f, r, 0);
+    uint32_t counts[TASK_STATE_COUNT];
+    ck_assert(plan_run_counts(f.plan, run, counts));
+    ck_assert_uint_eq(counts[TASK_SKIPPED], 2); /* left, alert */
+    ck_assert_uint_eq(counts[TASK_QUEUED], 1);  /* join */
+    s_exit(&f, s_dispatch(&f, "join", NULL), 0);
+    s_exit(&f, s_dispatch(&f, "tail", NULL), 0);
+    ck_assert_int_eq(s_run_state(&f, run), RUN_SUCCESS);
+    s_teardown(&f);
+}
+
+END_TEST
+
 START_TEST(test_plan_refuses_illegal_run_transition)
 {
     /* A store row that says a run is queued while all its tasks succeeded
@@ -526,6 +730,10 @@ plan_suite(void)
     tcase_add_test(tc, test_plan_retry);
     tcase_add_test(tc, test_plan_waiting_reason_is_recorded);
     tcase_add_test(tc, test_plan_refuses_illegal_run_transition);
+    tcase_add_test(tc, test_plan_skip_exit_code_and_rules);
+    tcase_add_test(tc, test_plan_one_failed_fires_early);
+    tcase_add_test(tc, test_plan_skip_propagates_through_a_diamond);
+    tcase_add_test(tc, test_plan_restore_keeps_what_the_rules_count);
     suite_add_tcase(s, tc);
     return s;
 }
