@@ -97,10 +97,7 @@ taskresult_read(const char *path, char **out, errbuf_t *err)
 }
 
 int
-taskresult_field(const char *json,
-                 const char *field,
-                 char **out,
-                 errbuf_t *err)
+taskresult_field(const char *json, const char *field, char **out, errbuf_t *err)
 {
     *out = NULL;
     if (!field) {
@@ -116,8 +113,9 @@ taskresult_field(const char *json,
     size_t len = 0;
     const char *text = member ? jsonval_string(member, &len) : NULL;
     if (jsonval_type(root) != JSONVAL_OBJECT) {
-        errbuf_set(err, "the result is a JSON %s, not an object: use "
-                        "'.result' without a field",
+        errbuf_set(err,
+                   "the result is a JSON %s, not an object: use "
+                   "'.result' without a field",
                    jsonval_type_name(jsonval_type(root)));
     } else if (!member) {
         errbuf_set(err, "the result has no member '%s'", field);

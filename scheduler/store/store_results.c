@@ -42,10 +42,7 @@ s_one_text(store_t *self, sqlite3_stmt *stmt, char **out, errbuf_t *err)
 }
 
 int
-store_results_get(store_t *self,
-                  uint64_t attempt_id,
-                  char **out,
-                  errbuf_t *err)
+store_results_get(store_t *self, uint64_t attempt_id, char **out, errbuf_t *err)
 {
     *out = NULL;
     sqlite3_stmt *stmt = store_priv_sql(
