@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/log.h"
+#include "common/taskresult.h"
 #include "common/xalloc.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/store/store_dags.h"

@@ -87,6 +87,7 @@ START_TEST(test_taskresult_usage)
     free(text);
     free(path);
 }
+
 END_TEST
 
 START_TEST(test_taskresult_size_limit)
@@ -113,6 +114,7 @@ START_TEST(test_taskresult_size_limit)
     free(path);
     free(json);
 }
+
 END_TEST
 
 START_TEST(test_taskresult_refuses)
@@ -150,6 +152,7 @@ START_TEST(test_taskresult_refuses)
     free(target);
     free(missing);
 }
+
 END_TEST
 
 START_TEST(test_taskresult_ref)
@@ -174,6 +177,7 @@ START_TEST(test_taskresult_ref)
         ck_assert_ptr_null(task);
     }
 }
+
 END_TEST
 
 Suite *
