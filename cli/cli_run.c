@@ -504,13 +504,38 @@ s_run_waits(const Sluice__RunShowRep *rep)
     return NULL;
 }
 
-/* The lines under the table: when failed tasks try again, why queued ones
- * wait. */
+/* The most bytes of a result 'run show' prints; --json has it whole. */
+#define SHOW_RESULT_MAX 60
+
+/* The result of the task's latest attempt that left one, on one line. */
+static void
+s_task_result(const Sluice__TaskInfo *t)
+{
+    const Sluice__AttemptInfo *with = NULL;
+    for (size_t i = 0; i < t->n_attempts; i++) {
+        const Sluice__AttemptInfo *a = t->attempts[i];
+        if (a->result && *a->result && (!with || a->number > with->number)) {
+            with = a;
+        }
+    }
+    if (!with) {
+        return;
+    }
+    size_t len = strcspn(with->result, "\n");
+    bool cut = len > SHOW_RESULT_MAX || with->result[len];
+    printf("'%s' result: %.*s%s\n", t->task_id,
+           (int) (len > SHOW_RESULT_MAX ? SHOW_RESULT_MAX : len), with->result,
+           cut ? " ... (see --json)" : "");
+}
+
+/* The lines under the table: the results tasks left, when failed tasks
+ * try again, why queued ones wait. */
 static void
 s_task_notes(const Sluice__RunShowRep *rep, const char *run_waits)
 {
     for (size_t i = 0; i < rep->n_tasks; i++) {
         const Sluice__TaskInfo *t = rep->tasks[i];
+        s_task_result(t);
         if (t->next_try_ms) {
             char when[32];
             printf("'%s' tries again at %s\n", t->task_id,

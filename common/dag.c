@@ -65,6 +65,10 @@ s_src_free(parse_t *p)
 {
     for (size_t i = 0; p->src && i < p->dag->ntasks; i++) {
         free(p->src[i].after);
+        for (size_t r = 0; r < p->src[i].nrefs; r++) {
+            free(p->src[i].refs[r].task);
+        }
+        free(p->src[i].refs);
     }
     free(p->src);
     free(p->line_start);

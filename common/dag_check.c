@@ -11,6 +11,7 @@
 #include "common/cron.h"
 #include "common/dtime.h"
 #include "common/shell.h"
+#include "common/taskresult.h"
 #include "common/tmpl.h"
 #include "common/tz.h"
 #include "common/xalloc.h"
@@ -108,6 +109,7 @@ dagp_rule_hint(const char *name)
 
 typedef struct {
     parse_t *p;
+    size_t task;
     const yamldoc_node_t *node;
     const char *field;
     const char *label;
@@ -175,6 +177,30 @@ s_tmpl_raw(tcheck_t *t, const tmpl_ref_t *ref, size_t line, size_t col)
     }
 }
 
+/* {{ tasks.ID.result[.FIELD] }}: its form now; whether ID is upstream
+ * once every task and edge is known (s_result_refs). */
+static void
+s_tmpl_result(tcheck_t *t, const char *name, size_t line, size_t col)
+{
+    char *id = NULL;
+    const char *field = NULL;
+    if (taskresult_ref(name, &id, &field) < 0) {
+        dagp_err_pos(t->p, line, col,
+                     "%s of %s uses '%s'; write {{ tasks.ID.result }} or "
+                     "{{ tasks.ID.result.FIELD }}",
+                     t->field, t->label, name);
+        return;
+    }
+    if (t->task >= t->p->dag->ntasks || !t->p->src) {
+        free(id);
+        return;
+    }
+    task_src_t *src = &t->p->src[t->task];
+    src->refs = xrealloc(src->refs, (src->nrefs + 1) * sizeof *src->refs);
+    src->refs[src->nrefs++] =
+        (result_ref_t){.task = id, .field = t->field, .line = line, .col = col};
+}
+
 static void
 s_tmpl_name(void *arg, const tmpl_ref_t *ref)
 {
@@ -198,6 +224,10 @@ s_tmpl_name(void *arg, const tmpl_ref_t *ref)
     }
     if (!strncmp(name, "secret.", 7)) {
         s_tmpl_secret(t, name + 7, line, col);
+        return;
+    }
+    if (!strncmp(name, "tasks.", 6)) {
+        s_tmpl_result(t, name, line, col);
         return;
     }
     dag_t *dag = t->p->dag;
@@ -375,7 +405,7 @@ dagp_check_tmpl(parse_t *p,
                 const char *field)
 {
     char label[160];
-    tcheck_t t = {p, node, field,
+    tcheck_t t = {p, task, node, field,
                   dagp_task_label(p, task, label, sizeof label)};
     errbuf_t err;
     errbuf_clear(&err);
@@ -644,6 +674,62 @@ s_policies(parse_t *p)
     }
 }
 
+/* Whether task `up` is upstream of task `task`, through any path of
+ * 'after' edges (a visited mark per task bounds the walk, cycles too). */
+static bool
+s_upstream(const dag_t *dag, size_t task, size_t up)
+{
+    bool *seen = xcalloc(dag->ntasks, sizeof *seen);
+    size_t *stack = xcalloc(dag->ntasks + 1, sizeof *stack);
+    size_t top = 0;
+    bool found = false;
+    stack[top++] = task;
+    seen[task] = true;
+    while (top > 0 && !found) {
+        const dag_task_t *t = &dag->tasks[stack[--top]];
+        for (size_t i = 0; i < t->nafter && !found; i++) {
+            size_t a = t->after[i];
+            found = a == up;
+            if (!seen[a]) {
+                seen[a] = true;
+                stack[top++] = a;
+            }
+        }
+    }
+    free(stack);
+    free(seen);
+    return found;
+}
+
+/* A template may only read the result of a task that finished before
+ * its task starts: one upstream of it. */
+static void
+s_result_refs(parse_t *p)
+{
+    for (size_t i = 0; i < p->dag->ntasks; i++) {
+        const task_src_t *src = &p->src[i];
+        for (size_t r = 0; r < src->nrefs; r++) {
+            const result_ref_t *ref = &src->refs[r];
+            void *found = zhashx_lookup(p->dag->index, ref->task);
+            size_t up = found ? (size_t) (uintptr_t) found - 1 : 0;
+            char label[160];
+            dagp_task_label(p, i, label, sizeof label);
+            if (!found) {
+                dagp_err_pos(p, ref->line, ref->col,
+                             "%s of %s reads the result of task '%s', which "
+                             "is not defined",
+                             ref->field, label, ref->task);
+            } else if (!s_upstream(p->dag, i, up)) {
+                dagp_err_pos(p, ref->line, ref->col,
+                             "%s of %s reads the result of task '%s', which "
+                             "is not upstream of it; add '%s' to its "
+                             "'after' (directly or through another task)",
+                             ref->field, label, ref->task, ref->task);
+            }
+        }
+    }
+}
+
 void
 dagp_check_tasks(parse_t *p)
 {
@@ -651,4 +737,5 @@ dagp_check_tasks(parse_t *p)
     s_children(p->dag);
     s_cycles(p);
     s_policies(p);
+    s_result_refs(p);
 }

@@ -56,6 +56,14 @@ typedef struct {
     unsigned retry_on; /* DAG_CAUSE_* bits */
 } policy_t;
 
+/* A {{ tasks.ID.result }} in a task's templates, checked against the
+ * graph once every task was read. */
+typedef struct {
+    char *task;        /* the ID named; owned */
+    const char *field; /* "'run'", "'env'", ...: a literal */
+    size_t line, col;
+} result_ref_t;
+
 /* What parsing a task keeps besides the public view: where things were. */
 typedef struct {
     const yamldoc_node_t *node;    /* the task's mapping */
@@ -63,6 +71,8 @@ typedef struct {
     size_t nafter;
     const yamldoc_node_t **after; /* the names in 'after', owned array */
     policy_t policy;
+    result_ref_t *refs; /* owned array */
+    size_t nrefs;
 } task_src_t;
 
 typedef struct {

@@ -6,6 +6,7 @@
 #include "common/jsonval.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 
 static const json_t *
 s_in(const jsonval_t *self)
@@ -190,4 +191,15 @@ double
 jsonval_number(const jsonval_t *self)
 {
     return json_is_number(s_in(self)) ? json_number_value(s_in(self)) : 0;
+}
+
+char *
+jsonval_dump(const jsonval_t *self)
+{
+    char *text = json_dumps(s_in(self), JSON_COMPACT | JSON_ENCODE_ANY |
+                                            JSON_PRESERVE_ORDER);
+    if (!text) { /* only for want of memory, which aborts as in xalloc */
+        abort();
+    }
+    return text;
 }

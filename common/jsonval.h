@@ -61,4 +61,8 @@ bool jsonval_bool(const jsonval_t *self);
 /* A number's value; 0 for other values. */
 double jsonval_number(const jsonval_t *self);
 
+/* The value as compact JSON text (members in their order). Caller owns
+ * the result. */
+char *jsonval_dump(const jsonval_t *self);
+
 #endif

@@ -21,6 +21,7 @@
 #include "scheduler/store/store_logs.h"
 #include "scheduler/store/store_metrics.h"
 #include "scheduler/store/store_query.h"
+#include "scheduler/store/store_results.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -476,6 +477,27 @@ s_on_run_summary(void *arg, const store_run_info_t *run)
     return 0;
 }
 
+/* Each attempt's JSON result, if it left one; a result that cannot be
+ * read is left out (and logged) rather than failing the whole reply. */
+static void
+s_attempt_results(store_t *store, Sluice__RunShowRep *show)
+{
+    for (size_t i = 0; i < show->n_tasks; i++) {
+        Sluice__TaskInfo *t = show->tasks[i];
+        for (size_t j = 0; j < t->n_attempts; j++) {
+            Sluice__AttemptInfo *a = t->attempts[j];
+            char *json = NULL;
+            errbuf_t err;
+            if (store_results_get(store, a->attempt_id, &json, &err) < 0) {
+                log_warn("control API: attempt %" PRIu64 ": %s", a->attempt_id,
+                         errbuf_msg(&err));
+            } else if (json) {
+                a->result = json;
+            }
+        }
+    }
+}
+
 Sluice__Reply *
 api_run_show(store_t *store, const Sluice__Request *req, const uint32_t *counts)
 {
@@ -502,6 +524,7 @@ api_run_show(store_t *store, const Sluice__Request *req, const uint32_t *counts)
         protobuf_c_message_free_unpacked(&show->base, NULL);
         return s_store_error(req->request_id, rc, &err);
     }
+    s_attempt_results(store, show);
     Sluice__Reply *rep = s_reply(req->request_id);
     rep->op_case = SLUICE__REPLY__OP_RUN_SHOW;
     rep->run_show = show;

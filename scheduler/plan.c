@@ -417,7 +417,9 @@ s_vars(plan_t *self, plan_run_t *run, const dag_task_t *task, uint32_t attempt)
                            .task_id = task->id,
                            .attempt = attempt,
                            .secret = self->secret,
-                           .secret_arg = self->secret_arg};
+                           .secret_arg = self->secret_arg,
+                           .store = self->store,
+                           .run = run->id};
 }
 
 /* Creates the attempt of a ready task on `worker` and fills out. */

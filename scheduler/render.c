@@ -8,8 +8,10 @@
 
 #include "common/pathname.h"
 #include "common/shell.h"
+#include "common/taskresult.h"
 #include "common/tmpl.h"
 #include "common/xalloc.h"
+#include "scheduler/store/store_results.h"
 
 /* Templates in one declared path: far more than any DAG writes. */
 #define RENDER_PATH_SPANS 32
@@ -20,8 +22,10 @@ typedef struct {
     char attempt[16];
     bool env;          /* rendering env: secrets allowed */
     zlistx_t *opened;  /* secret values handed out, wiped after render */
-    bool secret_error; /* a secret could not be opened ... */
+    bool lookup_error; /* a secret or result could not be read ... */
     errbuf_t why;      /* ... and why */
+    zhashx_t *results; /* "tasks.ID.result..." -> its text, owned; NULL
+                          until one is named */
 } render_ctx_t;
 
 static void
@@ -54,11 +58,73 @@ s_lookup_secret(render_ctx_t *ctx, const char *name)
     }
     char *value = ctx->vars->secret(ctx->vars->secret_arg, name, &ctx->why);
     if (!value) {
-        ctx->secret_error = true;
+        ctx->lookup_error = true;
         return NULL;
     }
     zlistx_add_end(ctx->opened, value);
     return value;
+}
+
+/* The text of a result reference: the result of the upstream's latest
+ * successful attempt, or the member named; NULL with ctx->why set. */
+static char *
+s_result_text(render_ctx_t *ctx, const char *task, const char *field)
+{
+    const render_vars_t *vars = ctx->vars;
+    char *json = NULL;
+    errbuf_t why;
+    if (!vars->store) {
+        errbuf_set(&ctx->why, "{{ tasks.%s.result }} cannot be read here",
+                   task);
+        return NULL;
+    }
+    if (store_results_latest(vars->store, vars->run, task, &json, &why) < 0) {
+        errbuf_set(&ctx->why, "cannot read the result of task '%s': %s", task,
+                   errbuf_msg(&why));
+        return NULL;
+    }
+    if (!json) {
+        errbuf_set(&ctx->why,
+                   "task '%s' left no result: it did not succeed in this "
+                   "run, or wrote nothing to $SLUICE_RESULT",
+                   task);
+        return NULL;
+    }
+    char *text = NULL;
+    if (taskresult_field(json, field, &text, &why) < 0) {
+        errbuf_set(&ctx->why, "{{ tasks.%s.result.%s }}: %s", task, field,
+                   errbuf_msg(&why));
+    }
+    free(json);
+    return text;
+}
+
+/* {{ tasks.ID.result }} and {{ tasks.ID.result.FIELD }}, read once per
+ * rendering pass. */
+static const char *
+s_lookup_result(render_ctx_t *ctx, const char *name)
+{
+    const char *known = ctx->results ? zhashx_lookup(ctx->results, name) : NULL;
+    if (known) {
+        return known;
+    }
+    char *task = NULL;
+    const char *field = NULL;
+    if (taskresult_ref(name, &task, &field) <= 0) {
+        return NULL; /* an unknown name */
+    }
+    char *text = s_result_text(ctx, task, field);
+    free(task);
+    if (!text) {
+        ctx->lookup_error = true;
+        return NULL;
+    }
+    if (!ctx->results) {
+        ctx->results = zhashx_new();
+        zhashx_set_destructor(ctx->results, (zhashx_destructor_fn *) zstr_free);
+    }
+    zhashx_insert(ctx->results, name, text);
+    return text;
 }
 
 static const char *
@@ -68,6 +134,9 @@ s_lookup(void *arg, const char *name)
     const render_vars_t *vars = ctx->vars;
     if (strncmp(name, "secret.", 7) == 0) {
         return s_lookup_secret(ctx, name + 7);
+    }
+    if (strncmp(name, "tasks.", 6) == 0) {
+        return s_lookup_result(ctx, name);
     }
     if (strcmp(name, "run_id") == 0) {
         return vars->run_id;
@@ -107,14 +176,22 @@ s_ctx_init(render_ctx_t *ctx, const render_vars_t *vars)
     snprintf(ctx->attempt, sizeof ctx->attempt, "%u", vars->attempt);
 }
 
+static void
+s_ctx_fini(render_ctx_t *ctx)
+{
+    zhashx_destroy(&ctx->results);
+}
+
 static const char *
 s_value(render_ctx_t *ctx, const tmpl_ref_t *ref, errbuf_t *err)
 {
     const char *value = s_lookup(ctx, ref->name);
-    if (!value) {
+    if (!value && ctx->lookup_error) {
+        *err = ctx->why;
+    } else if (!value) {
         errbuf_set(err,
                    "unknown template name '%s'; use run_id, ds, task_id, "
-                   "attempt or params.NAME",
+                   "attempt, params.NAME or tasks.ID.result[.FIELD]",
                    ref->name);
     }
     return value;
@@ -421,7 +498,9 @@ render_command(const render_vars_t *vars, const dag_task_t *task, errbuf_t *err)
 {
     render_ctx_t ctx;
     s_ctx_init(&ctx, vars);
-    return s_command(&ctx, task, NULL, NULL, err);
+    char *command = s_command(&ctx, task, NULL, NULL, err);
+    s_ctx_fini(&ctx);
+    return command;
 }
 
 int
@@ -434,7 +513,9 @@ render_paths(const render_vars_t *vars,
 {
     render_ctx_t ctx;
     s_ctx_init(&ctx, vars);
-    return s_paths(&ctx, paths, count, out, nout, err);
+    int rc = s_paths(&ctx, paths, count, out, nout, err);
+    s_ctx_fini(&ctx);
+    return rc;
 }
 
 /* The only place secrets are opened; each is wiped once rendered in.
@@ -462,7 +543,7 @@ s_env(render_ctx_t *ctx,
         out->env_values[out->nenv++] =
             tmpl_render(task->env[i].value, s_lookup, ctx, err);
         if (!out->env_values[out->nenv - 1]) {
-            if (ctx->secret_error) {
+            if (ctx->lookup_error) {
                 *err = ctx->why;
             }
             rc = -1;
@@ -482,10 +563,7 @@ render_dispatch(const render_vars_t *vars,
     render_ctx_t ctx;
     s_ctx_init(&ctx, vars);
     out->command = s_command(&ctx, task, &out->argv, &out->argc, err);
-    if (!out->command) {
-        return -1;
-    }
-    int rc = s_env(&ctx, task, out, err);
+    int rc = out->command ? s_env(&ctx, task, out, err) : -1;
     if (rc == 0) {
         rc = s_paths(&ctx, task->inputs, task->ninputs, &out->inputs,
                      &out->ninputs, err);
@@ -497,7 +575,11 @@ render_dispatch(const render_vars_t *vars,
     if (rc == 0 && task->validate) {
         out->validate = tmpl_render(task->validate, s_lookup, &ctx, err);
         rc = out->validate ? 0 : -1;
+        if (rc < 0 && ctx.lookup_error) {
+            *err = ctx.why;
+        }
     }
+    s_ctx_fini(&ctx);
     return rc;
 }
 

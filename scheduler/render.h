@@ -4,8 +4,10 @@
  * Templates may name {{ run_id }}, {{ ds }}, {{ logical_date }},
  * {{ data_interval_start }}, {{ data_interval_end }}, {{ task_id }},
  * {{ attempt }},
- * {{ params.NAME }}, and in env only {{ secret.NAME }}, opened through a
- * hook; secret values handed out are wiped once rendered. */
+ * {{ params.NAME }}, {{ tasks.ID.result }} and {{ tasks.ID.result.FIELD }}
+ * (the result of an upstream task's latest successful attempt in the run,
+ * read from the store), and in env only {{ secret.NAME }}, opened through
+ * a hook; secret values handed out are wiped once rendered. */
 #ifndef SLUICE_RENDER_H
 #define SLUICE_RENDER_H
 
@@ -15,6 +17,7 @@
 #include "common/dag.h"
 #include "common/errbuf.h"
 #include "scheduler/plan.h"
+#include "scheduler/store/store.h"
 
 /* What the templates of one attempt may name. Everything is borrowed. */
 typedef struct {
@@ -29,6 +32,8 @@ typedef struct {
     uint32_t attempt;       /* 1-based try number */
     plan_secret_fn *secret; /* NULL: env may use no secrets */
     void *secret_arg;
+    store_t *store; /* reads {{ tasks.ID.result }}; NULL: none resolve */
+    uint64_t run;   /* the run those results are read from */
 } render_vars_t;
 
 /* The task's command (its `run`, "" when it has none), never with secrets:

@@ -688,6 +688,8 @@ s_observe_results(sched_t *self)
                   sched_secrets_on_result, self);
     sched_observe(self, "metrics", SCHED_BEFORE_APPLY, sched_metrics_on_result,
                   self->store);
+    sched_observe(self, "task results", SCHED_BEFORE_APPLY,
+                  sched_results_on_result, self->store);
     sched_observe(self, "cache", SCHED_BEFORE_APPLY, sched_cache_on_result,
                   self);
     sched_observe(self, "lineage", SCHED_AFTER_APPLY, sched_lineage_on_result,

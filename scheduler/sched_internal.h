@@ -493,6 +493,11 @@ Sluice__Reply *sched_report(store_t *store, const Sluice__Request *req);
 int
 sched_metrics_on_result(void *arg, const sched_result_t *result, errbuf_t *err);
 
+/* Result observer (arg: store_t): stores the JSON result of a success,
+ * before the plan applies it, so the tasks it makes ready can read it. */
+int
+sched_results_on_result(void *arg, const sched_result_t *result, errbuf_t *err);
+
 /* Result observer (arg: sched_t): a success becomes a cache entry. */
 int
 sched_cache_on_result(void *arg, const sched_result_t *result, errbuf_t *err);

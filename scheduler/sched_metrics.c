@@ -1,15 +1,19 @@
-/* sched_metrics — what a result leaves for later runs: the metrics it
- * reports, stored for 'sluice metrics', and, after a success, its cache
- * entry, so that a run with the same inputs can reuse it. Both inside the
- * turn's transaction. */
+/* sched_metrics — what a result leaves for later tasks and runs: the
+ * metrics it reports, stored for 'sluice metrics', the JSON value it wrote
+ * to $SLUICE_RESULT, for the tasks downstream, and, after a success, its
+ * cache entry, so that a run with the same inputs can reuse it. All inside
+ * the turn's transaction. */
 #include <inttypes.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/log.h"
+#include "common/taskresult.h"
 #include "common/xalloc.h"
 #include "scheduler/sched_internal.h"
 #include "scheduler/store/store_dags.h"
 #include "scheduler/store/store_metrics.h"
+#include "scheduler/store/store_results.h"
 
 int
 sched_metrics_on_result(void *arg, const sched_result_t *result, errbuf_t *err)
@@ -30,6 +34,18 @@ sched_metrics_on_result(void *arg, const sched_result_t *result, errbuf_t *err)
     free(names);
     free(values);
     return rc < 0 ? -1 : 0;
+}
+
+int
+sched_results_on_result(void *arg, const sched_result_t *result, errbuf_t *err)
+{
+    store_t *store = arg;
+    const Sluice__Result *res = result->res;
+    if (!result->success || !res->result || !*res->result) {
+        return 0;
+    }
+    return store_results_put(store, res->attempt_id, res->result, err) < 0 ? -1
+                                                                           : 0;
 }
 
 int

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/shell.h"
 #include "common/statedir.h"
+#include "common/taskresult.h"
 #include "common/xalloc.h"
 #include "worker/mem.h"
 
@@ -179,6 +180,7 @@ s_env_build(s_strv_t *env, const exec_spec_t *spec, const char *work_dir)
     s_env_set(env, "SLUICE_LOGICAL_DATE", spec->logical_date);
     s_env_set(env, "SLUICE_OUTPUT_DIR", work_dir);
     s_env_take(env, xasprintf("SLUICE_METRICS=%s/metrics.json", work_dir));
+    s_env_take(env, xasprintf("SLUICE_RESULT=%s/" TASKRESULT_FILE, work_dir));
     if (spec->run_as) {
         s_env_set(env, "HOME", work_dir); /* not the worker's home */
         s_env_set(env, "USER", spec->run_as->name);

@@ -14,6 +14,7 @@
 #include "common/idmap.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/taskresult.h"
 #include "common/xalloc.h"
 #include "proto/msg.h"
 #include "worker/hashjob.h"
@@ -412,6 +413,33 @@ s_result_metrics(const jobs_t *self, const job_t *job, Sluice__Result *res)
     free(found);
 }
 
+/* The JSON value the task wrote to $SLUICE_RESULT, read once it exited
+ * 0: a file that is no valid result fails the attempt (cause exit), as a
+ * missing declared output does. Read without following a link, like the
+ * metrics file. */
+static void
+s_result_value(const jobs_t *self, const job_t *job, Sluice__Result *res)
+{
+    if (res->outcome != SLUICE__OUTCOME__OUTCOME_EXITED ||
+        res->exit_code != 0 || res->outputs_missing) {
+        return;
+    }
+    char *path = xasprintf("%s/%" PRIu64 "/" TASKRESULT_FILE, self->work_root,
+                           job->attempt_id);
+    errbuf_t err;
+    char *text = NULL;
+    if (taskresult_read(path, &text, &err) < 0) {
+        res->outputs_missing = true;
+        free(res->error);
+        res->error = xstrdup(errbuf_msg(&err));
+        log_warn("worker '%s': attempt %" PRIu64 " failed: %s",
+                 conn_name(self->conn), job->attempt_id, errbuf_msg(&err));
+    } else if (text) {
+        res->result = text; /* was the static default "" */
+    }
+    free(path);
+}
+
 /* A hashed dataset version as a Result carries it; caller owns. */
 static Sluice__DatasetRef *
 s_dataset_ref(const datahash_ref_t *ref)
@@ -549,6 +577,7 @@ s_result_new(const jobs_t *self, const job_t *job)
     s_result_validation(self, job, res);
     s_result_metrics(self, job, res);
     s_result_data(self, job, res);
+    s_result_value(self, job, res);
     return res;
 }
 

@@ -472,6 +472,10 @@ static const char *const s_migrations[STORE_SCHEMA_VERSION] = {
     " expires_at INTEGER NOT NULL DEFAULT 0," /* 0: never */
     " revoked_at INTEGER NOT NULL DEFAULT 0," /* 0: live */
     " last_used_at INTEGER NOT NULL DEFAULT 0);",
+    /* 15: the JSON results tasks write to $SLUICE_RESULT
+     * (store_results.c), at most 64 KiB each, checked by the worker. */
+    "CREATE TABLE attempt_results (attempt_id INTEGER PRIMARY KEY,"
+    " result TEXT NOT NULL);",
 };
 
 /* ------------------------------------------------------------ helpers */

@@ -35,7 +35,7 @@
 #include "common/errbuf.h"
 
 /* Latest schema version store_open migrates to. */
-#define STORE_SCHEMA_VERSION 14
+#define STORE_SCHEMA_VERSION 15
 
 /* Returned (negated) when the disk or database is full, so callers can tell
  * the user to free space instead of reporting a generic failure. */

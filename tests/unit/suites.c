@@ -46,6 +46,7 @@ suite_fn *const unit_suites[] = {
     table_suite,
     pbjson_suite,
     jsonval_suite,
+    taskresult_suite,
     store_web_suite,
     sched_suite,
     tz_suite,

@@ -49,6 +49,7 @@ Suite *args_suite(void);
 Suite *table_suite(void);
 Suite *pbjson_suite(void);
 Suite *jsonval_suite(void);
+Suite *taskresult_suite(void);
 Suite *store_web_suite(void);
 Suite *sched_suite(void);
 Suite *tz_suite(void);

@@ -694,6 +694,52 @@ START_TEST(test_dag_warns_about_unquotable_values)
 
 END_TEST
 
+/* A template may read the result of a task upstream of its own (through
+ * any path), and of no other; each refusal at FILE:LINE:COL. */
+START_TEST(test_dag_result_refs_upstream)
+{
+    zlist_t *errors;
+    const char *ok = "dag: d\n"
+                     "tasks:\n"
+                     "  - id: a\n"
+                     "    run: \"true\"\n"
+                     "  - id: m\n"
+                     "    after: [a]\n"
+                     "    run: \"true\"\n"
+                     "  - id: b\n"
+                     "    after: [m]\n"
+                     "    run: echo {{ tasks.a.result.rows }}\n"
+                     "    env: {X: \"{{ tasks.m.result }}\"}\n";
+    dag_t *dag = s_parse(ok, &errors);
+    ck_assert_msg(dag, "%s", (char *) zlist_first(errors));
+    dag_destroy(&dag);
+    zlist_destroy(&errors);
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - id: a\n"
+           "    run: echo {{ tasks.b.result }}\n"
+           "  - id: b\n"
+           "    after: [a]\n"
+           "    run: echo {{ tasks.c.result.x }} {{ tasks.b.result }}\n"
+           "  - id: c\n"
+           "    run: echo {{ tasks.zz.result }} {{ tasks.a.rows }}\n",
+           "t.yaml:4:15: 'run' of task 'a' reads the result of task 'b', "
+           "which is not upstream of it; add 'b' to its 'after' (directly or "
+           "through another task)",
+           "t.yaml:7:15: 'run' of task 'b' reads the result of task 'c', "
+           "which is not upstream of it; add 'c' to its 'after' (directly or "
+           "through another task)",
+           "t.yaml:7:38: 'run' of task 'b' reads the result of task 'b', "
+           "which is not upstream of it; add 'b' to its 'after' (directly or "
+           "through another task)",
+           "t.yaml:9:15: 'run' of task 'c' reads the result of task 'zz', "
+           "which is not defined",
+           "t.yaml:9:37: 'run' of task 'c' uses 'tasks.a.rows'; write {{ "
+           "tasks.ID.result }} or {{ tasks.ID.result.FIELD }}");
+}
+
+END_TEST
+
 Suite *
 dag_suite(void)
 {
@@ -723,6 +769,7 @@ dag_suite(void)
     tcase_add_test(hostile, test_dag_big_file);
     tcase_add_test(hostile, test_dag_limit_keys);
     tcase_add_test(hostile, test_dag_trigger_rules);
+    tcase_add_test(hostile, test_dag_result_refs_upstream);
     tcase_add_test(hostile, test_dag_invalid_utf8);
     tcase_add_test(hostile, test_dag_too_many_tasks);
     suite_add_tcase(s, hostile);

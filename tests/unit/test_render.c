@@ -7,6 +7,9 @@
 #include "common/dag.h"
 #include "common/xalloc.h"
 #include "scheduler/render.h"
+#include "scheduler/store/store_dags.h"
+#include "scheduler/store/store_results.h"
+#include "scheduler/store/store_runs.h"
 #include "tests/unit/suites.h"
 
 static const char *s_yaml = "dag: r\n"
@@ -401,6 +404,93 @@ START_TEST(test_render_paths_refuse_dotdot_from_values)
 
 END_TEST
 
+static const char *s_results_yaml =
+    "dag: r\n"
+    "tasks:\n"
+    "  - id: a\n"
+    "    run: \"true\"\n"
+    "  - id: b\n"
+    "    after: [a]\n"
+    "    run: printf '%s %s' {{ tasks.a.result.rows }} "
+    "{{ tasks.a.result.path }} > \"/out/{{ tasks.a.result.rows }}\"\n"
+    "    env:\n"
+    "      ALL: \"{{ tasks.a.result }}\"\n"
+    "  - id: c\n"
+    "    after: [a]\n"
+    "    run: echo {{ tasks.a.result.path }} {{ tasks.a.result.nope }}\n";
+
+/* A run of DAG r in a fresh store, whose task a succeeded leaving json;
+ * sets *run_id. Caller destroys the store and removes dir. */
+static store_t *
+s_results_store(char *dir, const char *json, uint64_t *run_id)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *db = xasprintf("%s/store.db", dir);
+    errbuf_t err;
+    store_t *store = store_open(db, &err);
+    free(db);
+    ck_assert_msg(store, "%s", err.msg);
+    bool changed;
+    ck_assert_int_eq(store_dag_put(store, "r", "v1", s_results_yaml, "r.yaml",
+                                   1, &changed, &err),
+                     0);
+    ck_assert_int_eq(store_run_create(store, "r", "v1", NULL, 0, "2026-11-26",
+                                      "manual", 1, run_id, &err),
+                     0);
+    ck_assert_int_eq(
+        store_task_create(store, *run_id, "a", TASK_SUCCESS, 1, &err), 0);
+    uint64_t attempt = 0;
+    ck_assert_int_eq(store_attempt_create(store, *run_id, "a", 1, "w1",
+                                          ATTEMPT_RUNNING, 2, &attempt, &err),
+                     0);
+    store_attempt_end_t end = {.state = ATTEMPT_SUCCESS, .ended_at = 3};
+    ck_assert_int_eq(store_attempt_finish(store, attempt, &end, &err), 0);
+    ck_assert_int_eq(store_results_put(store, attempt, json, &err), 0);
+    return store;
+}
+
+START_TEST(test_render_task_results)
+{
+    /* {{ tasks.a.result.FIELD }}: a string's value, quoted for the shell
+     * like any value; {{ tasks.a.result }}: the JSON text. */
+    char dir[] = "/tmp/sluice-render.XXXXXX";
+    uint64_t run_id = 0;
+    const char *json = "{\"rows\": 42, \"path\": \"/x y; id\"}";
+    store_t *store = s_results_store(dir, json, &run_id);
+    dag_t *dag =
+        dag_parse("r.yaml", s_results_yaml, strlen(s_results_yaml), NULL);
+    ck_assert_ptr_nonnull(dag);
+    render_vars_t vars = {.run_id = "1",
+                          .logical_date = "2026-11-26",
+                          .task_id = "b",
+                          .attempt = 1,
+                          .store = store,
+                          .run = run_id};
+    plan_dispatch_t out = {0};
+    errbuf_t err;
+    ck_assert_int_eq(render_dispatch(&vars, dag_task(dag, 1), &out, &err), 0);
+    ck_assert_str_eq(out.command, "printf '%s %s' 42 '/x y; id' > \"/out/42\"");
+    ck_assert_str_eq(out.env_values[0], json);
+    render_clear(&out);
+    /* A member it does not have fails the attempt, naming it. */
+    vars.task_id = "c";
+    ck_assert_int_eq(render_dispatch(&vars, dag_task(dag, 2), &out, &err), -1);
+    ck_assert_str_eq(err.msg, "{{ tasks.a.result.nope }}: the result has no "
+                              "member 'nope'");
+    render_clear(&out);
+    /* Without a store (or a result), nothing resolves. */
+    vars.store = NULL;
+    ck_assert_int_eq(render_dispatch(&vars, dag_task(dag, 1), &out, &err), -1);
+    render_clear(&out);
+    dag_destroy(&dag);
+    store_destroy(&store);
+    char *rm = xasprintf("rm -rf '%s'", dir);
+    ck_assert_int_eq(system(rm), 0);
+    free(rm);
+}
+
+END_TEST
+
 Suite *
 render_suite(void)
 {
@@ -413,6 +503,7 @@ render_suite(void)
     tcase_add_test(tc, test_render_refuses_where_no_quoting_holds);
     tcase_add_test(tc, test_render_raw_is_command_text);
     tcase_add_test(tc, test_render_paths_refuse_dotdot_from_values);
+    tcase_add_test(tc, test_render_task_results);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,6 +10,7 @@
 #include "scheduler/store/store_keys.h"
 #include "scheduler/store/store_logs.h"
 #include "scheduler/store/store_query.h"
+#include "scheduler/store/store_results.h"
 #include "scheduler/store/store_runs.h"
 #include "scheduler/store/store_workers.h"
 #include "tests/unit/suites.h"
@@ -365,6 +366,7 @@ START_TEST(test_store_migration_binds_worker_names)
     sqlite3 *db = NULL;
     ck_assert_int_eq(sqlite3_open(s_db, &db), SQLITE_OK);
     const char *v12 = /* every later migration undone too */
+        "DROP TABLE attempt_results;"
         "DROP TABLE api_tokens;"
         "DROP TABLE worker_names;"
         "ALTER TABLE workers DROP COLUMN admin;"
@@ -692,6 +694,45 @@ START_TEST(test_store_runs_list)
 
 END_TEST
 
+/* A task's JSON result is kept with its attempt; downstream templates read
+ * the one of the task's latest successful attempt. */
+START_TEST(test_store_results)
+{
+    errbuf_t err;
+    store_t *store = store_open(s_db, &err);
+    ck_assert_msg(store, "%s", err.msg);
+    uint64_t run_id = s_make_run(store, 1000);
+    uint64_t ids[3] = {0};
+    const attempt_state_t states[3] = {ATTEMPT_SUCCESS, ATTEMPT_SUCCESS,
+                                       ATTEMPT_FAILED};
+    for (uint32_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(store_attempt_create(store, run_id, "a", i + 1, "w1",
+                                              ATTEMPT_RUNNING, 1001, &ids[i],
+                                              &err),
+                         0);
+        store_attempt_end_t end = {.state = states[i], .ended_at = 1002};
+        ck_assert_int_eq(store_attempt_finish(store, ids[i], &end, &err), 0);
+    }
+    char *json = NULL;
+    ck_assert_int_eq(store_results_latest(store, run_id, "a", &json, &err), 0);
+    ck_assert_ptr_null(json); /* none left one */
+    ck_assert_int_eq(store_results_put(store, ids[0], "{\"n\":1}", &err), 0);
+    ck_assert_int_eq(store_results_put(store, ids[1], "{\"n\":2}", &err), 0);
+    ck_assert_int_eq(store_results_put(store, ids[2], "{\"n\":3}", &err), 0);
+    ck_assert_int_eq(store_results_put(store, ids[1], "{\"n\":22}", &err), 0);
+    ck_assert_int_eq(store_results_latest(store, run_id, "a", &json, &err), 0);
+    ck_assert_str_eq(json, "{\"n\":22}"); /* not the failed attempt 3 */
+    free(json);
+    ck_assert_int_eq(store_results_get(store, ids[0], &json, &err), 0);
+    ck_assert_str_eq(json, "{\"n\":1}");
+    free(json);
+    ck_assert_int_eq(store_results_latest(store, run_id, "b", &json, &err), 0);
+    ck_assert_ptr_null(json);
+    store_destroy(&store);
+}
+
+END_TEST
+
 Suite *
 store_suite(void)
 {
@@ -702,6 +743,7 @@ store_suite(void)
     tcase_add_test(tc, test_store_usage);
     tcase_add_test(tc, test_store_migrates_from_v1);
     tcase_add_test(tc, test_store_migration_binds_worker_names);
+    tcase_add_test(tc, test_store_results);
     tcase_add_test(tc, test_store_wal_and_append_only_events);
     tcase_add_test(tc, test_store_duplicate_log_chunk_ignored);
     tcase_add_test(tc, test_store_stale_results_are_bounded);

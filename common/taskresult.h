@@ -1,0 +1,46 @@
+/* taskresult — the small JSON value a task leaves for the tasks after it:
+ * written to $SLUICE_RESULT, read back by the worker once the attempt
+ * exits, stored by the scheduler and read by downstream templates as
+ * {{ tasks.ID.result }} or {{ tasks.ID.result.FIELD }}. */
+#ifndef SLUICE_TASKRESULT_H
+#define SLUICE_TASKRESULT_H
+
+#include <stddef.h>
+
+#include "common/errbuf.h"
+
+/* The most bytes a result may hold: enough for a summary or a list of
+ * paths, small enough to travel in a Result and live in the store. */
+#define TASKRESULT_MAX_BYTES 65536
+
+/* The file's name in the attempt's work dir. */
+#define TASKRESULT_FILE "result.json"
+
+/* Reads the result file at path without following a symlink: 0 with *out
+ * NULL when there is none, 0 with *out owned (the file's text, one valid
+ * JSON value) when there is, -1 with err set when it is not a regular
+ * file, holds more than TASKRESULT_MAX_BYTES or is not valid JSON. */
+int taskresult_read(const char *path, char **out, errbuf_t *err);
+
+/* Checks that text (size bytes) is one JSON value of at most
+ * TASKRESULT_MAX_BYTES; -1 with err set otherwise. */
+int taskresult_check(const char *text, size_t size, errbuf_t *err);
+
+/* Splits a template name "tasks.ID.result" or "tasks.ID.result.FIELD":
+ * 1 with *task owned and *field pointing into name (NULL without one), 0
+ * when name does not start with "tasks.", -1 when it does but is not of
+ * that form. ID ends at the first ".result" that ends the name or is
+ * followed by '.'. */
+int taskresult_ref(const char *name, char **task, const char **field);
+
+/* The text a template inserts for a result: the JSON text itself when
+ * field is NULL, else member `field` of the object: a string's value as
+ * it is (no JSON quotes or escapes), any other value as compact JSON.
+ * Caller owns *out; -1 with err set when the result is no object or has
+ * no such member. */
+int taskresult_field(const char *json,
+                     const char *field,
+                     char **out,
+                     errbuf_t *err);
+
+#endif
