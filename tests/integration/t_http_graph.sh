@@ -110,12 +110,12 @@ t_http_graph_big_dag() {
     it_check "the big DAG's graph" graph_ok /api/v1/dags/big/graph.svg
     t1=$(date +%s.%N)
     it_check "has all $big_n nodes" [ "$(grep -c 'class="node task"' "$IT_DIR/body")" = "$big_n" ]
+    cp "$IT_DIR/body" "$IT_DIR/first.svg"
     it_check "again" graph_ok /api/v1/dags/big/graph.svg
     t2=$(date +%s.%N)
+    it_check "the same picture comes from the cache" cmp -s "$IT_DIR/first.svg" "$IT_DIR/body"
+    # Times are printed for the reader; speed is make bench's, not a test's.
     first=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
     again=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')
     echo "$big_n tasks: first GET ${first} s, cached ${again} s"
-    it_check "drawn in under 60 s (${first} s)" awk -v t="$first" 'BEGIN { exit !(t < 60) }'
-    it_check "the cached one is quicker (${again} s)" awk -v a="$again" -v f="$first" \
-        'BEGIN { exit !(a < f) }'
 }
