@@ -4,8 +4,9 @@
 
 t_flow_sensor_pokes_hold_no_slot() {
     it_cluster 0
-    it_start_worker w1 --slots 1
-    it_start_worker w2 --slots 1
+    # No prefetch: c1 must not wait in the window of the worker long holds.
+    it_start_worker w1 --slots 1 --prefetch 0
+    it_start_worker w2 --slots 1 --prefetch 0
     it_wait 15 it_connected 2 || { it_log "workers did not connect"; return 1; }
     mkdir -p "$IT_DIR/in"
     chmod 1777 "$IT_DIR/in"
