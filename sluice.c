@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/sensor.h"
 #include "common/version.h"
 #include "cli/cli.h"
 #include "scheduler/sched.h"
@@ -82,6 +83,9 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "__validate") == 0) {
         return validate_main(argc - 1, argv + 1); /* a worker's child */
+    }
+    if (strcmp(argv[1], "__sensor") == 0) {
+        return sensor_main(argc - 1, argv + 1); /* a worker's child */
     }
     if (strcmp(argv[1], "__hash") == 0) {
         return hashjob_main(argc - 1, argv + 1); /* a worker's child */

@@ -536,7 +536,12 @@ s_task_notes(const Sluice__RunShowRep *rep, const char *run_waits)
     for (size_t i = 0; i < rep->n_tasks; i++) {
         const Sluice__TaskInfo *t = rep->tasks[i];
         s_task_result(t);
-        if (t->next_try_ms) {
+        bool sensing =
+            t->waiting && *t->waiting && strcmp(t->state, "up_for_retry") == 0;
+        if (sensing) {
+            /* a sensor between pokes: what it waits for, and when it looks */
+            printf("'%s' is %s\n", t->task_id, t->waiting);
+        } else if (t->next_try_ms) {
             char when[32];
             printf("'%s' tries again at %s\n", t->task_id,
                    clock_fmt_local(t->next_try_ms, when, sizeof when));

@@ -201,6 +201,7 @@ s_task_free(dag_task_t *t)
     dagp_free_strings(t->inputs, t->ninputs);
     dagp_free_strings(t->outputs, t->noutputs);
     free((void *) t->validate);
+    free((void *) t->sensor_file);
     free((void *) t->pool);
 }
 

@@ -93,6 +93,13 @@ typedef struct {
     dag_rule_t trigger_rule; /* task, else defaults, else all_success */
     int skip_exit_code;      /* skip_exit_code: the command exiting with it
                                 makes the task skipped; 0 = none */
+    /* kind sensor (common/sensor.h): `run` holds its `command:`, or NULL
+     * with `file:`, which travels to the worker's built-in check in env. */
+    const char *sensor_file;    /* file: path or glob, a template; owned */
+    uint64_t poke_interval_ms;  /* poke_interval: 30s unless set */
+    uint64_t sensor_timeout_ms; /* timeout: from the first poke, task, else
+                                   defaults, else 1h; also caps each poke */
+    bool soft_fail;             /* soft_fail: skipped, not failed, on timeout */
 } dag_task_t;
 
 /* Parses and validates YAML text. filename is used in messages only.

@@ -10,6 +10,7 @@
 
 #include "common/cron.h"
 #include "common/dtime.h"
+#include "common/sensor.h"
 #include "common/shell.h"
 #include "common/taskresult.h"
 #include "common/tmpl.h"
@@ -670,6 +671,13 @@ s_policies(parse_t *p)
                                            : DAG_RULE_ALL_SUCCESS;
         if (task->pool_slots == 0) {
             task->pool_slots = 1;
+        }
+        if (!strcmp(task->kind, "sensor")) {
+            /* a sensor's timeout bounds its whole wait; a poke never
+             * outlasts it */
+            task->sensor_timeout_ms =
+                task->timeout_ms ? task->timeout_ms : SENSOR_TIMEOUT_MS;
+            task->timeout_ms = task->sensor_timeout_ms;
         }
     }
 }

@@ -179,6 +179,19 @@ void dagp_read_alerts(parse_t *p, const yamldoc_node_t *val);
 
 void dagp_free_alerts(dag_t *dag);
 
+/* The keys of a sensor (common/dag_sensor.c): one reader for them all,
+ * and the check once the task is read, which puts a file sensor's
+ * settings into its env. */
+void dagp_task_sensor(parse_t *p,
+                      size_t task,
+                      const yamldoc_node_t *key,
+                      const yamldoc_node_t *val);
+void dagp_check_sensor_task(parse_t *p,
+                            size_t task,
+                            const yamldoc_node_t *node,
+                            char *label,
+                            size_t size);
+
 /* A task's `sla`, the DAG's `deadline` and `expect`, as key readers. */
 void dagp_task_sla(parse_t *p,
                    size_t task,

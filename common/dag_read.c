@@ -23,8 +23,8 @@ typedef struct {
     key_fn *fn;
 } dagkey_t;
 
-static const char *const s_kinds[] = {"command",   "ingest", "validate",
-                                      "transform", "train",  "infer"};
+static const char *const s_kinds[] = {
+    "command", "ingest", "validate", "transform", "train", "infer", "sensor"};
 #define KIND_COUNT (sizeof s_kinds / sizeof s_kinds[0])
 
 /* ---- scalar readers: each reports its own error and returns -1 ---- */
@@ -327,7 +327,7 @@ s_task_kind(parse_t *p,
     const char *hint = yamldoc_suggest(kind, s_kinds, KIND_COUNT);
     dagp_err(p, val,
              "unknown kind '%s' for %s; %s%s%suse one of command, ingest, "
-             "validate, transform, train, infer",
+             "validate, transform, train, infer, sensor",
              kind, dagp_task_label(p, task, label, sizeof label),
              hint ? "did you mean '" : "", hint ? hint : "", hint ? "'? " : "");
 }
@@ -738,6 +738,12 @@ static const dagkey_t s_task_keys[] = {
     {"inputs", s_task_io},
     {"outputs", s_task_io},
     {"sla", dagp_task_sla},
+    {"file", dagp_task_sensor},
+    {"min_size", dagp_task_sensor},
+    {"stable_for", dagp_task_sensor},
+    {"command", dagp_task_sensor},
+    {"poke_interval", dagp_task_sensor},
+    {"soft_fail", dagp_task_sensor},
 };
 
 /* The id first, so that every later message can name the task. */
@@ -812,11 +818,13 @@ s_task(parse_t *p, size_t task, const yamldoc_node_t *node)
     if (slots && !t->pool) {
         dagp_err(p, slots, "'pool_slots' needs a 'pool'; add 'pool: NAME'");
     }
-    if (!dagp_map_get(node, "run") && strcmp(t->kind, "validate")) {
+    if (!dagp_map_get(node, "run") && strcmp(t->kind, "validate") &&
+        strcmp(t->kind, "sensor")) {
         dagp_err(p, node, "%s has no 'run'; add 'run: COMMAND'",
                  dagp_task_label(p, task, label, sizeof label));
     }
     dagp_check_validate_task(p, task, node, label, sizeof label);
+    dagp_check_sensor_task(p, task, node, label, sizeof label);
 }
 
 /* ---- top-level keys ---- */

@@ -789,6 +789,9 @@ s_apply_outcome(plan_t *self,
                 errbuf_t *err)
 {
     const dag_task_t *def = dag_task(run->dag, task);
+    if (plan_sensor_not_ready(def, result)) {
+        return plan_sensor_wait(self, run, task, result, now, err);
+    }
     bool skip = result->state == ATTEMPT_FAILED && result->cause &&
                 strcmp(result->cause, "exit") == 0 && def->skip_exit_code &&
                 result->exit_code == def->skip_exit_code;

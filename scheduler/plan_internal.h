@@ -34,6 +34,7 @@ typedef struct {
     rules_up_t up;       /* how its direct upstream tasks stand */
     uint64_t attempt_id; /* current attempt, 0 when none */
     int64_t due_mono;    /* up_for_retry: when to queue it again */
+    int64_t first_poke;  /* a sensor: wall ms of its first poke; 0 = none */
     char *cache_key;     /* cache: true, key of the attempt sent; owned */
     char *cache_outputs; /* its rendered outputs, one a line; owned */
 } plan_ti_t;
@@ -146,6 +147,20 @@ plan_run_t *plan_run_new(uint64_t id,
                          const dag_kv_t *params,
                          size_t nparams,
                          const char *logical_date);
+
+/* Whether a finished attempt of a sensor said "not yet" (plan_sensor.c):
+ * a normal exit with a non-zero status that is not its skip_exit_code. */
+bool plan_sensor_not_ready(const dag_task_t *def, const plan_result_t *result);
+
+/* A sensor's "not yet": up_for_retry, due at the next poke, without using a
+ * retry, with why it waits; or, past its timeout, failed (skipped with
+ * soft_fail) and released downstream. */
+int plan_sensor_wait(plan_t *self,
+                     plan_run_t *run,
+                     size_t task,
+                     const plan_result_t *result,
+                     int64_t now,
+                     errbuf_t *err);
 
 /* Remembers that the task is up for retry, due at due_mono. */
 void

@@ -351,6 +351,7 @@ s_reopen(plan_t *self,
         }
         run->nfinal--;
         ti->failures = 0;
+        ti->first_poke = 0;
         ti->attempt_id = 0;
         if (plan_set_task(self, run, i, TASK_PENDING, now, err) < 0) {
             return -1;

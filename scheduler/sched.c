@@ -324,8 +324,11 @@ s_place(void *arg,
         return PLAN_PLACED;
     }
     /* No free slot fits it anywhere: a busy worker that could run it may
-     * hold it, so that its next free slot finds it there. */
-    w = fleet_place_prefetch(self->fleet, &need);
+     * hold it, so that its next free slot finds it there. Not a sensor's
+     * poke: held behind a long task it would look late, and keep its
+     * fellow sensors from the slot that is free elsewhere. */
+    w = strcmp(task->kind, "sensor") ? fleet_place_prefetch(self->fleet, &need)
+                                     : NULL;
     if (!w) {
         return PLAN_WAIT;
     }

@@ -57,6 +57,7 @@ typedef struct {
     char *data_error; /* owned: why an input or output failed, or NULL */
     char *cancelled;  /* owned: the reason of a cancel while hashing */
     bool validate;    /* kind validate: the built-in validator runs */
+    bool sensor_file; /* a file sensor: the built-in file check runs */
     /* Its own uid (when own_uid), given back when it ends. */
     exec_user_t user;
     bool own_uid;
@@ -1003,6 +1004,17 @@ s_validate_prepare(const Sluice__Task *task, char ***env, size_t *count)
     return xasprintf("%s __validate", n > 0 ? exe : "sluice");
 }
 
+/* A file sensor runs the built-in check (`sluice __sensor`), whose
+ * settings the scheduler put in the task's env. */
+static char *
+s_sensor_command(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    return xasprintf("%s __sensor", n > 0 ? exe : "sluice");
+}
+
 /* Starts the child with the task's command (or the validator). */
 static exec_t *
 s_job_exec(jobs_t *self, job_t *job, const Sluice__Task *task)
@@ -1011,6 +1023,9 @@ s_job_exec(jobs_t *self, job_t *job, const Sluice__Task *task)
     char **env = s_env_strings(task, job->gpus, &env_count);
     char *validate_cmd =
         job->validate ? s_validate_prepare(task, &env, &env_count) : NULL;
+    if (job->sensor_file) {
+        validate_cmd = s_sensor_command(); /* runs the same way */
+    }
     exec_spec_t spec = {
         .attempt_id = task->attempt_id,
         .run_id = task->run_id,
@@ -1070,6 +1085,8 @@ s_job_start(jobs_t *self, const Sluice__Task *task)
     job->gpus = s_job_gpus(self, task);
     s_job_io(self, job, task);
     job->validate = task->kind && !strcmp(task->kind, "validate");
+    job->sensor_file = task->kind && !strcmp(task->kind, "sensor") &&
+                       (!task->command || !*task->command);
     self->jobs[self->count++] = job;
     if (task->n_inputs == 0) {
         s_job_run(self, job, task);

@@ -8,6 +8,7 @@ suite_fn *const unit_suites[] = {
     state_suite,
     plan_suite,
     rules_suite,
+    sensor_suite,
     limits_suite,
     prom_suite,
     ready_suite,

@@ -62,5 +62,6 @@ Suite *prom_suite(void);
 Suite *http_loop_suite(void);
 Suite *http_auth_suite(void);
 Suite *graph_suite(void);
+Suite *sensor_suite(void);
 
 #endif

@@ -459,7 +459,7 @@ START_TEST(test_dag_bad_values)
            "like '0 2 * * *', or a macro like '@daily' or '@every 15m'",
            "t.yaml:5:11: unknown kind 'trian' for task 'a'; did you mean "
            "'train'? use one of command, ingest, validate, transform, train, "
-           "infer",
+           "infer, sensor",
            "t.yaml:7:14: 'timeout' is not a duration: '10x'; write a number "
            "with ms, s, m, h or d, like '30s'",
            "t.yaml:8:25: 'memory' is not a size: 'lots'; write megabytes or "
