@@ -71,7 +71,8 @@ dagp_task_sensor(parse_t *p,
         char *end = NULL;
         strtoull(text, &end, 10);
         if (*text < '0' || *text > '9' || *end) {
-            dagp_err(p, val, "'min_size' is a size in bytes, like 1024, not '%s'",
+            dagp_err(p, val,
+                     "'min_size' is a size in bytes, like 1024, not '%s'",
                      text);
         }
     } else if (!strcmp(name, "soft_fail")) {
@@ -82,8 +83,9 @@ dagp_task_sensor(parse_t *p,
         }
     } else if (s_ms(p, key, val, &v) == 0 && !strcmp(name, "poke_interval")) {
         if (v == 0) {
-            dagp_err(p, val, "'poke_interval' must be more than 0; write "
-                             "'poke_interval: 30s' or leave it out");
+            dagp_err(p, val,
+                     "'poke_interval' must be more than 0; write "
+                     "'poke_interval: 30s' or leave it out");
         }
         t->poke_interval_ms = v;
     }
@@ -130,8 +132,10 @@ dagp_check_sensor_task(parse_t *p,
         for (size_t i = 0; i < SENSOR_KEY_COUNT; i++) {
             const yamldoc_node_t *at = dagp_map_get(node, s_sensor_keys[i]);
             if (at) {
-                dagp_err(p, at, "%s has '%s' but is not a sensor; add 'kind: "
-                                "sensor'", label, s_sensor_keys[i]);
+                dagp_err(p, at,
+                         "%s has '%s' but is not a sensor; add 'kind: "
+                         "sensor'",
+                         label, s_sensor_keys[i]);
             }
         }
         return;
@@ -141,14 +145,19 @@ dagp_check_sensor_task(parse_t *p,
     if (dagp_map_get(node, "run")) {
         dagp_err(p, dagp_map_get(node, "run"),
                  "%s is a sensor; write its check as 'command: CMD' or "
-                 "'file: PATH', not 'run'", label);
+                 "'file: PATH', not 'run'",
+                 label);
     } else if (!file == !cmd) {
-        dagp_err(p, node, "%s needs exactly one of 'file: PATH' and "
-                          "'command: CMD'", label);
+        dagp_err(p, node,
+                 "%s needs exactly one of 'file: PATH' and "
+                 "'command: CMD'",
+                 label);
     } else if (cmd && (dagp_map_get(node, "min_size") ||
                        dagp_map_get(node, "stable_for"))) {
-        dagp_err(p, node, "%s: 'min_size' and 'stable_for' go with 'file', "
-                          "not 'command'", label);
+        dagp_err(p, node,
+                 "%s: 'min_size' and 'stable_for' go with 'file', "
+                 "not 'command'",
+                 label);
     } else if (file && t->sensor_file) {
         s_file_env(t, node);
     }

@@ -28,8 +28,8 @@ s_match_ready(const char *path,
                  (intmax_t) st.st_size, min_size);
         return 0;
     }
-    int64_t mtime_ms = (int64_t) st.st_mtim.tv_sec * 1000 +
-                       st.st_mtim.tv_nsec / 1000000;
+    int64_t mtime_ms =
+        (int64_t) st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
     if (stable_ms && now_ms - mtime_ms < (int64_t) stable_ms) {
         snprintf(why, size, "'%s' changed less than %" PRIu64 " ms ago", path,
                  stable_ms);

@@ -15,7 +15,7 @@
 
 /* Defaults when the DAG does not set them. */
 #define SENSOR_POKE_INTERVAL_MS (30 * 1000)
-#define SENSOR_TIMEOUT_MS (60 * 60 * 1000)
+#define SENSOR_TIMEOUT_MS       (60 * 60 * 1000)
 
 /* The exit status of `sluice __sensor` when the files are not there yet.
  * For a sensor task any normal exit with a non-zero status means "not
@@ -25,8 +25,8 @@
 
 /* Environment of the built-in file check: the rendered pattern, the
  * minimal size in bytes and the quiet time in ms. */
-#define SENSOR_ENV_FILE "SLUICE_SENSOR_FILE"
-#define SENSOR_ENV_MIN_SIZE "SLUICE_SENSOR_MIN_SIZE"
+#define SENSOR_ENV_FILE      "SLUICE_SENSOR_FILE"
+#define SENSOR_ENV_MIN_SIZE  "SLUICE_SENSOR_MIN_SIZE"
 #define SENSOR_ENV_STABLE_MS "SLUICE_SENSOR_STABLE_MS"
 
 typedef enum {

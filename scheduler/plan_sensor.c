@@ -22,11 +22,8 @@ s_clock_text(int64_t wall_ms, char *buf, size_t size)
 
 /* "waiting for /data/x.csv since 10:02, next check 10:03". */
 static void
-s_waiting_text(const dag_task_t *def,
-               int64_t since,
-               int64_t next,
-               char *buf,
-               size_t size)
+s_waiting_text(
+    const dag_task_t *def, int64_t since, int64_t next, char *buf, size_t size)
 {
     char from[16], at[16];
     s_clock_text(since, from, sizeof from);
@@ -35,7 +32,8 @@ s_waiting_text(const dag_task_t *def,
         snprintf(buf, size, "waiting for %s since %s, next check %s",
                  def->sensor_file, from, at);
     } else {
-        snprintf(buf, size, "waiting for '%s' to exit 0 since %s, next check %s",
+        snprintf(buf, size,
+                 "waiting for '%s' to exit 0 since %s, next check %s",
                  def->run ? def->run : "", from, at);
     }
 }

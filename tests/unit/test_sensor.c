@@ -35,6 +35,7 @@ START_TEST(test_sensor_waits_then_times_out)
         sensor_after_not_ready(1000, 71000, 30000, 100000, false, &next),
         SENSOR_WAIT);
 }
+
 END_TEST
 
 static void
@@ -82,6 +83,7 @@ START_TEST(test_sensor_file_glob_size_stable)
     unlink(b);
     rmdir(dir);
 }
+
 END_TEST
 
 static dag_t *
@@ -140,6 +142,7 @@ START_TEST(test_sensor_dag_keys)
     ck_assert_int_eq(zlist_size(errors), 2);
     zlist_destroy(&errors);
 }
+
 END_TEST
 
 Suite *
