@@ -1,11 +1,12 @@
 /* taskresult — a task's small JSON result: read from the attempt's work
- * dir, checked, and picked apart for templates (jsonval, Jansson). */
+ * dir, checked, and picked apart for templates (jsonval, Jansson); and a
+ * branch task's choice, read from its file under the same rules. */
 #include "common/taskresult.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

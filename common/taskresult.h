@@ -1,7 +1,8 @@
 /* taskresult — the small JSON value a task leaves for the tasks after it:
  * written to $SLUICE_RESULT, read back by the worker once the attempt
  * exits, stored by the scheduler and read by downstream templates as
- * {{ tasks.ID.result }} or {{ tasks.ID.result.FIELD }}. */
+ * {{ tasks.ID.result }} or {{ tasks.ID.result.FIELD }}. Also the ids a
+ * branch task writes to $SLUICE_BRANCH, read under the same file rules. */
 #ifndef SLUICE_TASKRESULT_H
 #define SLUICE_TASKRESULT_H
 

@@ -28,7 +28,9 @@ s_chosen(const plan_run_t *run, size_t child, const plan_result_t *result)
 
 /* The ids of the branch's children, ", " between them, into why's text. */
 static void
-s_children_text(const plan_run_t *run, const dag_task_t *def, char *out,
+s_children_text(const plan_run_t *run,
+                const dag_task_t *def,
+                char *out,
                 size_t size)
 {
     size_t used = 0;
