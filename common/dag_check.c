@@ -738,6 +738,36 @@ s_result_refs(parse_t *p)
     }
 }
 
+/* What can be known of a branch before it runs: it has children to
+ * choose from, and it runs every time (a cache hit would not know which
+ * children it chose). */
+static void
+s_branches(parse_t *p)
+{
+    for (size_t i = 0; i < p->dag->ntasks; i++) {
+        const dag_task_t *t = &p->dag->tasks[i];
+        const yamldoc_node_t *node = p->src[i].node;
+        char label[160];
+        if (strcmp(t->kind, "branch") != 0 || !node) {
+            continue;
+        }
+        dagp_task_label(p, i, label, sizeof label);
+        if (t->nchildren == 0) {
+            dagp_err(p, node,
+                     "%s is a branch task but no task runs after it; add "
+                     "the tasks it chooses from, each with 'after: [%s]'",
+                     label, t->id ? t->id : "ID");
+        }
+        if (t->cache) {
+            dagp_err(p, dagp_map_get(node, "cache"),
+                     "%s is a branch task, which cannot use 'cache' (a cache "
+                     "hit would not know which tasks it chose); remove "
+                     "'cache'",
+                     label);
+        }
+    }
+}
+
 void
 dagp_check_tasks(parse_t *p)
 {
@@ -746,4 +776,5 @@ dagp_check_tasks(parse_t *p)
     s_cycles(p);
     s_policies(p);
     s_result_refs(p);
+    s_branches(p);
 }

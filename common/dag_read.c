@@ -24,7 +24,8 @@ typedef struct {
 } dagkey_t;
 
 static const char *const s_kinds[] = {
-    "command", "ingest", "validate", "transform", "train", "infer", "sensor"};
+    "command", "ingest", "validate", "transform", "train", "infer", "sensor",
+    "branch"};
 #define KIND_COUNT (sizeof s_kinds / sizeof s_kinds[0])
 
 /* ---- scalar readers: each reports its own error and returns -1 ---- */
@@ -327,7 +328,7 @@ s_task_kind(parse_t *p,
     const char *hint = yamldoc_suggest(kind, s_kinds, KIND_COUNT);
     dagp_err(p, val,
              "unknown kind '%s' for %s; %s%s%suse one of command, ingest, "
-             "validate, transform, train, infer, sensor",
+             "validate, transform, train, infer, sensor, branch",
              kind, dagp_task_label(p, task, label, sizeof label),
              hint ? "did you mean '" : "", hint ? hint : "", hint ? "'? " : "");
 }

@@ -799,7 +799,9 @@ s_apply_outcome(plan_t *self,
         /* skip_exit_code: the command said "skip me"; the worker reports
          * a failed exit, which the scheduler, knowing the DAG, reads. */
         if (plan_set_task(self, run, task, skip ? TASK_SKIPPED : TASK_SUCCESS,
-                          now, err) < 0) {
+                          now, err) < 0 ||
+            (!skip &&
+             plan_branch_skip(self, run, task, result, now, err) < 0)) {
             return -1;
         }
         return plan_release(self, run, task, now, err);
@@ -826,6 +828,16 @@ plan_attempt_result(plan_t *self,
             return -1;
         }
         return PLAN_STALE;
+    }
+    /* A branch that chose a task it cannot follow fails, as a malformed
+     * $SLUICE_BRANCH does on the worker. */
+    plan_result_t checked = *result;
+    errbuf_t why;
+    if (plan_branch_check(run, task, result, &why) < 0) {
+        checked.state = ATTEMPT_FAILED;
+        checked.cause = "exit";
+        checked.error = errbuf_msg(&why);
+        result = &checked;
     }
     store_attempt_end_t end = {
         .state = result->state,

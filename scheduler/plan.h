@@ -66,6 +66,11 @@ typedef struct {
     int64_t duration_ms;
     uint64_t peak_rss_kb;
     const char *error; /* borrowed */
+    /* kind branch, after a success: the ids of the direct children it
+     * chose, borrowed; branch_read says the worker read the choice. */
+    const char *const *branch;
+    size_t nbranch;
+    bool branch_read;
 } plan_result_t;
 
 /* store is borrowed and must outlive the plan. */

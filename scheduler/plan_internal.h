@@ -1,12 +1,13 @@
 /* plan_internal — what the files of the plan module share; nothing outside
  * scheduler/plan*.c includes it.
  *
- * The module is two files, the first calling the second, never back:
+ * The module is these files, each calling only those below it:
  *   plan.c          the plan_t object: trigger, restore, dispatch, results,
  *                   attempts in flight, cancel, time
  *   plan_release.c  the state changes of task instances and runs, what a
  *                   finished task releases downstream, the end of a run,
  *                   and a retry of a run
+ *   plan_branch.c   what a branch task's choice skips (calls plan_release)
  * Functions shared between the files are named plan_ and declared here. */
 #ifndef SLUICE_PLAN_INTERNAL_H
 #define SLUICE_PLAN_INTERNAL_H
@@ -165,5 +166,26 @@ int plan_sensor_wait(plan_t *self,
 /* Remembers that the task is up for retry, due at due_mono. */
 void
 plan_retry_later(plan_t *self, plan_run_t *run, size_t task, int64_t due_mono);
+
+/* ---- plan_branch.c ---- */
+
+/* For a successful attempt of a branch task: 0 when its choice holds
+ * (every id it chose is a direct child, and the worker read the choice),
+ * else -1 with why set, and the attempt is to fail (cause exit). 0 for
+ * any other task or outcome. */
+int plan_branch_check(const plan_run_t *run,
+                      size_t task,
+                      const plan_result_t *result,
+                      errbuf_t *why);
+
+/* After a branch task succeeded: its pending direct children it did not
+ * choose become skipped, and their own children decide by their rules.
+ * Call before plan_release of the branch task; nothing for other tasks. */
+int plan_branch_skip(plan_t *self,
+                     plan_run_t *run,
+                     size_t task,
+                     const plan_result_t *result,
+                     int64_t now,
+                     errbuf_t *err);
 
 #endif

@@ -381,6 +381,9 @@ s_plan_result(const Sluice__Result *res)
         .duration_ms = (int64_t) res->duration_ms,
         .peak_rss_kb = res->peak_rss_kb,
         .error = res->error,
+        .branch = (const char *const *) res->branch,
+        .nbranch = res->n_branch,
+        .branch_read = res->branch_read,
     };
 }
 

@@ -181,6 +181,10 @@ s_env_build(s_strv_t *env, const exec_spec_t *spec, const char *work_dir)
     s_env_set(env, "SLUICE_OUTPUT_DIR", work_dir);
     s_env_take(env, xasprintf("SLUICE_METRICS=%s/metrics.json", work_dir));
     s_env_take(env, xasprintf("SLUICE_RESULT=%s/" TASKRESULT_FILE, work_dir));
+    if (spec->branch) {
+        s_env_take(env, xasprintf("SLUICE_BRANCH=%s/" TASKRESULT_BRANCH_FILE,
+                                  work_dir));
+    }
     if (spec->run_as) {
         s_env_set(env, "HOME", work_dir); /* not the worker's home */
         s_env_set(env, "USER", spec->run_as->name);

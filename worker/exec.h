@@ -115,6 +115,8 @@ typedef struct {
     /* RLIMIT_NOFILE and RLIMIT_NPROC for the child; 0 = the worker's. */
     uint32_t limit_nofile;
     uint32_t limit_nproc;
+    bool branch; /* kind branch: $SLUICE_BRANCH names the file of its
+                    choice */
 } exec_spec_t;
 
 /* The outcome, filled when exec_done() is true. */

@@ -58,6 +58,7 @@ typedef struct {
     char *cancelled;  /* owned: the reason of a cancel while hashing */
     bool validate;    /* kind validate: the built-in validator runs */
     bool sensor_file; /* a file sensor: the built-in file check runs */
+    bool branch;      /* kind branch: its choice is read after a success */
     /* Its own uid (when own_uid), given back when it ends. */
     exec_user_t user;
     bool own_uid;
@@ -441,6 +442,36 @@ s_result_value(const jobs_t *self, const job_t *job, Sluice__Result *res)
     free(path);
 }
 
+/* The ids a branch task wrote to $SLUICE_BRANCH, read with its result
+ * and under the same rules: a missing or malformed file fails the
+ * attempt (cause exit). The scheduler, which knows the children, checks
+ * the ids. */
+static void
+s_result_branch(const jobs_t *self, const job_t *job, Sluice__Result *res)
+{
+    if (!job->branch || res->outcome != SLUICE__OUTCOME__OUTCOME_EXITED ||
+        res->exit_code != 0 || res->outputs_missing) {
+        return;
+    }
+    char *path = xasprintf("%s/%" PRIu64 "/" TASKRESULT_BRANCH_FILE,
+                           self->work_root, job->attempt_id);
+    errbuf_t err;
+    char **ids = NULL;
+    size_t n = 0;
+    if (taskresult_branch_read(path, &ids, &n, &err) < 0) {
+        res->outputs_missing = true;
+        free(res->error);
+        res->error = xstrdup(errbuf_msg(&err));
+        log_warn("worker '%s': attempt %" PRIu64 " failed: %s",
+                 conn_name(self->conn), job->attempt_id, errbuf_msg(&err));
+    } else {
+        res->branch = ids;
+        res->n_branch = n;
+        res->branch_read = true;
+    }
+    free(path);
+}
+
 /* A hashed dataset version as a Result carries it; caller owns. */
 static Sluice__DatasetRef *
 s_dataset_ref(const datahash_ref_t *ref)
@@ -579,6 +610,7 @@ s_result_new(const jobs_t *self, const job_t *job)
     s_result_metrics(self, job, res);
     s_result_data(self, job, res);
     s_result_value(self, job, res);
+    s_result_branch(self, job, res);
     return res;
 }
 
@@ -1048,7 +1080,8 @@ s_job_exec(jobs_t *self, job_t *job, const Sluice__Task *task)
         .arg = job,
         .run_as = job->own_uid ? &job->user : self->run_as,
         .limit_nofile = task->limit_nofile,
-        .limit_nproc = task->limit_nproc};
+        .limit_nproc = task->limit_nproc,
+        .branch = job->branch};
     exec_t *exec = exec_start(&spec);
     free(validate_cmd);
     for (size_t i = 0; i < env_count; i++) {
@@ -1087,6 +1120,7 @@ s_job_start(jobs_t *self, const Sluice__Task *task)
     job->validate = task->kind && !strcmp(task->kind, "validate");
     job->sensor_file = task->kind && !strcmp(task->kind, "sensor") &&
                        (!task->command || !*task->command);
+    job->branch = task->kind && !strcmp(task->kind, "branch");
     self->jobs[self->count++] = job;
     if (task->n_inputs == 0) {
         s_job_run(self, job, task);

@@ -442,6 +442,39 @@ START_TEST(test_dag_cycle_in_order)
 
 END_TEST
 
+START_TEST(test_dag_branch_checks)
+{
+    /* A branch chooses among its children: it needs some, and it runs
+     * every time (a cache hit would not know its choice). */
+    zlist_t *errors;
+    dag_t *dag = s_parse("dag: d\n"
+                         "tasks:\n"
+                         "  - id: pick\n"
+                         "    kind: branch\n"
+                         "    run: echo a > $SLUICE_BRANCH\n"
+                         "  - id: a\n"
+                         "    after: [pick]\n"
+                         "    run: 'true'\n",
+                         &errors);
+    ck_assert_msg(dag, "%s", (char *) zlist_first(errors));
+    ck_assert_str_eq(dag_task(dag, 0)->kind, "branch");
+    dag_destroy(&dag);
+    zlist_destroy(&errors);
+    EXPECT("dag: d\n"
+           "tasks:\n"
+           "  - id: pick\n"
+           "    kind: branch\n"
+           "    cache: true\n"
+           "    run: 'true'\n",
+           "t.yaml:3:5: task 'pick' is a branch task but no task runs after "
+           "it; add the tasks it chooses from, each with 'after: [pick]'",
+           "t.yaml:5:12: task 'pick' is a branch task, which cannot use "
+           "'cache' (a cache hit would not know which tasks it chose); "
+           "remove 'cache'");
+}
+
+END_TEST
+
 START_TEST(test_dag_bad_values)
 {
     EXPECT("dag: 'my dag'\n"
@@ -459,7 +492,7 @@ START_TEST(test_dag_bad_values)
            "like '0 2 * * *', or a macro like '@daily' or '@every 15m'",
            "t.yaml:5:11: unknown kind 'trian' for task 'a'; did you mean "
            "'train'? use one of command, ingest, validate, transform, train, "
-           "infer, sensor",
+           "infer, sensor, branch",
            "t.yaml:7:14: 'timeout' is not a duration: '10x'; write a number "
            "with ms, s, m, h or d, like '30s'",
            "t.yaml:8:25: 'memory' is not a size: 'lots'; write megabytes or "
@@ -770,6 +803,7 @@ dag_suite(void)
     tcase_add_test(hostile, test_dag_limit_keys);
     tcase_add_test(hostile, test_dag_trigger_rules);
     tcase_add_test(hostile, test_dag_result_refs_upstream);
+    tcase_add_test(hostile, test_dag_branch_checks);
     tcase_add_test(hostile, test_dag_invalid_utf8);
     tcase_add_test(hostile, test_dag_too_many_tasks);
     suite_add_tcase(s, hostile);

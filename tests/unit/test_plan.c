@@ -714,6 +714,98 @@ START_TEST(test_plan_refuses_illegal_run_transition)
 
 END_TEST
 
+static const char *s_branchy = "dag: branchy\n"
+                               "tasks:\n"
+                               "  - id: pick\n"
+                               "    kind: branch\n"
+                               "    run: 'true'\n"
+                               "  - id: left\n"
+                               "    after: [pick]\n"
+                               "    run: 'true'\n"
+                               "  - id: right\n"
+                               "    after: [pick]\n"
+                               "    run: 'true'\n"
+                               "  - id: right_tail\n"
+                               "    after: [right]\n"
+                               "    run: 'true'\n"
+                               "  - id: join\n"
+                               "    after: [left, right_tail]\n"
+                               "    trigger_rule: none_failed_min_one_success\n"
+                               "    run: 'true'\n";
+
+/* Ends a branch task's attempt with success and the choice ids[0..n). */
+static void
+s_branch(fixture_t *f, uint64_t attempt, const char *const *ids, size_t n)
+{
+    plan_result_t result = {.state = ATTEMPT_SUCCESS,
+                            .branch = ids,
+                            .nbranch = n,
+                            .branch_read = true};
+    errbuf_t err;
+    ck_assert_int_eq(
+        plan_attempt_result(f->plan, attempt, "w1", &result, 3, &err), 0);
+}
+
+START_TEST(test_plan_branch_skips_what_it_did_not_choose)
+{
+    /* pick chooses left: right is skipped, and right_tail below it; the
+     * join (none_failed_min_one_success) runs after left alone. */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger_text(&f, "branchy", s_branchy);
+    const char *left[] = {"left"};
+    s_branch(&f, s_dispatch(&f, "pick", NULL), left, 1);
+    uint32_t counts[TASK_STATE_COUNT];
+    ck_assert(plan_run_counts(f.plan, run, counts));
+    ck_assert_uint_eq(counts[TASK_SKIPPED], 2); /* right, right_tail */
+    ck_assert_uint_eq(counts[TASK_QUEUED], 1);  /* left */
+    s_exit(&f, s_dispatch(&f, "left", NULL), 0);
+    s_exit(&f, s_dispatch(&f, "join", NULL), 0);
+    ck_assert_uint_eq(plan_run_count(f.plan), 0);
+    ck_assert_int_eq(s_run_state(&f, run), RUN_SUCCESS);
+    s_teardown(&f);
+}
+
+END_TEST
+
+START_TEST(test_plan_branch_choosing_none_skips_all)
+{
+    /* An empty choice skips both children, and the join whose parents
+     * were all skipped. */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger_text(&f, "branchy", s_branchy);
+    s_branch(&f, s_dispatch(&f, "pick", NULL), NULL, 0);
+    ck_assert_uint_eq(plan_run_count(f.plan), 0);
+    ck_assert_int_eq(s_run_state(&f, run), RUN_SUCCESS);
+    ck_assert_uint_eq(s_dispatch(&f, NULL, NULL), 0);
+    s_teardown(&f);
+}
+
+END_TEST
+
+START_TEST(test_plan_branch_bad_choice_fails_it)
+{
+    /* join is downstream but not a child of pick: choosing it fails pick,
+     * and its children are upstream_failed. So does a result without a
+     * choice (a worker that predates branches). */
+    fixture_t f;
+    s_setup(&f);
+    uint64_t run = s_trigger_text(&f, "branchy", s_branchy);
+    const char *join[] = {"left", "join"};
+    s_branch(&f, s_dispatch(&f, "pick", NULL), join, 2);
+    uint32_t counts[TASK_STATE_COUNT];
+    ck_assert_uint_eq(plan_run_count(f.plan), 0);
+    ck_assert_int_eq(s_run_state(&f, run), RUN_FAILED);
+    run = s_trigger_text(&f, "branchy", s_branchy);
+    s_exit(&f, s_dispatch(&f, "pick", NULL), 0);
+    ck_assert(!plan_run_counts(f.plan, run, counts));
+    ck_assert_int_eq(s_run_state(&f, run), RUN_FAILED);
+    s_teardown(&f);
+}
+
+END_TEST
+
 Suite *
 plan_suite(void)
 {
@@ -734,6 +826,9 @@ plan_suite(void)
     tcase_add_test(tc, test_plan_one_failed_fires_early);
     tcase_add_test(tc, test_plan_skip_propagates_through_a_diamond);
     tcase_add_test(tc, test_plan_restore_keeps_what_the_rules_count);
+    tcase_add_test(tc, test_plan_branch_skips_what_it_did_not_choose);
+    tcase_add_test(tc, test_plan_branch_choosing_none_skips_all);
+    tcase_add_test(tc, test_plan_branch_bad_choice_fails_it);
     suite_add_tcase(s, tc);
     return s;
 }

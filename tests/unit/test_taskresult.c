@@ -180,6 +180,82 @@ START_TEST(test_taskresult_ref)
 
 END_TEST
 
+/* Parses text as a branch choice; asserts it gives want[0..nwant). */
+static void
+s_choice(const char *text, const char *const *want, size_t nwant)
+{
+    char **ids = NULL;
+    size_t n = 0;
+    errbuf_t err;
+    ck_assert_msg(taskresult_branch_parse(text, strlen(text), &ids, &n, &err) ==
+                      0,
+                  "%s: %s", text, err.msg);
+    ck_assert_uint_eq(n, nwant);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_str_eq(ids[i], want[i]);
+    }
+    taskresult_ids_free(&ids, n);
+    ck_assert_ptr_null(ids);
+}
+
+START_TEST(test_taskresult_branch)
+{
+    /* One id a line or one JSON array; empty follows none. The file is
+     * read under the rules of the result file, and must exist. */
+    const char *ab[] = {"a", "b"};
+    s_choice("a\nb\n", ab, 2);
+    s_choice("  a \n\n\tb", ab, 2);
+    s_choice(" [\"a\", \"b\"]\n", ab, 2);
+    s_choice("", NULL, 0);
+    s_choice("\n  \n", NULL, 0);
+    s_choice("[]", NULL, 0);
+    const char *bad[][2] = {
+        {"[\"a\", 1]", "branch: item 2 of $SLUICE_BRANCH is not a string; "
+                       "write the task ids as strings"},
+        {"{\"a\": 1}", "branch: $SLUICE_BRANCH names '{\"a\": 1}', which is "
+                       "no "
+                       "task id; write the ids of the tasks to follow, one a "
+                       "line"},
+        {"[\"a\"", NULL},
+        {"a b", "branch: $SLUICE_BRANCH names 'a b', which is no task id; "
+                "write the ids of the tasks to follow, one a line"},
+        {"[\"\"]", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char **ids = NULL;
+        size_t n = 0;
+        errbuf_t err;
+        ck_assert_int_eq(taskresult_branch_parse(bad[i][0], strlen(bad[i][0]),
+                                                 &ids, &n, &err),
+                         -1);
+        ck_assert_ptr_null(ids);
+        if (bad[i][1]) {
+            ck_assert_str_eq(err.msg, bad[i][1]);
+        }
+    }
+    char **ids = NULL;
+    size_t n = 0;
+    errbuf_t err;
+    char *path = xasprintf("%s/" TASKRESULT_BRANCH_FILE, s_dir);
+    ck_assert_int_eq(taskresult_branch_read(path, &ids, &n, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "wrote nothing to $SLUICE_BRANCH"));
+    free(path);
+    path = s_write(TASKRESULT_BRANCH_FILE, "left\n", 5);
+    ck_assert_int_eq(taskresult_branch_read(path, &ids, &n, &err), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(ids[0], "left");
+    taskresult_ids_free(&ids, n);
+    char *link = xasprintf("%s/link", s_dir);
+    ck_assert_int_eq(symlink(path, link), 0);
+    ck_assert_int_eq(taskresult_branch_read(link, &ids, &n, &err), -1);
+    ck_assert_ptr_nonnull(
+        strstr(err.msg, "branch: cannot open $SLUICE_BRANCH"));
+    free(link);
+    free(path);
+}
+
+END_TEST
+
 Suite *
 taskresult_suite(void)
 {
@@ -190,6 +266,7 @@ taskresult_suite(void)
     tcase_add_test(tc, test_taskresult_size_limit);
     tcase_add_test(tc, test_taskresult_refuses);
     tcase_add_test(tc, test_taskresult_ref);
+    tcase_add_test(tc, test_taskresult_branch);
     suite_add_tcase(s, tc);
     return s;
 }
