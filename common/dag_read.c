@@ -23,9 +23,9 @@ typedef struct {
     key_fn *fn;
 } dagkey_t;
 
-static const char *const s_kinds[] = {
-    "command", "ingest", "validate", "transform", "train", "infer", "sensor",
-    "branch"};
+static const char *const s_kinds[] = {"command",   "ingest", "validate",
+                                      "transform", "train",  "infer",
+                                      "sensor",    "branch"};
 #define KIND_COUNT (sizeof s_kinds / sizeof s_kinds[0])
 
 /* ---- scalar readers: each reports its own error and returns -1 ---- */
