@@ -149,6 +149,13 @@ it_apply() {
 
 it_run_state() { it_sql "SELECT state FROM runs WHERE id=$1"; }
 
+# it_task_states RUN: "task:state" for every task of RUN, by task id.
+it_task_states() {
+    it_sql "SELECT group_concat(task_id || ':' || state, ' ') FROM
+        (SELECT task_id, state FROM task_instances WHERE run_id=$1
+         ORDER BY task_id)"
+}
+
 it_run_final() {
     case "$(it_run_state "$1")" in success|failed|cancelled) return 0 ;; esac
     return 1

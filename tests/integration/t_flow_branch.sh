@@ -2,13 +2,6 @@
 # ids of the children to follow to $SLUICE_BRANCH; the others are skipped,
 # and so is what only they lead to, by the trigger rules.
 
-# branch_states RUN: "task:state" for every task of RUN, by task id.
-branch_states() {
-    it_sql "SELECT group_concat(task_id || ':' || state, ' ') FROM
-        (SELECT task_id, state FROM task_instances WHERE run_id=$1
-         ORDER BY task_id)"
-}
-
 t_flow_branch_skips_a_sub_graph_and_joins() {
     it_cluster 1
     it_apply pick <<YAML
@@ -38,7 +31,7 @@ YAML
     "$SLUICE" trigger --dir "$IT_STATE" pick --wait >/dev/null || rc=$?
     run=$(it_sql "SELECT max(id) FROM runs")
     it_check "the run succeeds (rc $rc)" [ "$rc" = 0 ]
-    it_check "states: $(branch_states "$run")" [ "$(branch_states "$run")" = \
+    it_check "states: $(it_task_states "$run")" [ "$(it_task_states "$run")" = \
         "fast:success join:success pick:success publish:success slow:skipped slow_tail:skipped" ]
     it_check "fast and join ran, the sub-graph not chosen did not" \
         [ -f "$IT_DIR/fast" ] && [ -f "$IT_DIR/join" ] && \
@@ -71,7 +64,7 @@ YAML
     "$SLUICE" trigger --dir "$IT_STATE" both --wait >/dev/null || rc=$?
     run=$(it_sql "SELECT max(id) FROM runs")
     it_check "the run succeeds (rc $rc)" [ "$rc" = 0 ]
-    it_check "states: $(branch_states "$run")" [ "$(branch_states "$run")" = \
+    it_check "states: $(it_task_states "$run")" [ "$(it_task_states "$run")" = \
         "a:success b:success c:skipped none:success pick:success" ]
     it_check "c, which no branch chose, did not run" [ ! -f "$IT_DIR/c" ]
 }
@@ -96,7 +89,7 @@ YAML
     run=$(it_sql "SELECT max(id) FROM runs")
     err=$(it_sql "SELECT error FROM attempts WHERE run_id=$run AND task_id='pick'")
     it_check "the run fails (rc $rc)" [ "$rc" = 1 ]
-    it_check "states: $(branch_states "$run")" [ "$(branch_states "$run")" = \
+    it_check "states: $(it_task_states "$run")" [ "$(it_task_states "$run")" = \
         "a:upstream_failed b:upstream_failed pick:failed" ]
     it_check "the error says what was chosen and what could be: $err" [ "$err" = \
         "branch 'pick' chose 'x', which is not one of its children: a, b" ]

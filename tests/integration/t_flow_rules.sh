@@ -2,13 +2,6 @@
 # small DAG run by a real scheduler and worker, skip_exit_code, and the
 # run's state read from its leaves.
 
-# flow_states RUN: "task:state" for every task of RUN, by task id.
-flow_states() {
-    it_sql "SELECT group_concat(task_id || ':' || state, ' ') FROM
-        (SELECT task_id, state FROM task_instances WHERE run_id=$1
-         ORDER BY task_id)"
-}
-
 t_flow_rules_cleanup_and_alert_after_a_failure() {
     it_cluster 1
     it_apply broken <<YAML
@@ -42,7 +35,7 @@ YAML
     # report (one_success, its only parent failed) is a failed leaf.
     it_check "the run fails from its upstream_failed leaf (rc $rc)" [ "$rc" = 1 ]
     it_check "run state failed" [ "$(it_run_state "$run")" = failed ]
-    it_check "states: $(flow_states "$run")" [ "$(flow_states "$run")" = \
+    it_check "states: $(it_task_states "$run")" [ "$(it_task_states "$run")" = \
         "alert:success cleanup:success load:failed report:upstream_failed rescue:success transform:upstream_failed" ]
     it_check "cleanup, alert and rescue ran" \
         [ -f "$IT_DIR/cleanup" ] && [ -f "$IT_DIR/alert" ] && [ -f "$IT_DIR/rescue" ]
@@ -71,7 +64,7 @@ YAML
     run=$(it_sql "SELECT max(id) FROM runs")
     # Every leaf succeeded: the failure of load was handled (as Airflow).
     it_check "the run succeeds from its leaves (rc $rc)" [ "$rc" = 0 ]
-    it_check "states: $(flow_states "$run")" [ "$(flow_states "$run")" = \
+    it_check "states: $(it_task_states "$run")" [ "$(it_task_states "$run")" = \
         "always:success cleanup:success load:failed" ]
 }
 
@@ -117,7 +110,7 @@ YAML
     "$SLUICE" trigger --dir "$IT_STATE" branchy --wait >/dev/null || rc=$?
     run=$(it_sql "SELECT max(id) FROM runs")
     it_check "the run succeeds: its leaves succeeded or were skipped (rc $rc)" [ "$rc" = 0 ]
-    it_check "states: $(flow_states "$run")" [ "$(flow_states "$run")" = \
+    it_check "states: $(it_task_states "$run")" [ "$(it_task_states "$run")" = \
         "any:success join:success lenient:success maybe:skipped only_maybe:skipped other:success skipped_twice:skipped start:success strict:skipped" ]
     it_check "a skip is not retried: maybe ran once" \
         [ "$(it_sql "SELECT count(*) FROM attempts WHERE run_id=$run AND task_id='maybe'")" = 1 ]
