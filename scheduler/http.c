@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "scheduler/http_auth.h"
@@ -424,27 +425,6 @@ http_reply_json(http_req_t *req, unsigned status, char **json_p)
     return s_queue(req, status, resp);
 }
 
-/* s with '"', '\\' and control bytes escaped for a JSON string. Caller
- * owns the result. */
-static char *
-s_json_escape(const char *s)
-{
-    size_t len = strlen(s);
-    char *out = xmalloc(6 * len + 1), *o = out;
-    for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            *o++ = '\\';
-            *o++ = (char) *c;
-        } else if (*c < 0x20) {
-            o += sprintf(o, "\\u%04x", *c);
-        } else {
-            *o++ = (char) *c;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 int
 http_reply_error(http_req_t *req, unsigned status, const char *fmt, ...)
 {
@@ -453,10 +433,22 @@ http_reply_error(http_req_t *req, unsigned status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    char *escaped = s_json_escape(message);
-    char *json = xasprintf("{\"error\":{\"status\":%u,\"message\":\"%s\"}}\n",
-                           status, escaped);
-    free(escaped);
+    char *json = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&json, &size);
+    if (!out) {
+        return s_queue(req, status, NULL); /* out of memory: drop it */
+    }
+    json_t *writer = json_new(out, false);
+    json_object_begin(writer);
+    json_key(writer, "error");
+    json_object_begin(writer);
+    json_kv_uint(writer, "status", status);
+    json_kv_string(writer, "message", message);
+    json_object_end(writer);
+    json_object_end(writer);
+    json_destroy(&writer);
+    fclose(out);
     return http_reply_json(req, status, &json);
 }
 

@@ -416,13 +416,19 @@ START_TEST(test_plan_retry)
 
 END_TEST
 
+/* What a restore reads each run with: the plan and its DAG's source. */
+typedef struct {
+    plan_t *plan;
+    const char *source;
+} s_restore_t;
+
 static int
 s_restore_cb(void *arg, const store_run_row_t *row)
 {
-    plan_t *plan = arg;
-    dag_t *dag = dag_parse("d.yaml", s_diamond, strlen(s_diamond), NULL);
+    s_restore_t *r = arg;
+    dag_t *dag = dag_parse("d.yaml", r->source, strlen(r->source), NULL);
     errbuf_t err;
-    int rc = plan_restore(plan, &dag, row, NULL, NULL, 5, &err);
+    int rc = plan_restore(r->plan, &dag, row, NULL, NULL, 5, &err);
     dag_destroy(&dag);
     return rc;
 }
@@ -447,7 +453,9 @@ START_TEST(test_plan_restore)
     plan_destroy(&f.plan);
     f.plan = plan_new(f.store);
     ck_assert_int_eq(store_begin(f.store, &err), 0);
-    ck_assert_int_eq(store_load_active(f.store, s_restore_cb, f.plan, &err), 0);
+    s_restore_t restore = {f.plan, s_diamond};
+    ck_assert_int_eq(store_load_active(f.store, s_restore_cb, &restore, &err),
+                     0);
     ck_assert_uint_eq(plan_run_count(f.plan), 1);
     ck_assert(plan_run_counts(f.plan, run, after)); /* counted again */
     ck_assert_mem_eq(before, after, sizeof before);
@@ -634,17 +642,6 @@ START_TEST(test_plan_skip_propagates_through_a_diamond)
 
 END_TEST
 
-static int
-s_restore_rules_cb(void *arg, const store_run_row_t *row)
-{
-    plan_t *plan = arg;
-    dag_t *dag = dag_parse("r.yaml", s_rules, strlen(s_rules), NULL);
-    errbuf_t err;
-    int rc = plan_restore(plan, &dag, row, NULL, NULL, 5, &err);
-    dag_destroy(&dag);
-    return rc;
-}
-
 START_TEST(test_plan_restore_keeps_what_the_rules_count)
 {
     /* left was skipped before a restart: after it, right's end still
@@ -662,8 +659,9 @@ START_TEST(test_plan_restore_keeps_what_the_rules_count)
     plan_destroy(&f.plan);
     f.plan = plan_new(f.store);
     ck_assert_int_eq(store_begin(f.store, &err), 0);
-    ck_assert_int_eq(
-        store_load_active(f.store, s_restore_rules_cb, f.plan, &err), 0);
+    s_restore_t restore = {f.plan, s_rules};
+    ck_assert_int_eq(store_load_active(f.store, s_restore_cb, &restore, &err),
+                     0);
     s_exit(&f, r, 0);
     uint32_t counts[TASK_STATE_COUNT];
     ck_assert(plan_run_counts(f.plan, run, counts));
